@@ -1,0 +1,3 @@
+import { cohortProject } from '../../vitest.shared';
+
+export default cohortProject('@cohort/core');
