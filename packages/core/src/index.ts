@@ -1,3 +1,15 @@
+export type { AdvantageEstimator, AdvantageInput, AdvantageResult } from './advantage-estimator';
+export type { CheckpointManifest } from './checkpoint';
+export { CheckpointManifestSchema } from './checkpoint';
+export type {
+  EndReason,
+  Environment,
+  Episode,
+  StepResult,
+  UserReply,
+  UserSimulator,
+  UserSimulatorInput,
+} from './environment';
 export type { ValidationIssue } from './errors';
 export {
   CheckpointError,
@@ -6,9 +18,40 @@ export {
   NonFiniteError,
   ValidationError,
 } from './errors';
+export type {
+  FitnessFunction,
+  GenerationSummary,
+  Genome,
+  GenomeOperators,
+  Population,
+} from './evolution';
+export type {
+  CandidateActor,
+  GproOptimizer,
+  GproUpdateResult,
+  RewardCritic,
+  Transition,
+} from './gpro';
 export type { Message, Role } from './message';
 export { MessageSchema } from './message';
+export type { Objective, ObjectiveInput, ObjectiveOutput } from './objective';
+export type {
+  FinishReason,
+  GenerationOptions,
+  Policy,
+  ReferenceModel,
+  SampledCompletion,
+  SampleRequest,
+  TokenLogProbs,
+  TokenLogProbsRequest,
+} from './policy';
 export type { RandomState } from './random';
 export { Random } from './random';
+export type { Featurizer, RewardContext, RewardFunction } from './reward-function';
+export type { Scenario, ScenarioInput, SuccessCriterion, UserScript } from './scenario';
+export { ScenarioSchema, SuccessCriterionSchema, UserScriptSchema } from './scenario';
 export type { ChatTemplateOptions, Tokenizer } from './tokenizer';
+export type { Trajectory, TrajectoryGroup, Turn } from './trajectory';
+export { TrajectorySchema, TurnSchema } from './trajectory';
 export { assertFiniteArray, assertInRange, assertInteger, parseWithSchema } from './validate';
+export type { ValueFunction } from './value-function';
