@@ -1,3 +1,3 @@
-import { cohortProject } from '../../vitest.shared';
+import { cohortProject } from '../../vitest.shared.ts';
 
 export default cohortProject('@cohort/trainer');
