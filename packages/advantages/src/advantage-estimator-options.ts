@@ -1,0 +1,73 @@
+import { z } from 'zod';
+
+const zeroSpreadTolerance = z
+  .number()
+  .min(0)
+  .default(0)
+  .describe('Absolute tolerance for a group to count as having zero spread (max - min).');
+
+/** GRPO (Shao et al. 2024): group mean (or median) baseline, divided by the group or batch std. */
+export const GrpoEstimatorConfigSchema = z
+  .object({
+    type: z.literal('grpo'),
+    scale: z.enum(['group', 'batch']).default('group'),
+    epsilon: z.number().min(0).default(1e-4).describe('1e-4 as TRL; verl uses 1e-6.'),
+    baseline: z.enum(['mean', 'median']).default('mean'),
+    zeroSpreadTolerance,
+  })
+  .strict();
+
+/** Dr. GRPO (Liu et al. 2025): the group baseline only, no division by a standard deviation. */
+export const DrGrpoEstimatorConfigSchema = z
+  .object({
+    type: z.literal('dr-grpo'),
+    baseline: z.enum(['mean', 'median']).default('mean'),
+    zeroSpreadTolerance,
+  })
+  .strict();
+
+/** RLOO (Kool et al. 2019; Ahmadian et al. 2024): leave-one-out group baseline. */
+export const RlooEstimatorConfigSchema = z
+  .object({ type: z.literal('rloo'), zeroSpreadTolerance })
+  .strict();
+
+/** REINFORCE++ (Hu 2025): optional group-mean baseline, then whitening over the batch. */
+export const ReinforcePlusPlusEstimatorConfigSchema = z
+  .object({
+    type: z.literal('reinforce++'),
+    baseline: z.enum(['group-mean', 'none']).default('group-mean'),
+    variance: z.enum(['population', 'sample']).default('population'),
+    epsilon: z.number().min(0).default(1e-8),
+    zeroSpreadTolerance,
+  })
+  .strict();
+
+/** Critic baseline: `r - V`, with the values passed to `estimate`. */
+export const CriticEstimatorConfigSchema = z
+  .object({ type: z.literal('critic'), zeroSpreadTolerance })
+  .strict();
+
+/**
+ * Configuration of an advantage estimator, discriminated by `type`. Embed it in
+ * a trainer config; parse it with `parseWithSchema` or pass it to
+ * `createAdvantageEstimator`, which fills in the defaults.
+ *
+ * @example
+ * ```ts
+ * AdvantageEstimatorConfigSchema.parse({ type: 'grpo' });
+ * // { type: 'grpo', scale: 'group', epsilon: 1e-4, baseline: 'mean', zeroSpreadTolerance: 0 }
+ * ```
+ */
+export const AdvantageEstimatorConfigSchema = z.discriminatedUnion('type', [
+  GrpoEstimatorConfigSchema,
+  DrGrpoEstimatorConfigSchema,
+  RlooEstimatorConfigSchema,
+  ReinforcePlusPlusEstimatorConfigSchema,
+  CriticEstimatorConfigSchema,
+]);
+
+/** A parsed estimator configuration, defaults filled in. */
+export type AdvantageEstimatorConfig = z.output<typeof AdvantageEstimatorConfigSchema>;
+
+/** An estimator configuration as a user writes it, defaults optional. */
+export type AdvantageEstimatorConfigInput = z.input<typeof AdvantageEstimatorConfigSchema>;

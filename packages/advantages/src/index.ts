@@ -1,0 +1,33 @@
+export { ConfiguredAdvantageEstimator, createAdvantageEstimator } from './advantage-estimator';
+export type {
+  AdvantageEstimatorConfig,
+  AdvantageEstimatorConfigInput,
+} from './advantage-estimator-options';
+export {
+  AdvantageEstimatorConfigSchema,
+  CriticEstimatorConfigSchema,
+  DrGrpoEstimatorConfigSchema,
+  GrpoEstimatorConfigSchema,
+  ReinforcePlusPlusEstimatorConfigSchema,
+  RlooEstimatorConfigSchema,
+} from './advantage-estimator-options';
+export type { CriticAdvantagesOptions } from './critic-advantages';
+export { criticAdvantages } from './critic-advantages';
+export type { ExpandToTokensOptions } from './expand-to-tokens';
+export { expandToTokens } from './expand-to-tokens';
+export type {
+  GroupBaseline,
+  GroupRelativeAdvantagesOptions,
+  GroupRelativeAdvantagesResult,
+  GroupScale,
+} from './group-relative-advantages';
+export { groupRelativeAdvantages } from './group-relative-advantages';
+export type {
+  ReinforcePlusPlusAdvantagesOptions,
+  ReinforcePlusPlusAdvantagesResult,
+} from './reinforce-plus-plus-advantages';
+export { reinforcePlusPlusAdvantages } from './reinforce-plus-plus-advantages';
+export type { RlooAdvantagesOptions, RlooAdvantagesResult } from './rloo-advantages';
+export { rlooAdvantages } from './rloo-advantages';
+export type { ZeroSpreadOptions } from './zero-spread';
+export { zeroSpreadGroupFraction, zeroSpreadGroupIndices } from './zero-spread';
