@@ -1,0 +1,322 @@
+import {
+  type EndReason,
+  type Environment,
+  type Episode,
+  type GenerationOptions,
+  InvalidArgumentError,
+  type Policy,
+  Random,
+  type RewardContext,
+  type RewardFunction,
+  type Scenario,
+  type Trajectory,
+  type TrajectoryGroup,
+  type Turn,
+} from '@cohort/core';
+import { ConversationTokens } from './conversation-tokens';
+
+/** A reward function with its weight in the total reward. */
+export interface WeightedReward {
+  reward: RewardFunction<Scenario>;
+  weight: number;
+}
+
+/** A reward function that threw or returned a non-finite value, reported instead of killing the run. */
+export interface RewardFailure {
+  rewardName: string;
+  trajectoryId: string;
+  message: string;
+}
+
+/** Options of {@link rolloutGroups}. */
+export interface RolloutOptions {
+  policy: Policy;
+  environment: Environment<Scenario>;
+  /** One scenario per group; each gets `groupSize` episodes. */
+  scenarios: readonly Scenario[];
+  groupSize: number;
+  /** Seed of this batch; episode seeds and sampling seeds derive from it. */
+  seed: number;
+  generation: GenerationOptions;
+  rewards: readonly WeightedReward[];
+  systemPrompt?: string;
+  /** Longest conversation in tokens (the model's context); an episode that would exceed it ends with `length`. */
+  maxSequenceLength: number;
+  /** Label for trajectory ids, usually the step number. */
+  label: string;
+}
+
+/** What {@link rolloutGroups} returns. */
+export interface RolloutResult {
+  groups: TrajectoryGroup[];
+  rewardFailures: RewardFailure[];
+  /** Tokens the policy sampled. */
+  sampledTokenCount: number;
+  /** Seconds spent in `policy.sample`, in the environment, and in rewards. */
+  timings: { sampling: number; environment: number; rewards: number };
+}
+
+interface RunningEpisode {
+  id: string;
+  scenario: Scenario;
+  seed: number;
+  episode: Episode;
+  tokens: ConversationTokens;
+  turns: Turn[];
+  rewardsPerTurn: number[];
+  done: boolean;
+  endReason: EndReason;
+  truncated: boolean;
+  lastAgentMessage: string;
+  lastAgentTokenCount: number;
+  lastFinishReason?: Turn['finishReason'];
+}
+
+function elapsedSeconds(start: number): number {
+  return (performance.now() - start) / 1000;
+}
+
+async function scoreRewards(options: {
+  rewards: readonly WeightedReward[];
+  scope: 'turn' | 'episode';
+  context: RewardContext<Scenario>;
+  trajectoryId: string;
+  failures: RewardFailure[];
+}): Promise<{ total: number; byName: Record<string, number | null> }> {
+  let total = 0;
+  const byName: Record<string, number | null> = {};
+  for (const { reward, weight } of options.rewards) {
+    if ((reward.scope ?? 'episode') !== options.scope) continue;
+    let value: number | null;
+    try {
+      value = await reward.score(options.context);
+      if (value !== null && !Number.isFinite(value)) {
+        throw new Error(`returned ${value}, which is not finite`);
+      }
+    } catch (error) {
+      options.failures.push({
+        rewardName: reward.name,
+        trajectoryId: options.trajectoryId,
+        message: error instanceof Error ? error.message : String(error),
+      });
+      value = null;
+    }
+    byName[reward.name] = value;
+    if (value !== null) total += weight * value;
+  }
+  return { total, byName };
+}
+
+/**
+ * Runs `groupSize` multi-turn episodes for each scenario with the policy,
+ * batching every active episode's next agent turn into one `policy.sample`
+ * call, and returns one serializable trajectory per episode.
+ *
+ * The total reward of an episode is the sum of its per-turn rewards (the
+ * environment's turn reward plus the weighted turn-scoped reward functions)
+ * and the weighted episode-scoped reward functions. A reward function that
+ * throws or returns a non-finite value counts as `null` and is reported in
+ * `rewardFailures`.
+ */
+export async function rolloutGroups(options: RolloutOptions): Promise<RolloutResult> {
+  if (!Number.isInteger(options.groupSize) || options.groupSize < 1) {
+    throw new InvalidArgumentError({
+      argument: 'groupSize',
+      value: options.groupSize,
+      message: 'must be an integer >= 1',
+    });
+  }
+  const random = new Random(options.seed);
+  const samplingRandom = random.fork('sampling');
+  const tokenizer = options.policy.tokenizer;
+  const timings = { sampling: 0, environment: 0, rewards: 0 };
+  const failures: RewardFailure[] = [];
+  let sampledTokenCount = 0;
+
+  const running: RunningEpisode[] = [];
+  let environmentStart = performance.now();
+  for (let groupIndex = 0; groupIndex < options.scenarios.length; groupIndex++) {
+    const scenario = options.scenarios[groupIndex]!;
+    for (let sampleIndex = 0; sampleIndex < options.groupSize; sampleIndex++) {
+      const seed = random.nextUint32();
+      const episode = await options.environment.reset({
+        scenario,
+        seed,
+        ...(options.systemPrompt === undefined ? {} : { systemPrompt: options.systemPrompt }),
+      });
+      const tokens = new ConversationTokens(tokenizer, episode.messages);
+      const turns: Turn[] = [];
+      let cursor = 0;
+      for (const message of episode.messages) {
+        const rendered = tokenizer.applyChatTemplate(episode.messages.slice(0, turns.length + 1), {
+          addGenerationPrompt: false,
+        }).length;
+        turns.push({ ...message, tokenStart: cursor, tokenEnd: rendered, reward: null });
+        cursor = rendered;
+      }
+      running.push({
+        id: `${options.label}-${groupIndex}-${sampleIndex}`,
+        scenario,
+        seed,
+        episode,
+        tokens,
+        turns,
+        rewardsPerTurn: [],
+        done: false,
+        endReason: 'turn-limit',
+        truncated: false,
+        lastAgentMessage: '',
+        lastAgentTokenCount: 0,
+      });
+    }
+  }
+  timings.environment += elapsedSeconds(environmentStart);
+
+  for (;;) {
+    const active = running.filter((episode) => !episode.done);
+    const ready: RunningEpisode[] = [];
+    for (const episode of active) {
+      if (
+        episode.tokens.tokenIds.length + options.generation.maxNewTokens >
+        options.maxSequenceLength
+      ) {
+        // Only an opening prompt can get here: later turns are checked when the user speaks.
+        episode.tokens.truncate(options.maxSequenceLength);
+        episode.done = true;
+        episode.endReason = 'length';
+      } else {
+        ready.push(episode);
+      }
+    }
+    if (ready.length === 0) break;
+
+    const samplingStart = performance.now();
+    const completions = await options.policy.sample({
+      ...options.generation,
+      prompts: ready.map((episode) => episode.tokens.prompt()),
+      groupSize: 1,
+      seed: samplingRandom.nextUint32(),
+    });
+    timings.sampling += elapsedSeconds(samplingStart);
+
+    for (const completion of completions) {
+      const episode = ready[completion.promptIndex]!;
+      sampledTokenCount += completion.tokenIds.length;
+      const text = tokenizer.decode(completion.tokenIds, { skipSpecialTokens: true }).trim();
+      const [start, end] = episode.tokens.appendAgentTurn({
+        sampledTokenIds: completion.tokenIds,
+        logProbsPerToken: completion.logProbsPerToken,
+        text,
+      });
+      const turnIndex = episode.rewardsPerTurn.length;
+      episode.lastAgentMessage = text;
+      episode.lastAgentTokenCount = completion.tokenIds.length;
+      episode.lastFinishReason = completion.finishReason;
+      if (completion.finishReason === 'length') episode.truncated = true;
+      environmentStart = performance.now();
+      const result = await episode.episode.step(text);
+      timings.environment += elapsedSeconds(environmentStart);
+      const rewardStart = performance.now();
+      const turnRewards = await scoreRewards({
+        rewards: options.rewards,
+        scope: 'turn',
+        context: {
+          scenario: episode.scenario,
+          messages: episode.episode.messages,
+          completion: text,
+          turnIndex,
+          done: result.done,
+          ...(result.endReason === undefined ? {} : { endReason: result.endReason }),
+          completionTokenCount: completion.tokenIds.length,
+          finishReason: completion.finishReason,
+        },
+        trajectoryId: episode.id,
+        failures,
+      });
+      timings.rewards += elapsedSeconds(rewardStart);
+      const turnReward = result.reward + turnRewards.total;
+      episode.rewardsPerTurn.push(turnReward);
+      episode.turns.push({
+        role: 'assistant',
+        content: text,
+        tokenStart: start,
+        tokenEnd: end,
+        reward: turnReward,
+        finishReason: completion.finishReason,
+      });
+      if (result.done || result.userMessage === undefined) {
+        episode.done = true;
+        episode.endReason = result.endReason ?? 'turn-limit';
+      } else {
+        const [userStart, userEnd] = episode.tokens.appendUserTurn(result.userMessage);
+        if (userEnd + options.generation.maxNewTokens > options.maxSequenceLength) {
+          // The next agent turn would not fit in the context: end here, without the user turn.
+          episode.tokens.truncate(userStart);
+          episode.done = true;
+          episode.endReason = 'length';
+          continue;
+        }
+        episode.turns.push({
+          role: 'user',
+          content: result.userMessage,
+          tokenStart: userStart,
+          tokenEnd: userEnd,
+          reward: null,
+        });
+      }
+    }
+  }
+
+  const groups: TrajectoryGroup[] = [];
+  for (let groupIndex = 0; groupIndex < options.scenarios.length; groupIndex++) {
+    const scenario = options.scenarios[groupIndex]!;
+    const trajectories: Trajectory[] = [];
+    for (let sampleIndex = 0; sampleIndex < options.groupSize; sampleIndex++) {
+      const episode = running[groupIndex * options.groupSize + sampleIndex]!;
+      const rewardStart = performance.now();
+      const episodeRewards = await scoreRewards({
+        rewards: options.rewards,
+        scope: 'episode',
+        context: {
+          scenario,
+          messages: episode.episode.messages,
+          completion: episode.lastAgentMessage,
+          turnIndex: Math.max(0, episode.rewardsPerTurn.length - 1),
+          done: true,
+          endReason: episode.endReason,
+          completionTokenCount: episode.lastAgentTokenCount,
+          ...(episode.lastFinishReason === undefined
+            ? {}
+            : { finishReason: episode.lastFinishReason }),
+        },
+        trajectoryId: episode.id,
+        failures,
+      });
+      timings.rewards += elapsedSeconds(rewardStart);
+      const perTurnTotal = episode.rewardsPerTurn.reduce((sum, value) => sum + value, 0);
+      trajectories.push({
+        id: episode.id,
+        scenarioId: scenario.id,
+        seed: episode.seed,
+        policyVersion: options.policy.version,
+        messages: [...episode.episode.messages],
+        turns: episode.turns,
+        tokenIds: episode.tokens.tokenIds,
+        lossMask: episode.tokens.lossMask,
+        behaviorLogProbs: episode.tokens.behaviorLogProbs,
+        rewardsPerTurn: episode.rewardsPerTurn,
+        rewardsByFunction: episodeRewards.byName,
+        totalReward: perTurnTotal + episodeRewards.total,
+        endReason: episode.endReason,
+        truncated: episode.truncated,
+        temperature: options.generation.temperature ?? 1,
+      });
+    }
+    groups.push({
+      groupId: `${options.label}-${groupIndex}`,
+      scenarioId: scenario.id,
+      trajectories,
+    });
+  }
+  return { groups, rewardFailures: failures, sampledTokenCount, timings };
+}
