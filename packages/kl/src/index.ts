@@ -1,0 +1,40 @@
+export { assertFiniteTensor } from './assert-finite-tensor';
+export type { ExactKlOptions } from './exact-kl';
+export { exactKl, exactKlTensor } from './exact-kl';
+export type { KlController, KlControllerState } from './kl-controller';
+export {
+  ADAPTIVE_KL_ERROR_CLIP,
+  AdaptiveKlController,
+  createKlController,
+  FixedKlController,
+} from './kl-controller';
+export type {
+  AdaptiveKlControllerConfig,
+  FixedKlControllerConfig,
+  KlControllerConfig,
+} from './kl-controller-options';
+export {
+  AdaptiveKlControllerConfigSchema,
+  FixedKlControllerConfigSchema,
+  KlControllerConfigSchema,
+} from './kl-controller-options';
+export type { KlEstimator } from './kl-estimator-options';
+export { KlEstimatorSchema } from './kl-estimator-options';
+export type { KlLossOptions } from './kl-loss';
+export { klLoss } from './kl-loss';
+export type { KlPenalizedRewardsOptions } from './kl-penalized-rewards';
+export { klPenalizedRewards } from './kl-penalized-rewards';
+export type { KlPerTokenOptions } from './kl-per-token';
+export { K3_LINEAR_ABOVE, k3OfLogRatioTensor, klPerToken, klPerTokenTensor } from './kl-per-token';
+export type { AggregateTokenValuesOptions } from './loss-aggregation';
+export { aggregateTokenValues } from './loss-aggregation';
+export type { LossAggregation } from './loss-aggregation-options';
+export { LossAggregationSchema } from './loss-aggregation-options';
+export type {
+  MixReferenceWeightsOptions,
+  ReferenceRefreshDecision,
+  WeightMap,
+} from './reference-refresh';
+export { mixReferenceWeights, planReferenceRefresh } from './reference-refresh';
+export type { ReferenceRefreshSchedule } from './reference-refresh-options';
+export { ReferenceRefreshScheduleSchema } from './reference-refresh-options';

@@ -1,0 +1,53 @@
+import type * as tf from '@tensorflow/tfjs';
+import type { KlEstimator } from './kl-estimator-options';
+import { klPerTokenTensor } from './kl-per-token';
+import { aggregateTokenValues } from './loss-aggregation';
+import type { LossAggregation } from './loss-aggregation-options';
+
+/** Options of {@link klLoss}. */
+export interface KlLossOptions {
+  /** `[B, L]` log-probs of the sampled tokens under the current policy (with gradient). */
+  logProbs: tf.Tensor;
+  /** `[B, L]` log-probs of the same tokens under the reference policy. */
+  refLogProbs: tf.Tensor;
+  /** `[B, L]`, 1 on agent tokens. */
+  lossMask: tf.Tensor;
+  /** Default `'k3'`. */
+  estimator?: KlEstimator;
+  /** Default `'token-mean'`. */
+  aggregation?: LossAggregation;
+  /** See {@link aggregateTokenValues}. */
+  constantLength?: number;
+  /** See {@link klPerTokenTensor}. */
+  clamp?: number;
+}
+
+/**
+ * The KL-to-reference term of a loss: the per-token estimate aggregated over
+ * the loss mask, `aggregate_m(k(logp, logp_ref))`. Multiply by the KL
+ * coefficient and add it to the policy loss (GRPO, Shao et al. 2024, eq. 3,
+ * uses k3 with token-level aggregation inside each sequence).
+ *
+ * @example
+ * ```ts
+ * const total = tf.add(policyLoss, tf.mul(beta, klLoss({ logProbs, refLogProbs, lossMask })));
+ * ```
+ */
+export function klLoss(options: KlLossOptions): tf.Scalar {
+  const perToken = klPerTokenTensor({
+    logProbs: options.logProbs,
+    refLogProbs: options.refLogProbs,
+    estimator: options.estimator ?? 'k3',
+    ...(options.clamp === undefined ? {} : { clamp: options.clamp }),
+  });
+  try {
+    return aggregateTokenValues({
+      values: perToken,
+      lossMask: options.lossMask,
+      mode: options.aggregation ?? 'token-mean',
+      ...(options.constantLength === undefined ? {} : { constantLength: options.constantLength }),
+    });
+  } finally {
+    perToken.dispose();
+  }
+}

@@ -1,0 +1,189 @@
+import { InvalidArgumentError } from '@cohort/core';
+import * as tf from '@tensorflow/tfjs';
+import {
+  assertFiniteRows,
+  assertIsTensor,
+  assertSameRowsShape,
+  assertTensorShape,
+  isNested,
+  type NumberRows,
+} from './internal/shapes';
+import type { KlEstimator } from './kl-estimator-options';
+
+/**
+ * Above this log-ratio `d = logp_ref - logp`, k3 continues along the tangent
+ * of `exp` at `d = 80` instead of overflowing (float32 `exp` overflows at
+ * 88.7): values stay finite, gradients keep their sign and stay finite.
+ */
+export const K3_LINEAR_ABOVE = 80;
+
+const SERIES_BELOW_FLOAT64 = 1e-3;
+const SERIES_BELOW_FLOAT32 = 1e-2;
+
+/** Options of {@link klPerToken} and {@link klPerTokenTensor}. */
+export interface KlPerTokenOptions<Values> {
+  /** Log-probs of the sampled tokens under the current policy, `log pi(y_t)`. */
+  logProbs: Values;
+  /** Log-probs of the same tokens under the reference policy, `log pi_ref(y_t)`. */
+  refLogProbs: Values;
+  /** Which estimator: `'k1'`, `'k2'` or `'k3'`. */
+  estimator: KlEstimator;
+  /**
+   * Optional: clip each per-token estimate to `[-clamp, clamp]` (verl clamps
+   * its k3, "low_var_kl", to `[-10, 10]`). Gradients are 0 where it clips.
+   */
+  clamp?: number;
+}
+
+function validateEstimator(estimator: unknown): asserts estimator is KlEstimator {
+  if (estimator !== 'k1' && estimator !== 'k2' && estimator !== 'k3') {
+    throw new InvalidArgumentError({
+      argument: 'estimator',
+      value: estimator,
+      message: "must be 'k1', 'k2' or 'k3'",
+    });
+  }
+}
+
+function validateClamp(clamp: number | undefined): void {
+  if (clamp !== undefined && !(typeof clamp === 'number' && clamp > 0 && !Number.isNaN(clamp))) {
+    throw new InvalidArgumentError({
+      argument: 'clamp',
+      value: clamp,
+      message: 'must be a positive number (or Infinity) when given',
+    });
+  }
+}
+
+function k3OfLogRatio(logRatio: number): number {
+  if (Math.abs(logRatio) < SERIES_BELOW_FLOAT64) {
+    // expm1(d) - d loses relative precision as d -> 0; the Taylor series does not.
+    return logRatio * logRatio * (0.5 + logRatio * (1 / 6 + logRatio / 24));
+  }
+  if (logRatio > K3_LINEAR_ABOVE) {
+    return (
+      Math.expm1(K3_LINEAR_ABOVE) +
+      Math.exp(K3_LINEAR_ABOVE) * (logRatio - K3_LINEAR_ABOVE) -
+      logRatio
+    );
+  }
+  return Math.expm1(logRatio) - logRatio;
+}
+
+function klOfToken(
+  logProb: number,
+  refLogProb: number,
+  estimator: KlEstimator,
+  clamp: number,
+): number {
+  const logRatio = refLogProb - logProb;
+  let value: number;
+  if (estimator === 'k1') value = -logRatio;
+  else if (estimator === 'k2') value = 0.5 * logRatio * logRatio;
+  else value = k3OfLogRatio(logRatio);
+  return Math.min(clamp, Math.max(-clamp, value));
+}
+
+/**
+ * Per-token estimate of KL(pi || pi_ref) from the log-probs of sampled tokens,
+ * on plain arrays (`number[]` or `number[][]`, ragged rows allowed).
+ *
+ * With `d = logp_ref - logp` (Schulman 2020, "Approximating KL divergence"):
+ * - `k1 = -d = logp - logp_ref`
+ * - `k2 = d^2 / 2`
+ * - `k3 = exp(d) - d - 1`, computed as `expm1(d) - d` (a Taylor series for
+ *   `|d| < 1e-3`), and continued linearly above `d = 80` (see
+ *   {@link K3_LINEAR_ABOVE}). `k3 >= 0` always.
+ *
+ * @throws NonFiniteError when an input is NaN or infinite (naming `logProbs[i][j]`).
+ * @throws InvalidArgumentError when the shapes differ or the estimator is unknown.
+ * @example
+ * ```ts
+ * klPerToken({ logProbs: [-1, -0.5], refLogProbs: [-2, -0.5], estimator: 'k3' });
+ * // [exp(-1) + 1 - 1, 0] = [0.3679, 0]
+ * ```
+ */
+export function klPerToken(options: KlPerTokenOptions<readonly number[]>): number[];
+export function klPerToken(options: KlPerTokenOptions<readonly (readonly number[])[]>): number[][];
+export function klPerToken(options: KlPerTokenOptions<NumberRows>): number[] | number[][];
+export function klPerToken(options: KlPerTokenOptions<NumberRows>): number[] | number[][] {
+  const { logProbs, refLogProbs, estimator, clamp } = options;
+  validateEstimator(estimator);
+  validateClamp(clamp);
+  assertFiniteRows('logProbs', logProbs);
+  assertFiniteRows('refLogProbs', refLogProbs);
+  assertSameRowsShape('logProbs', logProbs, 'refLogProbs', refLogProbs);
+  const bound = clamp ?? Number.POSITIVE_INFINITY;
+  if (isNested(logProbs)) {
+    const refRows = refLogProbs as readonly (readonly number[])[];
+    return logProbs.map((row, rowIndex) => {
+      const refRow = refRows[rowIndex]!;
+      return row.map((logProb, index) => klOfToken(logProb, refRow[index]!, estimator, bound));
+    });
+  }
+  const refRow = refLogProbs as readonly number[];
+  return (logProbs as readonly number[]).map((logProb, index) =>
+    klOfToken(logProb, refRow[index]!, estimator, bound),
+  );
+}
+
+/**
+ * The k3 estimator `exp(d) - d - 1` of a log-ratio tensor `d = logp_ref - logp`,
+ * stable in float32: a Taylor series for `|d| < 1e-2`, `expm1(d) - d` above,
+ * continued along the tangent above `d = 80` so that neither the value nor the
+ * gradient overflows. Differentiable.
+ *
+ * @example
+ * ```ts
+ * k3OfLogRatioTensor(tf.tensor([0, 1])); // [0, e - 2]
+ * ```
+ */
+export function k3OfLogRatioTensor(logRatio: tf.Tensor): tf.Tensor {
+  return tf.tidy(() => {
+    const small = tf.less(tf.abs(logRatio), SERIES_BELOW_FLOAT32);
+    const clipped = tf.clipByValue(logRatio, -SERIES_BELOW_FLOAT32, SERIES_BELOW_FLOAT32);
+    const series = tf.mul(
+      tf.mul(clipped, clipped),
+      tf.add(0.5, tf.mul(clipped, tf.add(1 / 6, tf.div(clipped, 24)))),
+    );
+    const capped = tf.minimum(logRatio, K3_LINEAR_ABOVE);
+    const large = tf.sub(
+      tf.add(tf.expm1(capped), tf.mul(tf.exp(capped), tf.sub(logRatio, capped))),
+      logRatio,
+    );
+    return tf.where(small, series, large);
+  });
+}
+
+/**
+ * Per-token estimate of KL(pi || pi_ref) on tensors of any (equal) shape,
+ * differentiable with respect to `logProbs` (and `refLogProbs`). Same
+ * formulas as {@link klPerToken}; the result has the input shape.
+ *
+ * Every position is computed, padding included: mask the result (or use
+ * {@link aggregateTokenValues}) before summing. Inputs must be finite (see
+ * {@link assertFiniteTensor}).
+ *
+ * @throws InvalidArgumentError when the shapes differ or the estimator is unknown.
+ * @example
+ * ```ts
+ * const kl = klPerTokenTensor({ logProbs, refLogProbs, estimator: 'k3' }); // [B, L]
+ * ```
+ */
+export function klPerTokenTensor(options: KlPerTokenOptions<tf.Tensor>): tf.Tensor {
+  const { logProbs, refLogProbs, estimator, clamp } = options;
+  validateEstimator(estimator);
+  validateClamp(clamp);
+  assertIsTensor('logProbs', logProbs);
+  assertIsTensor('refLogProbs', refLogProbs);
+  assertTensorShape('refLogProbs', refLogProbs, logProbs.shape, 'the shape of logProbs');
+  return tf.tidy(() => {
+    const logRatio = tf.sub(tf.cast(refLogProbs, 'float32'), tf.cast(logProbs, 'float32'));
+    let value: tf.Tensor;
+    if (estimator === 'k1') value = tf.neg(logRatio);
+    else if (estimator === 'k2') value = tf.mul(0.5, tf.square(logRatio));
+    else value = k3OfLogRatioTensor(logRatio);
+    if (clamp !== undefined && Number.isFinite(clamp)) value = tf.clipByValue(value, -clamp, clamp);
+    return value;
+  });
+}
