@@ -51,7 +51,7 @@ export function klPenalizedRewards(options: KlPenalizedRewardsOptions): number[]
   assertFiniteRows('klPerToken', klPerToken);
   assertFiniteRows('lossMask', lossMask);
   assertSameRowsShape('lossMask', lossMask, 'klPerToken', klPerToken);
-  lossMask.forEach((row, rowIndex) =>
+  lossMask.forEach((row, rowIndex) => {
     row.forEach((value, index) => {
       if (value !== 0 && value !== 1) {
         throw new InvalidArgumentError({
@@ -60,13 +60,13 @@ export function klPenalizedRewards(options: KlPenalizedRewardsOptions): number[]
           message: 'must be 0 or 1',
         });
       }
-    }),
-  );
+    });
+  });
   const base: number[][] = lossMask.map((row) => row.map(() => 0));
   if (rewardsPerToken !== undefined) {
     assertFiniteRows('rewardsPerToken', rewardsPerToken);
     assertSameRowsShape('lossMask', lossMask, 'rewardsPerToken', rewardsPerToken);
-    rewardsPerToken.forEach((row, rowIndex) =>
+    rewardsPerToken.forEach((row, rowIndex) => {
       row.forEach((reward, index) => {
         if (reward !== 0 && lossMask[rowIndex]![index] === 0) {
           throw new InvalidArgumentError({
@@ -76,8 +76,8 @@ export function klPenalizedRewards(options: KlPenalizedRewardsOptions): number[]
           });
         }
         base[rowIndex]![index] = reward;
-      }),
-    );
+      });
+    });
   } else if (rewardsPerSequence !== undefined) {
     assertFiniteRows('rewardsPerSequence', rewardsPerSequence);
     if (rewardsPerSequence.length !== lossMask.length) {

@@ -12,10 +12,13 @@ import type { KlEstimator } from './kl-estimator-options';
 
 /**
  * Above this log-ratio `d = logp_ref - logp`, k3 continues along the tangent
- * of `exp` at `d = 80` instead of overflowing (float32 `exp` overflows at
- * 88.7): values stay finite, gradients keep their sign and stay finite.
+ * of `exp` at `d = 50` instead of growing exponentially (float32 `exp`
+ * overflows at 88.7): values stay finite in float32 up to `d ~ 6e16`, and
+ * gradients keep their sign and stay finite. A token 50 nats less likely
+ * under the policy than under the reference is far outside any trust region,
+ * so no realistic value changes.
  */
-export const K3_LINEAR_ABOVE = 80;
+export const K3_LINEAR_ABOVE = 50;
 
 const SERIES_BELOW_FLOAT64 = 1e-3;
 const SERIES_BELOW_FLOAT32 = 1e-2;
@@ -58,7 +61,11 @@ function validateClamp(clamp: number | undefined): void {
 function k3OfLogRatio(logRatio: number): number {
   if (Math.abs(logRatio) < SERIES_BELOW_FLOAT64) {
     // expm1(d) - d loses relative precision as d -> 0; the Taylor series does not.
-    return logRatio * logRatio * (0.5 + logRatio * (1 / 6 + logRatio / 24));
+    return (
+      logRatio *
+      logRatio *
+      (0.5 + logRatio * (1 / 6 + logRatio * (1 / 24 + logRatio * (1 / 120 + logRatio / 720))))
+    );
   }
   if (logRatio > K3_LINEAR_ABOVE) {
     return (
@@ -92,7 +99,7 @@ function klOfToken(
  * - `k1 = -d = logp - logp_ref`
  * - `k2 = d^2 / 2`
  * - `k3 = exp(d) - d - 1`, computed as `expm1(d) - d` (a Taylor series for
- *   `|d| < 1e-3`), and continued linearly above `d = 80` (see
+ *   `|d| < 1e-3`), and continued linearly above `d = 50` (see
  *   {@link K3_LINEAR_ABOVE}). `k3 >= 0` always.
  *
  * @throws NonFiniteError when an input is NaN or infinite (naming `logProbs[i][j]`).
@@ -130,7 +137,7 @@ export function klPerToken(options: KlPerTokenOptions<NumberRows>): number[] | n
 /**
  * The k3 estimator `exp(d) - d - 1` of a log-ratio tensor `d = logp_ref - logp`,
  * stable in float32: a Taylor series for `|d| < 1e-2`, `expm1(d) - d` above,
- * continued along the tangent above `d = 80` so that neither the value nor the
+ * continued along the tangent above `d = 50` so that neither the value nor the
  * gradient overflows. Differentiable.
  *
  * @example
@@ -140,7 +147,10 @@ export function klPerToken(options: KlPerTokenOptions<NumberRows>): number[] | n
  */
 export function k3OfLogRatioTensor(logRatio: tf.Tensor): tf.Tensor {
   return tf.tidy(() => {
-    const small = tf.less(tf.abs(logRatio), SERIES_BELOW_FLOAT32);
+    // A 0/1 float blend rather than tf.where: tfjs has no gradient for the
+    // comparison op that tf.where would put on the gradient path. Both
+    // branches are finite everywhere, so the blend cannot produce 0 * Infinity.
+    const small = tf.step(tf.sub(SERIES_BELOW_FLOAT32, tf.abs(logRatio)));
     const clipped = tf.clipByValue(logRatio, -SERIES_BELOW_FLOAT32, SERIES_BELOW_FLOAT32);
     const series = tf.mul(
       tf.mul(clipped, clipped),
@@ -151,7 +161,7 @@ export function k3OfLogRatioTensor(logRatio: tf.Tensor): tf.Tensor {
       tf.add(tf.expm1(capped), tf.mul(tf.exp(capped), tf.sub(logRatio, capped))),
       logRatio,
     );
-    return tf.where(small, series, large);
+    return tf.add(tf.mul(small, series), tf.mul(tf.sub(1, small), large));
   });
 }
 
