@@ -1,5 +1,6 @@
 import { InvalidArgumentError } from '@cohort/core';
 import * as tf from '@tensorflow/tfjs';
+import { customGradient } from './custom-gradient';
 
 /**
  * Rows of an embedding table: `out[..., :] = table[ids[...], :]` for
@@ -24,7 +25,7 @@ export function embeddingLookup(table: tf.Tensor2D, ids: tf.Tensor): tf.Tensor {
   }
   const [vocabSize, width] = table.shape;
   const flatIds = ids.reshape([-1]) as tf.Tensor1D;
-  const lookup = tf.customGrad(((tableInput: tf.Tensor2D, save: tf.GradSaveFunc) => {
+  const lookup = customGradient((tableInput: tf.Tensor2D, save: tf.GradSaveFunc) => {
     save([flatIds]);
     return {
       value: tf.gather(tableInput, flatIds),
@@ -33,7 +34,7 @@ export function embeddingLookup(table: tf.Tensor2D, ids: tf.Tensor): tf.Tensor {
         return tf.scatterND(savedIds.reshape([-1, 1]), dy, [vocabSize, width]);
       },
     };
-  }) as unknown as tf.CustomGradientFunc<tf.Tensor2D>);
+  });
   const rows = lookup(table);
   const result = rows.reshape([...ids.shape, width]);
   if (result !== rows) rows.dispose();

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { customGradient } from './custom-gradient';
 
 const sqrtTwoOverPi = Math.sqrt(2 / Math.PI);
 const cubic = 0.044715;
@@ -8,7 +9,7 @@ function twiceInner(x: tf.Tensor): tf.Tensor {
   return x.square().mul(cubic).add(1).mul(x).mul(2 * sqrtTwoOverPi);
 }
 
-const fusedGelu = tf.customGrad(((x: tf.Tensor, save: tf.GradSaveFunc) => {
+const fusedGelu = customGradient((x: tf.Tensor, save: tf.GradSaveFunc) => {
   save([x]);
   return {
     value: tf.tidy(() => x.mul(tf.sigmoid(twiceInner(x)))),
@@ -20,7 +21,7 @@ const fusedGelu = tf.customGrad(((x: tf.Tensor, save: tf.GradSaveFunc) => {
       return dy.mul(derivative);
     },
   };
-}) as unknown as tf.CustomGradientFunc<tf.Tensor>);
+});
 
 /**
  * GELU with the tanh approximation, GPT-2's `gelu_new`

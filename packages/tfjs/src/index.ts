@@ -7,4 +7,31 @@ export {
 } from './gpt2-config';
 export type { WeightMap, WeightTensor } from './weights';
 // -- runtime and models (backend, fast ops, GPT model, optimizers, heads, checkpoints) --
+export type { BackendChoice, BackendRequest, InitializeBackendOptions } from './backend';
+export { initializeBackend } from './backend';
+export { matMul2d } from './mat-mul-2d';
+export { linear } from './linear';
+export { embeddingLookup } from './embedding-lookup';
+export { gelu } from './gelu';
+export { layerNorm } from './layer-norm';
+export type { AttentionStrategy, CausalAttentionBiasOptions } from './scaled-dot-product-attention';
+export { causalAttentionBias, maskedScore, scaledDotProductAttention } from './scaled-dot-product-attention';
+export type { CreateGptModelOptions, GptForwardOptions, GptForwardResult, GptOps, LayerKeyValue } from './gpt-model';
+export { createGptModel, GptModel } from './gpt-model';
+export type { TokenLogProbsOptions, TokenLogProbsResult } from './token-log-probs';
+export { tokenLogProbs } from './token-log-probs';
+export type { FinishReason, GeneratedSequence, GenerateOptions } from './generate';
+export { generate } from './generate';
+export type { LearningRateSchedule } from './learning-rate-schedule';
+export { LearningRateScheduleSchema, learningRateAt } from './learning-rate-schedule';
+export type { OptimizerOptions, OptimizerOptionsInput } from './optimizer-options';
+export { OptimizerOptionsSchema } from './optimizer-options';
+export type { OptimizerState, OptimizerStepResult, OptimizerVariables } from './optimizer';
+export { createOptimizer, Optimizer } from './optimizer';
+export type { ValueHeadOptions } from './value-head';
+export { createValueHead, ValueHead } from './value-head';
+export type { MlpModelOptions, MlpModelOptionsInput } from './mlp-model';
+export { createMlpModel, MlpModel, MlpModelOptionsSchema } from './mlp-model';
+export type { CheckpointContents, CheckpointExpectation } from './checkpoint';
+export { loadCheckpoint, saveCheckpoint } from './checkpoint';
 // -- formats (tokenizer, safetensors, ONNX export) --

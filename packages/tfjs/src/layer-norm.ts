@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { customGradient } from './custom-gradient';
 
 /** Column sums of `x [n, c]` as a 2D product `1^T x`: tfjs-wasm's sum over axis 0 is about 40x slower. */
 export function columnSums(x: tf.Tensor2D): tf.Tensor1D {
@@ -19,7 +20,7 @@ export function columnSums(x: tf.Tensor2D): tf.Tensor1D {
  */
 export function layerNorm(x: tf.Tensor, gain: tf.Tensor1D, bias: tf.Tensor1D, epsilon: number): tf.Tensor {
   const width = x.shape[x.rank - 1] as number;
-  const fused = tf.customGrad(((input: tf.Tensor, g: tf.Tensor1D, b: tf.Tensor1D, save: tf.GradSaveFunc) => {
+  const fused = customGradient((input: tf.Tensor, g: tf.Tensor1D, b: tf.Tensor1D, save: tf.GradSaveFunc) => {
     const [normalized, inverseDeviation] = tf.tidy(() => {
       const centered = input.sub(input.mean(-1, true));
       const inverse = centered.square().mean(-1, true).add(epsilon).rsqrt();
@@ -41,6 +42,6 @@ export function layerNorm(x: tf.Tensor, gain: tf.Tensor1D, bias: tf.Tensor1D, ep
         return [dx, dGain, dBias];
       },
     };
-  }) as unknown as tf.CustomGradientFunc<tf.Tensor>);
+  });
   return fused(x, gain, bias);
 }

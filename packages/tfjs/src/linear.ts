@@ -1,5 +1,6 @@
 import { InvalidArgumentError } from '@cohort/core';
 import * as tf from '@tensorflow/tfjs';
+import { customGradient } from './custom-gradient';
 import { columnSums } from './layer-norm';
 import { matMul2d, transposeAMatMul, transposeBMatMul } from './mat-mul-2d';
 
@@ -39,13 +40,13 @@ export function linear(x: tf.Tensor, weight: tf.Tensor2D, bias?: tf.Tensor1D): t
   return result;
 }
 
-const affine = tf.customGrad(((x: tf.Tensor2D, weight: tf.Tensor2D, bias: tf.Tensor1D, save: tf.GradSaveFunc) => {
+const affine = customGradient((x: tf.Tensor2D, weight: tf.Tensor2D, bias: tf.Tensor1D, save: tf.GradSaveFunc) => {
   save([x, weight]);
   return {
-    value: tf.tidy(() => tf.matMul(x, weight).add(bias)),
+    value: tf.tidy(() => tf.matMul(x, weight).add(bias)) as tf.Tensor2D,
     gradFunc: (dy: tf.Tensor2D, saved: tf.Tensor[]) => {
       const [savedX, savedWeight] = saved as [tf.Tensor2D, tf.Tensor2D];
       return [transposeBMatMul(dy, savedWeight), transposeAMatMul(savedX, dy), columnSums(dy)];
     },
   };
-}) as unknown as tf.CustomGradientFunc<tf.Tensor2D>);
+});

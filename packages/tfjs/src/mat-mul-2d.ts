@@ -1,5 +1,6 @@
 import { InvalidArgumentError } from '@cohort/core';
 import * as tf from '@tensorflow/tfjs';
+import { customGradient } from './custom-gradient';
 
 /**
  * True when the active backend multiplies transposed operands as fast as plain
@@ -22,16 +23,16 @@ export function transposeBMatMul(a: tf.Tensor2D, b: tf.Tensor2D): tf.Tensor2D {
   return tf.tidy(() => tf.matMul(a, tf.transpose(b)));
 }
 
-const fastMatMul = tf.customGrad(((a: tf.Tensor2D, b: tf.Tensor2D, save: tf.GradSaveFunc) => {
+const fastMatMul = customGradient((a: tf.Tensor2D, b: tf.Tensor2D, save: tf.GradSaveFunc) => {
   save([a, b]);
   return {
-    value: tf.matMul(a, b),
+    value: tf.matMul(a, b) as tf.Tensor2D,
     gradFunc: (dy: tf.Tensor2D, saved: tf.Tensor[]) => {
       const [savedA, savedB] = saved as [tf.Tensor2D, tf.Tensor2D];
       return [transposeBMatMul(dy, savedB), transposeAMatMul(savedA, dy)];
     },
   };
-}) as unknown as tf.CustomGradientFunc<tf.Tensor2D>);
+});
 
 /**
  * Matrix product `C = A B` of `a [m, k]` and `b [k, n]`, whose forward pass and

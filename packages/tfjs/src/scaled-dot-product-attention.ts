@@ -1,5 +1,6 @@
 import { InvalidArgumentError } from '@cohort/core';
 import * as tf from '@tensorflow/tfjs';
+import { customGradient } from './custom-gradient';
 
 /** How the per-head products of {@link scaledDotProductAttention} are computed. */
 export type AttentionStrategy = 'loop' | 'batched';
@@ -87,7 +88,7 @@ export function scaledDotProductAttention(
   }
   const groups = batchSize * headCount;
   const scale = 1 / Math.sqrt(headSize);
-  const attend = tf.customGrad(((q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, save: tf.GradSaveFunc) => {
+  const attend = customGradient((q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, save: tf.GradSaveFunc) => {
     const probabilities = tf.tidy(() => {
       const q3 = q.reshape([groups, queryLength, headSize]) as tf.Tensor3D;
       const k3 = k.reshape([groups, keyLength, headSize]) as tf.Tensor3D;
@@ -120,7 +121,7 @@ export function scaledDotProductAttention(
         return [dQ.reshape(savedQ.shape), dK.reshape(savedK.shape), dV.reshape(savedV.shape)];
       },
     };
-  }) as unknown as tf.CustomGradientFunc<tf.Tensor4D>);
+  });
   return attend(query, key, value);
 }
 
