@@ -10,7 +10,7 @@ import {
   sampleStandardDeviationOf,
   spreadOf,
 } from './numerics';
-import { zeroSpreadGroupFraction } from './zero-spread';
+import { zeroSpreadFractionOfValid } from './zero-spread';
 
 /** How {@link groupRelativeAdvantages} divides the centered rewards. */
 export type GroupScale = 'group' | 'batch' | 'none';
@@ -128,11 +128,7 @@ export function groupRelativeAdvantages(
   assertFiniteResult('advantages', advantages);
   return {
     advantages,
-    zeroSpreadGroupFraction: zeroSpreadGroupFraction({
-      rewards,
-      groupSize,
-      tolerance: zeroSpreadTolerance,
-    }),
+    zeroSpreadGroupFraction: zeroSpreadFractionOfValid(rewards, groupSize, zeroSpreadTolerance),
     baselinePerGroup,
     standardDeviationPerGroup,
   };

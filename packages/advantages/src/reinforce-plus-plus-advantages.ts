@@ -10,7 +10,7 @@ import {
   powerOfTwoScale,
   spreadOf,
 } from './numerics';
-import { zeroSpreadGroupFraction } from './zero-spread';
+import { zeroSpreadFractionOfValid } from './zero-spread';
 
 /** Options of {@link reinforcePlusPlusAdvantages}. */
 export interface ReinforcePlusPlusAdvantagesOptions {
@@ -115,11 +115,7 @@ export function reinforcePlusPlusAdvantages(
     }
   }
 
-  const zeroSpread = zeroSpreadGroupFraction({
-    rewards,
-    groupSize,
-    tolerance: zeroSpreadTolerance,
-  });
+  const zeroSpread = zeroSpreadFractionOfValid(rewards, groupSize, zeroSpreadTolerance);
   const totalWeight = weights.reduce((sum, weight) => sum + weight, 0);
   if (centered.length === 0 || totalWeight === 0 || spreadOf(centered) === 0) {
     return {

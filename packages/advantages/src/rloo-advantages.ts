@@ -7,7 +7,7 @@ import {
   powerOfTwoScale,
   spreadOf,
 } from './numerics';
-import { zeroSpreadGroupFraction } from './zero-spread';
+import { zeroSpreadFractionOfValid } from './zero-spread';
 
 /** Options of {@link rlooAdvantages}. */
 export interface RlooAdvantagesOptions {
@@ -67,10 +67,6 @@ export function rlooAdvantages(options: RlooAdvantagesOptions): RlooAdvantagesRe
   assertFiniteResult('advantages', advantages);
   return {
     advantages,
-    zeroSpreadGroupFraction: zeroSpreadGroupFraction({
-      rewards,
-      groupSize,
-      tolerance: zeroSpreadTolerance,
-    }),
+    zeroSpreadGroupFraction: zeroSpreadFractionOfValid(rewards, groupSize, zeroSpreadTolerance),
   };
 }

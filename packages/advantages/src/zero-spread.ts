@@ -13,6 +13,31 @@ export interface ZeroSpreadOptions {
   tolerance?: number;
 }
 
+/**
+ * Fraction of zero-spread groups for already validated input; used by the
+ * estimators so that they do not validate the rewards twice.
+ */
+export function zeroSpreadFractionOfValid(
+  rewards: readonly number[],
+  groupSize: number,
+  tolerance: number,
+): number {
+  const groupCount = rewards.length / groupSize;
+  if (groupCount === 0) return 0;
+  let flat = 0;
+  for (let start = 0; start < rewards.length; start += groupSize) {
+    let minimum = rewards[start]!;
+    let maximum = minimum;
+    for (let index = start + 1; index < start + groupSize; index++) {
+      const reward = rewards[index]!;
+      if (reward < minimum) minimum = reward;
+      if (reward > maximum) maximum = reward;
+    }
+    if (maximum - minimum <= tolerance) flat++;
+  }
+  return flat / groupCount;
+}
+
 function zeroSpreadFlags({ rewards, groupSize, tolerance = 0 }: ZeroSpreadOptions): boolean[] {
   assertGroupedRewards(rewards, groupSize);
   assertNonNegative('tolerance', tolerance);

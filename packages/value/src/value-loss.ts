@@ -183,7 +183,7 @@ export function valueLoss(options: ValueLossOptions): ValueLossResult {
 
   const [loss, metricsTensor] = tf.tidy(() => {
     const asMatrix = (tensor: tf.Tensor) =>
-      (tensor.rank === 1 ? tensor.expandDims(1) : tensor).toFloat() as tf.Tensor2D;
+      tf.cast(tensor.rank === 1 ? tensor.expandDims(1) : tensor, 'float32') as tf.Tensor2D;
     const predicted = asMatrix(values);
     const target = asMatrix(returns);
     const weights = asMatrix(mask);
