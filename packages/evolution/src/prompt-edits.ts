@@ -23,6 +23,8 @@ export interface PromptEditOptions {
   edits?: readonly PromptEdit[];
   /** `insert` is not applied to a prompt with this many sentences. Default 12. */
   maximumSentences?: number;
+  /** `delete` is not applied to a prompt with this many sentences. Default 1 (never empty a prompt). */
+  minimumSentences?: number;
 }
 
 const defaultEmphasisPrefixes = ['Important: ', 'Always: '];
@@ -41,12 +43,14 @@ export function applicablePromptEdits(
 ): PromptEdit[] {
   const allowed = options.edits ?? promptEdits;
   const maximum = options.maximumSentences ?? 12;
+  const minimum = options.minimumSentences ?? 1;
   const unused = options.phrases.filter((phrase) => !sentences.includes(phrase));
   return allowed.filter((edit) => {
     switch (edit) {
       case 'insert':
         return unused.length > 0 && sentences.length < maximum;
       case 'delete':
+        return sentences.length > minimum;
       case 'emphasis':
         return sentences.length > 0;
       case 'replace':
