@@ -1,0 +1,94 @@
+export type { BanditState } from './bandit';
+export { Bandit, createBandit } from './bandit';
+export type {
+  BanditEnvironmentOptions,
+  BanditEnvironmentOptionsInput,
+  BanditTask,
+} from './bandit-environment';
+export {
+  BanditEnvironment,
+  BanditEnvironmentOptionsSchema,
+  BanditEpisode,
+  createBanditEnvironment,
+  parseArmChoice,
+} from './bandit-environment';
+export type { BanditDrift, BanditOptions, BanditOptionsInput } from './bandit-options';
+export { BanditDriftSchema, BanditOptionsSchema } from './bandit-options';
+export { classifierReward } from './classifier-reward';
+export type {
+  ClassifierLabelScore,
+  ClassifierRewardOptionsInput,
+} from './classifier-reward-options';
+export { ClassifierRewardOptionsSchema } from './classifier-reward-options';
+export type { CompositeRewardResult } from './composite-reward';
+export { CompositeReward, compositeReward } from './composite-reward';
+export type {
+  CompositeRewardOptions,
+  CompositeRewardOptionsInput,
+} from './composite-reward-options';
+export { CompositeRewardOptionsSchema } from './composite-reward-options';
+export {
+  ConversationEnvironment,
+  ConversationEpisode,
+  createConversationEnvironment,
+} from './conversation-environment';
+export type {
+  ConversationEnvironmentOptions,
+  ConversationEnvironmentOptionsInput,
+} from './conversation-environment-options';
+export {
+  ConversationEnvironmentOptionsSchema,
+  defaultSupportSystemPrompt,
+} from './conversation-environment-options';
+export { cosineSimilarity, embeddingSimilarityReward } from './embedding-similarity-reward';
+export type { EmbeddingSimilarityRewardOptionsInput } from './embedding-similarity-reward-options';
+export { EmbeddingSimilarityRewardOptionsSchema } from './embedding-similarity-reward-options';
+export { EpisodeDoneError } from './episode-done-error';
+export type { FormatCheckResults } from './format-reward';
+export { formatChecks, formatReward } from './format-reward';
+export type { FormatRewardOptions, FormatRewardOptionsInput } from './format-reward-options';
+export { FormatRewardOptionsSchema } from './format-reward-options';
+export type { GoalCompletionRewardOptionsInput } from './goal-completion-reward';
+export { GoalCompletionRewardOptionsSchema, goalCompletionReward } from './goal-completion-reward';
+export type { HumanFeedbackReward, HumanFeedbackStats } from './human-feedback-reward';
+export { humanFeedbackReward } from './human-feedback-reward';
+export type {
+  AskForFeedback,
+  HumanFeedbackRewardOptionsInput,
+} from './human-feedback-reward-options';
+export { HumanFeedbackRewardOptionsSchema } from './human-feedback-reward-options';
+export { keywordReward } from './keyword-reward';
+export type { KeywordRewardOptionsInput } from './keyword-reward-options';
+export { KeywordRewardOptionsSchema } from './keyword-reward-options';
+export { lengthReward, overlongPenalty } from './length-reward';
+export type { LengthRewardOptions, LengthRewardOptionsInput } from './length-reward-options';
+export { LengthRewardOptionsSchema } from './length-reward-options';
+export type { GenerateDialoguesOptions, ReferenceAgentOptions } from './reference-agent';
+export { generateDialogues, referenceAgentReply } from './reference-agent';
+export { regexReward } from './regex-reward';
+export type { RegexRewardOptionsInput } from './regex-reward-options';
+export { RegexRewardOptionsSchema } from './regex-reward-options';
+export type { RewardTarget } from './reward-text';
+export { RewardTargetSchema } from './reward-text';
+export type { ScenarioSet } from './scenario-sets';
+export { getScenarioSet, scenarioSets } from './scenario-sets';
+export type { ScriptedProgress } from './scripted-user-simulator';
+export {
+  createScriptedUserSimulator,
+  ScriptedUserSimulator,
+  scriptedProgress,
+} from './scripted-user-simulator';
+export type {
+  ScriptedUserSimulatorOptions,
+  ScriptedUserSimulatorOptionsInput,
+} from './scripted-user-simulator-options';
+export { ScriptedUserSimulatorOptionsSchema } from './scripted-user-simulator-options';
+export type { CriterionResult, SuccessCriteriaResult } from './success-criteria';
+export { evaluateSuccessCriteria } from './success-criteria';
+export type { SupportCategory, SupportScenariosOptions } from './support-scenarios';
+export {
+  supportCategories,
+  supportReferenceLines,
+  supportScenarioCounts,
+  supportScenarios,
+} from './support-scenarios';
