@@ -9,7 +9,7 @@ const genome = (id: string, value: number): Genome<number> =>
 describe('meanRewardFitness', () => {
   it('averages the reward over every scenario and seed', async () => {
     const calls: string[] = [];
-    const fitness = meanRewardFitness({
+    const fitness = meanRewardFitness<number, number>({
       scenarios: [1, 10],
       seeds: [100, 200, 300],
       evaluate: ({ genome: scored, scenario, seed }) => {
@@ -26,7 +26,7 @@ describe('meanRewardFitness', () => {
 
   it('scores a genome id once, even when asked concurrently', async () => {
     let evaluations = 0;
-    const fitness = meanRewardFitness({
+    const fitness = meanRewardFitness<number, string>({
       scenarios: ['s'],
       seeds: [1],
       evaluate: async ({ genome: scored }) => {
@@ -48,7 +48,7 @@ describe('meanRewardFitness', () => {
 
   it('names the genome, scenario and seed of a non-finite reward, and does not cache the failure', async () => {
     let fail = true;
-    const fitness = meanRewardFitness({
+    const fitness = meanRewardFitness<number, string>({
       scenarios: ['a', 'b'],
       seeds: [7],
       evaluate: ({ scenario }) => (fail && scenario === 'b' ? Number.NaN : 1),
