@@ -28,7 +28,10 @@ export interface GenerateOptions {
   useCache?: boolean;
 }
 
-/** Why a sequence stopped. `'length'`: `maxNewTokens` or the model's context length was reached. */
+/**
+ * Why a sequence stopped. `'length'`: `maxNewTokens` was reached, or prompt plus
+ * completion filled the model's context length (so the sequence stays scorable).
+ */
 export type FinishReason = 'eos' | 'stop' | 'length';
 
 /** One generated sequence. */
@@ -152,6 +155,9 @@ export async function generate(model: GptModel, options: GenerateOptions): Promi
   }
   const results: GeneratedSequence[] = prompts.map(() => ({ tokenIds: [], logProbsPerToken: [], finishReason: 'length' }));
   const finished = new Array<boolean>(batchSize).fill(false);
+  prompts.forEach((prompt, b) => {
+    if (prompt.length >= contextLength) finished[b] = true;
+  });
   let cache: LayerKeyValue[] | undefined;
   let pendingIds: number[][] = rows;
   let pendingPositions: number[][] = positionIds;
@@ -193,11 +199,12 @@ export async function generate(model: GptModel, options: GenerateOptions): Promi
         } else if (stops.has(token)) {
           finished[b] = true;
           result.finishReason = 'stop';
+        } else if ((prompts[b] as readonly number[]).length + result.tokenIds.length >= contextLength) {
+          // The whole sequence must stay scorable by the same model: at most contextLength tokens.
+          finished[b] = true;
         }
       }
       if (finished.every(Boolean)) break;
-      // Room for one more position in every live sequence?
-      if (nextPosition.some((position, b) => !finished[b] && position >= contextLength)) break;
       pendingIds = chosen.map((token) => [token]);
       pendingPositions = nextPosition.map((position) => [Math.min(position, contextLength - 1)]);
       for (let b = 0; b < batchSize; b++) {
