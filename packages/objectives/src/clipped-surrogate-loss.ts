@@ -1,0 +1,385 @@
+import { InvalidArgumentError } from '@cohort/core';
+import {
+  aggregateTokenValues,
+  assertFiniteTensor,
+  k3OfLogRatioTensor,
+  klPerTokenTensor,
+} from '@cohort/kl';
+import * as tf from '@tensorflow/tfjs';
+import type { SurrogateSettings } from './objective-options';
+
+/**
+ * The log-ratio `logp - logp_old` is clamped to `[-20, 20]` before `exp` (as
+ * verl does), so one wild token cannot produce an infinite loss or a NaN
+ * gradient; a ratio beyond `e^20` is far outside any clip range.
+ */
+export const MAX_LOG_RATIO = 20;
+
+/** The tensors an objective consumes. Per-token tensors are `[B, L]`. */
+export interface SurrogateInputs {
+  /** Current policy log-probs of the sampled tokens, with gradient. */
+  logProbs: tf.Tensor;
+  /** Log-probs under the policy that sampled the tokens (no gradient). */
+  oldLogProbs: tf.Tensor;
+  /** `[B]` (one per sequence) or `[B, L]` (one per token). */
+  advantages: tf.Tensor;
+  /** 1 on tokens that count in the loss (the agent's), 0 elsewhere. */
+  lossMask: tf.Tensor;
+  /** Reference-model log-probs, for the KL term and the KL metric. */
+  refLogProbs?: tf.Tensor;
+  /** Per-position entropy of the current policy, for the entropy bonus and metric. */
+  entropy?: tf.Tensor;
+}
+
+/** Options of {@link clippedSurrogateLoss}: inputs, settings (defaults: PPO), and `checkFinite`. */
+export type ClippedSurrogateLossOptions = SurrogateInputs &
+  Partial<SurrogateSettings> & {
+    /** Read every input and throw NonFiniteError at the first NaN/Infinity (costs one read per input). */
+    checkFinite?: boolean;
+  };
+
+/**
+ * Diagnostics as plain numbers. Rates and means are over masked tokens
+ * (token-mean, whatever the loss aggregation), 0 when no token is masked in.
+ */
+export type SurrogateMetrics = {
+  /** The aggregated total loss. */
+  loss: number;
+  /** The aggregated policy-gradient term alone. */
+  policyLoss: number;
+  /** Fraction of tokens with A < 0 and ratio < 1 - clipLow (gradient cut by the clip). */
+  clipFractionLow: number;
+  /** Fraction of tokens with A > 0 and ratio > 1 + clipHigh. */
+  clipFractionHigh: number;
+  /** Fraction of tokens with A < 0 whose loss the dual clip capped. */
+  clipFractionDual: number;
+  /** k3 estimate of KL between the old and the current policy, `exp(d) - d - 1`, `d = logp_old - logp`. */
+  approxKlToOld: number;
+  /** Mean importance ratio (the sequence ratio on each token for `'sequence'`). */
+  meanRatio: number;
+  /** Number of masked-in tokens. */
+  tokenCount: number;
+  /** Mean entropy, when `entropy` was given. */
+  entropy?: number;
+  /** Mean per-token KL to the reference (the configured estimator), when `refLogProbs` was given. */
+  klToReference?: number;
+};
+
+const DEFAULT_SETTINGS: SurrogateSettings = {
+  ratioLevel: 'token',
+  clip: true,
+  clipLow: 0.2,
+  clipHigh: 0.2,
+  aggregation: 'token-mean',
+  klCoefficient: 0,
+  klEstimator: 'k3',
+  entropyCoefficient: 0,
+};
+
+function shapeText(shape: readonly number[]): string {
+  return `[${shape.join(', ')}]`;
+}
+
+function requireShape(
+  name: string,
+  tensor: tf.Tensor | undefined,
+  expected: readonly number[],
+  what: string,
+): void {
+  if (tensor === undefined) return;
+  if (tensor == null || !Array.isArray((tensor as { shape?: unknown }).shape)) {
+    throw new InvalidArgumentError({
+      argument: name,
+      value: tensor,
+      message: 'must be a tf.Tensor',
+    });
+  }
+  const ok =
+    tensor.shape.length === expected.length &&
+    tensor.shape.every((size, index) => size === expected[index]);
+  if (!ok) {
+    throw new InvalidArgumentError({
+      argument: name,
+      value: shapeText(tensor.shape),
+      message: `must have shape ${shapeText(expected)} (${what}), got ${shapeText(tensor.shape)}`,
+    });
+  }
+}
+
+function validateSettings(settings: SurrogateSettings): void {
+  const {
+    clipLow,
+    clipHigh,
+    dualClip,
+    klCoefficient,
+    entropyCoefficient,
+    constantLength,
+    klClamp,
+  } = settings;
+  if (!(Number.isFinite(clipLow) && clipLow >= 0 && clipLow < 1)) {
+    throw new InvalidArgumentError({
+      argument: 'clipLow',
+      value: clipLow,
+      message: 'must be in [0, 1)',
+    });
+  }
+  if (!(Number.isFinite(clipHigh) && clipHigh >= 0)) {
+    throw new InvalidArgumentError({
+      argument: 'clipHigh',
+      value: clipHigh,
+      message: 'must be a finite number >= 0',
+    });
+  }
+  if (dualClip !== undefined && !(Number.isFinite(dualClip) && dualClip > 1)) {
+    throw new InvalidArgumentError({
+      argument: 'dualClip',
+      value: dualClip,
+      message: 'must be a finite number > 1',
+    });
+  }
+  if (!(Number.isFinite(klCoefficient) && klCoefficient >= 0)) {
+    throw new InvalidArgumentError({
+      argument: 'klCoefficient',
+      value: klCoefficient,
+      message: 'must be a finite number >= 0',
+    });
+  }
+  if (!Number.isFinite(entropyCoefficient)) {
+    throw new InvalidArgumentError({
+      argument: 'entropyCoefficient',
+      value: entropyCoefficient,
+      message: 'must be a finite number',
+    });
+  }
+  if (constantLength !== undefined && !(Number.isFinite(constantLength) && constantLength > 0)) {
+    throw new InvalidArgumentError({
+      argument: 'constantLength',
+      value: constantLength,
+      message: 'must be a positive finite number',
+    });
+  }
+  if (klClamp !== undefined && !(klClamp > 0)) {
+    throw new InvalidArgumentError({
+      argument: 'klClamp',
+      value: klClamp,
+      message: 'must be a positive number',
+    });
+  }
+  if (settings.ratioLevel !== 'token' && settings.ratioLevel !== 'sequence') {
+    throw new InvalidArgumentError({
+      argument: 'ratioLevel',
+      value: settings.ratioLevel,
+      message: "must be 'token' or 'sequence'",
+    });
+  }
+}
+
+/**
+ * The generalized clipped surrogate objective, from which vanilla policy
+ * gradient, PPO, GRPO, Dr. GRPO, DAPO and GSPO are configurations.
+ *
+ * Per masked token `t` of sequence `i`, with `A` the advantage (broadcast over
+ * the sequence when `[B]`):
+ * - ratio `rho = exp(logp - logp_old)` (`'token'`, PPO: Schulman et al. 2017), or
+ *   `rho_i = exp(mean_{t in mask} (logp - logp_old))` on every token of `i`
+ *   (`'sequence'`, GSPO: Zheng et al. 2025, eq. 7);
+ * - `pg = -min(rho A, clip(rho, 1 - clipLow, 1 + clipHigh) A)` (clip-higher:
+ *   Yu et al. 2025), or `pg = -rho A` when `clip` is false (its gradient at
+ *   `rho = 1` is the REINFORCE gradient `-A grad logp`);
+ * - dual clip (Ye et al. 2020): for `A < 0`, `pg = min(pg, -c A)`;
+ * - `loss_t = pg + beta * k(logp, logp_ref) - entropyCoefficient * H_t`;
+ * - aggregated by `aggregation` (see `aggregateTokenValues` in `@cohort/kl`):
+ *   `'token-mean'`, `'sequence-mean'` (GRPO, Shao et al. 2024, eq. 3) or
+ *   `'constant'` (Dr. GRPO, Liu et al. 2025).
+ *
+ * Masked-out positions are replaced by 0 before any nonlinear op, so padding
+ * values (even NaN) never reach the loss or the gradient; an all-zero mask
+ * gives loss 0. The log-ratio is clamped to +/-{@link MAX_LOG_RATIO}.
+ * Metrics are read from the backend with a single `dataSync` at the end.
+ *
+ * @throws InvalidArgumentError naming the argument on bad shapes or settings;
+ *   NonFiniteError on NaN/Infinity when `checkFinite` is set.
+ * @example
+ * ```ts
+ * const { loss, metrics } = clippedSurrogateLoss({ logProbs, oldLogProbs, advantages, lossMask, clipHigh: 0.28 });
+ * ```
+ */
+export function clippedSurrogateLoss(options: ClippedSurrogateLossOptions): {
+  loss: tf.Scalar;
+  metrics: SurrogateMetrics;
+} {
+  const { logProbs, oldLogProbs, advantages, lossMask, refLogProbs, entropy, checkFinite } =
+    options;
+  const settings: SurrogateSettings = { ...DEFAULT_SETTINGS };
+  for (const key of Object.keys(DEFAULT_SETTINGS).concat([
+    'dualClip',
+    'constantLength',
+    'klClamp',
+  ])) {
+    const value = (options as unknown as Record<string, unknown>)[key];
+    if (value !== undefined) (settings as unknown as Record<string, unknown>)[key] = value;
+  }
+  if (options.clipHigh === undefined && options.clipLow !== undefined)
+    settings.clipHigh = options.clipLow;
+  validateSettings(settings);
+
+  if (
+    logProbs == null ||
+    !Array.isArray((logProbs as { shape?: unknown }).shape) ||
+    logProbs.rank !== 2
+  ) {
+    throw new InvalidArgumentError({
+      argument: 'logProbs',
+      value: logProbs == null ? logProbs : shapeText((logProbs as tf.Tensor).shape ?? []),
+      message: 'must be a rank-2 tf.Tensor [batch, maxLength]',
+    });
+  }
+  const shape = logProbs.shape as [number, number];
+  const perToken = `[batch, maxLength] as logProbs`;
+  requireShape('oldLogProbs', oldLogProbs, shape, perToken);
+  requireShape('lossMask', lossMask, shape, perToken);
+  requireShape('refLogProbs', refLogProbs, shape, perToken);
+  requireShape('entropy', entropy, shape, perToken);
+  if (advantages == null || !Array.isArray((advantages as { shape?: unknown }).shape)) {
+    throw new InvalidArgumentError({
+      argument: 'advantages',
+      value: advantages,
+      message: 'must be a tf.Tensor',
+    });
+  }
+  requireShape(
+    'advantages',
+    advantages,
+    advantages.rank === 1 ? [shape[0]] : shape,
+    'one per sequence [batch], or one per token [batch, maxLength]',
+  );
+  if (settings.klCoefficient > 0 && refLogProbs === undefined) {
+    throw new InvalidArgumentError({
+      argument: 'refLogProbs',
+      value: undefined,
+      message: `is required when klCoefficient > 0 (klCoefficient = ${settings.klCoefficient})`,
+    });
+  }
+  if (settings.entropyCoefficient !== 0 && entropy === undefined) {
+    throw new InvalidArgumentError({
+      argument: 'entropy',
+      value: undefined,
+      message: `is required when entropyCoefficient != 0 (entropyCoefficient = ${settings.entropyCoefficient})`,
+    });
+  }
+  if (checkFinite) {
+    assertFiniteTensor('logProbs', logProbs);
+    assertFiniteTensor('oldLogProbs', oldLogProbs);
+    assertFiniteTensor('advantages', advantages);
+    assertFiniteTensor('lossMask', lossMask);
+    if (refLogProbs) assertFiniteTensor('refLogProbs', refLogProbs);
+    if (entropy) assertFiniteTensor('entropy', entropy);
+  }
+
+  const { loss, metricTensor } = tf.tidy(() => {
+    const active = tf.greater(lossMask, 0);
+    const maskFloat = tf.cast(active, 'float32');
+    const zeros = tf.zeros(shape);
+    const keep = (values: tf.Tensor) => tf.where(active, tf.cast(values, 'float32'), zeros);
+    const tokenCount = tf.sum(maskFloat);
+    const maskedMean = (values: tf.Tensor) =>
+      tf.div(tf.sum(keep(values)), tf.maximum(tokenCount, 1));
+
+    const tokenLogRatio = keep(tf.sub(logProbs, oldLogProbs));
+    let logRatio = tokenLogRatio;
+    if (settings.ratioLevel === 'sequence') {
+      const perSequence = tf.div(
+        tf.sum(tokenLogRatio, 1, true),
+        tf.maximum(tf.sum(maskFloat, 1, true), 1),
+      );
+      logRatio = keep(tf.mul(perSequence, tf.onesLike(tokenLogRatio)));
+    }
+    const ratio = tf.exp(tf.clipByValue(logRatio, -MAX_LOG_RATIO, MAX_LOG_RATIO));
+    const advantage = keep(
+      advantages.rank === 1 ? tf.mul(tf.expandDims(advantages, 1), tf.onesLike(zeros)) : advantages,
+    );
+    const negative = tf.less(advantage, 0);
+
+    let policyTerm = tf.neg(tf.mul(ratio, advantage));
+    const low = 1 - settings.clipLow;
+    const high = 1 + settings.clipHigh;
+    if (settings.clip) {
+      policyTerm = tf.maximum(
+        policyTerm,
+        tf.neg(tf.mul(tf.clipByValue(ratio, low, high), advantage)),
+      );
+    }
+    let dualActive: tf.Tensor = tf.zerosLike(zeros);
+    if (settings.dualClip !== undefined) {
+      const cap = tf.mul(-settings.dualClip, advantage);
+      dualActive = tf.logicalAnd(negative, tf.greater(policyTerm, cap));
+      policyTerm = tf.where(negative, tf.minimum(policyTerm, cap), policyTerm);
+    }
+
+    let total = policyTerm;
+    let klMean: tf.Tensor | undefined;
+    if (refLogProbs !== undefined) {
+      const kl = klPerTokenTensor({
+        logProbs: keep(logProbs),
+        refLogProbs: keep(refLogProbs),
+        estimator: settings.klEstimator,
+        ...(settings.klClamp === undefined ? {} : { clamp: settings.klClamp }),
+      });
+      klMean = maskedMean(kl);
+      if (settings.klCoefficient > 0) total = tf.add(total, tf.mul(settings.klCoefficient, kl));
+    }
+    let entropyMean: tf.Tensor | undefined;
+    if (entropy !== undefined) {
+      const entropyValues = keep(entropy);
+      entropyMean = maskedMean(entropyValues);
+      if (settings.entropyCoefficient !== 0)
+        total = tf.sub(total, tf.mul(settings.entropyCoefficient, entropyValues));
+    }
+
+    const aggregate = (values: tf.Tensor) =>
+      aggregateTokenValues({
+        values,
+        lossMask: maskFloat,
+        mode: settings.aggregation,
+        ...(settings.constantLength === undefined
+          ? {}
+          : { constantLength: settings.constantLength }),
+      });
+    const lossValue = aggregate(total);
+    const fraction = (condition: tf.Tensor) => maskedMean(tf.cast(condition, 'float32'));
+    const zero = tf.scalar(0);
+    const metrics = [
+      lossValue,
+      aggregate(policyTerm),
+      settings.clip ? fraction(tf.logicalAnd(negative, tf.less(ratio, low))) : zero,
+      settings.clip
+        ? fraction(tf.logicalAnd(tf.greater(advantage, 0), tf.greater(ratio, high)))
+        : zero,
+      fraction(dualActive),
+      maskedMean(k3OfLogRatioTensor(tf.neg(tokenLogRatio))),
+      maskedMean(ratio),
+      tokenCount,
+      entropyMean ?? zero,
+      klMean ?? zero,
+    ];
+    return {
+      loss: lossValue,
+      metricTensor: tf.stack(metrics.map((metric) => tf.reshape(metric, []))),
+    };
+  });
+  const values = metricTensor.dataSync();
+  metricTensor.dispose();
+  const metrics: SurrogateMetrics = {
+    loss: values[0]!,
+    policyLoss: values[1]!,
+    clipFractionLow: values[2]!,
+    clipFractionHigh: values[3]!,
+    clipFractionDual: values[4]!,
+    approxKlToOld: values[5]!,
+    meanRatio: values[6]!,
+    tokenCount: values[7]!,
+  };
+  if (entropy !== undefined) metrics.entropy = values[8]!;
+  if (refLogProbs !== undefined) metrics.klToReference = values[9]!;
+  return { loss: loss as tf.Scalar, metrics };
+}

@@ -1,0 +1,86 @@
+import type { Objective, ObjectiveInput, ObjectiveOutput } from '@cohort/core';
+import { InvalidArgumentError, parseWithSchema } from '@cohort/core';
+import type * as tf from '@tensorflow/tfjs';
+import { clippedSurrogateLoss } from './clipped-surrogate-loss';
+import {
+  type ObjectiveConfig,
+  ObjectiveConfigSchema,
+  type SurrogateSettings,
+} from './objective-options';
+import { objectivePresets, ppo } from './presets';
+
+/** Per-call overrides of {@link SurrogateObjective.compute}. */
+export interface ComputeOverrides {
+  /** The KL coefficient for this call, e.g. from an `AdaptiveKlController`. */
+  klCoefficient?: number;
+}
+
+/** An {@link Objective} over tfjs tensors, with its resolved settings. */
+export interface SurrogateObjective extends Objective<tf.Tensor> {
+  readonly name: string;
+  readonly settings: Readonly<SurrogateSettings>;
+  compute(
+    input: ObjectiveInput<tf.Tensor>,
+    overrides?: ComputeOverrides,
+  ): ObjectiveOutput<tf.Tensor>;
+}
+
+/**
+ * Resolves an objective config: defaults (`ppo`), then the preset, then the
+ * explicit fields. A config that sets `clipLow` without `clipHigh` gets a
+ * symmetric range (`clipHigh = clipLow`), even over an asymmetric preset.
+ *
+ * @throws ValidationError naming the bad field.
+ * @example
+ * ```ts
+ * resolveObjectiveConfig({ preset: 'grpo', klCoefficient: 0 }).aggregation; // 'sequence-mean'
+ * ```
+ */
+export function resolveObjectiveConfig(config: ObjectiveConfig): SurrogateSettings {
+  const parsed = parseWithSchema(ObjectiveConfigSchema, config, 'objective config');
+  const { preset, ...fields } = parsed;
+  const base: SurrogateSettings = { ...(preset === undefined ? ppo : objectivePresets[preset]) };
+  const resolved: SurrogateSettings = { ...base };
+  for (const [key, value] of Object.entries(fields)) {
+    if (value !== undefined) (resolved as unknown as Record<string, unknown>)[key] = value;
+  }
+  if (fields.clipHigh === undefined && fields.clipLow !== undefined) {
+    resolved.clipHigh = fields.clipLow;
+  }
+  return resolved;
+}
+
+/**
+ * Builds the surrogate objective from a config (see {@link ObjectiveConfigSchema}).
+ * `compute(inputs, { klCoefficient })` returns the scalar loss and the metrics
+ * of {@link clippedSurrogateLoss} as a `Record<string, number>`.
+ *
+ * @example
+ * ```ts
+ * const objective = createObjective({ preset: 'dapo' });
+ * const { loss, metrics } = objective.compute({ logProbs, oldLogProbs, advantages, lossMask });
+ * ```
+ */
+export function createObjective(config: ObjectiveConfig): SurrogateObjective {
+  const settings = Object.freeze(resolveObjectiveConfig(config));
+  const name = config.preset ?? 'custom';
+  return {
+    name,
+    settings,
+    compute(input, overrides) {
+      const klCoefficient = overrides?.klCoefficient ?? settings.klCoefficient;
+      if (!(Number.isFinite(klCoefficient) && klCoefficient >= 0)) {
+        throw new InvalidArgumentError({
+          argument: 'overrides.klCoefficient',
+          value: klCoefficient,
+          message: 'must be a finite number >= 0',
+        });
+      }
+      const { loss, metrics } = clippedSurrogateLoss({ ...settings, ...input, klCoefficient });
+      const record: Record<string, number> = {};
+      for (const [key, value] of Object.entries(metrics))
+        if (value !== undefined) record[key] = value;
+      return { loss, metrics: record };
+    },
+  };
+}

@@ -1,0 +1,111 @@
+import type { ObjectivePresetName, SurrogateSettings } from './objective-options';
+
+/**
+ * GRPO as in DeepSeekMath (Shao et al. 2024, eq. 3): token ratios, clip
+ * 0.2/0.2, each sequence's tokens averaged then sequences averaged, and a k3
+ * KL penalty with beta = 0.04. (TRL's GRPOTrainer now defaults to beta = 0;
+ * set `klCoefficient: 0` to match it.)
+ */
+export const grpo: Readonly<SurrogateSettings> = Object.freeze({
+  ratioLevel: 'token',
+  clip: true,
+  clipLow: 0.2,
+  clipHigh: 0.2,
+  aggregation: 'sequence-mean',
+  klCoefficient: 0.04,
+  klEstimator: 'k3',
+  entropyCoefficient: 0,
+});
+
+/**
+ * Dr. GRPO (Liu et al. 2025, "Understanding R1-Zero-Like Training"): GRPO
+ * without the length bias, the per-token losses summed and divided by a
+ * constant `B * constantLength` (set `constantLength` to the run's maximum
+ * completion length to match the paper exactly); no KL term. The other half of
+ * Dr. GRPO, advantages without std scaling, is `scale: 'none'` in
+ * `@cohort/advantages`.
+ */
+export const drGrpo: Readonly<SurrogateSettings> = Object.freeze({
+  ratioLevel: 'token',
+  clip: true,
+  clipLow: 0.2,
+  clipHigh: 0.2,
+  aggregation: 'constant',
+  klCoefficient: 0,
+  klEstimator: 'k3',
+  entropyCoefficient: 0,
+});
+
+/**
+ * DAPO (Yu et al. 2025): clip-higher with clipLow 0.2 and clipHigh 0.28,
+ * token-level mean over the batch, no KL term. Dynamic sampling and overlong
+ * reward shaping belong to the trainer.
+ */
+export const dapo: Readonly<SurrogateSettings> = Object.freeze({
+  ratioLevel: 'token',
+  clip: true,
+  clipLow: 0.2,
+  clipHigh: 0.28,
+  aggregation: 'token-mean',
+  klCoefficient: 0,
+  klEstimator: 'k3',
+  entropyCoefficient: 0,
+});
+
+/**
+ * GSPO (Zheng et al. 2025): the sequence-level ratio
+ * `exp(mean_t (logp - logp_old))`, clip ranges 3e-4 (low) and 4e-4 (high) as
+ * in the paper, sequences averaged, no KL term.
+ */
+export const gspo: Readonly<SurrogateSettings> = Object.freeze({
+  ratioLevel: 'sequence',
+  clip: true,
+  clipLow: 3e-4,
+  clipHigh: 4e-4,
+  aggregation: 'sequence-mean',
+  klCoefficient: 0,
+  klEstimator: 'k3',
+  entropyCoefficient: 0,
+});
+
+/**
+ * PPO-clip (Schulman et al. 2017) with epsilon 0.2 and a token mean; the KL
+ * to the reference, if any, usually goes into the rewards
+ * (`klPenalizedRewards` in `@cohort/kl`) rather than the loss.
+ */
+export const ppo: Readonly<SurrogateSettings> = Object.freeze({
+  ratioLevel: 'token',
+  clip: true,
+  clipLow: 0.2,
+  clipHigh: 0.2,
+  aggregation: 'token-mean',
+  klCoefficient: 0,
+  klEstimator: 'k3',
+  entropyCoefficient: 0,
+});
+
+/**
+ * Vanilla policy gradient (REINFORCE with the given advantages): no clipping,
+ * `loss = -rho * A` whose gradient at `rho = 1` is `-A grad log pi`.
+ */
+export const vanillaPg: Readonly<SurrogateSettings> = Object.freeze({
+  ratioLevel: 'token',
+  clip: false,
+  clipLow: 0.2,
+  clipHigh: 0.2,
+  aggregation: 'token-mean',
+  klCoefficient: 0,
+  klEstimator: 'k3',
+  entropyCoefficient: 0,
+});
+
+/** All presets by name. */
+export const objectivePresets: Readonly<Record<ObjectivePresetName, Readonly<SurrogateSettings>>> =
+  Object.freeze({
+    grpo,
+    drGrpo,
+    dapo,
+    gspo,
+    ppo,
+    vanillaPg,
+  });
