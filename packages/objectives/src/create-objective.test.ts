@@ -1,0 +1,166 @@
+import { Random, ValidationError } from '@cohort/core';
+import * as tf from '@tensorflow/tfjs';
+import { describe, expect, it } from 'vitest';
+import { clippedSurrogateLoss } from './clipped-surrogate-loss';
+import { createObjective, resolveObjectiveConfig } from './create-objective';
+import { ObjectiveConfigSchema } from './objective-options';
+import { dapo, drGrpo, grpo, gspo, objectivePresets, ppo, vanillaPg } from './presets';
+
+describe('presets', () => {
+  it('hold the published settings', () => {
+    expect(grpo).toMatchObject({
+      ratioLevel: 'token',
+      clipLow: 0.2,
+      clipHigh: 0.2,
+      aggregation: 'sequence-mean',
+      klCoefficient: 0.04,
+      klEstimator: 'k3',
+    });
+    expect(drGrpo).toMatchObject({ aggregation: 'constant', klCoefficient: 0 });
+    expect(dapo).toMatchObject({
+      clipLow: 0.2,
+      clipHigh: 0.28,
+      aggregation: 'token-mean',
+      klCoefficient: 0,
+    });
+    expect(gspo).toMatchObject({
+      ratioLevel: 'sequence',
+      clipLow: 3e-4,
+      clipHigh: 4e-4,
+      aggregation: 'sequence-mean',
+    });
+    expect(ppo).toMatchObject({
+      clip: true,
+      clipLow: 0.2,
+      clipHigh: 0.2,
+      aggregation: 'token-mean',
+    });
+    expect(vanillaPg.clip).toBe(false);
+    expect(Object.keys(objectivePresets).sort()).toEqual([
+      'dapo',
+      'drGrpo',
+      'grpo',
+      'gspo',
+      'ppo',
+      'vanillaPg',
+    ]);
+    expect(Object.isFrozen(grpo)).toBe(true);
+  });
+});
+
+describe('resolveObjectiveConfig', () => {
+  it('layers defaults, preset and explicit fields', () => {
+    expect(resolveObjectiveConfig({})).toEqual({ ...ppo });
+    expect(resolveObjectiveConfig({ preset: 'grpo', klCoefficient: 0 })).toEqual({
+      ...grpo,
+      klCoefficient: 0,
+    });
+    expect(resolveObjectiveConfig({ clipLow: 0.1 })).toMatchObject({ clipLow: 0.1, clipHigh: 0.1 });
+    expect(resolveObjectiveConfig({ preset: 'dapo', clipLow: 0.1 })).toMatchObject({
+      clipLow: 0.1,
+      clipHigh: 0.1,
+    });
+    expect(resolveObjectiveConfig({ preset: 'dapo', clipHigh: 0.3 })).toMatchObject({
+      clipLow: 0.2,
+      clipHigh: 0.3,
+    });
+    expect(resolveObjectiveConfig({ preset: 'ppo', dualClip: 3 }).dualClip).toBe(3);
+  });
+
+  it('names bad fields in a ValidationError', () => {
+    const cases: [unknown, string][] = [
+      [{ clipLow: 1 }, 'clipLow'],
+      [{ clipHigh: -0.1 }, 'clipHigh'],
+      [{ dualClip: 1 }, 'dualClip'],
+      [{ preset: 'trpo' }, 'preset'],
+      [{ aggregation: 'mean' }, 'aggregation'],
+      [{ klEstimator: 'k4' }, 'klEstimator'],
+      [{ klCoefficient: -1 }, 'klCoefficient'],
+    ];
+    for (const [config, path] of cases) {
+      try {
+        resolveObjectiveConfig(config as never);
+        expect.unreachable();
+      } catch (error) {
+        expect(ValidationError.isInstance(error)).toBe(true);
+        expect((error as ValidationError).issues.map((issue) => issue.path)).toContain(path);
+      }
+    }
+    expect(() => resolveObjectiveConfig({ clipRange: 0.2 } as never)).toThrow(ValidationError);
+    expect(
+      ObjectiveConfigSchema.safeParse({ preset: 'gspo', entropyCoefficient: 0.01 }).success,
+    ).toBe(true);
+  });
+});
+
+describe('createObjective', () => {
+  function batch() {
+    const random = new Random(10);
+    const old = Array.from({ length: 3 }, () =>
+      Array.from({ length: 4 }, () => random.uniform(-2, -0.1)),
+    );
+    return {
+      oldLogProbs: tf.tensor2d(old),
+      logProbs: tf.tensor2d(old.map((row) => row.map((v) => v + random.normal(0, 0.2)))),
+      refLogProbs: tf.tensor2d(old.map((row) => row.map((v) => v + random.normal(0, 0.2)))),
+      advantages: tf.tensor1d([1, -0.5, 0.25]),
+      lossMask: tf.tensor2d([
+        [1, 1, 1, 0],
+        [0, 1, 1, 1],
+        [1, 0, 0, 0],
+      ]),
+    };
+  }
+
+  it('computes the preset through clippedSurrogateLoss, with a per-call KL coefficient', () => {
+    const inputs = batch();
+    const objective = createObjective({ preset: 'grpo' });
+    expect(objective.name).toBe('grpo');
+    const result = objective.compute(inputs);
+    const direct = clippedSurrogateLoss({ ...inputs, ...grpo });
+    expect(result.loss.dataSync()[0]).toBeCloseTo(direct.loss.dataSync()[0]!, 6);
+    expect(result.metrics).toEqual(direct.metrics);
+    const overridden = objective.compute(inputs, { klCoefficient: 1 });
+    const directOverridden = clippedSurrogateLoss({ ...inputs, ...grpo, klCoefficient: 1 });
+    expect(overridden.loss.dataSync()[0]).toBeCloseTo(directOverridden.loss.dataSync()[0]!, 6);
+    expect(overridden.loss.dataSync()[0]).not.toBeCloseTo(result.loss.dataSync()[0]!, 3);
+    expect(() => objective.compute(inputs, { klCoefficient: Number.NaN })).toThrow(
+      /overrides.klCoefficient = NaN/,
+    );
+    expect(createObjective({ clip: false }).name).toBe('custom');
+    tf.dispose([
+      result.loss,
+      direct.loss,
+      overridden.loss,
+      directOverridden.loss,
+      ...Object.values(inputs),
+    ]);
+  });
+
+  it('trains a 4-armed bandit policy past chance with the GRPO preset', () => {
+    // Softmax policy over 4 arms; arm 2 pays 1, the others 0. Groups of 8 samples, group-normalized advantages.
+    const random = new Random(42);
+    const logits = tf.variable(tf.zeros([4]));
+    const optimizer = tf.train.adam(0.1);
+    const objective = createObjective({ preset: 'grpo', klCoefficient: 0 });
+    for (let step = 0; step < 30; step++) {
+      const probabilities = Array.from(tf.tidy(() => tf.softmax(logits)).dataSync());
+      const arms = Array.from({ length: 8 }, () => random.categorical(probabilities));
+      const rewards: number[] = arms.map((arm) => (arm === 2 ? 1 : 0));
+      const mean = rewards.reduce((a, b) => a + b, 0) / rewards.length;
+      const sd = Math.sqrt(rewards.reduce((a, r) => a + (r - mean) ** 2, 0) / (rewards.length - 1));
+      const advantages = tf.tensor1d(rewards.map((r) => (r - mean) / (sd + 1e-4)));
+      const oldLogProbs = tf.tensor2d(arms.map((arm) => [Math.log(probabilities[arm]!)]));
+      const lossMask = tf.ones([8, 1]);
+      const armTensor = tf.tensor1d(arms, 'int32');
+      optimizer.minimize(() => {
+        const logProbs = tf.reshape(tf.gather(tf.logSoftmax(logits), armTensor), [8, 1]);
+        return objective.compute({ logProbs, oldLogProbs, advantages, lossMask }).loss as tf.Scalar;
+      });
+      tf.dispose([advantages, oldLogProbs, lossMask, armTensor]);
+    }
+    const final = tf.tidy(() => tf.softmax(logits)).dataSync();
+    expect(final[2]).toBeGreaterThan(0.8); // chance is 0.25
+    logits.dispose();
+  });
+});
