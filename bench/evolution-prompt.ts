@@ -89,7 +89,8 @@ function promptTerms(task: Task, prompt: string) {
   const baseLogits = new Array<number>(candidateCount).fill(0);
   for (const phrase of present) {
     const effect = task.phraseEffects.get(phrase);
-    if (effect) effect.forEach((value, index) => (baseLogits[index]! += value));
+    if (!effect) continue;
+    for (let index = 0; index < candidateCount; index++) baseLogits[index]! += effect[index]!;
   }
   return { coverage, distractorCount, baseLogits };
 }
