@@ -70,8 +70,9 @@ function unpackTensor(bytes: Uint8Array, entry: TensorEntry, file: string, check
   if (size !== entry.length || entry.offset % 4 !== 0 || entry.offset + entry.length * 4 > bytes.byteLength) {
     throw new CheckpointError({ path: path.join(checkpointPath, file), message: `tensor "${entry.name}" lies outside the file or disagrees with its shape [${entry.shape.join(', ')}]` });
   }
-  // Copy into an aligned buffer: a Buffer read from disk may start at any byte offset.
-  return new Float32Array(bytes.slice(entry.offset, entry.offset + entry.length * 4).buffer);
+  // Copy into a fresh, aligned buffer: a Node Buffer is a view into a shared pool at any byte offset.
+  const start = bytes.byteOffset + entry.offset;
+  return new Float32Array(bytes.buffer.slice(start, start + entry.length * 4));
 }
 
 async function writeDurably(file: string, data: Uint8Array | string): Promise<void> {
