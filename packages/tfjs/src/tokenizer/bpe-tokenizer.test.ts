@@ -1,0 +1,305 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { InvalidArgumentError, type Message } from '@cohort/core';
+import { AutoTokenizer, env, type PreTrainedTokenizer } from '@huggingface/transformers';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BpeTokenizer, chatMlJinjaTemplate } from './bpe-tokenizer';
+import { byteLevelPreTokenize, byteToCharacter } from './byte-level';
+import { trainBpeTokenizer } from './train-bpe-tokenizer';
+
+const corpus = [
+  'The quick brown fox jumps over the lazy dog.',
+  "It's a truth universally acknowledged, that a single man in possession of a good fortune, must be in want of a wife.",
+  'the the the then they them there these those',
+  'Hello, world! Hello there; hello again: HELLO!!!',
+  'Numbers: 12345, 3.14159, 2026-01-01 and 1,000,000.',
+  'Café crème brûlée — naïve résumé. 日本語のテキスト。 Emoji: 🙂🚀🙂',
+  "We'll see, they've gone, I'm here, you're there, he'd go.",
+  'aaaaaaa bbbbbbb aaaa bbbb aa bb',
+  '  leading spaces\tand\ttabs\n\nnew lines   trailing   ',
+  '<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\nhello<|im_end|>\n',
+];
+
+const probes = [
+  'The quick brown fox.',
+  'hello world',
+  'Hello,world!!',
+  '   multiple   spaces   ',
+  '\t\ttabs\n\n\nnewlines \n ',
+  'aaaaaaaaaaa aaa aaaaa',
+  "they've it's I'd WE'LL",
+  'numbers 1234567890 3.14 -42 1e-5',
+  'émoji 🙂🚀 and 日本語 text, ñandú',
+  'unseen zyxwvut qqq',
+  'mix<|im_end|>of<|endoftext|>special<|pad|>tokens<|im_start|>',
+  '',
+  ' ',
+  '\u0000\u0001 control \u007f',
+  '🙂',
+];
+
+/**
+ * An independent, slow BPE trainer: recounts every pair of every word
+ * occurrence (no word deduplication, no incremental counts) before each merge.
+ */
+function naiveMerges(texts: string[], mergeCount: number): [string, string][] {
+  const sequences: string[][] = texts.flatMap((text) =>
+    text
+      .split(/<\|im_start\|>|<\|im_end\|>|<\|endoftext\|>|<\|pad\|>/)
+      .flatMap((segment) => byteLevelPreTokenize(segment).map((piece) => Array.from(piece))),
+  );
+  const merges: [string, string][] = [];
+  while (merges.length < mergeCount) {
+    const counts: Record<string, { pair: [string, string]; count: number }> = {};
+    for (const sequence of sequences) {
+      for (let index = 0; index + 1 < sequence.length; index++) {
+        const pair: [string, string] = [sequence[index] as string, sequence[index + 1] as string];
+        const key = JSON.stringify(pair);
+        counts[key] = { pair, count: (counts[key]?.count ?? 0) + 1 };
+      }
+    }
+    const candidates = Object.values(counts).sort(
+      (x, y) =>
+        y.count - x.count ||
+        (x.pair[0] < y.pair[0]
+          ? -1
+          : x.pair[0] > y.pair[0]
+            ? 1
+            : x.pair[1] < y.pair[1]
+              ? -1
+              : x.pair[1] > y.pair[1]
+                ? 1
+                : 0),
+    );
+    const best = candidates[0];
+    if (best === undefined || best.count < 2) break;
+    merges.push(best.pair);
+    for (let s = 0; s < sequences.length; s++) {
+      const sequence = sequences[s] as string[];
+      const merged: string[] = [];
+      for (let index = 0; index < sequence.length; index++) {
+        if (sequence[index] === best.pair[0] && sequence[index + 1] === best.pair[1]) {
+          merged.push(best.pair[0] + best.pair[1]);
+          index++;
+        } else merged.push(sequence[index] as string);
+      }
+      sequences[s] = merged;
+    }
+  }
+  return merges;
+}
+
+const tokenizer = trainBpeTokenizer({ texts: corpus, vocabSize: 300 });
+let directory = '';
+let reference: PreTrainedTokenizer;
+/** Trained to saturation (every pair seen twice merged), so long merge chains get exercised. */
+const rich = trainBpeTokenizer({
+  texts: [...corpus, ...corpus.map((text) => text.toUpperCase())],
+  vocabSize: 5000,
+});
+let richReference: PreTrainedTokenizer;
+
+beforeAll(async () => {
+  directory = await mkdtemp(path.join(tmpdir(), 'cohort-bpe-'));
+  await tokenizer.saveFiles(path.join(directory, 'tiny-bpe'));
+  env.allowRemoteModels = false;
+  env.localModelPath = directory;
+  reference = await AutoTokenizer.from_pretrained('tiny-bpe');
+  await rich.saveFiles(path.join(directory, 'rich-bpe'));
+  richReference = await AutoTokenizer.from_pretrained('rich-bpe');
+});
+
+afterAll(async () => {
+  await rm(directory, { recursive: true, force: true });
+});
+
+const conversations: Message[][] = [
+  [
+    { role: 'system', content: 'You are helpful.' },
+    { role: 'user', content: 'Hello there!' },
+    { role: 'assistant', content: 'Hi, how can I help?' },
+    { role: 'user', content: "What's 2 + 2?  And 🙂?" },
+  ],
+  [{ role: 'user', content: '' }],
+  [
+    { role: 'user', content: ' leading space' },
+    { role: 'assistant', content: 'trailing newline\n' },
+    { role: 'user', content: 'the the the' },
+    { role: 'assistant', content: '4' },
+  ],
+];
+
+describe('byte-level mapping', () => {
+  it('maps the 256 bytes to distinct visible characters as GPT-2 does', () => {
+    expect(new Set(byteToCharacter).size).toBe(256);
+    expect(byteToCharacter[0x20]).toBe('Ġ');
+    expect(byteToCharacter[0x0a]).toBe('Ċ');
+    expect(byteToCharacter[0x41]).toBe('A');
+    // Remapped bytes in order: 0x00-0x20 (33), 0x7f-0xa0 (34), then the soft hyphen 0xad is the 68th: U+0100 + 67.
+    expect(byteToCharacter[0xad]).toBe('\u0143');
+    const remapped = Array.from({ length: 256 }, (_, byte) => byte).filter(
+      (byte) => byteToCharacter[byte] !== String.fromCharCode(byte),
+    );
+    expect(remapped.length).toBe(68);
+    expect(remapped.map((byte) => byteToCharacter[byte]?.charCodeAt(0))).toEqual(
+      Array.from({ length: 68 }, (_, index) => 256 + index),
+    );
+  });
+
+  it("pre-tokenizes like GPT-2's pattern", () => {
+    expect(byteLevelPreTokenize("Hi there!  It's 42")).toEqual([
+      'Hi',
+      'Ġthere',
+      '!',
+      'Ġ',
+      'ĠIt',
+      "'s",
+      'Ġ42',
+    ]);
+  });
+});
+
+describe('trainBpeTokenizer', () => {
+  it('puts special tokens at ids 0..3, bytes next, and learns frequent merges first', () => {
+    expect(tokenizer.vocab.slice(0, 4)).toEqual([
+      '<|endoftext|>',
+      '<|im_start|>',
+      '<|im_end|>',
+      '<|pad|>',
+    ]);
+    expect(tokenizer.eosTokenId).toBe(0);
+    expect(tokenizer.endOfTurnTokenId).toBe(2);
+    expect(tokenizer.padTokenId).toBe(3);
+    expect(tokenizer.vocab[4 + 0x41]).toBe('A');
+    expect(tokenizer.vocabSize).toBe(300);
+    expect(tokenizer.merges).toEqual(naiveMerges(corpus, 300 - 260));
+    // With a larger budget training stops when no pair occurs twice, as the naive trainer does.
+    const saturated = trainBpeTokenizer({ texts: corpus, vocabSize: 2000 });
+    const allMerges = naiveMerges(corpus, 2000);
+    expect(saturated.merges).toEqual(allMerges);
+    expect(saturated.vocabSize).toBe(260 + new Set(allMerges.map(([a, b]) => a + b)).size);
+    expect(tokenizer.encode(' the').length).toBe(1);
+  });
+
+  it('breaks ties by (left, right) order and counts pairs with their word frequency', () => {
+    // "ab" x3 and "cd" x3 tie; "ab" sorts first. Then "cd" (3) beats "xy" (2); "xy" still reaches minFrequency 2.
+    const small = trainBpeTokenizer({
+      texts: ['cd ab cd ab cd ab xy xy'],
+      vocabSize: 4 + 256 + 10,
+    });
+    expect(small.merges.slice(0, 2)).toEqual([
+      ['a', 'b'],
+      ['c', 'd'],
+    ]);
+    expect(small.merges.map(([a, b]) => a + b)).toContain('xy');
+    expect(small.encode('ab cd').map((id) => small.vocab[id])).toEqual(['ab', 'Ġcd']);
+    expect(small.decode(small.encode('ab cd xy'))).toBe('ab cd xy');
+    const repeat = trainBpeTokenizer({ texts: ['aaaa aaaa'], vocabSize: 4 + 256 + 5 });
+    expect(repeat.merges[0]).toEqual(['a', 'a']);
+    expect(() => trainBpeTokenizer({ texts: [], vocabSize: 100 })).toThrow(/vocabSize = 100/);
+    expect(() => trainBpeTokenizer({ texts: [], vocabSize: 100 })).toThrow(InvalidArgumentError);
+  });
+});
+
+describe('BpeTokenizer against transformers.js', () => {
+  it('encodes exactly as AutoTokenizer on the written tokenizer.json', () => {
+    for (const text of probes) {
+      expect(tokenizer.encode(text), JSON.stringify(text)).toEqual(reference.encode(text));
+    }
+    expect(rich.vocabSize).toBeGreaterThan(400);
+    for (const text of [...probes, ...corpus, ...corpus.map((line) => line.toUpperCase())]) {
+      expect(rich.encode(text), JSON.stringify(text)).toEqual(richReference.encode(text));
+    }
+  });
+
+  it('decodes as transformers.js and round-trips decode(encode(x)) == x', () => {
+    for (const text of [...probes, ...corpus]) {
+      const ids = tokenizer.encode(text);
+      expect(tokenizer.decode(ids)).toBe(text);
+      if (ids.length === 0) continue; // transformers.js refuses to decode an empty list
+      expect(tokenizer.decode(ids)).toBe(reference.decode(ids));
+      expect(tokenizer.decode(ids, { skipSpecialTokens: true })).toBe(
+        reference.decode(ids, { skip_special_tokens: true }),
+      );
+    }
+    // A split multi-byte character decodes to U+FFFD in both.
+    const broken = tokenizer.encode('🙂').slice(0, 1);
+    expect(tokenizer.decode(broken)).toBe(reference.decode(broken));
+  });
+
+  it('applies the chat template to the same ids as apply_chat_template, with and without a generation prompt', () => {
+    for (const messages of conversations) {
+      for (const addGenerationPrompt of [true, false]) {
+        const expected = reference.apply_chat_template(
+          messages as { role: string; content: string }[],
+          {
+            add_generation_prompt: addGenerationPrompt,
+            tokenize: true,
+            return_tensor: false,
+            return_dict: false,
+          },
+        ) as number[];
+        expect(tokenizer.applyChatTemplate(messages, { addGenerationPrompt })).toEqual(expected);
+      }
+    }
+    expect(tokenizer.applyChatTemplate(conversations[1] ?? [])).toEqual(
+      tokenizer.applyChatTemplate(conversations[1] ?? [], { addGenerationPrompt: true }),
+    );
+  });
+
+  it('renders ChatML with the template prefix property', () => {
+    const messages = conversations[0] ?? [];
+    expect(
+      tokenizer.decode(
+        tokenizer.applyChatTemplate(messages.slice(0, 1), { addGenerationPrompt: true }),
+      ),
+    ).toBe('<|im_start|>system\nYou are helpful.<|im_end|>\n<|im_start|>assistant\n');
+    for (const conversation of conversations) {
+      const full = tokenizer.applyChatTemplate(conversation, { addGenerationPrompt: false });
+      for (let k = 0; k <= conversation.length; k++) {
+        const prefix = tokenizer.applyChatTemplate(conversation.slice(0, k), {
+          addGenerationPrompt: false,
+        });
+        expect(full.slice(0, prefix.length)).toEqual(prefix);
+      }
+    }
+    expect(() =>
+      tokenizer.applyChatTemplate([{ role: 'robot', content: 'x' } as unknown as Message]),
+    ).toThrow(/messages\[0\]/);
+  });
+
+  it('writes the files transformers.js reads and loads them back', async () => {
+    const config = JSON.parse(
+      await readFile(path.join(directory, 'tiny-bpe', 'tokenizer_config.json'), 'utf8'),
+    );
+    expect(config.chat_template).toBe(chatMlJinjaTemplate);
+    expect(config.eos_token).toBe('<|endoftext|>');
+    const special = JSON.parse(
+      await readFile(path.join(directory, 'tiny-bpe', 'special_tokens_map.json'), 'utf8'),
+    );
+    expect(special.pad_token).toBe('<|pad|>');
+    const loaded = await BpeTokenizer.fromFiles(path.join(directory, 'tiny-bpe'));
+    expect(loaded.vocab).toEqual(tokenizer.vocab);
+    expect(loaded.merges).toEqual(tokenizer.merges);
+    for (const text of probes) expect(loaded.encode(text)).toEqual(tokenizer.encode(text));
+    // The newer [left, right] merge format reads the same.
+    const json = tokenizer.toTokenizerJson() as { model: { merges: unknown } };
+    json.model.merges = tokenizer.merges.map(([a, b]) => [a, b]);
+    expect(BpeTokenizer.fromTokenizerJson(json).merges).toEqual(tokenizer.merges);
+  });
+
+  it('refuses bad ids and bad definitions, naming them', () => {
+    expect(() => tokenizer.decode([1, 300])).toThrow(/tokenIds\[1\] = 300/);
+    expect(() => tokenizer.decode([-1])).toThrow(InvalidArgumentError);
+    expect(() => new BpeTokenizer({ vocab: ['a'], merges: [], specialTokens: [] })).toThrow(
+      /lacks the byte-level token/,
+    );
+    expect(
+      () => new BpeTokenizer({ vocab: [...byteToCharacter], merges: [], specialTokens: [] }),
+    ).toThrow(/must include <\|endoftext\|>/);
+    expect(() => BpeTokenizer.fromTokenizerJson({ model: { type: 'WordPiece' } })).toThrow(
+      /tokenizer\.json/,
+    );
+  });
+});

@@ -1,0 +1,55 @@
+/**
+ * GPT-2's pre-tokenization pattern (Radford et al. 2019, `encoder.py`):
+ * common English contractions, letters, digits, other symbols (each with an
+ * optional leading space), and whitespace runs, where a run before a non-space
+ * leaves its last space to the next piece.
+ */
+export const gpt2PreTokenizePattern =
+  /'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+/gu;
+
+/**
+ * GPT-2's reversible byte-to-character map: printable Latin-1 bytes
+ * (`!`..`~`, `¡`..`¬`, `®`..`ÿ`) map to themselves; the other 68 bytes map,
+ * in byte order, to U+0100, U+0101, ... (so a space becomes `Ġ`). Every byte
+ * string becomes a string of visible characters without spaces.
+ *
+ * @example
+ * ```ts
+ * byteToCharacter[32]; // 'Ġ'
+ * byteToCharacter[65]; // 'A'
+ * ```
+ */
+export const byteToCharacter: readonly string[] = (() => {
+  const printable = (byte: number) =>
+    (byte >= 0x21 && byte <= 0x7e) ||
+    (byte >= 0xa1 && byte <= 0xac) ||
+    (byte >= 0xae && byte <= 0xff);
+  const table: string[] = [];
+  let next = 256;
+  for (let byte = 0; byte < 256; byte++)
+    table.push(String.fromCharCode(printable(byte) ? byte : next++));
+  return table;
+})();
+
+/** Inverse of {@link byteToCharacter}. */
+export const characterToByte: ReadonlyMap<string, number> = new Map(
+  byteToCharacter.map((character, byte) => [character, byte]),
+);
+
+const encoder = new TextEncoder();
+
+/**
+ * Splits text with {@link gpt2PreTokenizePattern} and writes each piece's
+ * UTF-8 bytes as {@link byteToCharacter} characters.
+ *
+ * @example
+ * ```ts
+ * byteLevelPreTokenize("Hi there!"); // ['Hi', 'Ġthere', '!']
+ * ```
+ */
+export function byteLevelPreTokenize(text: string): string[] {
+  const pieces = text.match(gpt2PreTokenizePattern) ?? [];
+  return pieces.map((piece) =>
+    Array.from(encoder.encode(piece), (byte) => byteToCharacter[byte] as string).join(''),
+  );
+}

@@ -1,0 +1,148 @@
+import { InvalidArgumentError, parseWithSchema } from '@cohort/core';
+import { z } from 'zod';
+import { BpeTokenizer, standardSpecialTokens } from './bpe-tokenizer';
+import { byteLevelPreTokenize, byteToCharacter } from './byte-level';
+
+/** Options of {@link trainBpeTokenizer}. */
+export const TrainBpeTokenizerOptionsSchema = z
+  .object({
+    /** Training corpus. */
+    texts: z.array(z.string()),
+    /** Largest vocabulary: special tokens + 256 byte tokens + merges. Training stops earlier when no pair is frequent enough. */
+    vocabSize: z.number().int().positive(),
+    /** Special tokens besides `<|endoftext|>`, `<|im_start|>`, `<|im_end|>` and `<|pad|>`, which are always ids 0 to 3. */
+    specialTokens: z.array(z.string().min(1)).default([]),
+    /** A pair must occur at least this often to be merged. Default 2. */
+    minFrequency: z.number().int().positive().default(2),
+  })
+  .strict();
+
+export type TrainBpeTokenizerOptions = z.input<typeof TrainBpeTokenizerOptionsSchema>;
+
+interface Word {
+  symbols: string[];
+  count: number;
+}
+
+/**
+ * Learns a byte-level BPE tokenizer (Sennrich et al. 2016, "Neural Machine
+ * Translation of Rare Words with Subword Units", algorithm 1, over GPT-2's
+ * byte-level pre-tokenized words, Radford et al. 2019).
+ *
+ * The vocabulary starts as the special tokens (ids 0..S-1: `<|endoftext|>`,
+ * `<|im_start|>`, `<|im_end|>`, `<|pad|>`, then `specialTokens`) and the 256
+ * byte tokens in byte order (ids S..S+255). Then, until `vocabSize` tokens,
+ * the most frequent adjacent pair over all words (weighted by word count) is
+ * merged everywhere; ties go to the pair that sorts first as (left, right)
+ * strings, so training is deterministic and needs no seed. Special-token
+ * texts in the corpus are never merged across.
+ *
+ * @example
+ * ```ts
+ * const tokenizer = trainBpeTokenizer({ texts: ['the cat sat on the mat'], vocabSize: 270 });
+ * tokenizer.encode('the mat'); // fewer ids than bytes
+ * ```
+ */
+export function trainBpeTokenizer(options: TrainBpeTokenizerOptions): BpeTokenizer {
+  const {
+    texts,
+    vocabSize,
+    specialTokens: extra,
+    minFrequency,
+  } = parseWithSchema(TrainBpeTokenizerOptionsSchema, options, 'trainBpeTokenizer options');
+  const specialTokens = [
+    ...Object.values(standardSpecialTokens),
+    ...extra.filter((token) => !Object.values<string>(standardSpecialTokens).includes(token)),
+  ];
+  const minimum = specialTokens.length + 256;
+  if (vocabSize < minimum) {
+    throw new InvalidArgumentError({
+      argument: 'vocabSize',
+      value: vocabSize,
+      message: `must be at least ${minimum} (special tokens plus 256 byte tokens)`,
+    });
+  }
+  const vocab = [...specialTokens, ...byteToCharacter];
+  const known = new Set(vocab);
+
+  const splitter = new RegExp(
+    specialTokens.map((token) => token.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|'),
+  );
+  const wordCounts = new Map<string, number>();
+  for (const text of texts) {
+    for (const segment of text.split(splitter)) {
+      for (const piece of byteLevelPreTokenize(segment))
+        wordCounts.set(piece, (wordCounts.get(piece) ?? 0) + 1);
+    }
+  }
+  const words: Word[] = [...wordCounts.entries()].map(([piece, count]) => ({
+    symbols: Array.from(piece),
+    count,
+  }));
+
+  // Pair counts and, for each pair, the words that hold it; updated incrementally after each merge.
+  const pairCounts = new Map<string, number>();
+  const pairWords = new Map<string, Set<number>>();
+  const addPairs = (wordIndex: number, sign: 1 | -1) => {
+    const word = words[wordIndex] as Word;
+    for (let index = 0; index + 1 < word.symbols.length; index++) {
+      const key = `${word.symbols[index]} ${word.symbols[index + 1]}`;
+      pairCounts.set(key, (pairCounts.get(key) ?? 0) + sign * word.count);
+      if (sign === 1) {
+        let holders = pairWords.get(key);
+        if (holders === undefined) {
+          holders = new Set();
+          pairWords.set(key, holders);
+        }
+        holders.add(wordIndex);
+      }
+    }
+  };
+  words.forEach((_, index) => {
+    addPairs(index, 1);
+  });
+
+  const merges: [string, string][] = [];
+  while (vocab.length < vocabSize) {
+    let bestKey: string | undefined;
+    let bestCount = 0;
+    for (const [key, count] of pairCounts) {
+      // A space sorts below every byte-level character, so comparing "a b" keys compares (a, b) pairs.
+      if (count > bestCount || (count === bestCount && bestKey !== undefined && key < bestKey)) {
+        bestKey = key;
+        bestCount = count;
+      }
+    }
+    if (bestKey === undefined || bestCount < minFrequency) break;
+    const [left = '', right = ''] = bestKey.split(' ');
+    merges.push([left, right]);
+    const mergedToken = left + right;
+    if (!known.has(mergedToken)) {
+      known.add(mergedToken);
+      vocab.push(mergedToken);
+    }
+    const holders = [...(pairWords.get(bestKey) ?? [])];
+    pairWords.delete(bestKey);
+    for (const wordIndex of holders) {
+      const word = words[wordIndex] as Word;
+      addPairs(wordIndex, -1);
+      const merged: string[] = [];
+      for (let index = 0; index < word.symbols.length; index++) {
+        if (
+          index + 1 < word.symbols.length &&
+          word.symbols[index] === left &&
+          word.symbols[index + 1] === right
+        ) {
+          merged.push(mergedToken);
+          index++;
+        } else {
+          merged.push(word.symbols[index] as string);
+        }
+      }
+      word.symbols = merged;
+      addPairs(wordIndex, 1);
+    }
+    for (const [key, count] of pairCounts) if (count <= 0) pairCounts.delete(key);
+  }
+  return new BpeTokenizer({ vocab, merges, specialTokens });
+}
