@@ -13,8 +13,10 @@ import {
 import { finiteScore, rewardText } from './reward-text';
 
 /**
- * Cosine similarity `a . b / (|a| |b|)`; 0 when either vector is all zeros
- * (a text with no features is similar to nothing).
+ * Cosine similarity `a . b / (|a| |b|)`, computed on each vector divided by its
+ * largest magnitude (so 1e-200 and 1e200 entries neither underflow nor
+ * overflow); 0 when either vector is all zeros (a text with no features is
+ * similar to nothing).
  *
  * @example
  * ```ts
@@ -29,18 +31,27 @@ export function cosineSimilarity(a: readonly number[], b: readonly number[]): nu
       message: `has length ${b.length}, expected ${a.length} like a`,
     });
   }
+  assertFiniteArray('a', a);
+  assertFiniteArray('b', b);
+  // Scaling each vector by its largest magnitude first keeps huge and tiny values from overflowing or underflowing.
+  let scaleA = 0;
+  let scaleB = 0;
+  for (let index = 0; index < a.length; index++) {
+    scaleA = Math.max(scaleA, Math.abs(a[index]!));
+    scaleB = Math.max(scaleB, Math.abs(b[index]!));
+  }
+  if (scaleA === 0 || scaleB === 0) return 0;
   let dot = 0;
   let normA = 0;
   let normB = 0;
   for (let index = 0; index < a.length; index++) {
-    const x = a[index]!;
-    const y = b[index]!;
+    const x = a[index]! / scaleA;
+    const y = b[index]! / scaleB;
     dot += x * y;
     normA += x * x;
     normB += y * y;
   }
-  if (normA === 0 || normB === 0) return 0;
-  return dot / (Math.sqrt(normA) * Math.sqrt(normB));
+  return Math.max(-1, Math.min(1, dot / (Math.sqrt(normA) * Math.sqrt(normB))));
 }
 
 async function featurizeChecked(
