@@ -8,7 +8,12 @@ import {
 
 /** Options of {@link runHybridGeneration}. */
 export interface HybridGenerationOptions<Value> {
-  population: Population<Value>;
+  /**
+   * The population. When it has an `evaluate()` method (as `EvolutionaryPopulation`
+   * does), unscored members are scored first, so that the injection replaces the
+   * truly worst member.
+   */
+  population: Population<Value> & { evaluate?(): Promise<unknown> };
   /** The gradient-trained policy's current value (its prompt, weights or hyperparameters). */
   trainedValue: Value;
   /**
@@ -72,6 +77,8 @@ export async function runHybridGeneration<Value>(
     throw new NonFiniteError({ quantity: 'trainedFitness', value: options.trainedFitness });
   }
   const { population } = options;
+  if (typeof population.evaluate === 'function') await population.evaluate();
+
   // EvolutionaryPopulation.inject takes a known fitness as a third argument; other
   // Population implementations ignore it and score the genome themselves.
   const inject = population.inject as (

@@ -178,6 +178,30 @@ describe('runHybridGeneration', () => {
     expect(better.members).toContain(trainedWins.injectedGenome);
   });
 
+  it('re-scores stale members first, so that injection replaces the truly worst', async () => {
+    const population = await createPopulation({
+      genome: { ...scalarKind, operators: { ...scalarKind.operators, mutate: (value) => value } },
+      initial: [2, -5, 3, 1],
+      size: 4,
+      fitness: (genome) => genome.value,
+      mutationRate: 0,
+      crossoverRate: 0,
+      seed: 6,
+    });
+    await population.evaluate();
+    population.invalidateFitness();
+    const inject = population.inject.bind(population);
+    let afterInjection: number[] = [];
+    population.inject = (value, origin, extra) => {
+      const genome = inject(value, origin, extra);
+      afterInjection = population.members.map((member) => member.value);
+      return genome;
+    };
+    const decision = await runHybridGeneration({ population, trainedValue: 0 });
+    expect(afterInjection).toEqual([2, 0, 3, 1]);
+    expect(decision.trainedFitness).toBe(0);
+  });
+
   it('uses a given trained fitness without re-scoring the injected value', async () => {
     const scoredValues: number[] = [];
     const population = await createPopulation({

@@ -137,7 +137,7 @@ export class HybridEvolutionSchedule {
    * @throws InvalidArgumentError naming `everyEpisodes` when evolution is off.
    */
   async runGeneration<Value>(options: {
-    population: Population<Value>;
+    population: Population<Value> & { evaluate?(): Promise<unknown> };
     trainedValue: Value;
     trainedFitness?: number;
     episodeCount?: number;
