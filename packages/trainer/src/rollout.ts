@@ -15,9 +15,14 @@ import {
 } from '@cohort/core';
 import { ConversationTokens } from './conversation-tokens';
 
+/** What the trainer needs of a scenario: an id. The support scenarios of core are one kind. */
+export interface ScenarioLike {
+  id: string;
+}
+
 /** A reward function with its weight in the total reward. */
-export interface WeightedReward {
-  reward: RewardFunction<Scenario>;
+export interface WeightedReward<S extends ScenarioLike = Scenario> {
+  reward: RewardFunction<S>;
   weight: number;
 }
 
@@ -29,16 +34,16 @@ export interface RewardFailure {
 }
 
 /** Options of {@link rolloutGroups}. */
-export interface RolloutOptions {
+export interface RolloutOptions<S extends ScenarioLike = Scenario> {
   policy: Policy;
-  environment: Environment<Scenario>;
+  environment: Environment<S>;
   /** One scenario per group; each gets `groupSize` episodes. */
-  scenarios: readonly Scenario[];
+  scenarios: readonly S[];
   groupSize: number;
   /** Seed of this batch; episode seeds and sampling seeds derive from it. */
   seed: number;
   generation: GenerationOptions;
-  rewards: readonly WeightedReward[];
+  rewards: readonly WeightedReward<S>[];
   systemPrompt?: string;
   /** Longest conversation in tokens (the model's context); an episode that would exceed it ends with `length`. */
   maxSequenceLength: number;
@@ -56,9 +61,9 @@ export interface RolloutResult {
   timings: { sampling: number; environment: number; rewards: number };
 }
 
-interface RunningEpisode {
+interface RunningEpisode<S> {
   id: string;
-  scenario: Scenario;
+  scenario: S;
   seed: number;
   episode: Episode;
   tokens: ConversationTokens;
@@ -76,10 +81,10 @@ function elapsedSeconds(start: number): number {
   return (performance.now() - start) / 1000;
 }
 
-async function scoreRewards(options: {
-  rewards: readonly WeightedReward[];
+async function scoreRewards<S extends ScenarioLike>(options: {
+  rewards: readonly WeightedReward<S>[];
   scope: 'turn' | 'episode';
-  context: RewardContext<Scenario>;
+  context: RewardContext<S>;
   trajectoryId: string;
   failures: RewardFailure[];
 }): Promise<{ total: number; byName: Record<string, number | null> }> {
@@ -118,7 +123,9 @@ async function scoreRewards(options: {
  * throws or returns a non-finite value counts as `null` and is reported in
  * `rewardFailures`.
  */
-export async function rolloutGroups(options: RolloutOptions): Promise<RolloutResult> {
+export async function rolloutGroups<S extends ScenarioLike>(
+  options: RolloutOptions<S>,
+): Promise<RolloutResult> {
   if (!Number.isInteger(options.groupSize) || options.groupSize < 1) {
     throw new InvalidArgumentError({
       argument: 'groupSize',
@@ -133,7 +140,7 @@ export async function rolloutGroups(options: RolloutOptions): Promise<RolloutRes
   const failures: RewardFailure[] = [];
   let sampledTokenCount = 0;
 
-  const running: RunningEpisode[] = [];
+  const running: RunningEpisode<S>[] = [];
   let environmentStart = performance.now();
   for (let groupIndex = 0; groupIndex < options.scenarios.length; groupIndex++) {
     const scenario = options.scenarios[groupIndex]!;
@@ -174,7 +181,7 @@ export async function rolloutGroups(options: RolloutOptions): Promise<RolloutRes
 
   for (;;) {
     const active = running.filter((episode) => !episode.done);
-    const ready: RunningEpisode[] = [];
+    const ready: RunningEpisode<S>[] = [];
     for (const episode of active) {
       if (
         episode.tokens.tokenIds.length + options.generation.maxNewTokens >

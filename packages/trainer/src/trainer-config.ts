@@ -1,0 +1,217 @@
+import { AdvantageEstimatorConfigSchema } from '@cohort/advantages';
+import { parseWithSchema } from '@cohort/core';
+import { KlControllerConfigSchema, KlEstimatorSchema } from '@cohort/kl';
+import { ObjectiveConfigSchema } from '@cohort/objectives';
+import { z } from 'zod';
+
+const positiveInteger = z.number().int().positive();
+
+/** Decoding settings for rollouts. */
+export const GenerationConfigSchema = z
+  .object({
+    maxNewTokens: positiveInteger.default(48),
+    temperature: z.number().positive().max(5).default(1),
+    topK: z.number().int().nonnegative().default(0),
+    topP: z.number().gt(0).max(1).default(1),
+  })
+  .strict();
+
+/** Adam or AdamW with global-norm clipping and a schedule. */
+export const OptimizerConfigSchema = z
+  .object({
+    type: z.enum(['adam', 'adamw']).default('adamw'),
+    learningRate: z.number().positive().max(1).default(1e-4),
+    beta1: z.number().min(0).lt(1).default(0.9),
+    beta2: z.number().min(0).lt(1).default(0.999),
+    epsilon: z.number().positive().default(1e-8),
+    weightDecay: z.number().min(0).default(0),
+    maxGradNorm: z.number().positive().default(1),
+    schedule: z
+      .object({
+        type: z.enum(['constant', 'linear', 'cosine']).default('constant'),
+        warmupSteps: z.number().int().nonnegative().default(0),
+        minLearningRate: z.number().min(0).default(0),
+      })
+      .strict()
+      .default({ type: 'constant', warmupSteps: 0, minLearningRate: 0 }),
+  })
+  .strict();
+
+/** The KL term to the frozen reference model. */
+export const KlConfigSchema = z
+  .object({
+    controller: KlControllerConfigSchema.default({ type: 'fixed', coefficient: 0 }),
+    estimator: KlEstimatorSchema.default('k3'),
+    /** `loss`: beta * KL in the objective (GRPO); `reward`: subtract beta * sum of k1 from the return (PPO/RLHF). */
+    placement: z.enum(['loss', 'reward']).default('loss'),
+  })
+  .strict();
+
+/** Dynamic sampling (DAPO): drop groups whose rewards all agree, and roll out more. */
+export const DynamicSamplingConfigSchema = z
+  .object({
+    enabled: z.boolean().default(false),
+    /** Extra rollout rounds allowed per step to refill dropped groups. */
+    maxRefills: z.number().int().nonnegative().default(2),
+  })
+  .strict();
+
+/** When and how the reference model follows the policy. */
+export const ReferenceRefreshConfigSchema = z
+  .object({
+    mode: z.enum(['none', 'hard', 'mix']).default('none'),
+    everySteps: positiveInteger.default(50),
+    /** For `mix`: reference = alpha * policy + (1 - alpha) * reference (TR-DPO style). */
+    alpha: z.number().gt(0).max(1).default(0.1),
+  })
+  .strict();
+
+/** PPO with a learned value function and GAE over per-turn rewards. */
+export const ValueConfigSchema = z
+  .object({
+    enabled: z.boolean().default(false),
+    gamma: z.number().min(0).max(1).default(1),
+    lambda: z.number().min(0).max(1).default(0.95),
+    /** Clip range of the value loss around the old values; omit for unclipped. */
+    clipRange: z.number().positive().optional(),
+    learningRate: z.number().positive().default(1e-3),
+  })
+  .strict();
+
+/** Held-out evaluation. */
+export const EvaluationConfigSchema = z
+  .object({
+    everySteps: z.number().int().nonnegative().default(10),
+    /** Episodes per evaluation scenario. */
+    episodesPerScenario: positiveInteger.default(1),
+    /** At most this many evaluation scenarios (0: all). */
+    maxScenarios: z.number().int().nonnegative().default(0),
+    seed: z.number().int().default(1234),
+    temperature: z.number().min(0).default(0),
+  })
+  .strict();
+
+/** Hybrid evolution of the system prompt: a generation every E episodes. */
+export const EvolutionConfigSchema = z
+  .object({
+    /** Run a generation every this many training episodes; 0 turns evolution off. */
+    everyEpisodes: z.number().int().nonnegative().default(0),
+    populationSize: z.number().int().min(2).default(6),
+    eliteCount: z.number().int().nonnegative().default(1),
+    /** Adopt a member's prompt when it beats the trained policy's by this much. */
+    adoptionMargin: z.number().min(0).default(0.05),
+    /** Evaluation scenarios per fitness evaluation (0: all training scenarios in the fitness set). */
+    fitnessScenarios: positiveInteger.default(6),
+  })
+  .strict();
+
+/**
+ * Configuration of {@link GrpoTrainer}. Every field has a default; presets
+ * change a few of them. Unknown keys are refused.
+ */
+export const GrpoTrainerConfigSchema = z
+  .object({
+    seed: z.number().int().default(0),
+    steps: positiveInteger.default(100),
+    /** Scenarios (groups) per step. */
+    scenariosPerStep: positiveInteger.default(4),
+    /** Episodes per scenario: G. */
+    groupSize: z.number().int().min(2).default(8),
+    generation: GenerationConfigSchema.default(GenerationConfigSchema.parse({})),
+    /** Longest conversation in tokens; at most the model's context length. */
+    maxSequenceLength: positiveInteger.default(256),
+    advantage: AdvantageEstimatorConfigSchema.default({
+      type: 'grpo',
+      scale: 'group',
+      epsilon: 1e-4,
+      baseline: 'mean',
+      zeroSpreadTolerance: 0,
+    }),
+    objective: ObjectiveConfigSchema.default(ObjectiveConfigSchema.parse({ preset: 'grpo' })),
+    kl: KlConfigSchema.default(KlConfigSchema.parse({})),
+    optimizer: OptimizerConfigSchema.default(OptimizerConfigSchema.parse({})),
+    /** Passes over each batch of rollouts (mu in the GRPO paper). */
+    epochs: positiveInteger.default(1),
+    /** Trajectories per minibatch. */
+    minibatchSize: positiveInteger.default(16),
+    /** Minibatches whose gradients are summed before one optimizer step. */
+    gradientAccumulationSteps: positiveInteger.default(1),
+    dynamicSampling: DynamicSamplingConfigSchema.default(DynamicSamplingConfigSchema.parse({})),
+    /** Give zero loss weight to trajectories with an agent turn cut by maxNewTokens (DAPO overlong filtering). */
+    maskTruncated: z.boolean().default(false),
+    referenceRefresh: ReferenceRefreshConfigSchema.default(ReferenceRefreshConfigSchema.parse({})),
+    /** Trajectories sampled more than this many weight versions ago are refused. */
+    maxPolicyLag: z.number().int().nonnegative().default(0),
+    value: ValueConfigSchema.default(ValueConfigSchema.parse({})),
+    evaluation: EvaluationConfigSchema.default(EvaluationConfigSchema.parse({})),
+    checkpoint: z
+      .object({
+        everySteps: z.number().int().nonnegative().default(0),
+        keep: positiveInteger.default(2),
+      })
+      .strict()
+      .default({ everySteps: 0, keep: 2 }),
+    evolution: EvolutionConfigSchema.default(EvolutionConfigSchema.parse({})),
+  })
+  .strict();
+
+export type GrpoTrainerConfig = z.output<typeof GrpoTrainerConfigSchema>;
+export type GrpoTrainerConfigInput = z.input<typeof GrpoTrainerConfigSchema>;
+
+/** Named starting points; a user's config is merged over the preset. */
+export const trainerPresets = {
+  /** Small steps, KL to the reference, one pass: stable on noisy rewards. */
+  conservative: {
+    optimizer: { learningRate: 2e-5, maxGradNorm: 0.5 },
+    kl: { controller: { type: 'fixed', coefficient: 0.04 } },
+    objective: { preset: 'grpo' },
+    epochs: 1,
+  },
+  /** The defaults most GRPO papers report, with a lighter KL. */
+  balanced: {
+    optimizer: { learningRate: 1e-4 },
+    kl: { controller: { type: 'fixed', coefficient: 0.01 } },
+    objective: { preset: 'grpo' },
+    epochs: 1,
+  },
+  /** DAPO-style: clip-higher, token-mean, no KL, dynamic sampling, two passes. */
+  aggressive: {
+    optimizer: { learningRate: 3e-4 },
+    kl: { controller: { type: 'fixed', coefficient: 0 } },
+    objective: { preset: 'dapo' },
+    dynamicSampling: { enabled: true },
+    epochs: 2,
+  },
+} as const satisfies Record<string, GrpoTrainerConfigInput>;
+
+export type TrainerPresetName = keyof typeof trainerPresets;
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+/** Deep merge of plain objects; arrays and scalars from `override` replace. */
+export function mergeConfig(base: unknown, override: unknown): unknown {
+  if (!isPlainObject(base) || !isPlainObject(override))
+    return override === undefined ? base : override;
+  const result: Record<string, unknown> = { ...base };
+  for (const [key, value] of Object.entries(override)) result[key] = mergeConfig(base[key], value);
+  return result;
+}
+
+/**
+ * Validates a trainer config, merged over a preset when one is named, with
+ * errors that name the bad field.
+ *
+ * @example
+ * ```ts
+ * const config = resolveTrainerConfig({ steps: 20 }, 'balanced');
+ * ```
+ */
+export function resolveTrainerConfig(
+  input: unknown,
+  preset?: TrainerPresetName,
+): GrpoTrainerConfig {
+  const merged = preset === undefined ? input : mergeConfig(trainerPresets[preset], input ?? {});
+  return parseWithSchema(GrpoTrainerConfigSchema, merged ?? {}, 'trainer config');
+}
