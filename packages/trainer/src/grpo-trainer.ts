@@ -684,7 +684,8 @@ function meanByFunction(trajectories: readonly Trajectory[]): Record<string, num
   for (const trajectory of trajectories) {
     for (const [name, value] of Object.entries(trajectory.rewardsByFunction)) {
       if (value === null) continue;
-      const entry = (sums[name] ??= { sum: 0, count: 0 });
+      const entry = sums[name] ?? { sum: 0, count: 0 };
+      sums[name] = entry;
       entry.sum += value;
       entry.count++;
     }
