@@ -7,6 +7,7 @@ import {
   parseWithSchema,
   Random,
   type Scenario,
+  type ScenarioInput,
   ScenarioSchema,
   type StepResult,
   type UserSimulator,
@@ -189,8 +190,9 @@ export class ConversationEnvironment implements Environment<Scenario> {
     return `${base}\n\nContext: ${scenario.context}`;
   }
 
+  /** Starts an episode; `scenario` may omit the schema's defaults (it is parsed here). */
   async reset(options: {
-    scenario: Scenario;
+    scenario: Scenario | ScenarioInput;
     seed: number;
     systemPrompt?: string;
   }): Promise<ConversationEpisode> {

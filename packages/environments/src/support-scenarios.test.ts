@@ -45,6 +45,9 @@ describe('supportScenarios', () => {
       'projector',
     ]) {
       expect(trainText.join(' ')).not.toContain(item);
+      expect(
+        heldOut.some((scenario) => scenario.goal.includes(item) || scenario.context.includes(item)),
+      ).toBe(true);
     }
   });
 
