@@ -71,7 +71,7 @@ export class Bandit {
         message: `must be an integer in [0, ${this.means.length - 1}]`,
       });
     }
-    if (!(random instanceof Random)) {
+    if (typeof (random as Partial<Random> | undefined)?.normal !== 'function') {
       throw new InvalidArgumentError({
         argument: 'random',
         value: random,

@@ -4,19 +4,12 @@ import {
   type RewardFunction,
   type Scenario,
 } from '@cohort/core';
-import { z } from 'zod';
+import {
+  type GoalCompletionRewardOptionsInput,
+  GoalCompletionRewardOptionsSchema,
+} from './goal-completion-reward-options';
 import { agentTextsOf } from './reward-text';
 import { evaluateSuccessCriteria } from './success-criteria';
-
-/** Options of {@link goalCompletionReward}. */
-export const GoalCompletionRewardOptionsSchema = z
-  .object({
-    name: z.string().min(1).default('goal-completion'),
-    scope: z.enum(['turn', 'episode']).default('episode'),
-  })
-  .strict();
-
-export type GoalCompletionRewardOptionsInput = z.input<typeof GoalCompletionRewardOptionsSchema>;
 
 /**
  * Goal completion: the weighted fraction of the scenario's success criteria

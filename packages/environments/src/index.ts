@@ -48,8 +48,9 @@ export type { FormatCheckResults } from './format-reward';
 export { formatChecks, formatReward } from './format-reward';
 export type { FormatRewardOptions, FormatRewardOptionsInput } from './format-reward-options';
 export { FormatRewardOptionsSchema } from './format-reward-options';
-export type { GoalCompletionRewardOptionsInput } from './goal-completion-reward';
-export { GoalCompletionRewardOptionsSchema, goalCompletionReward } from './goal-completion-reward';
+export { goalCompletionReward } from './goal-completion-reward';
+export type { GoalCompletionRewardOptionsInput } from './goal-completion-reward-options';
+export { GoalCompletionRewardOptionsSchema } from './goal-completion-reward-options';
 export type { HumanFeedbackReward, HumanFeedbackStats } from './human-feedback-reward';
 export { humanFeedbackReward } from './human-feedback-reward';
 export type {
