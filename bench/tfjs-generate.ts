@@ -6,20 +6,46 @@
 import { writeFileSync } from 'node:fs';
 import { createGptModel, generate, initializeBackend } from '../packages/tfjs/src/index';
 
-const config = { vocabSize: 256, contextLength: 128, embeddingSize: 128, layerCount: 4, headCount: 4 };
-const choice = await initializeBackend({ backend: process.env.COHORT_TFJS_BACKEND ? 'auto' : 'wasm', logger: false });
+const config = {
+  vocabSize: 256,
+  contextLength: 128,
+  embeddingSize: 128,
+  layerCount: 4,
+  headCount: 4,
+};
+const choice = await initializeBackend({
+  backend: process.argv.includes('--auto') ? 'auto' : 'wasm',
+  logger: false,
+});
 const model = createGptModel({ config, seed: 1 });
-const prompts = Array.from({ length: 8 }, (_, b) => Array.from({ length: 16 + b }, (_, t) => (b * 13 + t * 5) % 256));
+const prompts = Array.from({ length: 8 }, (_, b) =>
+  Array.from({ length: 16 + b }, (_, t) => (b * 13 + t * 5) % 256),
+);
 const maxNewTokens = 64;
 
 async function run(useCache: boolean) {
   await generate(model, { prompts, maxNewTokens: 4, seed: 1, eosTokenId: null, useCache });
   const start = performance.now();
-  const out = await generate(model, { prompts, maxNewTokens, temperature: 1, topK: 40, seed: 1, eosTokenId: null, useCache });
+  const out = await generate(model, {
+    prompts,
+    maxNewTokens,
+    temperature: 1,
+    topK: 40,
+    seed: 1,
+    eosTokenId: null,
+    useCache,
+  });
   const seconds = (performance.now() - start) / 1000;
   const tokens = out.reduce((sum, sequence) => sum + sequence.tokenIds.length, 0);
-  console.log(`cache ${useCache}: ${(tokens / seconds).toFixed(0)} tokens/s (${tokens} tokens, ${seconds.toFixed(2)} s)`);
-  return { tokensPerSecond: tokens / seconds, tokens, seconds, tokenIds: out.map((sequence) => sequence.tokenIds) };
+  console.log(
+    `cache ${useCache}: ${(tokens / seconds).toFixed(0)} tokens/s (${tokens} tokens, ${seconds.toFixed(2)} s)`,
+  );
+  return {
+    tokensPerSecond: tokens / seconds,
+    tokens,
+    seconds,
+    tokenIds: out.map((sequence) => sequence.tokenIds),
+  };
 }
 
 const cached = await run(true);
@@ -29,8 +55,16 @@ const result = {
   model: config,
   batch: prompts.length,
   maxNewTokens,
-  withCache: { tokensPerSecond: cached.tokensPerSecond, seconds: cached.seconds, tokens: cached.tokens },
-  withoutCache: { tokensPerSecond: uncached.tokensPerSecond, seconds: uncached.seconds, tokens: uncached.tokens },
+  withCache: {
+    tokensPerSecond: cached.tokensPerSecond,
+    seconds: cached.seconds,
+    tokens: cached.tokens,
+  },
+  withoutCache: {
+    tokensPerSecond: uncached.tokensPerSecond,
+    seconds: uncached.seconds,
+    tokens: uncached.tokens,
+  },
   speedup: cached.tokensPerSecond / uncached.tokensPerSecond,
   sameTokens: JSON.stringify(cached.tokenIds) === JSON.stringify(uncached.tokenIds),
 };

@@ -5,8 +5,8 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
-import { initializeBackend } from '../packages/tfjs/src/index';
 import * as tf from '../packages/tfjs/node_modules/@tensorflow/tfjs/dist/tf.node.js';
+import { initializeBackend } from '../packages/tfjs/src/index';
 
 /** 2 cores x ~2.45 GHz x 32 float32 FLOP/cycle (AVX2, two FMA ports), the figure given for this machine. */
 const machinePeakGflops = 157;
@@ -38,7 +38,10 @@ for (const backend of ['node', 'wasm', 'cpu'] as const) {
   }
   const name = tf.getBackend();
   const row: Record<string, number> = {};
-  for (const [m, k, n] of [[512, 512, 512], [1024, 128, 512]] as const) {
+  for (const [m, k, n] of [
+    [512, 512, 512],
+    [1024, 128, 512],
+  ] as const) {
     const a = tf.randomNormal([m, k]);
     const b = tf.randomNormal([k, n]);
     const aT = tf.randomNormal([k, m]);
@@ -48,12 +51,20 @@ for (const backend of ['node', 'wasm', 'cpu'] as const) {
     row[`plain ${m}x${k}x${n}`] = measure(flops, () => tf.matMul(a, b), time);
     row[`transposeA ${m}x${k}x${n}`] = measure(flops, () => tf.matMul(aT, b, true, false), time);
     row[`transposeB ${m}x${k}x${n}`] = measure(flops, () => tf.matMul(a, bT, false, true), time);
-    row[`explicit transpose + plain ${m}x${k}x${n}`] = measure(flops, () => tf.tidy(() => tf.matMul(tf.transpose(aT), b)), time);
+    row[`explicit transpose + plain ${m}x${k}x${n}`] = measure(
+      flops,
+      () => tf.tidy(() => tf.matMul(tf.transpose(aT), b)),
+      time,
+    );
     tf.dispose([a, b, aT, bT]);
   }
   const q = tf.randomNormal([64, 64, 32]);
   const kT = tf.randomNormal([64, 32, 64]);
-  row['batched 64 x (64x32x64)'] = measure(2 * 64 * 64 * 32 * 64, () => tf.matMul(q, kT), name === 'cpu' ? 0.5 : 1);
+  row['batched 64 x (64x32x64)'] = measure(
+    2 * 64 * 64 * 32 * 64,
+    () => tf.matMul(q, kT),
+    name === 'cpu' ? 0.5 : 1,
+  );
   tf.dispose([q, kT]);
   results[name] = row;
   console.log(name, row);
@@ -63,7 +74,8 @@ const wasm = results.wasm ?? {};
 const summary = {
   machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, peakGflops: machinePeakGflops },
   gflopsPerBackend: results,
-  wasmPlainOverTransposeA: (wasm['plain 1024x128x512'] ?? 0) / (wasm['transposeA 1024x128x512'] ?? 1),
+  wasmPlainOverTransposeA:
+    (wasm['plain 1024x128x512'] ?? 0) / (wasm['transposeA 1024x128x512'] ?? 1),
   wasmPlainFractionOfPeak: (wasm['plain 512x512x512'] ?? 0) / machinePeakGflops,
 };
 console.log(JSON.stringify(summary, null, 2));

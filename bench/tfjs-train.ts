@@ -6,17 +6,40 @@
  */
 import { writeFileSync } from 'node:fs';
 import * as tf from '../packages/tfjs/node_modules/@tensorflow/tfjs/dist/tf.node.js';
-import { createGptModel, createOptimizer, type GptOps, initializeBackend, tokenLogProbs } from '../packages/tfjs/src/index';
+import {
+  createGptModel,
+  createOptimizer,
+  type GptOps,
+  initializeBackend,
+  tokenLogProbs,
+} from '../packages/tfjs/src/index';
 
-const config = { vocabSize: 256, contextLength: 64, embeddingSize: 128, layerCount: 4, headCount: 4 };
+const config = {
+  vocabSize: 256,
+  contextLength: 64,
+  embeddingSize: 128,
+  layerCount: 4,
+  headCount: 4,
+};
 const batchSize = 16;
 const sequenceLength = 64;
-const choice = await initializeBackend({ backend: process.env.COHORT_TFJS_BACKEND ? 'auto' : 'wasm', logger: false });
-const sequences = Array.from({ length: batchSize }, (_, b) => Array.from({ length: sequenceLength }, (_, t) => (b * 31 + t * 7) % 256));
+const choice = await initializeBackend({
+  backend: process.argv.includes('--auto') ? 'auto' : 'wasm',
+  logger: false,
+});
+const sequences = Array.from({ length: batchSize }, (_, b) =>
+  Array.from({ length: sequenceLength }, (_, t) => (b * 31 + t * 7) % 256),
+);
 
 function run(ops: GptOps, steps: number) {
   const model = createGptModel({ config, seed: 1, ops });
-  const optimizer = createOptimizer({ type: 'adamw', learningRate: 1e-3, weightDecay: 0.01, maxGradNorm: 1, variables: model.namedVariables() });
+  const optimizer = createOptimizer({
+    type: 'adamw',
+    learningRate: 1e-3,
+    weightDecay: 0.01,
+    maxGradNorm: 1,
+    variables: model.namedVariables(),
+  });
   const step = () => {
     const { value, grads } = tf.variableGrads(() => {
       const { logProbs, mask } = tokenLogProbs(model, { sequences });
@@ -35,7 +58,9 @@ function run(ops: GptOps, steps: number) {
   optimizer.dispose();
   model.dispose();
   const tokensPerSecond = (steps * batchSize * sequenceLength) / seconds;
-  console.log(`${ops}: ${(seconds / steps).toFixed(3)} s/step, ${tokensPerSecond.toFixed(0)} tokens/s, loss ${loss.toFixed(3)}`);
+  console.log(
+    `${ops}: ${(seconds / steps).toFixed(3)} s/step, ${tokensPerSecond.toFixed(0)} tokens/s, loss ${loss.toFixed(3)}`,
+  );
   return { secondsPerStep: seconds / steps, tokensPerSecond, steps, finalLoss: loss };
 }
 

@@ -34,8 +34,12 @@ describe('initializeBackend', () => {
     expect(forced).toMatchObject({ backend: 'cpu' });
     expect(forced.reason).toMatch(/COHORT_TFJS_BACKEND/);
     process.env.COHORT_TFJS_BACKEND = 'gpu';
-    await expect(initializeBackend({ logger: false })).rejects.toThrow(/COHORT_TFJS_BACKEND = "gpu"/);
+    await expect(initializeBackend({ logger: false })).rejects.toThrow(
+      /COHORT_TFJS_BACKEND = "gpu"/,
+    );
     delete process.env.COHORT_TFJS_BACKEND;
-    await expect(initializeBackend({ backend: 'node', logger: false })).rejects.toThrow(/tfjs-node/);
+    await expect(initializeBackend({ backend: 'node', logger: false })).rejects.toThrow(
+      /tfjs-node/,
+    );
   });
 });

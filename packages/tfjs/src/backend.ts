@@ -135,7 +135,8 @@ export async function initializeBackend(
   options: InitializeBackendOptions = {},
 ): Promise<BackendChoice> {
   const fromEnvironment = isNode() ? process.env.COHORT_TFJS_BACKEND : undefined;
-  const raw = fromEnvironment !== undefined && fromEnvironment !== '' ? fromEnvironment : options.backend;
+  const raw =
+    fromEnvironment !== undefined && fromEnvironment !== '' ? fromEnvironment : options.backend;
   const request = (raw ?? 'auto') as BackendRequest;
   const argument = fromEnvironment ? 'COHORT_TFJS_BACKEND' : 'backend';
   if (!requests.includes(request)) {
@@ -149,7 +150,11 @@ export async function initializeBackend(
   if (current && current.request === request && tf.getBackend() === current.choice.backend) {
     return current.choice;
   }
-  const source = fromEnvironment ? 'COHORT_TFJS_BACKEND' : request === 'auto' ? 'auto' : 'requested';
+  const source = fromEnvironment
+    ? 'COHORT_TFJS_BACKEND'
+    : request === 'auto'
+      ? 'auto'
+      : 'requested';
   pending = choose(request, source);
   try {
     const choice = await pending;

@@ -19,8 +19,14 @@ describe('checkpoints', () => {
     await initializeBackend({ backend: 'wasm', logger: false });
     root = await fs.mkdtemp(path.join(os.tmpdir(), 'cohort-checkpoint-'));
     model = createGptModel({ config, seed: 1 });
-    optimizer = createOptimizer({ type: 'adamw', learningRate: 0.01, variables: model.namedVariables() });
-    const grads = Object.fromEntries(model.trainableVariables().map((variable) => [variable.name, tf.onesLike(variable)]));
+    optimizer = createOptimizer({
+      type: 'adamw',
+      learningRate: 0.01,
+      variables: model.namedVariables(),
+    });
+    const grads = Object.fromEntries(
+      model.trainableVariables().map((variable) => [variable.name, tf.onesLike(variable)]),
+    );
     optimizer.applyGradients(grads);
     tf.dispose(Object.values(grads));
   });
@@ -34,14 +40,21 @@ describe('checkpoints', () => {
     const random = new Random(5);
     random.float();
     const directory = path.join(root, name);
-    await saveCheckpoint(directory, { weights: model.toWeightMap(), optimizerState: optimizer.getState(), rngState: random.getState(), metadata: { config: model.config, step: 1 } });
+    await saveCheckpoint(directory, {
+      weights: model.toWeightMap(),
+      optimizerState: optimizer.getState(),
+      rngState: random.getState(),
+      metadata: { config: model.config, step: 1 },
+    });
     return { directory, random };
   };
 
   it('round-trips weights, optimizer state, RNG state and metadata exactly, replacing an older checkpoint', async () => {
     const { directory, random } = await save('a');
     await save('a');
-    const loaded = await loadCheckpoint(directory, { expect: { weights: model.toWeightMap(), metadata: { config: model.config } } });
+    const loaded = await loadCheckpoint(directory, {
+      expect: { weights: model.toWeightMap(), metadata: { config: model.config } },
+    });
     expect(loaded.weights).toEqual(model.toWeightMap());
     expect(loaded.optimizerState).toEqual(optimizer.getState());
     expect(Random.fromState(loaded.rngState as never).float()).toBe(random.float());
@@ -51,8 +64,15 @@ describe('checkpoints', () => {
     expect(restored.toWeightMap()).toEqual(model.toWeightMap());
     restored.dispose();
     const entries = await fs.readdir(root);
-    expect(entries.filter((entry) => entry.includes('.tmp-') || entry.includes('.old-'))).toEqual([]);
-    expect((await fs.readdir(directory)).sort()).toEqual(['manifest.json', 'optimizer.bin', 'state.json', 'weights.bin']);
+    expect(entries.filter((entry) => entry.includes('.tmp-') || entry.includes('.old-'))).toEqual(
+      [],
+    );
+    expect((await fs.readdir(directory)).sort()).toEqual([
+      'manifest.json',
+      'optimizer.bin',
+      'state.json',
+      'weights.bin',
+    ]);
   });
 
   it('refuses truncated and damaged files, naming the file', async () => {
@@ -80,10 +100,16 @@ describe('checkpoints', () => {
   it('refuses a checkpoint of a different model or config', async () => {
     const { directory } = await save('mismatch');
     const bigger = createGptModel({ config: { ...config, embeddingSize: 8 }, seed: 3 });
-    await expect(loadCheckpoint(directory, { expect: { weights: bigger.toWeightMap() } })).rejects.toThrow(/weights\.bin.*transformer\.wte\.weight.*\[9, 4\].*\[9, 8\]/);
+    await expect(
+      loadCheckpoint(directory, { expect: { weights: bigger.toWeightMap() } }),
+    ).rejects.toThrow(/weights\.bin.*transformer\.wte\.weight.*\[9, 4\].*\[9, 8\]/);
     const deeper = createGptModel({ config: { ...config, layerCount: 2 }, seed: 3 });
-    await expect(loadCheckpoint(directory, { expect: { weights: deeper.toWeightMap() } })).rejects.toThrow(/no tensor "transformer\.h\.1/);
-    await expect(loadCheckpoint(directory, { expect: { metadata: { config: bigger.config } } })).rejects.toThrow(/state\.json.*config/);
+    await expect(
+      loadCheckpoint(directory, { expect: { weights: deeper.toWeightMap() } }),
+    ).rejects.toThrow(/no tensor "transformer\.h\.1/);
+    await expect(
+      loadCheckpoint(directory, { expect: { metadata: { config: bigger.config } } }),
+    ).rejects.toThrow(/state\.json.*config/);
     bigger.dispose();
     deeper.dispose();
   });

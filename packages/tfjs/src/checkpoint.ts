@@ -36,9 +36,14 @@ const TensorEntrySchema = z.object({
 const ManifestSchema = z.object({
   format: z.literal(formatName),
   version: z.literal(1),
-  files: z.record(z.string(), z.object({ sha256: z.string().length(64), bytes: z.number().int().nonnegative() })),
+  files: z.record(
+    z.string(),
+    z.object({ sha256: z.string().length(64), bytes: z.number().int().nonnegative() }),
+  ),
   weights: z.array(TensorEntrySchema),
-  optimizer: z.object({ step: z.number().int().nonnegative(), tensors: z.array(TensorEntrySchema) }).nullable(),
+  optimizer: z
+    .object({ step: z.number().int().nonnegative(), tensors: z.array(TensorEntrySchema) })
+    .nullable(),
 });
 
 type TensorEntry = z.infer<typeof TensorEntrySchema>;
@@ -52,7 +57,10 @@ function sha256(data: Uint8Array): string {
   return createHash('sha256').update(data).digest('hex');
 }
 
-function packTensors(tensors: { name: string; shape: number[]; data: Float32Array }[]): { bytes: Uint8Array; entries: TensorEntry[] } {
+function packTensors(tensors: { name: string; shape: number[]; data: Float32Array }[]): {
+  bytes: Uint8Array;
+  entries: TensorEntry[];
+} {
   const total = tensors.reduce((sum, tensor) => sum + tensor.data.length, 0);
   const packed = new Float32Array(total);
   const entries: TensorEntry[] = [];
@@ -65,10 +73,22 @@ function packTensors(tensors: { name: string; shape: number[]; data: Float32Arra
   return { bytes: new Uint8Array(packed.buffer), entries };
 }
 
-function unpackTensor(bytes: Uint8Array, entry: TensorEntry, file: string, checkpointPath: string): Float32Array {
+function unpackTensor(
+  bytes: Uint8Array,
+  entry: TensorEntry,
+  file: string,
+  checkpointPath: string,
+): Float32Array {
   const size = entry.shape.reduce((product, dimension) => product * dimension, 1);
-  if (size !== entry.length || entry.offset % 4 !== 0 || entry.offset + entry.length * 4 > bytes.byteLength) {
-    throw new CheckpointError({ path: path.join(checkpointPath, file), message: `tensor "${entry.name}" lies outside the file or disagrees with its shape [${entry.shape.join(', ')}]` });
+  if (
+    size !== entry.length ||
+    entry.offset % 4 !== 0 ||
+    entry.offset + entry.length * 4 > bytes.byteLength
+  ) {
+    throw new CheckpointError({
+      path: path.join(checkpointPath, file),
+      message: `tensor "${entry.name}" lies outside the file or disagrees with its shape [${entry.shape.join(', ')}]`,
+    });
   }
   // Copy into a fresh, aligned buffer: a Node Buffer is a view into a shared pool at any byte offset.
   const start = bytes.byteOffset + entry.offset;
@@ -116,7 +136,10 @@ let temporaryCounter = 0;
  * await saveCheckpoint('runs/a/step-100', { weights: model.toWeightMap(), optimizerState: optimizer.getState(), rngState: random.getState(), metadata: { config: model.config, step: 100 } });
  * ```
  */
-export async function saveCheckpoint(directory: string, contents: CheckpointContents): Promise<void> {
+export async function saveCheckpoint(
+  directory: string,
+  contents: CheckpointContents,
+): Promise<void> {
   const target = path.resolve(directory);
   const parent = path.dirname(target);
   await fs.mkdir(parent, { recursive: true });
@@ -128,7 +151,9 @@ export async function saveCheckpoint(directory: string, contents: CheckpointCont
       await writeDurably(path.join(temporary, name), data);
       files[name] = { sha256: sha256(data), bytes: data.byteLength };
     };
-    const weights = packTensors(Object.entries(contents.weights).map(([name, tensor]) => ({ name, ...tensor })));
+    const weights = packTensors(
+      Object.entries(contents.weights).map(([name, tensor]) => ({ name, ...tensor })),
+    );
     await write('weights.bin', weights.bytes);
     let optimizer: z.infer<typeof ManifestSchema>['optimizer'] = null;
     if (contents.optimizerState) {
@@ -140,7 +165,10 @@ export async function saveCheckpoint(directory: string, contents: CheckpointCont
       await write('optimizer.bin', packed.bytes);
       optimizer = { step: contents.optimizerState.step, tensors: packed.entries };
     }
-    const state = JSON.stringify({ rngState: contents.rngState, metadata: contents.metadata ?? {} });
+    const state = JSON.stringify({
+      rngState: contents.rngState,
+      metadata: contents.metadata ?? {},
+    });
     await write('state.json', new TextEncoder().encode(state));
     const manifest = { format: formatName, version: 1, files, weights: weights.entries, optimizer };
     await writeDurably(path.join(temporary, manifestName), JSON.stringify(manifest, null, 2));
@@ -158,7 +186,11 @@ export async function saveCheckpoint(directory: string, contents: CheckpointCont
     if (moved) await fs.rm(previous, { recursive: true, force: true });
   } catch (error) {
     await fs.rm(temporary, { recursive: true, force: true });
-    throw new CheckpointError({ path: target, message: `could not write the checkpoint: ${(error as Error).message}`, cause: error });
+    throw new CheckpointError({
+      path: target,
+      message: `could not write the checkpoint: ${(error as Error).message}`,
+      cause: error,
+    });
   }
 }
 
@@ -185,16 +217,27 @@ function canonical(value: unknown): string {
  * model.loadWeightMap(weights);
  * ```
  */
-export async function loadCheckpoint(directory: string, options: { expect?: CheckpointExpectation } = {}): Promise<CheckpointContents> {
+export async function loadCheckpoint(
+  directory: string,
+  options: { expect?: CheckpointExpectation } = {},
+): Promise<CheckpointContents> {
   const root = path.resolve(directory);
   const fail = (file: string, message: string, cause?: unknown): never => {
-    throw new CheckpointError({ path: path.join(root, file), message, ...(cause === undefined ? {} : { cause }) });
+    throw new CheckpointError({
+      path: path.join(root, file),
+      message,
+      ...(cause === undefined ? {} : { cause }),
+    });
   };
   let manifestText: string;
   try {
     manifestText = await fs.readFile(path.join(root, manifestName), 'utf8');
   } catch (error) {
-    return fail(manifestName, 'cannot read the manifest (not a checkpoint, or an interrupted write)', error);
+    return fail(
+      manifestName,
+      'cannot read the manifest (not a checkpoint, or an interrupted write)',
+      error,
+    );
   }
   let manifestJson: unknown;
   try {
@@ -204,7 +247,10 @@ export async function loadCheckpoint(directory: string, options: { expect?: Chec
   }
   const parsedManifest = ManifestSchema.safeParse(manifestJson);
   if (!parsedManifest.success) {
-    return fail(manifestName, `the manifest does not match format ${formatName} v1: ${parsedManifest.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ')}`);
+    return fail(
+      manifestName,
+      `the manifest does not match format ${formatName} v1: ${parsedManifest.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ')}`,
+    );
   }
   const manifest = parsedManifest.data;
   const required = ['weights.bin', 'state.json', ...(manifest.optimizer ? ['optimizer.bin'] : [])];
@@ -219,7 +265,10 @@ export async function loadCheckpoint(directory: string, options: { expect?: Chec
       return fail(file, 'is missing or unreadable', error);
     }
     if (data.byteLength !== expected.bytes) {
-      fail(file, `has ${data.byteLength} bytes, the manifest says ${expected.bytes} (truncated or damaged)`);
+      fail(
+        file,
+        `has ${data.byteLength} bytes, the manifest says ${expected.bytes} (truncated or damaged)`,
+      );
     }
     if (sha256(data) !== expected.sha256) fail(file, 'SHA-256 differs from the manifest (damaged)');
     contents.set(file, data);
@@ -227,7 +276,10 @@ export async function loadCheckpoint(directory: string, options: { expect?: Chec
   const weightBytes = contents.get('weights.bin') as Uint8Array;
   const weights: WeightMap = {};
   for (const entry of manifest.weights) {
-    weights[entry.name] = { shape: entry.shape, data: unpackTensor(weightBytes, entry, 'weights.bin', root) };
+    weights[entry.name] = {
+      shape: entry.shape,
+      data: unpackTensor(weightBytes, entry, 'weights.bin', root),
+    };
   }
   let optimizerState: OptimizerState | undefined;
   if (manifest.optimizer) {
@@ -238,7 +290,11 @@ export async function loadCheckpoint(directory: string, options: { expect?: Chec
       const key = entry.name.slice(0, separator);
       const which = entry.name.slice(separator + 1);
       const data = unpackTensor(bytes, entry, 'optimizer.bin', root);
-      const moment = moments[key] ?? { shape: entry.shape, firstMoment: new Float32Array(0), secondMoment: new Float32Array(0) };
+      const moment = moments[key] ?? {
+        shape: entry.shape,
+        firstMoment: new Float32Array(0),
+        secondMoment: new Float32Array(0),
+      };
       if (which === 'first') moment.firstMoment = data;
       else if (which === 'second') moment.secondMoment = data;
       else fail(manifestName, `unknown optimizer tensor "${entry.name}"`);
@@ -259,18 +315,25 @@ export async function loadCheckpoint(directory: string, options: { expect?: Chec
       const found = weights[name];
       if (found === undefined) fail('weights.bin', `has no tensor "${name}" (mismatched model)`);
       else if (found.shape.join(',') !== shape.join(',')) {
-        fail('weights.bin', `tensor "${name}" has shape [${found.shape.join(', ')}], expected [${shape.join(', ')}] (mismatched model)`);
+        fail(
+          'weights.bin',
+          `tensor "${name}" has shape [${found.shape.join(', ')}], expected [${shape.join(', ')}] (mismatched model)`,
+        );
       }
     }
     for (const name of Object.keys(weights)) {
-      if (!(name in expect.weights)) fail('weights.bin', `has unexpected tensor "${name}" (mismatched model)`);
+      if (!(name in expect.weights))
+        fail('weights.bin', `has unexpected tensor "${name}" (mismatched model)`);
     }
   }
   if (expect?.metadata) {
     for (const [key, value] of Object.entries(expect.metadata)) {
       const found = state.metadata?.[key];
       if (canonical(found) !== canonical(value)) {
-        fail('state.json', `metadata "${key}" is ${canonical(found)}, expected ${canonical(value)} (mismatched checkpoint)`);
+        fail(
+          'state.json',
+          `metadata "${key}" is ${canonical(found)}, expected ${canonical(value)} (mismatched checkpoint)`,
+        );
       }
     }
   }

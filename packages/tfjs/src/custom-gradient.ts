@@ -5,9 +5,16 @@ type CustomGradientFunction = Parameters<typeof tf.customGrad>[0];
 
 /**
  * `tf.customGrad` with a typed result. `f` receives the inputs followed by the
- * `save` callback and returns `{ value, gradFunc }`.
+ * `save` callback and returns `{ value, gradFunc }` (typed as `never[]` because
+ * the argument list mixes tensors and the callback).
  */
-// biome-ignore lint/suspicious/noExplicitAny: tf.customGrad passes a heterogeneous argument list (tensors, then `save`).
-export function customGradient<T extends tf.Tensor>(f: (...inputs: any[]) => { value: T; gradFunc: (dy: T, saved: tf.Tensor[]) => tf.Tensor | tf.Tensor[] }): (...inputs: tf.Tensor[]) => T {
-  return tf.customGrad(f as unknown as CustomGradientFunction) as unknown as (...inputs: tf.Tensor[]) => T;
+export function customGradient<T extends tf.Tensor>(
+  f: (...inputs: never[]) => {
+    value: T;
+    gradFunc: (dy: T, saved: tf.Tensor[]) => tf.Tensor | tf.Tensor[];
+  },
+): (...inputs: tf.Tensor[]) => T {
+  return tf.customGrad(f as unknown as CustomGradientFunction) as unknown as (
+    ...inputs: tf.Tensor[]
+  ) => T;
 }

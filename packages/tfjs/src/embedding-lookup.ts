@@ -18,10 +18,18 @@ import { customGradient } from './custom-gradient';
  */
 export function embeddingLookup(table: tf.Tensor2D, ids: tf.Tensor): tf.Tensor {
   if (table.rank !== 2) {
-    throw new InvalidArgumentError({ argument: 'table.shape', value: table.shape, message: 'must be [V, E]' });
+    throw new InvalidArgumentError({
+      argument: 'table.shape',
+      value: table.shape,
+      message: 'must be [V, E]',
+    });
   }
   if (ids.dtype !== 'int32') {
-    throw new InvalidArgumentError({ argument: 'ids.dtype', value: ids.dtype, message: "must be 'int32'" });
+    throw new InvalidArgumentError({
+      argument: 'ids.dtype',
+      value: ids.dtype,
+      message: "must be 'int32'",
+    });
   }
   const [vocabSize, width] = table.shape;
   const flatIds = ids.reshape([-1]) as tf.Tensor1D;

@@ -6,7 +6,12 @@ const cubic = 0.044715;
 
 /** `2 u` with `u = sqrt(2/pi) (x + 0.044715 x^3)`. */
 function twiceInner(x: tf.Tensor): tf.Tensor {
-  return x.square().mul(cubic).add(1).mul(x).mul(2 * sqrtTwoOverPi);
+  return x
+    .square()
+    .mul(cubic)
+    .add(1)
+    .mul(x)
+    .mul(2 * sqrtTwoOverPi);
 }
 
 const fusedGelu = customGradient((x: tf.Tensor, save: tf.GradSaveFunc) => {
@@ -16,7 +21,10 @@ const fusedGelu = customGradient((x: tf.Tensor, save: tf.GradSaveFunc) => {
     gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
       const [input] = saved as [tf.Tensor];
       const s = tf.sigmoid(twiceInner(input));
-      const innerDerivative = input.square().mul(6 * sqrtTwoOverPi * cubic).add(2 * sqrtTwoOverPi);
+      const innerDerivative = input
+        .square()
+        .mul(6 * sqrtTwoOverPi * cubic)
+        .add(2 * sqrtTwoOverPi);
       const derivative = s.add(input.mul(s).mul(tf.scalar(1).sub(s)).mul(innerDerivative));
       return dy.mul(derivative);
     },

@@ -50,7 +50,11 @@ export interface GeneratedSequence {
 
 function assertPositiveInteger(argument: string, value: number, minimum: number): void {
   if (!Number.isInteger(value) || value < minimum) {
-    throw new InvalidArgumentError({ argument, value, message: `must be an integer >= ${minimum}` });
+    throw new InvalidArgumentError({
+      argument,
+      value,
+      message: `must be an integer >= ${minimum}`,
+    });
   }
 }
 
@@ -64,19 +68,28 @@ function logSoftmaxRow(row: Float32Array, temperature: number): Float64Array {
     if (value > maximum) maximum = value;
   }
   let total = 0;
-  for (let index = 0; index < out.length; index++) total += Math.exp((out[index] as number) - maximum);
+  for (let index = 0; index < out.length; index++)
+    total += Math.exp((out[index] as number) - maximum);
   const logTotal = maximum + Math.log(total);
   for (let index = 0; index < out.length; index++) out[index] = (out[index] as number) - logTotal;
   return out;
 }
 
 /** Samples from `logProbs` restricted by top-k then top-p (nucleus, Holtzman et al. 2020). */
-function sampleTruncated(logProbs: Float64Array, topK: number, topP: number, random: Random): number {
-  const order = Array.from(logProbs.keys()).sort((left, right) => (logProbs[right] as number) - (logProbs[left] as number));
+function sampleTruncated(
+  logProbs: Float64Array,
+  topK: number,
+  topP: number,
+  random: Random,
+): number {
+  const order = Array.from(logProbs.keys()).sort(
+    (left, right) => (logProbs[right] as number) - (logProbs[left] as number),
+  );
   let keep = topK > 0 ? Math.min(topK, order.length) : order.length;
   if (topP < 1) {
     let kept = 0;
-    for (let index = 0; index < keep; index++) kept += Math.exp(logProbs[order[index] as number] as number);
+    for (let index = 0; index < keep; index++)
+      kept += Math.exp(logProbs[order[index] as number] as number);
     let cumulative = 0;
     for (let index = 0; index < keep; index++) {
       cumulative += Math.exp(logProbs[order[index] as number] as number) / kept;
@@ -87,13 +100,15 @@ function sampleTruncated(logProbs: Float64Array, topK: number, topP: number, ran
     }
   }
   const weights = new Float64Array(keep);
-  for (let index = 0; index < keep; index++) weights[index] = Math.exp(logProbs[order[index] as number] as number);
+  for (let index = 0; index < keep; index++)
+    weights[index] = Math.exp(logProbs[order[index] as number] as number);
   return order[random.categorical(weights)] as number;
 }
 
 function argmax(values: Float64Array): number {
   let best = 0;
-  for (let index = 1; index < values.length; index++) if ((values[index] as number) > (values[best] as number)) best = index;
+  for (let index = 1; index < values.length; index++)
+    if ((values[index] as number) > (values[best] as number)) best = index;
   return best;
 }
 
@@ -111,36 +126,64 @@ function argmax(values: Float64Array): number {
  * out.tokenIds; out.logProbsPerToken; out.finishReason;
  * ```
  */
-export async function generate(model: GptModel, options: GenerateOptions): Promise<GeneratedSequence[]> {
-  const { prompts, maxNewTokens, temperature = 1, topK = 0, topP = 1, stopTokenIds = [], useCache = true } = options;
+export async function generate(
+  model: GptModel,
+  options: GenerateOptions,
+): Promise<GeneratedSequence[]> {
+  const {
+    prompts,
+    maxNewTokens,
+    temperature = 1,
+    topK = 0,
+    topP = 1,
+    stopTokenIds = [],
+    useCache = true,
+  } = options;
   const { vocabSize, contextLength } = model.config;
   assertPositiveInteger('maxNewTokens', maxNewTokens, 0);
   assertPositiveInteger('topK', topK, 0);
   if (!(temperature >= 0) || !Number.isFinite(temperature)) {
-    throw new InvalidArgumentError({ argument: 'temperature', value: temperature, message: 'must be a finite number >= 0' });
+    throw new InvalidArgumentError({
+      argument: 'temperature',
+      value: temperature,
+      message: 'must be a finite number >= 0',
+    });
   }
   if (!(topP > 0 && topP <= 1)) {
     throw new InvalidArgumentError({ argument: 'topP', value: topP, message: 'must be in (0, 1]' });
   }
   prompts.forEach((prompt, index) => {
     if (prompt.length === 0) {
-      throw new InvalidArgumentError({ argument: `prompts[${index}]`, value: prompt, message: 'must hold at least one token' });
+      throw new InvalidArgumentError({
+        argument: `prompts[${index}]`,
+        value: prompt,
+        message: 'must hold at least one token',
+      });
     }
     prompt.forEach((id, position) => {
       if (!Number.isInteger(id) || id < 0 || id >= vocabSize) {
-        throw new InvalidArgumentError({ argument: `prompts[${index}][${position}]`, value: id, message: `must be an integer in [0, ${vocabSize})` });
+        throw new InvalidArgumentError({
+          argument: `prompts[${index}][${position}]`,
+          value: id,
+          message: `must be an integer in [0, ${vocabSize})`,
+        });
       }
     });
   });
   if (prompts.length === 0) return [];
-  const eosTokenId = options.eosTokenId === undefined ? model.config.eosTokenId : options.eosTokenId;
+  const eosTokenId =
+    options.eosTokenId === undefined ? model.config.eosTokenId : options.eosTokenId;
   const padTokenId = options.padTokenId ?? model.config.eosTokenId;
   const stops = new Set(stopTokenIds);
   const random = options.random ?? new Random(options.seed ?? 0);
   const batchSize = prompts.length;
   const promptWidth = Math.max(...prompts.map((prompt) => prompt.length));
   if (promptWidth > contextLength) {
-    throw new InvalidArgumentError({ argument: 'prompts', value: promptWidth, message: `the longest prompt exceeds contextLength = ${contextLength}` });
+    throw new InvalidArgumentError({
+      argument: 'prompts',
+      value: promptWidth,
+      message: `the longest prompt exceeds contextLength = ${contextLength}`,
+    });
   }
   const rows: number[][] = [];
   const attentionMask: number[][] = [];
@@ -149,11 +192,18 @@ export async function generate(model: GptModel, options: GenerateOptions): Promi
   for (const prompt of prompts) {
     const padding = promptWidth - prompt.length;
     rows.push([...new Array<number>(padding).fill(padTokenId), ...prompt]);
-    attentionMask.push([...new Array<number>(padding).fill(0), ...new Array<number>(prompt.length).fill(1)]);
+    attentionMask.push([
+      ...new Array<number>(padding).fill(0),
+      ...new Array<number>(prompt.length).fill(1),
+    ]);
     positionIds.push([...new Array<number>(padding).fill(0), ...prompt.map((_, index) => index)]);
     nextPosition.push(prompt.length);
   }
-  const results: GeneratedSequence[] = prompts.map(() => ({ tokenIds: [], logProbsPerToken: [], finishReason: 'length' }));
+  const results: GeneratedSequence[] = prompts.map(() => ({
+    tokenIds: [],
+    logProbsPerToken: [],
+    finishReason: 'length',
+  }));
   const finished = new Array<boolean>(batchSize).fill(false);
   prompts.forEach((prompt, b) => {
     if (prompt.length >= contextLength) finished[b] = true;
@@ -176,7 +226,11 @@ export async function generate(model: GptModel, options: GenerateOptions): Promi
       if (useCache) cache = presentKeyValues;
       else for (const { key, value } of presentKeyValues) tf.dispose([key, value]);
       const queryLength = logits.shape[1];
-      const last = tf.tidy(() => logits.slice([0, queryLength - 1, 0], [batchSize, 1, vocabSize]).reshape([batchSize, vocabSize]));
+      const last = tf.tidy(() =>
+        logits
+          .slice([0, queryLength - 1, 0], [batchSize, 1, vocabSize])
+          .reshape([batchSize, vocabSize]),
+      );
       logits.dispose();
       const values = (await last.data()) as Float32Array;
       last.dispose();
@@ -188,7 +242,8 @@ export async function generate(model: GptModel, options: GenerateOptions): Promi
         }
         const row = values.subarray(b * vocabSize, (b + 1) * vocabSize);
         const logProbs = logSoftmaxRow(row, temperature === 0 ? 1 : temperature);
-        const token = temperature === 0 ? argmax(logProbs) : sampleTruncated(logProbs, topK, topP, random);
+        const token =
+          temperature === 0 ? argmax(logProbs) : sampleTruncated(logProbs, topK, topP, random);
         const result = results[b] as GeneratedSequence;
         result.tokenIds.push(token);
         result.logProbsPerToken.push(logProbs[token] as number);
@@ -199,7 +254,10 @@ export async function generate(model: GptModel, options: GenerateOptions): Promi
         } else if (stops.has(token)) {
           finished[b] = true;
           result.finishReason = 'stop';
-        } else if ((prompts[b] as readonly number[]).length + result.tokenIds.length >= contextLength) {
+        } else if (
+          (prompts[b] as readonly number[]).length + result.tokenIds.length >=
+          contextLength
+        ) {
           // The whole sequence must stay scorable by the same model: at most contextLength tokens.
           finished[b] = true;
         }

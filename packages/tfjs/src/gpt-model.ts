@@ -69,22 +69,36 @@ interface LayerParameters {
 }
 
 function isIgnoredBuffer(name: string): boolean {
-  return name === 'lm_head.weight' || name.endsWith('.attn.bias') || name.endsWith('.attn.masked_bias');
+  return (
+    name === 'lm_head.weight' || name.endsWith('.attn.bias') || name.endsWith('.attn.masked_bias')
+  );
 }
 
-function toIdRows(tokenIds: readonly (readonly number[])[], argument: string, vocabSize: number): Int32Array {
+function toIdRows(
+  tokenIds: readonly (readonly number[])[],
+  argument: string,
+  vocabSize: number,
+): Int32Array {
   const batchSize = tokenIds.length;
   const length = tokenIds[0]?.length ?? 0;
   const values = new Int32Array(batchSize * length);
   for (let b = 0; b < batchSize; b++) {
     const row = tokenIds[b] as readonly number[];
     if (row.length !== length) {
-      throw new InvalidArgumentError({ argument: `${argument}[${b}].length`, value: row.length, message: `must equal ${argument}[0].length = ${length}` });
+      throw new InvalidArgumentError({
+        argument: `${argument}[${b}].length`,
+        value: row.length,
+        message: `must equal ${argument}[0].length = ${length}`,
+      });
     }
     for (let t = 0; t < length; t++) {
       const id = row[t] as number;
       if (!Number.isInteger(id) || id < 0 || id >= vocabSize) {
-        throw new InvalidArgumentError({ argument: `${argument}[${b}][${t}]`, value: id, message: `must be an integer in [0, ${vocabSize})` });
+        throw new InvalidArgumentError({
+          argument: `${argument}[${b}][${t}]`,
+          value: id,
+          message: `must be an integer in [0, ${vocabSize})`,
+        });
       }
       values[b * length + t] = id;
     }
@@ -144,7 +158,11 @@ export class GptModel {
         ln1Bias: filled(`${name}.ln_1.bias`, width, 0),
         attentionWeight: normal(`${name}.attn.c_attn.weight`, [width, 3 * width], std),
         attentionBias: filled(`${name}.attn.c_attn.bias`, 3 * width, 0),
-        attentionProjectionWeight: normal(`${name}.attn.c_proj.weight`, [width, width], projectionStd),
+        attentionProjectionWeight: normal(
+          `${name}.attn.c_proj.weight`,
+          [width, width],
+          projectionStd,
+        ),
         attentionProjectionBias: filled(`${name}.attn.c_proj.bias`, width, 0),
         ln2Gain: filled(`${name}.ln_2.weight`, width, 1),
         ln2Bias: filled(`${name}.ln_2.bias`, width, 0),
@@ -203,7 +221,11 @@ export class GptModel {
       if (isIgnoredBuffer(key)) continue;
       const full = key.startsWith('transformer.') ? key : `transformer.${key}`;
       if (!this.parameters.has(full)) {
-        throw new InvalidArgumentError({ argument: `weights["${key}"]`, value: weights[key]?.shape, message: 'is not a parameter of this GPT-2 model' });
+        throw new InvalidArgumentError({
+          argument: `weights["${key}"]`,
+          value: weights[key]?.shape,
+          message: 'is not a parameter of this GPT-2 model',
+        });
       }
       byName.set(full, key);
     }
@@ -212,11 +234,23 @@ export class GptModel {
       const key = byName.get(name);
       const tensor = key === undefined ? undefined : weights[key];
       if (key === undefined || tensor === undefined) {
-        throw new InvalidArgumentError({ argument: `weights["${name}"]`, value: undefined, message: 'is missing' });
+        throw new InvalidArgumentError({
+          argument: `weights["${name}"]`,
+          value: undefined,
+          message: 'is missing',
+        });
       }
       const size = tensor.shape.reduce((product, dimension) => product * dimension, 1);
-      if (tensor.shape.length !== variable.rank || tensor.shape.some((dimension, axis) => dimension !== variable.shape[axis]) || tensor.data.length !== size) {
-        throw new InvalidArgumentError({ argument: `weights["${key}"].shape`, value: tensor.shape, message: `must be [${variable.shape.join(', ')}] with as many values` });
+      if (
+        tensor.shape.length !== variable.rank ||
+        tensor.shape.some((dimension, axis) => dimension !== variable.shape[axis]) ||
+        tensor.data.length !== size
+      ) {
+        throw new InvalidArgumentError({
+          argument: `weights["${key}"].shape`,
+          value: tensor.shape,
+          message: `must be [${variable.shape.join(', ')}] with as many values`,
+        });
       }
       updates.push([variable, tf.tensor(tensor.data, variable.shape)]);
     }
@@ -231,37 +265,61 @@ export class GptModel {
    * Every tensor in the result belongs to the caller; pass `presentKeyValues`
    * back as `pastKeyValues` to continue a sequence.
    */
-  forward(tokenIds: readonly (readonly number[])[] | tf.Tensor2D, options: GptForwardOptions = {}): GptForwardResult {
+  forward(
+    tokenIds: readonly (readonly number[])[] | tf.Tensor2D,
+    options: GptForwardOptions = {},
+  ): GptForwardResult {
     this.assertAlive();
     const { config } = this;
     const past = options.pastKeyValues;
     if (past !== undefined && past.length !== config.layerCount) {
-      throw new InvalidArgumentError({ argument: 'pastKeyValues.length', value: past.length, message: `must equal layerCount = ${config.layerCount}` });
+      throw new InvalidArgumentError({
+        argument: 'pastKeyValues.length',
+        value: past.length,
+        message: `must equal layerCount = ${config.layerCount}`,
+      });
     }
     const pastLength = past?.[0]?.key.shape[2] ?? 0;
     const [batchSize, length] = Array.isArray(tokenIds)
       ? [tokenIds.length, (tokenIds[0] as readonly number[] | undefined)?.length ?? 0]
       : (tokenIds as tf.Tensor2D).shape;
     if (batchSize === 0 || length === 0) {
-      throw new InvalidArgumentError({ argument: 'tokenIds', value: [batchSize, length], message: 'must have at least one sequence of at least one token' });
+      throw new InvalidArgumentError({
+        argument: 'tokenIds',
+        value: [batchSize, length],
+        message: 'must have at least one sequence of at least one token',
+      });
     }
     const positions = new Int32Array(batchSize * length);
     for (let b = 0; b < batchSize; b++) {
       const row = options.positionIds?.[b];
       if (options.positionIds !== undefined && row?.length !== length) {
-        throw new InvalidArgumentError({ argument: `positionIds[${b}]`, value: row, message: `must hold ${length} positions` });
+        throw new InvalidArgumentError({
+          argument: `positionIds[${b}]`,
+          value: row,
+          message: `must hold ${length} positions`,
+        });
       }
       for (let t = 0; t < length; t++) {
         const position = row?.[t] ?? (options.positionOffset ?? pastLength) + t;
         if (!Number.isInteger(position) || position < 0 || position >= config.contextLength) {
-          throw new InvalidArgumentError({ argument: `position of token [${b}][${t}]`, value: position, message: `must be an integer in [0, contextLength = ${config.contextLength})` });
+          throw new InvalidArgumentError({
+            argument: `position of token [${b}][${t}]`,
+            value: position,
+            message: `must be an integer in [0, contextLength = ${config.contextLength})`,
+          });
         }
         positions[b * length + t] = position;
       }
     }
-    const idValues = Array.isArray(tokenIds) ? toIdRows(tokenIds as readonly (readonly number[])[], 'tokenIds', config.vocabSize) : undefined;
+    const idValues = Array.isArray(tokenIds)
+      ? toIdRows(tokenIds as readonly (readonly number[])[], 'tokenIds', config.vocabSize)
+      : undefined;
     return tf.tidy(() => {
-      const ids = idValues === undefined ? (tokenIds as tf.Tensor2D).toInt() : tf.tensor2d(idValues, [batchSize, length], 'int32');
+      const ids =
+        idValues === undefined
+          ? (tokenIds as tf.Tensor2D).toInt()
+          : tf.tensor2d(idValues, [batchSize, length], 'int32');
       const positionTensor = tf.tensor2d(positions, [batchSize, length], 'int32');
       const bias = causalAttentionBias({
         batchSize,
@@ -269,7 +327,9 @@ export class GptModel {
         pastLength,
         ...(options.attentionMask ? { attentionMask: options.attentionMask } : {}),
       });
-      let x = this.embed(this.tokenEmbedding, ids).add(this.embed(this.positionEmbedding, positionTensor));
+      let x = this.embed(this.tokenEmbedding, ids).add(
+        this.embed(this.positionEmbedding, positionTensor),
+      );
       const presentKeyValues: LayerKeyValue[] = [];
       this.layers.forEach((layer, index) => {
         const h = layerNorm(x, layer.ln1Gain, layer.ln1Bias, config.layerNormEpsilon);
@@ -280,7 +340,12 @@ export class GptModel {
         const hidden = gelu(this.linear(h2, layer.mlpWeight, layer.mlpBias));
         x = x.add(this.linear(hidden, layer.mlpProjectionWeight, layer.mlpProjectionBias));
       });
-      const final = layerNorm(x, this.finalGain, this.finalBias, config.layerNormEpsilon) as tf.Tensor3D;
+      const final = layerNorm(
+        x,
+        this.finalGain,
+        this.finalBias,
+        config.layerNormEpsilon,
+      ) as tf.Tensor3D;
       const flat = final.reshape([-1, config.embeddingSize]) as tf.Tensor2D;
       const logits2d =
         this.ops === 'fast'
@@ -304,7 +369,11 @@ export class GptModel {
 
   private assertAlive(): void {
     if (this.disposed) {
-      throw new InvalidArgumentError({ argument: 'model', value: 'disposed', message: 'this GptModel was disposed' });
+      throw new InvalidArgumentError({
+        argument: 'model',
+        value: 'disposed',
+        message: 'this GptModel was disposed',
+      });
     }
   }
 
@@ -320,7 +389,10 @@ export class GptModel {
   private linear(x: tf.Tensor, weight: tf.Tensor2D, bias: tf.Tensor1D): tf.Tensor {
     if (this.ops === 'fast') return linear(x, weight, bias);
     const inSize = weight.shape[0];
-    return tf.matMul(x.reshape([-1, inSize]), weight).add(bias).reshape([...x.shape.slice(0, -1), weight.shape[1]]);
+    return tf
+      .matMul(x.reshape([-1, inSize]), weight)
+      .add(bias)
+      .reshape([...x.shape.slice(0, -1), weight.shape[1]]);
   }
 
   private attention(
@@ -335,7 +407,11 @@ export class GptModel {
     const qkv = this.linear(h, layer.attentionWeight, layer.attentionBias);
     const heads = (part: tf.Tensor): tf.Tensor4D =>
       part.reshape([batchSize, length, headCount, headSize]).transpose([0, 2, 1, 3]);
-    const [queryPart, keyPart, valuePart] = tf.split(qkv, 3, -1) as [tf.Tensor, tf.Tensor, tf.Tensor];
+    const [queryPart, keyPart, valuePart] = tf.split(qkv, 3, -1) as [
+      tf.Tensor,
+      tf.Tensor,
+      tf.Tensor,
+    ];
     const query = heads(queryPart);
     let key = heads(keyPart);
     let value = heads(valuePart);
@@ -347,11 +423,18 @@ export class GptModel {
     if (this.ops === 'fast') {
       attended = scaledDotProductAttention(query, key, value, bias);
     } else {
-      const scores = tf.matMul(query, key, false, true).mul(1 / Math.sqrt(headSize)).add(bias);
+      const scores = tf
+        .matMul(query, key, false, true)
+        .mul(1 / Math.sqrt(headSize))
+        .add(bias);
       attended = tf.matMul(tf.softmax(scores), value);
     }
     const merged = attended.transpose([0, 2, 1, 3]).reshape([batchSize, length, width]);
-    const output = this.linear(merged, layer.attentionProjectionWeight, layer.attentionProjectionBias);
+    const output = this.linear(
+      merged,
+      layer.attentionProjectionWeight,
+      layer.attentionProjectionBias,
+    );
     return { output, present: { key, value } };
   }
 }
@@ -368,5 +451,8 @@ export class GptModel {
  */
 export function createGptModel(options: CreateGptModelOptions): GptModel {
   const config = parseGpt2Config(options.config);
-  return new GptModel(config, { ...(options.seed !== undefined ? { seed: options.seed } : {}), ...(options.ops ? { ops: options.ops } : {}) });
+  return new GptModel(config, {
+    ...(options.seed !== undefined ? { seed: options.seed } : {}),
+    ...(options.ops ? { ops: options.ops } : {}),
+  });
 }

@@ -18,30 +18,37 @@ export function columnSums(x: tf.Tensor2D): tf.Tensor1D {
  * layerNorm(tf.tensor2d([[1, 3]]), tf.ones([2]), tf.zeros([2]), 1e-5); // [[-1, 1]]
  * ```
  */
-export function layerNorm(x: tf.Tensor, gain: tf.Tensor1D, bias: tf.Tensor1D, epsilon: number): tf.Tensor {
+export function layerNorm(
+  x: tf.Tensor,
+  gain: tf.Tensor1D,
+  bias: tf.Tensor1D,
+  epsilon: number,
+): tf.Tensor {
   const width = x.shape[x.rank - 1] as number;
-  const fused = customGradient((input: tf.Tensor, g: tf.Tensor1D, b: tf.Tensor1D, save: tf.GradSaveFunc) => {
-    const [normalized, inverseDeviation] = tf.tidy(() => {
-      const centered = input.sub(input.mean(-1, true));
-      const inverse = centered.square().mean(-1, true).add(epsilon).rsqrt();
-      return [centered.mul(inverse), inverse];
-    }) as [tf.Tensor, tf.Tensor];
-    save([normalized, inverseDeviation, g]);
-    const value = tf.tidy(() => normalized.mul(g).add(b));
-    return {
-      value,
-      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-        const [xhat, inverse, savedGain] = saved as [tf.Tensor, tf.Tensor, tf.Tensor1D];
-        const scaled = dy.mul(savedGain);
-        const dx = scaled
-          .sub(scaled.mean(-1, true))
-          .sub(xhat.mul(scaled.mul(xhat).mean(-1, true)))
-          .mul(inverse);
-        const dGain = columnSums(dy.mul(xhat).reshape([-1, width]) as tf.Tensor2D);
-        const dBias = columnSums(dy.reshape([-1, width]) as tf.Tensor2D);
-        return [dx, dGain, dBias];
-      },
-    };
-  });
+  const fused = customGradient(
+    (input: tf.Tensor, g: tf.Tensor1D, b: tf.Tensor1D, save: tf.GradSaveFunc) => {
+      const [normalized, inverseDeviation] = tf.tidy(() => {
+        const centered = input.sub(input.mean(-1, true));
+        const inverse = centered.square().mean(-1, true).add(epsilon).rsqrt();
+        return [centered.mul(inverse), inverse];
+      }) as [tf.Tensor, tf.Tensor];
+      save([normalized, inverseDeviation, g]);
+      const value = tf.tidy(() => normalized.mul(g).add(b));
+      return {
+        value,
+        gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+          const [xhat, inverse, savedGain] = saved as [tf.Tensor, tf.Tensor, tf.Tensor1D];
+          const scaled = dy.mul(savedGain);
+          const dx = scaled
+            .sub(scaled.mean(-1, true))
+            .sub(xhat.mul(scaled.mul(xhat).mean(-1, true)))
+            .mul(inverse);
+          const dGain = columnSums(dy.mul(xhat).reshape([-1, width]) as tf.Tensor2D);
+          const dBias = columnSums(dy.reshape([-1, width]) as tf.Tensor2D);
+          return [dx, dGain, dBias];
+        },
+      };
+    },
+  );
   return fused(x, gain, bias);
 }

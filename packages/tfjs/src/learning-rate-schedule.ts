@@ -15,10 +15,16 @@ export const LearningRateScheduleSchema = z
     message: 'totalSteps is required for linear and cosine schedules',
     path: ['totalSteps'],
   })
-  .refine((schedule) => schedule.totalSteps === undefined || schedule.totalSteps > schedule.warmupSteps || schedule.type === 'constant', {
-    message: 'totalSteps must exceed warmupSteps',
-    path: ['totalSteps'],
-  });
+  .refine(
+    (schedule) =>
+      schedule.totalSteps === undefined ||
+      schedule.totalSteps > schedule.warmupSteps ||
+      schedule.type === 'constant',
+    {
+      message: 'totalSteps must exceed warmupSteps',
+      path: ['totalSteps'],
+    },
+  );
 
 export type LearningRateSchedule = z.output<typeof LearningRateScheduleSchema>;
 
@@ -34,11 +40,18 @@ export type LearningRateSchedule = z.output<typeof LearningRateScheduleSchema>;
  * learningRateAt({ type: 'cosine', warmupSteps: 10, totalSteps: 110, minLearningRate: 0 }, 1e-3, 60); // 5e-4
  * ```
  */
-export function learningRateAt(schedule: LearningRateSchedule, baseLearningRate: number, step: number): number {
+export function learningRateAt(
+  schedule: LearningRateSchedule,
+  baseLearningRate: number,
+  step: number,
+): number {
   const { type, warmupSteps, totalSteps, minLearningRate } = schedule;
   if (warmupSteps > 0 && step <= warmupSteps) return (baseLearningRate * step) / warmupSteps;
   if (type === 'constant' || totalSteps === undefined) return baseLearningRate;
   const progress = Math.min(1, Math.max(0, (step - warmupSteps) / (totalSteps - warmupSteps)));
   if (type === 'linear') return baseLearningRate + (minLearningRate - baseLearningRate) * progress;
-  return minLearningRate + ((baseLearningRate - minLearningRate) * (1 + Math.cos(Math.PI * progress))) / 2;
+  return (
+    minLearningRate +
+    ((baseLearningRate - minLearningRate) * (1 + Math.cos(Math.PI * progress))) / 2
+  );
 }

@@ -40,13 +40,15 @@ export function linear(x: tf.Tensor, weight: tf.Tensor2D, bias?: tf.Tensor1D): t
   return result;
 }
 
-const affine = customGradient((x: tf.Tensor2D, weight: tf.Tensor2D, bias: tf.Tensor1D, save: tf.GradSaveFunc) => {
-  save([x, weight]);
-  return {
-    value: tf.tidy(() => tf.matMul(x, weight).add(bias)) as tf.Tensor2D,
-    gradFunc: (dy: tf.Tensor2D, saved: tf.Tensor[]) => {
-      const [savedX, savedWeight] = saved as [tf.Tensor2D, tf.Tensor2D];
-      return [transposeBMatMul(dy, savedWeight), transposeAMatMul(savedX, dy), columnSums(dy)];
-    },
-  };
-});
+const affine = customGradient(
+  (x: tf.Tensor2D, weight: tf.Tensor2D, bias: tf.Tensor1D, save: tf.GradSaveFunc) => {
+    save([x, weight]);
+    return {
+      value: tf.tidy(() => tf.matMul(x, weight).add(bias)) as tf.Tensor2D,
+      gradFunc: (dy: tf.Tensor2D, saved: tf.Tensor[]) => {
+        const [savedX, savedWeight] = saved as [tf.Tensor2D, tf.Tensor2D];
+        return [transposeBMatMul(dy, savedWeight), transposeAMatMul(savedX, dy), columnSums(dy)];
+      },
+    };
+  },
+);

@@ -51,7 +51,11 @@ const fastMatMul = customGradient((a: tf.Tensor2D, b: tf.Tensor2D, save: tf.Grad
  */
 export function matMul2d(a: tf.Tensor2D, b: tf.Tensor2D): tf.Tensor2D {
   if (a.rank !== 2) {
-    throw new InvalidArgumentError({ argument: 'a.shape', value: a.shape, message: 'must be [m, k]' });
+    throw new InvalidArgumentError({
+      argument: 'a.shape',
+      value: a.shape,
+      message: 'must be [m, k]',
+    });
   }
   if (b.rank !== 2 || b.shape[0] !== a.shape[1]) {
     throw new InvalidArgumentError({

@@ -38,7 +38,8 @@ let mlpCounter = 0;
  */
 export class MlpModel {
   readonly options: MlpModelOptions;
-  private readonly layers: { weight: tf.Variable<tf.Rank.R2>; bias: tf.Variable<tf.Rank.R1> }[] = [];
+  private readonly layers: { weight: tf.Variable<tf.Rank.R2>; bias: tf.Variable<tf.Rank.R1> }[] =
+    [];
   private readonly parameters = new Map<string, tf.Variable>();
 
   constructor(options: MlpModelOptions) {
@@ -55,7 +56,11 @@ export class MlpModel {
       for (let k = 0; k < weights.length; k++) weights[k] = random.uniform(-bound, bound) * scale;
       const biases = new Float32Array(outSize);
       for (let k = 0; k < biases.length; k++) biases[k] = random.uniform(-bound, bound) * scale;
-      const weight = tf.variable(tf.tensor2d(weights, [inSize, outSize]), true, `mlp${id}/layers.${index}.weight`);
+      const weight = tf.variable(
+        tf.tensor2d(weights, [inSize, outSize]),
+        true,
+        `mlp${id}/layers.${index}.weight`,
+      );
       const bias = tf.variable(tf.tensor1d(biases), true, `mlp${id}/layers.${index}.bias`);
       this.layers.push({ weight, bias });
       this.parameters.set(`layers.${index}.weight`, weight);
@@ -67,7 +72,11 @@ export class MlpModel {
   predict(input: tf.Tensor): tf.Tensor {
     const inSize = this.options.layerSizes[0] as number;
     if (input.shape[input.rank - 1] !== inSize) {
-      throw new InvalidArgumentError({ argument: 'input.shape', value: input.shape, message: `last axis must be ${inSize}` });
+      throw new InvalidArgumentError({
+        argument: 'input.shape',
+        value: input.shape,
+        message: `last axis must be ${inSize}`,
+      });
     }
     return tf.tidy(() => {
       let hidden = input;

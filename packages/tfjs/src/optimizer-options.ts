@@ -15,7 +15,11 @@ export const OptimizerOptionsSchema = z
     decayVectors: z.boolean().default(false),
     /** Clip the global gradient norm to this value; omitted: no clipping. */
     maxGradNorm: z.number().positive().optional(),
-    schedule: LearningRateScheduleSchema.default({ type: 'constant', warmupSteps: 0, minLearningRate: 0 }),
+    schedule: LearningRateScheduleSchema.default({
+      type: 'constant',
+      warmupSteps: 0,
+      minLearningRate: 0,
+    }),
   })
   .strict();
 

@@ -1,7 +1,11 @@
 import { InvalidArgumentError, parseWithSchema } from '@cohort/core';
 import * as tf from '@tensorflow/tfjs';
 import { learningRateAt } from './learning-rate-schedule';
-import { type OptimizerOptions, type OptimizerOptionsInput, OptimizerOptionsSchema } from './optimizer-options';
+import {
+  type OptimizerOptions,
+  type OptimizerOptionsInput,
+  OptimizerOptionsSchema,
+} from './optimizer-options';
 
 /** What one {@link Optimizer.applyGradients} call did. */
 export interface OptimizerStepResult {
@@ -19,7 +23,10 @@ export interface OptimizerStepResult {
 export interface OptimizerState {
   step: number;
   /** First and second moments per parameter key. */
-  moments: Record<string, { shape: number[]; firstMoment: Float32Array; secondMoment: Float32Array }>;
+  moments: Record<
+    string,
+    { shape: number[]; firstMoment: Float32Array; secondMoment: Float32Array }
+  >;
 }
 
 /** Parameters to optimize: an array (keyed by `variable.name`) or a record with stable keys. */
@@ -66,7 +73,11 @@ export class Optimizer {
       ? (variables as readonly tf.Variable[]).map((variable) => [variable.name, variable])
       : Object.entries(variables as Record<string, tf.Variable>);
     if (pairs.length === 0) {
-      throw new InvalidArgumentError({ argument: 'variables', value: [], message: 'must hold at least one variable' });
+      throw new InvalidArgumentError({
+        argument: 'variables',
+        value: [],
+        message: 'must hold at least one variable',
+      });
     }
     for (const [key, variable] of pairs) {
       const entry: Entry = {
@@ -97,10 +108,21 @@ export class Optimizer {
     for (const [name, gradient] of Object.entries(grads)) {
       const entry = this.byName.get(name);
       if (entry === undefined) {
-        throw new InvalidArgumentError({ argument: `grads["${name}"]`, value: gradient.shape, message: 'names no variable of this optimizer' });
+        throw new InvalidArgumentError({
+          argument: `grads["${name}"]`,
+          value: gradient.shape,
+          message: 'names no variable of this optimizer',
+        });
       }
-      if (gradient.shape.length !== entry.variable.rank || gradient.shape.some((size, axis) => size !== entry.variable.shape[axis])) {
-        throw new InvalidArgumentError({ argument: `grads["${name}"].shape`, value: gradient.shape, message: `must be [${entry.variable.shape.join(', ')}]` });
+      if (
+        gradient.shape.length !== entry.variable.rank ||
+        gradient.shape.some((size, axis) => size !== entry.variable.shape[axis])
+      ) {
+        throw new InvalidArgumentError({
+          argument: `grads["${name}"].shape`,
+          value: gradient.shape,
+          message: `must be [${entry.variable.shape.join(', ')}]`,
+        });
       }
       pairs.push([entry, gradient]);
     }
@@ -115,12 +137,19 @@ export class Optimizer {
   applyGradients(grads: tf.NamedTensorMap): OptimizerStepResult {
     const pairs = this.resolve(grads);
     const squaredNorm = tf.tidy(() =>
-      pairs.length === 0 ? tf.scalar(0) : tf.addN(pairs.map(([, gradient]) => gradient.square().sum())),
+      pairs.length === 0
+        ? tf.scalar(0)
+        : tf.addN(pairs.map(([, gradient]) => gradient.square().sum())),
     );
     const gradNorm = Math.sqrt((squaredNorm.dataSync() as Float32Array)[0] as number);
     squaredNorm.dispose();
     if (!Number.isFinite(gradNorm)) {
-      return { gradNorm, learningRate: this.currentLearningRate(), skipped: true, step: this.stepCount };
+      return {
+        gradNorm,
+        learningRate: this.currentLearningRate(),
+        skipped: true,
+        step: this.stepCount,
+      };
     }
     const { beta1, beta2, epsilon, weightDecay, maxGradNorm, type } = this.options;
     const step = this.stepCount + 1;
@@ -132,7 +161,8 @@ export class Optimizer {
       for (const [entry, rawGradient] of pairs) {
         const { variable, firstMoment, secondMoment, decays } = entry;
         let gradient = clip === 1 ? rawGradient : rawGradient.mul(clip);
-        if (type === 'adam' && decays && weightDecay > 0) gradient = gradient.add(variable.mul(weightDecay));
+        if (type === 'adam' && decays && weightDecay > 0)
+          gradient = gradient.add(variable.mul(weightDecay));
         const first = firstMoment.mul(beta1).add(gradient.mul(1 - beta1));
         const second = secondMoment.mul(beta2).add(gradient.square().mul(1 - beta2));
         firstMoment.assign(first);
@@ -141,7 +171,10 @@ export class Optimizer {
           .div(firstCorrection)
           .div(second.div(secondCorrection).sqrt().add(epsilon))
           .mul(learningRate);
-        const decayed = type === 'adamw' && decays && weightDecay > 0 ? variable.mul(1 - learningRate * weightDecay) : variable;
+        const decayed =
+          type === 'adamw' && decays && weightDecay > 0
+            ? variable.mul(1 - learningRate * weightDecay)
+            : variable;
         variable.assign(decayed.sub(update));
       }
     });
@@ -154,7 +187,10 @@ export class Optimizer {
     const pairs = this.resolve(grads);
     for (const [entry, gradient] of pairs) {
       const previous = this.accumulated.get(entry.key);
-      this.accumulated.set(entry.key, tf.keep(previous === undefined ? gradient.clone() : previous.add(gradient)));
+      this.accumulated.set(
+        entry.key,
+        tf.keep(previous === undefined ? gradient.clone() : previous.add(gradient)),
+      );
       previous?.dispose();
     }
     this.accumulatedCount++;
@@ -168,7 +204,11 @@ export class Optimizer {
   /** Applies the mean of the accumulated gradients (`sum / count`), then clears the buffers. */
   step(): OptimizerStepResult {
     if (this.accumulatedCount === 0) {
-      throw new InvalidArgumentError({ argument: 'accumulatedSteps', value: 0, message: 'call accumulate() before step()' });
+      throw new InvalidArgumentError({
+        argument: 'accumulatedSteps',
+        value: 0,
+        message: 'call accumulate() before step()',
+      });
     }
     const count = this.accumulatedCount;
     const averaged: tf.NamedTensorMap = {};
@@ -204,21 +244,41 @@ export class Optimizer {
   /** Restores a state from {@link getState}; every key and shape must match. */
   setState(state: OptimizerState): void {
     if (!Number.isInteger(state.step) || state.step < 0) {
-      throw new InvalidArgumentError({ argument: 'state.step', value: state.step, message: 'must be a non-negative integer' });
+      throw new InvalidArgumentError({
+        argument: 'state.step',
+        value: state.step,
+        message: 'must be a non-negative integer',
+      });
     }
     for (const key of Object.keys(state.moments)) {
       if (!this.entries.some((entry) => entry.key === key)) {
-        throw new InvalidArgumentError({ argument: `state.moments["${key}"]`, value: key, message: 'names no variable of this optimizer' });
+        throw new InvalidArgumentError({
+          argument: `state.moments["${key}"]`,
+          value: key,
+          message: 'names no variable of this optimizer',
+        });
       }
     }
     for (const entry of this.entries) {
       const saved = state.moments[entry.key];
       const size = entry.variable.size;
       if (saved === undefined) {
-        throw new InvalidArgumentError({ argument: `state.moments["${entry.key}"]`, value: undefined, message: 'is missing' });
+        throw new InvalidArgumentError({
+          argument: `state.moments["${entry.key}"]`,
+          value: undefined,
+          message: 'is missing',
+        });
       }
-      if (saved.shape.join(',') !== entry.variable.shape.join(',') || saved.firstMoment.length !== size || saved.secondMoment.length !== size) {
-        throw new InvalidArgumentError({ argument: `state.moments["${entry.key}"].shape`, value: saved.shape, message: `must be [${entry.variable.shape.join(', ')}] with as many values` });
+      if (
+        saved.shape.join(',') !== entry.variable.shape.join(',') ||
+        saved.firstMoment.length !== size ||
+        saved.secondMoment.length !== size
+      ) {
+        throw new InvalidArgumentError({
+          argument: `state.moments["${entry.key}"].shape`,
+          value: saved.shape,
+          message: `must be [${entry.variable.shape.join(', ')}] with as many values`,
+        });
       }
     }
     for (const entry of this.entries) {
@@ -246,7 +306,12 @@ export class Optimizer {
  * const optimizer = createOptimizer({ type: 'adam', learningRate: 1e-3, schedule: { type: 'cosine', warmupSteps: 10, totalSteps: 1000 }, variables: [w] });
  * ```
  */
-export function createOptimizer(options: OptimizerOptionsInput & { variables: OptimizerVariables }): Optimizer {
+export function createOptimizer(
+  options: OptimizerOptionsInput & { variables: OptimizerVariables },
+): Optimizer {
   const { variables, ...rest } = options;
-  return new Optimizer(parseWithSchema(OptimizerOptionsSchema, rest, 'optimizer options'), variables);
+  return new Optimizer(
+    parseWithSchema(OptimizerOptionsSchema, rest, 'optimizer options'),
+    variables,
+  );
 }

@@ -15,13 +15,20 @@ function batchedProduct(a: tf.Tensor3D, b: tf.Tensor3D, strategy: AttentionStrat
   const count = a.shape[0];
   if (count === 1) {
     return tf.tidy(() =>
-      tf.matMul(a.reshape(a.shape.slice(1)) as tf.Tensor2D, b.reshape(b.shape.slice(1)) as tf.Tensor2D).expandDims(0),
+      tf
+        .matMul(
+          a.reshape(a.shape.slice(1)) as tf.Tensor2D,
+          b.reshape(b.shape.slice(1)) as tf.Tensor2D,
+        )
+        .expandDims(0),
     ) as tf.Tensor3D;
   }
   return tf.tidy(() => {
     const left = unstackRows(a);
     const right = unstackRows(b);
-    return tf.stack(left.map((item, index) => tf.matMul(item, right[index] as tf.Tensor2D))) as tf.Tensor3D;
+    return tf.stack(
+      left.map((item, index) => tf.matMul(item, right[index] as tf.Tensor2D)),
+    ) as tf.Tensor3D;
   });
 }
 
@@ -77,51 +84,73 @@ export function scaledDotProductAttention(
   const keyLength = key.shape[2];
   const expectedKey = [batchSize, headCount, keyLength, headSize];
   if (key.rank !== 4 || key.shape.some((size, axis) => size !== expectedKey[axis])) {
-    throw new InvalidArgumentError({ argument: 'key.shape', value: key.shape, message: `must be [${expectedKey.join(', ')}]` });
+    throw new InvalidArgumentError({
+      argument: 'key.shape',
+      value: key.shape,
+      message: `must be [${expectedKey.join(', ')}]`,
+    });
   }
   if (value.rank !== 4 || value.shape.some((size, axis) => size !== expectedKey[axis])) {
-    throw new InvalidArgumentError({ argument: 'value.shape', value: value.shape, message: `must be [${expectedKey.join(', ')}]` });
+    throw new InvalidArgumentError({
+      argument: 'value.shape',
+      value: value.shape,
+      message: `must be [${expectedKey.join(', ')}]`,
+    });
   }
   const expectedBias = [batchSize, 1, queryLength, keyLength];
   if (bias.rank !== 4 || bias.shape.some((size, axis) => size !== expectedBias[axis])) {
-    throw new InvalidArgumentError({ argument: 'bias.shape', value: bias.shape, message: `must be [${expectedBias.join(', ')}]` });
+    throw new InvalidArgumentError({
+      argument: 'bias.shape',
+      value: bias.shape,
+      message: `must be [${expectedBias.join(', ')}]`,
+    });
   }
   const groups = batchSize * headCount;
   const scale = 1 / Math.sqrt(headSize);
-  const attend = customGradient((q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, save: tf.GradSaveFunc) => {
-    const probabilities = tf.tidy(() => {
-      const q3 = q.reshape([groups, queryLength, headSize]) as tf.Tensor3D;
-      const k3 = k.reshape([groups, keyLength, headSize]) as tf.Tensor3D;
-      const scores = batchedProduct(q3, transposeLast(k3), strategy);
-      const scaled = scores.reshape([batchSize, headCount, queryLength, keyLength]).mul(scale).add(bias);
-      return tf.softmax(scaled);
-    });
-    const output = tf.tidy(() =>
-      batchedProduct(
-        probabilities.reshape([groups, queryLength, keyLength]) as tf.Tensor3D,
-        v.reshape([groups, keyLength, headSize]) as tf.Tensor3D,
-        strategy,
-      ).reshape([batchSize, headCount, queryLength, headSize]),
-    ) as tf.Tensor4D;
-    save([q, k, v, probabilities]);
-    return {
-      value: output,
-      gradFunc: (dy: tf.Tensor4D, saved: tf.Tensor[]) => {
-        const [savedQ, savedK, savedV, savedP] = saved as [tf.Tensor4D, tf.Tensor4D, tf.Tensor4D, tf.Tensor4D];
-        const q3 = savedQ.reshape([groups, queryLength, headSize]) as tf.Tensor3D;
-        const k3 = savedK.reshape([groups, keyLength, headSize]) as tf.Tensor3D;
-        const v3 = savedV.reshape([groups, keyLength, headSize]) as tf.Tensor3D;
-        const p3 = savedP.reshape([groups, queryLength, keyLength]) as tf.Tensor3D;
-        const dO = dy.reshape([groups, queryLength, headSize]) as tf.Tensor3D;
-        const dV = batchedProduct(transposeLast(p3), dO, strategy);
-        const dP = batchedProduct(dO, transposeLast(v3), strategy);
-        const dS = p3.mul(dP.sub(dP.mul(p3).sum(-1, true))).mul(scale) as tf.Tensor3D;
-        const dQ = batchedProduct(dS, k3, strategy);
-        const dK = batchedProduct(transposeLast(dS), q3, strategy);
-        return [dQ.reshape(savedQ.shape), dK.reshape(savedK.shape), dV.reshape(savedV.shape)];
-      },
-    };
-  });
+  const attend = customGradient(
+    (q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, save: tf.GradSaveFunc) => {
+      const probabilities = tf.tidy(() => {
+        const q3 = q.reshape([groups, queryLength, headSize]) as tf.Tensor3D;
+        const k3 = k.reshape([groups, keyLength, headSize]) as tf.Tensor3D;
+        const scores = batchedProduct(q3, transposeLast(k3), strategy);
+        const scaled = scores
+          .reshape([batchSize, headCount, queryLength, keyLength])
+          .mul(scale)
+          .add(bias);
+        return tf.softmax(scaled);
+      });
+      const output = tf.tidy(() =>
+        batchedProduct(
+          probabilities.reshape([groups, queryLength, keyLength]) as tf.Tensor3D,
+          v.reshape([groups, keyLength, headSize]) as tf.Tensor3D,
+          strategy,
+        ).reshape([batchSize, headCount, queryLength, headSize]),
+      ) as tf.Tensor4D;
+      save([q, k, v, probabilities]);
+      return {
+        value: output,
+        gradFunc: (dy: tf.Tensor4D, saved: tf.Tensor[]) => {
+          const [savedQ, savedK, savedV, savedP] = saved as [
+            tf.Tensor4D,
+            tf.Tensor4D,
+            tf.Tensor4D,
+            tf.Tensor4D,
+          ];
+          const q3 = savedQ.reshape([groups, queryLength, headSize]) as tf.Tensor3D;
+          const k3 = savedK.reshape([groups, keyLength, headSize]) as tf.Tensor3D;
+          const v3 = savedV.reshape([groups, keyLength, headSize]) as tf.Tensor3D;
+          const p3 = savedP.reshape([groups, queryLength, keyLength]) as tf.Tensor3D;
+          const dO = dy.reshape([groups, queryLength, headSize]) as tf.Tensor3D;
+          const dV = batchedProduct(transposeLast(p3), dO, strategy);
+          const dP = batchedProduct(dO, transposeLast(v3), strategy);
+          const dS = p3.mul(dP.sub(dP.mul(p3).sum(-1, true))).mul(scale) as tf.Tensor3D;
+          const dQ = batchedProduct(dS, k3, strategy);
+          const dK = batchedProduct(transposeLast(dS), q3, strategy);
+          return [dQ.reshape(savedQ.shape), dK.reshape(savedK.shape), dV.reshape(savedV.shape)];
+        },
+      };
+    },
+  );
   return attend(query, key, value);
 }
 
@@ -157,11 +186,19 @@ export function causalAttentionBias(options: CausalAttentionBiasOptions): tf.Ten
   const keyLength = pastLength + queryLength;
   if (attentionMask !== undefined) {
     if (attentionMask.length !== batchSize) {
-      throw new InvalidArgumentError({ argument: 'attentionMask.length', value: attentionMask.length, message: `must equal the batch size ${batchSize}` });
+      throw new InvalidArgumentError({
+        argument: 'attentionMask.length',
+        value: attentionMask.length,
+        message: `must equal the batch size ${batchSize}`,
+      });
     }
     attentionMask.forEach((row, index) => {
       if (row.length !== keyLength) {
-        throw new InvalidArgumentError({ argument: `attentionMask[${index}].length`, value: row.length, message: `must equal pastLength + queryLength = ${keyLength}` });
+        throw new InvalidArgumentError({
+          argument: `attentionMask[${index}].length`,
+          value: row.length,
+          message: `must equal pastLength + queryLength = ${keyLength}`,
+        });
       }
     });
   }

@@ -58,16 +58,28 @@ export function tokenLogProbs(model: GptModel, options: TokenLogProbsOptions): T
   const { sequences, temperature = 1, withEntropy = false, padding = 'right' } = options;
   const { vocabSize } = model.config;
   if (!(temperature > 0) || !Number.isFinite(temperature)) {
-    throw new InvalidArgumentError({ argument: 'temperature', value: temperature, message: 'must be a finite positive number' });
+    throw new InvalidArgumentError({
+      argument: 'temperature',
+      value: temperature,
+      message: 'must be a finite positive number',
+    });
   }
   if (sequences.length === 0) {
-    throw new InvalidArgumentError({ argument: 'sequences', value: sequences, message: 'must hold at least one sequence' });
+    throw new InvalidArgumentError({
+      argument: 'sequences',
+      value: sequences,
+      message: 'must hold at least one sequence',
+    });
   }
   const padTokenId = options.padTokenId ?? model.config.eosTokenId;
   const width = Math.max(...sequences.map((sequence) => sequence.length));
   sequences.forEach((sequence, index) => {
     if (sequence.length === 0) {
-      throw new InvalidArgumentError({ argument: `sequences[${index}]`, value: sequence, message: 'must hold at least one token' });
+      throw new InvalidArgumentError({
+        argument: `sequences[${index}]`,
+        value: sequence,
+        message: 'must hold at least one token',
+      });
     }
   });
   const batchSize = sequences.length;

@@ -38,14 +38,23 @@ export class ValueHead {
   constructor(options: ValueHeadOptions) {
     const { inputSize, initialStd = 0, seed = 0, name = 'v_head' } = options;
     if (!Number.isInteger(inputSize) || inputSize < 1) {
-      throw new InvalidArgumentError({ argument: 'inputSize', value: inputSize, message: 'must be a positive integer' });
+      throw new InvalidArgumentError({
+        argument: 'inputSize',
+        value: inputSize,
+        message: 'must be a positive integer',
+      });
     }
     this.inputSize = inputSize;
     const random = new Random(seed);
     const values = new Float32Array(inputSize);
-    for (let index = 0; index < inputSize; index++) values[index] = initialStd === 0 ? 0 : random.normal(0, initialStd);
+    for (let index = 0; index < inputSize; index++)
+      values[index] = initialStd === 0 ? 0 : random.normal(0, initialStd);
     const id = headCounter++;
-    this.weight = tf.variable(tf.tensor2d(values, [inputSize, 1]), true, `value_head${id}/${name}.weight`);
+    this.weight = tf.variable(
+      tf.tensor2d(values, [inputSize, 1]),
+      true,
+      `value_head${id}/${name}.weight`,
+    );
     this.bias = tf.variable(tf.zeros([1]), true, `value_head${id}/${name}.bias`);
     this.parameters.set(`${name}.weight`, this.weight);
     this.parameters.set(`${name}.bias`, this.bias);
@@ -53,7 +62,9 @@ export class ValueHead {
 
   /** Values `[...]` of hidden states `[..., inputSize]`. */
   predict(hiddenStates: tf.Tensor): tf.Tensor {
-    return tf.tidy(() => linear(hiddenStates, this.weight, this.bias).squeeze([hiddenStates.rank - 1]));
+    return tf.tidy(() =>
+      linear(hiddenStates, this.weight, this.bias).squeeze([hiddenStates.rank - 1]),
+    );
   }
 
   trainableVariables(): tf.Variable[] {

@@ -16,20 +16,35 @@ export function variablesToWeightMap(variables: ReadonlyMap<string, tf.Variable>
  * present with its exact shape, and no unknown name may appear; checked before
  * anything is assigned, so a failure leaves the variables untouched.
  */
-export function assignWeightMap(variables: ReadonlyMap<string, tf.Variable>, weights: WeightMap): void {
+export function assignWeightMap(
+  variables: ReadonlyMap<string, tf.Variable>,
+  weights: WeightMap,
+): void {
   for (const [name, tensor] of Object.entries(weights)) {
     if (!variables.has(name)) {
-      throw new InvalidArgumentError({ argument: `weights["${name}"]`, value: tensor.shape, message: `is not a parameter; expected one of ${[...variables.keys()].join(', ')}` });
+      throw new InvalidArgumentError({
+        argument: `weights["${name}"]`,
+        value: tensor.shape,
+        message: `is not a parameter; expected one of ${[...variables.keys()].join(', ')}`,
+      });
     }
   }
   for (const [name, variable] of variables) {
     const tensor = weights[name];
     if (tensor === undefined) {
-      throw new InvalidArgumentError({ argument: `weights["${name}"]`, value: undefined, message: 'is missing' });
+      throw new InvalidArgumentError({
+        argument: `weights["${name}"]`,
+        value: undefined,
+        message: 'is missing',
+      });
     }
     const size = tensor.shape.reduce((product, dimension) => product * dimension, 1);
     if (tensor.shape.join(',') !== variable.shape.join(',') || tensor.data.length !== size) {
-      throw new InvalidArgumentError({ argument: `weights["${name}"].shape`, value: tensor.shape, message: `must be [${variable.shape.join(', ')}] with as many values` });
+      throw new InvalidArgumentError({
+        argument: `weights["${name}"].shape`,
+        value: tensor.shape,
+        message: `must be [${variable.shape.join(', ')}] with as many values`,
+      });
     }
   }
   for (const [name, variable] of variables) {
