@@ -35,3 +35,39 @@ export { tokenLogProbs } from './token-log-probs';
 export type { ValueHeadOptions } from './value-head';
 export { createValueHead, ValueHead } from './value-head';
 // -- formats (tokenizer, safetensors, ONNX export) --
+export type {
+  ExportableTokenizer,
+  ExportForTransformersJsOptions,
+} from './onnx/export-for-transformers-js';
+export { exportForTransformersJs } from './onnx/export-for-transformers-js';
+export type { ExportGpt2ToOnnxOptions } from './onnx/export-gpt2-to-onnx';
+export { exportGpt2ToOnnx, gpt2OnnxOpsetVersion } from './onnx/export-gpt2-to-onnx';
+export type { RandomGpt2WeightsOptions, ReferenceGpt2Options } from './reference-gpt2';
+export { randomGpt2Weights, referenceGpt2Logits } from './reference-gpt2';
+export {
+  checkGpt2Weights,
+  gpt2WeightShapes,
+  normalizeGpt2WeightNames,
+} from './reference-gpt2-weights';
+export type {
+  ReadSafetensorsOptions,
+  SafetensorsContents,
+  SafetensorsFloatType,
+} from './safetensors';
+export { halfToFloat, readSafetensors, writeSafetensors } from './safetensors';
+export type { HuggingFaceModel, SaveHuggingFaceModelOptions } from './safetensors-files';
+export { loadHuggingFaceModel, saveHuggingFaceModel } from './safetensors-files';
+export type { BpeTokenizerDefinition } from './tokenizer/bpe-tokenizer';
+export {
+  BpeTokenizer,
+  chatMlJinjaTemplate,
+  standardSpecialTokens,
+} from './tokenizer/bpe-tokenizer';
+export {
+  byteLevelPreTokenize,
+  byteToCharacter,
+  characterToByte,
+  gpt2PreTokenizePattern,
+} from './tokenizer/byte-level';
+export type { TrainBpeTokenizerOptions } from './tokenizer/train-bpe-tokenizer';
+export { TrainBpeTokenizerOptionsSchema, trainBpeTokenizer } from './tokenizer/train-bpe-tokenizer';
