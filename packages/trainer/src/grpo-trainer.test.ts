@@ -37,7 +37,7 @@ function makeTrainer(seed: number, drift?: { every: number; kind: 'swap' }, klCo
     type: 'adam',
     learningRate: 0.1,
     maxGradNorm: 10,
-    variables: policy.trainableVariables(),
+    variables: policy.namedVariables(),
   });
   const trainer = new GrpoTrainer({
     policy,

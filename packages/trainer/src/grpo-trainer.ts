@@ -195,13 +195,27 @@ export class GrpoTrainer<S extends ScenarioLike = Scenario> {
     return this.stepIndex;
   }
 
+  /** Whether held-out scenarios were given, so that {@link evaluate} can run without arguments. */
+  get hasEvaluationScenarios(): boolean {
+    return (this.options.evalScenarios?.length ?? 0) > 0;
+  }
+
   /** Training episodes run so far. */
   get episodes(): number {
     return this.episodeCount;
   }
 
+  private readonly listeners = new Set<(event: TrainerEvent) => void>();
+
+  /** Adds a listener of the trainer's events; returns a function that removes it. */
+  subscribe(listener: (event: TrainerEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
   private emit(event: TrainerEvent): void {
     this.options.onEvent?.(event);
+    for (const listener of this.listeners) listener(event);
   }
 
   private generationOptions(temperature = this.config.generation.temperature) {

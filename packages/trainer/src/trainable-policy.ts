@@ -9,6 +9,12 @@ import type * as tf from '@tensorflow/tfjs';
 export interface TrainablePolicy extends Policy<tf.Tensor, tf.Variable> {
   /** Raised by the trainer after every applied update. */
   version: number;
+  /**
+   * The trainable variables under stable names (the names of `getWeights`),
+   * so that optimizer state saved in a checkpoint matches after a restart,
+   * when tfjs gives the variables new internal names.
+   */
+  namedVariables(): Record<string, tf.Variable>;
   getWeights(): WeightMap;
   setWeights(weights: WeightMap): void;
 }

@@ -98,6 +98,11 @@ export class UnigramPolicy implements TrainablePolicy {
     return [this.logits];
   }
 
+  /** The trainable variables under stable names, for optimizers whose state must survive a restart. */
+  namedVariables(): Record<string, tf.Variable> {
+    return { logits: this.logits };
+  }
+
   /** Probability of each token at temperature 1. */
   probabilities(): number[] {
     return Array.from(this.logProbabilities(1), Math.exp);

@@ -1,0 +1,136 @@
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { CheckpointError } from '@cohort/core';
+import { MockTokenizer } from '@cohort/core/test';
+import { createBanditEnvironment } from '@cohort/environments';
+import { createOptimizer, initializeBackend } from '@cohort/tfjs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { GrpoTrainer } from './grpo-trainer';
+import { parseMetricsLog } from './metrics-log';
+import { UnigramPolicy, UnigramReference } from './test-support/unigram-policy';
+import { TrainingRun } from './training-run';
+
+const tokenizer = new MockTokenizer();
+const digitIds = [...'0123'].map((digit) => tokenizer.encode(digit)[0]!);
+let root: string;
+
+beforeAll(async () => {
+  await initializeBackend({ logger: false });
+  root = await mkdtemp(path.join(tmpdir(), 'cohort-run-'));
+});
+afterAll(async () => {
+  await rm(root, { recursive: true, force: true });
+});
+
+function makeRun(
+  runDirectory: string,
+  onStep?: (step: number, run: TrainingRun<{ id: string }>) => void,
+) {
+  const initialLogits = Array.from({ length: tokenizer.vocabSize }, (_, id) =>
+    digitIds.includes(id) ? 1 : -3,
+  );
+  const policy = new UnigramPolicy({ tokenizer, initialLogits });
+  const environment = createBanditEnvironment({
+    bandit: {
+      armMeans: [0.2, 0.4, 0.6, 0.8],
+      noise: 'gaussian',
+      noiseStd: 0.2,
+      seed: 1,
+      drift: { every: 40, kind: 'swap' },
+    },
+  });
+  const optimizer = createOptimizer({
+    type: 'adamw',
+    learningRate: 0.05,
+    maxGradNorm: 5,
+    variables: policy.namedVariables(),
+  });
+  const trainer = new GrpoTrainer({
+    policy,
+    optimizer,
+    referenceModel: new UnigramReference(policy),
+    environment,
+    trainScenarios: [{ id: 'a' }, { id: 'b' }, { id: 'c' }],
+    evalScenarios: [{ id: 'a' }],
+    rewards: [],
+    config: {
+      seed: 11,
+      scenariosPerStep: 2,
+      groupSize: 4,
+      generation: { maxNewTokens: 1 },
+      kl: {
+        controller: { type: 'adaptive', initialCoefficient: 0.05, target: 0.01, horizon: 100 },
+      },
+      referenceRefresh: { mode: 'mix', everySteps: 2, alpha: 0.5 },
+      evaluation: { everySteps: 3, episodesPerScenario: 4, temperature: 1 },
+      checkpoint: { everySteps: 0, keep: 2 },
+    },
+  });
+  const run: TrainingRun<{ id: string }> = new TrainingRun({
+    trainer,
+    runDirectory,
+    steps: 7,
+    extraState: {
+      save: () => environment.bandit.getState(),
+      restore: (state) => environment.bandit.setState(state as never),
+    },
+    onEvent: (event) => {
+      if (event.type === 'step') onStep?.(event.metrics.step, run);
+    },
+  });
+  return { run, policy, optimizer, trainer };
+}
+
+describe('TrainingRun', () => {
+  it('resumes exactly: an interrupted and resumed run ends with the same weights as an uninterrupted one', async () => {
+    const whole = makeRun(path.join(root, 'whole'));
+    await whole.run.run();
+
+    const interruptedDirectory = path.join(root, 'interrupted');
+    const first = makeRun(interruptedDirectory, (step, run) => {
+      if (step === 4) run.requestStop('test interrupt');
+    });
+    const partial = await first.run.run();
+    expect(partial.stoppedEarly).toBe(true);
+    expect(partial.stepsCompleted).toBe(4);
+
+    const second = makeRun(interruptedDirectory);
+    expect(await second.run.resume()).toBe(4);
+    const summary = await second.run.run();
+    expect(summary.stepsCompleted).toBe(7);
+
+    expect(Array.from(second.policy.logits.dataSync())).toEqual(
+      Array.from(whole.policy.logits.dataSync()),
+    );
+    expect(second.optimizer.getState()).toEqual(whole.optimizer.getState());
+    expect(second.trainer.getState()).toEqual(whole.trainer.getState());
+
+    // The metrics logs agree too, apart from times and timings.
+    const strip = (text: string) =>
+      parseMetricsLog(text)
+        .filter((record) => record.kind !== 'event')
+        .map(({ time, timings, stepSeconds, tokensPerSecond, ...rest }) => rest);
+    const wholeLog = strip(await readFile(path.join(root, 'whole', 'metrics.jsonl'), 'utf8'));
+    const resumedLog = strip(
+      await readFile(path.join(interruptedDirectory, 'metrics.jsonl'), 'utf8'),
+    );
+    expect(resumedLog).toEqual(wholeLog);
+  });
+
+  it('refuses a damaged checkpoint with an error that names the file', async () => {
+    const directory = path.join(root, 'damaged');
+    const { run } = makeRun(directory, (step, current) => {
+      if (step === 1) current.requestStop();
+    });
+    await run.run();
+    const weightsFile = path.join(directory, 'checkpoints', 'step-000001', 'weights.bin');
+    const bytes = await readFile(weightsFile);
+    bytes[0] = bytes[0]! ^ 0xff;
+    await writeFile(weightsFile, bytes);
+    const fresh = makeRun(directory);
+    await expect(fresh.run.resume()).rejects.toSatisfy(
+      (error) => CheckpointError.isInstance(error) && /weights\.bin/.test((error as Error).message),
+    );
+  });
+});

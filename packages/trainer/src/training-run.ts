@@ -1,0 +1,355 @@
+import { appendFile, readdir, readFile, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { CheckpointError, type Scenario } from '@cohort/core';
+import type {
+  CachedFitnessFunction,
+  EvolutionaryPopulation,
+  HybridEvolutionSchedule,
+  HybridEvolutionScheduleState,
+} from '@cohort/evolution';
+import { loadCheckpoint, type OptimizerState, saveCheckpoint, type WeightMap } from '@cohort/tfjs';
+import { writeFileAtomic } from './atomic-file';
+import type {
+  EvaluationMetrics,
+  GrpoTrainer,
+  GrpoTrainerState,
+  StepMetrics,
+  TrainerEvent,
+} from './grpo-trainer';
+import { MetricsLog, parseMetricsLog } from './metrics-log';
+import type { ScenarioLike } from './rollout';
+import { isRefreshable } from './trainable-policy';
+
+/** Prompt evolution running beside gradient training: a generation every E episodes. */
+export interface PromptEvolution {
+  population: EvolutionaryPopulation<string>;
+  schedule: HybridEvolutionSchedule;
+  /** The population's fitness, whose cache is cleared before each generation (the policy has changed). */
+  fitness: CachedFitnessFunction<string>;
+}
+
+/** Options of {@link TrainingRun}. */
+export interface TrainingRunOptions<S extends ScenarioLike = Scenario> {
+  trainer: GrpoTrainer<S>;
+  /** Where metrics, checkpoints and samples go. */
+  runDirectory: string;
+  /** Total steps of the run (a resumed run continues to this count). */
+  steps: number;
+  evolution?: PromptEvolution;
+  /** Events of the trainer and of the run (checkpoints, generations), for progress displays. */
+  onEvent?: (event: TrainingRunEvent) => void;
+  /** Evaluate before the first step too (default true when there are evaluation scenarios). */
+  evaluateAtStart?: boolean;
+  /**
+   * State that lives outside the trainer but must survive a resume (for
+   * example a drifting bandit's arms). Saved with every checkpoint.
+   */
+  extraState?: { save(): unknown; restore(state: unknown): void };
+}
+
+/** Everything a run reports. */
+export type TrainingRunEvent =
+  | TrainerEvent
+  | { type: 'checkpoint'; step: number; directory: string }
+  | { type: 'generation'; step: number; record: GenerationRecord }
+  | { type: 'stopped'; step: number; reason: string };
+
+/** What a generation of prompt evolution did. */
+export interface GenerationRecord {
+  generation: number;
+  episode: number;
+  bestFitness: number;
+  meanFitness: number;
+  worstFitness: number;
+  diversity: number;
+  trainedFitness: number;
+  adopted: string | null;
+  systemPrompt: string | undefined;
+}
+
+/** The outcome of {@link TrainingRun.run}. */
+export interface TrainingSummary {
+  stepsCompleted: number;
+  stoppedEarly: boolean;
+  firstEvaluation?: EvaluationMetrics;
+  lastEvaluation?: EvaluationMetrics;
+  lastStep?: StepMetrics;
+  generations: GenerationRecord[];
+  systemPrompt: string | undefined;
+}
+
+const referencePrefix = 'reference/';
+const checkpointPattern = /^step-(\d{6,})$/;
+
+/**
+ * A whole training run on disk: steps of a {@link GrpoTrainer}, evaluation
+ * every N steps, prompt evolution every E episodes, metrics as JSON lines,
+ * checkpoints every N steps (and when stopped), and exact resume.
+ *
+ * Layout of `runDirectory`: `metrics.jsonl`, `samples.jsonl` (evaluation
+ * conversations), `checkpoints/step-000010/` (weights, optimizer state, and
+ * the trainer's RNG, step and KL state; the reference model's weights too when
+ * it is refreshed; the population when evolution is on).
+ *
+ * A resumed run loads the newest checkpoint, drops metric lines written after
+ * it, and continues with the same random stream, so it ends with the same
+ * weights as a run that was never interrupted.
+ */
+export class TrainingRun<S extends ScenarioLike = Scenario> {
+  readonly options: TrainingRunOptions<S>;
+  readonly metrics: MetricsLog;
+  private stopReason: string | undefined;
+  private readonly generations: GenerationRecord[] = [];
+
+  constructor(options: TrainingRunOptions<S>) {
+    this.options = options;
+    this.metrics = new MetricsLog(path.join(options.runDirectory, 'metrics.jsonl'));
+    options.trainer.subscribe((event) => this.emit(event));
+  }
+
+  get checkpointDirectory(): string {
+    return path.join(this.options.runDirectory, 'checkpoints');
+  }
+
+  /** Asks the run to stop after the current step; it then saves a checkpoint. */
+  requestStop(reason = 'stop requested'): void {
+    this.stopReason ??= reason;
+  }
+
+  private emit(event: TrainingRunEvent): void {
+    this.options.onEvent?.(event);
+  }
+
+  /** Saves a checkpoint of the current state under `checkpoints/step-NNNNNN`. */
+  async saveCheckpoint(): Promise<string> {
+    const { trainer } = this.options;
+    const weights: WeightMap = { ...trainer.policy.getWeights() };
+    const reference = trainer.referenceModel;
+    if (reference && isRefreshable(reference) && trainer.config.referenceRefresh.mode !== 'none') {
+      for (const [name, tensor] of Object.entries(reference.getWeights()))
+        weights[`${referencePrefix}${name}`] = tensor;
+    }
+    const state = trainer.getState();
+    const directory = path.join(
+      this.checkpointDirectory,
+      `step-${String(state.step).padStart(6, '0')}`,
+    );
+    await saveCheckpoint(directory, {
+      weights,
+      optimizerState: trainer.optimizer.getState() as OptimizerState,
+      rngState: state.random,
+      metadata: {
+        trainer: state,
+        generations: this.generations,
+        ...(this.options.extraState ? { extra: this.options.extraState.save() } : {}),
+        ...(this.options.evolution
+          ? {
+              population: this.options.evolution.population.getState(),
+              schedule: this.options.evolution.schedule.getState(),
+            }
+          : {}),
+      },
+    });
+    await this.pruneCheckpoints();
+    this.emit({ type: 'checkpoint', step: state.step, directory });
+    return directory;
+  }
+
+  private async listCheckpoints(): Promise<{ step: number; directory: string }[]> {
+    let names: string[];
+    try {
+      names = await readdir(this.checkpointDirectory);
+    } catch {
+      return [];
+    }
+    return names
+      .map((name) => ({ name, match: checkpointPattern.exec(name) }))
+      .filter((entry) => entry.match !== null)
+      .map((entry) => ({
+        step: Number(entry.match![1]),
+        directory: path.join(this.checkpointDirectory, entry.name),
+      }))
+      .sort((a, b) => a.step - b.step);
+  }
+
+  private async pruneCheckpoints(): Promise<void> {
+    const keep = this.options.trainer.config.checkpoint.keep;
+    const checkpoints = await this.listCheckpoints();
+    for (const old of checkpoints.slice(0, Math.max(0, checkpoints.length - keep))) {
+      await rm(old.directory, { recursive: true, force: true });
+    }
+  }
+
+  /**
+   * Loads the newest checkpoint of the run directory, if there is one.
+   * Returns the step it resumes from (0 when there is none).
+   * @throws CheckpointError when the newest checkpoint is damaged or does not match the model.
+   */
+  async resume(): Promise<number> {
+    const checkpoints = await this.listCheckpoints();
+    const latest = checkpoints.at(-1);
+    if (!latest) return 0;
+    const { trainer } = this.options;
+    const policyWeights = trainer.policy.getWeights();
+    const contents = await loadCheckpoint(latest.directory);
+    const policyPart: WeightMap = {};
+    const referencePart: WeightMap = {};
+    for (const [name, tensor] of Object.entries(contents.weights)) {
+      if (name.startsWith(referencePrefix))
+        referencePart[name.slice(referencePrefix.length)] = tensor;
+      else policyPart[name] = tensor;
+    }
+    for (const [name, tensor] of Object.entries(policyWeights)) {
+      const saved = policyPart[name];
+      if (!saved || saved.shape.join('x') !== tensor.shape.join('x')) {
+        throw new CheckpointError({
+          path: latest.directory,
+          message: `weight ${name} ${saved ? `has shape [${saved.shape}]` : 'is missing'}; the model expects [${tensor.shape}]`,
+        });
+      }
+    }
+    trainer.policy.setWeights(policyPart);
+    const reference = trainer.referenceModel;
+    if (Object.keys(referencePart).length > 0 && reference && isRefreshable(reference))
+      reference.setWeights(referencePart);
+    if (contents.optimizerState) trainer.optimizer.setState(contents.optimizerState);
+    const metadata = contents.metadata ?? {};
+    trainer.setState(metadata.trainer as GrpoTrainerState);
+    this.generations.splice(
+      0,
+      this.generations.length,
+      ...((metadata.generations as GenerationRecord[]) ?? []),
+    );
+    if (this.options.extraState && metadata.extra !== undefined)
+      this.options.extraState.restore(metadata.extra);
+    if (this.options.evolution && metadata.population && metadata.schedule) {
+      this.options.evolution.population.restoreState(metadata.population);
+      this.options.evolution.schedule.restoreState(
+        metadata.schedule as HybridEvolutionScheduleState,
+      );
+    }
+    await this.truncateMetrics(trainer.currentStep);
+    return trainer.currentStep;
+  }
+
+  /** Drops metric lines written after `step` (they belong to the lost part of an interrupted run). */
+  private async truncateMetrics(step: number): Promise<void> {
+    let text: string;
+    try {
+      text = await readFile(this.metrics.filePath, 'utf8');
+    } catch {
+      return;
+    }
+    const kept = parseMetricsLog(text).filter((record) => record.step <= step);
+    await writeFileAtomic(
+      this.metrics.filePath,
+      kept.map((record) => `${JSON.stringify(record)}\n`).join(''),
+    );
+  }
+
+  private async record(
+    kind: 'step' | 'evaluation' | 'generation' | 'event',
+    step: number,
+    data: object,
+  ): Promise<void> {
+    await this.metrics.append({ kind, step, time: new Date().toISOString(), ...data });
+  }
+
+  private async runEvaluation(): Promise<EvaluationMetrics> {
+    const evaluation = await this.options.trainer.evaluate();
+    const { samples, ...numbers } = evaluation;
+    await this.record('evaluation', evaluation.step, numbers);
+    const samplesPath = path.join(this.options.runDirectory, 'samples.jsonl');
+    await appendFile(
+      samplesPath,
+      samples.map((sample) => JSON.stringify({ step: evaluation.step, ...sample })).join('\n') +
+        (samples.length ? '\n' : ''),
+    );
+    return evaluation;
+  }
+
+  private async runGeneration(step: number): Promise<void> {
+    const evolution = this.options.evolution;
+    const { trainer } = this.options;
+    if (!evolution) return;
+    if (!evolution.schedule.shouldRunGeneration(trainer.episodes)) return;
+    // The policy has changed since the last generation: old fitness values are stale.
+    evolution.fitness.clearCache();
+    evolution.population.invalidateFitness();
+    const trainedValue = trainer.systemPrompt ?? '';
+    const { decision, record } = await evolution.schedule.runGeneration({
+      population: evolution.population,
+      trainedValue,
+      episodeCount: trainer.episodes,
+    });
+    if (decision.adopt) trainer.systemPrompt = decision.genome.value;
+    const generation: GenerationRecord = {
+      generation: record.generation,
+      episode: record.episode,
+      bestFitness: record.bestFitness,
+      meanFitness: record.meanFitness,
+      worstFitness: record.worstFitness,
+      diversity: record.diversity,
+      trainedFitness: record.trainedFitness,
+      adopted: decision.adopt ? decision.genome.id : null,
+      systemPrompt: trainer.systemPrompt,
+    };
+    this.generations.push(generation);
+    await this.record('generation', step, generation);
+    this.emit({ type: 'generation', step, record: generation });
+  }
+
+  /**
+   * Runs steps until `steps` is reached or a stop is requested. Evaluates at
+   * the configured interval and at the end, checkpoints at the configured
+   * interval and when stopped early.
+   */
+  async run(): Promise<TrainingSummary> {
+    const { trainer, steps } = this.options;
+    const { evaluation, checkpoint } = trainer.config;
+    const canEvaluate = trainer.hasEvaluationScenarios;
+    let firstEvaluation: EvaluationMetrics | undefined;
+    let lastEvaluation: EvaluationMetrics | undefined;
+    let lastStep: StepMetrics | undefined;
+    if (canEvaluate && (this.options.evaluateAtStart ?? true) && trainer.currentStep === 0) {
+      firstEvaluation = await this.runEvaluation();
+      lastEvaluation = firstEvaluation;
+    }
+    let lastSaved = trainer.currentStep;
+    while (trainer.currentStep < steps && this.stopReason === undefined) {
+      lastStep = await trainer.step();
+      const { timings, rewardMeanByFunction, ...numbers } = lastStep;
+      await this.record('step', lastStep.step, {
+        ...numbers,
+        timings,
+        rewardMeanByFunction,
+        systemPrompt: trainer.systemPrompt ?? null,
+      });
+      await this.runGeneration(lastStep.step);
+      const atEnd = trainer.currentStep >= steps;
+      const due = evaluation.everySteps > 0 && trainer.currentStep % evaluation.everySteps === 0;
+      if (canEvaluate && (due || atEnd)) lastEvaluation = await this.runEvaluation();
+      if (checkpoint.everySteps > 0 && trainer.currentStep % checkpoint.everySteps === 0) {
+        await this.saveCheckpoint();
+        lastSaved = trainer.currentStep;
+      }
+    }
+    if (this.stopReason !== undefined) {
+      if (lastSaved !== trainer.currentStep) await this.saveCheckpoint();
+      this.emit({ type: 'stopped', step: trainer.currentStep, reason: this.stopReason });
+      await this.record('event', trainer.currentStep, {
+        event: 'stopped',
+        reason: this.stopReason,
+      });
+    }
+    return {
+      stepsCompleted: trainer.currentStep,
+      stoppedEarly: this.stopReason !== undefined && trainer.currentStep < steps,
+      ...(firstEvaluation ? { firstEvaluation } : {}),
+      ...(lastEvaluation ? { lastEvaluation } : {}),
+      ...(lastStep ? { lastStep } : {}),
+      generations: [...this.generations],
+      systemPrompt: trainer.systemPrompt,
+    };
+  }
+}
