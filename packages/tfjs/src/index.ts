@@ -11,6 +11,7 @@ export type { BackendChoice, BackendRequest, InitializeBackendOptions } from './
 export { initializeBackend } from './backend';
 export type { CheckpointContents, CheckpointExpectation } from './checkpoint';
 export { loadCheckpoint, saveCheckpoint } from './checkpoint';
+export { GptPolicy, GptReferenceModel } from './gpt-policy';
 export { embeddingLookup } from './embedding-lookup';
 export { gelu } from './gelu';
 export type { FinishReason, GeneratedSequence, GenerateOptions } from './generate';
