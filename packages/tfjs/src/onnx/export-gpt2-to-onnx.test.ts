@@ -176,6 +176,22 @@ describe('exportGpt2ToOnnx', () => {
     ).toBe(true);
   });
 
+  it('refuses misshaped and non-finite weights, naming them', () => {
+    const data = Float32Array.from(weights['transformer.h.1.mlp.c_fc.bias']?.data ?? []);
+    data[5] = Number.NaN;
+    const poisoned = {
+      ...weights,
+      'transformer.h.1.mlp.c_fc.bias': { shape: [4 * config.embeddingSize], data },
+    };
+    expect(() => exportGpt2ToOnnx({ config, weights: poisoned })).toThrow(
+      /weights\["transformer\.h\.1\.mlp\.c_fc\.bias"\]\.data\[5\] is NaN/,
+    );
+    const { 'transformer.ln_f.bias': _, ...missing } = weights;
+    expect(() => exportGpt2ToOnnx({ config, weights: missing })).toThrow(
+      /missing GPT-2 weights: transformer\.ln_f\.bias/,
+    );
+  });
+
   it('matches the float64 reference logits on a batch of two prompts', async () => {
     const length = 6;
     const sequences = [promptA.slice(0, length), [...promptB, ...promptA].slice(0, length)];

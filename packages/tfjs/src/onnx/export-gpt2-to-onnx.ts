@@ -1,3 +1,4 @@
+import { assertFiniteArray } from '@cohort/core';
 import { type Gpt2ConfigInput, parseGpt2Config } from '../gpt2-config';
 import { checkGpt2Weights } from '../reference-gpt2-weights';
 import type { WeightMap, WeightTensor } from '../weights';
@@ -32,7 +33,9 @@ const lowestFloat32 = -3.4028234663852886e38;
  * float32 before the softmax, so a fully masked (padding) row stays finite.
  * Layer norm is decomposed as `(x - mean) / sqrt(var + eps) * g + b`
  * (LayerNormalization is opset 17) and GELU is the tanh approximation;
- * the output head reuses the token embedding (tied weights).
+ * the output head reuses the token embedding (tied weights). Throws
+ * `CheckpointError` for weights that do not fit the config and
+ * `NonFiniteError` naming the first NaN or infinite weight.
  *
  * @example
  * ```ts
@@ -44,6 +47,9 @@ export function exportGpt2ToOnnx(options: ExportGpt2ToOnnxOptions): Uint8Array {
   const config = parseGpt2Config(options.config);
   const { weights } = options;
   checkGpt2Weights(config, weights, 'weights');
+  // An exported NaN would only surface as NaN logits in another runtime; name it here instead.
+  for (const [name, tensor] of Object.entries(weights))
+    assertFiniteArray(`weights["${name}"].data`, tensor.data);
   const width = config.embeddingSize;
   const heads = config.headCount;
   const headSize = width / heads;
