@@ -1,3 +1,20 @@
+export type { BackendChoice, BackendRequest, InitializeBackendOptions } from './backend';
+export { initializeBackend } from './backend';
+export type { CheckpointContents, CheckpointExpectation } from './checkpoint';
+export { loadCheckpoint, saveCheckpoint } from './checkpoint';
+export { embeddingLookup } from './embedding-lookup';
+export { gelu } from './gelu';
+export type { FinishReason, GeneratedSequence, GenerateOptions } from './generate';
+export { generate } from './generate';
+export type {
+  CreateGptModelOptions,
+  GptForwardOptions,
+  GptForwardResult,
+  GptOps,
+  LayerKeyValue,
+} from './gpt-model';
+export { createGptModel, GptModel } from './gpt-model';
+export { GptPolicy, GptReferenceModel } from './gpt-policy';
 export type { Gpt2Config, Gpt2ConfigInput } from './gpt2-config';
 export {
   Gpt2ConfigSchema,
@@ -5,19 +22,6 @@ export {
   gpt2ConfigToHuggingFace,
   parseGpt2Config,
 } from './gpt2-config';
-export type { WeightMap, WeightTensor } from './weights';
-// -- runtime and models (backend, fast ops, GPT model, optimizers, heads, checkpoints) --
-export type { BackendChoice, BackendRequest, InitializeBackendOptions } from './backend';
-export { initializeBackend } from './backend';
-export type { CheckpointContents, CheckpointExpectation } from './checkpoint';
-export { loadCheckpoint, saveCheckpoint } from './checkpoint';
-export { GptPolicy, GptReferenceModel } from './gpt-policy';
-export { embeddingLookup } from './embedding-lookup';
-export { gelu } from './gelu';
-export type { FinishReason, GeneratedSequence, GenerateOptions } from './generate';
-export { generate } from './generate';
-export type { CreateGptModelOptions, GptForwardOptions, GptForwardResult, GptOps, LayerKeyValue } from './gpt-model';
-export { createGptModel, GptModel } from './gpt-model';
 export { layerNorm } from './layer-norm';
 export type { LearningRateSchedule } from './learning-rate-schedule';
 export { LearningRateScheduleSchema, learningRateAt } from './learning-rate-schedule';
@@ -25,17 +29,6 @@ export { linear } from './linear';
 export { matMul2d } from './mat-mul-2d';
 export type { MlpModelOptions, MlpModelOptionsInput } from './mlp-model';
 export { createMlpModel, MlpModel, MlpModelOptionsSchema } from './mlp-model';
-export type { OptimizerState, OptimizerStepResult, OptimizerVariables } from './optimizer';
-export { createOptimizer, Optimizer } from './optimizer';
-export type { OptimizerOptions, OptimizerOptionsInput } from './optimizer-options';
-export { OptimizerOptionsSchema } from './optimizer-options';
-export type { AttentionStrategy, CausalAttentionBiasOptions } from './scaled-dot-product-attention';
-export { causalAttentionBias, maskedScore, scaledDotProductAttention } from './scaled-dot-product-attention';
-export type { TokenLogProbsOptions, TokenLogProbsResult } from './token-log-probs';
-export { tokenLogProbs } from './token-log-probs';
-export type { ValueHeadOptions } from './value-head';
-export { createValueHead, ValueHead } from './value-head';
-// -- formats (tokenizer, safetensors, ONNX export) --
 export type {
   ExportableTokenizer,
   ExportForTransformersJsOptions,
@@ -43,6 +36,10 @@ export type {
 export { exportForTransformersJs } from './onnx/export-for-transformers-js';
 export type { ExportGpt2ToOnnxOptions } from './onnx/export-gpt2-to-onnx';
 export { exportGpt2ToOnnx, gpt2OnnxOpsetVersion } from './onnx/export-gpt2-to-onnx';
+export type { OptimizerState, OptimizerStepResult, OptimizerVariables } from './optimizer';
+export { createOptimizer, Optimizer } from './optimizer';
+export type { OptimizerOptions, OptimizerOptionsInput } from './optimizer-options';
+export { OptimizerOptionsSchema } from './optimizer-options';
 export type { RandomGpt2WeightsOptions, ReferenceGpt2Options } from './reference-gpt2';
 export { randomGpt2Weights, referenceGpt2Logits } from './reference-gpt2';
 export {
@@ -58,6 +55,14 @@ export type {
 export { halfToFloat, readSafetensors, writeSafetensors } from './safetensors';
 export type { HuggingFaceModel, SaveHuggingFaceModelOptions } from './safetensors-files';
 export { loadHuggingFaceModel, saveHuggingFaceModel } from './safetensors-files';
+export type { AttentionStrategy, CausalAttentionBiasOptions } from './scaled-dot-product-attention';
+export {
+  causalAttentionBias,
+  maskedScore,
+  scaledDotProductAttention,
+} from './scaled-dot-product-attention';
+export type { TokenLogProbsOptions, TokenLogProbsResult } from './token-log-probs';
+export { tokenLogProbs } from './token-log-probs';
 export type { BpeTokenizerDefinition } from './tokenizer/bpe-tokenizer';
 export {
   BpeTokenizer,
@@ -72,3 +77,6 @@ export {
 } from './tokenizer/byte-level';
 export type { TrainBpeTokenizerOptions } from './tokenizer/train-bpe-tokenizer';
 export { TrainBpeTokenizerOptionsSchema, trainBpeTokenizer } from './tokenizer/train-bpe-tokenizer';
+export type { ValueHeadOptions } from './value-head';
+export { createValueHead, ValueHead } from './value-head';
+export type { WeightMap, WeightTensor } from './weights';
