@@ -4,11 +4,11 @@ import {
   type ReferenceModel,
   type SampledCompletion,
   type SampleRequest,
+  type Tokenizer,
   type TokenLogProbs,
   type TokenLogProbsRequest,
-  type Tokenizer,
 } from '@cohort/core';
-import * as tf from '@tensorflow/tfjs';
+import type * as tf from '@tensorflow/tfjs';
 import { generate } from './generate';
 import type { GptModel } from './gpt-model';
 import { tokenLogProbs } from './token-log-probs';
@@ -123,7 +123,9 @@ export class GptReferenceModel implements ReferenceModel {
       const values = (await result.logProbs.array()) as number[][];
       result.logProbs.dispose();
       result.mask.dispose();
-      sequences.forEach((sequence, row) => output.push(values[row]!.slice(0, sequence.length)));
+      sequences.forEach((sequence, row) => {
+        output.push(values[row]!.slice(0, sequence.length));
+      });
     }
     return output;
   }
