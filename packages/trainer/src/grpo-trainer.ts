@@ -11,6 +11,7 @@ import {
 } from '@cohort/core';
 import { createKlController, type KlController, klPerToken, mixReferenceWeights } from '@cohort/kl';
 import { createObjective } from '@cohort/objectives';
+import { valueLoss } from '@cohort/value';
 import * as tf from '@tensorflow/tfjs';
 import {
   type RewardFailure,
@@ -27,6 +28,8 @@ import {
   resolveTrainerConfig,
 } from './trainer-config';
 import { buildTrajectoryBatch, sequenceAdvantagesToTokens } from './trajectory-batch';
+import { type TurnTargets, turnLevelAdvantages, turnTargets } from './turn-advantages';
+import type { TrainableValueFunction } from './value-function';
 
 /** Numbers reported after each training step. */
 export interface StepMetrics {
@@ -59,6 +62,9 @@ export interface StepMetrics {
   stepSeconds: number;
   timings: { rollout: number; scoring: number; reference: number; update: number };
   rewardFailures: number;
+  /** PPO mode: the value loss and its clip fraction (0 otherwise). */
+  valueLoss: number;
+  valueClipFraction: number;
   policyVersion: number;
 }
 
@@ -100,6 +106,9 @@ export interface GrpoTrainerOptions<S extends ScenarioLike = Scenario> {
   config?: GrpoTrainerConfigInput | GrpoTrainerConfig;
   systemPrompt?: string;
   onEvent?: (event: TrainerEvent) => void;
+  /** The critic of PPO mode (`config.value.enabled`), with its own optimizer. */
+  valueFunction?: TrainableValueFunction;
+  valueOptimizer?: PolicyOptimizer;
 }
 
 /** The trainer's own state, saved in checkpoints next to the weights. */
@@ -138,6 +147,8 @@ export class GrpoTrainer<S extends ScenarioLike = Scenario> {
   readonly policy: TrainablePolicy;
   readonly referenceModel: ReferenceModel | undefined;
   readonly optimizer: PolicyOptimizer;
+  readonly valueFunction: TrainableValueFunction | undefined;
+  readonly valueOptimizer: PolicyOptimizer | undefined;
   systemPrompt: string | undefined;
   private readonly options: GrpoTrainerOptions<S>;
   private readonly estimator;
@@ -183,6 +194,15 @@ export class GrpoTrainer<S extends ScenarioLike = Scenario> {
     this.policy = options.policy;
     this.optimizer = options.optimizer;
     this.referenceModel = options.referenceModel;
+    this.valueFunction = options.valueFunction;
+    this.valueOptimizer = options.valueOptimizer;
+    if (this.config.value.enabled && (!options.valueFunction || !options.valueOptimizer)) {
+      throw new InvalidArgumentError({
+        argument: 'valueFunction',
+        value: options.valueFunction === undefined ? undefined : 'given',
+        message: 'config.value.enabled needs both valueFunction and valueOptimizer',
+      });
+    }
     this.systemPrompt = options.systemPrompt;
     this.estimator = createAdvantageEstimator(this.config.advantage);
     this.objective = createObjective(this.config.objective);
@@ -371,15 +391,42 @@ export class GrpoTrainer<S extends ScenarioLike = Scenario> {
     }
 
     const updateStart = performance.now();
+    let valueMetrics = { loss: 0, clipFraction: 0 };
+    let advantagesPerToken: number[][];
+    if (this.config.value.enabled && trajectories.length > 0) {
+      const targets = trajectories.map((trajectory, index) =>
+        turnTargets(trajectory, returns[index]! - trajectory.totalReward),
+      );
+      const oldValues = this.stateValues(trajectories, targets);
+      const gae = turnLevelAdvantages({
+        trajectories,
+        values: oldValues,
+        targets,
+        gamma: this.config.value.gamma,
+        lambda: this.config.value.lambda,
+      });
+      advantagesPerToken = gae.advantagesPerToken;
+      valueMetrics = this.updateValueFunction({
+        trajectories,
+        targets,
+        oldValues,
+        returnsPerTurn: gae.returnsPerTurn,
+      });
+    } else {
+      advantagesPerToken =
+        trajectories.length === 0
+          ? []
+          : sequenceAdvantagesToTokens(
+              trajectories,
+              this.estimator.estimate({ rewards: returns, groupSize }).advantages,
+            );
+    }
     const update =
       trajectories.length === 0
         ? undefined
         : this.update({
             trajectories,
-            advantagesPerToken: sequenceAdvantagesToTokens(
-              trajectories,
-              this.estimator.estimate({ rewards: returns, groupSize }).advantages,
-            ),
+            advantagesPerToken,
             ...(refLogProbs && this.config.kl.placement === 'loss' ? { refLogProbs } : {}),
           });
     const updateSeconds = (performance.now() - updateStart) / 1000;
@@ -453,6 +500,8 @@ export class GrpoTrainer<S extends ScenarioLike = Scenario> {
         update: updateSeconds,
       },
       rewardFailures: collected.failures.length,
+      valueLoss: valueMetrics.loss,
+      valueClipFraction: valueMetrics.clipFraction,
       policyVersion: this.policy.version,
     };
     this.emit({ type: 'step', metrics });
@@ -586,6 +635,113 @@ export class GrpoTrainer<S extends ScenarioLike = Scenario> {
     for (const [name, sum] of Object.entries(metricSums))
       metrics[name] = sum / Math.max(1, metricCount);
     return { metrics, gradNorm: lastGradNorm, learningRate: lastLearningRate, skipped, applied };
+  }
+
+  /** V at each turn's state, read without gradient: `result[i][k]`. */
+  private stateValues(
+    trajectories: readonly Trajectory[],
+    targets: readonly TurnTargets[],
+  ): number[][] {
+    const valueFunction = this.options.valueFunction!;
+    const result: number[][] = [];
+    const { minibatchSize } = this.config;
+    for (let start = 0; start < trajectories.length; start += minibatchSize) {
+      const rows = trajectories.slice(start, start + minibatchSize);
+      const values = tf.tidy(() =>
+        valueFunction.values({ sequences: rows.map((trajectory) => trajectory.tokenIds) }),
+      );
+      const matrix = values.arraySync() as number[][];
+      values.dispose();
+      rows.forEach((_, offset) => {
+        result.push(
+          targets[start + offset]!.statePositions.map((position) => matrix[offset]![position]!),
+        );
+      });
+    }
+    return result;
+  }
+
+  /** PPO value regression to the GAE returns at each turn's state, clipped around the old values when configured. */
+  private updateValueFunction(options: {
+    trajectories: readonly Trajectory[];
+    targets: readonly TurnTargets[];
+    oldValues: readonly (readonly number[])[];
+    returnsPerTurn: readonly (readonly number[])[];
+  }): { loss: number; clipFraction: number } {
+    const valueFunction = this.options.valueFunction!;
+    const optimizer = this.options.valueOptimizer!;
+    const { epochs, minibatchSize } = this.config;
+    const variables = valueFunction.trainableVariables() as tf.Variable[];
+    let lossSum = 0;
+    let clipSum = 0;
+    let count = 0;
+    for (let epoch = 0; epoch < epochs; epoch++) {
+      const order = this.random.shuffle(options.trajectories.map((_, index) => index));
+      for (let start = 0; start < order.length; start += minibatchSize) {
+        const rows = order.slice(start, start + minibatchSize);
+        const maxLength = Math.max(
+          1,
+          ...rows.map((row) => options.trajectories[row]!.tokenIds.length),
+        );
+        const size = rows.length * maxLength;
+        const mask = new Float32Array(size);
+        const targetReturns = new Float32Array(size);
+        const previous = new Float32Array(size);
+        rows.forEach((row, offset) => {
+          options.targets[row]!.statePositions.forEach((position, turn) => {
+            const index = offset * maxLength + position;
+            mask[index] = 1;
+            targetReturns[index] = options.returnsPerTurn[row]![turn]!;
+            previous[index] = options.oldValues[row]![turn]!;
+          });
+        });
+        if (!mask.some((value) => value > 0)) continue;
+        const shape: [number, number] = [rows.length, maxLength];
+        let clipFraction = 0;
+        const { value, grads } = tf.variableGrads(() => {
+          const result = valueLoss({
+            values: valueFunction.values({
+              sequences: rows.map((row) => options.trajectories[row]!.tokenIds),
+            }),
+            oldValues: tf.tensor2d(previous, shape),
+            returns: tf.tensor2d(targetReturns, shape),
+            mask: tf.tensor2d(mask, shape),
+            ...(this.config.value.clipRange === undefined
+              ? {}
+              : { clipRange: this.config.value.clipRange }),
+            checkInputs: false,
+          });
+          clipFraction = result.metrics.clipFraction;
+          return result.loss;
+        }, variables);
+        const loss = value.dataSync()[0]!;
+        value.dispose();
+        if (Number.isFinite(loss)) {
+          const step = optimizer.applyGradients(grads);
+          if (step.skipped) {
+            this.emit({
+              type: 'warning',
+              step: this.stepIndex,
+              message: 'non-finite value gradient: value update skipped',
+            });
+          }
+        } else {
+          this.emit({
+            type: 'warning',
+            step: this.stepIndex,
+            message: `non-finite value loss ${loss}: skipped`,
+          });
+        }
+        tf.dispose(Object.values(grads));
+        lossSum += loss;
+        clipSum += clipFraction;
+        count++;
+      }
+    }
+    return {
+      loss: count === 0 ? 0 : lossSum / count,
+      clipFraction: count === 0 ? 0 : clipSum / count,
+    };
   }
 
   private refreshReference(): void {

@@ -1,8 +1,5 @@
-export { ConversationTokens } from './conversation-tokens';
-export type { RewardFailure, RolloutOptions, RolloutResult, WeightedReward } from './rollout';
-export { rolloutGroups } from './rollout';
 export { writeFileAtomic } from './atomic-file';
-export { GrpoTrainer } from './grpo-trainer';
+export { ConversationTokens } from './conversation-tokens';
 export type {
   EvaluationMetrics,
   GrpoTrainerOptions,
@@ -10,16 +7,29 @@ export type {
   StepMetrics,
   TrainerEvent,
 } from './grpo-trainer';
-export { MetricsLog, parseMetricsLog } from './metrics-log';
+export { GrpoTrainer } from './grpo-trainer';
 export type { MetricsRecord } from './metrics-log';
-export type { ScenarioLike } from './rollout';
-export { isRefreshable } from './trainable-policy';
+export { MetricsLog, parseMetricsLog } from './metrics-log';
+export type {
+  RewardFailure,
+  RolloutOptions,
+  RolloutResult,
+  ScenarioLike,
+  WeightedReward,
+} from './rollout';
+export { rolloutGroups } from './rollout';
 export type {
   OptimizerStepResult,
   PolicyOptimizer,
   RefreshableReferenceModel,
   TrainablePolicy,
 } from './trainable-policy';
+export { isRefreshable } from './trainable-policy';
+export type {
+  GrpoTrainerConfig,
+  GrpoTrainerConfigInput,
+  TrainerPresetName,
+} from './trainer-config';
 export {
   DynamicSamplingConfigSchema,
   EvaluationConfigSchema,
@@ -35,15 +45,14 @@ export {
   ValueConfigSchema,
 } from './trainer-config';
 export type {
-  GrpoTrainerConfig,
-  GrpoTrainerConfigInput,
-  TrainerPresetName,
-} from './trainer-config';
-export { TrainingRun } from './training-run';
-export type {
   GenerationRecord,
   PromptEvolution,
   TrainingRunEvent,
   TrainingRunOptions,
   TrainingSummary,
 } from './training-run';
+export { TrainingRun } from './training-run';
+export type { TurnTargets } from './turn-advantages';
+export { turnLevelAdvantages, turnTargets } from './turn-advantages';
+export type { TrainableValueFunction } from './value-function';
+export { GptValueFunction } from './value-function';

@@ -4,12 +4,13 @@ import path from 'node:path';
 import { CheckpointError } from '@cohort/core';
 import { MockTokenizer } from '@cohort/core/test';
 import { createBanditEnvironment } from '@cohort/environments';
-import { createOptimizer, initializeBackend } from '@cohort/tfjs';
+import { createGptModel, createOptimizer, createValueHead, initializeBackend } from '@cohort/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GrpoTrainer } from './grpo-trainer';
 import { parseMetricsLog } from './metrics-log';
 import { UnigramPolicy, UnigramReference } from './test-support/unigram-policy';
 import { TrainingRun } from './training-run';
+import { GptValueFunction } from './value-function';
 
 const tokenizer = new MockTokenizer();
 const digitIds = [...'0123'].map((digit) => tokenizer.encode(digit)[0]!);
@@ -26,6 +27,7 @@ afterAll(async () => {
 function makeRun(
   runDirectory: string,
   onStep?: (step: number, run: TrainingRun<{ id: string }>) => void,
+  ppo = false,
 ) {
   const initialLogits = Array.from({ length: tokenizer.vocabSize }, (_, id) =>
     digitIds.includes(id) ? 1 : -3,
@@ -46,9 +48,34 @@ function makeRun(
     maxGradNorm: 5,
     variables: policy.namedVariables(),
   });
+  const critic = ppo
+    ? new GptValueFunction({
+        model: createGptModel({
+          config: {
+            vocabSize: tokenizer.vocabSize,
+            contextLength: 256,
+            embeddingSize: 8,
+            layerCount: 1,
+            headCount: 2,
+          },
+          seed: 4,
+        }),
+        head: createValueHead({ inputSize: 8 }),
+      })
+    : undefined;
   const trainer = new GrpoTrainer({
     policy,
     optimizer,
+    ...(critic
+      ? {
+          valueFunction: critic,
+          valueOptimizer: createOptimizer({
+            type: 'adam',
+            learningRate: 0.01,
+            variables: critic.namedVariables(),
+          }),
+        }
+      : {}),
     referenceModel: new UnigramReference(policy),
     environment,
     trainScenarios: [{ id: 'a' }, { id: 'b' }, { id: 'c' }],
@@ -65,6 +92,7 @@ function makeRun(
       referenceRefresh: { mode: 'mix', everySteps: 2, alpha: 0.5 },
       evaluation: { everySteps: 3, episodesPerScenario: 4, temperature: 1 },
       checkpoint: { everySteps: 0, keep: 2 },
+      value: { enabled: ppo, clipRange: 0.2 },
     },
   });
   const run: TrainingRun<{ id: string }> = new TrainingRun({
@@ -79,44 +107,57 @@ function makeRun(
       if (event.type === 'step') onStep?.(event.metrics.step, run);
     },
   });
-  return { run, policy, optimizer, trainer };
+  return { run, policy, optimizer, trainer, critic };
 }
 
 describe('TrainingRun', () => {
-  it('resumes exactly: an interrupted and resumed run ends with the same weights as an uninterrupted one', async () => {
-    const whole = makeRun(path.join(root, 'whole'));
-    await whole.run.run();
+  it.each([
+    ['GRPO', false],
+    ['PPO with a critic', true],
+  ])(
+    'resumes exactly (%s): an interrupted and resumed run ends with the same weights as an uninterrupted one',
+    async (name, ppo) => {
+      const whole = makeRun(path.join(root, `whole-${name}`), undefined, ppo);
+      await whole.run.run();
 
-    const interruptedDirectory = path.join(root, 'interrupted');
-    const first = makeRun(interruptedDirectory, (step, run) => {
-      if (step === 4) run.requestStop('test interrupt');
-    });
-    const partial = await first.run.run();
-    expect(partial.stoppedEarly).toBe(true);
-    expect(partial.stepsCompleted).toBe(4);
+      const interruptedDirectory = path.join(root, `interrupted-${name}`);
+      const first = makeRun(
+        interruptedDirectory,
+        (step, run) => {
+          if (step === 4) run.requestStop('test interrupt');
+        },
+        ppo,
+      );
+      const partial = await first.run.run();
+      expect(partial.stoppedEarly).toBe(true);
+      expect(partial.stepsCompleted).toBe(4);
 
-    const second = makeRun(interruptedDirectory);
-    expect(await second.run.resume()).toBe(4);
-    const summary = await second.run.run();
-    expect(summary.stepsCompleted).toBe(7);
+      const second = makeRun(interruptedDirectory, undefined, ppo);
+      expect(await second.run.resume()).toBe(4);
+      const summary = await second.run.run();
+      expect(summary.stepsCompleted).toBe(7);
 
-    expect(Array.from(second.policy.logits.dataSync())).toEqual(
-      Array.from(whole.policy.logits.dataSync()),
-    );
-    expect(second.optimizer.getState()).toEqual(whole.optimizer.getState());
-    expect(second.trainer.getState()).toEqual(whole.trainer.getState());
+      expect(Array.from(second.policy.logits.dataSync())).toEqual(
+        Array.from(whole.policy.logits.dataSync()),
+      );
+      expect(second.optimizer.getState()).toEqual(whole.optimizer.getState());
+      expect(second.trainer.getState()).toEqual(whole.trainer.getState());
+      if (ppo) expect(second.critic!.getWeights()).toEqual(whole.critic!.getWeights());
 
-    // The metrics logs agree too, apart from times and timings.
-    const strip = (text: string) =>
-      parseMetricsLog(text)
-        .filter((record) => record.kind !== 'event')
-        .map(({ time, timings, stepSeconds, tokensPerSecond, ...rest }) => rest);
-    const wholeLog = strip(await readFile(path.join(root, 'whole', 'metrics.jsonl'), 'utf8'));
-    const resumedLog = strip(
-      await readFile(path.join(interruptedDirectory, 'metrics.jsonl'), 'utf8'),
-    );
-    expect(resumedLog).toEqual(wholeLog);
-  });
+      // The metrics logs agree too, apart from times and timings.
+      const strip = (text: string) =>
+        parseMetricsLog(text)
+          .filter((record) => record.kind !== 'event')
+          .map(({ time, timings, stepSeconds, tokensPerSecond, ...rest }) => rest);
+      const wholeLog = strip(
+        await readFile(path.join(root, `whole-${name}`, 'metrics.jsonl'), 'utf8'),
+      );
+      const resumedLog = strip(
+        await readFile(path.join(interruptedDirectory, 'metrics.jsonl'), 'utf8'),
+      );
+      expect(resumedLog).toEqual(wholeLog);
+    },
+  );
 
   it('refuses a damaged checkpoint with an error that names the file', async () => {
     const directory = path.join(root, 'damaged');

@@ -17,6 +17,11 @@ import type {
   TrainerEvent,
 } from './grpo-trainer';
 import { MetricsLog, parseMetricsLog } from './metrics-log';
+import {
+  decodeOptimizerState,
+  type EncodedOptimizerState,
+  encodeOptimizerState,
+} from './optimizer-state-codec';
 import type { ScenarioLike } from './rollout';
 import { isRefreshable } from './trainable-policy';
 
@@ -79,6 +84,7 @@ export interface TrainingSummary {
 }
 
 const referencePrefix = 'reference/';
+const valuePrefix = 'value/';
 const checkpointPattern = /^step-(\d{6,})$/;
 
 /**
@@ -129,6 +135,10 @@ export class TrainingRun<S extends ScenarioLike = Scenario> {
       for (const [name, tensor] of Object.entries(reference.getWeights()))
         weights[`${referencePrefix}${name}`] = tensor;
     }
+    if (trainer.valueFunction) {
+      for (const [name, tensor] of Object.entries(trainer.valueFunction.getWeights()))
+        weights[`${valuePrefix}${name}`] = tensor;
+    }
     const state = trainer.getState();
     const directory = path.join(
       this.checkpointDirectory,
@@ -141,6 +151,13 @@ export class TrainingRun<S extends ScenarioLike = Scenario> {
       metadata: {
         trainer: state,
         generations: this.generations,
+        ...(trainer.valueOptimizer
+          ? {
+              valueOptimizer: encodeOptimizerState(
+                trainer.valueOptimizer.getState() as OptimizerState,
+              ),
+            }
+          : {}),
         ...(this.options.extraState ? { extra: this.options.extraState.save() } : {}),
         ...(this.options.evolution
           ? {
@@ -194,10 +211,15 @@ export class TrainingRun<S extends ScenarioLike = Scenario> {
     const contents = await loadCheckpoint(latest.directory);
     const policyPart: WeightMap = {};
     const referencePart: WeightMap = {};
+    const valuePart: WeightMap = {};
     for (const [name, tensor] of Object.entries(contents.weights)) {
-      if (name.startsWith(referencePrefix))
+      if (name.startsWith(referencePrefix)) {
         referencePart[name.slice(referencePrefix.length)] = tensor;
-      else policyPart[name] = tensor;
+      } else if (name.startsWith(valuePrefix)) {
+        valuePart[name.slice(valuePrefix.length)] = tensor;
+      } else {
+        policyPart[name] = tensor;
+      }
     }
     for (const [name, tensor] of Object.entries(policyWeights)) {
       const saved = policyPart[name];
@@ -214,6 +236,13 @@ export class TrainingRun<S extends ScenarioLike = Scenario> {
       reference.setWeights(referencePart);
     if (contents.optimizerState) trainer.optimizer.setState(contents.optimizerState);
     const metadata = contents.metadata ?? {};
+    if (trainer.valueFunction && Object.keys(valuePart).length > 0)
+      trainer.valueFunction.setWeights(valuePart);
+    if (trainer.valueOptimizer && metadata.valueOptimizer) {
+      trainer.valueOptimizer.setState(
+        decodeOptimizerState(metadata.valueOptimizer as EncodedOptimizerState),
+      );
+    }
     trainer.setState(metadata.trainer as GrpoTrainerState);
     this.generations.splice(
       0,
