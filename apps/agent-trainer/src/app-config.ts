@@ -1,0 +1,305 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ValidationError, type ValidationIssue } from '@cohort/core';
+import {
+  FormatRewardOptionsSchema,
+  GoalCompletionRewardOptionsSchema,
+  KeywordRewardOptionsSchema,
+  LengthRewardOptionsSchema,
+  RegexRewardOptionsSchema,
+  supportCategories,
+} from '@cohort/environments';
+import { GrpoTrainerConfigSchema, mergeConfig, trainerPresets } from '@cohort/trainer';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { zodIssuesWithAllowedValues } from './config-issues';
+import { UsageError } from './exit-codes';
+
+/** Folder of the embedded default chat model that `sft` writes and `train` starts from. */
+export const defaultModelDirectory = fileURLToPath(
+  new URL('../models/support-agent-tiny', import.meta.url),
+);
+
+export const presetNames = ['conservative', 'balanced', 'aggressive'] as const;
+export type PresetName = (typeof presetNames)[number];
+
+/** A trainable GPT-2-style LM in TensorFlow.js, full fine-tuning. */
+const TfjsLmPolicySchema = z
+  .object({
+    type: z.literal('tfjs-lm'),
+    /** Hugging Face folder (config.json, model.safetensors, tokenizer.json). Default: the embedded model. */
+    modelDirectory: z.string().min(1).optional(),
+  })
+  .strict();
+
+/** A frozen transformers.js base model plus a small trainable tfjs logit offset. */
+const ProxyPolicySchema = z
+  .object({
+    type: z.literal('proxy'),
+    /** transformers.js model folder (config.json, tokenizer.json, onnx/model.onnx). */
+    baseModelDirectory: z.string().min(1),
+    /** Size of the trainable offset model. */
+    delta: z
+      .object({
+        layerCount: z.number().int().positive().default(1),
+        embeddingSize: z.number().int().positive().default(64),
+        headCount: z.number().int().positive().default(2),
+      })
+      .strict()
+      .default({ layerCount: 1, embeddingSize: 64, headCount: 2 }),
+  })
+  .strict();
+
+/** A frozen LM proposes K candidates; a small actor chooses one (GPRO actor-critic). */
+const CandidateSelectorPolicySchema = z
+  .object({
+    type: z.literal('candidate-selector'),
+    /** Folder of the frozen proposing model (default: the embedded model). */
+    modelDirectory: z.string().min(1).optional(),
+    /** K: candidates per query. */
+    candidates: z.number().int().min(2).default(4),
+    /** M: queries between updates. */
+    updateEvery: z.number().int().positive().default(8),
+    advantage: z.enum(['group', 'critic']).default('group'),
+  })
+  .strict();
+
+export const PolicyConfigSchema = z.discriminatedUnion('type', [
+  TfjsLmPolicySchema,
+  ProxyPolicySchema,
+  CandidateSelectorPolicySchema,
+]);
+
+const SupportEnvironmentSchema = z
+  .object({
+    type: z.literal('support'),
+    /** Scenario categories to train and evaluate on (default: all). */
+    categories: z.array(z.enum(supportCategories)).min(1).optional(),
+    /** Per-turn shaping of the conversation environment. */
+    turnReward: z.enum(['none', 'criteria-progress']).default('none'),
+    /** Append the scenario's context to the system prompt. */
+    includeContext: z.boolean().default(true),
+  })
+  .strict();
+
+const BanditEnvironmentSchema = z
+  .object({
+    type: z.literal('bandit'),
+    armMeans: z.array(z.number().finite()).min(2).default([0.2, 0.5, 0.8]),
+    noise: z.enum(['gaussian', 'bernoulli']).default('bernoulli'),
+    drift: z
+      .object({
+        every: z.number().int().positive(),
+        kind: z.enum(['swap', 'random-walk']),
+        scale: z.number().nonnegative().finite().default(0.1),
+      })
+      .strict()
+      .optional(),
+  })
+  .strict();
+
+const ModuleEnvironmentSchema = z
+  .object({
+    type: z.literal('module'),
+    /** Path of a JS or TS module, relative to the config file. */
+    module: z.string().min(1),
+    /** Name of the export holding the environment (default: `environment`, then `default`). */
+    export: z.string().min(1).optional(),
+  })
+  .strict();
+
+export const EnvironmentConfigSchema = z.discriminatedUnion('type', [
+  SupportEnvironmentSchema,
+  BanditEnvironmentSchema,
+  ModuleEnvironmentSchema,
+]);
+
+const weight = z.number().finite().default(1);
+export const RewardConfigSchema = z.discriminatedUnion('type', [
+  z
+    .object({
+      type: z.literal('goal-completion'),
+      weight,
+      options: GoalCompletionRewardOptionsSchema.optional(),
+    })
+    .strict(),
+  z.object({ type: z.literal('format'), weight, options: FormatRewardOptionsSchema.optional() }).strict(),
+  z.object({ type: z.literal('keyword'), weight, options: KeywordRewardOptionsSchema }).strict(),
+  z.object({ type: z.literal('regex'), weight, options: RegexRewardOptionsSchema }).strict(),
+  z.object({ type: z.literal('length'), weight, options: LengthRewardOptionsSchema }).strict(),
+  z
+    .object({
+      type: z.literal('module'),
+      weight,
+      /** Path of a module exporting a RewardFunction, relative to the config file. */
+      module: z.string().min(1),
+      export: z.string().min(1).optional(),
+    })
+    .strict(),
+]);
+
+/** Prompt evolution's starting population (its schedule is `trainer.evolution`). */
+export const PromptEvolutionConfigSchema = z
+  .object({
+    /** System prompts that seed the population; mutated and recombined as it evolves. */
+    prompts: z.array(z.string().min(1)).min(1).optional(),
+  })
+  .strict();
+
+/**
+ * The `agent-trainer train` config file: a trainer config (merged over a
+ * preset) plus the choice of policy, environment, rewards, system prompt and
+ * prompt evolution. Unknown keys are refused at every level.
+ */
+export const AppConfigSchema = z
+  .object({
+    /** Used in the run directory's name. */
+    name: z
+      .string()
+      .regex(/^[A-Za-z0-9][A-Za-z0-9_-]*$/, 'must be letters, digits, - and _')
+      .default('support'),
+    preset: z.enum(presetNames).optional(),
+    trainer: GrpoTrainerConfigSchema,
+    policy: PolicyConfigSchema.default({ type: 'tfjs-lm' }),
+    environment: EnvironmentConfigSchema.default({
+      type: 'support',
+      turnReward: 'none',
+      includeContext: true,
+    }),
+    rewards: z
+      .array(RewardConfigSchema)
+      .min(1)
+      .default([
+        { type: 'goal-completion', weight: 1 },
+        { type: 'format', weight: 0.2 },
+      ]),
+    systemPrompt: z.string().min(1).optional(),
+    evolution: PromptEvolutionConfigSchema.optional(),
+    backend: z.enum(['auto', 'node', 'wasm', 'cpu']).default('auto'),
+  })
+  .strict();
+
+export type AppConfig = z.output<typeof AppConfigSchema>;
+export type AppConfigInput = z.input<typeof AppConfigSchema>;
+export type PolicyConfig = z.output<typeof PolicyConfigSchema>;
+export type EnvironmentConfig = z.output<typeof EnvironmentConfigSchema>;
+export type RewardConfig = z.output<typeof RewardConfigSchema>;
+
+/** Command-line overrides applied over a config file. */
+export interface AppConfigOverrides {
+  preset?: PresetName;
+  steps?: number;
+  /** A module path given with `--environment` (relative to the working directory). */
+  environmentModule?: string;
+}
+
+/**
+ * The default run of `agent-trainer train` with no arguments: the embedded
+ * model, GRPO on the support scenarios for a few minutes, prompt evolution on.
+ */
+export const defaultAppConfigInput = {
+  name: 'support',
+  preset: 'balanced',
+  trainer: {
+    steps: 12,
+    scenariosPerStep: 2,
+    groupSize: 4,
+    minibatchSize: 8,
+    generation: { maxNewTokens: 40, temperature: 1 },
+    maxSequenceLength: 256,
+    evaluation: { everySteps: 6, maxScenarios: 12 },
+    checkpoint: { everySteps: 4, keep: 2 },
+    evolution: { everyEpisodes: 32, populationSize: 4, fitnessScenarios: 4 },
+  },
+} satisfies Record<string, unknown>;
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+/**
+ * Validates an app config: the trainer section is merged over the preset
+ * (`overrides.preset`, else the file's `preset`), then every field is checked.
+ * Throws {@link ValidationError} listing each bad field's path, and for an
+ * unknown key or a wrong choice, the allowed values.
+ *
+ * @example
+ * ```ts
+ * const config = resolveAppConfig({ trainer: { steps: 5 } }, { preset: 'conservative' });
+ * config.trainer.optimizer.learningRate; // 2e-5, from the preset
+ * ```
+ */
+export function resolveAppConfig(input: unknown, overrides: AppConfigOverrides = {}): AppConfig {
+  const raw: Record<string, unknown> = isPlainObject(input) ? { ...input } : {};
+  if (input !== undefined && input !== null && !isPlainObject(input)) {
+    throw new ValidationError({
+      what: 'config',
+      issues: [{ path: '', message: 'must be an object (a mapping of keys to values)' }],
+    });
+  }
+  const presetValue = overrides.preset ?? raw.preset;
+  if (overrides.preset) raw.preset = overrides.preset;
+  const preset =
+    typeof presetValue === 'string' && (presetNames as readonly string[]).includes(presetValue)
+      ? (presetValue as PresetName)
+      : undefined;
+  let trainer: unknown = raw.trainer ?? {};
+  if (preset !== undefined && isPlainObject(trainer)) trainer = mergeConfig(trainerPresets[preset], trainer);
+  if (overrides.steps !== undefined && isPlainObject(trainer)) trainer = { ...trainer, steps: overrides.steps };
+  raw.trainer = trainer;
+  if (overrides.environmentModule !== undefined) {
+    raw.environment = { type: 'module', module: path.resolve(overrides.environmentModule) };
+  }
+  const result = AppConfigSchema.safeParse(raw);
+  if (result.success) return result.data;
+  const issues: ValidationIssue[] = zodIssuesWithAllowedValues(AppConfigSchema, raw, result.error.issues);
+  throw new ValidationError({ what: 'config', issues, cause: result.error });
+}
+
+/**
+ * Reads a JSON (`.json`) or YAML (`.yaml`, `.yml`, anything else) config
+ * file. A missing or unparsable file throws {@link UsageError}; module paths
+ * inside it are resolved relative to the file.
+ *
+ * @example
+ * ```ts
+ * const input = await readConfigFile('configs/support.yaml');
+ * const config = resolveAppConfig(input, { steps: 5 });
+ * ```
+ */
+export async function readConfigFile(filePath: string): Promise<unknown> {
+  let text: string;
+  try {
+    text = await readFile(filePath, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new UsageError(
+      code === 'ENOENT' ? `config file not found: ${filePath}` : `cannot read config file ${filePath}: ${code ?? (error as Error).message}`,
+      { cause: error },
+    );
+  }
+  let data: unknown;
+  try {
+    data = filePath.endsWith('.json') ? JSON.parse(text) : parseYaml(text);
+  } catch (error) {
+    const detail = (error as Error).message.split('\n')[0];
+    throw new UsageError(`config file ${filePath} is not valid ${filePath.endsWith('.json') ? 'JSON' : 'YAML'}: ${detail}`, {
+      cause: error,
+    });
+  }
+  return resolveModulePaths(data, path.dirname(path.resolve(filePath)));
+}
+
+/** Makes `environment.module` and `rewards[i].module` absolute, relative to the config's folder. */
+function resolveModulePaths(data: unknown, base: string): unknown {
+  if (!isPlainObject(data)) return data;
+  const result: Record<string, unknown> = { ...data };
+  const resolve = (entry: unknown): unknown =>
+    isPlainObject(entry) && entry.type === 'module' && typeof entry.module === 'string'
+      ? { ...entry, module: path.resolve(base, entry.module) }
+      : entry;
+  if (result.environment !== undefined) result.environment = resolve(result.environment);
+  if (Array.isArray(result.rewards)) result.rewards = result.rewards.map(resolve);
+  return result;
+}

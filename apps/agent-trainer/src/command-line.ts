@@ -1,0 +1,294 @@
+import { parseArgs } from 'node:util';
+import { UsageError } from './exit-codes';
+
+/** Flags every command accepts. */
+export interface CommonFlags {
+  /** Print machine-readable JSON lines on stdout instead of human text. */
+  json: boolean;
+  /** Print stack traces and extra detail. */
+  verbose: boolean;
+}
+
+/** `train`: GRPO training from a config, or a resumed run. */
+export interface TrainCommand extends CommonFlags {
+  command: 'train';
+  config?: string;
+  preset?: 'conservative' | 'balanced' | 'aggressive';
+  resume?: string;
+  /** The run directory itself (default: `runs/<timestamp>-<name>`). */
+  runDirectory?: string;
+  /** Parent of new run directories (default `runs`). */
+  runsRoot?: string;
+  name?: string;
+  steps?: number;
+  /** A user module exporting an environment (overrides the config's environment). */
+  environment?: string;
+}
+
+/** `eval`: held-out evaluation of a run's latest weights, or of a model folder. */
+export interface EvalCommand extends CommonFlags {
+  command: 'eval';
+  runDirectory?: string;
+  model?: string;
+  /** At most this many held-out scenarios (default: all). */
+  scenarios?: number;
+  seed: number;
+}
+
+/** `chat`: a terminal conversation with a trained agent. */
+export interface ChatCommand extends CommonFlags {
+  command: 'chat';
+  runDirectory?: string;
+  model?: string;
+  system?: string;
+  temperature: number;
+  maxNewTokens: number;
+  seed: number;
+}
+
+/** `sft`: trains the embedded default chat model. */
+export interface SftCommand extends CommonFlags {
+  command: 'sft';
+  out?: string;
+  seed: number;
+  steps?: number;
+  dialogues?: number;
+  vocabSize?: number;
+}
+
+/** `report RUN_DIR`: regenerates `report.html` from `metrics.jsonl`. */
+export interface ReportCommand extends CommonFlags {
+  command: 'report';
+  runDirectory: string;
+}
+
+/** `--help`, `help [COMMAND]`, or `COMMAND --help`. */
+export interface HelpCommand extends CommonFlags {
+  command: 'help';
+  topic?: CommandName;
+}
+
+export type Command =
+  | TrainCommand
+  | EvalCommand
+  | ChatCommand
+  | SftCommand
+  | ReportCommand
+  | HelpCommand;
+
+export const commandNames = ['train', 'eval', 'chat', 'sft', 'report'] as const;
+export type CommandName = (typeof commandNames)[number];
+
+const common = {
+  json: { type: 'boolean', default: false },
+  verbose: { type: 'boolean', short: 'v', default: false },
+  help: { type: 'boolean', short: 'h', default: false },
+} as const;
+
+const optionsByCommand = {
+  train: {
+    ...common,
+    config: { type: 'string', short: 'c' },
+    preset: { type: 'string' },
+    resume: { type: 'string' },
+    'run-dir': { type: 'string' },
+    'runs-root': { type: 'string' },
+    name: { type: 'string' },
+    steps: { type: 'string' },
+    environment: { type: 'string' },
+  },
+  eval: {
+    ...common,
+    'run-dir': { type: 'string' },
+    model: { type: 'string' },
+    scenarios: { type: 'string' },
+    seed: { type: 'string' },
+  },
+  chat: {
+    ...common,
+    'run-dir': { type: 'string' },
+    model: { type: 'string' },
+    system: { type: 'string' },
+    temperature: { type: 'string' },
+    'max-new-tokens': { type: 'string' },
+    seed: { type: 'string' },
+  },
+  sft: {
+    ...common,
+    out: { type: 'string' },
+    seed: { type: 'string' },
+    steps: { type: 'string' },
+    dialogues: { type: 'string' },
+    'vocab-size': { type: 'string' },
+  },
+  report: { ...common },
+} as const;
+
+const presetNames = ['conservative', 'balanced', 'aggressive'] as const;
+
+/** Usage text of the whole program, or of one command. */
+export function helpText(topic?: CommandName): string {
+  const lines: Record<CommandName, string> = {
+    train: `agent-trainer train [--config FILE] [--preset conservative|balanced|aggressive]
+                    [--resume RUN_DIR] [--run-dir DIR] [--runs-root DIR] [--name NAME]
+                    [--steps N] [--environment MODULE] [--json] [--verbose]
+  Train an agent with GRPO. Without --config: the embedded support model on the
+  built-in customer-support scenarios. --resume continues a run from its last checkpoint.`,
+    eval: `agent-trainer eval (--run-dir DIR | --model DIR) [--scenarios N] [--seed N] [--json]
+  Held-out evaluation on the built-in support scenarios; prints a table.`,
+    chat: `agent-trainer chat (--run-dir DIR | --model DIR) [--system TEXT] [--temperature T]
+                   [--max-new-tokens N] [--seed N]
+  Talk to an agent in the terminal; reads one user message per line from stdin.`,
+    sft: `agent-trainer sft [--out DIR] [--seed N] [--steps N] [--dialogues N] [--vocab-size N] [--json]
+  Train the embedded default chat model on generated support dialogues
+  (default --out apps/agent-trainer/models/support-agent-tiny).`,
+    report: `agent-trainer report RUN_DIR
+  Regenerate RUN_DIR/report.html from RUN_DIR/metrics.jsonl.`,
+  };
+  if (topic) return `${lines[topic]}\n`;
+  return `agent-trainer: train conversational agents with reinforcement learning
+
+Usage:
+${commandNames.map((name) => `  ${lines[name].split('\n').join('\n  ')}`).join('\n\n')}
+
+Common flags: --json (JSON lines on stdout), --verbose (stack traces), --help.
+
+Exit codes: 0 ok, 1 runtime failure, 2 usage or config error, 130 interrupted (Ctrl-C).
+`;
+}
+
+function integerFlag(name: string, value: string | undefined, minimum: number): number | undefined {
+  if (value === undefined) return undefined;
+  const parsed = Number(value);
+  if (!/^-?\d+$/.test(value.trim()) || !Number.isSafeInteger(parsed) || parsed < minimum) {
+    throw new UsageError(`--${name} must be an integer >= ${minimum}, got ${JSON.stringify(value)}`);
+  }
+  return parsed;
+}
+
+function numberFlag(name: string, value: string | undefined, minimum: number): number | undefined {
+  if (value === undefined) return undefined;
+  const parsed = Number(value);
+  if (value.trim() === '' || !Number.isFinite(parsed) || parsed < minimum) {
+    throw new UsageError(`--${name} must be a number >= ${minimum}, got ${JSON.stringify(value)}`);
+  }
+  return parsed;
+}
+
+/**
+ * Parses the command line (without `node` and the script) into a
+ * {@link Command}. Unknown commands and flags, missing values and bad numbers
+ * throw {@link UsageError} (exit code 2).
+ *
+ * @example
+ * ```ts
+ * parseCommandLine(['train', '--preset', 'balanced', '--steps', '5']);
+ * // { command: 'train', preset: 'balanced', steps: 5, json: false, verbose: false }
+ * ```
+ */
+export function parseCommandLine(argv: readonly string[]): Command {
+  const [first, ...rest] = argv;
+  if (first === undefined || first === '--help' || first === '-h' || first === 'help') {
+    const topic = first === 'help' ? rest[0] : undefined;
+    if (topic !== undefined && !(commandNames as readonly string[]).includes(topic)) {
+      throw new UsageError(`unknown command ${JSON.stringify(topic)}; commands: ${commandNames.join(', ')}`);
+    }
+    return { command: 'help', json: false, verbose: false, ...(topic ? { topic: topic as CommandName } : {}) };
+  }
+  if (!(commandNames as readonly string[]).includes(first)) {
+    throw new UsageError(
+      `unknown command ${JSON.stringify(first)}; commands: ${commandNames.join(', ')} (see --help)`,
+    );
+  }
+  const name = first as CommandName;
+  let parsed: { values: Record<string, string | boolean | undefined>; positionals: string[] };
+  try {
+    parsed = parseArgs({
+      args: [...rest],
+      options: optionsByCommand[name],
+      allowPositionals: name === 'report',
+      strict: true,
+    }) as typeof parsed;
+  } catch (error) {
+    const message = (error as Error).message.split('\n')[0]!.replace(/^TypeError \[[A-Z_]+\]: /, '');
+    throw new UsageError(`${name}: ${message} (see agent-trainer help ${name})`, { cause: error });
+  }
+  const values = parsed.values;
+  const string = (key: string): string | undefined => values[key] as string | undefined;
+  const flags: CommonFlags = { json: values.json === true, verbose: values.verbose === true };
+  if (values.help === true) return { command: 'help', topic: name, ...flags };
+
+  switch (name) {
+    case 'train': {
+      const preset = string('preset');
+      if (preset !== undefined && !(presetNames as readonly string[]).includes(preset)) {
+        throw new UsageError(
+          `--preset must be one of ${presetNames.join(', ')}, got ${JSON.stringify(preset)}`,
+        );
+      }
+      if (string('resume') !== undefined && string('config') !== undefined) {
+        throw new UsageError('--resume takes the config from the run directory; drop --config');
+      }
+      const steps = integerFlag('steps', string('steps'), 1);
+      return {
+        command: 'train',
+        ...flags,
+        ...optional('config', string('config')),
+        ...optional('preset', preset as TrainCommand['preset']),
+        ...optional('resume', string('resume')),
+        ...optional('runDirectory', string('run-dir')),
+        ...optional('runsRoot', string('runs-root')),
+        ...optional('name', string('name')),
+        ...optional('steps', steps),
+        ...optional('environment', string('environment')),
+      };
+    }
+    case 'eval':
+    case 'chat': {
+      const runDirectory = string('run-dir');
+      const model = string('model');
+      if ((runDirectory === undefined) === (model === undefined)) {
+        throw new UsageError(`${name} needs exactly one of --run-dir DIR or --model DIR`);
+      }
+      const source = { ...optional('runDirectory', runDirectory), ...optional('model', model) };
+      if (name === 'eval') {
+        return {
+          command: 'eval',
+          ...flags,
+          ...source,
+          ...optional('scenarios', integerFlag('scenarios', string('scenarios'), 1)),
+          seed: integerFlag('seed', string('seed'), 0) ?? 1234,
+        };
+      }
+      return {
+        command: 'chat',
+        ...flags,
+        ...source,
+        ...optional('system', string('system')),
+        temperature: numberFlag('temperature', string('temperature'), 0) ?? 0,
+        maxNewTokens: integerFlag('max-new-tokens', string('max-new-tokens'), 1) ?? 64,
+        seed: integerFlag('seed', string('seed'), 0) ?? 0,
+      };
+    }
+    case 'sft':
+      return {
+        command: 'sft',
+        ...flags,
+        ...optional('out', string('out')),
+        seed: integerFlag('seed', string('seed'), 0) ?? 0,
+        ...optional('steps', integerFlag('steps', string('steps'), 1)),
+        ...optional('dialogues', integerFlag('dialogues', string('dialogues'), 1)),
+        ...optional('vocabSize', integerFlag('vocab-size', string('vocab-size'), 300)),
+      };
+    case 'report': {
+      const [runDirectory, ...extra] = parsed.positionals;
+      if (runDirectory === undefined) throw new UsageError('report needs a run directory: agent-trainer report RUN_DIR');
+      if (extra.length > 0) throw new UsageError(`report takes one run directory, got extra ${JSON.stringify(extra)}`);
+      return { command: 'report', ...flags, runDirectory };
+    }
+  }
+}
+
+function optional<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {
+  return (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
+}

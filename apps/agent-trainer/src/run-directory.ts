@@ -1,0 +1,181 @@
+import { mkdir, readFile, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { type MetricsRecord, parseMetricsLog, writeFileAtomic } from '@cohort/trainer';
+import { UsageError } from './exit-codes';
+
+/** The files of a run directory. */
+export interface RunPaths {
+  root: string;
+  /** The config after presets and defaults, as the run used it. */
+  config: string;
+  /** One JSON line per step, evaluation, generation and event. */
+  metrics: string;
+  /** `step-NNNNNN/` folders written by the trainer. */
+  checkpoints: string;
+  /** Sample conversations from evaluations, one JSON line each. */
+  samples: string;
+  /** The self-contained HTML report. */
+  report: string;
+  /** The outcome of the run: evaluations before and after, steps, time. */
+  summary: string;
+}
+
+/**
+ * The paths inside a run directory.
+ *
+ * @example
+ * ```ts
+ * runPaths('runs/20250101-120000-support').metrics; // 'runs/20250101-120000-support/metrics.jsonl'
+ * ```
+ */
+export function runPaths(root: string): RunPaths {
+  return {
+    root,
+    config: path.join(root, 'config.resolved.json'),
+    metrics: path.join(root, 'metrics.jsonl'),
+    checkpoints: path.join(root, 'checkpoints'),
+    samples: path.join(root, 'samples.jsonl'),
+    report: path.join(root, 'report.html'),
+    summary: path.join(root, 'summary.json'),
+  };
+}
+
+/**
+ * The name of a new run directory: `<UTC timestamp>-<name>`, for example
+ * `20250314-093015-support`, so runs sort by start time.
+ */
+export function runDirectoryName(name: string, date: Date): string {
+  const iso = date.toISOString(); // 2025-03-14T09:30:15.123Z
+  const stamp = `${iso.slice(0, 10).replaceAll('-', '')}-${iso.slice(11, 19).replaceAll(':', '')}`;
+  return `${stamp}-${name}`;
+}
+
+/**
+ * Creates a new run directory under `root` (default `runs`), adding `-2`,
+ * `-3`, ... when the name is taken, and its `checkpoints/` folder.
+ *
+ * @example
+ * ```ts
+ * const paths = await createRunDirectory({ root: 'runs', name: 'support' });
+ * ```
+ */
+export async function createRunDirectory(options: {
+  root?: string;
+  name: string;
+  date?: Date;
+  /** Use exactly this directory (it may exist, but must not hold a run yet). */
+  directory?: string;
+}): Promise<RunPaths> {
+  let directory = options.directory;
+  if (directory !== undefined) {
+    if (await exists(runPaths(directory).metrics)) {
+      throw new UsageError(`run directory ${directory} already holds a run; use --resume ${directory} to continue it`);
+    }
+  } else {
+    const base = path.join(options.root ?? 'runs', runDirectoryName(options.name, options.date ?? new Date()));
+    directory = base;
+    for (let suffix = 2; await exists(directory); suffix++) directory = `${base}-${suffix}`;
+  }
+  const paths = runPaths(directory);
+  await mkdir(paths.checkpoints, { recursive: true });
+  return paths;
+}
+
+async function exists(target: string): Promise<boolean> {
+  try {
+    await stat(target);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Writes a JSON file atomically, pretty-printed, non-finite numbers as strings. */
+export async function writeJsonAtomic(filePath: string, value: unknown): Promise<void> {
+  await writeFileAtomic(filePath, `${JSON.stringify(value, replaceNonFinite, 2)}\n`);
+}
+
+function replaceNonFinite(_key: string, value: unknown): unknown {
+  return typeof value === 'number' && !Number.isFinite(value) ? String(value) : value;
+}
+
+/** A sample conversation as written to `samples.jsonl`. */
+export interface SampleRecord {
+  step: number;
+  scenarioId: string;
+  reward: number;
+  endReason?: string;
+  messages: { role: string; content: string }[];
+}
+
+/** What {@link readRun} finds in a run directory. */
+export interface RunContents {
+  paths: RunPaths;
+  config: unknown;
+  records: MetricsRecord[];
+  samples: SampleRecord[];
+  summary: unknown;
+}
+
+/**
+ * Reads a run directory for the report: the resolved config, the metrics
+ * log, the samples and the summary (the last three may be missing or empty).
+ * A missing directory or config, or a broken line, throws {@link UsageError}
+ * with one clear line.
+ *
+ * @example
+ * ```ts
+ * const { records } = await readRun('runs/20250101-120000-support');
+ * ```
+ */
+export async function readRun(directory: string): Promise<RunContents> {
+  const paths = runPaths(directory);
+  if (!(await exists(directory))) throw new UsageError(`run directory not found: ${directory}`);
+  const config = await readJsonFile(paths.config, 'the resolved config');
+  const metricsText = await readOptional(paths.metrics);
+  let records: MetricsRecord[];
+  try {
+    records = metricsText === undefined ? [] : parseMetricsLog(metricsText);
+  } catch (error) {
+    throw new UsageError(`${paths.metrics} has a line that is not JSON: ${(error as Error).message}`, { cause: error });
+  }
+  const samplesText = (await readOptional(paths.samples)) ?? '';
+  const samples: SampleRecord[] = [];
+  for (const [index, line] of samplesText.split('\n').entries()) {
+    if (line.trim() === '') continue;
+    try {
+      samples.push(JSON.parse(line) as SampleRecord);
+    } catch (error) {
+      throw new UsageError(`${paths.samples} line ${index + 1} is not JSON`, { cause: error });
+    }
+  }
+  const summaryText = await readOptional(paths.summary);
+  let summary: unknown;
+  if (summaryText !== undefined) {
+    try {
+      summary = JSON.parse(summaryText);
+    } catch (error) {
+      throw new UsageError(`${paths.summary} is not JSON`, { cause: error });
+    }
+  }
+  return { paths, config, records, samples, summary };
+}
+
+async function readOptional(filePath: string): Promise<string | undefined> {
+  try {
+    return await readFile(filePath, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
+}
+
+async function readJsonFile(filePath: string, what: string): Promise<unknown> {
+  const text = await readOptional(filePath);
+  if (text === undefined) throw new UsageError(`${what} is missing: ${filePath} (is this a run directory?)`);
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new UsageError(`${what} ${filePath} is not JSON: ${(error as Error).message}`, { cause: error });
+  }
+}
