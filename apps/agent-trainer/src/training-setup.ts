@@ -1,0 +1,163 @@
+import type { Environment, RewardFunction, Scenario } from '@cohort/core';
+import {
+  ConversationEnvironment,
+  createBanditEnvironment,
+  formatReward,
+  goalCompletionReward,
+  keywordReward,
+  lengthReward,
+  regexReward,
+  supportScenarios,
+} from '@cohort/environments';
+import {
+  createGptModel,
+  createOptimizer,
+  GptPolicy,
+  GptReferenceModel,
+  initializeBackend,
+} from '@cohort/tfjs';
+import { GrpoTrainer, type TrainerEvent, type WeightedReward } from '@cohort/trainer';
+import { type AppConfig, defaultModelDirectory, type EnvironmentConfig, type RewardConfig } from './app-config';
+import { loadChatModel } from './chat-model';
+import { UsageError } from './exit-codes';
+import { loadEnvironmentModule, loadRewardModule } from './user-module';
+
+/** The environment side of a run: the environment, its scenarios, and rewards it brings. */
+export interface EnvironmentSetup {
+  environment: Environment<Scenario>;
+  trainScenarios: Scenario[];
+  evalScenarios: Scenario[];
+  /** Rewards exported by a user's module, added to the config's. */
+  moduleRewards: RewardFunction<Scenario>[];
+}
+
+/**
+ * Builds the environment and its scenarios from the config: the built-in
+ * support conversations (train and held-out splits), the bandit, or a user's
+ * module.
+ */
+export async function createEnvironmentSetup(config: EnvironmentConfig, systemPrompt?: string): Promise<EnvironmentSetup> {
+  switch (config.type) {
+    case 'support': {
+      const categories = config.categories ? { categories: config.categories } : {};
+      return {
+        environment: new ConversationEnvironment({
+          turnReward: config.turnReward,
+          includeContext: config.includeContext,
+          ...(systemPrompt ? { systemPrompt } : {}),
+        }),
+        trainScenarios: supportScenarios({ split: 'train', ...categories }),
+        evalScenarios: supportScenarios({ split: 'eval', ...categories }),
+        moduleRewards: [],
+      };
+    }
+    case 'bandit': {
+      const environment = createBanditEnvironment({
+        bandit: { armMeans: config.armMeans, noise: config.noise, ...(config.drift ? { drift: config.drift } : {}) },
+      });
+      const task = { id: 'bandit' } as unknown as Scenario;
+      return {
+        environment: environment as unknown as Environment<Scenario>,
+        trainScenarios: [task],
+        evalScenarios: [task],
+        moduleRewards: [],
+      };
+    }
+    case 'module': {
+      const loaded = await loadEnvironmentModule(config.module, config.export);
+      return {
+        environment: loaded.environment as Environment<Scenario>,
+        trainScenarios: loaded.scenarios as Scenario[],
+        evalScenarios: loaded.evaluationScenarios as Scenario[],
+        moduleRewards: loaded.rewards as RewardFunction<Scenario>[],
+      };
+    }
+  }
+}
+
+/** Builds the weighted reward functions of the config (module rewards are imported). */
+export async function createRewards(configs: readonly RewardConfig[]): Promise<WeightedReward<Scenario>[]> {
+  const rewards: WeightedReward<Scenario>[] = [];
+  for (const config of configs) {
+    let reward: RewardFunction<Scenario>;
+    switch (config.type) {
+      case 'goal-completion':
+        reward = goalCompletionReward(config.options ?? {});
+        break;
+      case 'format':
+        reward = formatReward(config.options ?? {}) as RewardFunction<Scenario>;
+        break;
+      case 'keyword':
+        reward = keywordReward(config.options) as RewardFunction<Scenario>;
+        break;
+      case 'regex':
+        reward = regexReward(config.options) as RewardFunction<Scenario>;
+        break;
+      case 'length':
+        reward = lengthReward(config.options) as RewardFunction<Scenario>;
+        break;
+      case 'module':
+        reward = (await loadRewardModule(config.module, config.export)) as RewardFunction<Scenario>;
+        break;
+    }
+    rewards.push({ reward, weight: config.weight });
+  }
+  return rewards;
+}
+
+/** Options of {@link createTrainer}. */
+export interface CreateTrainerOptions {
+  config: AppConfig;
+  onEvent?: (event: TrainerEvent) => void;
+}
+
+/**
+ * Builds the {@link GrpoTrainer} of a run from the app config: the backend,
+ * the policy and its frozen reference, the optimizer, the environment, and
+ * the rewards. The `tfjs-lm` policy is wired here; `proxy` and
+ * `candidate-selector` are refused with a clear message until the trainer
+ * drives them from the app.
+ */
+export async function createTrainer(options: CreateTrainerOptions): Promise<GrpoTrainer<Scenario>> {
+  const { config } = options;
+  const setup = await createEnvironmentSetup(config.environment, config.systemPrompt);
+  const rewards = [
+    ...(await createRewards(config.rewards)),
+    ...setup.moduleRewards.map((reward) => ({ reward, weight: 1 })),
+  ];
+  if (config.policy.type !== 'tfjs-lm') {
+    throw new UsageError(`policy type "${config.policy.type}" cannot be trained from the command line yet; use "tfjs-lm"`);
+  }
+  await initializeBackend({ backend: config.backend });
+  const { model, tokenizer } = await loadChatModel(config.policy.modelDirectory ?? defaultModelDirectory);
+  const reference = createGptModel({ config: model.config });
+  reference.loadWeightMap(model.toWeightMap());
+  const policy = new GptPolicy({ model, tokenizer });
+  const { optimizer: optimizerConfig, steps } = config.trainer;
+  const optimizer = createOptimizer({
+    type: optimizerConfig.type,
+    learningRate: optimizerConfig.learningRate,
+    beta1: optimizerConfig.beta1,
+    beta2: optimizerConfig.beta2,
+    epsilon: optimizerConfig.epsilon,
+    weightDecay: optimizerConfig.weightDecay,
+    maxGradNorm: optimizerConfig.maxGradNorm,
+    schedule:
+      optimizerConfig.schedule.type === 'constant'
+        ? optimizerConfig.schedule
+        : { ...optimizerConfig.schedule, totalSteps: Math.max(steps, optimizerConfig.schedule.warmupSteps + 1) },
+    variables: policy.namedVariables(),
+  });
+  return new GrpoTrainer<Scenario>({
+    policy,
+    optimizer,
+    referenceModel: new GptReferenceModel({ model: reference, padTokenId: tokenizer.padTokenId }),
+    environment: setup.environment,
+    trainScenarios: setup.trainScenarios,
+    evalScenarios: setup.evalScenarios,
+    rewards,
+    config: config.trainer,
+    ...(config.systemPrompt ? { systemPrompt: config.systemPrompt } : {}),
+    ...(options.onEvent ? { onEvent: options.onEvent } : {}),
+  });
+}

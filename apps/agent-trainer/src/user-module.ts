@@ -1,0 +1,127 @@
+import { stat } from 'node:fs/promises';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { Environment, RewardFunction } from '@cohort/core';
+import { UsageError } from './exit-codes';
+
+/** What a user's environment module provides. */
+export interface EnvironmentModule {
+  environment: Environment<unknown>;
+  /** Training scenarios: the module's `scenarios` export. */
+  scenarios: unknown[];
+  /** Held-out scenarios: the module's `evaluationScenarios` export (default: none). */
+  evaluationScenarios: unknown[];
+  /** Reward functions: the module's `rewards` export (default: none; the config's rewards apply). */
+  rewards: RewardFunction<unknown>[];
+}
+
+function isEnvironment(value: unknown): value is Environment<unknown> {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as { reset?: unknown }).reset === 'function' &&
+    typeof (value as { name?: unknown }).name === 'string'
+  );
+}
+
+function isRewardFunction(value: unknown): value is RewardFunction<unknown> {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as { score?: unknown }).score === 'function' &&
+    typeof (value as { name?: unknown }).name === 'string'
+  );
+}
+
+/**
+ * Imports a user's module (JavaScript, or TypeScript when the CLI runs under
+ * tsx) and returns its exports. A missing file or a module that fails to load
+ * throws {@link UsageError} with one line.
+ */
+export async function importUserModule(modulePath: string, what: string): Promise<Record<string, unknown>> {
+  const absolute = path.resolve(modulePath);
+  try {
+    await stat(absolute);
+  } catch {
+    throw new UsageError(`${what} module not found: ${modulePath}`);
+  }
+  try {
+    return (await import(pathToFileURL(absolute).href)) as Record<string, unknown>;
+  } catch (error) {
+    const detail = error instanceof Error ? error.message.split('\n')[0] : String(error);
+    throw new UsageError(`cannot load ${what} module ${modulePath}: ${detail}`, { cause: error });
+  }
+}
+
+/**
+ * Loads a custom environment from a user's module. The environment is the
+ * export named `exportName`, else `environment`, else the default export;
+ * it may be an {@link Environment} (an object with `name` and `reset()`) or a
+ * function that returns one (sync or async). The module should also export
+ * `scenarios` (an array), and may export `evaluationScenarios` and `rewards`.
+ * A module without an environment throws {@link UsageError}: one line that
+ * names the module and lists what it does export.
+ *
+ * @example
+ * ```ts
+ * const { environment, scenarios } = await loadEnvironmentModule('./my-env.ts');
+ * ```
+ */
+export async function loadEnvironmentModule(modulePath: string, exportName?: string): Promise<EnvironmentModule> {
+  const exports = await importUserModule(modulePath, 'environment');
+  const candidates = exportName ? [exportName] : ['environment', 'default'];
+  let environment: Environment<unknown> | undefined;
+  for (const name of candidates) {
+    let value = exports[name];
+    if (typeof value === 'function' && !isEnvironment(value)) {
+      try {
+        value = await (value as () => unknown)();
+      } catch (error) {
+        throw new UsageError(
+          `environment factory ${name}() of ${modulePath} threw: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`,
+          { cause: error },
+        );
+      }
+    }
+    if (isEnvironment(value)) {
+      environment = value;
+      break;
+    }
+  }
+  const found = Object.keys(exports).filter((key) => key !== '__esModule');
+  if (!environment) {
+    throw new UsageError(
+      `${modulePath} does not export an environment: expected ${exportName ? `an export "${exportName}"` : 'an export "environment" or a default export'} that is an object with name and reset() or a function returning one; it exports ${found.length ? found.join(', ') : 'nothing'}`,
+    );
+  }
+  const scenarios = exports.scenarios;
+  if (!Array.isArray(scenarios) || scenarios.length === 0) {
+    throw new UsageError(`${modulePath} exports an environment but no "scenarios" array (the training scenarios it needs)`);
+  }
+  const evaluationScenarios = exports.evaluationScenarios ?? [];
+  if (!Array.isArray(evaluationScenarios)) {
+    throw new UsageError(`${modulePath}: "evaluationScenarios" must be an array`);
+  }
+  const rewards = exports.rewards ?? [];
+  if (!Array.isArray(rewards) || !rewards.every(isRewardFunction)) {
+    throw new UsageError(`${modulePath}: "rewards" must be an array of reward functions (each with name and score())`);
+  }
+  return { environment, scenarios, evaluationScenarios, rewards };
+}
+
+/**
+ * Loads a reward function from a user's module: the export `exportName`,
+ * else `reward`, else the default export; a function returning a reward is
+ * called. Throws {@link UsageError} when there is none.
+ */
+export async function loadRewardModule(modulePath: string, exportName?: string): Promise<RewardFunction<unknown>> {
+  const exports = await importUserModule(modulePath, 'reward');
+  for (const name of exportName ? [exportName] : ['reward', 'default']) {
+    let value = exports[name];
+    if (typeof value === 'function') value = await (value as () => unknown)();
+    if (isRewardFunction(value)) return value;
+  }
+  throw new UsageError(
+    `${modulePath} does not export a reward function: expected ${exportName ? `"${exportName}"` : '"reward" or a default export'} with name and score(); it exports ${Object.keys(exports).join(', ') || 'nothing'}`,
+  );
+}
