@@ -1,3 +1,4 @@
+export { writeFileAtomic } from './atomic-file';
 export type { BackendChoice, BackendRequest, InitializeBackendOptions } from './backend';
 export { initializeBackend } from './backend';
 export type { CheckpointContents, CheckpointExpectation } from './checkpoint';

@@ -1,7 +1,7 @@
-import { randomUUID } from 'node:crypto';
-import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { CheckpointError, InvalidArgumentError } from '@cohort/core';
+import { writeFileAtomic } from './atomic-file';
 import {
   type Gpt2Config,
   gpt2ConfigFromHuggingFace,
@@ -11,27 +11,6 @@ import {
 import { checkGpt2Weights, normalizeGpt2WeightNames } from './reference-gpt2-weights';
 import { readSafetensors, writeSafetensors } from './safetensors';
 import type { WeightMap } from './weights';
-
-/**
- * Writes `data` to `filePath` atomically: into a temporary file in the same
- * folder, flushed, then renamed over the target, so a reader sees the old file
- * or the new one and never half of one.
- */
-export async function writeFileAtomic(filePath: string, data: string | Uint8Array): Promise<void> {
-  await mkdir(path.dirname(filePath), { recursive: true });
-  const temporary = `${filePath}.${randomUUID()}.tmp`;
-  const handle = await open(temporary, 'w');
-  try {
-    await handle.writeFile(data);
-    await handle.sync();
-  } catch (error) {
-    await handle.close();
-    await rm(temporary, { force: true });
-    throw error;
-  }
-  await handle.close();
-  await rename(temporary, filePath);
-}
 
 /** Options of {@link saveHuggingFaceModel}. */
 export interface SaveHuggingFaceModelOptions {

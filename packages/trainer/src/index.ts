@@ -1,4 +1,4 @@
-export { writeFileAtomic } from './atomic-file';
+export { writeFileAtomic } from '@cohort/tfjs';
 export { ConversationTokens } from './conversation-tokens';
 export type {
   EvaluationMetrics,

@@ -7,8 +7,13 @@ import type {
   HybridEvolutionSchedule,
   HybridEvolutionScheduleState,
 } from '@cohort/evolution';
-import { loadCheckpoint, type OptimizerState, saveCheckpoint, type WeightMap } from '@cohort/tfjs';
-import { writeFileAtomic } from './atomic-file';
+import {
+  loadCheckpoint,
+  type OptimizerState,
+  saveCheckpoint,
+  type WeightMap,
+  writeFileAtomic,
+} from '@cohort/tfjs';
 import type {
   EvaluationMetrics,
   GrpoTrainer,

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { InvalidArgumentError, type Tokenizer } from '@cohort/core';
+import { writeFileAtomic } from '../atomic-file';
 import { type Gpt2ConfigInput, gpt2ConfigToHuggingFace, parseGpt2Config } from '../gpt2-config';
-import { writeFileAtomic } from '../safetensors-files';
 import type { WeightMap } from '../weights';
 import { exportGpt2ToOnnx } from './export-gpt2-to-onnx';
 

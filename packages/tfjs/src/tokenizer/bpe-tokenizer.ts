@@ -10,7 +10,7 @@ import {
   type Tokenizer,
 } from '@cohort/core';
 import { z } from 'zod';
-import { writeFileAtomic } from '../safetensors-files';
+import { writeFileAtomic } from '../atomic-file';
 import { byteLevelPreTokenize, byteToCharacter, characterToByte } from './byte-level';
 
 /** The special tokens every {@link BpeTokenizer} has: end of text, the two ChatML turn markers, and padding. */
