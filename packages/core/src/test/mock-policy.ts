@@ -6,9 +6,9 @@ import type {
   TokenLogProbs,
   TokenLogProbsRequest,
 } from '../policy';
-import { Random } from '../random';
 import type { Tokenizer } from '../tokenizer';
 import { MockTokenizer } from './mock-tokenizer';
+import { sampleContextFree } from './sample-context-free';
 
 /**
  * A policy over plain arrays whose next-token distribution ignores the context:
@@ -49,33 +49,12 @@ export class MockPolicy implements Policy<number[][], never> {
 
   async sample(request: SampleRequest): Promise<SampledCompletion[]> {
     this.sampleCalls.push(request);
-    const random = new Random(request.seed);
     const temperature = request.temperature ?? 1;
-    const logProbabilities = this.logProbabilities(temperature === 0 ? 1 : temperature);
-    const probabilities = logProbabilities.map(Math.exp);
-    const stopIds = new Set([this.tokenizer.eosTokenId, ...(request.stopTokenIds ?? [])]);
-    const completions: SampledCompletion[] = [];
-    for (let promptIndex = 0; promptIndex < request.prompts.length; promptIndex++) {
-      for (let sampleIndex = 0; sampleIndex < request.groupSize; sampleIndex++) {
-        const tokenIds: number[] = [];
-        const logProbsPerToken: number[] = [];
-        let finishReason: SampledCompletion['finishReason'] = 'length';
-        while (tokenIds.length < request.maxNewTokens) {
-          const id =
-            temperature === 0
-              ? logProbabilities.indexOf(Math.max(...logProbabilities))
-              : random.categorical(probabilities);
-          tokenIds.push(id);
-          logProbsPerToken.push(logProbabilities[id]!);
-          if (stopIds.has(id)) {
-            finishReason = id === this.tokenizer.eosTokenId ? 'eos' : 'stop';
-            break;
-          }
-        }
-        completions.push({ promptIndex, sampleIndex, tokenIds, logProbsPerToken, finishReason });
-      }
-    }
-    return completions;
+    return sampleContextFree({
+      request,
+      logProbabilities: this.logProbabilities(temperature === 0 ? 1 : temperature),
+      tokenizer: this.tokenizer,
+    });
   }
 
   tokenLogProbs(request: TokenLogProbsRequest): TokenLogProbs<number[][]> {

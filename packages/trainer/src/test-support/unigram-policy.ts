@@ -1,11 +1,11 @@
 import {
-  Random,
   type SampledCompletion,
   type SampleRequest,
   type Tokenizer,
   type TokenLogProbs,
   type TokenLogProbsRequest,
 } from '@cohort/core';
+import { sampleContextFree } from '@cohort/core/test';
 import type { WeightMap } from '@cohort/tfjs';
 import * as tf from '@tensorflow/tfjs';
 import type { RefreshableReferenceModel, TrainablePolicy } from '../trainable-policy';
@@ -41,33 +41,12 @@ export class UnigramPolicy implements TrainablePolicy {
   }
 
   async sample(request: SampleRequest): Promise<SampledCompletion[]> {
-    const random = new Random(request.seed);
     const temperature = request.temperature ?? 1;
-    const logProbabilities = this.logProbabilities(temperature === 0 ? 1 : temperature);
-    const probabilities = Array.from(logProbabilities, Math.exp);
-    const stops = new Set([this.tokenizer.eosTokenId, ...(request.stopTokenIds ?? [])]);
-    const completions: SampledCompletion[] = [];
-    request.prompts.forEach((_, promptIndex) => {
-      for (let sampleIndex = 0; sampleIndex < request.groupSize; sampleIndex++) {
-        const tokenIds: number[] = [];
-        const logProbsPerToken: number[] = [];
-        let finishReason: SampledCompletion['finishReason'] = 'length';
-        while (tokenIds.length < request.maxNewTokens) {
-          const id =
-            temperature === 0
-              ? logProbabilities.indexOf(Math.max(...logProbabilities))
-              : random.categorical(probabilities);
-          tokenIds.push(id);
-          logProbsPerToken.push(logProbabilities[id]!);
-          if (stops.has(id)) {
-            finishReason = id === this.tokenizer.eosTokenId ? 'eos' : 'stop';
-            break;
-          }
-        }
-        completions.push({ promptIndex, sampleIndex, tokenIds, logProbsPerToken, finishReason });
-      }
+    return sampleContextFree({
+      request,
+      logProbabilities: Array.from(this.logProbabilities(temperature === 0 ? 1 : temperature)),
+      tokenizer: this.tokenizer,
     });
-    return completions;
   }
 
   tokenLogProbs(request: TokenLogProbsRequest): TokenLogProbs<tf.Tensor> {
