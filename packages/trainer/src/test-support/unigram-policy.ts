@@ -1,9 +1,9 @@
-import {
-  type SampledCompletion,
-  type SampleRequest,
-  type Tokenizer,
-  type TokenLogProbs,
-  type TokenLogProbsRequest,
+import type {
+  SampledCompletion,
+  SampleRequest,
+  Tokenizer,
+  TokenLogProbs,
+  TokenLogProbsRequest,
 } from '@cohort/core';
 import { sampleContextFree } from '@cohort/core/test';
 import type { WeightMap } from '@cohort/tfjs';
