@@ -1,0 +1,63 @@
+import { createInterface } from 'node:readline';
+import type { Message } from '@cohort/core';
+import { defaultSupportSystemPrompt } from '@cohort/environments';
+import { generate, initializeBackend } from '@cohort/tfjs';
+import type { CliIo } from '../cli-io';
+import type { ChatCommand } from '../command-line';
+import { type ExitCode, exitCodes } from '../exit-codes';
+import { loadModelSource } from './model-source';
+
+/**
+ * `agent-trainer chat`: a conversation with the agent in the terminal. Each
+ * line on stdin is a user message; the agent's reply is printed on stdout.
+ * Works with piped stdin; `/reset` starts over, `/exit` or end of input ends.
+ */
+export async function chatCommand(command: ChatCommand, io: CliIo): Promise<ExitCode> {
+  await initializeBackend({ logger: false });
+  const { model, tokenizer, systemPrompt } = await loadModelSource(command);
+  const system = command.system ?? systemPrompt ?? defaultSupportSystemPrompt;
+  let messages: Message[] = [{ role: 'system', content: system }];
+  const interactive = (io.stdin as { isTTY?: boolean }).isTTY === true && !command.json;
+  if (interactive) io.stderr.write('chat with the agent; /reset starts over, /exit or Ctrl-D ends\n');
+  const lines = createInterface({ input: io.stdin, terminal: false });
+  let turn = 0;
+  if (interactive) io.stderr.write('you> ');
+  for await (const raw of lines) {
+    const line = raw.trim();
+    if (line === '/exit') break;
+    if (line === '/reset') {
+      messages = [{ role: 'system', content: system }];
+      if (interactive) io.stderr.write('(conversation reset)\nyou> ');
+      continue;
+    }
+    if (line === '') {
+      if (interactive) io.stderr.write('you> ');
+      continue;
+    }
+    messages.push({ role: 'user', content: line });
+    let prompt = tokenizer.applyChatTemplate(messages, { addGenerationPrompt: true });
+    // Keep the system prompt and drop the oldest turns when the context is full.
+    while (prompt.length + command.maxNewTokens > model.config.contextLength && messages.length > 2) {
+      messages.splice(1, 1);
+      prompt = tokenizer.applyChatTemplate(messages, { addGenerationPrompt: true });
+    }
+    const room = Math.max(1, Math.min(command.maxNewTokens, model.config.contextLength - prompt.length));
+    const [sequence] = await generate(model, {
+      prompts: [prompt.slice(-(model.config.contextLength - 1))],
+      maxNewTokens: room,
+      temperature: command.temperature,
+      stopTokenIds: [tokenizer.endOfTurnTokenId],
+      eosTokenId: tokenizer.eosTokenId,
+      padTokenId: tokenizer.padTokenId,
+      seed: command.seed + turn,
+    });
+    const reply = tokenizer.decode(sequence!.tokenIds, { skipSpecialTokens: true }).trim();
+    messages.push({ role: 'assistant', content: reply });
+    turn++;
+    if (command.json) io.stdout.write(`${JSON.stringify({ type: 'reply', user: line, agent: reply })}\n`);
+    else io.stdout.write(`${interactive ? 'agent> ' : ''}${reply}\n`);
+    if (interactive) io.stderr.write('you> ');
+  }
+  model.dispose();
+  return exitCodes.ok;
+}

@@ -1,0 +1,44 @@
+import { defaultModelDirectory } from '../app-config';
+import type { CliIo } from '../cli-io';
+import type { SftCommand } from '../command-line';
+import { type ExitCode, exitCodes } from '../exit-codes';
+import { formatDuration } from '../progress';
+import { trainSupportAgent } from '../sft';
+
+/** `agent-trainer sft`: trains the embedded default chat model. */
+export async function sftCommand(command: SftCommand, io: CliIo): Promise<ExitCode> {
+  const out = command.out ?? defaultModelDirectory;
+  const parts = ['agent-trainer sft', `--seed ${command.seed}`];
+  if (command.steps !== undefined) parts.push(`--steps ${command.steps}`);
+  if (command.dialogues !== undefined) parts.push(`--dialogues ${command.dialogues}`);
+  if (command.vocabSize !== undefined) parts.push(`--vocab-size ${command.vocabSize}`);
+  const live = !command.json && io.stderr.isTTY === true;
+  const result = await trainSupportAgent({
+    out,
+    seed: command.seed,
+    ...(command.steps !== undefined ? { steps: command.steps } : {}),
+    ...(command.dialogues !== undefined ? { dialogues: command.dialogues } : {}),
+    ...(command.vocabSize !== undefined ? { vocabSize: command.vocabSize } : {}),
+    command: parts.join(' '),
+    log: (line) => {
+      if (command.json) io.stdout.write(`${JSON.stringify({ type: 'log', message: line })}\n`);
+      else io.stderr.write(`${live ? '\r\x1b[2K' : ''}${line}\n`);
+    },
+    onStep: ({ step, steps, loss, seconds }) => {
+      if (command.json) {
+        if (step % 10 === 0 || step === steps) io.stdout.write(`${JSON.stringify({ type: 'step', step, steps, loss })}\n`);
+        return;
+      }
+      const eta = formatDuration((seconds / step) * (steps - step));
+      if (live) io.stderr.write(`\r\x1b[2Ksft step ${step}/${steps} loss ${loss.toFixed(3)} ETA ${eta}`);
+      else if (step % 25 === 0 || step === steps) io.stderr.write(`sft step ${step}/${steps} loss ${loss.toFixed(3)} ETA ${eta}\n`);
+    },
+  });
+  if (live) io.stderr.write('\r\x1b[2K');
+  if (command.json) io.stdout.write(`${JSON.stringify({ type: 'summary', out, ...result })}\n`);
+  else
+    io.stderr.write(
+      `done: loss ${result.initialLoss.toFixed(3)} -> ${result.finalLoss.toFixed(3)} in ${formatDuration(result.seconds)}; ${result.parameterCount} parameters; wrote ${out}\n`,
+    );
+  return exitCodes.ok;
+}
