@@ -230,6 +230,10 @@ export function parseCommandLine(argv: readonly string[]): Command {
         throw new UsageError('--resume takes the config from the run directory; drop --config');
       }
       const steps = integerFlag('steps', string('steps'), 1);
+      const runName = string('name');
+      if (runName !== undefined && !/^[A-Za-z0-9][A-Za-z0-9_-]*$/.test(runName)) {
+        throw new UsageError(`--name must be letters, digits, - and _, got ${JSON.stringify(runName)}`);
+      }
       return {
         command: 'train',
         ...flags,

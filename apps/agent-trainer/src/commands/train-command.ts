@@ -80,7 +80,7 @@ export async function trainCommand(command: TrainCommand, io: CliIo): Promise<Ex
   const paths = command.resume
     ? runPaths(command.resume)
     : await createRunDirectory({
-        name: config.name,
+        name: command.name ?? config.name,
         ...(command.runsRoot ? { root: command.runsRoot } : {}),
         ...(command.runDirectory ? { directory: command.runDirectory } : {}),
       });
