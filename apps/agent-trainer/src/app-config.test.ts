@@ -18,7 +18,10 @@ function issuesOf(input: unknown, overrides = {}): { path: string; message: stri
 
 describe('resolveAppConfig', () => {
   it('fills defaults and merges the preset under the file, the file under --steps', () => {
-    const config = resolveAppConfig({ preset: 'conservative', trainer: { steps: 7, optimizer: { maxGradNorm: 2 } } }, { steps: 9 });
+    const config = resolveAppConfig(
+      { preset: 'conservative', trainer: { steps: 7, optimizer: { maxGradNorm: 2 } } },
+      { steps: 9 },
+    );
     expect(config.trainer.steps).toBe(9);
     // From the conservative preset, not overridden by the file.
     expect(config.trainer.optimizer.learningRate).toBe(2e-5);
@@ -26,7 +29,11 @@ describe('resolveAppConfig', () => {
     // The file's own value wins over the preset's 0.5.
     expect(config.trainer.optimizer.maxGradNorm).toBe(2);
     expect(config.policy).toEqual({ type: 'tfjs-lm' });
-    expect(config.environment).toEqual({ type: 'support', turnReward: 'none', includeContext: true });
+    expect(config.environment).toEqual({
+      type: 'support',
+      turnReward: 'none',
+      includeContext: true,
+    });
     expect(config.rewards.map((reward) => reward.type)).toEqual(['goal-completion', 'format']);
   });
 
@@ -46,10 +53,14 @@ describe('resolveAppConfig', () => {
     const issues = issuesOf({ trainer: { optimizer: { lr: 0.1 } } });
     expect(issues).toHaveLength(1);
     expect(issues[0]!.path).toBe('trainer.optimizer.lr');
-    expect(issues[0]!.message).toMatch(/^unknown key; allowed keys: type, learningRate, beta1, beta2, epsilon, weightDecay, maxGradNorm, schedule$/);
+    expect(issues[0]!.message).toMatch(
+      /^unknown key; allowed keys: type, learningRate, beta1, beta2, epsilon, weightDecay, maxGradNorm, schedule$/,
+    );
     const top = issuesOf({ trainr: {} });
     expect(top[0]!.path).toBe('trainr');
-    expect(top[0]!.message).toContain('allowed keys: name, preset, trainer, policy, environment, rewards, systemPrompt, evolution, backend');
+    expect(top[0]!.message).toContain(
+      'allowed keys: name, preset, trainer, policy, environment, rewards, systemPrompt, evolution, backend',
+    );
   });
 
   it('lists the keys of the chosen union member', () => {
@@ -63,11 +74,16 @@ describe('resolveAppConfig', () => {
 
   it('names wrong types, out-of-range values and bad choices with what is allowed', () => {
     const wrongType = issuesOf({ trainer: { groupSize: 'eight' } });
-    expect(wrongType[0]).toEqual({ path: 'trainer.groupSize', message: expect.stringMatching(/expected number, received string/) });
+    expect(wrongType[0]).toEqual({
+      path: 'trainer.groupSize',
+      message: expect.stringMatching(/expected number, received string/),
+    });
     const range = issuesOf({ trainer: { groupSize: 1 } });
     expect(range[0]!.path).toBe('trainer.groupSize');
     expect(range[0]!.message).toMatch(/>=2/);
-    const choice = issuesOf({ environment: { type: 'support', categories: ['refunds', 'billing'] } });
+    const choice = issuesOf({
+      environment: { type: 'support', categories: ['refunds', 'billing'] },
+    });
     expect(choice[0]!.path).toBe('environment.categories.1');
     expect(choice[0]!.message).toMatch(/"refunds"\|"shipping"\|"technical"\|"account"/);
     const discriminator = issuesOf({ policy: { type: 'gpt' } });
@@ -79,7 +95,10 @@ describe('resolveAppConfig', () => {
   });
 
   it('refuses a config that is not an object', () => {
-    expect(issuesOf([1, 2])[0]).toEqual({ path: '', message: 'must be an object (a mapping of keys to values)' });
+    expect(issuesOf([1, 2])[0]).toEqual({
+      path: '',
+      message: 'must be an object (a mapping of keys to values)',
+    });
   });
 
   it('turns --environment into a module environment with an absolute path', () => {
@@ -94,7 +113,18 @@ describe('readConfigFile', () => {
     const yamlPath = path.join(directory, 'run.yaml');
     await writeFile(
       yamlPath,
-      ['name: my-run', 'preset: balanced', 'trainer:', '  steps: 3', 'environment:', '  type: module', '  module: ./env.ts', 'rewards:', '  - type: goal-completion', '    weight: 1'].join('\n'),
+      [
+        'name: my-run',
+        'preset: balanced',
+        'trainer:',
+        '  steps: 3',
+        'environment:',
+        '  type: module',
+        '  module: ./env.ts',
+        'rewards:',
+        '  - type: goal-completion',
+        '    weight: 1',
+      ].join('\n'),
     );
     const config = resolveAppConfig(await readConfigFile(yamlPath));
     expect(config.name).toBe('my-run');
@@ -107,7 +137,9 @@ describe('readConfigFile', () => {
 
   it('reports a missing or unparsable file as a usage error', async () => {
     const directory = await mkdtemp(path.join(tmpdir(), 'cohort-config-'));
-    await expect(readConfigFile(path.join(directory, 'nope.yaml'))).rejects.toThrow(/config file not found: .*nope\.yaml/);
+    await expect(readConfigFile(path.join(directory, 'nope.yaml'))).rejects.toThrow(
+      /config file not found: .*nope\.yaml/,
+    );
     const broken = path.join(directory, 'broken.json');
     await writeFile(broken, '{ "trainer": ');
     const error = await readConfigFile(broken).catch((caught: unknown) => caught);

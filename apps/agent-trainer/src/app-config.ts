@@ -124,7 +124,9 @@ export const RewardConfigSchema = z.discriminatedUnion('type', [
       options: GoalCompletionRewardOptionsSchema.optional(),
     })
     .strict(),
-  z.object({ type: z.literal('format'), weight, options: FormatRewardOptionsSchema.optional() }).strict(),
+  z
+    .object({ type: z.literal('format'), weight, options: FormatRewardOptionsSchema.optional() })
+    .strict(),
   z.object({ type: z.literal('keyword'), weight, options: KeywordRewardOptionsSchema }).strict(),
   z.object({ type: z.literal('regex'), weight, options: RegexRewardOptionsSchema }).strict(),
   z.object({ type: z.literal('length'), weight, options: LengthRewardOptionsSchema }).strict(),
@@ -245,15 +247,21 @@ export function resolveAppConfig(input: unknown, overrides: AppConfigOverrides =
       ? (presetValue as PresetName)
       : undefined;
   let trainer: unknown = raw.trainer ?? {};
-  if (preset !== undefined && isPlainObject(trainer)) trainer = mergeConfig(trainerPresets[preset], trainer);
-  if (overrides.steps !== undefined && isPlainObject(trainer)) trainer = { ...trainer, steps: overrides.steps };
+  if (preset !== undefined && isPlainObject(trainer))
+    trainer = mergeConfig(trainerPresets[preset], trainer);
+  if (overrides.steps !== undefined && isPlainObject(trainer))
+    trainer = { ...trainer, steps: overrides.steps };
   raw.trainer = trainer;
   if (overrides.environmentModule !== undefined) {
     raw.environment = { type: 'module', module: path.resolve(overrides.environmentModule) };
   }
   const result = AppConfigSchema.safeParse(raw);
   if (result.success) return result.data;
-  const issues: ValidationIssue[] = zodIssuesWithAllowedValues(AppConfigSchema, raw, result.error.issues);
+  const issues: ValidationIssue[] = zodIssuesWithAllowedValues(
+    AppConfigSchema,
+    raw,
+    result.error.issues,
+  );
   throw new ValidationError({ what: 'config', issues, cause: result.error });
 }
 
@@ -275,7 +283,9 @@ export async function readConfigFile(filePath: string): Promise<unknown> {
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     throw new UsageError(
-      code === 'ENOENT' ? `config file not found: ${filePath}` : `cannot read config file ${filePath}: ${code ?? (error as Error).message}`,
+      code === 'ENOENT'
+        ? `config file not found: ${filePath}`
+        : `cannot read config file ${filePath}: ${code ?? (error as Error).message}`,
       { cause: error },
     );
   }
@@ -284,9 +294,12 @@ export async function readConfigFile(filePath: string): Promise<unknown> {
     data = filePath.endsWith('.json') ? JSON.parse(text) : parseYaml(text);
   } catch (error) {
     const detail = (error as Error).message.split('\n')[0];
-    throw new UsageError(`config file ${filePath} is not valid ${filePath.endsWith('.json') ? 'JSON' : 'YAML'}: ${detail}`, {
-      cause: error,
-    });
+    throw new UsageError(
+      `config file ${filePath} is not valid ${filePath.endsWith('.json') ? 'JSON' : 'YAML'}: ${detail}`,
+      {
+        cause: error,
+      },
+    );
   }
   return resolveModulePaths(data, path.dirname(path.resolve(filePath)));
 }

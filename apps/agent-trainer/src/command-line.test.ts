@@ -14,7 +14,20 @@ function usageMessage(argv: string[]): string {
 
 describe('parseCommandLine', () => {
   it('parses train flags', () => {
-    expect(parseCommandLine(['train', '--config', 'a.yaml', '--preset', 'aggressive', '--steps', '5', '--json', '--run-dir', 'r'])).toEqual({
+    expect(
+      parseCommandLine([
+        'train',
+        '--config',
+        'a.yaml',
+        '--preset',
+        'aggressive',
+        '--steps',
+        '5',
+        '--json',
+        '--run-dir',
+        'r',
+      ]),
+    ).toEqual({
       command: 'train',
       config: 'a.yaml',
       preset: 'aggressive',
@@ -24,7 +37,10 @@ describe('parseCommandLine', () => {
       verbose: false,
     });
     expect(parseCommandLine(['train'])).toEqual({ command: 'train', json: false, verbose: false });
-    expect(parseCommandLine(['train', '--resume', 'runs/x', '--verbose'])).toMatchObject({ resume: 'runs/x', verbose: true });
+    expect(parseCommandLine(['train', '--resume', 'runs/x', '--verbose'])).toMatchObject({
+      resume: 'runs/x',
+      verbose: true,
+    });
   });
 
   it('gives help for no arguments, --help, help COMMAND and COMMAND --help', () => {
@@ -32,28 +48,67 @@ describe('parseCommandLine', () => {
     expect(parseCommandLine(['--help'])).toMatchObject({ command: 'help' });
     expect(parseCommandLine(['help', 'sft'])).toMatchObject({ command: 'help', topic: 'sft' });
     expect(parseCommandLine(['eval', '--help'])).toMatchObject({ command: 'help', topic: 'eval' });
-    expect(helpText()).toMatch(/Exit codes: 0 ok, 1 runtime failure, 2 usage or config error, 130 interrupted/);
+    expect(helpText()).toMatch(
+      /Exit codes: 0 ok, 1 runtime failure, 2 usage or config error, 130 interrupted/,
+    );
   });
 
   it('parses eval, chat, sft and report', () => {
-    expect(parseCommandLine(['eval', '--model', 'm', '--scenarios', '3'])).toEqual({ command: 'eval', model: 'm', scenarios: 3, seed: 1234, json: false, verbose: false });
-    expect(parseCommandLine(['chat', '--run-dir', 'r', '--temperature', '0.7'])).toMatchObject({ command: 'chat', runDirectory: 'r', temperature: 0.7, maxNewTokens: 64, seed: 0 });
-    expect(parseCommandLine(['sft', '--out', 'o', '--seed', '3', '--steps', '10'])).toMatchObject({ command: 'sft', out: 'o', seed: 3, steps: 10 });
-    expect(parseCommandLine(['report', 'runs/x'])).toMatchObject({ command: 'report', runDirectory: 'runs/x' });
+    expect(parseCommandLine(['eval', '--model', 'm', '--scenarios', '3'])).toEqual({
+      command: 'eval',
+      model: 'm',
+      scenarios: 3,
+      seed: 1234,
+      json: false,
+      verbose: false,
+    });
+    expect(parseCommandLine(['chat', '--run-dir', 'r', '--temperature', '0.7'])).toMatchObject({
+      command: 'chat',
+      runDirectory: 'r',
+      temperature: 0.7,
+      maxNewTokens: 64,
+      seed: 0,
+    });
+    expect(parseCommandLine(['sft', '--out', 'o', '--seed', '3', '--steps', '10'])).toMatchObject({
+      command: 'sft',
+      out: 'o',
+      seed: 3,
+      steps: 10,
+    });
+    expect(parseCommandLine(['report', 'runs/x'])).toMatchObject({
+      command: 'report',
+      runDirectory: 'runs/x',
+    });
   });
 
   it('refuses bad usage with one clear message', () => {
-    expect(usageMessage(['trian'])).toBe('unknown command "trian"; commands: train, eval, chat, sft, report (see --help)');
+    expect(usageMessage(['trian'])).toBe(
+      'unknown command "trian"; commands: train, eval, chat, sft, report (see --help)',
+    );
     expect(usageMessage(['train', '--stepz', '3'])).toMatch(/^train: Unknown option '--stepz'/);
-    expect(usageMessage(['train', '--steps', '0'])).toBe('--steps must be an integer >= 1, got "0"');
-    expect(usageMessage(['train', '--steps', '2.5'])).toBe('--steps must be an integer >= 1, got "2.5"');
-    expect(usageMessage(['train', '--preset', 'fast'])).toBe('--preset must be one of conservative, balanced, aggressive, got "fast"');
-    expect(usageMessage(['train', '--resume', 'r', '--config', 'c'])).toMatch(/--resume takes the config from the run directory/);
+    expect(usageMessage(['train', '--steps', '0'])).toBe(
+      '--steps must be an integer >= 1, got "0"',
+    );
+    expect(usageMessage(['train', '--steps', '2.5'])).toBe(
+      '--steps must be an integer >= 1, got "2.5"',
+    );
+    expect(usageMessage(['train', '--preset', 'fast'])).toBe(
+      '--preset must be one of conservative, balanced, aggressive, got "fast"',
+    );
+    expect(usageMessage(['train', '--resume', 'r', '--config', 'c'])).toMatch(
+      /--resume takes the config from the run directory/,
+    );
     expect(usageMessage(['eval'])).toBe('eval needs exactly one of --run-dir DIR or --model DIR');
-    expect(usageMessage(['chat', '--run-dir', 'a', '--model', 'b'])).toBe('chat needs exactly one of --run-dir DIR or --model DIR');
-    expect(usageMessage(['chat', '--model', 'm', '--temperature', 'hot'])).toBe('--temperature must be a number >= 0, got "hot"');
+    expect(usageMessage(['chat', '--run-dir', 'a', '--model', 'b'])).toBe(
+      'chat needs exactly one of --run-dir DIR or --model DIR',
+    );
+    expect(usageMessage(['chat', '--model', 'm', '--temperature', 'hot'])).toBe(
+      '--temperature must be a number >= 0, got "hot"',
+    );
     expect(usageMessage(['report'])).toMatch(/report needs a run directory/);
     expect(usageMessage(['report', 'a', 'b'])).toMatch(/extra/);
-    expect(usageMessage(['eval', 'stray', '--model', 'm'])).toMatch(/^eval: Unexpected argument 'stray'/);
+    expect(usageMessage(['eval', 'stray', '--model', 'm'])).toMatch(
+      /^eval: Unexpected argument 'stray'/,
+    );
   });
 });

@@ -161,7 +161,9 @@ function integerFlag(name: string, value: string | undefined, minimum: number): 
   if (value === undefined) return undefined;
   const parsed = Number(value);
   if (!/^-?\d+$/.test(value.trim()) || !Number.isSafeInteger(parsed) || parsed < minimum) {
-    throw new UsageError(`--${name} must be an integer >= ${minimum}, got ${JSON.stringify(value)}`);
+    throw new UsageError(
+      `--${name} must be an integer >= ${minimum}, got ${JSON.stringify(value)}`,
+    );
   }
   return parsed;
 }
@@ -191,9 +193,16 @@ export function parseCommandLine(argv: readonly string[]): Command {
   if (first === undefined || first === '--help' || first === '-h' || first === 'help') {
     const topic = first === 'help' ? rest[0] : undefined;
     if (topic !== undefined && !(commandNames as readonly string[]).includes(topic)) {
-      throw new UsageError(`unknown command ${JSON.stringify(topic)}; commands: ${commandNames.join(', ')}`);
+      throw new UsageError(
+        `unknown command ${JSON.stringify(topic)}; commands: ${commandNames.join(', ')}`,
+      );
     }
-    return { command: 'help', json: false, verbose: false, ...(topic ? { topic: topic as CommandName } : {}) };
+    return {
+      command: 'help',
+      json: false,
+      verbose: false,
+      ...(topic ? { topic: topic as CommandName } : {}),
+    };
   }
   if (!(commandNames as readonly string[]).includes(first)) {
     throw new UsageError(
@@ -210,7 +219,9 @@ export function parseCommandLine(argv: readonly string[]): Command {
       strict: true,
     }) as typeof parsed;
   } catch (error) {
-    const message = (error as Error).message.split('\n')[0]!.replace(/^TypeError \[[A-Z_]+\]: /, '');
+    const message = (error as Error).message
+      .split('\n')[0]!
+      .replace(/^TypeError \[[A-Z_]+\]: /, '');
     throw new UsageError(`${name}: ${message} (see agent-trainer help ${name})`, { cause: error });
   }
   const values = parsed.values;
@@ -232,7 +243,9 @@ export function parseCommandLine(argv: readonly string[]): Command {
       const steps = integerFlag('steps', string('steps'), 1);
       const runName = string('name');
       if (runName !== undefined && !/^[A-Za-z0-9][A-Za-z0-9_-]*$/.test(runName)) {
-        throw new UsageError(`--name must be letters, digits, - and _, got ${JSON.stringify(runName)}`);
+        throw new UsageError(
+          `--name must be letters, digits, - and _, got ${JSON.stringify(runName)}`,
+        );
       }
       return {
         command: 'train',
@@ -286,8 +299,10 @@ export function parseCommandLine(argv: readonly string[]): Command {
       };
     case 'report': {
       const [runDirectory, ...extra] = parsed.positionals;
-      if (runDirectory === undefined) throw new UsageError('report needs a run directory: agent-trainer report RUN_DIR');
-      if (extra.length > 0) throw new UsageError(`report takes one run directory, got extra ${JSON.stringify(extra)}`);
+      if (runDirectory === undefined)
+        throw new UsageError('report needs a run directory: agent-trainer report RUN_DIR');
+      if (extra.length > 0)
+        throw new UsageError(`report takes one run directory, got extra ${JSON.stringify(extra)}`);
       return { command: 'report', ...flags, runDirectory };
     }
   }

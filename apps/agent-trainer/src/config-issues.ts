@@ -52,7 +52,11 @@ function chooseOption(definition: SchemaDefinition, data: unknown): SchemaLike |
 }
 
 /** The object schema found by following `path` through `schema`, guided by `data` at unions. */
-function objectSchemaAt(schema: SchemaLike, data: unknown, path: readonly PropertyKey[]): SchemaLike | undefined {
+function objectSchemaAt(
+  schema: SchemaLike,
+  data: unknown,
+  path: readonly PropertyKey[],
+): SchemaLike | undefined {
   let current = unwrap(schema);
   let value = data;
   for (let index = 0; index <= path.length && current; index++) {
@@ -67,7 +71,10 @@ function objectSchemaAt(schema: SchemaLike, data: unknown, path: readonly Proper
     else if (definition.type === 'array') current = unwrap(definition.element);
     else if (definition.type === 'record') current = unwrap(definition.valueType);
     else return undefined;
-    value = isObject(value) || Array.isArray(value) ? (value as Record<PropertyKey, unknown>)[key as string] : undefined;
+    value =
+      isObject(value) || Array.isArray(value)
+        ? (value as Record<PropertyKey, unknown>)[key as string]
+        : undefined;
   }
   return undefined;
 }

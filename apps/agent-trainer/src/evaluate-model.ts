@@ -1,7 +1,7 @@
 import type { Environment, Message, RewardFunction, Scenario } from '@cohort/core';
 import { ConversationEnvironment, goalCompletionReward } from '@cohort/environments';
-import { type GptModel, generate } from '@cohort/tfjs';
 import type { BpeTokenizer } from '@cohort/tfjs';
+import { type GptModel, generate } from '@cohort/tfjs';
 
 /** One evaluated conversation. */
 export interface EvaluatedConversation {
@@ -36,7 +36,9 @@ export interface EvaluateModelOptions {
  * const results = await evaluateModel({ model, tokenizer, scenarios: supportScenarios({ split: 'eval' }), seed: 1 });
  * ```
  */
-export async function evaluateModel(options: EvaluateModelOptions): Promise<EvaluatedConversation[]> {
+export async function evaluateModel(
+  options: EvaluateModelOptions,
+): Promise<EvaluatedConversation[]> {
   const environment = options.environment ?? new ConversationEnvironment();
   const reward = options.reward ?? goalCompletionReward();
   const maxNewTokens = options.maxNewTokens ?? 48;
@@ -50,7 +52,9 @@ export async function evaluateModel(options: EvaluateModelOptions): Promise<Eval
     });
     let endReason = 'turn-limit';
     for (let turn = 0; turn < 50; turn++) {
-      const prompt = options.tokenizer.applyChatTemplate(episode.messages, { addGenerationPrompt: true });
+      const prompt = options.tokenizer.applyChatTemplate(episode.messages, {
+        addGenerationPrompt: true,
+      });
       if (prompt.length + 1 >= options.model.config.contextLength) {
         endReason = 'length';
         break;

@@ -16,11 +16,21 @@ describe('exit codes and error lines', () => {
   });
 
   it('prints one line without a stack unless verbose', () => {
-    const error = new CheckpointError({ path: 'runs/a/checkpoints/step-000002', message: 'weights.safetensors is damaged\nmore detail' });
-    expect(formatError(error, { verbose: false })).toBe('agent-trainer: Checkpoint runs/a/checkpoints/step-000002: weights.safetensors is damaged');
+    const error = new CheckpointError({
+      path: 'runs/a/checkpoints/step-000002',
+      message: 'weights.safetensors is damaged\nmore detail',
+    });
+    expect(formatError(error, { verbose: false })).toBe(
+      'agent-trainer: Checkpoint runs/a/checkpoints/step-000002: weights.safetensors is damaged',
+    );
     expect(formatError(error, { verbose: true })).toMatch(/\n {4}at /);
-    const validation = new ValidationError({ what: 'config', issues: [{ path: 'trainer.lr', message: 'unknown key' }] });
-    expect(formatError(validation, { verbose: false })).toBe('agent-trainer: invalid config:\n  trainer.lr: unknown key');
+    const validation = new ValidationError({
+      what: 'config',
+      issues: [{ path: 'trainer.lr', message: 'unknown key' }],
+    });
+    expect(formatError(validation, { verbose: false })).toBe(
+      'agent-trainer: invalid config:\n  trainer.lr: unknown key',
+    );
   });
 });
 
@@ -34,7 +44,9 @@ describe('loadEnvironmentModule', () => {
     expect((error as Error).message).toBe(
       `${file} does not export an environment: expected an export "environment" or a default export that is an object with name and reset() or a function returning one; it exports answer, helper`,
     );
-    await expect(loadEnvironmentModule(path.join(directory, 'missing.ts'))).rejects.toThrow(/environment module not found/);
+    await expect(loadEnvironmentModule(path.join(directory, 'missing.ts'))).rejects.toThrow(
+      /environment module not found/,
+    );
   });
 
   it('loads an environment object or factory with its scenarios', async () => {

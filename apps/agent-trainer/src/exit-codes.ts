@@ -107,7 +107,8 @@ export function formatError(error: unknown, options: { verbose: boolean }): stri
   }
   if (options.verbose && error instanceof Error && error.stack) {
     text += `\n${error.stack}`;
-    if (error.cause instanceof Error && error.cause.stack) text += `\ncaused by: ${error.cause.stack}`;
+    if (error.cause instanceof Error && error.cause.stack)
+      text += `\ncaused by: ${error.cause.stack}`;
   }
   return text;
 }

@@ -1,4 +1,12 @@
-export type { AppConfig, AppConfigInput, AppConfigOverrides, EnvironmentConfig, PolicyConfig, PresetName, RewardConfig } from './app-config';
+export type {
+  AppConfig,
+  AppConfigInput,
+  AppConfigOverrides,
+  EnvironmentConfig,
+  PolicyConfig,
+  PresetName,
+  RewardConfig,
+} from './app-config';
 export {
   AppConfigSchema,
   defaultAppConfigInput,
@@ -28,7 +36,13 @@ export { formatDuration, ProgressDisplay } from './progress';
 export type { RenderReportOptions } from './report';
 export { renderReport } from './report';
 export type { RunContents, RunPaths, SampleRecord } from './run-directory';
-export { createRunDirectory, readRun, runDirectoryName, runPaths, writeJsonAtomic } from './run-directory';
+export {
+  createRunDirectory,
+  readRun,
+  runDirectoryName,
+  runPaths,
+  writeJsonAtomic,
+} from './run-directory';
 export type { SftOptions, SftResult } from './sft';
 export { trainSupportAgent } from './sft';
 export type { DegradeOptions } from './sft-dialogues';

@@ -44,7 +44,9 @@ export function formatDuration(seconds: number): string {
 }
 
 function fixed(value: unknown, digits: number): string {
-  return typeof value === 'number' && Number.isFinite(value) ? value.toFixed(digits) : String(value ?? '–');
+  return typeof value === 'number' && Number.isFinite(value)
+    ? value.toFixed(digits)
+    : String(value ?? '–');
 }
 
 /**
@@ -138,9 +140,20 @@ export class ProgressDisplay {
   }
 
   /** Reports a held-out evaluation. */
-  evaluation(metrics: { step: number; rewardMean: number; successRate: number; episodes: number }): void {
+  evaluation(metrics: {
+    step: number;
+    rewardMean: number;
+    successRate: number;
+    episodes: number;
+  }): void {
     if (this.options.json) {
-      this.emitJson({ type: 'evaluation', step: metrics.step, episodes: metrics.episodes, rewardMean: metrics.rewardMean, successRate: metrics.successRate });
+      this.emitJson({
+        type: 'evaluation',
+        step: metrics.step,
+        episodes: metrics.episodes,
+        rewardMean: metrics.rewardMean,
+        successRate: metrics.successRate,
+      });
       return;
     }
     this.message(

@@ -12,7 +12,9 @@ const chromiumPath = '/usr/bin/chromium';
 const hasChromium = existsSync(chromiumPath);
 if (!hasChromium) {
   // Visible in the test output: the browser check did not run.
-  console.warn(`report-browser.test.ts: SKIPPED, ${chromiumPath} is missing (install it with: apt-get install -y chromium)`);
+  console.warn(
+    `report-browser.test.ts: SKIPPED, ${chromiumPath} is missing (install it with: apt-get install -y chromium)`,
+  );
 }
 
 describe.skipIf(!hasChromium)(`the HTML report in headless Chromium (${chromiumPath})`, () => {
@@ -47,7 +49,8 @@ describe.skipIf(!hasChromium)(`the HTML report in headless Chromium (${chromiumP
       const problems: string[] = [];
       const requests: string[] = [];
       page.on('console', (message) => {
-        if (message.type() === 'error' || message.type() === 'warning') problems.push(`${message.type()}: ${message.text()}`);
+        if (message.type() === 'error' || message.type() === 'warning')
+          problems.push(`${message.type()}: ${message.text()}`);
       });
       page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
       page.on('request', (request) => {

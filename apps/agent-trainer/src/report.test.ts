@@ -9,12 +9,18 @@ const config = { name: 'test', trainer: { steps } };
 
 function svgPointCounts(html: string): Record<string, number> {
   const counts: Record<string, number> = {};
-  for (const match of html.matchAll(/<svg [^>]*data-points="(\d+)" aria-label="([^"]*)"/g)) counts[match[2]!] = Number(match[1]);
+  for (const match of html.matchAll(/<svg [^>]*data-points="(\d+)" aria-label="([^"]*)"/g))
+    counts[match[2]!] = Number(match[1]);
   return counts;
 }
 
 describe('renderReport', () => {
-  const html = renderReport({ records, config, samples: syntheticSamples(20), summary: { status: 'completed', seconds: 125 } });
+  const html = renderReport({
+    records,
+    config,
+    samples: syntheticSamples(20),
+    summary: { status: 'completed', seconds: 125 },
+  });
 
   it('draws every plot with the points the metrics hold', () => {
     const counts = svgPointCounts(html);
@@ -59,8 +65,24 @@ describe('renderReport', () => {
 
 describe('renderLinePlot', () => {
   it('maps points into the frame: the lowest y at the bottom, the highest at the top', () => {
-    const svg = renderLinePlot({ title: 't', series: [{ name: 's', points: [[0, 0], [1, 10]] }], width: 200, height: 100 });
-    const circles = [...svg.matchAll(/<circle cx="([\d.]+)" cy="([\d.]+)"/g)].map((match) => [Number(match[1]), Number(match[2])]);
+    const svg = renderLinePlot({
+      title: 't',
+      series: [
+        {
+          name: 's',
+          points: [
+            [0, 0],
+            [1, 10],
+          ],
+        },
+      ],
+      width: 200,
+      height: 100,
+    });
+    const circles = [...svg.matchAll(/<circle cx="([\d.]+)" cy="([\d.]+)"/g)].map((match) => [
+      Number(match[1]),
+      Number(match[2]),
+    ]);
     // Frame: x from 56 to 188, y from 28 to 60; y range padded by 5% each side.
     expect(circles[0]![0]).toBeCloseTo(56, 1);
     expect(circles[1]![0]).toBeCloseTo(188, 1);

@@ -25,7 +25,11 @@ function numberOf(value: unknown): number {
   return Number.NaN;
 }
 
-function pointsOf(records: readonly MetricsRecord[], field: string, x = 'step'): [number, number][] {
+function pointsOf(
+  records: readonly MetricsRecord[],
+  field: string,
+  x = 'step',
+): [number, number][] {
   return records.map((record) => [numberOf(record[x]), numberOf(record[field])]);
 }
 
@@ -78,7 +82,8 @@ function rewardFunctionSeries(steps: readonly MetricsRecord[]): PlotSeries[] {
   const names = new Set<string>();
   for (const record of steps) {
     const byFunction = record.rewardMeanByFunction;
-    if (byFunction && typeof byFunction === 'object') for (const name of Object.keys(byFunction)) names.add(name);
+    if (byFunction && typeof byFunction === 'object')
+      for (const name of Object.keys(byFunction)) names.add(name);
   }
   return [...names].sort().map((name) => ({
     name,
@@ -89,7 +94,11 @@ function rewardFunctionSeries(steps: readonly MetricsRecord[]): PlotSeries[] {
   }));
 }
 
-function summaryCards(summary: unknown, steps: readonly MetricsRecord[], evaluations: readonly MetricsRecord[]): string {
+function summaryCards(
+  summary: unknown,
+  steps: readonly MetricsRecord[],
+  evaluations: readonly MetricsRecord[],
+): string {
   const cards: [string, string][] = [];
   const lastStep = steps.at(-1);
   cards.push(['steps', format(lastStep?.step ?? 0)]);
@@ -100,7 +109,8 @@ function summaryCards(summary: unknown, steps: readonly MetricsRecord[], evaluat
   if (last && last !== first) {
     cards.push(['eval reward at end', format(last.rewardMean)]);
     const gain = numberOf(last.rewardMean) - numberOf(first?.rewardMean);
-    if (Number.isFinite(gain)) cards.push(['eval reward gain', `${gain >= 0 ? '+' : ''}${gain.toFixed(3)}`]);
+    if (Number.isFinite(gain))
+      cards.push(['eval reward gain', `${gain >= 0 ? '+' : ''}${gain.toFixed(3)}`]);
     cards.push(['eval success rate', format(last.successRate)]);
   }
   if (summary && typeof summary === 'object') {
@@ -110,19 +120,27 @@ function summaryCards(summary: unknown, steps: readonly MetricsRecord[], evaluat
     if (typeof status === 'string') cards.push(['status', escapeHtml(status)]);
   }
   return `<div class="cards">${cards
-    .map(([label, value]) => `<div class="card"><div class="label">${escapeHtml(label)}</div><div class="value">${value}</div></div>`)
+    .map(
+      ([label, value]) =>
+        `<div class="card"><div class="label">${escapeHtml(label)}</div><div class="value">${value}</div></div>`,
+    )
     .join('')}</div>`;
 }
 
 function renderSamples(samples: readonly SampleRecord[], maxSamples: number): string {
-  if (samples.length === 0) return '<p>No sample conversations yet (they are written at each evaluation).</p>';
-  const lastStep = Math.max(...samples.map((sample) => numberOf(sample.step)).filter(Number.isFinite));
+  if (samples.length === 0)
+    return '<p>No sample conversations yet (they are written at each evaluation).</p>';
+  const lastStep = Math.max(
+    ...samples.map((sample) => numberOf(sample.step)).filter(Number.isFinite),
+  );
   const shown = samples.filter((sample) => numberOf(sample.step) === lastStep).slice(0, maxSamples);
   return shown
     .map((sample) => {
       const messages = (sample.messages ?? [])
         .map((message) => {
-          const role = ['system', 'user', 'assistant'].includes(message.role) ? message.role : 'user';
+          const role = ['system', 'user', 'assistant'].includes(message.role)
+            ? message.role
+            : 'user';
           return `<div class="message ${role}"><span class="role">${escapeHtml(message.role)}</span>${escapeHtml(message.content)}</div>`;
         })
         .join('');
@@ -172,15 +190,25 @@ export function renderReport(options: RenderReportOptions): string {
     renderLinePlot({
       title: 'Reward (mean ± std over episodes)',
       xLabel: 'step',
-      series: [{ name: 'reward mean', points: pointsOf(steps, 'rewardMean'), band: steps.map(bandOf) }],
+      series: [
+        { name: 'reward mean', points: pointsOf(steps, 'rewardMean'), band: steps.map(bandOf) },
+      ],
     }),
-    renderLinePlot({ title: 'Reward per reward function', xLabel: 'step', series: rewardFunctionSeries(steps) }),
+    renderLinePlot({
+      title: 'Reward per reward function',
+      xLabel: 'step',
+      series: rewardFunctionSeries(steps),
+    }),
     renderLinePlot({
       title: 'KL to reference (per token)',
       xLabel: 'step',
       series: [{ name: 'KL', points: pointsOf(steps, 'klToReference') }],
     }),
-    renderLinePlot({ title: 'Entropy (per token)', xLabel: 'step', series: [{ name: 'entropy', points: pointsOf(steps, 'entropy') }] }),
+    renderLinePlot({
+      title: 'Entropy (per token)',
+      xLabel: 'step',
+      series: [{ name: 'entropy', points: pointsOf(steps, 'entropy') }],
+    }),
     renderLinePlot({
       title: 'Completion length (tokens per agent turn)',
       xLabel: 'step',
@@ -197,8 +225,16 @@ export function renderReport(options: RenderReportOptions): string {
         { name: 'high', points: pointsOf(steps, 'clipFractionHigh') },
       ],
     }),
-    renderLinePlot({ title: 'Sampled tokens per second', xLabel: 'step', series: [{ name: 'tokens/s', points: pointsOf(steps, 'tokensPerSecond') }] }),
-    renderLinePlot({ title: 'Success rate (training episodes)', xLabel: 'step', series: [{ name: 'success', points: pointsOf(steps, 'successRate') }] }),
+    renderLinePlot({
+      title: 'Sampled tokens per second',
+      xLabel: 'step',
+      series: [{ name: 'tokens/s', points: pointsOf(steps, 'tokensPerSecond') }],
+    }),
+    renderLinePlot({
+      title: 'Success rate (training episodes)',
+      xLabel: 'step',
+      series: [{ name: 'success', points: pointsOf(steps, 'successRate') }],
+    }),
   ];
   const evolution = renderLinePlot({
     title: 'Population fitness per generation',
@@ -210,10 +246,26 @@ export function renderReport(options: RenderReportOptions): string {
     ],
   });
   const evaluation = [
-    renderLinePlot({ title: 'Evaluation reward', xLabel: 'step', series: [{ name: 'reward mean', points: pointsOf(evaluations, 'rewardMean'), band: evaluations.map(bandOf) }] }),
-    renderLinePlot({ title: 'Evaluation success rate', xLabel: 'step', series: [{ name: 'success rate', points: pointsOf(evaluations, 'successRate') }] }),
+    renderLinePlot({
+      title: 'Evaluation reward',
+      xLabel: 'step',
+      series: [
+        {
+          name: 'reward mean',
+          points: pointsOf(evaluations, 'rewardMean'),
+          band: evaluations.map(bandOf),
+        },
+      ],
+    }),
+    renderLinePlot({
+      title: 'Evaluation success rate',
+      xLabel: 'step',
+      series: [{ name: 'success rate', points: pointsOf(evaluations, 'successRate') }],
+    }),
   ];
-  const adopted = generations.filter((record) => record.adopted !== null && record.adopted !== undefined);
+  const adopted = generations.filter(
+    (record) => record.adopted !== null && record.adopted !== undefined,
+  );
   const eventList = events.length
     ? `<ul>${events.map((record) => `<li>step ${format(record.step)}: ${escapeHtml(String(record.event ?? 'event'))}${record.reason ? ` (${escapeHtml(String(record.reason))})` : ''}</li>`).join('')}</ul>`
     : '';

@@ -69,10 +69,15 @@ export async function createRunDirectory(options: {
   let directory = options.directory;
   if (directory !== undefined) {
     if (await exists(runPaths(directory).metrics)) {
-      throw new UsageError(`run directory ${directory} already holds a run; use --resume ${directory} to continue it`);
+      throw new UsageError(
+        `run directory ${directory} already holds a run; use --resume ${directory} to continue it`,
+      );
     }
   } else {
-    const base = path.join(options.root ?? 'runs', runDirectoryName(options.name, options.date ?? new Date()));
+    const base = path.join(
+      options.root ?? 'runs',
+      runDirectoryName(options.name, options.date ?? new Date()),
+    );
     directory = base;
     for (let suffix = 2; await exists(directory); suffix++) directory = `${base}-${suffix}`;
   }
@@ -137,7 +142,10 @@ export async function readRun(directory: string): Promise<RunContents> {
   try {
     records = metricsText === undefined ? [] : parseMetricsLog(metricsText);
   } catch (error) {
-    throw new UsageError(`${paths.metrics} has a line that is not JSON: ${(error as Error).message}`, { cause: error });
+    throw new UsageError(
+      `${paths.metrics} has a line that is not JSON: ${(error as Error).message}`,
+      { cause: error },
+    );
   }
   const samplesText = (await readOptional(paths.samples)) ?? '';
   const samples: SampleRecord[] = [];
@@ -172,10 +180,13 @@ async function readOptional(filePath: string): Promise<string | undefined> {
 
 async function readJsonFile(filePath: string, what: string): Promise<unknown> {
   const text = await readOptional(filePath);
-  if (text === undefined) throw new UsageError(`${what} is missing: ${filePath} (is this a run directory?)`);
+  if (text === undefined)
+    throw new UsageError(`${what} is missing: ${filePath} (is this a run directory?)`);
   try {
     return JSON.parse(text);
   } catch (error) {
-    throw new UsageError(`${what} ${filePath} is not JSON: ${(error as Error).message}`, { cause: error });
+    throw new UsageError(`${what} ${filePath} is not JSON: ${(error as Error).message}`, {
+      cause: error,
+    });
   }
 }

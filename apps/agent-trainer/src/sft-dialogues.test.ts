@@ -4,7 +4,11 @@ import { trainBpeTokenizer } from '@cohort/tfjs';
 import { describe, expect, it } from 'vitest';
 import { assistantLossMask, degradeDialogues, vagueReplies } from './sft-dialogues';
 
-const dialogues = await generateDialogues({ scenarios: supportScenarios({ split: 'train' }), seed: 3, count: 60 });
+const dialogues = await generateDialogues({
+  scenarios: supportScenarios({ split: 'train' }),
+  seed: 3,
+  count: 60,
+});
 
 describe('degradeDialogues', () => {
   it('is deterministic for a seed, leaves the input alone, and keeps system and user turns', () => {
@@ -15,7 +19,9 @@ describe('degradeDialogues', () => {
     expect(JSON.stringify(dialogues)).toBe(before);
     first.dialogues.forEach((dialogue, index) => {
       const original = dialogues[index]!;
-      expect(dialogue.map((message) => message.role)).toEqual(original.map((message) => message.role));
+      expect(dialogue.map((message) => message.role)).toEqual(
+        original.map((message) => message.role),
+      );
       dialogue.forEach((message, position) => {
         if (message.role !== 'assistant') expect(message.content).toBe(original[position]!.content);
       });
@@ -23,7 +29,11 @@ describe('degradeDialogues', () => {
   });
 
   it('degrades about the requested share, each degraded turn vague or shorter', () => {
-    const { dialogues: mixed, degradedDialogues, degradedTurns } = degradeDialogues(dialogues, { seed: 1, dialogueFraction: 0.5, turnFraction: 1 });
+    const {
+      dialogues: mixed,
+      degradedDialogues,
+      degradedTurns,
+    } = degradeDialogues(dialogues, { seed: 1, dialogueFraction: 0.5, turnFraction: 1 });
     // With every turn of a chosen dialogue degraded, about half the 60 dialogues change (binomial sd ~3.9).
     expect(degradedDialogues).toBeGreaterThan(18);
     expect(degradedDialogues).toBeLessThan(42);
@@ -43,7 +53,10 @@ describe('degradeDialogues', () => {
 });
 
 describe('assistantLossMask', () => {
-  const tokenizer = trainBpeTokenizer({ texts: dialogues.flatMap((dialogue) => dialogue.map((message) => message.content)), vocabSize: 400 });
+  const tokenizer = trainBpeTokenizer({
+    texts: dialogues.flatMap((dialogue) => dialogue.map((message) => message.content)),
+    vocabSize: 400,
+  });
 
   it('marks exactly each agent reply and its end-of-turn token', () => {
     const messages: Message[] = [
@@ -63,9 +76,8 @@ describe('assistantLossMask', () => {
       if (current && current.at(-1) === position - 1) current.push(position);
       else runs.push([position]);
     });
-    expect(runs.map((run) => tokenizer.decode(run.map((position) => tokenIds[position]!)))).toEqual([
-      'Hi! How can I help?<|im_end|>',
-      'Done.<|im_end|>',
-    ]);
+    expect(runs.map((run) => tokenizer.decode(run.map((position) => tokenIds[position]!)))).toEqual(
+      ['Hi! How can I help?<|im_end|>', 'Done.<|im_end|>'],
+    );
   });
 });

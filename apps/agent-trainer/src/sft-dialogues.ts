@@ -26,11 +26,17 @@ function sentencesOf(text: string): string[] {
  * answer, or the answer with one of its later sentences dropped (so a
  * success criterion goes unmet), or without its greeting.
  */
-export function degradeReply(reply: string, random: Random): { text: string; kind: 'vague' | 'drop-sentence' } {
+export function degradeReply(
+  reply: string,
+  random: Random,
+): { text: string; kind: 'vague' | 'drop-sentence' } {
   const sentences = sentencesOf(reply);
   if (sentences.length >= 2 && random.bernoulli(0.6)) {
     const dropped = random.int(1, sentences.length);
-    return { text: sentences.filter((_, index) => index !== dropped).join(' '), kind: 'drop-sentence' };
+    return {
+      text: sentences.filter((_, index) => index !== dropped).join(' '),
+      kind: 'drop-sentence',
+    };
   }
   return { text: random.choice(vagueReplies), kind: 'vague' };
 }
@@ -48,7 +54,10 @@ export function degradeReply(reply: string, random: Random): { text: string; kin
  * const mixed = degradeDialogues(await generateDialogues({ scenarios, seed: 1, count: 200 }), { seed: 1 });
  * ```
  */
-export function degradeDialogues(dialogues: readonly (readonly Message[])[], options: DegradeOptions): {
+export function degradeDialogues(
+  dialogues: readonly (readonly Message[])[],
+  options: DegradeOptions,
+): {
   dialogues: Message[][];
   degradedDialogues: number;
   degradedTurns: number;
@@ -85,7 +94,10 @@ export function degradeDialogues(dialogues: readonly (readonly Message[])[], opt
 export function assistantLossMask(
   messages: readonly Message[],
   tokenizer: {
-    applyChatTemplate(messages: readonly Message[], options?: { addGenerationPrompt?: boolean }): number[];
+    applyChatTemplate(
+      messages: readonly Message[],
+      options?: { addGenerationPrompt?: boolean },
+    ): number[];
     endOfTurnTokenId?: number;
   },
 ): { tokenIds: number[]; lossMask: number[] } {
@@ -93,7 +105,9 @@ export function assistantLossMask(
   const lossMask = new Array<number>(tokenIds.length).fill(0);
   messages.forEach((message, index) => {
     if (message.role !== 'assistant') return;
-    const start = tokenizer.applyChatTemplate(messages.slice(0, index), { addGenerationPrompt: true }).length;
+    const start = tokenizer.applyChatTemplate(messages.slice(0, index), {
+      addGenerationPrompt: true,
+    }).length;
     const end = tokenizer.applyChatTemplate(messages.slice(0, index + 1)).length;
     let last = end - 1;
     if (tokenizer.endOfTurnTokenId !== undefined) {

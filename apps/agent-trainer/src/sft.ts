@@ -31,7 +31,12 @@ export interface SftOptions {
   /** Sequences per optimizer step (default 8). */
   batchSize?: number;
   /** Model size (default: 2 layers, width 128, 4 heads, context 256). */
-  model?: { layerCount?: number; embeddingSize?: number; headCount?: number; contextLength?: number };
+  model?: {
+    layerCount?: number;
+    embeddingSize?: number;
+    headCount?: number;
+    contextLength?: number;
+  };
   /** Held-out scenarios evaluated at the end (default 8; 0 skips). */
   evaluationScenarios?: number;
   /** Progress lines. */
@@ -88,7 +93,11 @@ export async function trainSupportAgent(options: SftOptions): Promise<SftResult>
   log(`backend ${backend.backend}`);
 
   const scenarios = supportScenarios({ split: 'train' });
-  const generated = await generateDialogues({ scenarios, seed: options.seed, count: dialogueCount });
+  const generated = await generateDialogues({
+    scenarios,
+    seed: options.seed,
+    count: dialogueCount,
+  });
   const mixed = degradeDialogues(generated, { seed: options.seed });
   log(
     `${mixed.dialogues.length} dialogues (${mixed.degradedDialogues} with ${mixed.degradedTurns} mediocre agent turns)`,
@@ -108,7 +117,8 @@ export async function trainSupportAgent(options: SftOptions): Promise<SftResult>
       lossMask: lossMask.slice(0, contextLength),
     }))
     .filter((example) => example.lossMask.some((value) => value === 1));
-  const meanLength = examples.reduce((sum, example) => sum + example.tokenIds.length, 0) / examples.length;
+  const meanLength =
+    examples.reduce((sum, example) => sum + example.tokenIds.length, 0) / examples.length;
   log(`${examples.length} training sequences, mean length ${meanLength.toFixed(0)} tokens`);
 
   const config: Gpt2ConfigInput = {
@@ -127,7 +137,12 @@ export async function trainSupportAgent(options: SftOptions): Promise<SftResult>
     learningRate: 3e-3,
     weightDecay: 0.01,
     maxGradNorm: 1,
-    schedule: { type: 'cosine', warmupSteps: Math.min(20, Math.floor(steps / 10)), totalSteps: steps, minLearningRate: 3e-4 },
+    schedule: {
+      type: 'cosine',
+      warmupSteps: Math.min(20, Math.floor(steps / 10)),
+      totalSteps: steps,
+      minLearningRate: 3e-4,
+    },
     variables: model.namedVariables(),
   });
 
@@ -164,12 +179,22 @@ export async function trainSupportAgent(options: SftOptions): Promise<SftResult>
     for (const gradient of Object.values(grads)) gradient.dispose();
     if (step === 1) initialLoss = loss;
     smoothed = Number.isNaN(smoothed) ? loss : 0.9 * smoothed + 0.1 * loss;
-    if (step % 10 === 0 || step === steps) lossHistory.push({ step, loss: Number(smoothed.toFixed(4)) });
-    options.onStep?.({ step, steps, loss: smoothed, seconds: (performance.now() - started) / 1000 });
+    if (step % 10 === 0 || step === steps)
+      lossHistory.push({ step, loss: Number(smoothed.toFixed(4)) });
+    options.onStep?.({
+      step,
+      steps,
+      loss: smoothed,
+      seconds: (performance.now() - started) / 1000,
+    });
   }
 
   const weights = model.toWeightMap();
-  await saveHuggingFaceModel(options.out, { config: model.config, weights, tokenizerFiles: tokenizer.toFiles() });
+  await saveHuggingFaceModel(options.out, {
+    config: model.config,
+    weights,
+    tokenizerFiles: tokenizer.toFiles(),
+  });
   await exportForTransformersJs(options.out, { config: model.config, weights, tokenizer });
   log(`wrote ${options.out} (Hugging Face layout and onnx/model.onnx)`);
 
@@ -185,14 +210,19 @@ export async function trainSupportAgent(options: SftOptions): Promise<SftResult>
     heldOut = {
       scenarios: evaluation.length,
       rewardMean: evaluation.reduce((sum, entry) => sum + entry.reward, 0) / evaluation.length,
-      successRate: evaluation.filter((entry) => entry.endReason === 'success').length / evaluation.length,
+      successRate:
+        evaluation.filter((entry) => entry.endReason === 'success').length / evaluation.length,
     };
-    log(`held-out: reward ${heldOut.rewardMean.toFixed(3)}, success rate ${heldOut.successRate.toFixed(2)} (greedy, ${evaluation.length} scenarios)`);
+    log(
+      `held-out: reward ${heldOut.rewardMean.toFixed(3)}, success rate ${heldOut.successRate.toFixed(2)} (greedy, ${evaluation.length} scenarios)`,
+    );
   }
   model.dispose();
 
   const result: SftResult = {
-    command: options.command ?? `agent-trainer sft --seed ${options.seed} --steps ${steps} --dialogues ${dialogueCount}`,
+    command:
+      options.command ??
+      `agent-trainer sft --seed ${options.seed} --steps ${steps} --dialogues ${dialogueCount}`,
     seed: options.seed,
     steps,
     dialogues: dialogueCount,
@@ -208,6 +238,9 @@ export async function trainSupportAgent(options: SftOptions): Promise<SftResult>
     backend: backend.backend,
     seconds: Number(((performance.now() - started) / 1000).toFixed(1)),
   };
-  await writeFileAtomic(path.join(options.out, 'training.json'), `${JSON.stringify(result, null, 2)}\n`);
+  await writeFileAtomic(
+    path.join(options.out, 'training.json'),
+    `${JSON.stringify(result, null, 2)}\n`,
+  );
   return result;
 }

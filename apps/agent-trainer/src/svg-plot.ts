@@ -18,7 +18,16 @@ export interface LinePlotOptions {
 }
 
 /** Colors that stay apart for the color-blind (Okabe and Ito 2008). */
-export const plotColors = ['#0072b2', '#e69f00', '#009e73', '#d55e00', '#cc79a7', '#56b4e9', '#f0e442', '#000000'];
+export const plotColors = [
+  '#0072b2',
+  '#e69f00',
+  '#009e73',
+  '#d55e00',
+  '#cc79a7',
+  '#56b4e9',
+  '#f0e442',
+  '#000000',
+];
 
 /** Escapes text for HTML and SVG content and attribute values. */
 export function escapeHtml(text: string): string {
@@ -35,7 +44,9 @@ export function niceTicks(low: number, high: number, count = 5): number[] {
   if (!(high > low)) return [low];
   const raw = (high - low) / Math.max(1, count);
   const power = 10 ** Math.floor(Math.log10(raw));
-  const step = [1, 2, 5, 10].map((factor) => factor * power).find((candidate) => candidate >= raw) ?? 10 * power;
+  const step =
+    [1, 2, 5, 10].map((factor) => factor * power).find((candidate) => candidate >= raw) ??
+    10 * power;
   const ticks: number[] = [];
   for (let value = Math.ceil(low / step) * step; value <= high + step * 1e-9; value += step) {
     ticks.push(Number(value.toPrecision(12)));
@@ -74,7 +85,10 @@ export function renderLinePlot(options: LinePlotOptions): string {
     points: entry.points.filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y)),
     band: (entry.band ?? []).filter(([x, low, high]) => [x, low, high].every(Number.isFinite)),
   }));
-  const xs = series.flatMap((entry) => [...entry.points.map(([x]) => x), ...entry.band.map(([x]) => x)]);
+  const xs = series.flatMap((entry) => [
+    ...entry.points.map(([x]) => x),
+    ...entry.band.map(([x]) => x),
+  ]);
   const ys = series.flatMap((entry) => [
     ...entry.points.map(([, y]) => y),
     ...entry.band.flatMap(([, low, high]) => [low, high]),
@@ -85,7 +99,9 @@ export function renderLinePlot(options: LinePlotOptions): string {
     `<svg xmlns="http://www.w3.org/2000/svg" class="plot" role="img" viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" data-points="${pointCount}" aria-label="${escapeHtml(options.title)}">`,
   );
   parts.push(`<title>${escapeHtml(options.title)}</title>`);
-  parts.push(`<text x="${margin.left}" y="18" class="plot-title">${escapeHtml(options.title)}</text>`);
+  parts.push(
+    `<text x="${margin.left}" y="18" class="plot-title">${escapeHtml(options.title)}</text>`,
+  );
   parts.push(
     `<rect x="${margin.left}" y="${margin.top}" width="${plotWidth}" height="${plotHeight}" class="plot-frame"/>`,
   );
@@ -118,16 +134,26 @@ export function renderLinePlot(options: LinePlotOptions): string {
 
   for (const tick of niceTicks(yMin, yMax)) {
     const y = fixed(sy(tick));
-    parts.push(`<line x1="${margin.left}" x2="${margin.left + plotWidth}" y1="${y}" y2="${y}" class="plot-grid"/>`);
-    parts.push(`<text x="${margin.left - 6}" y="${y}" text-anchor="end" dominant-baseline="middle" class="plot-tick">${formatTick(tick)}</text>`);
+    parts.push(
+      `<line x1="${margin.left}" x2="${margin.left + plotWidth}" y1="${y}" y2="${y}" class="plot-grid"/>`,
+    );
+    parts.push(
+      `<text x="${margin.left - 6}" y="${y}" text-anchor="end" dominant-baseline="middle" class="plot-tick">${formatTick(tick)}</text>`,
+    );
   }
   for (const tick of niceTicks(xMin, xMax)) {
     const x = fixed(sx(tick));
-    parts.push(`<line x1="${x}" x2="${x}" y1="${margin.top + plotHeight}" y2="${margin.top + plotHeight + 4}" class="plot-axis"/>`);
-    parts.push(`<text x="${x}" y="${margin.top + plotHeight + 16}" text-anchor="middle" class="plot-tick">${formatTick(tick)}</text>`);
+    parts.push(
+      `<line x1="${x}" x2="${x}" y1="${margin.top + plotHeight}" y2="${margin.top + plotHeight + 4}" class="plot-axis"/>`,
+    );
+    parts.push(
+      `<text x="${x}" y="${margin.top + plotHeight + 16}" text-anchor="middle" class="plot-tick">${formatTick(tick)}</text>`,
+    );
   }
   if (options.xLabel) {
-    parts.push(`<text x="${margin.left + plotWidth / 2}" y="${height - 6}" text-anchor="middle" class="plot-label">${escapeHtml(options.xLabel)}</text>`);
+    parts.push(
+      `<text x="${margin.left + plotWidth / 2}" y="${height - 6}" text-anchor="middle" class="plot-label">${escapeHtml(options.xLabel)}</text>`,
+    );
   }
   if (options.yLabel) {
     parts.push(
@@ -138,20 +164,30 @@ export function renderLinePlot(options: LinePlotOptions): string {
     const color = plotColors[index % plotColors.length]!;
     if (entry.band.length > 1) {
       const upper = entry.band.map(([x, , high]) => `${fixed(sx(x))},${fixed(sy(high))}`);
-      const lower = [...entry.band].reverse().map(([x, low]) => `${fixed(sx(x))},${fixed(sy(low))}`);
-      parts.push(`<polygon points="${[...upper, ...lower].join(' ')}" fill="${color}" fill-opacity="0.15" stroke="none"/>`);
+      const lower = [...entry.band]
+        .reverse()
+        .map(([x, low]) => `${fixed(sx(x))},${fixed(sy(low))}`);
+      parts.push(
+        `<polygon points="${[...upper, ...lower].join(' ')}" fill="${color}" fill-opacity="0.15" stroke="none"/>`,
+      );
     }
     const coordinates = entry.points.map(([x, y]) => `${fixed(sx(x))},${fixed(sy(y))}`);
     if (coordinates.length > 1) {
-      parts.push(`<polyline points="${coordinates.join(' ')}" fill="none" stroke="${color}" stroke-width="1.8" class="plot-line" data-series="${escapeHtml(entry.name)}"/>`);
+      parts.push(
+        `<polyline points="${coordinates.join(' ')}" fill="none" stroke="${color}" stroke-width="1.8" class="plot-line" data-series="${escapeHtml(entry.name)}"/>`,
+      );
     }
     for (const [x, y] of entry.points) {
-      parts.push(`<circle cx="${fixed(sx(x))}" cy="${fixed(sy(y))}" r="${entry.points.length > 60 ? 1.2 : 2.4}" fill="${color}" class="plot-point"><title>${escapeHtml(entry.name)}: ${formatTick(x)}, ${formatTick(y)}</title></circle>`);
+      parts.push(
+        `<circle cx="${fixed(sx(x))}" cy="${fixed(sy(y))}" r="${entry.points.length > 60 ? 1.2 : 2.4}" fill="${color}" class="plot-point"><title>${escapeHtml(entry.name)}: ${formatTick(x)}, ${formatTick(y)}</title></circle>`,
+      );
     }
     const legendX = margin.left + 8 + (index % 3) * Math.floor(plotWidth / 3);
     const legendY = margin.top + 12 + Math.floor(index / 3) * 14;
     parts.push(`<rect x="${legendX}" y="${legendY - 7}" width="10" height="3" fill="${color}"/>`);
-    parts.push(`<text x="${legendX + 14}" y="${legendY - 2}" class="plot-legend">${escapeHtml(entry.name)}</text>`);
+    parts.push(
+      `<text x="${legendX + 14}" y="${legendY - 2}" class="plot-legend">${escapeHtml(entry.name)}</text>`,
+    );
   });
   parts.push('</svg>');
   return parts.join('');

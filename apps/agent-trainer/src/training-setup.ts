@@ -17,7 +17,12 @@ import {
   initializeBackend,
 } from '@cohort/tfjs';
 import { GrpoTrainer, type TrainerEvent, type WeightedReward } from '@cohort/trainer';
-import { type AppConfig, defaultModelDirectory, type EnvironmentConfig, type RewardConfig } from './app-config';
+import {
+  type AppConfig,
+  defaultModelDirectory,
+  type EnvironmentConfig,
+  type RewardConfig,
+} from './app-config';
 import { loadChatModel } from './chat-model';
 import { UsageError } from './exit-codes';
 import { loadEnvironmentModule, loadRewardModule } from './user-module';
@@ -36,7 +41,10 @@ export interface EnvironmentSetup {
  * support conversations (train and held-out splits), the bandit, or a user's
  * module.
  */
-export async function createEnvironmentSetup(config: EnvironmentConfig, systemPrompt?: string): Promise<EnvironmentSetup> {
+export async function createEnvironmentSetup(
+  config: EnvironmentConfig,
+  systemPrompt?: string,
+): Promise<EnvironmentSetup> {
   switch (config.type) {
     case 'support': {
       const categories = config.categories ? { categories: config.categories } : {};
@@ -53,7 +61,11 @@ export async function createEnvironmentSetup(config: EnvironmentConfig, systemPr
     }
     case 'bandit': {
       const environment = createBanditEnvironment({
-        bandit: { armMeans: config.armMeans, noise: config.noise, ...(config.drift ? { drift: config.drift } : {}) },
+        bandit: {
+          armMeans: config.armMeans,
+          noise: config.noise,
+          ...(config.drift ? { drift: config.drift } : {}),
+        },
       });
       const task = { id: 'bandit' } as unknown as Scenario;
       return {
@@ -76,7 +88,9 @@ export async function createEnvironmentSetup(config: EnvironmentConfig, systemPr
 }
 
 /** Builds the weighted reward functions of the config (module rewards are imported). */
-export async function createRewards(configs: readonly RewardConfig[]): Promise<WeightedReward<Scenario>[]> {
+export async function createRewards(
+  configs: readonly RewardConfig[],
+): Promise<WeightedReward<Scenario>[]> {
   const rewards: WeightedReward<Scenario>[] = [];
   for (const config of configs) {
     let reward: RewardFunction<Scenario>;
@@ -126,10 +140,14 @@ export async function createTrainer(options: CreateTrainerOptions): Promise<Grpo
     ...setup.moduleRewards.map((reward) => ({ reward, weight: 1 })),
   ];
   if (config.policy.type !== 'tfjs-lm') {
-    throw new UsageError(`policy type "${config.policy.type}" cannot be trained from the command line yet; use "tfjs-lm"`);
+    throw new UsageError(
+      `policy type "${config.policy.type}" cannot be trained from the command line yet; use "tfjs-lm"`,
+    );
   }
   await initializeBackend({ backend: config.backend });
-  const { model, tokenizer } = await loadChatModel(config.policy.modelDirectory ?? defaultModelDirectory);
+  const { model, tokenizer } = await loadChatModel(
+    config.policy.modelDirectory ?? defaultModelDirectory,
+  );
   const reference = createGptModel({ config: model.config });
   reference.loadWeightMap(model.toWeightMap());
   const policy = new GptPolicy({ model, tokenizer });
@@ -145,7 +163,10 @@ export async function createTrainer(options: CreateTrainerOptions): Promise<Grpo
     schedule:
       optimizerConfig.schedule.type === 'constant'
         ? optimizerConfig.schedule
-        : { ...optimizerConfig.schedule, totalSteps: Math.max(steps, optimizerConfig.schedule.warmupSteps + 1) },
+        : {
+            ...optimizerConfig.schedule,
+            totalSteps: Math.max(steps, optimizerConfig.schedule.warmupSteps + 1),
+          },
     variables: policy.namedVariables(),
   });
   return new GrpoTrainer<Scenario>({

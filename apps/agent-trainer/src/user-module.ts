@@ -38,7 +38,10 @@ function isRewardFunction(value: unknown): value is RewardFunction<unknown> {
  * tsx) and returns its exports. A missing file or a module that fails to load
  * throws {@link UsageError} with one line.
  */
-export async function importUserModule(modulePath: string, what: string): Promise<Record<string, unknown>> {
+export async function importUserModule(
+  modulePath: string,
+  what: string,
+): Promise<Record<string, unknown>> {
   const absolute = path.resolve(modulePath);
   try {
     await stat(absolute);
@@ -67,7 +70,10 @@ export async function importUserModule(modulePath: string, what: string): Promis
  * const { environment, scenarios } = await loadEnvironmentModule('./my-env.ts');
  * ```
  */
-export async function loadEnvironmentModule(modulePath: string, exportName?: string): Promise<EnvironmentModule> {
+export async function loadEnvironmentModule(
+  modulePath: string,
+  exportName?: string,
+): Promise<EnvironmentModule> {
   const exports = await importUserModule(modulePath, 'environment');
   const candidates = exportName ? [exportName] : ['environment', 'default'];
   let environment: Environment<unknown> | undefined;
@@ -96,7 +102,9 @@ export async function loadEnvironmentModule(modulePath: string, exportName?: str
   }
   const scenarios = exports.scenarios;
   if (!Array.isArray(scenarios) || scenarios.length === 0) {
-    throw new UsageError(`${modulePath} exports an environment but no "scenarios" array (the training scenarios it needs)`);
+    throw new UsageError(
+      `${modulePath} exports an environment but no "scenarios" array (the training scenarios it needs)`,
+    );
   }
   const evaluationScenarios = exports.evaluationScenarios ?? [];
   if (!Array.isArray(evaluationScenarios)) {
@@ -104,7 +112,9 @@ export async function loadEnvironmentModule(modulePath: string, exportName?: str
   }
   const rewards = exports.rewards ?? [];
   if (!Array.isArray(rewards) || !rewards.every(isRewardFunction)) {
-    throw new UsageError(`${modulePath}: "rewards" must be an array of reward functions (each with name and score())`);
+    throw new UsageError(
+      `${modulePath}: "rewards" must be an array of reward functions (each with name and score())`,
+    );
   }
   return { environment, scenarios, evaluationScenarios, rewards };
 }
@@ -114,7 +124,10 @@ export async function loadEnvironmentModule(modulePath: string, exportName?: str
  * else `reward`, else the default export; a function returning a reward is
  * called. Throws {@link UsageError} when there is none.
  */
-export async function loadRewardModule(modulePath: string, exportName?: string): Promise<RewardFunction<unknown>> {
+export async function loadRewardModule(
+  modulePath: string,
+  exportName?: string,
+): Promise<RewardFunction<unknown>> {
   const exports = await importUserModule(modulePath, 'reward');
   for (const name of exportName ? [exportName] : ['reward', 'default']) {
     let value = exports[name];

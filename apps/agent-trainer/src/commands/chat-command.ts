@@ -18,7 +18,8 @@ export async function chatCommand(command: ChatCommand, io: CliIo): Promise<Exit
   const system = command.system ?? systemPrompt ?? defaultSupportSystemPrompt;
   let messages: Message[] = [{ role: 'system', content: system }];
   const interactive = (io.stdin as { isTTY?: boolean }).isTTY === true && !command.json;
-  if (interactive) io.stderr.write('chat with the agent; /reset starts over, /exit or Ctrl-D ends\n');
+  if (interactive)
+    io.stderr.write('chat with the agent; /reset starts over, /exit or Ctrl-D ends\n');
   const lines = createInterface({ input: io.stdin, terminal: false });
   let turn = 0;
   if (interactive) io.stderr.write('you> ');
@@ -37,11 +38,17 @@ export async function chatCommand(command: ChatCommand, io: CliIo): Promise<Exit
     messages.push({ role: 'user', content: line });
     let prompt = tokenizer.applyChatTemplate(messages, { addGenerationPrompt: true });
     // Keep the system prompt and drop the oldest turns when the context is full.
-    while (prompt.length + command.maxNewTokens > model.config.contextLength && messages.length > 2) {
+    while (
+      prompt.length + command.maxNewTokens > model.config.contextLength &&
+      messages.length > 2
+    ) {
       messages.splice(1, 1);
       prompt = tokenizer.applyChatTemplate(messages, { addGenerationPrompt: true });
     }
-    const room = Math.max(1, Math.min(command.maxNewTokens, model.config.contextLength - prompt.length));
+    const room = Math.max(
+      1,
+      Math.min(command.maxNewTokens, model.config.contextLength - prompt.length),
+    );
     const [sequence] = await generate(model, {
       prompts: [prompt.slice(-(model.config.contextLength - 1))],
       maxNewTokens: room,
@@ -54,7 +61,8 @@ export async function chatCommand(command: ChatCommand, io: CliIo): Promise<Exit
     const reply = tokenizer.decode(sequence!.tokenIds, { skipSpecialTokens: true }).trim();
     messages.push({ role: 'assistant', content: reply });
     turn++;
-    if (command.json) io.stdout.write(`${JSON.stringify({ type: 'reply', user: line, agent: reply })}\n`);
+    if (command.json)
+      io.stdout.write(`${JSON.stringify({ type: 'reply', user: line, agent: reply })}\n`);
     else io.stdout.write(`${interactive ? 'agent> ' : ''}${reply}\n`);
     if (interactive) io.stderr.write('you> ');
   }

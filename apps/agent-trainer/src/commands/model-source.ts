@@ -12,9 +12,10 @@ import { runPaths } from '../run-directory';
  * model with the weights of its newest checkpoint. A run without checkpoints
  * uses the base model; a damaged checkpoint throws `CheckpointError`.
  */
-export async function loadModelSource(source: { runDirectory?: string; model?: string }): Promise<
-  ChatModel & { systemPrompt?: string; checkpoint?: string }
-> {
+export async function loadModelSource(source: {
+  runDirectory?: string;
+  model?: string;
+}): Promise<ChatModel & { systemPrompt?: string; checkpoint?: string }> {
   if (source.model !== undefined) return loadChatModel(source.model);
   const runDirectory = source.runDirectory!;
   const paths = runPaths(runDirectory);
@@ -28,7 +29,9 @@ export async function loadModelSource(source: { runDirectory?: string; model?: s
   if (!parsed.success) throw new UsageError(`${paths.config} is not a valid resolved config`);
   const config = parsed.data;
   if (config.policy.type !== 'tfjs-lm') {
-    throw new UsageError(`run ${runDirectory} trained a ${config.policy.type} policy; eval and chat support tfjs-lm runs`);
+    throw new UsageError(
+      `run ${runDirectory} trained a ${config.policy.type} policy; eval and chat support tfjs-lm runs`,
+    );
   }
   const loaded = await loadChatModel(config.policy.modelDirectory ?? defaultModelDirectory);
   let names: string[] = [];
@@ -38,16 +41,24 @@ export async function loadModelSource(source: { runDirectory?: string; model?: s
     names = [];
   }
   const latest = names.at(-1);
-  if (latest === undefined) return { ...loaded, ...(config.systemPrompt ? { systemPrompt: config.systemPrompt } : {}) };
+  if (latest === undefined)
+    return { ...loaded, ...(config.systemPrompt ? { systemPrompt: config.systemPrompt } : {}) };
   const checkpoint = path.join(paths.checkpoints, latest);
   const contents = await loadCheckpoint(checkpoint);
-  const weights = Object.fromEntries(Object.entries(contents.weights).filter(([name]) => !name.startsWith('reference/')));
+  const weights = Object.fromEntries(
+    Object.entries(contents.weights).filter(([name]) => !name.startsWith('reference/')),
+  );
   try {
     loaded.model.loadWeightMap(weights);
   } catch (error) {
-    throw new CheckpointError({ path: checkpoint, message: `weights do not fit the model: ${(error as Error).message.split('\n')[0]}`, cause: error });
+    throw new CheckpointError({
+      path: checkpoint,
+      message: `weights do not fit the model: ${(error as Error).message.split('\n')[0]}`,
+      cause: error,
+    });
   }
-  const trainerState = (contents.metadata as { trainer?: { systemPrompt?: string } } | undefined)?.trainer;
+  const trainerState = (contents.metadata as { trainer?: { systemPrompt?: string } } | undefined)
+    ?.trainer;
   const systemPrompt = trainerState?.systemPrompt ?? config.systemPrompt;
   return { ...loaded, checkpoint, ...(systemPrompt ? { systemPrompt } : {}) };
 }

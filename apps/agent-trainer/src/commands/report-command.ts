@@ -1,9 +1,9 @@
+import { writeFileAtomic } from '@cohort/trainer';
 import type { CliIo } from '../cli-io';
 import type { ReportCommand } from '../command-line';
 import { type ExitCode, exitCodes } from '../exit-codes';
 import { renderReport } from '../report';
 import { readRun } from '../run-directory';
-import { writeFileAtomic } from '@cohort/trainer';
 
 /** Regenerates `report.html` of a run directory from its metrics, samples, config and summary. */
 export async function writeRunReport(directory: string): Promise<string> {

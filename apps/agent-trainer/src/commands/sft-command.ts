@@ -26,12 +26,15 @@ export async function sftCommand(command: SftCommand, io: CliIo): Promise<ExitCo
     },
     onStep: ({ step, steps, loss, seconds }) => {
       if (command.json) {
-        if (step % 10 === 0 || step === steps) io.stdout.write(`${JSON.stringify({ type: 'step', step, steps, loss })}\n`);
+        if (step % 10 === 0 || step === steps)
+          io.stdout.write(`${JSON.stringify({ type: 'step', step, steps, loss })}\n`);
         return;
       }
       const eta = formatDuration((seconds / step) * (steps - step));
-      if (live) io.stderr.write(`\r\x1b[2Ksft step ${step}/${steps} loss ${loss.toFixed(3)} ETA ${eta}`);
-      else if (step % 25 === 0 || step === steps) io.stderr.write(`sft step ${step}/${steps} loss ${loss.toFixed(3)} ETA ${eta}\n`);
+      if (live)
+        io.stderr.write(`\r\x1b[2Ksft step ${step}/${steps} loss ${loss.toFixed(3)} ETA ${eta}`);
+      else if (step % 25 === 0 || step === steps)
+        io.stderr.write(`sft step ${step}/${steps} loss ${loss.toFixed(3)} ETA ${eta}\n`);
     },
   });
   if (live) io.stderr.write('\r\x1b[2K');

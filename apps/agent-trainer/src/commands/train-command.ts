@@ -27,7 +27,9 @@ async function resolveConfig(command: TrainCommand): Promise<AppConfig> {
     try {
       text = await readFile(configPath, 'utf8');
     } catch {
-      throw new UsageError(`cannot resume ${command.resume}: ${configPath} not found (is this a run directory?)`);
+      throw new UsageError(
+        `cannot resume ${command.resume}: ${configPath} not found (is this a run directory?)`,
+      );
     }
     let input: unknown;
     try {
@@ -55,12 +57,21 @@ export interface RunSummaryFile {
   systemPrompt: string | null;
 }
 
-function evaluationNumbers(metrics: TrainingSummary['lastEvaluation']): RunSummaryFile['evaluationBefore'] {
+function evaluationNumbers(
+  metrics: TrainingSummary['lastEvaluation'],
+): RunSummaryFile['evaluationBefore'] {
   if (!metrics) return undefined;
-  return { step: metrics.step, rewardMean: metrics.rewardMean, successRate: metrics.successRate, episodes: metrics.episodes };
+  return {
+    step: metrics.step,
+    rewardMean: metrics.rewardMean,
+    successRate: metrics.successRate,
+    episodes: metrics.episodes,
+  };
 }
 
-async function previousFirstEvaluation(paths: RunPaths): Promise<RunSummaryFile['evaluationBefore']> {
+async function previousFirstEvaluation(
+  paths: RunPaths,
+): Promise<RunSummaryFile['evaluationBefore']> {
   try {
     const previous = JSON.parse(await readFile(paths.summary, 'utf8')) as RunSummaryFile;
     return previous.evaluationBefore;
@@ -111,7 +122,8 @@ export async function trainCommand(command: TrainCommand, io: CliIo): Promise<Ex
         progress.message(`reward failure (step ${event.step}): ${JSON.stringify(event.failure)}`);
         break;
       case 'checkpoint':
-        if (command.verbose) progress.message(`checkpoint ${path.relative(process.cwd(), event.directory)}`);
+        if (command.verbose)
+          progress.message(`checkpoint ${path.relative(process.cwd(), event.directory)}`);
         progress.emitJson({ type: 'checkpoint', step: event.step, directory: event.directory });
         break;
       case 'generation':
@@ -127,7 +139,12 @@ export async function trainCommand(command: TrainCommand, io: CliIo): Promise<Ex
         break;
     }
   };
-  const run = new TrainingRun({ trainer, runDirectory: paths.root, steps: config.trainer.steps, onEvent });
+  const run = new TrainingRun({
+    trainer,
+    runDirectory: paths.root,
+    steps: config.trainer.steps,
+    onEvent,
+  });
   if (command.resume) {
     const from = await run.resume();
     progress.message(`resuming ${paths.root} from step ${from}`);
@@ -138,7 +155,9 @@ export async function trainCommand(command: TrainCommand, io: CliIo): Promise<Ex
   const removeHandler = io.onInterrupt(() => {
     interrupted = true;
     run.requestStop('interrupted (SIGINT)');
-    progress.message('interrupt: finishing the current step, then saving a checkpoint (Ctrl-C again to abort)');
+    progress.message(
+      'interrupt: finishing the current step, then saving a checkpoint (Ctrl-C again to abort)',
+    );
     removeHandler();
   });
   let summary: TrainingSummary;
@@ -148,7 +167,8 @@ export async function trainCommand(command: TrainCommand, io: CliIo): Promise<Ex
     removeHandler();
     progress.close();
   }
-  const evaluationBefore = evaluationNumbers(summary.firstEvaluation) ?? (await previousFirstEvaluation(paths));
+  const evaluationBefore =
+    evaluationNumbers(summary.firstEvaluation) ?? (await previousFirstEvaluation(paths));
   const evaluationAfter = evaluationNumbers(summary.lastEvaluation);
   const file: RunSummaryFile = {
     status: interrupted ? 'interrupted' : 'completed',
@@ -168,7 +188,9 @@ export async function trainCommand(command: TrainCommand, io: CliIo): Promise<Ex
   await writeJsonAtomic(paths.summary, file);
   const reportPath = await writeRunReport(paths.root);
   if (command.json) {
-    io.stdout.write(`${JSON.stringify({ type: 'summary', runDirectory: paths.root, report: reportPath, ...file })}\n`);
+    io.stdout.write(
+      `${JSON.stringify({ type: 'summary', runDirectory: paths.root, report: reportPath, ...file })}\n`,
+    );
   } else {
     const lines = [
       `${file.status === 'completed' ? 'done' : 'interrupted'}: ${file.stepsCompleted}/${config.trainer.steps} steps in ${formatDuration(file.seconds)}`,

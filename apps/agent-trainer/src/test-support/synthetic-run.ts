@@ -5,11 +5,24 @@ import type { SampleRecord } from '../run-directory';
  * A deterministic synthetic metrics log (steps, evaluations, generations and
  * one event) shaped like the trainer's, for report tests.
  */
-export function syntheticMetrics(options: { steps: number; evaluateEvery: number; generationEvery: number }): MetricsRecord[] {
+export function syntheticMetrics(options: {
+  steps: number;
+  evaluateEvery: number;
+  generationEvery: number;
+}): MetricsRecord[] {
   const records: MetricsRecord[] = [];
   const time = (step: number) => new Date(Date.UTC(2025, 0, 1, 0, 0, step)).toISOString();
   let generation = 0;
-  records.push({ kind: 'evaluation', step: 0, time: time(0), episodes: 12, rewardMean: 0.3, rewardStd: 0.2, successRate: 0.1, rewardMeanByFunction: { goal: 0.3 } });
+  records.push({
+    kind: 'evaluation',
+    step: 0,
+    time: time(0),
+    episodes: 12,
+    rewardMean: 0.3,
+    rewardStd: 0.2,
+    successRate: 0.1,
+    rewardMeanByFunction: { goal: 0.3 },
+  });
   for (let step = 1; step <= options.steps; step++) {
     const progress = step / options.steps;
     records.push({
@@ -19,7 +32,10 @@ export function syntheticMetrics(options: { steps: number; evaluateEvery: number
       episodes: step * 8,
       rewardMean: 0.3 + 0.4 * progress + 0.02 * Math.sin(step),
       rewardStd: 0.2 - 0.05 * progress,
-      rewardMeanByFunction: { 'goal-completion': 0.3 + 0.5 * progress, format: 0.8 + 0.1 * progress },
+      rewardMeanByFunction: {
+        'goal-completion': 0.3 + 0.5 * progress,
+        format: 0.8 + 0.1 * progress,
+      },
       successRate: 0.1 + 0.5 * progress,
       zeroSpreadGroupFraction: 0.25,
       klToReference: 0.001 * step,
@@ -42,13 +58,39 @@ export function syntheticMetrics(options: { steps: number; evaluateEvery: number
     });
     if (step % options.generationEvery === 0) {
       generation++;
-      records.push({ kind: 'generation', step, time: time(step), generation, episode: step * 8, bestFitness: 0.5 + 0.05 * generation, meanFitness: 0.4 + 0.04 * generation, worstFitness: 0.2 + 0.03 * generation, diversity: 0.5, adopted: generation === 2 ? 'g2-m1' : null });
+      records.push({
+        kind: 'generation',
+        step,
+        time: time(step),
+        generation,
+        episode: step * 8,
+        bestFitness: 0.5 + 0.05 * generation,
+        meanFitness: 0.4 + 0.04 * generation,
+        worstFitness: 0.2 + 0.03 * generation,
+        diversity: 0.5,
+        adopted: generation === 2 ? 'g2-m1' : null,
+      });
     }
     if (step % options.evaluateEvery === 0) {
-      records.push({ kind: 'evaluation', step, time: time(step), episodes: 12, rewardMean: 0.3 + 0.4 * progress, rewardStd: 0.2, successRate: 0.1 + 0.5 * progress, rewardMeanByFunction: { goal: 0.3 + 0.4 * progress } });
+      records.push({
+        kind: 'evaluation',
+        step,
+        time: time(step),
+        episodes: 12,
+        rewardMean: 0.3 + 0.4 * progress,
+        rewardStd: 0.2,
+        successRate: 0.1 + 0.5 * progress,
+        rewardMeanByFunction: { goal: 0.3 + 0.4 * progress },
+      });
     }
   }
-  records.push({ kind: 'event', step: options.steps, time: time(options.steps), event: 'stopped', reason: 'test' });
+  records.push({
+    kind: 'event',
+    step: options.steps,
+    time: time(options.steps),
+    event: 'stopped',
+    reason: 'test',
+  });
   return records;
 }
 
@@ -66,6 +108,15 @@ export function syntheticSamples(step: number): SampleRecord[] {
         { role: 'assistant', content: 'Sorry! I have issued a refund <script>alert(1)</script>.' },
       ],
     },
-    { step, scenarioId: 'shipping-2', reward: 0.5, endReason: 'turn-limit', messages: [{ role: 'user', content: 'Where is my parcel?' }, { role: 'assistant', content: 'Let me check.' }] },
+    {
+      step,
+      scenarioId: 'shipping-2',
+      reward: 0.5,
+      endReason: 'turn-limit',
+      messages: [
+        { role: 'user', content: 'Where is my parcel?' },
+        { role: 'assistant', content: 'Let me check.' },
+      ],
+    },
   ];
 }
