@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { TrainingRun, type TrainingRunEvent, type TrainingSummary } from '@cohort/trainer';
@@ -167,6 +168,12 @@ export async function trainCommand(command: TrainCommand, io: CliIo): Promise<Ex
     removeHandler();
     progress.close();
   }
+  // The final weights always get a checkpoint, so eval, chat and resume see them.
+  const finalCheckpoint = path.join(
+    paths.checkpoints,
+    `step-${String(trainer.currentStep).padStart(6, '0')}`,
+  );
+  if (trainer.currentStep > 0 && !existsSync(finalCheckpoint)) await run.saveCheckpoint();
   const evaluationBefore =
     evaluationNumbers(summary.firstEvaluation) ?? (await previousFirstEvaluation(paths));
   const evaluationAfter = evaluationNumbers(summary.lastEvaluation);
