@@ -204,14 +204,14 @@ export const defaultAppConfigInput = {
   name: 'support',
   preset: 'balanced',
   trainer: {
-    steps: 12,
+    steps: 60,
     scenariosPerStep: 2,
     groupSize: 4,
     minibatchSize: 8,
     generation: { maxNewTokens: 40, temperature: 1 },
     maxSequenceLength: 256,
-    evaluation: { everySteps: 6, maxScenarios: 12 },
-    checkpoint: { everySteps: 4, keep: 2 },
+    evaluation: { everySteps: 20, maxScenarios: 12 },
+    checkpoint: { everySteps: 10, keep: 2 },
     evolution: { everyEpisodes: 32, populationSize: 4, fitnessScenarios: 4 },
   },
 } satisfies Record<string, unknown>;
