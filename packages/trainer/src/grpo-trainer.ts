@@ -220,6 +220,11 @@ export class GrpoTrainer<S extends ScenarioLike = Scenario> {
     return (this.options.evalScenarios?.length ?? 0) > 0;
   }
 
+  /** The training scenarios (for fitness sets drawn from them). */
+  get trainingScenarios(): readonly S[] {
+    return this.options.trainScenarios;
+  }
+
   /** Training episodes run so far. */
   get episodes(): number {
     return this.episodeCount;
@@ -778,7 +783,7 @@ export class GrpoTrainer<S extends ScenarioLike = Scenario> {
    * evaluations at different steps are comparable.
    */
   async evaluate(
-    options: { scenarios?: readonly S[]; systemPrompt?: string } = {},
+    options: { scenarios?: readonly S[]; systemPrompt?: string; emit?: boolean } = {},
   ): Promise<EvaluationMetrics> {
     const { evaluation } = this.config;
     let scenarios = options.scenarios ?? this.options.evalScenarios ?? [];
@@ -821,7 +826,7 @@ export class GrpoTrainer<S extends ScenarioLike = Scenario> {
         messages: trajectory.messages,
       })),
     };
-    this.emit({ type: 'evaluation', metrics });
+    if (options.emit ?? true) this.emit({ type: 'evaluation', metrics });
     return metrics;
   }
 

@@ -10,6 +10,8 @@ export type {
 export { GrpoTrainer } from './grpo-trainer';
 export type { MetricsRecord } from './metrics-log';
 export { MetricsLog, parseMetricsLog } from './metrics-log';
+export type { CreatePromptEvolutionOptions } from './prompt-evolution';
+export { createPromptEvolution } from './prompt-evolution';
 export type {
   RewardFailure,
   RolloutOptions,
