@@ -212,7 +212,7 @@ export const defaultAppConfigInput = {
     maxSequenceLength: 256,
     evaluation: { everySteps: 20, maxScenarios: 12 },
     checkpoint: { everySteps: 10, keep: 2 },
-    evolution: { everyEpisodes: 32, populationSize: 4, fitnessScenarios: 4 },
+    evolution: { everyEpisodes: 80, populationSize: 4, fitnessScenarios: 4 },
   },
 } satisfies Record<string, unknown>;
 

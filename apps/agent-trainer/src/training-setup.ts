@@ -2,6 +2,7 @@ import type { Environment, RewardFunction, Scenario } from '@cohort/core';
 import {
   ConversationEnvironment,
   createBanditEnvironment,
+  defaultSupportSystemPrompt,
   formatReward,
   goalCompletionReward,
   keywordReward,
@@ -169,6 +170,10 @@ export async function createTrainer(options: CreateTrainerOptions): Promise<Grpo
           },
     variables: policy.namedVariables(),
   });
+  // Prompt evolution needs a starting prompt: the support environment's own when none is configured.
+  const systemPrompt =
+    config.systemPrompt ??
+    (config.environment.type === 'support' ? defaultSupportSystemPrompt : undefined);
   return new GrpoTrainer<Scenario>({
     policy,
     optimizer,
@@ -178,7 +183,7 @@ export async function createTrainer(options: CreateTrainerOptions): Promise<Grpo
     evalScenarios: setup.evalScenarios,
     rewards,
     config: config.trainer,
-    ...(config.systemPrompt ? { systemPrompt: config.systemPrompt } : {}),
+    ...(systemPrompt ? { systemPrompt } : {}),
     ...(options.onEvent ? { onEvent: options.onEvent } : {}),
   });
 }

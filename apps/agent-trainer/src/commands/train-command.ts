@@ -1,7 +1,12 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { TrainingRun, type TrainingRunEvent, type TrainingSummary } from '@cohort/trainer';
+import {
+  createPromptEvolution,
+  TrainingRun,
+  type TrainingRunEvent,
+  type TrainingSummary,
+} from '@cohort/trainer';
 import {
   type AppConfig,
   defaultAppConfigInput,
@@ -12,6 +17,7 @@ import type { CliIo } from '../cli-io';
 import type { TrainCommand } from '../command-line';
 import { type ExitCode, exitCodes, UsageError } from '../exit-codes';
 import { formatDuration, ProgressDisplay } from '../progress';
+import { supportPromptPhrases } from '../prompt-phrases';
 import { createRunDirectory, type RunPaths, runPaths, writeJsonAtomic } from '../run-directory';
 import { createTrainer } from '../training-setup';
 import { writeRunReport } from './report-command';
@@ -140,11 +146,22 @@ export async function trainCommand(command: TrainCommand, io: CliIo): Promise<Ex
         break;
     }
   };
+  const evolution = trainer.systemPrompt
+    ? await createPromptEvolution({
+        trainer,
+        initialPrompts: config.evolution?.prompts ?? [],
+        phrases: supportPromptPhrases,
+      })
+    : null;
+  if (!evolution && config.trainer.evolution.everyEpisodes > 0) {
+    progress.message('prompt evolution is off: the environment has no system prompt to evolve');
+  }
   const run = new TrainingRun({
     trainer,
     runDirectory: paths.root,
     steps: config.trainer.steps,
     onEvent,
+    ...(evolution ? { evolution } : {}),
   });
   if (command.resume) {
     const from = await run.resume();
