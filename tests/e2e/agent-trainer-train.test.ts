@@ -1,0 +1,155 @@
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+const cliPath = path.join(root, 'apps/agent-trainer/src/cli.ts');
+
+interface CliResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the CLI as a user of the workspace does; `onStderr` may act on its progress lines. */
+function runCli(
+  args: readonly string[],
+  onStderr?: (text: string, child: ReturnType<typeof spawn>) => void,
+): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(
+      process.execPath,
+      ['--conditions=@cohort/source', '--import', 'tsx', cliPath, ...args],
+      {
+        cwd: root,
+        env: { ...process.env, NO_COLOR: '1' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+    });
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+      onStderr?.(stderr, child);
+    });
+    child.on('error', reject);
+    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
+  });
+}
+
+let scratch: string;
+let configPath: string;
+beforeAll(async () => {
+  scratch = await mkdtemp(path.join(tmpdir(), 'cohort-train-e2e-'));
+  // The default run, made short: fewer steps and held-out scenarios, checkpoints every 2 steps.
+  configPath = path.join(scratch, 'short.yaml');
+  await writeFile(
+    configPath,
+    [
+      'name: short',
+      'preset: balanced',
+      'trainer:',
+      '  seed: 3',
+      '  steps: 4',
+      '  scenariosPerStep: 2',
+      '  groupSize: 4',
+      '  minibatchSize: 8',
+      '  generation: { maxNewTokens: 32 }',
+      '  evaluation: { everySteps: 4, maxScenarios: 4 }',
+      '  checkpoint: { everySteps: 2, keep: 2 }',
+      '  evolution: { everyEpisodes: 16, populationSize: 3, fitnessScenarios: 2 }',
+      '',
+    ].join('\n'),
+  );
+});
+afterAll(async () => {
+  await rm(scratch, { recursive: true, force: true });
+});
+
+async function readSummary(runDirectory: string): Promise<Record<string, unknown>> {
+  return JSON.parse(await readFile(path.join(runDirectory, 'summary.json'), 'utf8'));
+}
+
+describe('agent-trainer train', () => {
+  it('trains, checkpoints, evolves prompts, evaluates and writes the report', async () => {
+    const runDirectory = path.join(scratch, 'run');
+    const result = await runCli([
+      'train',
+      '--config',
+      configPath,
+      '--run-dir',
+      runDirectory,
+      '--json',
+    ]);
+    expect(result.code, result.stderr).toBe(0);
+    const lines = result.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line));
+    expect(lines.filter((line) => line.type === 'step')).toHaveLength(4);
+    expect(lines.filter((line) => line.type === 'generation')).toHaveLength(2);
+    expect(lines.at(-1).type).toBe('summary');
+    const summary = await readSummary(runDirectory);
+    expect(summary.status).toBe('completed');
+    expect(summary.stepsCompleted).toBe(4);
+    expect(summary.generations).toBe(2);
+    expect(await readdir(path.join(runDirectory, 'checkpoints'))).toEqual([
+      'step-000002',
+      'step-000004',
+    ]);
+    for (const file of ['config.resolved.json', 'metrics.jsonl', 'samples.jsonl', 'report.html']) {
+      expect(existsSync(path.join(runDirectory, file)), file).toBe(true);
+    }
+
+    // Resume to 6 steps: it continues from the checkpoint at step 4.
+    const resumed = await runCli(['train', '--resume', runDirectory, '--steps', '6']);
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(resumed.stderr).toMatch(/resuming .* from step 4/);
+    expect((await readSummary(runDirectory)).stepsCompleted).toBe(6);
+
+    // Evaluate the trained run on held-out scenarios.
+    const evaluated = await runCli([
+      'eval',
+      '--run-dir',
+      runDirectory,
+      '--scenarios',
+      '3',
+      '--json',
+    ]);
+    expect(evaluated.code, evaluated.stderr).toBe(0);
+    expect(evaluated.stdout).toMatch(/rewardMean/);
+  });
+
+  it('saves a checkpoint and the report on Ctrl-C, and exits with 130', async () => {
+    const runDirectory = path.join(scratch, 'interrupted');
+    let sent = false;
+    const result = await runCli(
+      ['train', '--config', configPath, '--run-dir', runDirectory, '--steps', '40'],
+      (text, child) => {
+        if (!sent && /step 1\/40/.test(text)) {
+          sent = true;
+          child.kill('SIGINT');
+        }
+      },
+    );
+    expect(sent).toBe(true);
+    expect(result.code, result.stderr).toBe(130);
+    const summary = await readSummary(runDirectory);
+    expect(summary.status).toBe('interrupted');
+    const steps = summary.stepsCompleted as number;
+    expect(steps).toBeGreaterThanOrEqual(1);
+    expect(steps).toBeLessThan(40);
+    expect(await readdir(path.join(runDirectory, 'checkpoints'))).toContain(
+      `step-${String(steps).padStart(6, '0')}`,
+    );
+    expect(existsSync(path.join(runDirectory, 'report.html'))).toBe(true);
+  });
+});
