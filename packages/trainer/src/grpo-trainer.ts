@@ -24,7 +24,6 @@ import { isRefreshable, type PolicyOptimizer, type TrainablePolicy } from './tra
 import {
   type GrpoTrainerConfig,
   type GrpoTrainerConfigInput,
-  GrpoTrainerConfigSchema,
   resolveTrainerConfig,
 } from './trainer-config';
 import { buildTrajectoryBatch, sequenceAdvantagesToTokens } from './trajectory-batch';
@@ -159,9 +158,8 @@ export class GrpoTrainer<S extends ScenarioLike = Scenario> {
   private episodeCount = 0;
 
   constructor(options: GrpoTrainerOptions<S>) {
-    this.config = GrpoTrainerConfigSchema.safeParse(options.config).success
-      ? GrpoTrainerConfigSchema.parse(options.config)
-      : resolveTrainerConfig(options.config ?? {});
+    // A parsed config parses to itself, so configs from resolveTrainerConfig pass through unchanged.
+    this.config = resolveTrainerConfig(options.config ?? {});
     if (options.trainScenarios.length === 0) {
       throw new InvalidArgumentError({
         argument: 'trainScenarios',
@@ -537,7 +535,6 @@ export class GrpoTrainer<S extends ScenarioLike = Scenario> {
     let applied = 0;
     let lastGradNorm = 0;
     let lastLearningRate = 0;
-    const needEntropy = true;
     let accumulated: Record<string, tf.Tensor> | undefined;
     let accumulatedCount = 0;
 
@@ -589,7 +586,7 @@ export class GrpoTrainer<S extends ScenarioLike = Scenario> {
           const output = this.policy.tokenLogProbs({
             sequences: batch.sequences,
             temperature: this.config.generation.temperature,
-            withEntropy: needEntropy,
+            withEntropy: true,
           });
           const result = this.objective.compute(
             {
