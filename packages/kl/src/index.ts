@@ -1,4 +1,5 @@
 export { assertFiniteTensor } from './assert-finite-tensor';
+export { clampPreservingNaN } from './clamp-preserving-nan';
 export type { ExactKlOptions } from './exact-kl';
 export { exactKl, exactKlTensor } from './exact-kl';
 export type { KlController, KlControllerState } from './kl-controller';

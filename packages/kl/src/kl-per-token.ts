@@ -1,5 +1,6 @@
 import { InvalidArgumentError } from '@cohort/core';
 import * as tf from '@tensorflow/tfjs';
+import { clampPreservingNaN } from './clamp-preserving-nan';
 import {
   assertFiniteRows,
   assertIsTensor,
@@ -151,7 +152,7 @@ export function k3OfLogRatioTensor(logRatio: tf.Tensor): tf.Tensor {
     // comparison op that tf.where would put on the gradient path. Both
     // branches are finite everywhere, so the blend cannot produce 0 * Infinity.
     const small = tf.step(tf.sub(SERIES_BELOW_FLOAT32, tf.abs(logRatio)));
-    const clipped = tf.clipByValue(logRatio, -SERIES_BELOW_FLOAT32, SERIES_BELOW_FLOAT32);
+    const clipped = clampPreservingNaN(logRatio, -SERIES_BELOW_FLOAT32, SERIES_BELOW_FLOAT32);
     const series = tf.mul(
       tf.mul(clipped, clipped),
       tf.add(0.5, tf.mul(clipped, tf.add(1 / 6, tf.div(clipped, 24)))),
@@ -193,7 +194,8 @@ export function klPerTokenTensor(options: KlPerTokenOptions<tf.Tensor>): tf.Tens
     if (estimator === 'k1') value = tf.neg(logRatio);
     else if (estimator === 'k2') value = tf.mul(0.5, tf.square(logRatio));
     else value = k3OfLogRatioTensor(logRatio);
-    if (clamp !== undefined && Number.isFinite(clamp)) value = tf.clipByValue(value, -clamp, clamp);
+    if (clamp !== undefined && Number.isFinite(clamp))
+      value = clampPreservingNaN(value, -clamp, clamp);
     return value;
   });
 }

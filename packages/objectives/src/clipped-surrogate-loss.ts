@@ -2,6 +2,7 @@ import { InvalidArgumentError } from '@cohort/core';
 import {
   aggregateTokenValues,
   assertFiniteTensor,
+  clampPreservingNaN,
   k3OfLogRatioTensor,
   klPerTokenTensor,
 } from '@cohort/kl';
@@ -294,7 +295,7 @@ export function clippedSurrogateLoss(options: ClippedSurrogateLossOptions): {
       );
       logRatio = keep(tf.mul(perSequence, tf.onesLike(tokenLogRatio)));
     }
-    const ratio = tf.exp(tf.clipByValue(logRatio, -MAX_LOG_RATIO, MAX_LOG_RATIO));
+    const ratio = tf.exp(clampPreservingNaN(logRatio, -MAX_LOG_RATIO, MAX_LOG_RATIO));
     const advantage = keep(
       advantages.rank === 1 ? tf.mul(tf.expandDims(advantages, 1), tf.onesLike(zeros)) : advantages,
     );
@@ -306,7 +307,7 @@ export function clippedSurrogateLoss(options: ClippedSurrogateLossOptions): {
     if (settings.clip) {
       policyTerm = tf.maximum(
         policyTerm,
-        tf.neg(tf.mul(tf.clipByValue(ratio, low, high), advantage)),
+        tf.neg(tf.mul(clampPreservingNaN(ratio, low, high), advantage)),
       );
     }
     let dualActive: tf.Tensor = tf.zerosLike(zeros);
