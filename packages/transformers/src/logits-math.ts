@@ -1,0 +1,75 @@
+import type { Random } from '@cohort/core';
+
+/**
+ * `log_softmax(values[offset .. offset + size) / temperature)` in float64,
+ * with the max subtracted first (the stable log-sum-exp form).
+ */
+export function logSoftmax(
+  values: ArrayLike<number>,
+  offset: number,
+  size: number,
+  temperature = 1,
+): Float64Array {
+  const output = new Float64Array(size);
+  let maximum = Number.NEGATIVE_INFINITY;
+  for (let index = 0; index < size; index++) {
+    const value = (values[offset + index] as number) / temperature;
+    output[index] = value;
+    if (value > maximum) maximum = value;
+  }
+  let sum = 0;
+  for (let index = 0; index < size; index++) sum += Math.exp((output[index] as number) - maximum);
+  const logSum = maximum + Math.log(sum);
+  for (let index = 0; index < size; index++) output[index] = (output[index] as number) - logSum;
+  return output;
+}
+
+/** Index of the largest value (the first one on ties). */
+export function argmax(values: ArrayLike<number>): number {
+  let best = 0;
+  for (let index = 1; index < values.length; index++)
+    if ((values[index] as number) > (values[best] as number)) best = index;
+  return best;
+}
+
+/**
+ * Draws an id from `exp(logProbs)` restricted to the `topK` most likely ids
+ * (0: all) and then to the smallest most-likely prefix holding `topP` of the
+ * remaining mass (1: all), renormalized. Ties in probability keep the lower id
+ * first, so the truncation is deterministic.
+ */
+export function sampleTruncated(
+  logProbs: Float64Array,
+  topK: number,
+  topP: number,
+  random: Random,
+): number {
+  const size = logProbs.length;
+  let candidates: number[];
+  if ((topK > 0 && topK < size) || topP < 1) {
+    candidates = Array.from({ length: size }, (_, index) => index);
+    candidates.sort((a, b) => (logProbs[b] as number) - (logProbs[a] as number) || a - b);
+    if (topK > 0 && topK < size) candidates = candidates.slice(0, topK);
+    if (topP < 1) {
+      let total = 0;
+      for (const id of candidates) total += Math.exp(logProbs[id] as number);
+      let kept = 0;
+      let mass = 0;
+      while (kept < candidates.length) {
+        mass += Math.exp(logProbs[candidates[kept] as number] as number);
+        kept++;
+        if (mass >= topP * total) break;
+      }
+      candidates = candidates.slice(0, kept);
+    }
+  } else {
+    candidates = [];
+  }
+  if (candidates.length === 0) {
+    const weights = new Float64Array(size);
+    for (let index = 0; index < size; index++) weights[index] = Math.exp(logProbs[index] as number);
+    return random.categorical(weights);
+  }
+  const weights = candidates.map((id) => Math.exp(logProbs[id] as number));
+  return candidates[random.categorical(weights)] as number;
+}
