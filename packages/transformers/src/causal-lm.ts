@@ -101,7 +101,7 @@ export class CausalLm {
       this.model as unknown as { forward(feeds: Record<string, unknown>): Promise<unknown> }
     ).forward(feeds)) as Record<string, Tensor>;
     const logits = outputs.logits;
-    if (!logits || logits.dims.length !== 3 || logits.dims[1] !== length) {
+    if (logits?.dims.length !== 3 || logits.dims[1] !== length) {
       throw new InvalidArgumentError({
         argument: 'model',
         value: logits?.dims,

@@ -1,11 +1,25 @@
+export { BaseLogitsCache } from './base-logits-cache';
 export type { CausalLmCache, CausalLmForwardInput, CausalLmForwardOutput } from './causal-lm';
 export { CausalLm } from './causal-lm';
+export type { DeltaForwardResult } from './delta-model';
+export { DeltaModel, deltaHeadBiasName, deltaHeadWeightName } from './delta-model';
 export type { LoadedCausalLm } from './load-causal-lm';
 export { loadCausalLm } from './load-causal-lm';
 export type { LoadCausalLmOptions } from './load-causal-lm-options';
 export { LoadCausalLmOptionsSchema } from './load-causal-lm-options';
 export { argmax, logSoftmax, sampleTruncated } from './logits-math';
 export { ModelFilesError } from './model-files-error';
+export { ProxyReferenceModel } from './proxy-reference-model';
+export type { CreateProxyTunedPolicyOptions } from './proxy-tuned-policy';
+export { createProxyTunedPolicy, ProxyTunedPolicy } from './proxy-tuned-policy';
+export type {
+  ProxyTunedPolicyOptions,
+  ProxyTunedPolicyOptionsInput,
+} from './proxy-tuned-policy-options';
+export {
+  DeltaModelSizeSchema,
+  ProxyTunedPolicyOptionsSchema,
+} from './proxy-tuned-policy-options';
 export type {
   NextTokenStepper,
   SamplingLoopOptions,

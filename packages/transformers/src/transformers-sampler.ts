@@ -1,6 +1,11 @@
 import { InvalidArgumentError, type SampledCompletion, type Tokenizer } from '@cohort/core';
 import type { CausalLm, CausalLmCache } from './causal-lm';
-import { type NextTokenStepper, runSamplingLoop, type SamplingLoopRequest } from './sampling-loop';
+import {
+  type NextTokenStepper,
+  runSamplingLoop,
+  type SamplingLoopRequest,
+  type StepInput,
+} from './sampling-loop';
 
 /** Options of {@link TransformersSampler}. */
 export interface TransformersSamplerOptions {
@@ -10,18 +15,21 @@ export interface TransformersSamplerOptions {
   batchSize?: number;
 }
 
-/** A stepper over a transformers.js model with its key/value cache. */
+/**
+ * A {@link NextTokenStepper} over a transformers.js model with its key/value
+ * cache; `onLogits` sees every call's full `[B, T, V]` logits (for caches).
+ */
 export function causalLmStepper(
   model: CausalLm,
-  onLogits?: (logits: Float32Array, input: { tokenIds: number[][] }) => void,
-): NextTokenStepper & { vocabSize(): number } {
+  onLogits?: (logits: Float32Array, input: StepInput, vocabSize: number) => void,
+): NextTokenStepper {
   let cache: CausalLmCache | undefined;
   let vocabSize = 0;
-  const run = async (input: Parameters<NextTokenStepper['start']>[0]): Promise<Float32Array> => {
+  const run = async (input: StepInput): Promise<Float32Array> => {
     const output = await model.forward({ ...input, ...(cache ? { cache } : {}) });
     cache = output.cache;
     vocabSize = output.vocabSize;
-    onLogits?.(output.logits, input);
+    onLogits?.(output.logits, input, vocabSize);
     const length = input.tokenIds[0]?.length ?? 0;
     const last = new Float32Array(input.tokenIds.length * vocabSize);
     for (let b = 0; b < input.tokenIds.length; b++) {
@@ -32,7 +40,7 @@ export function causalLmStepper(
     }
     return last;
   };
-  return { start: run, step: run, vocabSize: () => vocabSize };
+  return { start: run, step: run };
 }
 
 /**
