@@ -1,12 +1,30 @@
 export { BaseLogitsCache } from './base-logits-cache';
 export type { CausalLmCache, CausalLmForwardInput, CausalLmForwardOutput } from './causal-lm';
 export { CausalLm } from './causal-lm';
+export type { CausalLmTextClassifierOptions } from './causal-lm-text-classifier';
+export { causalLmTextClassifier } from './causal-lm-text-classifier';
 export type { DeltaForwardResult } from './delta-model';
 export { DeltaModel, deltaHeadBiasName, deltaHeadWeightName } from './delta-model';
+export type {
+  FeatureExtractionFeaturizerOptions,
+  FeatureExtractionPipelineLike,
+  FeaturePooling,
+} from './feature-extraction-featurizer';
+export { featureExtractionFeaturizer } from './feature-extraction-featurizer';
+export type { LlmTextRewriterOptions } from './llm-text-rewriter';
+export { llmTextRewriter } from './llm-text-rewriter';
+export { LlmUserSimulator, userSimulatorInstructions } from './llm-user-simulator';
+export type {
+  LlmUserSimulatorOptions,
+  LlmUserSimulatorOptionsInput,
+} from './llm-user-simulator-options';
+export { LlmUserSimulatorOptionsSchema } from './llm-user-simulator-options';
 export type { LoadedCausalLm } from './load-causal-lm';
 export { loadCausalLm } from './load-causal-lm';
 export type { LoadCausalLmOptions } from './load-causal-lm-options';
 export { LoadCausalLmOptionsSchema } from './load-causal-lm-options';
+export type { LoadPipelineOptions } from './load-pipeline';
+export { loadPipeline } from './load-pipeline';
 export { argmax, logSoftmax, sampleTruncated } from './logits-math';
 export { ModelFilesError } from './model-files-error';
 export { ProxyReferenceModel } from './proxy-reference-model';
@@ -27,6 +45,12 @@ export type {
   StepInput,
 } from './sampling-loop';
 export { runSamplingLoop, validateSampleRequest } from './sampling-loop';
+export type {
+  ClassificationScore,
+  TextClassificationPipelineLike,
+  TextClassificationRewardOptions,
+} from './text-classification-reward';
+export { textClassificationReward } from './text-classification-reward';
 export type { TransformersReferenceModelOptions } from './transformers-reference-model';
 export {
   logProbsOfSequence,
