@@ -5,6 +5,7 @@ import {
   type GptForwardOptions,
   type GptModel,
   type LayerKeyValue,
+  linear,
   type WeightMap,
 } from '@cohort/tfjs';
 import * as tf from '@tensorflow/tfjs';
@@ -62,11 +63,13 @@ export class DeltaModel {
     const output = this.gpt.forward(tokenIds, { ...options, returnHiddenStates: true });
     const hidden = output.hiddenStates as tf.Tensor3D;
     const [batchSize, length, width] = hidden.shape;
+    // tfjs's fused linear (the fast matmul path of @cohort/tfjs, with its own gradient).
     const delta = tf.tidy(() =>
-      tf
-        .matMul(hidden.reshape([batchSize * length, width]), this.headWeight)
-        .add(this.headBias)
-        .reshape([batchSize, length, this.vocabSize]),
+      linear(hidden.reshape([batchSize * length, width]), this.headWeight, this.headBias).reshape([
+        batchSize,
+        length,
+        this.vocabSize,
+      ]),
     ) as tf.Tensor3D;
     tf.dispose([output.logits, hidden]);
     return { delta, presentKeyValues: output.presentKeyValues };

@@ -140,7 +140,8 @@ export class ProxyTunedPolicy implements Policy<tf.Tensor, tf.Variable> {
         : undefined,
     );
     const run = async (input: Parameters<NextTokenStepper['start']>[0], first: boolean) => {
-      const baseLast = first ? await base.start(input) : await base.step(input);
+      // ONNX Runtime runs off the main thread: start the base, then compute delta while it runs.
+      const basePending = first ? base.start(input) : base.step(input);
       const { delta, presentKeyValues } = this.delta.forward(input.tokenIds, {
         positionIds: input.positionIds,
         attentionMask: input.attentionMask,
@@ -152,6 +153,7 @@ export class ProxyTunedPolicy implements Policy<tf.Tensor, tf.Variable> {
       const last = tf.tidy(() => delta.slice([0, length - 1, 0], [batchSize, 1, vocabSize]));
       const offsets = (await last.data()) as Float32Array;
       tf.dispose([delta, last]);
+      const baseLast = await basePending;
       for (let index = 0; index < baseLast.length; index++)
         baseLast[index] = (baseLast[index] as number) + (offsets[index] as number);
       return baseLast;
