@@ -19,8 +19,10 @@ export function logSoftmax(
   }
   let sum = 0;
   for (let index = 0; index < size; index++) sum += Math.exp((output[index] as number) - maximum);
-  const logSum = maximum + Math.log(sum);
-  for (let index = 0; index < size; index++) output[index] = (output[index] as number) - logSum;
+  const logSum = Math.log(sum);
+  // (z - max) - log sum, not z - (max + log sum): the latter loses log sum next to a huge max.
+  for (let index = 0; index < size; index++)
+    output[index] = (output[index] as number) - maximum - logSum;
   return output;
 }
 
@@ -58,7 +60,8 @@ export function sampleTruncated(
       while (kept < candidates.length) {
         mass += Math.exp(logProbs[candidates[kept] as number] as number);
         kept++;
-        if (mass >= topP * total) break;
+        // A relative slack so that float rounding does not pull in one more token at an exact boundary.
+        if (mass >= topP * total * (1 - 1e-9)) break;
       }
       candidates = candidates.slice(0, kept);
     }

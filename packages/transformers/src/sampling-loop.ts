@@ -169,21 +169,23 @@ export async function runSamplingLoop(options: SamplingLoopOptions): Promise<Sam
           next.push(tokenizer.padTokenId);
           return;
         }
+        for (let id = 0; id < vocabSize; id++) {
+          const logit = logits[b * vocabSize + id] as number;
+          // -Infinity is a masked token; NaN or +Infinity is a broken model.
+          if (Number.isNaN(logit) || logit === Number.POSITIVE_INFINITY) {
+            throw new NonFiniteError({
+              quantity: `logits[${b}][${id}]`,
+              value: logit,
+              context: `sampling step ${step}`,
+            });
+          }
+        }
         const logProbs = logSoftmax(
           logits,
           b * vocabSize,
           vocabSize,
           temperature === 0 ? 1 : temperature,
         );
-        for (let id = 0; id < vocabSize; id++) {
-          if (Number.isNaN(logProbs[id] as number)) {
-            throw new NonFiniteError({
-              quantity: `logits[${b}][${id}]`,
-              value: logProbs[id] as number,
-              context: `sampling step ${step}`,
-            });
-          }
-        }
         const token =
           temperature === 0 ? argmax(logProbs) : sampleTruncated(logProbs, topK, topP, row.random);
         row.tokenIds.push(token);
