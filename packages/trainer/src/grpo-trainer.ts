@@ -351,6 +351,11 @@ export class GrpoTrainer<S extends ScenarioLike = Scenario> {
 
     // Reference log-probs: for the KL term and its metric.
     const referenceStart = performance.now();
+    if (this.policy.prepare && trajectories.length > 0) {
+      await this.policy.prepare({
+        sequences: trajectories.map((trajectory) => trajectory.tokenIds),
+      });
+    }
     let refLogProbs: number[][] | undefined;
     let klPerTrajectory: number[] = [];
     const beta = this.klController.coefficient;

@@ -1,5 +1,23 @@
 export { writeFileAtomic } from '@cohort/tfjs';
+export type { CandidateMlpOptions } from './candidate-models';
+export { MlpCandidateActor, MlpRewardCritic } from './candidate-models';
+export type {
+  CandidateGenerator,
+  CandidateQuery,
+  CandidateRewardSource,
+  CandidateSelectorEvent,
+  CandidateSelectorTrainerOptions,
+} from './candidate-selector-trainer';
+export { CandidateSelectorTrainer } from './candidate-selector-trainer';
 export { ConversationTokens } from './conversation-tokens';
+export {
+  createGproOptimizer,
+  gproActorLoss,
+  MlpGproOptimizer,
+  transitionGroupAdvantages,
+} from './gpro-optimizer';
+export type { GproOptimizerOptions, GproOptimizerOptionsInput } from './gpro-optimizer-options';
+export { GproOptimizerOptionsSchema } from './gpro-optimizer-options';
 export type {
   EvaluationMetrics,
   GrpoTrainerOptions,

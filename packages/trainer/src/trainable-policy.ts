@@ -17,6 +17,12 @@ export interface TrainablePolicy extends Policy<tf.Tensor, tf.Variable> {
   namedVariables(): Record<string, tf.Variable>;
   getWeights(): WeightMap;
   setWeights(weights: WeightMap): void;
+  /**
+   * Called with a batch's sequences before `tokenLogProbs` sees them, for
+   * policies that must do async work first (the proxy-tuned policy runs its
+   * frozen ONNX base there; `tokenLogProbs` itself is synchronous).
+   */
+  prepare?(request: { sequences: readonly (readonly number[])[] }): Promise<void>;
 }
 
 /** A reference model whose weights the trainer can refresh from the policy. */
