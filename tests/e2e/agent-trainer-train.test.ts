@@ -128,6 +128,44 @@ describe('agent-trainer train', () => {
     expect(evaluated.stdout).toMatch(/rewardMean/);
   });
 
+  it('proxy-tunes the embedded model run by transformers.js, from a config file', async () => {
+    const proxyConfig = path.join(scratch, 'proxy.yaml');
+    await writeFile(
+      proxyConfig,
+      [
+        'name: proxy',
+        'trainer:',
+        '  steps: 2',
+        '  scenariosPerStep: 2',
+        '  groupSize: 4',
+        '  evaluation: { everySteps: 2, maxScenarios: 2 }',
+        '  evolution: { everyEpisodes: 0 }',
+        'policy:',
+        '  type: proxy',
+        `  baseModelDirectory: ${path.join(root, 'apps/agent-trainer/models/support-agent-tiny')}`,
+        '  delta: { layerCount: 1, embeddingSize: 32, headCount: 2 }',
+        '',
+      ].join('\n'),
+    );
+    const runDirectory = path.join(scratch, 'proxy-run');
+    const result = await runCli(['train', '--config', proxyConfig, '--run-dir', runDirectory]);
+    expect(result.code, result.stderr).toBe(0);
+    expect((await readSummary(runDirectory)).stepsCompleted).toBe(2);
+    // The checkpoint holds the delta model only: the frozen base is not copied.
+    const checkpoint = path.join(runDirectory, 'checkpoints', 'step-000002');
+    const manifest = JSON.parse(await readFile(path.join(checkpoint, 'manifest.json'), 'utf8'));
+    expect(JSON.stringify(manifest)).toMatch(/delta_head\.weight/);
+
+    const missing = await runCli([
+      'train',
+      '--config',
+      proxyConfig.replace('proxy.yaml', 'missing.yaml'),
+      '--run-dir',
+      path.join(scratch, 'never'),
+    ]);
+    expect(missing.code).toBe(2);
+  });
+
   it('saves a checkpoint and the report on Ctrl-C, and exits with 130', async () => {
     const runDirectory = path.join(scratch, 'interrupted');
     let sent = false;

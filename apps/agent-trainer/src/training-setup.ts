@@ -1,4 +1,5 @@
-import type { Environment, RewardFunction, Scenario } from '@cohort/core';
+import path from 'node:path';
+import type { Environment, ReferenceModel, RewardFunction, Scenario } from '@cohort/core';
 import {
   ConversationEnvironment,
   createBanditEnvironment,
@@ -17,7 +18,18 @@ import {
   GptReferenceModel,
   initializeBackend,
 } from '@cohort/tfjs';
-import { GrpoTrainer, type TrainerEvent, type WeightedReward } from '@cohort/trainer';
+import {
+  GrpoTrainer,
+  type TrainablePolicy,
+  type TrainerEvent,
+  type WeightedReward,
+} from '@cohort/trainer';
+import {
+  createProxyTunedPolicy,
+  loadCausalLm,
+  ModelFilesError,
+  ProxyReferenceModel,
+} from '@cohort/transformers';
 import {
   type AppConfig,
   defaultModelDirectory,
@@ -120,6 +132,41 @@ export async function createRewards(
   return rewards;
 }
 
+/** A trainable tfjs GPT read from a Hugging Face folder, with a frozen copy as its reference. */
+async function createTfjsPolicy(
+  directory: string,
+): Promise<{ policy: TrainablePolicy; referenceModel: ReferenceModel }> {
+  const { model, tokenizer } = await loadChatModel(directory);
+  const reference = createGptModel({ config: model.config });
+  reference.loadWeightMap(model.toWeightMap());
+  return {
+    policy: new GptPolicy({ model, tokenizer }),
+    referenceModel: new GptReferenceModel({ model: reference, padTokenId: tokenizer.padTokenId }),
+  };
+}
+
+/** A frozen transformers.js model plus a trainable tfjs delta; the base itself is the reference. */
+async function createProxyPolicy(
+  directory: string,
+  delta: { layerCount: number; embeddingSize: number; headCount: number },
+  seed: number,
+): Promise<{ policy: TrainablePolicy; referenceModel: ReferenceModel }> {
+  let loaded: Awaited<ReturnType<typeof loadCausalLm>>;
+  try {
+    loaded = await loadCausalLm({ model: path.resolve(directory) });
+  } catch (error) {
+    if (ModelFilesError.isInstance(error)) throw new UsageError(error.message);
+    throw error;
+  }
+  const policy = await createProxyTunedPolicy({
+    base: loaded.model,
+    tokenizer: loaded.tokenizer,
+    delta,
+    seed: Math.abs(seed),
+  });
+  return { policy, referenceModel: new ProxyReferenceModel({ policy }) };
+}
+
 /** Options of {@link createTrainer}. */
 export interface CreateTrainerOptions {
   config: AppConfig;
@@ -129,9 +176,10 @@ export interface CreateTrainerOptions {
 /**
  * Builds the {@link GrpoTrainer} of a run from the app config: the backend,
  * the policy and its frozen reference, the optimizer, the environment, and
- * the rewards. The `tfjs-lm` policy is wired here; `proxy` and
- * `candidate-selector` are refused with a clear message until the trainer
- * drives them from the app.
+ * the rewards. `tfjs-lm` fine-tunes a tfjs GPT against a frozen copy;
+ * `proxy` trains a small tfjs delta over a frozen transformers.js model, which
+ * is its own exact reference. `candidate-selector` has its own trainer in
+ * `@cohort/trainer` and is refused here with a message that says so.
  */
 export async function createTrainer(options: CreateTrainerOptions): Promise<GrpoTrainer<Scenario>> {
   const { config } = options;
@@ -140,18 +188,20 @@ export async function createTrainer(options: CreateTrainerOptions): Promise<Grpo
     ...(await createRewards(config.rewards)),
     ...setup.moduleRewards.map((reward) => ({ reward, weight: 1 })),
   ];
-  if (config.policy.type !== 'tfjs-lm') {
+  if (config.policy.type === 'candidate-selector') {
     throw new UsageError(
-      `policy type "${config.policy.type}" cannot be trained from the command line yet; use "tfjs-lm"`,
+      'policy type "candidate-selector" is trained with CandidateSelectorTrainer from @cohort/trainer (see its README), not from "agent-trainer train"; use "tfjs-lm" or "proxy"',
     );
   }
   await initializeBackend({ backend: config.backend });
-  const { model, tokenizer } = await loadChatModel(
-    config.policy.modelDirectory ?? defaultModelDirectory,
-  );
-  const reference = createGptModel({ config: model.config });
-  reference.loadWeightMap(model.toWeightMap());
-  const policy = new GptPolicy({ model, tokenizer });
+  const { policy, referenceModel } =
+    config.policy.type === 'proxy'
+      ? await createProxyPolicy(
+          config.policy.baseModelDirectory,
+          config.policy.delta,
+          config.trainer.seed,
+        )
+      : await createTfjsPolicy(config.policy.modelDirectory ?? defaultModelDirectory);
   const { optimizer: optimizerConfig, steps } = config.trainer;
   const optimizer = createOptimizer({
     type: optimizerConfig.type,
@@ -177,7 +227,7 @@ export async function createTrainer(options: CreateTrainerOptions): Promise<Grpo
   return new GrpoTrainer<Scenario>({
     policy,
     optimizer,
-    referenceModel: new GptReferenceModel({ model: reference, padTokenId: tokenizer.padTokenId }),
+    referenceModel,
     environment: setup.environment,
     trainScenarios: setup.trainScenarios,
     evalScenarios: setup.evalScenarios,
