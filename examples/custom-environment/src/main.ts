@@ -8,10 +8,9 @@
  */
 import { pathToFileURL } from 'node:url';
 import { MockTokenizer } from '@cohort/core/test';
-import { createOptimizer, initializeBackend } from '@cohort/tfjs';
+import { createOptimizer, initializeBackend, UnigramPolicy, UnigramReference } from '@cohort/tfjs';
 import { type EvaluationMetrics, GrpoTrainer } from '@cohort/trainer';
 import { GuessNumberEnvironment, type GuessScenario } from './guess-number-environment';
-import { UnigramPolicy, UnigramReference } from './unigram-policy';
 
 /** What the run produced. */
 export interface CustomEnvironmentResult {

@@ -14,10 +14,9 @@ import {
   lengthReward,
   supportScenarios,
 } from '@cohort/environments';
-import { createOptimizer, initializeBackend } from '@cohort/tfjs';
+import { createOptimizer, initializeBackend, UnigramPolicy, UnigramReference } from '@cohort/tfjs';
 import { type EvaluationMetrics, GrpoTrainer } from '@cohort/trainer';
 import { calmToneReward } from './calm-tone-reward';
-import { UnigramPolicy, UnigramReference } from './unigram-policy';
 
 /** Mean score of each component over the agent turns of some conversations. */
 export type ComponentMeans = Record<string, number>;

@@ -78,6 +78,7 @@ export {
 } from './tokenizer/byte-level';
 export type { TrainBpeTokenizerOptions } from './tokenizer/train-bpe-tokenizer';
 export { TrainBpeTokenizerOptionsSchema, trainBpeTokenizer } from './tokenizer/train-bpe-tokenizer';
+export { UnigramPolicy, UnigramReference } from './unigram-policy';
 export type { ValueHeadOptions } from './value-head';
 export { createValueHead, ValueHead } from './value-head';
 export type { WeightMap, WeightTensor } from './weights';

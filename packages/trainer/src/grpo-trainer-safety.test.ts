@@ -6,10 +6,9 @@ import {
   ValidationError,
 } from '@cohort/core';
 import { MockTokenizer } from '@cohort/core/test';
-import { createOptimizer, initializeBackend } from '@cohort/tfjs';
+import { createOptimizer, initializeBackend, UnigramPolicy } from '@cohort/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { GrpoTrainer, type TrainerEvent } from './grpo-trainer';
-import { UnigramPolicy } from './test-support/unigram-policy';
 import { resolveTrainerConfig } from './trainer-config';
 
 const tokenizer = new MockTokenizer();

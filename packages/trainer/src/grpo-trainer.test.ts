@@ -1,10 +1,16 @@
 import { MockTokenizer } from '@cohort/core/test';
 import { createBanditEnvironment } from '@cohort/environments';
-import { createGptModel, createOptimizer, createValueHead, initializeBackend } from '@cohort/tfjs';
+import {
+  createGptModel,
+  createOptimizer,
+  createValueHead,
+  initializeBackend,
+  UnigramPolicy,
+  UnigramReference,
+} from '@cohort/tfjs';
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { GrpoTrainer } from './grpo-trainer';
-import { UnigramPolicy, UnigramReference } from './test-support/unigram-policy';
 import { GptValueFunction } from './value-function';
 
 const tokenizer = new MockTokenizer();

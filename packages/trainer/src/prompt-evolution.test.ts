@@ -3,12 +3,11 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Environment, Message } from '@cohort/core';
 import { MockTokenizer } from '@cohort/core/test';
-import { createOptimizer, initializeBackend } from '@cohort/tfjs';
+import { createOptimizer, initializeBackend, UnigramPolicy } from '@cohort/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GrpoTrainer } from './grpo-trainer';
 import { parseMetricsLog } from './metrics-log';
 import { createPromptEvolution } from './prompt-evolution';
-import { UnigramPolicy } from './test-support/unigram-policy';
 import { TrainingRun } from './training-run';
 
 const tokenizer = new MockTokenizer();

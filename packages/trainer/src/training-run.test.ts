@@ -4,11 +4,17 @@ import path from 'node:path';
 import { CheckpointError } from '@cohort/core';
 import { MockTokenizer } from '@cohort/core/test';
 import { createBanditEnvironment } from '@cohort/environments';
-import { createGptModel, createOptimizer, createValueHead, initializeBackend } from '@cohort/tfjs';
+import {
+  createGptModel,
+  createOptimizer,
+  createValueHead,
+  initializeBackend,
+  UnigramPolicy,
+  UnigramReference,
+} from '@cohort/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GrpoTrainer } from './grpo-trainer';
 import { parseMetricsLog } from './metrics-log';
-import { UnigramPolicy, UnigramReference } from './test-support/unigram-policy';
 import { TrainingRun } from './training-run';
 import { GptValueFunction } from './value-function';
 

@@ -6,9 +6,9 @@ import type {
   TokenLogProbs,
   TokenLogProbsRequest,
 } from '../policy';
+import { sampleContextFree } from '../sample-context-free';
 import type { Tokenizer } from '../tokenizer';
 import { MockTokenizer } from './mock-tokenizer';
-import { sampleContextFree } from './sample-context-free';
 
 /**
  * A policy over plain arrays whose next-token distribution ignores the context:

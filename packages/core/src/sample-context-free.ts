@@ -1,11 +1,18 @@
-import type { SampledCompletion, SampleRequest } from '../policy';
-import { Random } from '../random';
-import type { Tokenizer } from '../tokenizer';
+import type { SampledCompletion, SampleRequest } from './policy';
+import { Random } from './random';
+import type { Tokenizer } from './tokenizer';
 
 /**
  * Samples a request from a next-token distribution that ignores the context,
  * given as log-probabilities at the request's temperature (greedy when the
- * temperature is 0). The sampling loop of the context-free test policies.
+ * temperature is 0): the sampling loop of context-free policies (unigram
+ * policies for bandits, test mocks). Completions are ordered by prompt, then
+ * sample index, and end at EOS or a stop id (kept) or at `maxNewTokens`.
+ *
+ * @example
+ * ```ts
+ * sampleContextFree({ request: { prompts: [[1]], groupSize: 2, maxNewTokens: 3, seed: 0 }, logProbabilities, tokenizer });
+ * ```
  */
 export function sampleContextFree(options: {
   request: SampleRequest;

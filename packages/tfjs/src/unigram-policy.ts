@@ -1,14 +1,15 @@
-import type {
-  SampledCompletion,
-  SampleRequest,
-  Tokenizer,
-  TokenLogProbs,
-  TokenLogProbsRequest,
+import {
+  type Policy,
+  type ReferenceModel,
+  type SampledCompletion,
+  type SampleRequest,
+  sampleContextFree,
+  type Tokenizer,
+  type TokenLogProbs,
+  type TokenLogProbsRequest,
 } from '@cohort/core';
-import { sampleContextFree } from '@cohort/core/test';
-import type { WeightMap } from '@cohort/tfjs';
-import type { RefreshableReferenceModel, TrainablePolicy } from '@cohort/trainer';
 import * as tf from '@tensorflow/tfjs';
+import type { WeightMap } from './weights';
 
 let instances = 0;
 
@@ -16,11 +17,17 @@ let instances = 0;
  * A context-free softmax policy over the vocabulary with trainable logits:
  * `pi(token) = softmax(logits / T)[token]` at every position. It is the
  * smallest real token-level policy: it samples, scores with gradient and is
- * trained by the same code as a language model, so the example runs in
- * seconds (copied from the trainer's test support). Log-probs use a one-hot product instead of `gather`, whose gradient
- * is missing on WASM.
+ * trained by the same code as a language model, so bandit experiments and
+ * trainer tests run in seconds. Log-probs use a one-hot product instead of
+ * `gather`, whose gradient is missing on WASM.
+ *
+ * @example
+ * ```ts
+ * const policy = new UnigramPolicy({ tokenizer, initialLogits });
+ * const optimizer = createOptimizer({ learningRate: 0.1, variables: policy.namedVariables() });
+ * ```
  */
-export class UnigramPolicy implements TrainablePolicy {
+export class UnigramPolicy implements Policy<tf.Tensor, tf.Variable> {
   readonly tokenizer: Tokenizer;
   version = 0;
   readonly logits: tf.Variable<tf.Rank.R1>;
@@ -101,7 +108,7 @@ export class UnigramPolicy implements TrainablePolicy {
 }
 
 /** A frozen copy of a {@link UnigramPolicy}'s distribution, as a KL reference. */
-export class UnigramReference implements RefreshableReferenceModel {
+export class UnigramReference implements ReferenceModel {
   private logits: Float32Array;
 
   constructor(policy: UnigramPolicy) {
