@@ -17,28 +17,16 @@ import {
   goalCompletionReward,
   supportScenarios,
 } from '@cohort/environments';
-import {
-  BpeTokenizer,
-  createGptModel,
-  createOptimizer,
-  GptPolicy,
-  GptReferenceModel,
-  initializeBackend,
-  loadHuggingFaceModel,
-} from '@cohort/tfjs';
+import { createOptimizer, initializeBackend, loadGptPolicy } from '@cohort/tfjs';
 import { GrpoTrainer, type StepMetrics } from '@cohort/trainer';
 
 const modelDirectory = fileURLToPath(
   new URL('../apps/agent-trainer/models/support-agent-tiny', import.meta.url),
 );
 const backend = await initializeBackend();
-const { config, weights } = await loadHuggingFaceModel(modelDirectory);
-const tokenizer = await BpeTokenizer.fromFiles(modelDirectory);
-const model = createGptModel({ config });
-model.loadWeightMap(weights);
-const reference = createGptModel({ config });
-reference.loadWeightMap(weights);
-const policy = new GptPolicy({ model, tokenizer });
+const { policy, referenceModel } = await loadGptPolicy(modelDirectory);
+const { model } = policy;
+const { config } = model;
 const trainer = new GrpoTrainer({
   policy,
   optimizer: createOptimizer({
@@ -46,7 +34,7 @@ const trainer = new GrpoTrainer({
     maxGradNorm: 1,
     variables: policy.namedVariables(),
   }),
-  referenceModel: new GptReferenceModel({ model: reference, padTokenId: tokenizer.padTokenId }),
+  referenceModel,
   environment: createConversationEnvironment({ includeContext: true }),
   trainScenarios: supportScenarios({ split: 'train' }),
   rewards: [

@@ -5,15 +5,7 @@ import {
   goalCompletionReward,
   supportScenarios,
 } from '@cohort/environments';
-import {
-  BpeTokenizer,
-  createGptModel,
-  createOptimizer,
-  GptPolicy,
-  GptReferenceModel,
-  initializeBackend,
-  loadHuggingFaceModel,
-} from '@cohort/tfjs';
+import { createOptimizer, initializeBackend, loadGptPolicy } from '@cohort/tfjs';
 import { GrpoTrainer } from '@cohort/trainer';
 import { beforeAll, describe, expect, it } from 'vitest';
 
@@ -27,13 +19,7 @@ beforeAll(async () => {
 
 describe('GRPO with a token-level tfjs LM on a built-in conversation task', () => {
   it('raises the held-out goal completion of the embedded support model', async () => {
-    const { config, weights } = await loadHuggingFaceModel(modelDirectory);
-    const tokenizer = await BpeTokenizer.fromFiles(modelDirectory);
-    const model = createGptModel({ config });
-    model.loadWeightMap(weights);
-    const reference = createGptModel({ config });
-    reference.loadWeightMap(weights);
-    const policy = new GptPolicy({ model, tokenizer });
+    const { policy, referenceModel } = await loadGptPolicy(modelDirectory);
     const trainer = new GrpoTrainer({
       policy,
       optimizer: createOptimizer({
@@ -41,7 +27,7 @@ describe('GRPO with a token-level tfjs LM on a built-in conversation task', () =
         maxGradNorm: 1,
         variables: policy.namedVariables(),
       }),
-      referenceModel: new GptReferenceModel({ model: reference, padTokenId: tokenizer.padTokenId }),
+      referenceModel,
       environment: createConversationEnvironment({ includeContext: true }),
       trainScenarios: supportScenarios({ split: 'train', categories: ['refunds', 'shipping'] }),
       evalScenarios: supportScenarios({ split: 'eval', categories: ['refunds', 'shipping'] }),
@@ -53,7 +39,7 @@ describe('GRPO with a token-level tfjs LM on a built-in conversation task', () =
         groupSize: 4,
         minibatchSize: 8,
         generation: { maxNewTokens: 40 },
-        maxSequenceLength: config.contextLength,
+        maxSequenceLength: policy.model.config.contextLength,
         kl: { controller: { type: 'fixed', coefficient: 0.01 } },
         evaluation: { episodesPerScenario: 1, temperature: 0 },
       },

@@ -22,6 +22,16 @@ export interface ChatModel {
  * ```
  */
 export async function loadChatModel(directory: string): Promise<ChatModel> {
+  await assertModelDirectory(directory);
+  const { config, weights } = await loadHuggingFaceModel(directory);
+  const tokenizer = await BpeTokenizer.fromFiles(directory);
+  const model = createGptModel({ config });
+  model.loadWeightMap(weights);
+  return { model, tokenizer, directory: path.resolve(directory) };
+}
+
+/** Refuses a model folder that does not exist with a one-line usage error that says how to make one. */
+export async function assertModelDirectory(directory: string): Promise<void> {
   let isDirectory = false;
   try {
     isDirectory = (await stat(directory)).isDirectory();
@@ -33,9 +43,4 @@ export async function loadChatModel(directory: string): Promise<ChatModel> {
       `model directory not found: ${directory} (make one with "agent-trainer sft --out ${directory}")`,
     );
   }
-  const { config, weights } = await loadHuggingFaceModel(directory);
-  const tokenizer = await BpeTokenizer.fromFiles(directory);
-  const model = createGptModel({ config });
-  model.loadWeightMap(weights);
-  return { model, tokenizer, directory: path.resolve(directory) };
 }

@@ -11,13 +11,7 @@ import {
   regexReward,
   supportScenarios,
 } from '@cohort/environments';
-import {
-  createGptModel,
-  createOptimizer,
-  GptPolicy,
-  GptReferenceModel,
-  initializeBackend,
-} from '@cohort/tfjs';
+import { createOptimizer, initializeBackend, loadGptPolicy } from '@cohort/tfjs';
 import {
   GrpoTrainer,
   type TrainablePolicy,
@@ -36,7 +30,7 @@ import {
   type EnvironmentConfig,
   type RewardConfig,
 } from './app-config';
-import { loadChatModel } from './chat-model';
+import { assertModelDirectory } from './chat-model';
 import { UsageError } from './exit-codes';
 import { loadEnvironmentModule, loadRewardModule } from './user-module';
 
@@ -136,13 +130,8 @@ export async function createRewards(
 async function createTfjsPolicy(
   directory: string,
 ): Promise<{ policy: TrainablePolicy; referenceModel: ReferenceModel }> {
-  const { model, tokenizer } = await loadChatModel(directory);
-  const reference = createGptModel({ config: model.config });
-  reference.loadWeightMap(model.toWeightMap());
-  return {
-    policy: new GptPolicy({ model, tokenizer }),
-    referenceModel: new GptReferenceModel({ model: reference, padTokenId: tokenizer.padTokenId }),
-  };
+  await assertModelDirectory(directory);
+  return loadGptPolicy(directory);
 }
 
 /** A frozen transformers.js model plus a trainable tfjs delta; the base itself is the reference. */

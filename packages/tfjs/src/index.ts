@@ -15,7 +15,7 @@ export type {
   LayerKeyValue,
 } from './gpt-model';
 export { createGptModel, GptModel } from './gpt-model';
-export { GptPolicy, GptReferenceModel } from './gpt-policy';
+export { GptPolicy, GptReferenceModel, loadGptPolicy } from './gpt-policy';
 export type { Gpt2Config, Gpt2ConfigInput } from './gpt2-config';
 export {
   Gpt2ConfigSchema,
