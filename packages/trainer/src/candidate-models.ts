@@ -1,72 +1,95 @@
 import type { CandidateActor, RewardCritic } from '@cohort/core';
-import { InvalidArgumentError } from '@cohort/core';
+import { InvalidArgumentError, NonFiniteError, parseWithSchema } from '@cohort/core';
 import { createMlpModel, type MlpModel, type WeightMap } from '@cohort/tfjs';
 import * as tf from '@tensorflow/tfjs';
-
-/** Options of the MLP actor and critic of the candidate selector. */
-export interface CandidateMlpOptions {
-  /** Length of each feature vector. */
-  featureSize: number;
-  /** Hidden layer widths (default one layer of 32). */
-  hiddenSizes?: readonly number[];
-  seed?: number;
-}
+import {
+  type CandidateMlpOptions,
+  type CandidateMlpOptionsInput,
+  CandidateMlpOptionsSchema,
+} from './candidate-mlp-options';
 
 function mlp(options: CandidateMlpOptions, finalLayerScale: number): MlpModel {
   return createMlpModel({
-    layerSizes: [options.featureSize, ...(options.hiddenSizes ?? [32]), 1],
-    activation: 'tanh',
+    layerSizes: [options.featureSize, ...options.hiddenSizes, 1],
+    activation: options.activation,
     finalLayerScale,
-    seed: options.seed ?? 0,
+    seed: options.seed,
   });
 }
 
-function toTensor3d(
-  candidateFeatures: readonly (readonly (readonly number[])[])[],
+/**
+ * Packs `[batch][K][featureSize]` numbers into a float32 tensor, checking every
+ * row's length and that every value is finite in float32 (1e39 is a finite
+ * double but overflows to Infinity in float32).
+ */
+function featureTensor(
+  name: string,
+  rows: readonly (readonly (readonly number[])[])[],
   featureSize: number,
 ): tf.Tensor3D {
-  const batch = candidateFeatures.length;
-  const count = candidateFeatures[0]?.length ?? 0;
+  const batch = rows.length;
+  const count = rows[0]?.length ?? 0;
   const values = new Float32Array(batch * count * featureSize);
-  candidateFeatures.forEach((candidates, row) => {
+  rows.forEach((candidates, row) => {
     if (candidates.length !== count) {
       throw new InvalidArgumentError({
-        argument: `candidateFeatures[${row}].length`,
+        argument: `${name}[${row}].length`,
         value: candidates.length,
-        message: `every transition needs the same number of candidates (${count})`,
+        message: `every row needs the same number of candidates as ${name}[0] (${count})`,
       });
     }
     candidates.forEach((features, column) => {
       if (features.length !== featureSize) {
         throw new InvalidArgumentError({
-          argument: `candidateFeatures[${row}][${column}].length`,
+          argument: `${name}[${row}][${column}].length`,
           value: features.length,
           message: `must equal featureSize ${featureSize}`,
         });
       }
-      values.set(features, (row * count + column) * featureSize);
+      const offset = (row * count + column) * featureSize;
+      values.set(features, offset);
+      for (let index = 0; index < featureSize; index++) {
+        if (!Number.isFinite(values[offset + index]!)) {
+          throw new NonFiniteError({
+            quantity: `${name}[${row}][${column}][${index}]`,
+            value: features[index]!,
+            context: 'as float32',
+          });
+        }
+      }
     });
   });
   return tf.tensor3d(values, [batch, count, featureSize]);
 }
 
 /**
- * The actor of the candidate selector: an MLP scores each candidate's feature
- * vector, and the policy over the K candidates is the softmax of the scores.
- * Its last layer starts at zero, so the first policy is uniform over candidates.
+ * The actor of the candidate selector: one MLP scores each candidate's feature
+ * vector, `s_k = f_theta(x_k)`, and the policy over the K candidates of a query
+ * is `pi(k) = softmax(s)_k` (a Plackett-Luce/softmax choice model over shared
+ * scores, as in the actor-critic candidate selection of the GPRO formulation).
+ * The last layer starts at zero, so the first policy is uniform over candidates
+ * and any K works with the same weights.
+ *
+ * @example
+ * ```ts
+ * const actor = new MlpCandidateActor({ featureSize: 64, hiddenSizes: [32], seed: 1 });
+ * const logits = actor.logits([[featuresOfCandidate0, featuresOfCandidate1]]); // [1, 2]
+ * const initial = actor.clone(); // frozen reference for the KL term
+ * ```
  */
 export class MlpCandidateActor implements CandidateActor<tf.Tensor, tf.Variable> {
   readonly options: CandidateMlpOptions;
   readonly model: MlpModel;
 
-  constructor(options: CandidateMlpOptions) {
-    this.options = options;
-    this.model = mlp(options, 0);
+  constructor(options: CandidateMlpOptionsInput) {
+    this.options = parseWithSchema(CandidateMlpOptionsSchema, options, 'candidate actor options');
+    this.model = mlp(this.options, 0);
   }
 
+  /** Scores `[batch, K]` for `candidateFeatures [batch][K][featureSize]`, differentiable. */
   logits(candidateFeatures: readonly (readonly (readonly number[])[])[]): tf.Tensor {
     return tf.tidy(() => {
-      const input = toTensor3d(candidateFeatures, this.options.featureSize);
+      const input = featureTensor('candidateFeatures', candidateFeatures, this.options.featureSize);
       const [batch, count] = input.shape;
       return this.model
         .predict(input.reshape([batch * count, this.options.featureSize]))
@@ -78,6 +101,7 @@ export class MlpCandidateActor implements CandidateActor<tf.Tensor, tf.Variable>
     return this.model.trainableVariables();
   }
 
+  /** The variables under the stable names of {@link getWeights} (`layers.{i}.weight`, `layers.{i}.bias`). */
   namedVariables(): Record<string, tf.Variable> {
     return this.model.namedVariables();
   }
@@ -90,31 +114,49 @@ export class MlpCandidateActor implements CandidateActor<tf.Tensor, tf.Variable>
     this.model.loadWeightMap(weights);
   }
 
-  /** A frozen copy (same weights, its own variables): the reference of the KL term. */
+  /** An independent copy with the same weights (its own variables): the frozen initial actor of the KL term. */
   clone(): MlpCandidateActor {
     const copy = new MlpCandidateActor(this.options);
     copy.setWeights(this.getWeights());
     return copy;
   }
+
+  dispose(): void {
+    this.model.dispose();
+  }
 }
 
-/** The critic of the candidate selector: an MLP that predicts the reward from features. */
+/**
+ * The critic of the candidate selector: an MLP that predicts the reward of
+ * (prompt, query, response) from its feature vector, `V(x) = g_phi(x)`,
+ * trained by the GPRO optimizer on the mean squared error `mean (V(x) - r)^2`.
+ *
+ * @example
+ * ```ts
+ * const critic = new MlpRewardCritic({ featureSize: 64, seed: 2 });
+ * const predicted = critic.predict([featuresOfChosenResponse]); // [1]
+ * ```
+ */
 export class MlpRewardCritic implements RewardCritic<tf.Tensor, tf.Variable> {
   readonly options: CandidateMlpOptions;
   readonly model: MlpModel;
 
-  constructor(options: CandidateMlpOptions) {
-    this.options = options;
-    this.model = mlp(options, 1);
+  constructor(options: CandidateMlpOptionsInput) {
+    this.options = parseWithSchema(CandidateMlpOptionsSchema, options, 'reward critic options');
+    this.model = mlp(this.options, 1);
   }
 
+  /** Predicted rewards `[batch]` for `features [batch][featureSize]`, differentiable. */
   predict(features: readonly (readonly number[])[]): tf.Tensor {
     return tf.tidy(() => {
-      const input = toTensor3d([features], this.options.featureSize).reshape([
-        features.length,
+      const input = featureTensor(
+        'features',
+        features.map((row) => [row]),
         this.options.featureSize,
-      ]);
-      return this.model.predict(input).reshape([features.length]);
+      );
+      return this.model
+        .predict(input.reshape([features.length, this.options.featureSize]))
+        .reshape([features.length]);
     });
   }
 
@@ -132,5 +174,16 @@ export class MlpRewardCritic implements RewardCritic<tf.Tensor, tf.Variable> {
 
   setWeights(weights: WeightMap): void {
     this.model.loadWeightMap(weights);
+  }
+
+  /** An independent copy with the same weights. */
+  clone(): MlpRewardCritic {
+    const copy = new MlpRewardCritic(this.options);
+    copy.setWeights(this.getWeights());
+    return copy;
+  }
+
+  dispose(): void {
+    this.model.dispose();
   }
 }

@@ -1,9 +1,27 @@
-import { type Featurizer, InvalidArgumentError, Random, type Transition } from '@cohort/core';
+import {
+  type CandidateActor,
+  type Featurizer,
+  type GproOptimizer,
+  type GproUpdateResult,
+  InvalidArgumentError,
+  parseWithSchema,
+  Random,
+  type RewardCritic,
+  type Transition,
+} from '@cohort/core';
 import * as tf from '@tensorflow/tfjs';
-import type { MlpCandidateActor, MlpRewardCritic } from './candidate-models';
-import type { MlpGproOptimizer } from './gpro-optimizer';
+import type { CandidateQuery, CandidateRewardSource } from './candidate-reward';
+import {
+  type CandidateSelectorSettings,
+  type CandidateSelectorSettingsInput,
+  CandidateSelectorSettingsSchema,
+} from './candidate-selector-trainer-options';
 
-/** A frozen source of candidate responses (for example a transformers.js LM). */
+/**
+ * A frozen source of candidate responses: a transformers.js LM sampling K
+ * completions, a retrieval index, a bank of canned replies. Deterministic for
+ * a given `seed`.
+ */
 export interface CandidateGenerator {
   propose(request: {
     prompt: string;
@@ -13,190 +31,424 @@ export interface CandidateGenerator {
   }): Promise<string[]>;
 }
 
-/** One query to answer. */
-export interface CandidateQuery {
-  prompt: string;
-  query: string;
+/** One choice of the actor, waiting for its reward. */
+export interface CandidateDecision extends CandidateQuery {
+  candidates: string[];
+  /** `[K][dimension]` features of `query + "\n" + candidate`, as the actor saw them. */
+  candidateFeatures: number[][];
+  chosenIndex: number;
+  response: string;
+  /** `log pi(chosenIndex)` under the actor when it chose. */
+  behaviorLogProb: number;
+  /** The actor's probabilities over the K candidates when it chose. */
+  probabilities: number[];
+  /** Shared by the decisions sampled for one query in one call. */
+  groupId: string;
+  /** Number of updates the actor had had when it chose. */
+  actorVersion: number;
 }
 
-/** Where a reward comes from: a function or a person, possibly later (a Promise). */
-export type CandidateRewardSource = (input: {
-  prompt: string;
-  query: string;
-  response: string;
-}) => number | Promise<number>;
+/** Why a decision did not enter a batch. */
+export type CandidateSkipReason = 'null-reward' | 'non-finite-reward' | 'reward-error' | 'stale';
 
-/** Events of the {@link CandidateSelectorTrainer}. */
+/** Events of the {@link CandidateSelectorTrainer}, for logging and callbacks. */
 export type CandidateSelectorEvent =
-  | { type: 'decision'; transition: Transition }
+  | { type: 'decision'; decision: CandidateDecision }
+  | { type: 'transition'; transition: Transition }
+  | {
+      type: 'skipped';
+      reason: CandidateSkipReason;
+      decision: CandidateDecision;
+      /** The reward received (NaN, Infinity, null) or the error thrown. */
+      detail: unknown;
+    }
   | {
       type: 'update';
-      updates: number;
+      /** Updates attempted so far, this one included. */
+      update: number;
       actorLoss: number;
       criticLoss: number;
       applied: boolean;
+      skipReason?: string;
+      /** Includes meanReward, klToInitial, clipFraction, meanAdvantage, meanAbsoluteAdvantage. */
       metrics: Record<string, number>;
     };
 
-/** Options of {@link CandidateSelectorTrainer}. */
-export interface CandidateSelectorTrainerOptions {
+/** Options of {@link CandidateSelectorTrainer}: its parts and {@link CandidateSelectorSettingsSchema}. */
+export interface CandidateSelectorTrainerOptions<
+  Actor extends CandidateActor<tf.Tensor, tf.Variable>,
+  Critic extends RewardCritic<tf.Tensor, tf.Variable>,
+> extends CandidateSelectorSettingsInput {
   generator: CandidateGenerator;
-  /** Turns `query + "\n" + candidate` into the feature vector the actor and critic see. */
+  /** Turns `query + "\n" + candidate` into the features the actor and the critic see. */
   featurizer: Featurizer;
-  actor: MlpCandidateActor;
-  critic: MlpRewardCritic;
-  optimizer: MlpGproOptimizer;
+  actor: Actor;
+  critic: Critic;
+  optimizer: GproOptimizer<Actor, Critic>;
+  /** The reward of a decision: a function, or a person answering later (a Promise). */
   reward: CandidateRewardSource;
-  /** K: candidates per query. */
-  candidateCount: number;
-  /** M: transitions between updates. */
-  updateEvery: number;
-  /** Times each query is answered within a batch, so group advantages have a group (default 4). */
-  repeatsPerQuery?: number;
-  seed?: number;
   onEvent?: (event: CandidateSelectorEvent) => void;
 }
 
+/** What one {@link CandidateSelectorTrainer.step} did. */
+export interface CandidateStepSummary {
+  /** Mean of the rewards that entered the buffer in this step (0 when none did). */
+  meanReward: number;
+  decisions: number;
+  skipped: number;
+  /** Update results of this step, in order. */
+  updates: GproUpdateResult[];
+}
+
+/** What {@link CandidateSelectorTrainer.evaluate} measured. */
+export interface CandidateEvaluation {
+  /** Mean reward of the greedy (most probable) choices. */
+  meanReward: number;
+  /** Fraction of queries where the greedy choice has the highest reward of the K (ties count). */
+  bestChoiceRate: number;
+  /** What a uniformly random choice would get on the same candidates, in expectation. */
+  chanceMeanReward: number;
+  chanceBestChoiceRate: number;
+  /** Queries that counted (every candidate scored with a finite reward). */
+  evaluated: number;
+  /** Queries left out because a candidate's reward was null, not finite, or threw. */
+  skipped: number;
+}
+
+/** What `rewardOf` returns when the reward threw (already reported). */
+const REWARD_FAILED = Symbol('reward-failed');
+
+function argmax(values: readonly number[]): number {
+  let best = 0;
+  for (let index = 1; index < values.length; index++) {
+    if (values[index]! > values[best]!) best = index;
+  }
+  return best;
+}
+
 /**
- * The actor-critic candidate selector (GPRO): a frozen LM proposes K
- * candidates per query, the actor samples one from its softmax over their
- * features, the reward arrives (from a function or a person), and every M
- * transitions the {@link MlpGproOptimizer} updates the actor and the critic.
+ * The candidate selector of the GPRO actor-critic formulation: a frozen
+ * {@link CandidateGenerator} proposes K candidates per query, the featurizer
+ * turns each `query + "\n" + candidate` into features, the actor samples one
+ * from `softmax(logits)` with the core `Random` (greedy in `evaluate`), the
+ * reward arrives from a function or a person, and after every M rewarded
+ * decisions `optimizer.update(batch, actor, critic)` trains the actor and the
+ * critic (see {@link ClippedGproOptimizer}).
+ *
+ * Two ways to drive it: `step(queries)` samples `samplesPerQuery` decisions
+ * per query and awaits their rewards concurrently (a person may answer them in
+ * any order); or `decide(query)` now and `record(decision, reward)` whenever
+ * the feedback comes. Rewards that are `null`, not finite, or throw are not
+ * trained on: the decision is skipped and reported as a `skipped` event (so a
+ * person's typo cannot stop a run). Decisions older than `maxStaleness`
+ * updates are skipped too.
+ *
+ * The critic sees the chosen candidate's features (the transition carries no
+ * separate `criticFeatures`).
  *
  * @example
  * ```ts
  * const trainer = new CandidateSelectorTrainer({ generator, featurizer, actor, critic,
  *   optimizer: createGproOptimizer(), reward, candidateCount: 4, updateEvery: 32 });
- * await trainer.train(queries, 10);
+ * for (let round = 0; round < 10; round++) await trainer.step(queries);
+ * const { bestChoiceRate } = await trainer.evaluate(heldOut);
  * ```
  */
-export class CandidateSelectorTrainer {
-  readonly options: CandidateSelectorTrainerOptions;
+export class CandidateSelectorTrainer<
+  Actor extends CandidateActor<tf.Tensor, tf.Variable>,
+  Critic extends RewardCritic<tf.Tensor, tf.Variable>,
+> {
+  readonly settings: CandidateSelectorSettings;
+  private readonly parts: CandidateSelectorTrainerOptions<Actor, Critic>;
   private readonly random: Random;
   private readonly buffer: Transition[] = [];
-  private updateCount = 0;
+  private attemptedUpdates = 0;
+  private appliedUpdates = 0;
   private groupCounter = 0;
 
-  constructor(options: CandidateSelectorTrainerOptions) {
-    for (const name of ['candidateCount', 'updateEvery'] as const) {
-      if (!Number.isInteger(options[name]) || options[name] < 1) {
-        throw new InvalidArgumentError({
-          argument: name,
-          value: options[name],
-          message: 'must be a positive integer',
-        });
+  constructor(options: CandidateSelectorTrainerOptions<Actor, Critic>) {
+    const { generator, featurizer, actor, critic, optimizer, reward, onEvent, ...settings } =
+      options;
+    this.settings = parseWithSchema(
+      CandidateSelectorSettingsSchema,
+      settings,
+      'candidate selector trainer options',
+    );
+    const required = { generator, featurizer, actor, critic, optimizer, reward };
+    for (const [name, part] of Object.entries(required)) {
+      if (part === undefined || part === null) {
+        throw new InvalidArgumentError({ argument: name, value: part, message: 'is required' });
       }
     }
-    this.options = options;
-    this.random = new Random(options.seed ?? 0);
+    if (typeof reward !== 'function') {
+      throw new InvalidArgumentError({
+        argument: 'reward',
+        value: reward,
+        message: 'must be a function (use candidateRewardFromFunction for a RewardFunction)',
+      });
+    }
+    this.parts = options;
+    this.random = new Random(this.settings.seed);
   }
 
+  /** Updates that changed the weights so far. */
   get updates(): number {
-    return this.updateCount;
+    return this.appliedUpdates;
+  }
+
+  /** Rewarded decisions waiting for the next update. */
+  get pending(): number {
+    return this.buffer.length;
+  }
+
+  private emit(event: CandidateSelectorEvent): void {
+    this.parts.onEvent?.(event);
   }
 
   private async candidatesFor(
     query: CandidateQuery,
     seed: number,
   ): Promise<{ candidates: string[]; features: number[][] }> {
-    const candidates = await this.options.generator.propose({
-      ...query,
-      count: this.options.candidateCount,
-      seed,
-    });
-    if (candidates.length !== this.options.candidateCount) {
+    const count = this.settings.candidateCount;
+    const candidates = await this.parts.generator.propose({ ...query, count, seed });
+    if (
+      !Array.isArray(candidates) ||
+      candidates.length !== count ||
+      candidates.some((candidate) => typeof candidate !== 'string')
+    ) {
       throw new InvalidArgumentError({
-        argument: 'generator.propose',
-        value: candidates.length,
-        message: `returned ${candidates.length} candidates; expected candidateCount ${this.options.candidateCount}`,
+        argument: 'generator.propose()',
+        value: Array.isArray(candidates) ? `${candidates.length} items` : candidates,
+        message: `must return candidateCount = ${count} strings`,
       });
     }
-    const features = await this.options.featurizer.featurize(
+    const features = await this.parts.featurizer.featurize(
       candidates.map((candidate) => `${query.query}\n${candidate}`),
     );
+    const dimension = this.parts.featurizer.dimension;
+    features.forEach((vector, index) => {
+      if (vector.length !== dimension) {
+        throw new InvalidArgumentError({
+          argument: `featurizer.featurize()[${index}].length`,
+          value: vector.length,
+          message: `must equal featurizer.dimension = ${dimension}`,
+        });
+      }
+    });
+    if (features.length !== count) {
+      throw new InvalidArgumentError({
+        argument: 'featurizer.featurize().length',
+        value: features.length,
+        message: `must equal the ${count} texts given`,
+      });
+    }
     return { candidates, features };
   }
 
-  /** The actor's log-probabilities over each query's candidates. */
-  private logProbabilities(features: number[][][]): number[][] {
-    const logProbs = tf.tidy(() => tf.logSoftmax(this.options.actor.logits(features)));
-    const values = logProbs.arraySync() as number[][];
+  private logProbabilities(features: number[][]): number[] {
+    const logProbs = tf.tidy(() => tf.logSoftmax(this.parts.actor.logits([features])));
+    const values = Array.from(logProbs.dataSync());
     logProbs.dispose();
     return values;
   }
 
   /**
-   * Answers each query `repeatsPerQuery` times (sampling from the actor),
-   * collects the rewards, and updates every `updateEvery` transitions.
-   * Returns the mean reward of the answers.
+   * Proposes K candidates for `query` and lets the actor choose `samples`
+   * times among them (sampling; or once, the most probable, with `greedy`).
+   * The decisions share a `groupId`.
    */
-  async step(queries: readonly CandidateQuery[]): Promise<number> {
-    const repeats = this.options.repeatsPerQuery ?? 4;
-    let rewardSum = 0;
-    let count = 0;
-    for (const query of queries) {
-      const groupId = `g${this.groupCounter++}`;
-      const { candidates, features } = await this.candidatesFor(query, this.random.nextUint32());
-      const [logProbabilities] = this.logProbabilities([features]);
-      for (let repeat = 0; repeat < repeats; repeat++) {
-        const chosenIndex = this.random.categorical(logProbabilities!.map(Math.exp));
-        const response = candidates[chosenIndex]!;
-        const reward = await this.options.reward({ ...query, response });
-        const transition: Transition = {
-          prompt: query.prompt,
-          query: query.query,
-          candidates,
-          chosenIndex,
-          reward,
-          behaviorLogProb: logProbabilities![chosenIndex]!,
-          candidateFeatures: features,
-          groupId,
-        };
-        this.options.onEvent?.({ type: 'decision', transition });
-        this.buffer.push(transition);
-        rewardSum += reward;
-        count++;
-        if (this.buffer.length >= this.options.updateEvery) await this.flush();
-      }
+  async decide(
+    query: CandidateQuery,
+    options: { samples?: number; greedy?: boolean } = {},
+  ): Promise<CandidateDecision[]> {
+    const samples = options.greedy ? 1 : (options.samples ?? 1);
+    if (!Number.isInteger(samples) || samples < 1) {
+      throw new InvalidArgumentError({
+        argument: 'samples',
+        value: options.samples,
+        message: 'must be a positive integer',
+      });
     }
-    return count === 0 ? 0 : rewardSum / count;
+    const { candidates, features } = await this.candidatesFor(query, this.random.seed());
+    const logProbs = this.logProbabilities(features);
+    const probabilities = logProbs.map(Math.exp);
+    const groupId = `query-${this.groupCounter++}`;
+    const decisions: CandidateDecision[] = [];
+    for (let sample = 0; sample < samples; sample++) {
+      const chosenIndex = options.greedy
+        ? argmax(logProbs)
+        : this.random.categorical(probabilities);
+      const decision: CandidateDecision = {
+        prompt: query.prompt,
+        query: query.query,
+        candidates,
+        candidateFeatures: features,
+        chosenIndex,
+        response: candidates[chosenIndex]!,
+        behaviorLogProb: logProbs[chosenIndex]!,
+        probabilities,
+        groupId,
+        actorVersion: this.appliedUpdates,
+      };
+      this.emit({ type: 'decision', decision });
+      decisions.push(decision);
+    }
+    return decisions;
   }
 
-  /** Updates on whatever transitions are buffered. */
-  async flush(): Promise<void> {
-    if (this.buffer.length === 0) return;
-    const batch = this.buffer.splice(0, this.buffer.length);
-    const result = await this.options.optimizer.update(
-      batch,
-      this.options.actor,
-      this.options.critic,
-    );
-    this.updateCount++;
-    this.options.onEvent?.({ type: 'update', updates: this.updateCount, ...result });
+  /** Buffers the decision with its reward, or skips and reports it; true when buffered. */
+  private accept(decision: CandidateDecision, reward: unknown): boolean {
+    let reason: CandidateSkipReason | undefined;
+    if (reward === null || reward === undefined) reason = 'null-reward';
+    else if (typeof reward !== 'number' || !Number.isFinite(reward)) reason = 'non-finite-reward';
+    else if (this.appliedUpdates - decision.actorVersion >= this.settings.maxStaleness)
+      reason = 'stale';
+    if (reason !== undefined) {
+      this.emit({ type: 'skipped', reason, decision, detail: reward });
+      return false;
+    }
+    const transition: Transition = {
+      prompt: decision.prompt,
+      query: decision.query,
+      candidates: decision.candidates,
+      chosenIndex: decision.chosenIndex,
+      reward: reward as number,
+      behaviorLogProb: decision.behaviorLogProb,
+      candidateFeatures: decision.candidateFeatures,
+      groupId: decision.groupId,
+    };
+    this.buffer.push(transition);
+    this.emit({ type: 'transition', transition });
+    return true;
   }
 
   /**
-   * Greedy choices on `queries`: the mean reward, and, when `scoreAll` is set,
-   * the accuracy of picking the best of the K candidates (scored by the reward
-   * function, so only for function rewards, not for a person).
+   * Records the reward of a decision made by {@link decide} (a number; `null`
+   * or a non-finite value is skipped and reported) and updates when M rewarded
+   * decisions are waiting. Returns the update's result when one ran.
+   */
+  async record(
+    decision: CandidateDecision,
+    reward: number | null,
+  ): Promise<GproUpdateResult | undefined> {
+    this.accept(decision, reward);
+    return this.buffer.length >= this.settings.updateEvery ? this.flush() : undefined;
+  }
+
+  private async rewardOf(decision: CandidateDecision): Promise<unknown> {
+    try {
+      return await this.parts.reward({
+        prompt: decision.prompt,
+        query: decision.query,
+        response: decision.response,
+        candidates: decision.candidates,
+        chosenIndex: decision.chosenIndex,
+      });
+    } catch (error) {
+      this.emit({ type: 'skipped', reason: 'reward-error', decision, detail: error });
+      return REWARD_FAILED;
+    }
+  }
+
+  /**
+   * Answers every query: `samplesPerQuery` sampled decisions, their rewards
+   * awaited together, then an update when M rewarded decisions are waiting.
+   */
+  async step(queries: readonly CandidateQuery[]): Promise<CandidateStepSummary> {
+    const summary: CandidateStepSummary = { meanReward: 0, decisions: 0, skipped: 0, updates: [] };
+    let rewardSum = 0;
+    let accepted = 0;
+    for (const query of queries) {
+      const decisions = await this.decide(query, { samples: this.settings.samplesPerQuery });
+      const rewards = await Promise.all(decisions.map((decision) => this.rewardOf(decision)));
+      decisions.forEach((decision, index) => {
+        summary.decisions++;
+        const reward = rewards[index];
+        if (reward === REWARD_FAILED) {
+          summary.skipped++;
+        } else if (this.accept(decision, reward)) {
+          rewardSum += reward as number;
+          accepted++;
+        } else {
+          summary.skipped++;
+        }
+      });
+      if (this.buffer.length >= this.settings.updateEvery) {
+        const result = await this.flush();
+        if (result !== undefined) summary.updates.push(result);
+      }
+    }
+    summary.meanReward = accepted === 0 ? 0 : rewardSum / accepted;
+    return summary;
+  }
+
+  /** Updates on whatever rewarded decisions are waiting; undefined when none are. */
+  async flush(): Promise<GproUpdateResult | undefined> {
+    if (this.buffer.length === 0) return undefined;
+    const batch = this.buffer.splice(0, this.buffer.length);
+    const result = await this.parts.optimizer.update(batch, this.parts.actor, this.parts.critic);
+    this.attemptedUpdates++;
+    if (result.applied) this.appliedUpdates++;
+    const skipReason = (result as { skipReason?: unknown }).skipReason;
+    this.emit({
+      type: 'update',
+      update: this.attemptedUpdates,
+      actorLoss: result.actorLoss,
+      criticLoss: result.criticLoss,
+      applied: result.applied,
+      ...(typeof skipReason === 'string' ? { skipReason } : {}),
+      metrics: result.metrics,
+    });
+    return result;
+  }
+
+  /**
+   * Greedy choices on `queries`, each scored against all K candidates: the
+   * mean reward of the choices and how often they were the best of the K,
+   * beside what a uniformly random choice would get. Every candidate is
+   * scored, so pass `reward` to evaluate with a function when training
+   * rewards come from a person. The generator's seeds come from `seed`
+   * (default 12345), so two evaluations see the same candidates.
    */
   async evaluate(
     queries: readonly CandidateQuery[],
-    options: { seed?: number } = {},
-  ): Promise<{ meanReward: number; bestChoiceRate: number }> {
+    options: { seed?: number; reward?: CandidateRewardSource } = {},
+  ): Promise<CandidateEvaluation> {
     const random = new Random(options.seed ?? 12345);
-    let rewardSum = 0;
-    let best = 0;
+    const rewardOf = options.reward ?? this.parts.reward;
+    const totals = { reward: 0, best: 0, chanceReward: 0, chanceBest: 0, evaluated: 0 };
     for (const query of queries) {
-      const { candidates, features } = await this.candidatesFor(query, random.nextUint32());
-      const [logProbabilities] = this.logProbabilities([features]);
-      const chosen = logProbabilities!.indexOf(Math.max(...logProbabilities!));
-      const rewards = await Promise.all(
-        candidates.map((response) => this.options.reward({ ...query, response })),
-      );
-      rewardSum += rewards[chosen]!;
-      if (rewards[chosen]! >= Math.max(...rewards)) best++;
+      const { candidates, features } = await this.candidatesFor(query, random.seed());
+      const chosen = argmax(this.logProbabilities(features));
+      let rewards: unknown[];
+      try {
+        rewards = await Promise.all(
+          candidates.map((response, chosenIndex) =>
+            rewardOf({ ...query, response, candidates, chosenIndex }),
+          ),
+        );
+      } catch {
+        continue;
+      }
+      if (!rewards.every((reward) => typeof reward === 'number' && Number.isFinite(reward))) {
+        continue;
+      }
+      const values = rewards as number[];
+      const top = Math.max(...values);
+      totals.reward += values[chosen]!;
+      totals.best += values[chosen]! >= top ? 1 : 0;
+      totals.chanceReward += values.reduce((sum, value) => sum + value, 0) / values.length;
+      totals.chanceBest += values.filter((value) => value >= top).length / values.length;
+      totals.evaluated++;
     }
-    return { meanReward: rewardSum / queries.length, bestChoiceRate: best / queries.length };
+    const share = (value: number) => (totals.evaluated === 0 ? 0 : value / totals.evaluated);
+    return {
+      meanReward: share(totals.reward),
+      bestChoiceRate: share(totals.best),
+      chanceMeanReward: share(totals.chanceReward),
+      chanceBestChoiceRate: share(totals.chanceBest),
+      evaluated: totals.evaluated,
+      skipped: queries.length - totals.evaluated,
+    };
   }
 }

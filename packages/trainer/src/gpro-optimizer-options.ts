@@ -1,43 +1,45 @@
 import { OptimizerOptionsSchema } from '@cohort/tfjs';
 import { z } from 'zod';
 
-/** Options of {@link createGproOptimizer}. */
+const defaultAdam = {
+  type: 'adam',
+  learningRate: 3e-3,
+  beta1: 0.9,
+  beta2: 0.999,
+  epsilon: 1e-8,
+  weightDecay: 0,
+  decayVectors: false,
+  maxGradNorm: 1,
+  schedule: { type: 'constant', warmupSteps: 0, minLearningRate: 0 },
+} as const;
+
+/**
+ * Options of {@link createGproOptimizer}, with defaults: group advantages, 4
+ * epochs, clip 0.2 both sides, beta 0.01, Adam at 3e-3 with gradient-norm
+ * clipping at 1 for both the actor and the critic.
+ */
 export const GproOptimizerOptionsSchema = z
   .object({
     /**
-     * `group`: r minus the mean of the transitions sharing a `groupId`, over their
-     * standard deviation (GRPO); transitions without a group id form one group.
-     * `critic`: r - V(s) from the critic, whitened over the batch.
+     * `group`: advantages relative to the other answers to the same query
+     * (transitions sharing a `groupId`; GRPO). `critic`: `r - V(x)` from the
+     * critic, detached.
      */
     advantage: z.enum(['group', 'critic']).default('group'),
-    /** Passes over each batch. */
+    /** `group` advantages: divide by the group's standard deviation (GRPO) or not (`none`, Dr. GRPO). */
+    groupScale: z.enum(['group', 'none']).default('group'),
+    /** `critic` advantages: whiten over the batch (PPO practice) or use `r - V` as is. */
+    criticNormalization: z.enum(['whiten', 'none']).default('whiten'),
+    /** Passes over each batch (PPO's epochs; the first is on-policy, ratio 1). */
     epochs: z.number().int().positive().default(4),
     clipLow: z.number().min(0).lt(1).default(0.2),
     clipHigh: z.number().min(0).default(0.2),
-    /** Weight of the exact KL between the actor's and the initial actor's distributions over the K candidates. */
+    /** beta: weight of the exact KL between the actor's and the initial actor's distributions over the K candidates. */
     klCoefficient: z.number().min(0).default(0.01),
-    actorOptimizer: OptimizerOptionsSchema.default({
-      type: 'adam',
-      learningRate: 3e-3,
-      beta1: 0.9,
-      beta2: 0.999,
-      epsilon: 1e-8,
-      weightDecay: 0,
-      decayVectors: false,
-      maxGradNorm: 1,
-      schedule: { type: 'constant', warmupSteps: 0, minLearningRate: 0 },
-    }),
-    criticOptimizer: OptimizerOptionsSchema.default({
-      type: 'adam',
-      learningRate: 3e-3,
-      beta1: 0.9,
-      beta2: 0.999,
-      epsilon: 1e-8,
-      weightDecay: 0,
-      decayVectors: false,
-      maxGradNorm: 1,
-      schedule: { type: 'constant', warmupSteps: 0, minLearningRate: 0 },
-    }),
+    /** Optimizer of the actor, unless one is passed to the constructor. */
+    actorOptimizer: OptimizerOptionsSchema.default(defaultAdam),
+    /** Optimizer of the critic, unless one is passed to the constructor. */
+    criticOptimizer: OptimizerOptionsSchema.default(defaultAdam),
   })
   .strict();
 

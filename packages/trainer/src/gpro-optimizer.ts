@@ -1,4 +1,3 @@
-import { groupRelativeAdvantages } from '@cohort/advantages';
 import {
   type GproOptimizer,
   type GproUpdateResult,
@@ -8,160 +7,167 @@ import {
   type Transition,
 } from '@cohort/core';
 import { exactKlTensor } from '@cohort/kl';
-import { clippedSurrogateLoss } from '@cohort/objectives';
 import { createOptimizer } from '@cohort/tfjs';
 import * as tf from '@tensorflow/tfjs';
-import type { MlpCandidateActor, MlpRewardCritic } from './candidate-models';
+import { gproActorLoss } from './gpro-actor-loss';
+import { criticBaselineAdvantages, transitionGroupAdvantages } from './gpro-advantages';
 import {
   type GproOptimizerOptions,
   type GproOptimizerOptionsInput,
   GproOptimizerOptionsSchema,
 } from './gpro-optimizer-options';
+import type { TrainableCandidateActor, TrainableRewardCritic } from './gpro-trainable';
 import type { PolicyOptimizer } from './trainable-policy';
+
+/** Parts of a {@link ClippedGproOptimizer} to use instead of the configured ones. */
+export interface GproOptimizerParts {
+  /** Optimizer of the actor's `namedVariables()` (instead of `options.actorOptimizer`). */
+  actorOptimizer?: PolicyOptimizer;
+  /** Optimizer of the critic's `namedVariables()` (instead of `options.criticOptimizer`). */
+  criticOptimizer?: PolicyOptimizer;
+  /** The frozen reference of the KL term; by default a clone of the actor at its first update. */
+  initialActor?: TrainableCandidateActor;
+}
+
+/** What {@link ClippedGproOptimizer.update} did; `skipReason` says why when `applied` is false. */
+export interface ClippedGproUpdateResult extends GproUpdateResult {
+  skipReason?: string;
+}
 
 function mean(values: readonly number[]): number {
   return values.length === 0 ? 0 : values.reduce((sum, value) => sum + value, 0) / values.length;
 }
 
-/** Group-relative advantages over transitions that share a `groupId` (GRPO). */
-export function transitionGroupAdvantages(batch: readonly Transition[]): number[] {
-  const groups = new Map<string, number[]>();
-  batch.forEach((transition, index) => {
-    const key = transition.groupId ?? '';
-    const members = groups.get(key) ?? [];
-    members.push(index);
-    groups.set(key, members);
-  });
-  const advantages = new Array<number>(batch.length).fill(0);
-  for (const members of groups.values()) {
-    const { advantages: groupAdvantages } = groupRelativeAdvantages({
-      rewards: members.map((index) => batch[index]!.reward),
-      groupSize: members.length,
-    });
-    members.forEach((index, position) => {
-      advantages[index] = groupAdvantages[position]!;
+function validateBatch(batch: readonly Transition[]): void {
+  if (batch.length === 0) {
+    throw new InvalidArgumentError({
+      argument: 'batch',
+      value: [],
+      message: 'needs at least one transition',
     });
   }
-  return advantages;
-}
-
-/**
- * The actor's loss for one batch: the PPO clipped surrogate on the log-probability
- * of the chosen candidate, `-min(rho A, clip(rho, 1 - clipLow, 1 + clipHigh) A)`
- * with `rho = pi(chosen) / pi_behavior(chosen)`, averaged over the batch, plus
- * `klCoefficient * KL(pi || pi_initial)` computed exactly over the K candidates.
- */
-export function gproActorLoss(options: {
-  actor: MlpCandidateActor;
-  candidateFeatures: readonly (readonly (readonly number[])[])[];
-  /** One-hot `[B, K]` of the chosen candidates. */
-  chosen: tf.Tensor;
-  /** `[B, 1]` behavior log-probabilities. */
-  oldLogProbs: tf.Tensor;
-  /** `[B]`. */
-  advantages: tf.Tensor;
-  /** `[B, K]` logits of the initial actor. */
-  referenceLogits: tf.Tensor;
-  clipLow: number;
-  clipHigh: number;
-  klCoefficient: number;
-}): { loss: tf.Scalar; klToInitial: number; clipFraction: number } {
-  const size = options.candidateFeatures.length;
-  const logits = options.actor.logits(options.candidateFeatures);
-  const logProbs = tf
-    .sum(tf.mul(tf.logSoftmax(logits), options.chosen.toFloat()), 1)
-    .reshape([size, 1]);
-  const surrogate = clippedSurrogateLoss({
-    logProbs,
-    oldLogProbs: options.oldLogProbs,
-    advantages: options.advantages,
-    lossMask: tf.ones([size, 1]),
-    clipLow: options.clipLow,
-    clipHigh: options.clipHigh,
-    aggregation: 'token-mean',
-    klCoefficient: 0,
+  const count = batch[0]!.candidateFeatures.length;
+  batch.forEach((transition, index) => {
+    if (!Number.isFinite(transition.reward)) {
+      throw new NonFiniteError({
+        quantity: `batch[${index}].reward`,
+        value: transition.reward,
+        context: 'GPRO update; skip or repair the transition before the update',
+      });
+    }
+    if (!Number.isFinite(transition.behaviorLogProb)) {
+      throw new NonFiniteError({
+        quantity: `batch[${index}].behaviorLogProb`,
+        value: transition.behaviorLogProb,
+        context: 'GPRO update',
+      });
+    }
+    if (transition.behaviorLogProb > 1e-6) {
+      throw new InvalidArgumentError({
+        argument: `batch[${index}].behaviorLogProb`,
+        value: transition.behaviorLogProb,
+        message: 'is a log-probability, so at most 0',
+      });
+    }
+    if (transition.candidateFeatures.length !== count || count === 0) {
+      throw new InvalidArgumentError({
+        argument: `batch[${index}].candidateFeatures.length`,
+        value: transition.candidateFeatures.length,
+        message: `every transition of a batch needs the same K >= 1 as batch[0] (${count})`,
+      });
+    }
+    if (
+      !Number.isInteger(transition.chosenIndex) ||
+      transition.chosenIndex < 0 ||
+      transition.chosenIndex >= count
+    ) {
+      throw new InvalidArgumentError({
+        argument: `batch[${index}].chosenIndex`,
+        value: transition.chosenIndex,
+        message: `must be an integer in [0, ${count})`,
+      });
+    }
   });
-  const klMean = tf.mean(exactKlTensor({ logits, refLogits: options.referenceLogits }));
-  return {
-    loss: tf.add(surrogate.loss, tf.mul(klMean, options.klCoefficient)) as tf.Scalar,
-    klToInitial: klMean.dataSync()[0]!,
-    clipFraction: surrogate.metrics.clipFractionLow + surrogate.metrics.clipFractionHigh,
-  };
 }
 
 /**
- * The GPRO update of the candidate selector: every M queries, the actor takes
- * `epochs` clipped policy-gradient steps on the log-probability of the
- * candidates it chose (ratio to the behavior probability, PPO clip), with an
- * exact KL penalty to its initial copy over the K candidates, and the critic
- * regresses the rewards (mean squared error).
+ * The GPRO update of the candidate selector (actor-critic over K candidates
+ * proposed by a frozen LM). For a batch of transitions (every M queries):
  *
- * Rewards must be finite: a NaN or infinite reward is refused with a
- * `NonFiniteError` naming the transition, before any weight changes. A
- * non-finite loss or gradient leaves the weights as they were and reports
- * `applied: false`.
+ * 1. advantages: `'group'`, `(r - mean_g r) / std_g r` over the transitions
+ *    sharing a `groupId` (GRPO), or `'critic'`, `r - V(x)` with the critic's
+ *    prediction detached (whitened over the batch by default);
+ * 2. `epochs` passes, each one Adam step of the actor on {@link gproActorLoss}
+ *    (PPO clip on the chosen candidate's probability ratio to the behavior
+ *    probability, plus beta times the exact KL to the initial actor over the K
+ *    candidates) and one step of the critic on `mean_i (V(x_i) - r_i)^2`, with
+ *    `x_i` the transition's `criticFeatures`, or the chosen candidate's features
+ *    when it has none.
+ *
+ * The update is all or nothing: if any loss or gradient of any epoch is not
+ * finite (or a critic prediction, for critic advantages), the actor, the
+ * critic and both optimizers' states are put back as they were before the
+ * update, and the result says `applied: false` with a `skipReason`. A NaN or
+ * infinite reward is a caller's error, refused before anything changes with a
+ * `NonFiniteError` naming `batch[i].reward` (the {@link CandidateSelectorTrainer}
+ * skips and reports such rewards before they reach a batch).
+ *
+ * The optimizers' moments belong to the actor and critic of the first update;
+ * passing other ones later throws.
  *
  * @example
  * ```ts
- * const optimizer = createGproOptimizer({ advantage: 'critic', epochs: 2 });
- * const result = await optimizer.update(transitions, actor, critic);
+ * const optimizer = createGproOptimizer({ advantage: 'critic', epochs: 2, klCoefficient: 0.01 });
+ * const { actorLoss, criticLoss, applied, metrics } = await optimizer.update(transitions, actor, critic);
+ * console.log(metrics.klToInitial, metrics.clipFraction);
  * ```
  */
-export class MlpGproOptimizer implements GproOptimizer<MlpCandidateActor, MlpRewardCritic> {
+export class ClippedGproOptimizer
+  implements GproOptimizer<TrainableCandidateActor, TrainableRewardCritic>
+{
   readonly options: GproOptimizerOptions;
-  private initialActor: MlpCandidateActor | undefined;
+  private initialActor: TrainableCandidateActor | undefined;
   private actorOptimizer: PolicyOptimizer | undefined;
   private criticOptimizer: PolicyOptimizer | undefined;
+  private boundActor: TrainableCandidateActor | undefined;
+  private boundCritic: TrainableRewardCritic | undefined;
+  private updateCount = 0;
 
-  constructor(
-    options: GproOptimizerOptionsInput = {},
-    /** Optimizers to use instead of the configured Adam ones (pluggable). */
-    optimizers: { actor?: PolicyOptimizer; critic?: PolicyOptimizer } = {},
-  ) {
+  constructor(options: GproOptimizerOptionsInput = {}, parts: GproOptimizerParts = {}) {
     this.options = parseWithSchema(GproOptimizerOptionsSchema, options, 'GPRO optimizer options');
-    this.actorOptimizer = optimizers.actor;
-    this.criticOptimizer = optimizers.critic;
+    this.actorOptimizer = parts.actorOptimizer;
+    this.criticOptimizer = parts.criticOptimizer;
+    this.initialActor = parts.initialActor;
   }
 
-  async update(
-    batch: readonly Transition[],
-    actor: MlpCandidateActor,
-    critic: MlpRewardCritic,
-  ): Promise<GproUpdateResult> {
-    if (batch.length === 0) {
+  /** Updates applied so far (skipped ones do not count). */
+  get updates(): number {
+    return this.updateCount;
+  }
+
+  /** The frozen reference actor of the KL term (undefined before the first update unless given). */
+  get referenceActor(): TrainableCandidateActor | undefined {
+    return this.initialActor;
+  }
+
+  private bind(actor: TrainableCandidateActor, critic: TrainableRewardCritic): void {
+    if (this.boundActor !== undefined && this.boundActor !== actor) {
       throw new InvalidArgumentError({
-        argument: 'batch',
-        value: [],
-        message: 'needs at least one transition',
+        argument: 'actor',
+        value: '(another actor)',
+        message:
+          "differs from the actor of this optimizer's first update; its moments and initial copy belong to that one, so create a new optimizer",
       });
     }
-    batch.forEach((transition, index) => {
-      if (!Number.isFinite(transition.reward)) {
-        throw new NonFiniteError({
-          quantity: `batch[${index}].reward`,
-          value: transition.reward,
-          context: 'GPRO update',
-        });
-      }
-      if (!Number.isFinite(transition.behaviorLogProb)) {
-        throw new NonFiniteError({
-          quantity: `batch[${index}].behaviorLogProb`,
-          value: transition.behaviorLogProb,
-        });
-      }
-      const count = transition.candidateFeatures.length;
-      if (
-        !Number.isInteger(transition.chosenIndex) ||
-        transition.chosenIndex < 0 ||
-        transition.chosenIndex >= count
-      ) {
-        throw new InvalidArgumentError({
-          argument: `batch[${index}].chosenIndex`,
-          value: transition.chosenIndex,
-          message: `must be an integer in [0, ${count})`,
-        });
-      }
-    });
+    if (this.boundCritic !== undefined && this.boundCritic !== critic) {
+      throw new InvalidArgumentError({
+        argument: 'critic',
+        value: '(another critic)',
+        message: "differs from the critic of this optimizer's first update; create a new optimizer",
+      });
+    }
+    this.boundActor = actor;
+    this.boundCritic = critic;
     this.initialActor ??= actor.clone();
     this.actorOptimizer ??= createOptimizer({
       ...this.options.actorOptimizer,
@@ -171,57 +177,86 @@ export class MlpGproOptimizer implements GproOptimizer<MlpCandidateActor, MlpRew
       ...this.options.criticOptimizer,
       variables: critic.namedVariables(),
     });
+  }
 
+  async update(
+    batch: readonly Transition[],
+    actor: TrainableCandidateActor,
+    critic: TrainableRewardCritic,
+  ): Promise<ClippedGproUpdateResult> {
+    validateBatch(batch);
+    this.bind(actor, critic);
+    const actorOptimizer = this.actorOptimizer!;
+    const criticOptimizer = this.criticOptimizer!;
+    const initialActor = this.initialActor!;
     const rewards = batch.map((transition) => transition.reward);
     const criticFeatures = batch.map(
       (transition) =>
         transition.criticFeatures ?? transition.candidateFeatures[transition.chosenIndex]!,
     );
+    const candidateFeatures = batch.map((transition) => transition.candidateFeatures);
+    const rewardMean = mean(rewards);
+    const baseMetrics = {
+      batchSize: batch.length,
+      meanReward: rewardMean,
+      rewardStd: Math.sqrt(mean(rewards.map((reward) => (reward - rewardMean) ** 2))),
+    };
+
     let advantages: number[];
     if (this.options.advantage === 'group') {
-      advantages = transitionGroupAdvantages(batch);
+      advantages = transitionGroupAdvantages(batch, { scale: this.options.groupScale });
     } else {
-      const predicted = tf.tidy(() => critic.predict(criticFeatures));
+      const predicted = critic.predict(criticFeatures);
       const values = Array.from(predicted.dataSync());
       predicted.dispose();
-      const raw = rewards.map((reward, index) => reward - values[index]!);
-      const center = mean(raw);
-      const spread = Math.sqrt(mean(raw.map((value) => (value - center) ** 2)) + 1e-8);
-      advantages = raw.map((value) => (value - center) / spread);
+      const bad = values.findIndex((value) => !Number.isFinite(value));
+      if (bad >= 0) {
+        return {
+          actorLoss: Number.NaN,
+          criticLoss: Number.NaN,
+          applied: false,
+          skipReason: `the critic predicted ${values[bad]} for batch[${bad}]`,
+          metrics: { ...baseMetrics, epochsApplied: 0 },
+        };
+      }
+      advantages = criticBaselineAdvantages({
+        rewards,
+        values,
+        normalization: this.options.criticNormalization,
+      });
     }
 
+    const actorWeights = actor.getWeights();
+    const criticWeights = critic.getWeights();
+    const actorState = actorOptimizer.getState();
+    const criticState = criticOptimizer.getState();
+
     const size = batch.length;
-    const candidateFeatures = batch.map((transition) => transition.candidateFeatures);
-    const chosen = tf.tidy(() =>
-      tf.oneHot(
-        tf.tensor1d(
-          batch.map((transition) => transition.chosenIndex),
-          'int32',
-        ),
-        candidateFeatures[0]!.length,
-      ),
+    const chosenIndices = tf.tensor1d(
+      batch.map((transition) => transition.chosenIndex),
+      'int32',
     );
     const oldLogProbs = tf.tensor2d(
       batch.map((transition) => transition.behaviorLogProb),
       [size, 1],
     );
     const advantageTensor = tf.tensor1d(advantages);
-    const referenceLogits = this.initialActor.logits(candidateFeatures);
     const rewardTensor = tf.tensor1d(rewards);
-    let applied = true;
-    let actorLoss = 0;
-    let criticLoss = 0;
-    let klToInitial = 0;
-    let clipFraction = 0;
+    const referenceLogits = initialActor.logits(candidateFeatures);
+    const actorLosses: number[] = [];
+    const criticLosses: number[] = [];
+    const clipFractions: number[] = [];
+    const actorGradNorms: number[] = [];
+    const criticGradNorms: number[] = [];
+    let skipReason: string | undefined;
     try {
-      for (let epoch = 0; epoch < this.options.epochs; epoch++) {
-        let kl = 0;
-        let clipped = 0;
+      for (let epoch = 0; epoch < this.options.epochs && skipReason === undefined; epoch++) {
+        let clipFraction = 0;
         const actorStep = tf.variableGrads(() => {
           const terms = gproActorLoss({
             actor,
             candidateFeatures,
-            chosen,
+            chosenIndices,
             oldLogProbs,
             advantages: advantageTensor,
             referenceLogits,
@@ -229,55 +264,99 @@ export class MlpGproOptimizer implements GproOptimizer<MlpCandidateActor, MlpRew
             clipHigh: this.options.clipHigh,
             klCoefficient: this.options.klCoefficient,
           });
-          kl = terms.klToInitial;
-          clipped = terms.clipFraction;
+          clipFraction = terms.clipFraction;
           return terms.loss;
-        }, actor.trainableVariables() as tf.Variable[]);
-        actorLoss = actorStep.value.dataSync()[0]!;
+        }, [...actor.trainableVariables()]);
+        const actorLoss = actorStep.value.dataSync()[0]!;
         actorStep.value.dispose();
-        klToInitial = kl;
-        clipFraction = clipped;
-        const actorResult = Number.isFinite(actorLoss)
-          ? this.actorOptimizer.applyGradients(actorStep.grads)
-          : undefined;
+        if (!Number.isFinite(actorLoss)) {
+          skipReason = `actor loss ${actorLoss} at epoch ${epoch}`;
+        } else {
+          const step = actorOptimizer.applyGradients(actorStep.grads);
+          actorGradNorms.push(step.gradNorm);
+          if (step.skipped) skipReason = `actor gradient norm ${step.gradNorm} at epoch ${epoch}`;
+        }
         tf.dispose(Object.values(actorStep.grads));
-        if (!actorResult || actorResult.skipped) applied = false;
+        actorLosses.push(actorLoss);
+        clipFractions.push(clipFraction);
+        if (skipReason !== undefined) break;
 
         const criticStep = tf.variableGrads(
           () =>
             tf.losses.meanSquaredError(rewardTensor, critic.predict(criticFeatures)) as tf.Scalar,
-          critic.trainableVariables() as tf.Variable[],
+          [...critic.trainableVariables()],
         );
-        criticLoss = criticStep.value.dataSync()[0]!;
+        const criticLoss = criticStep.value.dataSync()[0]!;
         criticStep.value.dispose();
-        const criticResult = Number.isFinite(criticLoss)
-          ? this.criticOptimizer.applyGradients(criticStep.grads)
-          : undefined;
+        if (!Number.isFinite(criticLoss)) {
+          skipReason = `critic loss ${criticLoss} at epoch ${epoch}`;
+        } else {
+          const step = criticOptimizer.applyGradients(criticStep.grads);
+          criticGradNorms.push(step.gradNorm);
+          if (step.skipped) skipReason = `critic gradient norm ${step.gradNorm} at epoch ${epoch}`;
+        }
         tf.dispose(Object.values(criticStep.grads));
-        if (!criticResult || criticResult.skipped) applied = false;
-        if (!applied) break;
+        criticLosses.push(criticLoss);
+      }
+      if (skipReason !== undefined) {
+        actor.setWeights(actorWeights);
+        critic.setWeights(criticWeights);
+        actorOptimizer.setState(actorState);
+        criticOptimizer.setState(criticState);
       }
     } finally {
-      tf.dispose([chosen, oldLogProbs, advantageTensor, referenceLogits, rewardTensor]);
+      tf.dispose([chosenIndices, oldLogProbs, advantageTensor, rewardTensor, referenceLogits]);
     }
+    const applied = skipReason === undefined;
+    if (applied) this.updateCount++;
+    // KL after the update (or after the rollback), the figure a caller watches for drift.
+    const klToInitial = tf.tidy(() =>
+      tf.mean(
+        exactKlTensor({
+          logits: actor.logits(candidateFeatures),
+          refLogits: initialActor.logits(candidateFeatures),
+        }),
+      ),
+    );
+    const kl = klToInitial.dataSync()[0]!;
+    klToInitial.dispose();
     return {
-      actorLoss,
-      criticLoss,
+      actorLoss: actorLosses[0] ?? Number.NaN,
+      criticLoss: criticLosses[0] ?? Number.NaN,
       applied,
+      ...(skipReason === undefined ? {} : { skipReason }),
       metrics: {
-        meanReward: mean(rewards),
+        ...baseMetrics,
+        meanAdvantage: mean(advantages),
         meanAbsoluteAdvantage: mean(advantages.map(Math.abs)),
-        klToInitial,
-        clipFraction,
+        klToInitial: kl,
+        clipFraction: mean(clipFractions),
+        actorLossLastEpoch: actorLosses.at(-1) ?? Number.NaN,
+        criticLossLastEpoch: criticLosses.at(-1) ?? Number.NaN,
+        actorGradNorm: actorGradNorms.at(-1) ?? Number.NaN,
+        criticGradNorm: criticGradNorms.at(-1) ?? Number.NaN,
+        epochsApplied: applied ? this.options.epochs : 0,
       },
     };
   }
 }
 
-/** Creates the candidate selector's {@link MlpGproOptimizer}. */
+/**
+ * Creates a {@link ClippedGproOptimizer} from validated options (defaults in
+ * {@link GproOptimizerOptionsSchema}) and, optionally, your own optimizers or
+ * initial actor.
+ *
+ * @throws ValidationError naming the bad field, e.g. `epochs`.
+ * @example
+ * ```ts
+ * const optimizer = createGproOptimizer({ advantage: 'group', epochs: 4, klCoefficient: 0.01 });
+ * const custom = createGproOptimizer({}, { actorOptimizer: createOptimizer({ type: 'adamw',
+ *   learningRate: 1e-3, variables: actor.namedVariables() }) });
+ * ```
+ */
 export function createGproOptimizer(
   options: GproOptimizerOptionsInput = {},
-  optimizers: { actor?: PolicyOptimizer; critic?: PolicyOptimizer } = {},
-): MlpGproOptimizer {
-  return new MlpGproOptimizer(options, optimizers);
+  parts: GproOptimizerParts = {},
+): ClippedGproOptimizer {
+  return new ClippedGproOptimizer(options, parts);
 }

@@ -1,23 +1,44 @@
 export { writeFileAtomic } from '@cohort/tfjs';
-export type { CandidateMlpOptions } from './candidate-models';
+export type {
+  HashingFeaturizerOptionsInput,
+} from './candidate-hashing-featurizer';
+export {
+  createHashingFeaturizer,
+  HashingFeaturizerOptionsSchema,
+} from './candidate-hashing-featurizer';
+export type { CandidateMlpOptions, CandidateMlpOptionsInput } from './candidate-mlp-options';
+export { CandidateMlpOptionsSchema } from './candidate-mlp-options';
 export { MlpCandidateActor, MlpRewardCritic } from './candidate-models';
 export type {
-  CandidateGenerator,
   CandidateQuery,
+  CandidateRewardInput,
   CandidateRewardSource,
+} from './candidate-reward';
+export { candidateRewardFromFunction } from './candidate-reward';
+export type {
+  CandidateDecision,
+  CandidateEvaluation,
+  CandidateGenerator,
   CandidateSelectorEvent,
   CandidateSelectorTrainerOptions,
+  CandidateSkipReason,
+  CandidateStepSummary,
 } from './candidate-selector-trainer';
 export { CandidateSelectorTrainer } from './candidate-selector-trainer';
+export type {
+  CandidateSelectorSettings,
+  CandidateSelectorSettingsInput,
+} from './candidate-selector-trainer-options';
+export { CandidateSelectorSettingsSchema } from './candidate-selector-trainer-options';
 export { ConversationTokens } from './conversation-tokens';
-export {
-  createGproOptimizer,
-  gproActorLoss,
-  MlpGproOptimizer,
-  transitionGroupAdvantages,
-} from './gpro-optimizer';
+export type { GproActorLossOptions, GproActorLossResult } from './gpro-actor-loss';
+export { gproActorLoss } from './gpro-actor-loss';
+export { criticBaselineAdvantages, transitionGroupAdvantages } from './gpro-advantages';
+export type { ClippedGproUpdateResult, GproOptimizerParts } from './gpro-optimizer';
+export { ClippedGproOptimizer, createGproOptimizer } from './gpro-optimizer';
 export type { GproOptimizerOptions, GproOptimizerOptionsInput } from './gpro-optimizer-options';
 export { GproOptimizerOptionsSchema } from './gpro-optimizer-options';
+export type { TrainableCandidateActor, TrainableRewardCritic } from './gpro-trainable';
 export type {
   EvaluationMetrics,
   GrpoTrainerOptions,
