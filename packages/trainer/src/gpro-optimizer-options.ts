@@ -3,7 +3,7 @@ import { z } from 'zod';
 
 const defaultAdam = {
   type: 'adam',
-  learningRate: 3e-3,
+  learningRate: 1e-2,
   beta1: 0.9,
   beta2: 0.999,
   epsilon: 1e-8,
@@ -15,7 +15,7 @@ const defaultAdam = {
 
 /**
  * Options of {@link createGproOptimizer}, with defaults: group advantages, 4
- * epochs, clip 0.2 both sides, beta 0.01, Adam at 3e-3 with gradient-norm
+ * epochs, clip 0.2 both sides, beta 0.01, Adam at 1e-2 with gradient-norm
  * clipping at 1 for both the actor and the critic.
  */
 export const GproOptimizerOptionsSchema = z
@@ -28,8 +28,12 @@ export const GproOptimizerOptionsSchema = z
     advantage: z.enum(['group', 'critic']).default('group'),
     /** `group` advantages: divide by the group's standard deviation (GRPO) or not (`none`, Dr. GRPO). */
     groupScale: z.enum(['group', 'none']).default('group'),
-    /** `critic` advantages: whiten over the batch (PPO practice) or use `r - V` as is. */
-    criticNormalization: z.enum(['whiten', 'none']).default('whiten'),
+    /**
+     * `critic` advantages: `none` uses `r - V` as is, so they fade as the critic learns;
+     * `whiten` centers and scales them over the batch (PPO practice), which also
+     * inflates the critic's residual noise once it is accurate.
+     */
+    criticNormalization: z.enum(['none', 'whiten']).default('none'),
     /** Passes over each batch (PPO's epochs; the first is on-policy, ratio 1). */
     epochs: z.number().int().positive().default(4),
     clipLow: z.number().min(0).lt(1).default(0.2),
