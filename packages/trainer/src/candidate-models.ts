@@ -9,12 +9,19 @@ import {
 } from './candidate-mlp-options';
 
 function mlp(options: CandidateMlpOptions, finalLayerScale: number): MlpModel {
-  return createMlpModel({
-    layerSizes: [options.featureSize, ...options.hiddenSizes, 1],
-    activation: options.activation,
-    finalLayerScale,
-    seed: options.seed,
-  });
+  // createMlpModel leaves the initial-value tensors of its variables alive; a scope drops
+  // them (variables outlive scopes), so that clones and snapshots do not pile up.
+  tf.engine().startScope();
+  try {
+    return createMlpModel({
+      layerSizes: [options.featureSize, ...options.hiddenSizes, 1],
+      activation: options.activation,
+      finalLayerScale,
+      seed: options.seed,
+    });
+  } finally {
+    tf.engine().endScope();
+  }
 }
 
 /**
