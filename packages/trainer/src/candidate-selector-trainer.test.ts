@@ -261,6 +261,31 @@ describe('CandidateSelectorTrainer', () => {
     );
   });
 
+  it('resumes exactly from getState: same weights as an uninterrupted run', async () => {
+    const queries = trainingQueries.slice(0, 6); // 24 decisions a step: updates fall mid-way
+    const straight = makeTrainer({ seed: 10 });
+    for (let round = 0; round < 5; round++) await straight.trainer.step(queries);
+
+    const interrupted = makeTrainer({ seed: 10 });
+    for (let round = 0; round < 2; round++) await interrupted.trainer.step(queries);
+    const state = structuredClone(interrupted.trainer.getState());
+    expect(state.buffer.length).toBe(16);
+    expect(state.appliedUpdates).toBe(1);
+
+    // Different initial weights and seed: everything must come from the state.
+    const resumed = makeTrainer({ seed: 77 });
+    resumed.trainer.setState(state);
+    for (let round = 2; round < 5; round++) await resumed.trainer.step(queries);
+    const weights = (model: { getWeights(): Record<string, { data: Float32Array }> }) =>
+      Object.values(model.getWeights()).map((tensor) => Array.from(tensor.data));
+    expect(weights(resumed.actor)).toEqual(weights(straight.actor));
+    expect(weights(resumed.critic)).toEqual(weights(straight.critic));
+    expect(resumed.trainer.updates).toBe(straight.trainer.updates);
+    expect(() => resumed.trainer.setState({ ...state, appliedUpdates: -1 })).toThrow(
+      /state\.appliedUpdates/,
+    );
+  });
+
   it('keeps the tensor count flat over many updates', async () => {
     const { trainer, updates } = makeTrainer({
       seed: 9,

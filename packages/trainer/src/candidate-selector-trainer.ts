@@ -6,9 +6,11 @@ import {
   InvalidArgumentError,
   parseWithSchema,
   Random,
+  type RandomState,
   type RewardCritic,
   type Transition,
 } from '@cohort/core';
+import type { WeightMap } from '@cohort/tfjs';
 import * as tf from '@tensorflow/tfjs';
 import type { CandidateQuery, CandidateRewardSource } from './candidate-reward';
 import {
@@ -115,6 +117,43 @@ export interface CandidateEvaluation {
   skipped: number;
 }
 
+/**
+ * Everything a {@link CandidateSelectorTrainer} needs to continue exactly where
+ * it stopped: its random stream, the rewarded decisions waiting for an update,
+ * its counters, and, when they expose them, the actor's and critic's weights
+ * and the optimizer's state. Plain memory (typed arrays inside the weights).
+ */
+export interface CandidateSelectorState {
+  random: RandomState;
+  buffer: Transition[];
+  attemptedUpdates: number;
+  appliedUpdates: number;
+  groupCounter: number;
+  actor?: WeightMap;
+  critic?: WeightMap;
+  optimizer?: unknown;
+}
+
+interface WithWeights {
+  getWeights(): WeightMap;
+  setWeights(weights: WeightMap): void;
+}
+
+interface WithState {
+  getState(): unknown;
+  setState(state: unknown): void;
+}
+
+function hasWeights(value: unknown): value is WithWeights {
+  const candidate = value as Partial<WithWeights>;
+  return typeof candidate.getWeights === 'function' && typeof candidate.setWeights === 'function';
+}
+
+function hasState(value: unknown): value is WithState {
+  const candidate = value as Partial<WithState>;
+  return typeof candidate.getState === 'function' && typeof candidate.setState === 'function';
+}
+
 /** What `rewardOf` returns when the reward threw (already reported). */
 const REWARD_FAILED = Symbol('reward-failed');
 
@@ -199,6 +238,56 @@ export class CandidateSelectorTrainer<
   /** Rewarded decisions waiting for the next update. */
   get pending(): number {
     return this.buffer.length;
+  }
+
+  /**
+   * A snapshot to resume from (see {@link CandidateSelectorState}). Take it
+   * between calls, not while `step` runs; feedback still pending then is lost.
+   */
+  getState(): CandidateSelectorState {
+    const { actor, critic, optimizer } = this.parts;
+    return {
+      random: this.random.getState(),
+      buffer: structuredClone(this.buffer),
+      attemptedUpdates: this.attemptedUpdates,
+      appliedUpdates: this.appliedUpdates,
+      groupCounter: this.groupCounter,
+      ...(hasWeights(actor) ? { actor: actor.getWeights() } : {}),
+      ...(hasWeights(critic) ? { critic: critic.getWeights() } : {}),
+      ...(hasState(optimizer) ? { optimizer: optimizer.getState() } : {}),
+    };
+  }
+
+  /**
+   * Restores a snapshot from {@link getState} into this trainer, its actor,
+   * critic and optimizer (a fresh optimizer, for {@link ClippedGproOptimizer}).
+   */
+  setState(state: CandidateSelectorState): void {
+    const { actor, critic, optimizer } = this.parts;
+    for (const name of ['attemptedUpdates', 'appliedUpdates', 'groupCounter'] as const) {
+      if (!Number.isInteger(state[name]) || state[name] < 0) {
+        throw new InvalidArgumentError({
+          argument: `state.${name}`,
+          value: state[name],
+          message: 'must be a non-negative integer',
+        });
+      }
+    }
+    if (!Array.isArray(state.buffer)) {
+      throw new InvalidArgumentError({
+        argument: 'state.buffer',
+        value: state.buffer,
+        message: 'must be an array of transitions',
+      });
+    }
+    this.random.setState(state.random);
+    if (state.actor !== undefined && hasWeights(actor)) actor.setWeights(state.actor);
+    if (state.critic !== undefined && hasWeights(critic)) critic.setWeights(state.critic);
+    if (state.optimizer !== undefined && hasState(optimizer)) optimizer.setState(state.optimizer);
+    this.buffer.splice(0, this.buffer.length, ...structuredClone(state.buffer));
+    this.attemptedUpdates = state.attemptedUpdates;
+    this.appliedUpdates = state.appliedUpdates;
+    this.groupCounter = state.groupCounter;
   }
 
   private emit(event: CandidateSelectorEvent): void {

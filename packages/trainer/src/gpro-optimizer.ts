@@ -7,7 +7,7 @@ import {
   type Transition,
 } from '@cohort/core';
 import { exactKlTensor } from '@cohort/kl';
-import { createOptimizer } from '@cohort/tfjs';
+import { createOptimizer, type WeightMap } from '@cohort/tfjs';
 import * as tf from '@tensorflow/tfjs';
 import { gproActorLoss } from './gpro-actor-loss';
 import { criticBaselineAdvantages, transitionGroupAdvantages } from './gpro-advantages';
@@ -27,6 +27,15 @@ export interface GproOptimizerParts {
   criticOptimizer?: PolicyOptimizer;
   /** The frozen reference of the KL term; by default a clone of the actor at its first update. */
   initialActor?: TrainableCandidateActor;
+}
+
+/** Everything a {@link ClippedGproOptimizer} learned, in plain memory (for checkpoints and resume). */
+export interface ClippedGproOptimizerState {
+  updates: number;
+  /** Weights of the frozen initial actor; undefined before the first update. */
+  initialActor?: WeightMap;
+  actorOptimizer?: unknown;
+  criticOptimizer?: unknown;
 }
 
 /** What {@link ClippedGproOptimizer.update} did; `skipReason` says why when `applied` is false. */
@@ -132,6 +141,7 @@ export class ClippedGproOptimizer
   private boundActor: TrainableCandidateActor | undefined;
   private boundCritic: TrainableRewardCritic | undefined;
   private updateCount = 0;
+  private pendingState: ClippedGproOptimizerState | undefined;
 
   constructor(options: GproOptimizerOptionsInput = {}, parts: GproOptimizerParts = {}) {
     this.options = parseWithSchema(GproOptimizerOptionsSchema, options, 'GPRO optimizer options');
@@ -177,6 +187,56 @@ export class ClippedGproOptimizer
       ...this.options.criticOptimizer,
       variables: critic.namedVariables(),
     });
+    const pending = this.pendingState;
+    if (pending !== undefined) {
+      this.pendingState = undefined;
+      if (pending.initialActor !== undefined) this.initialActor.setWeights(pending.initialActor);
+      if (pending.actorOptimizer !== undefined)
+        this.actorOptimizer.setState(pending.actorOptimizer);
+      if (pending.criticOptimizer !== undefined)
+        this.criticOptimizer.setState(pending.criticOptimizer);
+    }
+  }
+
+  /**
+   * The update count, the initial actor's weights and both optimizers' states.
+   * With the actor's and critic's weights, enough to resume exactly.
+   */
+  getState(): ClippedGproOptimizerState {
+    if (this.pendingState !== undefined) return this.pendingState;
+    return {
+      updates: this.updateCount,
+      ...(this.initialActor === undefined ? {} : { initialActor: this.initialActor.getWeights() }),
+      ...(this.actorOptimizer === undefined
+        ? {}
+        : { actorOptimizer: this.actorOptimizer.getState() }),
+      ...(this.criticOptimizer === undefined
+        ? {}
+        : { criticOptimizer: this.criticOptimizer.getState() }),
+    };
+  }
+
+  /**
+   * Restores a state from {@link getState}, into a fresh optimizer (before its
+   * first update): it takes effect when the first update meets its actor and critic.
+   */
+  setState(state: ClippedGproOptimizerState): void {
+    if (this.boundActor !== undefined) {
+      throw new InvalidArgumentError({
+        argument: 'state',
+        value: `updates ${state.updates}`,
+        message: 'can only be restored into an optimizer that has not updated yet',
+      });
+    }
+    if (!Number.isInteger(state.updates) || state.updates < 0) {
+      throw new InvalidArgumentError({
+        argument: 'state.updates',
+        value: state.updates,
+        message: 'must be a non-negative integer',
+      });
+    }
+    this.updateCount = state.updates;
+    this.pendingState = state;
   }
 
   async update(

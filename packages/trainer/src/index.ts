@@ -1,7 +1,5 @@
 export { writeFileAtomic } from '@cohort/tfjs';
-export type {
-  HashingFeaturizerOptionsInput,
-} from './candidate-hashing-featurizer';
+export type { HashingFeaturizerOptionsInput } from './candidate-hashing-featurizer';
 export {
   createHashingFeaturizer,
   HashingFeaturizerOptionsSchema,
@@ -20,6 +18,7 @@ export type {
   CandidateEvaluation,
   CandidateGenerator,
   CandidateSelectorEvent,
+  CandidateSelectorState,
   CandidateSelectorTrainerOptions,
   CandidateSkipReason,
   CandidateStepSummary,
@@ -34,7 +33,11 @@ export { ConversationTokens } from './conversation-tokens';
 export type { GproActorLossOptions, GproActorLossResult } from './gpro-actor-loss';
 export { gproActorLoss } from './gpro-actor-loss';
 export { criticBaselineAdvantages, transitionGroupAdvantages } from './gpro-advantages';
-export type { ClippedGproUpdateResult, GproOptimizerParts } from './gpro-optimizer';
+export type {
+  ClippedGproOptimizerState,
+  ClippedGproUpdateResult,
+  GproOptimizerParts,
+} from './gpro-optimizer';
 export { ClippedGproOptimizer, createGproOptimizer } from './gpro-optimizer';
 export type { GproOptimizerOptions, GproOptimizerOptionsInput } from './gpro-optimizer-options';
 export { GproOptimizerOptionsSchema } from './gpro-optimizer-options';
