@@ -70,38 +70,16 @@ function featureTensor(
 }
 
 /**
- * The actor of the candidate selector: one MLP scores each candidate's feature
- * vector, `s_k = f_theta(x_k)`, and the policy over the K candidates of a query
- * is `pi(k) = softmax(s)_k` (a Plackett-Luce/softmax choice model over shared
- * scores, as in the actor-critic candidate selection of the GPRO formulation).
- * The last layer starts at zero, so the first policy is uniform over candidates
- * and any K works with the same weights.
- *
- * @example
- * ```ts
- * const actor = new MlpCandidateActor({ featureSize: 64, hiddenSizes: [32], seed: 1 });
- * const logits = actor.logits([[featuresOfCandidate0, featuresOfCandidate1]]); // [1, 2]
- * const initial = actor.clone(); // frozen reference for the KL term
- * ```
+ * What the actor and the critic share: a validated MLP with one output and its
+ * variables and weights under the stable names `layers.{i}.weight|bias`.
  */
-export class MlpCandidateActor implements CandidateActor<tf.Tensor, tf.Variable> {
+export abstract class CandidateMlp {
   readonly options: CandidateMlpOptions;
   readonly model: MlpModel;
 
-  constructor(options: CandidateMlpOptionsInput) {
-    this.options = parseWithSchema(CandidateMlpOptionsSchema, options, 'candidate actor options');
-    this.model = mlp(this.options, 0);
-  }
-
-  /** Scores `[batch, K]` for `candidateFeatures [batch][K][featureSize]`, differentiable. */
-  logits(candidateFeatures: readonly (readonly (readonly number[])[])[]): tf.Tensor {
-    return tf.tidy(() => {
-      const input = featureTensor('candidateFeatures', candidateFeatures, this.options.featureSize);
-      const [batch, count] = input.shape;
-      return this.model
-        .predict(input.reshape([batch * count, this.options.featureSize]))
-        .reshape([batch, count]);
-    });
+  protected constructor(options: CandidateMlpOptionsInput, what: string, finalLayerScale: number) {
+    this.options = parseWithSchema(CandidateMlpOptionsSchema, options, what);
+    this.model = mlp(this.options, finalLayerScale);
   }
 
   trainableVariables(): readonly tf.Variable[] {
@@ -121,15 +99,50 @@ export class MlpCandidateActor implements CandidateActor<tf.Tensor, tf.Variable>
     this.model.loadWeightMap(weights);
   }
 
+  dispose(): void {
+    this.model.dispose();
+  }
+}
+
+/**
+ * The actor of the candidate selector: one MLP scores each candidate's feature
+ * vector, `s_k = f_theta(x_k)`, and the policy over the K candidates of a query
+ * is `pi(k) = softmax(s)_k` (a Plackett-Luce/softmax choice model over shared
+ * scores, as in the actor-critic candidate selection of the GPRO formulation).
+ * The last layer starts at zero, so the first policy is uniform over candidates
+ * and any K works with the same weights.
+ *
+ * @example
+ * ```ts
+ * const actor = new MlpCandidateActor({ featureSize: 64, hiddenSizes: [32], seed: 1 });
+ * const logits = actor.logits([[featuresOfCandidate0, featuresOfCandidate1]]); // [1, 2]
+ * const initial = actor.clone(); // frozen reference for the KL term
+ * ```
+ */
+export class MlpCandidateActor
+  extends CandidateMlp
+  implements CandidateActor<tf.Tensor, tf.Variable>
+{
+  constructor(options: CandidateMlpOptionsInput) {
+    super(options, 'candidate actor options', 0);
+  }
+
+  /** Scores `[batch, K]` for `candidateFeatures [batch][K][featureSize]`, differentiable. */
+  logits(candidateFeatures: readonly (readonly (readonly number[])[])[]): tf.Tensor {
+    return tf.tidy(() => {
+      const input = featureTensor('candidateFeatures', candidateFeatures, this.options.featureSize);
+      const [batch, count] = input.shape;
+      return this.model
+        .predict(input.reshape([batch * count, this.options.featureSize]))
+        .reshape([batch, count]);
+    });
+  }
+
   /** An independent copy with the same weights (its own variables): the frozen initial actor of the KL term. */
   clone(): MlpCandidateActor {
     const copy = new MlpCandidateActor(this.options);
     copy.setWeights(this.getWeights());
     return copy;
-  }
-
-  dispose(): void {
-    this.model.dispose();
   }
 }
 
@@ -144,13 +157,9 @@ export class MlpCandidateActor implements CandidateActor<tf.Tensor, tf.Variable>
  * const predicted = critic.predict([featuresOfChosenResponse]); // [1]
  * ```
  */
-export class MlpRewardCritic implements RewardCritic<tf.Tensor, tf.Variable> {
-  readonly options: CandidateMlpOptions;
-  readonly model: MlpModel;
-
+export class MlpRewardCritic extends CandidateMlp implements RewardCritic<tf.Tensor, tf.Variable> {
   constructor(options: CandidateMlpOptionsInput) {
-    this.options = parseWithSchema(CandidateMlpOptionsSchema, options, 'reward critic options');
-    this.model = mlp(this.options, 1);
+    super(options, 'reward critic options', 1);
   }
 
   /** Predicted rewards `[batch]` for `features [batch][featureSize]`, differentiable. */
@@ -167,30 +176,10 @@ export class MlpRewardCritic implements RewardCritic<tf.Tensor, tf.Variable> {
     });
   }
 
-  trainableVariables(): readonly tf.Variable[] {
-    return this.model.trainableVariables();
-  }
-
-  namedVariables(): Record<string, tf.Variable> {
-    return this.model.namedVariables();
-  }
-
-  getWeights(): WeightMap {
-    return this.model.toWeightMap();
-  }
-
-  setWeights(weights: WeightMap): void {
-    this.model.loadWeightMap(weights);
-  }
-
   /** An independent copy with the same weights. */
   clone(): MlpRewardCritic {
     const copy = new MlpRewardCritic(this.options);
     copy.setWeights(this.getWeights());
     return copy;
-  }
-
-  dispose(): void {
-    this.model.dispose();
   }
 }

@@ -6,7 +6,7 @@ export {
 } from './candidate-hashing-featurizer';
 export type { CandidateMlpOptions, CandidateMlpOptionsInput } from './candidate-mlp-options';
 export { CandidateMlpOptionsSchema } from './candidate-mlp-options';
-export { MlpCandidateActor, MlpRewardCritic } from './candidate-models';
+export { CandidateMlp, MlpCandidateActor, MlpRewardCritic } from './candidate-models';
 export type {
   CandidateQuery,
   CandidateRewardInput,
