@@ -1,8 +1,8 @@
+import { assertOneOf } from '@cohort/core';
 import {
   assertFiniteResult,
   assertGroupedRewards,
   assertNonNegative,
-  assertOneOf,
   groupsOf,
   meanOf,
   medianOf,

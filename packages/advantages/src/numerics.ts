@@ -114,21 +114,6 @@ export function assertNonNegative(name: string, value: unknown): asserts value i
   }
 }
 
-/** Throws unless `value` is one of `allowed`. */
-export function assertOneOf<const Allowed extends readonly string[]>(
-  name: string,
-  value: unknown,
-  allowed: Allowed,
-): asserts value is Allowed[number] {
-  if (typeof value !== 'string' || !allowed.includes(value)) {
-    throw new InvalidArgumentError({
-      argument: name,
-      value,
-      message: `must be one of ${allowed.map((item) => `'${item}'`).join(', ')}`,
-    });
-  }
-}
-
 /** Splits `values` into contiguous runs of `groupSize`. */
 export function groupsOf(values: readonly number[], groupSize: number): number[][] {
   const groups: number[][] = [];

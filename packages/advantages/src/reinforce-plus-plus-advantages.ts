@@ -1,10 +1,9 @@
-import { InvalidArgumentError } from '@cohort/core';
+import { assertOneOf, InvalidArgumentError } from '@cohort/core';
 import {
   assertFiniteResult,
   assertGroupedRewards,
   assertNonNegative,
   assertNumberArray,
-  assertOneOf,
   groupsOf,
   meanOf,
   powerOfTwoScale,

@@ -54,5 +54,11 @@ export { ScenarioSchema, SuccessCriterionSchema, UserScriptSchema } from './scen
 export type { ChatTemplateOptions, Tokenizer } from './tokenizer';
 export type { Trajectory, TrajectoryGroup, Turn } from './trajectory';
 export { TrajectorySchema, TurnSchema } from './trajectory';
-export { assertFiniteArray, assertInRange, assertInteger, parseWithSchema } from './validate';
+export {
+  assertFiniteArray,
+  assertInRange,
+  assertInteger,
+  assertOneOf,
+  parseWithSchema,
+} from './validate';
 export type { ValueFunction } from './value-function';

@@ -59,3 +59,18 @@ export function assertInRange(name: string, value: number, minimum: number, maxi
     });
   }
 }
+
+/** Throws {@link InvalidArgumentError} unless `value` is one of the strings in `allowed`, listing them. */
+export function assertOneOf<const Allowed extends readonly string[]>(
+  name: string,
+  value: unknown,
+  allowed: Allowed,
+): asserts value is Allowed[number] {
+  if (typeof value !== 'string' || !allowed.includes(value)) {
+    throw new InvalidArgumentError({
+      argument: name,
+      value,
+      message: `must be one of ${allowed.map((item) => `'${item}'`).join(', ')}`,
+    });
+  }
+}

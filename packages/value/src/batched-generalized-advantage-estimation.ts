@@ -1,7 +1,7 @@
-import { InvalidArgumentError } from '@cohort/core';
+import { assertOneOf, InvalidArgumentError } from '@cohort/core';
 import type { MaskedPositions } from './gae-options';
 import { computeGae, type GaeTrajectory } from './generalized-advantage-estimation';
-import { assertOneOf, assertUnitInterval } from './validation';
+import { assertUnitInterval } from './validation';
 
 /** Options of {@link batchedGeneralizedAdvantageEstimation}. */
 export interface BatchedGeneralizedAdvantageEstimationOptions {

@@ -1,11 +1,10 @@
-import { InvalidArgumentError } from '@cohort/core';
+import { assertOneOf, InvalidArgumentError } from '@cohort/core';
 import type { MaskedPositions } from './gae-options';
 import {
   assertBinaryMask,
   assertFiniteNumber,
   assertFiniteNumberArray,
   assertLength,
-  assertOneOf,
   assertUnitInterval,
 } from './validation';
 

@@ -42,21 +42,6 @@ export function assertUnitInterval(name: string, value: unknown): asserts value 
   }
 }
 
-/** Throws unless `value` is one of `allowed`. */
-export function assertOneOf<const Allowed extends readonly string[]>(
-  name: string,
-  value: unknown,
-  allowed: Allowed,
-): asserts value is Allowed[number] {
-  if (typeof value !== 'string' || !allowed.includes(value)) {
-    throw new InvalidArgumentError({
-      argument: name,
-      value,
-      message: `must be one of ${allowed.map((item) => `'${item}'`).join(', ')}`,
-    });
-  }
-}
-
 /** Throws unless `value` has exactly `length` elements. */
 export function assertLength(
   name: string,

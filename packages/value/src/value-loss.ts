@@ -1,6 +1,6 @@
-import { InvalidArgumentError, NonFiniteError } from '@cohort/core';
+import { assertOneOf, InvalidArgumentError, NonFiniteError } from '@cohort/core';
 import * as tf from '@tensorflow/tfjs';
-import { assertOneOf } from './validation';
+
 import type { ValueLossAggregation } from './value-loss-options';
 
 /** Options of {@link valueLoss}. Tensors are `[batch, maxLength]` (per token) or `[batch]` (per sequence). */
