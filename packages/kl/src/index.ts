@@ -29,8 +29,8 @@ export type { KlPerTokenOptions } from './kl-per-token';
 export { K3_LINEAR_ABOVE, k3OfLogRatioTensor, klPerToken, klPerTokenTensor } from './kl-per-token';
 export type { AggregateTokenValuesOptions } from './loss-aggregation';
 export { aggregateTokenValues } from './loss-aggregation';
-export type { LossAggregation } from './loss-aggregation-options';
-export { LossAggregationSchema } from './loss-aggregation-options';
+export type { EmptyRows, LossAggregation } from './loss-aggregation-options';
+export { EmptyRowsSchema, LossAggregationSchema } from './loss-aggregation-options';
 export type {
   MixReferenceWeightsOptions,
   ReferenceRefreshDecision,

@@ -2,7 +2,7 @@ import type * as tf from '@tensorflow/tfjs';
 import type { KlEstimator } from './kl-estimator-options';
 import { klPerTokenTensor } from './kl-per-token';
 import { aggregateTokenValues } from './loss-aggregation';
-import type { LossAggregation } from './loss-aggregation-options';
+import type { EmptyRows, LossAggregation } from './loss-aggregation-options';
 
 /** Options of {@link klLoss}. */
 export interface KlLossOptions {
@@ -20,6 +20,16 @@ export interface KlLossOptions {
   constantLength?: number;
   /** See {@link klPerTokenTensor}. */
   clamp?: number;
+  /** See {@link klPerTokenTensor}. */
+  logRatioClamp?: number;
+  /** See {@link klPerTokenTensor}: the value of `estimator`, the gradient of k2 (verl's `"k3+"`). */
+  straightThrough?: boolean;
+  /** See {@link aggregateTokenValues}. */
+  groupSize?: number;
+  /** See {@link aggregateTokenValues}. */
+  microBatchSize?: number;
+  /** See {@link aggregateTokenValues}. */
+  emptyRows?: EmptyRows;
 }
 
 /**
@@ -39,6 +49,8 @@ export function klLoss(options: KlLossOptions): tf.Scalar {
     refLogProbs: options.refLogProbs,
     estimator: options.estimator ?? 'k3',
     ...(options.clamp === undefined ? {} : { clamp: options.clamp }),
+    ...(options.logRatioClamp === undefined ? {} : { logRatioClamp: options.logRatioClamp }),
+    ...(options.straightThrough === undefined ? {} : { straightThrough: options.straightThrough }),
   });
   try {
     return aggregateTokenValues({
@@ -46,6 +58,9 @@ export function klLoss(options: KlLossOptions): tf.Scalar {
       lossMask: options.lossMask,
       mode: options.aggregation ?? 'token-mean',
       ...(options.constantLength === undefined ? {} : { constantLength: options.constantLength }),
+      ...(options.groupSize === undefined ? {} : { groupSize: options.groupSize }),
+      ...(options.microBatchSize === undefined ? {} : { microBatchSize: options.microBatchSize }),
+      ...(options.emptyRows === undefined ? {} : { emptyRows: options.emptyRows }),
     });
   } finally {
     perToken.dispose();

@@ -30,29 +30,50 @@ export interface KlPerTokenOptions<Values> {
   logProbs: Values;
   /** Log-probs of the same tokens under the reference policy, `log pi_ref(y_t)`. */
   refLogProbs: Values;
-  /** Which estimator: `'k1'`, `'k2'` or `'k3'`. */
+  /** Which estimator: `'k1'`, `'k2'`, `'k3'` or `'abs'`. */
   estimator: KlEstimator;
   /**
    * Optional: clip each per-token estimate to `[-clamp, clamp]` (verl clamps
-   * its k3, "low_var_kl", to `[-10, 10]`). Gradients are 0 where it clips.
+   * its k3, "low_var_kl", to `[-10, 10]`; NeMo-RL's `output_clamp_value` is
+   * 10). Gradients are 0 where it clips.
    */
   clamp?: number;
+  /**
+   * Optional: clip the log-ratio `d = logp_ref - logp` to
+   * `[-logRatioClamp, logRatioClamp]` before the estimator (NeMo-RL's
+   * `kl_input_clamp_value`, default 20 there; verl clamps its k3 input to 20
+   * too). Gradients are 0 where it clips.
+   */
+  logRatioClamp?: number;
+  /**
+   * Optional 0/1 mask of the input's shape: positions with 0 give exactly 0
+   * (value and gradient), whatever their inputs hold (padding may be NaN).
+   */
+  mask?: Values;
+  /**
+   * Tensors only. verl's `"+"` estimators (`k3+`, `k1+`, `abs+`): the value
+   * is the chosen estimator's, the gradient is that of `k2`,
+   * `(logp - logp_ref) * grad logp`, whose expectation is the gradient of
+   * KL(pi || pi_ref) when the tokens are sampled from pi (Schulman 2020;
+   * verl `kl_penalty`). The clamps do not cut that gradient, as in verl.
+   */
+  straightThrough?: boolean;
 }
 
 function validateEstimator(estimator: unknown): asserts estimator is KlEstimator {
-  if (estimator !== 'k1' && estimator !== 'k2' && estimator !== 'k3') {
+  if (estimator !== 'k1' && estimator !== 'k2' && estimator !== 'k3' && estimator !== 'abs') {
     throw new InvalidArgumentError({
       argument: 'estimator',
       value: estimator,
-      message: "must be 'k1', 'k2' or 'k3'",
+      message: "must be 'k1', 'k2', 'k3' or 'abs'",
     });
   }
 }
 
-function validateClamp(clamp: number | undefined): void {
+function validateClamp(name: string, clamp: number | undefined): void {
   if (clamp !== undefined && !(typeof clamp === 'number' && clamp > 0 && !Number.isNaN(clamp))) {
     throw new InvalidArgumentError({
-      argument: 'clamp',
+      argument: name,
       value: clamp,
       message: 'must be a positive number (or Infinity) when given',
     });
@@ -83,13 +104,48 @@ function klOfToken(
   refLogProb: number,
   estimator: KlEstimator,
   clamp: number,
+  logRatioClamp: number,
 ): number {
-  const logRatio = refLogProb - logProb;
+  const logRatio = Math.min(logRatioClamp, Math.max(-logRatioClamp, refLogProb - logProb));
   let value: number;
   if (estimator === 'k1') value = -logRatio;
+  else if (estimator === 'abs') value = Math.abs(logRatio);
   else if (estimator === 'k2') value = 0.5 * logRatio * logRatio;
   else value = k3OfLogRatio(logRatio);
   return Math.min(clamp, Math.max(-clamp, value));
+}
+
+/** Validates a 0/1 mask of the shape of `logProbs` and returns a test "is position in". */
+function maskedRows(
+  mask: NumberRows,
+  logProbs: NumberRows,
+): (row: number, index: number) => boolean {
+  assertFiniteRows('mask', mask);
+  assertSameRowsShape('logProbs', logProbs, 'mask', mask);
+  const flags = (isNested(mask) ? mask : [mask]) as readonly (readonly number[])[];
+  flags.forEach((row, rowIndex) => {
+    row.forEach((flag, index) => {
+      if (flag !== 0 && flag !== 1) {
+        throw new InvalidArgumentError({
+          argument: isNested(mask) ? `mask[${rowIndex}][${index}]` : `mask[${index}]`,
+          value: flag,
+          message: 'must be 0 or 1',
+        });
+      }
+    });
+  });
+  return (row, index) => flags[row]![index] === 1;
+}
+
+/** A copy of `values` with masked-out positions set to 0, so that padding is not validated. */
+function zeroMasked(values: NumberRows, isIn: (row: number, index: number) => boolean): NumberRows {
+  if (!Array.isArray(values)) return values;
+  if (isNested(values)) {
+    return values.map((row, rowIndex) =>
+      Array.isArray(row) ? row.map((value, index) => (isIn(rowIndex, index) ? value : 0)) : row,
+    );
+  }
+  return (values as readonly number[]).map((value, index) => (isIn(0, index) ? value : 0));
 }
 
 /**
@@ -102,6 +158,11 @@ function klOfToken(
  * - `k3 = exp(d) - d - 1`, computed as `expm1(d) - d` (a Taylor series for
  *   `|d| < 1e-3`), and continued linearly above `d = 50` (see
  *   {@link K3_LINEAR_ABOVE}). `k3 >= 0` always.
+ * - `abs = |d|` (verl and TRL's PPO `kl_penalty: 'abs'`).
+ *
+ * `logRatioClamp` clips `d` first (NeMo-RL `calculate_kl`), `clamp` clips the
+ * estimate last; `mask` gives 0 on positions with mask 0 (and skips their
+ * validation, so padding may hold anything).
  *
  * @throws NonFiniteError when an input is NaN or infinite (naming `logProbs[i][j]`).
  * @throws InvalidArgumentError when the shapes differ or the estimator is unknown.
@@ -115,23 +176,43 @@ export function klPerToken(options: KlPerTokenOptions<readonly number[]>): numbe
 export function klPerToken(options: KlPerTokenOptions<readonly (readonly number[])[]>): number[][];
 export function klPerToken(options: KlPerTokenOptions<NumberRows>): number[] | number[][];
 export function klPerToken(options: KlPerTokenOptions<NumberRows>): number[] | number[][] {
-  const { logProbs, refLogProbs, estimator, clamp } = options;
+  const { estimator, clamp, logRatioClamp, mask, straightThrough } = options;
   validateEstimator(estimator);
-  validateClamp(clamp);
+  validateClamp('clamp', clamp);
+  validateClamp('logRatioClamp', logRatioClamp);
+  if (straightThrough !== undefined) {
+    throw new InvalidArgumentError({
+      argument: 'straightThrough',
+      value: straightThrough,
+      message:
+        'changes only the gradient, which plain arrays do not have; use klPerTokenTensor (the values are the same)',
+    });
+  }
+  let { logProbs, refLogProbs } = options;
+  let isIn: (row: number, index: number) => boolean = () => true;
+  if (mask !== undefined) {
+    if (!Array.isArray(logProbs)) assertFiniteRows('logProbs', logProbs);
+    isIn = maskedRows(mask, logProbs);
+    logProbs = zeroMasked(logProbs, isIn);
+    refLogProbs = zeroMasked(refLogProbs, isIn);
+  }
   assertFiniteRows('logProbs', logProbs);
   assertFiniteRows('refLogProbs', refLogProbs);
   assertSameRowsShape('logProbs', logProbs, 'refLogProbs', refLogProbs);
   const bound = clamp ?? Number.POSITIVE_INFINITY;
+  const inputBound = logRatioClamp ?? Number.POSITIVE_INFINITY;
+  const kl = (logProb: number, refLogProb: number, row: number, index: number) =>
+    isIn(row, index) ? klOfToken(logProb, refLogProb, estimator, bound, inputBound) : 0;
   if (isNested(logProbs)) {
     const refRows = refLogProbs as readonly (readonly number[])[];
     return logProbs.map((row, rowIndex) => {
       const refRow = refRows[rowIndex]!;
-      return row.map((logProb, index) => klOfToken(logProb, refRow[index]!, estimator, bound));
+      return row.map((logProb, index) => kl(logProb, refRow[index]!, rowIndex, index));
     });
   }
   const refRow = refLogProbs as readonly number[];
   return (logProbs as readonly number[]).map((logProb, index) =>
-    klOfToken(logProb, refRow[index]!, estimator, bound),
+    kl(logProb, refRow[index]!, 0, index),
   );
 }
 
@@ -171,9 +252,10 @@ export function k3OfLogRatioTensor(logRatio: tf.Tensor): tf.Tensor {
  * differentiable with respect to `logProbs` (and `refLogProbs`). Same
  * formulas as {@link klPerToken}; the result has the input shape.
  *
- * Every position is computed, padding included: mask the result (or use
- * {@link aggregateTokenValues}) before summing. Inputs must be finite (see
- * {@link assertFiniteTensor}).
+ * Without `mask` every position is computed, padding included: pass `mask`
+ * (or use {@link aggregateTokenValues}) before summing. Inputs must be finite
+ * where the mask is 1 (see {@link assertFiniteTensor}). `straightThrough`
+ * keeps the value and takes the gradient of k2 (verl's `"k3+"`).
  *
  * @throws InvalidArgumentError when the shapes differ or the estimator is unknown.
  * @example
@@ -182,20 +264,60 @@ export function k3OfLogRatioTensor(logRatio: tf.Tensor): tf.Tensor {
  * ```
  */
 export function klPerTokenTensor(options: KlPerTokenOptions<tf.Tensor>): tf.Tensor {
-  const { logProbs, refLogProbs, estimator, clamp } = options;
+  const { logProbs, refLogProbs, estimator, clamp, logRatioClamp, mask, straightThrough } = options;
   validateEstimator(estimator);
-  validateClamp(clamp);
+  validateClamp('clamp', clamp);
+  validateClamp('logRatioClamp', logRatioClamp);
+  if (straightThrough !== undefined && typeof straightThrough !== 'boolean') {
+    throw new InvalidArgumentError({
+      argument: 'straightThrough',
+      value: straightThrough,
+      message: 'must be a boolean when given',
+    });
+  }
   assertIsTensor('logProbs', logProbs);
   assertIsTensor('refLogProbs', refLogProbs);
   assertTensorShape('refLogProbs', refLogProbs, logProbs.shape, 'the shape of logProbs');
+  if (mask !== undefined) {
+    assertIsTensor('mask', mask);
+    assertTensorShape('mask', mask, logProbs.shape, 'the shape of logProbs');
+  }
   return tf.tidy(() => {
-    const logRatio = tf.sub(tf.cast(refLogProbs, 'float32'), tf.cast(logProbs, 'float32'));
-    let value: tf.Tensor;
-    if (estimator === 'k1') value = tf.neg(logRatio);
-    else if (estimator === 'k2') value = tf.mul(0.5, tf.square(logRatio));
-    else value = k3OfLogRatioTensor(logRatio);
-    if (clamp !== undefined && Number.isFinite(clamp))
-      value = clampPreservingNaN(value, -clamp, clamp);
-    return value;
+    const active = mask === undefined ? undefined : tf.greater(mask, 0);
+    const zeros = tf.zeros(logProbs.shape);
+    // tf.where, not a product: a NaN in padding times 0 would still be NaN.
+    const keep = (values: tf.Tensor) =>
+      active === undefined
+        ? tf.cast(values, 'float32')
+        : tf.where(active, tf.cast(values, 'float32'), zeros);
+    const policy = keep(logProbs);
+    const reference = keep(refLogProbs);
+    const estimate = (policyLogProbs: tf.Tensor, referenceLogProbs: tf.Tensor) => {
+      let logRatio = tf.sub(referenceLogProbs, policyLogProbs);
+      if (logRatioClamp !== undefined && Number.isFinite(logRatioClamp))
+        logRatio = clampPreservingNaN(logRatio, -logRatioClamp, logRatioClamp);
+      let value: tf.Tensor;
+      if (estimator === 'k1') value = tf.neg(logRatio);
+      else if (estimator === 'abs') value = tf.abs(logRatio);
+      else if (estimator === 'k2') value = tf.mul(0.5, tf.square(logRatio));
+      else value = k3OfLogRatioTensor(logRatio);
+      if (clamp !== undefined && Number.isFinite(clamp))
+        value = clampPreservingNaN(value, -clamp, clamp);
+      return active === undefined ? value : tf.where(active, value, zeros);
+    };
+    if (!straightThrough) return estimate(policy, reference);
+    const straight = tf.customGrad((policyLogProbs, referenceLogProbs, save) => {
+      const value = estimate(policyLogProbs as tf.Tensor, referenceLogProbs as tf.Tensor);
+      (save as tf.GradSaveFunc)([policyLogProbs as tf.Tensor, referenceLogProbs as tf.Tensor]);
+      return {
+        value,
+        // The gradient of k2 = (logp - logp_ref)^2 / 2, unclamped, as verl's straight-through.
+        gradFunc: (dy, saved) => {
+          const difference = tf.sub(saved[0]!, saved[1]!);
+          return [tf.mul(dy, difference), tf.neg(tf.mul(dy, difference))];
+        },
+      };
+    });
+    return straight(policy, reference);
   });
 }

@@ -1,7 +1,7 @@
 import { InvalidArgumentError } from '@cohort/core';
 import * as tf from '@tensorflow/tfjs';
 import { assertIsTensor, assertTensorShape } from './internal/shapes';
-import type { LossAggregation } from './loss-aggregation-options';
+import type { EmptyRows, LossAggregation } from './loss-aggregation-options';
 
 /** Options of {@link aggregateTokenValues}. */
 export interface AggregateTokenValuesOptions {
@@ -12,19 +12,79 @@ export interface AggregateTokenValuesOptions {
   /** The aggregation mode. */
   mode: LossAggregation;
   /**
-   * For `'constant'`: the per-sequence length in the denominator `B * constantLength`.
-   * Default: `L`, the padded length of `values`. Dr. GRPO uses the maximum
-   * completion length of the run, which stays fixed while `L` may vary between batches.
+   * For `'constant'` and `'seq-mean-token-sum-norm'`: the per-sequence length
+   * in the denominator. Default: `L`, the padded length of `values`. Dr. GRPO
+   * uses the maximum completion length of the run, which stays fixed while `L`
+   * may vary between batches (verl's `loss_scale_factor`).
    */
   constantLength?: number;
+  /** For `'prompt-mean'` (required): rows per prompt; groups are contiguous runs of it. */
+  groupSize?: number;
+  /** For `'micro-batch-token-mean'` (required): rows per micro-batch, contiguous. */
+  microBatchSize?: number;
+  /**
+   * Whether units with no masked token count in the denominator; only for
+   * the modes that average over units. Default `'count'`.
+   */
+  emptyRows?: EmptyRows;
+}
+
+const MODES: readonly LossAggregation[] = [
+  'token-mean',
+  'sequence-mean',
+  'constant',
+  'seq-mean-token-sum',
+  'seq-mean-token-sum-norm',
+  'prompt-mean',
+  'micro-batch-token-mean',
+];
+
+const UNIT_MODES: readonly LossAggregation[] = [
+  'sequence-mean',
+  'seq-mean-token-sum',
+  'prompt-mean',
+  'micro-batch-token-mean',
+];
+
+function assertRowsPerUnit(
+  name: string,
+  value: number | undefined,
+  mode: LossAggregation,
+  batchSize: number,
+): number {
+  if (value === undefined) {
+    throw new InvalidArgumentError({
+      argument: name,
+      value,
+      message: `is required by mode '${mode}'`,
+    });
+  }
+  if (!(Number.isInteger(value) && value >= 1 && batchSize % value === 0)) {
+    throw new InvalidArgumentError({
+      argument: name,
+      value,
+      message: `must be an integer >= 1 that divides the batch size ${batchSize}`,
+    });
+  }
+  return value;
 }
 
 /**
  * Reduces masked per-token values `x[b, t]` with mask `m[b, t]` to a scalar:
  * - `token-mean`: `sum_bt m x / max(1, sum_bt m)`;
- * - `sequence-mean`: `(1/B) sum_b [sum_t m x / max(1, sum_t m)]`; a row with no
- *   masked token contributes 0 and still counts in `B` (TRL's convention);
- * - `constant`: `sum_bt m x / (B * constantLength)` (Dr. GRPO, Liu et al. 2025).
+ * - `sequence-mean`: `(1/B') sum_b [sum_t m x / max(1, sum_t m)]`;
+ * - `constant`: `sum_bt m x / (B * constantLength)` (Dr. GRPO, Liu et al. 2025);
+ * - `seq-mean-token-sum`: `(1/B') sum_b sum_t m x` (verl `agg_loss`);
+ * - `seq-mean-token-sum-norm`: `sum_bt m x / constantLength` (verl `agg_loss`);
+ * - `prompt-mean`: `(1/P') sum_p [sum_{b in p, t} m x / max(1, sum_{b in p, t} m)]`
+ *   over groups of `groupSize` rows (SkyRL `prompt_mean`);
+ * - `micro-batch-token-mean`: the same over runs of `microBatchSize` rows
+ *   (SkyRL `token_mean_legacy`).
+ *
+ * `B'` (and `P'`) is the number of rows (groups, micro-batches), or with
+ * `emptyRows: 'exclude'` the number of those with a masked token (verl,
+ * OpenRLHF); the default `'count'` follows TRL and SkyRL, where an empty row
+ * contributes 0 and still counts.
  *
  * Positions with mask 0 are replaced by 0 with `tf.where`, so NaN or infinite
  * padding never leaks into the value or the gradient. An empty batch (`B = 0`)
@@ -36,7 +96,7 @@ export interface AggregateTokenValuesOptions {
  * ```
  */
 export function aggregateTokenValues(options: AggregateTokenValuesOptions): tf.Scalar {
-  const { values, lossMask, mode, constantLength } = options;
+  const { values, lossMask, mode, constantLength, groupSize, microBatchSize, emptyRows } = options;
   assertIsTensor('values', values);
   assertIsTensor('lossMask', lossMask);
   if (values.rank !== 2) {
@@ -47,11 +107,11 @@ export function aggregateTokenValues(options: AggregateTokenValuesOptions): tf.S
     });
   }
   assertTensorShape('lossMask', lossMask, values.shape, 'the shape of values, [batch, maxLength]');
-  if (mode !== 'token-mean' && mode !== 'sequence-mean' && mode !== 'constant') {
+  if (!MODES.includes(mode)) {
     throw new InvalidArgumentError({
       argument: 'mode',
       value: mode,
-      message: "must be 'token-mean', 'sequence-mean' or 'constant'",
+      message: `must be one of ${MODES.map((name) => `'${name}'`).join(', ')}`,
     });
   }
   if (constantLength !== undefined && !(Number.isFinite(constantLength) && constantLength > 0)) {
@@ -61,7 +121,42 @@ export function aggregateTokenValues(options: AggregateTokenValuesOptions): tf.S
       message: 'must be a positive finite number',
     });
   }
+  if (emptyRows !== undefined) {
+    if (emptyRows !== 'count' && emptyRows !== 'exclude') {
+      throw new InvalidArgumentError({
+        argument: 'emptyRows',
+        value: emptyRows,
+        message: "must be 'count' or 'exclude'",
+      });
+    }
+    if (emptyRows === 'exclude' && !UNIT_MODES.includes(mode)) {
+      throw new InvalidArgumentError({
+        argument: 'emptyRows',
+        value: emptyRows,
+        message: `has no effect with mode '${mode}', which does not average over rows`,
+      });
+    }
+  }
   const [batchSize, maxLength] = values.shape as [number, number];
+  let rowsPerUnit = 1;
+  if (mode === 'prompt-mean')
+    rowsPerUnit = assertRowsPerUnit('groupSize', groupSize, mode, batchSize);
+  else if (groupSize !== undefined) {
+    throw new InvalidArgumentError({
+      argument: 'groupSize',
+      value: groupSize,
+      message: `is only used by mode 'prompt-mean', not '${mode}'`,
+    });
+  }
+  if (mode === 'micro-batch-token-mean')
+    rowsPerUnit = assertRowsPerUnit('microBatchSize', microBatchSize, mode, batchSize);
+  else if (microBatchSize !== undefined) {
+    throw new InvalidArgumentError({
+      argument: 'microBatchSize',
+      value: microBatchSize,
+      message: `is only used by mode 'micro-batch-token-mean', not '${mode}'`,
+    });
+  }
   return tf.tidy(() => {
     const active = tf.greater(lossMask, 0);
     const masked = tf.where(active, tf.cast(values, 'float32'), tf.zerosLike(values).toFloat());
@@ -69,11 +164,21 @@ export function aggregateTokenValues(options: AggregateTokenValuesOptions): tf.S
     if (mode === 'token-mean') {
       return tf.div(tf.sum(masked), tf.maximum(tf.sum(maskFloat), 1)) as tf.Scalar;
     }
-    if (mode === 'sequence-mean') {
-      const perSequence = tf.div(tf.sum(masked, 1), tf.maximum(tf.sum(maskFloat, 1), 1));
-      return tf.div(tf.sum(perSequence), Math.max(batchSize, 1)) as tf.Scalar;
+    if (mode === 'constant' || mode === 'seq-mean-token-sum-norm') {
+      const length = constantLength ?? maxLength;
+      const denominator = Math.max(mode === 'constant' ? batchSize * length : length, 1);
+      return tf.div(tf.sum(masked), denominator) as tf.Scalar;
     }
-    const denominator = Math.max(batchSize * (constantLength ?? maxLength), 1);
-    return tf.div(tf.sum(masked), denominator) as tf.Scalar;
+    const unitCount = batchSize / rowsPerUnit;
+    if (unitCount === 0) return tf.scalar(0);
+    const unitSums = tf.sum(tf.reshape(masked, [unitCount, rowsPerUnit * maxLength]), 1);
+    const unitCounts = tf.sum(tf.reshape(maskFloat, [unitCount, rowsPerUnit * maxLength]), 1);
+    const perUnit =
+      mode === 'seq-mean-token-sum' ? unitSums : tf.div(unitSums, tf.maximum(unitCounts, 1));
+    const denominator =
+      emptyRows === 'exclude'
+        ? tf.maximum(tf.sum(tf.cast(tf.greater(unitCounts, 0), 'float32')), 1)
+        : tf.scalar(unitCount);
+    return tf.div(tf.sum(perUnit), denominator) as tf.Scalar;
   });
 }
