@@ -7,7 +7,9 @@ import {
   klPerTokenTensor,
 } from '@cohort/kl';
 import * as tf from '@tensorflow/tfjs';
+import { highEntropyMask } from './high-entropy-mask';
 import type { SurrogateSettings } from './objective-options';
+import { stopGradient } from './stop-gradient';
 
 /**
  * The log-ratio `logp - logp_old` is clamped to `[-20, 20]` before `exp` (as
@@ -30,6 +32,12 @@ export interface SurrogateInputs {
   refLogProbs?: tf.Tensor;
   /** Per-position entropy of the current policy, for the entropy bonus and metric. */
   entropy?: tf.Tensor;
+  /**
+   * Log-probs of the tokens under the engine that sampled them (e.g. ONNX
+   * Runtime), when it differs from the one that computed `oldLogProbs`; used
+   * by `samplerCorrection`.
+   */
+  samplerLogProbs?: tf.Tensor;
 }
 
 /** Options of {@link clippedSurrogateLoss}: inputs, settings (defaults: PPO), and `checkFinite`. */
@@ -64,10 +72,17 @@ export type SurrogateMetrics = {
   entropy?: number;
   /** Mean per-token KL to the reference (the configured estimator), when `refLogProbs` was given. */
   klToReference?: number;
+  /** Fraction of masked tokens kept by `topEntropyQuantile`, when set. */
+  entropyMaskFraction?: number;
+  /** Mean sampler-correction weight over masked tokens, when `samplerCorrection` is set. */
+  samplerWeightMean?: number;
+  /** Fraction of masked tokens whose sampler weight was truncated or masked, when set. */
+  samplerWeightClippedFraction?: number;
 };
 
 const DEFAULT_SETTINGS: SurrogateSettings = {
   ratioLevel: 'token',
+  policyLoss: 'clip',
   clip: true,
   clipLow: 0.2,
   clipHigh: 0.2,
@@ -75,7 +90,22 @@ const DEFAULT_SETTINGS: SurrogateSettings = {
   klCoefficient: 0,
   klEstimator: 'k3',
   entropyCoefficient: 0,
+  sapoTemperaturePositive: 1,
+  sapoTemperatureNegative: 1.05,
 };
+
+const OPTIONAL_SETTINGS = [
+  'dualClip',
+  'constantLength',
+  'aggregationGroupSize',
+  'microBatchSize',
+  'emptyRows',
+  'klClamp',
+  'klLogRatioClamp',
+  'klStraightThrough',
+  'topEntropyQuantile',
+  'samplerCorrection',
+] as const;
 
 function shapeText(shape: readonly number[]): string {
   return `[${shape.join(', ')}]`;
@@ -117,11 +147,11 @@ function validateSettings(settings: SurrogateSettings): void {
     constantLength,
     klClamp,
   } = settings;
-  if (!(Number.isFinite(clipLow) && clipLow >= 0 && clipLow < 1)) {
+  if (!(Number.isFinite(clipLow) && clipLow >= 0 && clipLow <= 1)) {
     throw new InvalidArgumentError({
       argument: 'clipLow',
       value: clipLow,
-      message: 'must be in [0, 1)',
+      message: 'must be in [0, 1] (1: no lower bound)',
     });
   }
   if (!(Number.isFinite(clipHigh) && clipHigh >= 0)) {
@@ -166,6 +196,84 @@ function validateSettings(settings: SurrogateSettings): void {
       message: 'must be a positive number',
     });
   }
+  const policyLoss = settings.policyLoss ?? 'clip';
+  if (policyLoss !== 'clip' && policyLoss !== 'cispo' && policyLoss !== 'sapo') {
+    throw new InvalidArgumentError({
+      argument: 'policyLoss',
+      value: policyLoss,
+      message: "must be 'clip', 'cispo' or 'sapo'",
+    });
+  }
+  if (policyLoss !== 'clip' && dualClip !== undefined) {
+    throw new InvalidArgumentError({
+      argument: 'dualClip',
+      value: dualClip,
+      message: `applies to policyLoss 'clip' only, not '${policyLoss}'`,
+    });
+  }
+  if (policyLoss !== 'clip' && !settings.clip) {
+    throw new InvalidArgumentError({
+      argument: 'clip',
+      value: false,
+      message: `applies to policyLoss 'clip' only; '${policyLoss}' has its own weighting`,
+    });
+  }
+  for (const name of ['sapoTemperaturePositive', 'sapoTemperatureNegative'] as const) {
+    const value = settings[name];
+    if (value !== undefined && !(Number.isFinite(value) && value > 0)) {
+      throw new InvalidArgumentError({
+        argument: name,
+        value,
+        message: 'must be a finite number > 0',
+      });
+    }
+  }
+  for (const name of ['klLogRatioClamp'] as const) {
+    const value = settings[name];
+    if (value !== undefined && !(value > 0)) {
+      throw new InvalidArgumentError({
+        argument: name,
+        value,
+        message: 'must be a positive number',
+      });
+    }
+  }
+  const quantile = settings.topEntropyQuantile;
+  if (quantile !== undefined && !(quantile > 0 && quantile <= 1)) {
+    throw new InvalidArgumentError({
+      argument: 'topEntropyQuantile',
+      value: quantile,
+      message: 'must be in (0, 1]',
+    });
+  }
+  const correction = settings.samplerCorrection;
+  if (correction !== undefined) {
+    const modes = ['token-truncate', 'token-mask', 'sequence-truncate', 'sequence-mask'];
+    if (!modes.includes(correction.mode)) {
+      throw new InvalidArgumentError({
+        argument: 'samplerCorrection.mode',
+        value: correction.mode,
+        message: `must be one of ${modes.join(', ')}`,
+      });
+    }
+    if (!(correction.max > 0)) {
+      throw new InvalidArgumentError({
+        argument: 'samplerCorrection.max',
+        value: correction.max,
+        message: 'must be a number > 0',
+      });
+    }
+    if (
+      correction.min !== undefined &&
+      !(correction.min >= 0 && correction.min <= correction.max)
+    ) {
+      throw new InvalidArgumentError({
+        argument: 'samplerCorrection.min',
+        value: correction.min,
+        message: `must be in [0, max = ${correction.max}]`,
+      });
+    }
+  }
   if (settings.ratioLevel !== 'token' && settings.ratioLevel !== 'sequence') {
     throw new InvalidArgumentError({
       argument: 'ratioLevel',
@@ -188,6 +296,20 @@ function validateSettings(settings: SurrogateSettings): void {
  *   Yu et al. 2025), or `pg = -rho A` when `clip` is false (its gradient at
  *   `rho = 1` is the REINFORCE gradient `-A grad logp`);
  * - dual clip (Ye et al. 2020): for `A < 0`, `pg = min(pg, -c A)`;
+ * - or, with `policyLoss: 'cispo'` (MiniMax-M1 2025, eq. 4; verl
+ *   `compute_policy_loss_cispo`, TRL `loss_type='cispo'`):
+ *   `pg = -sg(clip(rho, 1 - clipLow, 1 + clipHigh)) A logp`;
+ * - or, with `policyLoss: 'sapo'` (Gao et al. 2025, SAPO; verl
+ *   `compute_policy_loss_sapo`, TRL `loss_type='sapo'`):
+ *   `pg = -(4 / tau) sigmoid(tau (rho - 1)) A`, `tau` = `sapoTemperaturePositive`
+ *   for `A > 0`, else `sapoTemperatureNegative`; its gradient at `rho = 1` is
+ *   the policy gradient;
+ * - `topEntropyQuantile` (TRL): `pg` (and the entropy bonus) only on the
+ *   masked tokens whose entropy is in the top quantile; the denominator of
+ *   the aggregation keeps every masked token, as TRL;
+ * - `samplerCorrection` (TRL `vllm_importance_sampling_correction`, verl TIS):
+ *   `pg` times the truncated or masked weight `exp(logp_old - logp_sampler)`
+ *   (per token, or its product over the sequence);
  * - `loss_t = pg + beta * k(logp, logp_ref) - entropyCoefficient * H_t`;
  * - aggregated by `aggregation` (see `aggregateTokenValues` in `@cohort/kl`):
  *   `'token-mean'`, `'sequence-mean'` (GRPO, Shao et al. 2024, eq. 3) or
@@ -209,14 +331,18 @@ export function clippedSurrogateLoss(options: ClippedSurrogateLossOptions): {
   loss: tf.Scalar;
   metrics: SurrogateMetrics;
 } {
-  const { logProbs, oldLogProbs, advantages, lossMask, refLogProbs, entropy, checkFinite } =
-    options;
+  const {
+    logProbs,
+    oldLogProbs,
+    advantages,
+    lossMask,
+    refLogProbs,
+    entropy,
+    samplerLogProbs,
+    checkFinite,
+  } = options;
   const settings: SurrogateSettings = { ...DEFAULT_SETTINGS };
-  for (const key of Object.keys(DEFAULT_SETTINGS).concat([
-    'dualClip',
-    'constantLength',
-    'klClamp',
-  ])) {
+  for (const key of Object.keys(DEFAULT_SETTINGS).concat(OPTIONAL_SETTINGS)) {
     const value = (options as unknown as Record<string, unknown>)[key];
     if (value !== undefined) (settings as unknown as Record<string, unknown>)[key] = value;
   }
@@ -241,6 +367,7 @@ export function clippedSurrogateLoss(options: ClippedSurrogateLossOptions): {
   requireShape('lossMask', lossMask, shape, perToken);
   requireShape('refLogProbs', refLogProbs, shape, perToken);
   requireShape('entropy', entropy, shape, perToken);
+  requireShape('samplerLogProbs', samplerLogProbs, shape, perToken);
   if (advantages == null || !Array.isArray((advantages as { shape?: unknown }).shape)) {
     throw new InvalidArgumentError({
       argument: 'advantages',
@@ -268,6 +395,27 @@ export function clippedSurrogateLoss(options: ClippedSurrogateLossOptions): {
       message: `is required when entropyCoefficient != 0 (entropyCoefficient = ${settings.entropyCoefficient})`,
     });
   }
+  if (settings.topEntropyQuantile !== undefined && entropy === undefined) {
+    throw new InvalidArgumentError({
+      argument: 'entropy',
+      value: undefined,
+      message: `is required when topEntropyQuantile is set (topEntropyQuantile = ${settings.topEntropyQuantile})`,
+    });
+  }
+  if (settings.samplerCorrection !== undefined && samplerLogProbs === undefined) {
+    throw new InvalidArgumentError({
+      argument: 'samplerLogProbs',
+      value: undefined,
+      message: 'is required when samplerCorrection is set',
+    });
+  }
+  if (settings.samplerCorrection === undefined && samplerLogProbs !== undefined) {
+    throw new InvalidArgumentError({
+      argument: 'samplerLogProbs',
+      value: 'given',
+      message: 'is only used by samplerCorrection, which is not set',
+    });
+  }
   if (checkFinite) {
     assertFiniteTensor('logProbs', logProbs);
     assertFiniteTensor('oldLogProbs', oldLogProbs);
@@ -275,7 +423,12 @@ export function clippedSurrogateLoss(options: ClippedSurrogateLossOptions): {
     assertFiniteTensor('lossMask', lossMask);
     if (refLogProbs) assertFiniteTensor('refLogProbs', refLogProbs);
     if (entropy) assertFiniteTensor('entropy', entropy);
+    if (samplerLogProbs) assertFiniteTensor('samplerLogProbs', samplerLogProbs);
   }
+  const entropyMask =
+    settings.topEntropyQuantile !== undefined && settings.topEntropyQuantile < 1 && entropy
+      ? highEntropyMask({ entropy, mask: lossMask, topQuantile: settings.topEntropyQuantile })
+      : undefined;
 
   const { loss, metricTensor } = tf.tidy(() => {
     const active = tf.greater(lossMask, 0);
@@ -300,21 +453,58 @@ export function clippedSurrogateLoss(options: ClippedSurrogateLossOptions): {
       advantages.rank === 1 ? tf.mul(tf.expandDims(advantages, 1), tf.onesLike(zeros)) : advantages,
     );
     const negative = tf.less(advantage, 0);
+    const keepLogProbs = keep(logProbs);
 
-    let policyTerm = tf.neg(tf.mul(ratio, advantage));
     const low = 1 - settings.clipLow;
     const high = 1 + settings.clipHigh;
-    if (settings.clip) {
-      policyTerm = tf.maximum(
-        policyTerm,
-        tf.neg(tf.mul(clampPreservingNaN(ratio, low, high), advantage)),
-      );
-    }
+    const policyLoss = settings.policyLoss ?? 'clip';
+    let policyTerm: tf.Tensor;
     let dualActive: tf.Tensor = tf.zerosLike(zeros);
-    if (settings.dualClip !== undefined) {
-      const cap = tf.mul(-settings.dualClip, advantage);
-      dualActive = tf.logicalAnd(negative, tf.greater(policyTerm, cap));
-      policyTerm = tf.where(negative, tf.minimum(policyTerm, cap), policyTerm);
+    if (policyLoss === 'cispo') {
+      // The clipped ratio is a constant weight: its gradient is cut (stop-gradient, MiniMax-M1 eq. 4).
+      const weight = stopGradient(clampPreservingNaN(ratio, low, high));
+      policyTerm = tf.neg(tf.mul(tf.mul(weight, advantage), keepLogProbs));
+    } else if (policyLoss === 'sapo') {
+      const temperature = tf.where(
+        tf.greater(advantage, 0),
+        tf.fill(shape, settings.sapoTemperaturePositive ?? 1),
+        tf.fill(shape, settings.sapoTemperatureNegative ?? 1.05),
+      );
+      const gate = tf.div(
+        tf.mul(tf.sigmoid(tf.mul(temperature, tf.sub(ratio, 1))), 4),
+        temperature,
+      );
+      policyTerm = tf.neg(tf.mul(gate, advantage));
+    } else {
+      policyTerm = tf.neg(tf.mul(ratio, advantage));
+      if (settings.clip) {
+        policyTerm = tf.maximum(
+          policyTerm,
+          tf.neg(tf.mul(clampPreservingNaN(ratio, low, high), advantage)),
+        );
+      }
+      if (settings.dualClip !== undefined) {
+        const cap = tf.mul(-settings.dualClip, advantage);
+        dualActive = tf.logicalAnd(negative, tf.greater(policyTerm, cap));
+        policyTerm = tf.where(negative, tf.minimum(policyTerm, cap), policyTerm);
+      }
+    }
+    if (entropyMask !== undefined) policyTerm = tf.mul(policyTerm, entropyMask);
+    let samplerWeight: tf.Tensor | undefined;
+    let samplerClipped: tf.Tensor | undefined;
+    const correction = settings.samplerCorrection;
+    if (correction !== undefined && samplerLogProbs !== undefined) {
+      let logWeight = keep(tf.sub(oldLogProbs, samplerLogProbs));
+      if (correction.mode.startsWith('sequence'))
+        logWeight = tf.mul(tf.sum(logWeight, 1, true), tf.onesLike(logWeight));
+      const weight = tf.exp(clampPreservingNaN(logWeight, -MAX_LOG_RATIO, MAX_LOG_RATIO));
+      const lower = correction.min ?? 0;
+      const outside = tf.logicalOr(tf.less(weight, lower), tf.greater(weight, correction.max));
+      samplerClipped = outside;
+      samplerWeight = correction.mode.endsWith('truncate')
+        ? clampPreservingNaN(weight, lower, correction.max)
+        : tf.where(outside, tf.zerosLike(weight), weight);
+      policyTerm = tf.mul(policyTerm, samplerWeight);
     }
 
     let total = policyTerm;
@@ -325,6 +515,10 @@ export function clippedSurrogateLoss(options: ClippedSurrogateLossOptions): {
         refLogProbs: keep(refLogProbs),
         estimator: settings.klEstimator,
         ...(settings.klClamp === undefined ? {} : { clamp: settings.klClamp }),
+        ...(settings.klLogRatioClamp === undefined
+          ? {}
+          : { logRatioClamp: settings.klLogRatioClamp }),
+        ...(settings.klStraightThrough ? { straightThrough: true } : {}),
       });
       klMean = maskedMean(kl);
       if (settings.klCoefficient > 0) total = tf.add(total, tf.mul(settings.klCoefficient, kl));
@@ -333,8 +527,11 @@ export function clippedSurrogateLoss(options: ClippedSurrogateLossOptions): {
     if (entropy !== undefined) {
       const entropyValues = keep(entropy);
       entropyMean = maskedMean(entropyValues);
+      // With topEntropyQuantile the bonus acts on the same tokens as the policy term (TRL).
+      const bonusValues =
+        entropyMask === undefined ? entropyValues : tf.mul(entropyValues, entropyMask);
       if (settings.entropyCoefficient !== 0)
-        total = tf.sub(total, tf.mul(settings.entropyCoefficient, entropyValues));
+        total = tf.sub(total, tf.mul(settings.entropyCoefficient, bonusValues));
     }
 
     const aggregate = (values: tf.Tensor) =>
@@ -345,6 +542,13 @@ export function clippedSurrogateLoss(options: ClippedSurrogateLossOptions): {
         ...(settings.constantLength === undefined
           ? {}
           : { constantLength: settings.constantLength }),
+        ...(settings.aggregationGroupSize === undefined
+          ? {}
+          : { groupSize: settings.aggregationGroupSize }),
+        ...(settings.microBatchSize === undefined
+          ? {}
+          : { microBatchSize: settings.microBatchSize }),
+        ...(settings.emptyRows === undefined ? {} : { emptyRows: settings.emptyRows }),
       });
     const lossValue = aggregate(total);
     const fraction = (condition: tf.Tensor) => maskedMean(tf.cast(condition, 'float32'));
@@ -352,16 +556,25 @@ export function clippedSurrogateLoss(options: ClippedSurrogateLossOptions): {
     const metrics = [
       lossValue,
       aggregate(policyTerm),
-      settings.clip ? fraction(tf.logicalAnd(negative, tf.less(ratio, low))) : zero,
-      settings.clip
-        ? fraction(tf.logicalAnd(tf.greater(advantage, 0), tf.greater(ratio, high)))
-        : zero,
+      policyLoss === 'cispo'
+        ? fraction(tf.less(ratio, low))
+        : settings.clip && policyLoss === 'clip'
+          ? fraction(tf.logicalAnd(negative, tf.less(ratio, low)))
+          : zero,
+      policyLoss === 'cispo'
+        ? fraction(tf.greater(ratio, high))
+        : settings.clip && policyLoss === 'clip'
+          ? fraction(tf.logicalAnd(tf.greater(advantage, 0), tf.greater(ratio, high)))
+          : zero,
       fraction(dualActive),
       maskedMean(k3OfLogRatioTensor(tf.neg(tokenLogRatio))),
       maskedMean(ratio),
       tokenCount,
       entropyMean ?? zero,
       klMean ?? zero,
+      entropyMask === undefined ? zero : maskedMean(entropyMask),
+      samplerWeight === undefined ? zero : maskedMean(samplerWeight),
+      samplerClipped === undefined ? zero : fraction(samplerClipped),
     ];
     return {
       loss: lossValue,
@@ -370,6 +583,7 @@ export function clippedSurrogateLoss(options: ClippedSurrogateLossOptions): {
   });
   const values = metricTensor.dataSync();
   metricTensor.dispose();
+  entropyMask?.dispose();
   const metrics: SurrogateMetrics = {
     loss: values[0]!,
     policyLoss: values[1]!,
@@ -382,5 +596,11 @@ export function clippedSurrogateLoss(options: ClippedSurrogateLossOptions): {
   };
   if (entropy !== undefined) metrics.entropy = values[8]!;
   if (refLogProbs !== undefined) metrics.klToReference = values[9]!;
+  if (settings.topEntropyQuantile !== undefined)
+    metrics.entropyMaskFraction = entropyMask === undefined ? 1 : values[10]!;
+  if (settings.samplerCorrection !== undefined) {
+    metrics.samplerWeightMean = values[11]!;
+    metrics.samplerWeightClippedFraction = values[12]!;
+  }
   return { loss: loss as tf.Scalar, metrics };
 }

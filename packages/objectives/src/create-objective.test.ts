@@ -37,11 +37,14 @@ describe('presets', () => {
     });
     expect(vanillaPg.clip).toBe(false);
     expect(Object.keys(objectivePresets).sort()).toEqual([
+      'bnpo',
+      'cispo',
       'dapo',
       'drGrpo',
       'grpo',
       'gspo',
       'ppo',
+      'sapo',
       'vanillaPg',
     ]);
     expect(Object.isFrozen(grpo)).toBe(true);
@@ -69,7 +72,7 @@ describe('resolveObjectiveConfig', () => {
 
   it('names bad fields in a ValidationError', () => {
     const cases: [unknown, string][] = [
-      [{ clipLow: 1 }, 'clipLow'],
+      [{ clipLow: 1.01 }, 'clipLow'],
       [{ clipHigh: -0.1 }, 'clipHigh'],
       [{ dualClip: 1 }, 'dualClip'],
       [{ preset: 'trpo' }, 'preset'],

@@ -1,7 +1,8 @@
 import type { Objective, ObjectiveInput, ObjectiveOutput } from '@cohort/core';
 import { InvalidArgumentError, parseWithSchema } from '@cohort/core';
 import type * as tf from '@tensorflow/tfjs';
-import { clippedSurrogateLoss } from './clipped-surrogate-loss';
+import { clippedSurrogateLoss, type SurrogateInputs } from './clipped-surrogate-loss';
+import type { AdaptiveEntropyController } from './entropy-controller';
 import {
   type ObjectiveConfig,
   ObjectiveConfigSchema,
@@ -13,6 +14,8 @@ import { objectivePresets, ppo } from './presets';
 export interface ComputeOverrides {
   /** The KL coefficient for this call, e.g. from an `AdaptiveKlController`. */
   klCoefficient?: number;
+  /** The entropy coefficient for this call, e.g. from an {@link AdaptiveEntropyController}. */
+  entropyCoefficient?: number;
 }
 
 /** An {@link Objective} over tfjs tensors, with its resolved settings. */
@@ -20,7 +23,7 @@ export interface SurrogateObjective extends Objective<tf.Tensor> {
   readonly name: string;
   readonly settings: Readonly<SurrogateSettings>;
   compute(
-    input: ObjectiveInput<tf.Tensor>,
+    input: ObjectiveInput<tf.Tensor> & Pick<SurrogateInputs, 'samplerLogProbs'>,
     overrides?: ComputeOverrides,
   ): ObjectiveOutput<tf.Tensor>;
 }
@@ -76,7 +79,20 @@ export function createObjective(config: ObjectiveConfig): SurrogateObjective {
           message: 'must be a finite number >= 0',
         });
       }
-      const { loss, metrics } = clippedSurrogateLoss({ ...settings, ...input, klCoefficient });
+      const entropyCoefficient = overrides?.entropyCoefficient ?? settings.entropyCoefficient;
+      if (!Number.isFinite(entropyCoefficient)) {
+        throw new InvalidArgumentError({
+          argument: 'overrides.entropyCoefficient',
+          value: entropyCoefficient,
+          message: 'must be a finite number',
+        });
+      }
+      const { loss, metrics } = clippedSurrogateLoss({
+        ...settings,
+        ...input,
+        klCoefficient,
+        entropyCoefficient,
+      });
       const record: Record<string, number> = {};
       for (const [key, value] of Object.entries(metrics))
         if (value !== undefined) record[key] = value;

@@ -8,15 +8,40 @@ export type {
 export { clippedSurrogateLoss, MAX_LOG_RATIO } from './clipped-surrogate-loss';
 export type { ComputeOverrides, SurrogateObjective } from './create-objective';
 export { createObjective, resolveObjectiveConfig } from './create-objective';
+export type { EntropyControllerState } from './entropy-controller';
+export { AdaptiveEntropyController, createAdaptiveEntropyController } from './entropy-controller';
+export type { AdaptiveEntropyControllerOptions } from './entropy-controller-options';
+export { AdaptiveEntropyControllerOptionsSchema } from './entropy-controller-options';
+export { entropyFromLogits } from './entropy-from-logits';
+export type { HighEntropyMaskOptions } from './high-entropy-mask';
+export { highEntropyMask, linearQuantile } from './high-entropy-mask';
 export type {
   ObjectiveConfig,
   ObjectivePresetName,
+  PolicyLoss,
   RatioLevel,
+  SamplerCorrection,
   SurrogateSettings,
 } from './objective-options';
 export {
   ObjectiveConfigSchema,
   ObjectivePresetNameSchema,
+  PolicyLossSchema,
   RatioLevelSchema,
+  SamplerCorrectionSchema,
 } from './objective-options';
-export { dapo, drGrpo, grpo, gspo, objectivePresets, ppo, vanillaPg } from './presets';
+export {
+  bnpo,
+  cispo,
+  dapo,
+  drGrpo,
+  grpo,
+  gspo,
+  objectivePresets,
+  ppo,
+  sapo,
+  vanillaPg,
+} from './presets';
+export type { SampledEntropyOptions } from './sampled-entropy';
+export { sampledEntropy } from './sampled-entropy';
+export { stopGradient } from './stop-gradient';

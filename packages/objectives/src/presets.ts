@@ -99,6 +99,61 @@ export const vanillaPg: Readonly<SurrogateSettings> = Object.freeze({
   entropyCoefficient: 0,
 });
 
+/**
+ * BNPO as TRL's `loss_type='bnpo'`: GRPO's clip 0.2/0.2, the per-token losses
+ * averaged over all masked tokens of the (local) batch, no KL (TRL's default
+ * beta = 0). On one process TRL's `'dapo'` normalizes the same way.
+ */
+export const bnpo: Readonly<SurrogateSettings> = Object.freeze({
+  ratioLevel: 'token',
+  policyLoss: 'clip',
+  clip: true,
+  clipLow: 0.2,
+  clipHigh: 0.2,
+  aggregation: 'token-mean',
+  klCoefficient: 0,
+  klEstimator: 'k3',
+  entropyCoefficient: 0,
+});
+
+/**
+ * CISPO (MiniMax-M1, 2025) as TRL's `loss_type='cispo'` with ScaleRL's
+ * recommended `epsilon_high = 5`: `-sg(min(rho, 5)) A log pi`, no lower bound
+ * (`clipLow: 1`), token mean, no KL. verl's CISPO clips both sides with its
+ * `clip_ratio` (0.2): set `clipLow: 0.2, clipHigh: 0.2`.
+ */
+export const cispo: Readonly<SurrogateSettings> = Object.freeze({
+  ratioLevel: 'token',
+  policyLoss: 'cispo',
+  clip: true,
+  clipLow: 1,
+  clipHigh: 4,
+  aggregation: 'token-mean',
+  klCoefficient: 0,
+  klEstimator: 'k3',
+  entropyCoefficient: 0,
+});
+
+/**
+ * SAPO (Gao et al. 2025, "Soft Adaptive Policy Optimization") as TRL's
+ * `loss_type='sapo'` and verl's `compute_policy_loss_sapo`: the soft gate
+ * `(4 / tau) sigmoid(tau (rho - 1))` with tau 1 for positive and 1.05 for
+ * negative advantages, sequences averaged (both use a sequence mean), no KL.
+ */
+export const sapo: Readonly<SurrogateSettings> = Object.freeze({
+  ratioLevel: 'token',
+  policyLoss: 'sapo',
+  clip: true,
+  clipLow: 0.2,
+  clipHigh: 0.2,
+  sapoTemperaturePositive: 1,
+  sapoTemperatureNegative: 1.05,
+  aggregation: 'sequence-mean',
+  klCoefficient: 0,
+  klEstimator: 'k3',
+  entropyCoefficient: 0,
+});
+
 /** All presets by name. */
 export const objectivePresets: Readonly<Record<ObjectivePresetName, Readonly<SurrogateSettings>>> =
   Object.freeze({
@@ -108,4 +163,7 @@ export const objectivePresets: Readonly<Record<ObjectivePresetName, Readonly<Sur
     gspo,
     ppo,
     vanillaPg,
+    bnpo,
+    cispo,
+    sapo,
   });
