@@ -1,6 +1,7 @@
 import { assertOneOf, InvalidArgumentError } from '@cohort/core';
 import type { MaskedPositions } from './gae-options';
 import { computeGae, type GaeTrajectory } from './generalized-advantage-estimation';
+import { assertWhitenSettings, type MaskedWhitenSettings, whitenRows } from './masked-whiten';
 import { assertUnitInterval } from './validation';
 
 /** Options of {@link batchedGeneralizedAdvantageEstimation}. */
@@ -13,6 +14,14 @@ export interface BatchedGeneralizedAdvantageEstimationOptions {
   lambda: number;
   /** How masked positions are crossed; see `generalizedAdvantageEstimation`. Default `'skip'`. */
   maskedPositions?: MaskedPositions;
+  /**
+   * Whiten the advantages over the unmasked positions of the whole batch, after
+   * the returns are taken (verl and SkyRL `compute_gae_advantage_return`, TRL's
+   * PPO): `true` uses verl's `masked_whiten` (sample variance, `+ 1e-8`, mean
+   * shifted to 0); an object sets {@link MaskedWhitenSettings} (OpenRLHF:
+   * `{ variance: 'population', epsilonPlacement: 'floor' }`). Default: no whitening.
+   */
+  whiten?: boolean | MaskedWhitenSettings;
 }
 
 /** Result of {@link batchedGeneralizedAdvantageEstimation}: ragged rows, one per trajectory. */
@@ -25,7 +34,9 @@ export interface BatchedGaeResult {
  * GAE (Schulman et al. 2015, eq. 16) over many trajectories of different
  * lengths, each computed as by `generalizedAdvantageEstimation`. Rows keep their
  * own lengths (no padding, so no padded step can leak into a recursion); an
- * empty batch gives empty arrays. Errors name the trajectory, for example
+ * empty batch gives empty arrays. With `whiten`, the advantages (not the
+ * returns) are then whitened over every unmasked position of the batch, as
+ * verl, SkyRL and TRL do. Errors name the trajectory, for example
  * `trajectories[2].values[5]`.
  *
  * @example
@@ -40,7 +51,18 @@ export interface BatchedGaeResult {
 export function batchedGeneralizedAdvantageEstimation(
   options: BatchedGeneralizedAdvantageEstimationOptions,
 ): BatchedGaeResult {
-  const { trajectories, gamma, lambda, maskedPositions = 'skip' } = options;
+  const { trajectories, gamma, lambda, maskedPositions = 'skip', whiten = false } = options;
+  if (typeof whiten !== 'boolean') {
+    if (whiten === null || typeof whiten !== 'object') {
+      throw new InvalidArgumentError({
+        argument: 'whiten',
+        value: whiten,
+        message:
+          'must be a boolean or whitening settings { shiftMean, variance, epsilon, epsilonPlacement }',
+      });
+    }
+    assertWhitenSettings(whiten, 'whiten.');
+  }
   if (!Array.isArray(trajectories)) {
     throw new InvalidArgumentError({
       argument: 'trajectories',
@@ -69,5 +91,12 @@ export function batchedGeneralizedAdvantageEstimation(
     advantages.push(result.advantages);
     returns.push(result.returns);
   });
-  return { advantages, returns };
+  if (whiten === false) return { advantages, returns };
+  const masks = trajectories.map((trajectory) => trajectory.mask);
+  const whitened = whitenRows(
+    advantages,
+    (row, index) => masks[row] === undefined || masks[row]![index] === 1,
+    whiten === true ? {} : whiten,
+  );
+  return { advantages: whitened, returns };
 }

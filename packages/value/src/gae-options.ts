@@ -4,7 +4,7 @@ import { z } from 'zod';
 export const MaskedPositionsSchema = z
   .enum(['skip', 'zero', 'step'])
   .describe(
-    "'skip': GAE runs over unmasked steps only (verl); 'zero': masked steps have reward 0 and value 0 (OpenRLHF); 'step': masked steps are ordinary steps.",
+    "'skip': GAE carries value and advantage over masked steps (verl, NeMo-RL); 'zero': masked steps have reward 0 and value 0 (OpenRLHF); 'step': masked steps are ordinary steps, the mask is ignored (TRL, SkyRL).",
   );
 
 /** How GAE crosses a masked position; see {@link MaskedPositionsSchema}. */
@@ -25,6 +25,22 @@ export const GaeConfigSchema = z
     gamma: z.number().min(0).max(1).default(1).describe('Discount factor per step.'),
     lambda: z.number().min(0).max(1).default(0.95).describe('GAE bias-variance trade-off.'),
     maskedPositions: MaskedPositionsSchema.default('skip'),
+    whiten: z
+      .union([
+        z.boolean(),
+        z
+          .object({
+            shiftMean: z.boolean().optional(),
+            variance: z.enum(['sample', 'population']).optional(),
+            epsilon: z.number().min(0).finite().optional(),
+            epsilonPlacement: z.enum(['add', 'floor']).optional(),
+          })
+          .strict(),
+      ])
+      .optional()
+      .describe(
+        "Whiten the advantages over the batch's unmasked positions: true is verl/SkyRL/TRL's masked_whiten; { variance: 'population', epsilonPlacement: 'floor' } is OpenRLHF's. Default: none.",
+      ),
   })
   .strict();
 

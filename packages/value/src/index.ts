@@ -13,6 +13,13 @@ export type {
   GeneralizedAdvantageEstimationOptions,
 } from './generalized-advantage-estimation';
 export { generalizedAdvantageEstimation } from './generalized-advantage-estimation';
+export type { MaskedWhitenOptions, MaskedWhitenSettings } from './masked-whiten';
+export { maskedWhiten } from './masked-whiten';
+export type {
+  TokenReinforcePlusPlusOptions,
+  TokenReinforcePlusPlusResult,
+} from './token-reinforce-plus-plus';
+export { tokenReinforcePlusPlusAdvantages } from './token-reinforce-plus-plus';
 export type {
   ValueLossMetrics,
   ValueLossOptions,

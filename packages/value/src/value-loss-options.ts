@@ -29,6 +29,12 @@ export const ValueLossConfigSchema = z
       .positive()
       .optional()
       .describe("Denominator of 'constant' aggregation; default batch * maxLength."),
+    emptyRows: z
+      .enum(['count', 'exclude'])
+      .optional()
+      .describe(
+        "For 'sequence-mean': rows with no masked position count in the mean ('count', default, TRL and the policy loss) or not ('exclude', verl, OpenRLHF).",
+      ),
   })
   .strict();
 

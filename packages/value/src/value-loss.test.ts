@@ -20,6 +20,7 @@ function referenceLoss(
   batch: Batch,
   clipRange: number | undefined,
   aggregation: ValueLossAggregation,
+  emptyRows: 'count' | 'exclude' = 'count',
 ): { loss: number; gradient: number[][]; clipFraction: number } {
   const rows = batch.values.length;
   const columns = batch.values[0]!.length;
@@ -62,7 +63,10 @@ function referenceLoss(
       });
     });
   } else if (aggregation === 'sequence-mean') {
-    const nonEmpty = batch.mask.filter((row) => row.some((flag) => flag === 1)).length;
+    const nonEmpty =
+      emptyRows === 'count'
+        ? batch.mask.length
+        : batch.mask.filter((row) => row.some((flag) => flag === 1)).length;
     perToken.forEach((row, b) => {
       const count = batch.mask[b]!.reduce((a, c) => a + c, 0);
       if (count === 0) return;
@@ -123,6 +127,7 @@ function lossOf(
   values: tf.Tensor,
   clipRange: number | undefined,
   aggregation: ValueLossAggregation,
+  emptyRows?: 'count' | 'exclude',
 ) {
   return valueLoss({
     values,
@@ -131,6 +136,7 @@ function lossOf(
     mask: tf.tensor2d(batch.mask),
     clipRange,
     aggregation,
+    ...(emptyRows === undefined ? {} : { emptyRows }),
   });
 }
 
@@ -192,6 +198,25 @@ describe('valueLoss', () => {
         });
       }
     }
+  });
+
+  it("sequence-mean leaves empty rows out with emptyRows 'exclude' (verl), counts them by default", () => {
+    const random = new Random(43);
+    const batch = randomBatch(random, 4, 6, 0.2);
+    batch.mask[1] = [0, 0, 0, 0, 0, 0];
+    for (const emptyRows of ['count', 'exclude'] as const) {
+      const expected = referenceLoss(batch, 0.2, 'sequence-mean', emptyRows);
+      tf.tidy(() => {
+        const { loss } = lossOf(batch, tf.tensor2d(batch.values), 0.2, 'sequence-mean', emptyRows);
+        expect(loss.dataSync()[0]! / expected.loss).toBeCloseTo(1, 5);
+      });
+    }
+    const count = referenceLoss(batch, 0.2, 'sequence-mean', 'count').loss;
+    const exclude = referenceLoss(batch, 0.2, 'sequence-mean', 'exclude').loss;
+    expect(count / exclude).toBeCloseTo(3 / 4, 10);
+    expect(() =>
+      tf.tidy(() => lossOf(batch, tf.tensor2d(batch.values), 0.2, 'token-mean', 'exclude').loss),
+    ).toThrow(/emptyRows/);
   });
 
   it('has the gradient of finite differences and of the float64 reference', () => {

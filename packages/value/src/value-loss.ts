@@ -20,6 +20,12 @@ export interface ValueLossOptions {
   /** Denominator of `'constant'` aggregation; default `batch * maxLength`. */
   constantNormalizer?: number;
   /**
+   * For `'sequence-mean'`: whether a row with no masked position counts in the
+   * number of sequences, `'count'` (default, as the policy loss of
+   * `@cohort/objectives` and TRL) or `'exclude'` (verl `agg_loss`, OpenRLHF).
+   */
+  emptyRows?: 'count' | 'exclude';
+  /**
    * Read the inputs back and refuse NaN, infinities and masks that are not 0/1
    * with a typed error (default true). Costs one read of each input tensor.
    */
@@ -102,7 +108,9 @@ function assertSameShape(name: string, tensor: tf.Tensor, reference: tf.Tensor):
  *
  * or `l_t = 0.5 * (V_t - R_t)^2` when `clipRange` is absent, then reduced over
  * the mask: `'token-mean'` `sum(l * m) / sum(m)`; `'sequence-mean'` the mean over
- * sequences (that have a masked position) of `sum_t(l m) / sum_t(m)`;
+ * sequences of `sum_t(l m) / max(1, sum_t(m))`, every row counting (TRL, and the
+ * policy loss of `@cohort/objectives`), or with `emptyRows: 'exclude'` only
+ * the rows that have a masked position (verl, OpenRLHF);
  * `'constant'` `sum(l * m) / constantNormalizer`. A mask with no 1 gives loss 0.
  *
  * @throws InvalidArgumentError naming the tensor when shapes differ, a mask is not 0/1,
@@ -126,6 +134,7 @@ export function valueLoss(options: ValueLossOptions): ValueLossResult {
     clipRange,
     aggregation = 'token-mean',
     constantNormalizer,
+    emptyRows,
     checkInputs = true,
   } = options;
   if (!(values instanceof tf.Tensor)) {
@@ -162,6 +171,16 @@ export function valueLoss(options: ValueLossOptions): ValueLossResult {
   }
   if (oldValues !== undefined) assertSameShape('oldValues', oldValues, values);
   assertOneOf('aggregation', aggregation, ['token-mean', 'sequence-mean', 'constant'] as const);
+  if (emptyRows !== undefined) {
+    assertOneOf('emptyRows', emptyRows, ['count', 'exclude'] as const);
+    if (aggregation !== 'sequence-mean' && emptyRows === 'exclude') {
+      throw new InvalidArgumentError({
+        argument: 'emptyRows',
+        value: emptyRows,
+        message: `has no effect with aggregation '${aggregation}', only with 'sequence-mean'`,
+      });
+    }
+  }
   if (
     constantNormalizer !== undefined &&
     (typeof constantNormalizer !== 'number' ||
@@ -210,7 +229,10 @@ export function valueLoss(options: ValueLossOptions): ValueLossResult {
     } else if (aggregation === 'sequence-mean') {
       const perSequenceCount = tf.sum(weights, 1);
       const perSequence = tf.div(tf.sum(maskedLoss, 1), tf.maximum(perSequenceCount, 1));
-      const sequences = tf.sum(tf.cast(tf.greater(perSequenceCount, 0), 'float32'));
+      const sequences =
+        emptyRows === 'exclude'
+          ? tf.sum(tf.cast(tf.greater(perSequenceCount, 0), 'float32'))
+          : tf.scalar(predicted.shape[0]);
       reduced = tf.div(tf.sum(perSequence), tf.maximum(sequences, 1));
     } else {
       const normalizer = constantNormalizer ?? predicted.shape[0] * predicted.shape[1];
