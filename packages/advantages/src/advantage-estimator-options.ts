@@ -1,5 +1,12 @@
 import { z } from 'zod';
 
+const nanRewards = z
+  .enum(['throw', 'ignore'])
+  .optional()
+  .describe(
+    "'ignore': a NaN reward (unscorable) is left out of the statistics and gets advantage 0, as TRL's nanmean/nanstd; default 'throw'.",
+  );
+
 const zeroSpreadTolerance = z
   .number()
   .min(0)
@@ -14,6 +21,12 @@ export const GrpoEstimatorConfigSchema = z
     epsilon: z.number().min(0).default(1e-4).describe('1e-4 as TRL; verl uses 1e-6.'),
     baseline: z.enum(['mean', 'median']).default('mean'),
     zeroSpreadTolerance,
+    varianceFloor: z
+      .number()
+      .min(0)
+      .optional()
+      .describe("std = sqrt(max(var, varianceFloor)), verl's vectorised GRPO (1e-6)."),
+    nanRewards,
   })
   .strict();
 
@@ -23,12 +36,32 @@ export const DrGrpoEstimatorConfigSchema = z
     type: z.literal('dr-grpo'),
     baseline: z.enum(['mean', 'median']).default('mean'),
     zeroSpreadTolerance,
+    nanRewards,
   })
   .strict();
 
 /** RLOO (Kool et al. 2019; Ahmadian et al. 2024): leave-one-out group baseline. */
 export const RlooEstimatorConfigSchema = z
-  .object({ type: z.literal('rloo'), zeroSpreadTolerance })
+  .object({
+    type: z.literal('rloo'),
+    zeroSpreadTolerance,
+    scale: z
+      .enum(['none', 'leave-one-out-std'])
+      .optional()
+      .describe(
+        "'leave-one-out-std': divide by the std of the other samples (NeMo-RL); default 'none'.",
+      ),
+    epsilon: z
+      .number()
+      .min(0)
+      .optional()
+      .describe('Added to the leave-one-out std; default 1e-6 (NeMo-RL).'),
+    normalize: z
+      .enum(['none', 'batch'])
+      .optional()
+      .describe("'batch': whiten the advantages over the batch (TRL normalize_advantages)."),
+    nanRewards,
+  })
   .strict();
 
 /** REINFORCE++ (Hu 2025): optional group-mean baseline, then whitening over the batch. */

@@ -42,6 +42,10 @@ export class ConfiguredAdvantageEstimator implements AdvantageEstimator {
           epsilon: config.type === 'grpo' ? config.epsilon : 0,
           baseline: config.baseline,
           zeroSpreadTolerance: config.zeroSpreadTolerance,
+          ...(config.type === 'grpo' && config.varianceFloor !== undefined
+            ? { varianceFloor: config.varianceFloor }
+            : {}),
+          ...(config.nanRewards === undefined ? {} : { nanRewards: config.nanRewards }),
         });
         return {
           advantages: result.advantages,
@@ -53,6 +57,10 @@ export class ConfiguredAdvantageEstimator implements AdvantageEstimator {
           rewards,
           groupSize,
           zeroSpreadTolerance: config.zeroSpreadTolerance,
+          ...(config.scale === undefined ? {} : { scale: config.scale }),
+          ...(config.epsilon === undefined ? {} : { epsilon: config.epsilon }),
+          ...(config.normalize === undefined ? {} : { normalize: config.normalize }),
+          ...(config.nanRewards === undefined ? {} : { nanRewards: config.nanRewards }),
         });
       case 'reinforce++': {
         const result = reinforcePlusPlusAdvantages({

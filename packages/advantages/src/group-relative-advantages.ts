@@ -1,7 +1,6 @@
-import { assertOneOf } from '@cohort/core';
+import { assertOneOf, InvalidArgumentError } from '@cohort/core';
 import {
   assertFiniteResult,
-  assertGroupedRewards,
   assertNonNegative,
   groupsOf,
   meanOf,
@@ -10,7 +9,11 @@ import {
   sampleStandardDeviationOf,
   spreadOf,
 } from './numerics';
-import { zeroSpreadFractionOfValid } from './zero-spread';
+import {
+  type SampleValidityOptions,
+  validatedSamples,
+  zeroSpreadFractionOfValidSamples,
+} from './sample-validity';
 
 /** How {@link groupRelativeAdvantages} divides the centered rewards. */
 export type GroupScale = 'group' | 'batch' | 'none';
@@ -19,7 +22,7 @@ export type GroupScale = 'group' | 'batch' | 'none';
 export type GroupBaseline = 'mean' | 'median';
 
 /** Options of {@link groupRelativeAdvantages}. */
-export interface GroupRelativeAdvantagesOptions {
+export interface GroupRelativeAdvantagesOptions extends SampleValidityOptions {
   /** One reward per sample; groups are contiguous runs of `groupSize`. */
   rewards: readonly number[];
   /** Samples per prompt; `rewards.length` must be a multiple of it. */
@@ -39,6 +42,12 @@ export interface GroupRelativeAdvantagesOptions {
   baseline?: GroupBaseline;
   /** Absolute tolerance for the reported zero-spread fraction. Default 0. */
   zeroSpreadTolerance?: number;
+  /**
+   * Optional floor on the variance before the square root,
+   * `s = sqrt(max(s^2, varianceFloor))`, as verl's vectorised GRPO
+   * (`group_mean_std`, floor = its epsilon, 1e-6). Default: none.
+   */
+  varianceFloor?: number;
 }
 
 /** Result of {@link groupRelativeAdvantages}. */
@@ -49,7 +58,7 @@ export interface GroupRelativeAdvantagesResult {
   zeroSpreadGroupFraction: number;
   /** The baseline (mean or median) subtracted in each group. */
   baselinePerGroup: number[];
-  /** The sample standard deviation (n - 1) of each group's rewards; 0 for a group of one. */
+  /** The sample standard deviation (n - 1) of each group's valid rewards; 0 for fewer than two. */
   standardDeviationPerGroup: number[];
 }
 
@@ -64,7 +73,13 @@ export interface GroupRelativeAdvantagesResult {
  * (`scale: 'group'`), of the whole batch (`'batch'`), or no division at all
  * (`'none'`, where `A_i = r_i - b_g`).
  *
- * Conventions: a group of one gets advantage 0 (there is nothing to compare it
+ * Validity (`validMask`, or NaN rewards with `nanRewards: 'ignore'`): invalid
+ * samples are left out of every statistic and get advantage 0, as NeMo-RL's
+ * `valid_mask` and TRL's `nanmean`/`nanstd` (which gives an unscorable
+ * completion advantage 0). `varianceFloor` is verl's vectorised GRPO:
+ * `(r - mean) / (sqrt(max(var, floor)) + epsilon)`.
+ *
+ * Conventions: a group of one (valid sample) gets advantage 0 (there is nothing to compare it
  * with; verl instead uses mean 0, std 1 and returns the raw reward). A group whose
  * rewards are all equal gets exactly 0 (not a rounding residue divided by
  * epsilon). An empty batch gives empty arrays and a zero-spread fraction of 0.
@@ -89,24 +104,39 @@ export function groupRelativeAdvantages(
     epsilon = 1e-4,
     baseline = 'mean',
     zeroSpreadTolerance = 0,
+    varianceFloor,
   } = options;
-  assertGroupedRewards(rewards, groupSize);
+  const { cleanRewards, valid } = validatedSamples(rewards, groupSize, options);
   assertOneOf('scale', scale, ['group', 'batch', 'none'] as const);
   assertOneOf('baseline', baseline, ['mean', 'median'] as const);
   assertNonNegative('epsilon', epsilon);
   assertNonNegative('zeroSpreadTolerance', zeroSpreadTolerance);
+  if (varianceFloor !== undefined) {
+    assertNonNegative('varianceFloor', varianceFloor);
+    if (scale === 'none') {
+      throw new InvalidArgumentError({
+        argument: 'varianceFloor',
+        value: varianceFloor,
+        message: "has no effect with scale 'none', which does not divide",
+      });
+    }
+  }
 
+  const validRewards = cleanRewards.filter((_, index) => valid[index]);
   let batchStandardDeviation = 0;
   if (scale === 'batch') {
-    const batchScale = powerOfTwoScale(rewards);
+    const batchScale = powerOfTwoScale(validRewards);
     batchStandardDeviation =
-      sampleStandardDeviationOf(rewards.map((reward) => reward * batchScale)) / batchScale;
+      sampleStandardDeviationOf(validRewards.map((reward) => reward * batchScale)) / batchScale;
   }
 
   const advantages: number[] = [];
   const baselinePerGroup: number[] = [];
   const standardDeviationPerGroup: number[] = [];
-  for (const group of groupsOf(rewards, groupSize)) {
+  const groups = groupsOf(cleanRewards, groupSize);
+  groups.forEach((allOfGroup, groupIndex) => {
+    const flags = valid.slice(groupIndex * groupSize, (groupIndex + 1) * groupSize);
+    const group = allOfGroup.filter((_, index) => flags[index]);
     // Work in units where the largest |reward| of the group is near 1; the factor is a power of two, so exact.
     const factor = powerOfTwoScale(group);
     const scaled = group.map((reward) => reward * factor);
@@ -114,21 +144,40 @@ export function groupRelativeAdvantages(
     const deviation = sampleStandardDeviationOf(scaled);
     baselinePerGroup.push(center / factor);
     standardDeviationPerGroup.push(deviation / factor);
-    if (spreadOf(group) === 0) {
-      for (let index = 0; index < group.length; index++) advantages.push(0);
-      continue;
+    if (group.length < 2 || spreadOf(group) === 0) {
+      for (let index = 0; index < allOfGroup.length; index++) advantages.push(0);
+      return;
     }
-    for (const value of scaled) {
-      const centered = value - center;
-      if (scale === 'group') advantages.push(centered / (deviation + epsilon * factor));
+    const floored =
+      varianceFloor === undefined
+        ? deviation
+        : Math.max(deviation, Math.sqrt(varianceFloor) * factor);
+    allOfGroup.forEach((reward, index) => {
+      if (!flags[index]) {
+        advantages.push(0);
+        return;
+      }
+      const centered = reward * factor - center;
+      if (scale === 'group') advantages.push(centered / (floored + epsilon * factor));
       else if (scale === 'none') advantages.push(centered / factor);
-      else advantages.push(centered / factor / (batchStandardDeviation + epsilon));
-    }
-  }
+      else {
+        const batchDeviation =
+          varianceFloor === undefined
+            ? batchStandardDeviation
+            : Math.max(batchStandardDeviation, Math.sqrt(varianceFloor));
+        advantages.push(centered / factor / (batchDeviation + epsilon));
+      }
+    });
+  });
   assertFiniteResult('advantages', advantages);
   return {
     advantages,
-    zeroSpreadGroupFraction: zeroSpreadFractionOfValid(rewards, groupSize, zeroSpreadTolerance),
+    zeroSpreadGroupFraction: zeroSpreadFractionOfValidSamples(
+      cleanRewards,
+      valid,
+      groupSize,
+      zeroSpreadTolerance,
+    ),
     baselinePerGroup,
     standardDeviationPerGroup,
   };

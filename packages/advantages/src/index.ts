@@ -11,6 +11,8 @@ export {
   ReinforcePlusPlusEstimatorConfigSchema,
   RlooEstimatorConfigSchema,
 } from './advantage-estimator-options';
+export type { AdvantageEstimatorPresetName } from './advantage-estimator-presets';
+export { advantageEstimatorPresets } from './advantage-estimator-presets';
 export type { CriticAdvantagesOptions } from './critic-advantages';
 export { criticAdvantages } from './critic-advantages';
 export type { ExpandToTokensOptions } from './expand-to-tokens';
@@ -22,6 +24,8 @@ export type {
   GroupScale,
 } from './group-relative-advantages';
 export { groupRelativeAdvantages } from './group-relative-advantages';
+export type { MultiRewardAdvantagesOptions } from './multi-reward-advantages';
+export { multiRewardAdvantages } from './multi-reward-advantages';
 export type {
   ReinforcePlusPlusAdvantagesOptions,
   ReinforcePlusPlusAdvantagesResult,
@@ -29,5 +33,6 @@ export type {
 export { reinforcePlusPlusAdvantages } from './reinforce-plus-plus-advantages';
 export type { RlooAdvantagesOptions, RlooAdvantagesResult } from './rloo-advantages';
 export { rlooAdvantages } from './rloo-advantages';
+export type { NanRewards, SampleValidityOptions } from './sample-validity';
 export type { ZeroSpreadOptions } from './zero-spread';
 export { zeroSpreadGroupFraction, zeroSpreadGroupIndices } from './zero-spread';
