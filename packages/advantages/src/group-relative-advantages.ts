@@ -9,11 +9,8 @@ import {
   sampleStandardDeviationOf,
   spreadOf,
 } from './numerics';
-import {
-  type SampleValidityOptions,
-  validatedSamples,
-  zeroSpreadFractionOfValidSamples,
-} from './sample-validity';
+import { type SampleValidityOptions, validatedSamples } from './sample-validity';
+import { zeroSpreadFractionOfValid } from './zero-spread';
 
 /** How {@link groupRelativeAdvantages} divides the centered rewards. */
 export type GroupScale = 'group' | 'batch' | 'none';
@@ -172,11 +169,11 @@ export function groupRelativeAdvantages(
   assertFiniteResult('advantages', advantages);
   return {
     advantages,
-    zeroSpreadGroupFraction: zeroSpreadFractionOfValidSamples(
+    zeroSpreadGroupFraction: zeroSpreadFractionOfValid(
       cleanRewards,
-      valid,
       groupSize,
       zeroSpreadTolerance,
+      valid,
     ),
     baselinePerGroup,
     standardDeviationPerGroup,

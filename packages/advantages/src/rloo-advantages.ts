@@ -8,11 +8,8 @@ import {
   sampleStandardDeviationOf,
   spreadOf,
 } from './numerics';
-import {
-  type SampleValidityOptions,
-  validatedSamples,
-  zeroSpreadFractionOfValidSamples,
-} from './sample-validity';
+import { type SampleValidityOptions, validatedSamples } from './sample-validity';
+import { zeroSpreadFractionOfValid } from './zero-spread';
 
 /** Options of {@link rlooAdvantages}. */
 export interface RlooAdvantagesOptions extends SampleValidityOptions {
@@ -156,11 +153,11 @@ export function rlooAdvantages(options: RlooAdvantagesOptions): RlooAdvantagesRe
   assertFiniteResult('advantages', advantages);
   return {
     advantages,
-    zeroSpreadGroupFraction: zeroSpreadFractionOfValidSamples(
+    zeroSpreadGroupFraction: zeroSpreadFractionOfValid(
       cleanRewards,
-      valid,
       groupSize,
       zeroSpreadTolerance,
+      valid,
     ),
   };
 }

@@ -60,31 +60,3 @@ export function validatedSamples(
   );
   return { cleanRewards, valid };
 }
-
-/**
- * Fraction of groups whose valid rewards have zero spread (`max - min <= tolerance`);
- * a group with fewer than two valid samples counts as zero spread. 0 for an empty batch.
- */
-export function zeroSpreadFractionOfValidSamples(
-  rewards: readonly number[],
-  valid: readonly boolean[],
-  groupSize: number,
-  tolerance: number,
-): number {
-  const groupCount = rewards.length / groupSize;
-  if (groupCount === 0) return 0;
-  let flat = 0;
-  for (let start = 0; start < rewards.length; start += groupSize) {
-    let minimum = Number.POSITIVE_INFINITY;
-    let maximum = Number.NEGATIVE_INFINITY;
-    let count = 0;
-    for (let index = start; index < start + groupSize; index++) {
-      if (!valid[index]) continue;
-      count++;
-      minimum = Math.min(minimum, rewards[index]!);
-      maximum = Math.max(maximum, rewards[index]!);
-    }
-    if (count < 2 || maximum - minimum <= tolerance) flat++;
-  }
-  return flat / groupCount;
-}

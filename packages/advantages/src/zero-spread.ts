@@ -15,25 +15,30 @@ export interface ZeroSpreadOptions {
 
 /**
  * Fraction of zero-spread groups for already validated input; used by the
- * estimators so that they do not validate the rewards twice.
+ * estimators so that they do not validate the rewards twice. With `valid`,
+ * only the valid samples of a group count; a group with fewer than two
+ * (valid) samples has zero spread.
  */
 export function zeroSpreadFractionOfValid(
   rewards: readonly number[],
   groupSize: number,
   tolerance: number,
+  valid?: readonly boolean[],
 ): number {
   const groupCount = rewards.length / groupSize;
   if (groupCount === 0) return 0;
   let flat = 0;
   for (let start = 0; start < rewards.length; start += groupSize) {
-    let minimum = rewards[start]!;
-    let maximum = minimum;
-    for (let index = start + 1; index < start + groupSize; index++) {
-      const reward = rewards[index]!;
-      if (reward < minimum) minimum = reward;
-      if (reward > maximum) maximum = reward;
+    let minimum = Number.POSITIVE_INFINITY;
+    let maximum = Number.NEGATIVE_INFINITY;
+    let count = 0;
+    for (let index = start; index < start + groupSize; index++) {
+      if (valid !== undefined && !valid[index]) continue;
+      count++;
+      minimum = Math.min(minimum, rewards[index]!);
+      maximum = Math.max(maximum, rewards[index]!);
     }
-    if (maximum - minimum <= tolerance) flat++;
+    if (count < 2 || maximum - minimum <= tolerance) flat++;
   }
   return flat / groupCount;
 }

@@ -1,7 +1,11 @@
 import { InvalidArgumentError } from '@cohort/core';
 import * as tf from '@tensorflow/tfjs';
 import { assertIsTensor, assertTensorShape } from './internal/shapes';
-import type { EmptyRows, LossAggregation } from './loss-aggregation-options';
+import {
+  type EmptyRows,
+  type LossAggregation,
+  LossAggregationSchema,
+} from './loss-aggregation-options';
 
 /** Options of {@link aggregateTokenValues}. */
 export interface AggregateTokenValuesOptions {
@@ -29,15 +33,7 @@ export interface AggregateTokenValuesOptions {
   emptyRows?: EmptyRows;
 }
 
-const MODES: readonly LossAggregation[] = [
-  'token-mean',
-  'sequence-mean',
-  'constant',
-  'seq-mean-token-sum',
-  'seq-mean-token-sum-norm',
-  'prompt-mean',
-  'micro-batch-token-mean',
-];
+const MODES: readonly LossAggregation[] = LossAggregationSchema.options;
 
 const UNIT_MODES: readonly LossAggregation[] = [
   'sequence-mean',
@@ -46,12 +42,24 @@ const UNIT_MODES: readonly LossAggregation[] = [
   'micro-batch-token-mean',
 ];
 
-function assertRowsPerUnit(
+/** Rows per averaged unit of `mode`: `value` when `mode` is `usedBy` (required), else 1 (`value` refused). */
+function rowsPerUnitOf(
   name: string,
   value: number | undefined,
   mode: LossAggregation,
+  usedBy: LossAggregation,
   batchSize: number,
 ): number {
+  if (mode !== usedBy) {
+    if (value !== undefined) {
+      throw new InvalidArgumentError({
+        argument: name,
+        value,
+        message: `is only used by mode '${usedBy}', not '${mode}'`,
+      });
+    }
+    return 1;
+  }
   if (value === undefined) {
     throw new InvalidArgumentError({
       argument: name,
@@ -138,25 +146,9 @@ export function aggregateTokenValues(options: AggregateTokenValuesOptions): tf.S
     }
   }
   const [batchSize, maxLength] = values.shape as [number, number];
-  let rowsPerUnit = 1;
-  if (mode === 'prompt-mean')
-    rowsPerUnit = assertRowsPerUnit('groupSize', groupSize, mode, batchSize);
-  else if (groupSize !== undefined) {
-    throw new InvalidArgumentError({
-      argument: 'groupSize',
-      value: groupSize,
-      message: `is only used by mode 'prompt-mean', not '${mode}'`,
-    });
-  }
-  if (mode === 'micro-batch-token-mean')
-    rowsPerUnit = assertRowsPerUnit('microBatchSize', microBatchSize, mode, batchSize);
-  else if (microBatchSize !== undefined) {
-    throw new InvalidArgumentError({
-      argument: 'microBatchSize',
-      value: microBatchSize,
-      message: `is only used by mode 'micro-batch-token-mean', not '${mode}'`,
-    });
-  }
+  const rowsPerUnit =
+    rowsPerUnitOf('groupSize', groupSize, mode, 'prompt-mean', batchSize) *
+    rowsPerUnitOf('microBatchSize', microBatchSize, mode, 'micro-batch-token-mean', batchSize);
   return tf.tidy(() => {
     const active = tf.greater(lossMask, 0);
     const masked = tf.where(active, tf.cast(values, 'float32'), tf.zerosLike(values).toFloat());

@@ -9,6 +9,7 @@ import {
 import * as tf from '@tensorflow/tfjs';
 import { highEntropyMask } from './high-entropy-mask';
 import type { SurrogateSettings } from './objective-options';
+import { ppo } from './presets';
 import { stopGradient } from './stop-gradient';
 
 /**
@@ -80,16 +81,10 @@ export type SurrogateMetrics = {
   samplerWeightClippedFraction?: number;
 };
 
+/** The defaults are PPO's; the SAPO temperatures are TRL's and verl's. */
 const DEFAULT_SETTINGS: SurrogateSettings = {
-  ratioLevel: 'token',
+  ...ppo,
   policyLoss: 'clip',
-  clip: true,
-  clipLow: 0.2,
-  clipHigh: 0.2,
-  aggregation: 'token-mean',
-  klCoefficient: 0,
-  klEstimator: 'k3',
-  entropyCoefficient: 0,
   sapoTemperaturePositive: 1,
   sapoTemperatureNegative: 1.05,
 };

@@ -1,7 +1,7 @@
 import { assertOneOf, InvalidArgumentError } from '@cohort/core';
 import type { MaskedPositions } from './gae-options';
 import { computeGae, type GaeTrajectory } from './generalized-advantage-estimation';
-import { assertWhitenSettings, type MaskedWhitenSettings, whitenRows } from './masked-whiten';
+import { assertWhitenOption, type MaskedWhitenSettings, whitenRows } from './masked-whiten';
 import { assertUnitInterval } from './validation';
 
 /** Options of {@link batchedGeneralizedAdvantageEstimation}. */
@@ -52,17 +52,7 @@ export function batchedGeneralizedAdvantageEstimation(
   options: BatchedGeneralizedAdvantageEstimationOptions,
 ): BatchedGaeResult {
   const { trajectories, gamma, lambda, maskedPositions = 'skip', whiten = false } = options;
-  if (typeof whiten !== 'boolean') {
-    if (whiten === null || typeof whiten !== 'object') {
-      throw new InvalidArgumentError({
-        argument: 'whiten',
-        value: whiten,
-        message:
-          'must be a boolean or whitening settings { shiftMean, variance, epsilon, epsilonPlacement }',
-      });
-    }
-    assertWhitenSettings(whiten, 'whiten.');
-  }
+  assertWhitenOption(whiten);
   if (!Array.isArray(trajectories)) {
     throw new InvalidArgumentError({
       argument: 'trajectories',

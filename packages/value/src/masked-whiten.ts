@@ -54,6 +54,22 @@ export function assertWhitenSettings(settings: MaskedWhitenSettings, prefix = ''
   }
 }
 
+/** Validates a `whiten` option: `true`, `false` or whitening settings. */
+export function assertWhitenOption(
+  whiten: unknown,
+): asserts whiten is boolean | MaskedWhitenSettings {
+  if (typeof whiten === 'boolean') return;
+  if (whiten === null || typeof whiten !== 'object') {
+    throw new InvalidArgumentError({
+      argument: 'whiten',
+      value: whiten,
+      message:
+        'must be a boolean or whitening settings { shiftMean, variance, epsilon, epsilonPlacement }',
+    });
+  }
+  assertWhitenSettings(whiten as MaskedWhitenSettings, 'whiten.');
+}
+
 /** Whitening of already validated rows; masked-out positions give 0. */
 export function whitenRows(
   values: readonly (readonly number[])[],

@@ -12,7 +12,8 @@ import { tokenReinforcePlusPlusAdvantages } from './token-reinforce-plus-plus';
  */
 type Rows = number[][];
 
-function verlMaskedWhiten(values: Rows, mask: Rows, shiftMean = true): Rows {
+/** Masked mean and the masked sum of squared deviations, in float64. */
+function maskedMoments(values: Rows, mask: Rows): { mean: number; squares: number; count: number } {
   let sum = 0;
   let count = 0;
   values.forEach((row, b) => {
@@ -28,28 +29,21 @@ function verlMaskedWhiten(values: Rows, mask: Rows, shiftMean = true): Rows {
       squares += (x - mean) ** 2 * mask[b]![t]!;
     });
   });
+  return { mean, squares, count };
+}
+
+/** verl / TRL `masked_whiten`: unbiased variance, `rsqrt(var + 1e-8)`. */
+function verlMaskedWhiten(values: Rows, mask: Rows, shiftMean = true): Rows {
+  const { mean, squares, count } = maskedMoments(values, mask);
   const variance = (squares / count) * (count / (count - 1));
   return values.map((row) =>
     row.map((x) => (x - mean) / Math.sqrt(variance + 1e-8) + (shiftMean ? 0 : mean)),
   );
 }
 
+/** OpenRLHF: population variance, `var.clamp(min=1e-8).rsqrt()`. */
 function openRlhfNormalize(values: Rows, mask: Rows): Rows {
-  let sum = 0;
-  let count = 0;
-  values.forEach((row, b) => {
-    row.forEach((x, t) => {
-      sum += x * mask[b]![t]!;
-      count += mask[b]![t]!;
-    });
-  });
-  const mean = sum / count;
-  let squares = 0;
-  values.forEach((row, b) => {
-    row.forEach((x, t) => {
-      squares += (x - mean) ** 2 * mask[b]![t]!;
-    });
-  });
+  const { mean, squares, count } = maskedMoments(values, mask);
   const rstd = 1 / Math.sqrt(Math.max(squares / count, 1e-8));
   return values.map((row) => row.map((x) => (x - mean) * rstd));
 }

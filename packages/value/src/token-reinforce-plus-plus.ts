@@ -1,5 +1,5 @@
 import { assertOneOf, InvalidArgumentError } from '@cohort/core';
-import { assertWhitenSettings, type MaskedWhitenSettings, whitenRows } from './masked-whiten';
+import { assertWhitenOption, type MaskedWhitenSettings, whitenRows } from './masked-whiten';
 import {
   assertBinaryMask,
   assertFiniteNumberArray,
@@ -69,16 +69,7 @@ export function tokenReinforcePlusPlusAdvantages(
   const { rewardsPerToken, masks, gamma, maskedPositions = 'reset', whiten = true } = options;
   assertUnitInterval('gamma', gamma);
   assertOneOf('maskedPositions', maskedPositions, ['reset', 'zero'] as const);
-  if (typeof whiten !== 'boolean') {
-    if (whiten === null || typeof whiten !== 'object') {
-      throw new InvalidArgumentError({
-        argument: 'whiten',
-        value: whiten,
-        message: 'must be a boolean or whitening settings',
-      });
-    }
-    assertWhitenSettings(whiten, 'whiten.');
-  }
+  assertWhitenOption(whiten);
   if (!Array.isArray(rewardsPerToken) || !Array.isArray(masks)) {
     throw new InvalidArgumentError({
       argument: Array.isArray(rewardsPerToken) ? 'masks' : 'rewardsPerToken',
