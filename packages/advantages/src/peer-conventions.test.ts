@@ -184,6 +184,45 @@ describe('group estimators against the peers, by preset name', () => {
   });
 });
 
+describe('every preset', () => {
+  const random = new Random(63);
+  const size = 4;
+  const rewards = Array.from({ length: 3 * size }, () => random.normal(0, 1));
+  const estimate = (name: keyof typeof advantageEstimatorPresets, values = rewards) =>
+    createAdvantageEstimator(advantageEstimatorPresets[name]).estimate({
+      rewards: values,
+      groupSize: size,
+    }).advantages;
+
+  it("'verl-grpo', 'verl-dr-grpo' and 'verl-rloo' match verl's loops", () => {
+    const verlGrpo = (normalize: boolean) =>
+      groupsOf(rewards, size).flatMap((group) => {
+        const mean = group.reduce((a, b) => a + b, 0) / group.length;
+        const std = Math.sqrt(group.reduce((a, x) => a + (x - mean) ** 2, 0) / (group.length - 1));
+        return group.map((x) => (normalize ? (x - mean) / (std + 1e-6) : x - mean));
+      });
+    expectClose(estimate('verl-grpo'), verlGrpo(true));
+    expectClose(estimate('verl-dr-grpo'), verlGrpo(false));
+    const verlRloo = groupsOf(rewards, size).flatMap((group) => {
+      const n = group.length;
+      const mean = group.reduce((a, b) => a + b, 0) / n;
+      return group.map((x) => (x * n) / (n - 1) - (mean * n) / (n - 1));
+    });
+    expectClose(estimate('verl-rloo'), verlRloo);
+  });
+
+  it("'trl-grpo-batch' divides by TRL's batch nanstd", () => {
+    const withMissing = [...rewards];
+    withMissing[5] = Number.NaN;
+    const std = nanStd(withMissing);
+    const expected = groupsOf(withMissing, size).flatMap((group) => {
+      const mean = nanMean(group);
+      return group.map((x) => nanToZero((x - mean) / (std + 1e-4)));
+    });
+    expectClose(estimate('trl-grpo-batch', withMissing), expected);
+  });
+});
+
 describe('validity masks', () => {
   it('GRPO: invalid samples leave the statistics and get 0, by hand', () => {
     // Group [1, 0, 5(invalid)]: mean 0.5, sample std 0.7071 over the valid two.

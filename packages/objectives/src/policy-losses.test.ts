@@ -327,3 +327,72 @@ describe('createObjective with a per-call entropy coefficient', () => {
     tf.dispose(Object.values(input));
   });
 });
+
+describe('KL and aggregation settings reach @cohort/kl', () => {
+  it("klLogRatioClamp, klClamp and klStraightThrough: verl's 'low_var_kl+' in the loss", () => {
+    // One row, policy term zero (A = 0): the loss is beta * token-mean of the clamped k3.
+    const logProbRow = [-1, -30, -0.2];
+    const refRow = [-2, -1, -0.1];
+    const logProbs = tf.tensor2d([logProbRow]);
+    const inputs = {
+      oldLogProbs: tf.tensor2d([logProbRow]),
+      refLogProbs: tf.tensor2d([refRow]),
+      advantages: tf.tensor1d([0]),
+      lossMask: tf.tensor2d([[1, 1, 1]]),
+      klCoefficient: 0.5,
+      klLogRatioClamp: 20,
+      klClamp: 10,
+      klStraightThrough: true,
+    };
+    const k3 = (logProb: number, ref: number) => {
+      const d = Math.min(20, Math.max(-20, ref - logProb));
+      return Math.min(10, Math.exp(d) - d - 1);
+    };
+    const expected = (0.5 * logProbRow.reduce((sum, x, t) => sum + k3(x, refRow[t]!), 0)) / 3;
+    const { loss } = clippedSurrogateLoss({ ...inputs, logProbs });
+    expect(loss.dataSync()[0]).toBeCloseTo(expected, 4);
+    const gradient = tf.tidy(() =>
+      tf
+        .grad((x: tf.Tensor) => clippedSurrogateLoss({ ...inputs, logProbs: x }).loss)(logProbs)
+        .arraySync(),
+    ) as number[][];
+    // Straight-through: beta * (logp - logp_ref) / N, even where the clamps cut k3.
+    logProbRow.forEach((x, t) => {
+      expect(gradient[0]![t]).toBeCloseTo((0.5 * (x - refRow[t]!)) / 3, 5);
+    });
+    loss.dispose();
+    tf.dispose([logProbs, ...Object.values(inputs).filter((value) => value instanceof tf.Tensor)]);
+  });
+
+  it("aggregation 'prompt-mean' with aggregationGroupSize, and emptyRows, as SkyRL and verl", () => {
+    const data = fixture(38);
+    const input = tensors(data);
+    const perToken = (b: number, t: number) => {
+      const ratio = ratioOf(data, b, t);
+      const advantage = data.advantages[b]!;
+      return -Math.min(ratio * advantage, Math.min(1.2, Math.max(0.8, ratio)) * advantage);
+    };
+    // Groups of one row each: prompt-mean equals the sequence mean.
+    const { loss } = clippedSurrogateLoss({
+      ...input,
+      aggregation: 'prompt-mean',
+      aggregationGroupSize: 1,
+    });
+    expect(loss.dataSync()[0]! / sequenceMean(data, perToken)).toBeCloseTo(1, 5);
+    loss.dispose();
+    const emptied = tf.tensor2d([data.lossMask[0]!, [0, 0, 0, 0, 0, 0], data.lossMask[2]!]);
+    const excluded = clippedSurrogateLoss({
+      ...input,
+      lossMask: emptied,
+      aggregation: 'sequence-mean',
+      emptyRows: 'exclude',
+    }).loss;
+    const counted = clippedSurrogateLoss({
+      ...input,
+      lossMask: emptied,
+      aggregation: 'sequence-mean',
+    }).loss;
+    expect(counted.dataSync()[0]! / excluded.dataSync()[0]!).toBeCloseTo(2 / 3, 5);
+    tf.dispose([excluded, counted, emptied, ...Object.values(input)]);
+  });
+});
