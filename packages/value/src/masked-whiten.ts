@@ -28,14 +28,19 @@ export interface MaskedWhitenOptions extends MaskedWhitenSettings {
   mask?: readonly (readonly number[])[];
 }
 
-/** Validates whitening settings at a public boundary; `prefix` names the fields. */
-export function assertWhitenSettings(settings: MaskedWhitenSettings, prefix = ''): void {
+function withDefaults(settings: MaskedWhitenSettings): Required<MaskedWhitenSettings> {
   const {
     shiftMean = true,
     variance = 'sample',
     epsilon = 1e-8,
     epsilonPlacement = 'add',
   } = settings;
+  return { shiftMean, variance, epsilon, epsilonPlacement };
+}
+
+/** Validates whitening settings at a public boundary; `prefix` names the fields. */
+export function assertWhitenSettings(settings: MaskedWhitenSettings, prefix = ''): void {
+  const { shiftMean, variance, epsilon, epsilonPlacement } = withDefaults(settings);
   if (typeof shiftMean !== 'boolean') {
     throw new InvalidArgumentError({
       argument: `${prefix}shiftMean`,
@@ -76,12 +81,7 @@ export function whitenRows(
   isIn: (row: number, index: number) => boolean,
   settings: MaskedWhitenSettings,
 ): number[][] {
-  const {
-    shiftMean = true,
-    variance = 'sample',
-    epsilon = 1e-8,
-    epsilonPlacement = 'add',
-  } = settings;
+  const { shiftMean, variance, epsilon, epsilonPlacement } = withDefaults(settings);
   let count = 0;
   let sum = 0;
   values.forEach((row, b) => {

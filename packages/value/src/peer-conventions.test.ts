@@ -107,6 +107,10 @@ function fixture(seed: number) {
   return { mask, rewards, values };
 }
 
+function trajectoriesOf(rewards: Rows, values: Rows, mask: Rows) {
+  return rewards.map((row, b) => ({ rewards: row, values: values[b]!, mask: mask[b]! }));
+}
+
 function expectAtMask(actual: Rows, expected: Rows, mask: Rows, digits = 10) {
   mask.forEach((row, b) => {
     row.forEach((m, t) => {
@@ -121,11 +125,7 @@ describe('GAE over masked positions and whitening, as each peer', () => {
 
   it("'skip' is verl's carry-forward, and whiten: true its masked_whiten", () => {
     const { mask, rewards, values } = fixture(51);
-    const trajectories = rewards.map((row, b) => ({
-      rewards: row,
-      values: values[b]!,
-      mask: mask[b]!,
-    }));
+    const trajectories = trajectoriesOf(rewards, values, mask);
     const raw = batchedGeneralizedAdvantageEstimation({
       trajectories,
       gamma,
@@ -153,11 +153,7 @@ describe('GAE over masked positions and whitening, as each peer', () => {
 
   it("'zero' is OpenRLHF's mask-multiplied GAE, with its normalization", () => {
     const { mask, rewards, values } = fixture(52);
-    const trajectories = rewards.map((row, b) => ({
-      rewards: row,
-      values: values[b]!,
-      mask: mask[b]!,
-    }));
+    const trajectories = trajectoriesOf(rewards, values, mask);
     const result = batchedGeneralizedAdvantageEstimation({
       trajectories,
       gamma,
@@ -174,11 +170,7 @@ describe('GAE over masked positions and whitening, as each peer', () => {
     const random = new Random(54);
     // TRL and SkyRL keep rewards and values on masked positions: give them some.
     const rewards = mask.map((row) => row.map(() => random.normal(0, 1)));
-    const trajectories = rewards.map((row, b) => ({
-      rewards: row,
-      values: values[b]!,
-      mask: mask[b]!,
-    }));
+    const trajectories = trajectoriesOf(rewards, values, mask);
     const result = batchedGeneralizedAdvantageEstimation({
       trajectories,
       gamma,
