@@ -34,7 +34,13 @@ export type {
 } from './gpro';
 export type { Message, Role } from './message';
 export { MessageSchema } from './message';
-export type { Objective, ObjectiveInput, ObjectiveOutput } from './objective';
+export type {
+  Objective,
+  ObjectiveContext,
+  ObjectiveInput,
+  ObjectiveMetrics,
+  ObjectiveOutput,
+} from './objective';
 export type {
   FinishReason,
   GenerationOptions,
