@@ -1,3 +1,9 @@
+export type { NumberArray } from './expect-arrays-close';
+export { expectArraysClose } from './expect-arrays-close';
+export {
+  expectGradientMatchesFiniteDifference,
+  finiteDifferenceGradient,
+} from './finite-difference';
 export { MockPolicy } from './mock-policy';
 export { MockTokenizer } from './mock-tokenizer';
 export { RecordingReward } from './recording-reward';
