@@ -84,6 +84,8 @@ export interface GrpoTrainerOptions<S extends ScenarioLike = Scenario> {
 export interface StepResult {
   metrics: StepMetrics;
   records: TrajectoryRecord[];
+  /** Mean of every metric the objective reported, by its own names (a user objective's too). */
+  objectiveMetrics: Record<string, number>;
 }
 
 /** The trainer's own state, saved in checkpoints next to the weights. */
@@ -427,7 +429,7 @@ export class GrpoTrainer<S extends ScenarioLike = Scenario> {
     });
     this.emit({ type: 'trajectory-records', step: this.stepIndex, records });
     this.emit({ type: 'step', metrics });
-    return { metrics, records };
+    return { metrics, records, objectiveMetrics: policy?.objectiveMetrics ?? {} };
   }
 
   /**

@@ -1,4 +1,13 @@
 export { writeFileAtomic } from '@cohort/tfjs';
+export type {
+  AdvantageRecord,
+  AdvantageStage,
+  AdvantageStageInput,
+  CriticTargets,
+} from './advantage-stage';
+export { criticAdvantageStage, groupAdvantageStage } from './advantage-stage';
+export type { TrainerAlgorithms } from './algorithm-registry';
+export { resolveAlgorithms } from './algorithm-registry';
 export type { HashingFeaturizerOptionsInput } from './candidate-hashing-featurizer';
 export {
   createHashingFeaturizer,
@@ -30,6 +39,8 @@ export type {
 } from './candidate-selector-trainer-options';
 export { CandidateSelectorSettingsSchema } from './candidate-selector-trainer-options';
 export { ConversationTokens } from './conversation-tokens';
+export type { CriticLearningResult } from './critic-learning-stage';
+export { learnCritic } from './critic-learning-stage';
 export type { GproActorLossOptions, GproActorLossResult } from './gpro-actor-loss';
 export { gproActorLoss } from './gpro-actor-loss';
 export { criticBaselineAdvantages, transitionGroupAdvantages } from './gpro-advantages';
@@ -43,17 +54,23 @@ export type { GproOptimizerOptions, GproOptimizerOptionsInput } from './gpro-opt
 export { GproOptimizerOptionsSchema } from './gpro-optimizer-options';
 export type { TrainableCandidateActor, TrainableRewardCritic } from './gpro-trainable';
 export type {
-  EvaluationMetrics,
   GrpoTrainerOptions,
   GrpoTrainerState,
-  StepMetrics,
+  StepResult,
   TrainerEvent,
 } from './grpo-trainer';
 export { GrpoTrainer } from './grpo-trainer';
 export type { MetricsRecord } from './metrics-log';
 export { MetricsLog, parseMetricsLog } from './metrics-log';
+export type { LearnPolicyOptions, PolicyLearningResult } from './policy-learning-stage';
+export { learnPolicy } from './policy-learning-stage';
+export { createPolicyOptimizer } from './policy-optimizer';
 export type { CreatePromptEvolutionOptions } from './prompt-evolution';
 export { createPromptEvolution } from './prompt-evolution';
+export type { ReferenceScores } from './reference-scoring-stage';
+export { scoreReference } from './reference-scoring-stage';
+export { refreshReference } from './refresh-reference';
+export { shapeReturns } from './return-shaping-stage';
 export type {
   RewardFailure,
   RolloutOptions,
@@ -62,6 +79,10 @@ export type {
   WeightedReward,
 } from './rollout';
 export { rolloutGroups } from './rollout';
+export type { CollectRolloutsOptions, RolloutCollection } from './rollout-collection-stage';
+export { collectRollouts, refuseStaleGroups } from './rollout-collection-stage';
+export type { EvaluationMetrics, StepMetricName, StepMetrics } from './step-metrics';
+export { buildStepMetrics } from './step-metrics';
 export type {
   OptimizerStepResult,
   PolicyOptimizer,
@@ -96,6 +117,8 @@ export type {
   TrainingSummary,
 } from './training-run';
 export { TrainingRun } from './training-run';
+export type { TrajectoryRecord } from './trajectory-record';
+export { buildTrajectoryRecords } from './trajectory-record';
 export type { TurnTargets } from './turn-advantages';
 export { turnLevelAdvantages, turnTargets } from './turn-advantages';
 export type { TrainableValueFunction } from './value-function';
