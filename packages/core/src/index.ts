@@ -1,4 +1,11 @@
 export type { AdvantageEstimator, AdvantageInput, AdvantageResult } from './advantage-estimator';
+export type {
+  CandidateActor,
+  CandidateUpdateResult,
+  CandidateUpdateRule,
+  RewardCritic,
+  Transition,
+} from './candidate-selector';
 export type { CheckpointManifest } from './checkpoint';
 export { CheckpointManifestSchema } from './checkpoint';
 export type {
@@ -25,13 +32,6 @@ export type {
   GenomeOperators,
   Population,
 } from './evolution';
-export type {
-  CandidateActor,
-  GproOptimizer,
-  GproUpdateResult,
-  RewardCritic,
-  Transition,
-} from './gpro';
 export type { Message, Role } from './message';
 export { MessageSchema } from './message';
 export type {

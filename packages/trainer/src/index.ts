@@ -23,6 +23,19 @@ export type {
 } from './candidate-reward';
 export { candidateRewardFromFunction } from './candidate-reward';
 export type {
+  CandidateActorLossOptions,
+  CandidateActorLossResult,
+} from './candidate-selector-actor-loss';
+export { candidateActorLoss } from './candidate-selector-actor-loss';
+export {
+  criticBaselineAdvantages,
+  transitionGroupAdvantages,
+} from './candidate-selector-advantages';
+export type {
+  TrainableCandidateActor,
+  TrainableRewardCritic,
+} from './candidate-selector-trainable';
+export type {
   CandidateDecision,
   CandidateEvaluation,
   CandidateGenerator,
@@ -38,21 +51,23 @@ export type {
   CandidateSelectorSettingsInput,
 } from './candidate-selector-trainer-options';
 export { CandidateSelectorSettingsSchema } from './candidate-selector-trainer-options';
+export type {
+  CandidateUpdateRuleParts,
+  ClippedCandidateUpdateResult,
+  ClippedCandidateUpdateRuleState,
+} from './candidate-selector-update-rule';
+export {
+  ClippedCandidateUpdateRule,
+  createCandidateUpdateRule,
+} from './candidate-selector-update-rule';
+export type {
+  CandidateUpdateRuleOptions,
+  CandidateUpdateRuleOptionsInput,
+} from './candidate-selector-update-rule-options';
+export { CandidateUpdateRuleOptionsSchema } from './candidate-selector-update-rule-options';
 export { ConversationTokens } from './conversation-tokens';
 export type { CriticLearningResult } from './critic-learning-stage';
 export { learnCritic } from './critic-learning-stage';
-export type { GproActorLossOptions, GproActorLossResult } from './gpro-actor-loss';
-export { gproActorLoss } from './gpro-actor-loss';
-export { criticBaselineAdvantages, transitionGroupAdvantages } from './gpro-advantages';
-export type {
-  ClippedGproOptimizerState,
-  ClippedGproUpdateResult,
-  GproOptimizerParts,
-} from './gpro-optimizer';
-export { ClippedGproOptimizer, createGproOptimizer } from './gpro-optimizer';
-export type { GproOptimizerOptions, GproOptimizerOptionsInput } from './gpro-optimizer-options';
-export { GproOptimizerOptionsSchema } from './gpro-optimizer-options';
-export type { TrainableCandidateActor, TrainableRewardCritic } from './gpro-trainable';
 export type {
   GrpoTrainerOptions,
   GrpoTrainerState,
