@@ -1,3 +1,11 @@
+export type { PolicyConformanceOptions } from './conformance';
+export {
+  ConformanceError,
+  checkEnvironmentConformance,
+  checkPolicyConformance,
+  checkReferenceModelConformance,
+  checkRewardFunctionConformance,
+} from './conformance';
 export type { NumberArray } from './expect-arrays-close';
 export { expectArraysClose } from './expect-arrays-close';
 export {
