@@ -58,6 +58,12 @@ export { sampleContextFree } from './sample-context-free';
 export type { Scenario, ScenarioInput, SuccessCriterion, UserScript } from './scenario';
 export { ScenarioSchema, SuccessCriterionSchema, UserScriptSchema } from './scenario';
 export type { ChatTemplateOptions, Tokenizer } from './tokenizer';
+export type {
+  OptimizerStepResult,
+  PolicyOptimizer,
+  RefreshableReferenceModel,
+  TrainablePolicy,
+} from './trainable-policy';
 export type { Trajectory, TrajectoryGroup, Turn } from './trajectory';
 export { TrajectorySchema, TurnSchema } from './trajectory';
 export {
