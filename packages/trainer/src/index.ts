@@ -96,7 +96,12 @@ export type {
 export { rolloutGroups } from './rollout';
 export type { CollectRolloutsOptions, RolloutCollection } from './rollout-collection-stage';
 export { collectRollouts, refuseStaleGroups } from './rollout-collection-stage';
-export type { EvaluationMetrics, StepMetricName, StepMetrics } from './step-metrics';
+export type {
+  EvaluationMetrics,
+  NumericFieldName,
+  StepMetricName,
+  StepMetrics,
+} from './step-metrics';
 export { buildStepMetrics } from './step-metrics';
 export type {
   OptimizerStepResult,

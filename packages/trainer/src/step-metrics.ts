@@ -45,9 +45,13 @@ export interface StepMetrics {
 }
 
 /** The names of the numeric step metrics, for displays and reports that pick metrics by name. */
-export type StepMetricName = {
-  [K in keyof StepMetrics]: StepMetrics[K] extends number ? K : never;
-}[keyof StepMetrics];
+export type StepMetricName = NumericFieldName<StepMetrics>;
+
+/** The names of a record's numeric fields: what a report may plot, checked by the compiler. */
+export type NumericFieldName<Record> = {
+  [K in keyof Record]: Record[K] extends number ? K : never;
+}[keyof Record] &
+  string;
 
 /** Held-out evaluation results. */
 export interface EvaluationMetrics {
