@@ -1,12 +1,9 @@
 import {
   type AdvantageEstimator,
-  type Environment,
-  InvalidArgumentError,
   type Objective,
   Random,
   type ReferenceModel,
   type Scenario,
-  type TrajectoryGroup,
 } from '@cohort/core';
 import { createKlController, type KlController } from '@cohort/kl';
 import { createOptimizer } from '@cohort/tfjs';
@@ -14,71 +11,27 @@ import type * as tf from '@tensorflow/tfjs';
 import { type AdvantageStage, criticAdvantageStage, groupAdvantageStage } from './advantage-stage';
 import { resolveAlgorithms } from './algorithm-registry';
 import { type CriticLearningResult, learnCritic } from './critic-learning-stage';
+import { evaluatePolicy } from './evaluation-stage';
+import {
+  type GrpoTrainerOptions,
+  type TrainerEvent,
+  validateTrainerOptions,
+} from './grpo-trainer-options';
 import { learnPolicy, type PolicyLearningResult } from './policy-learning-stage';
 import { createPolicyOptimizer } from './policy-optimizer';
 import { type ReferenceScores, scoreReference } from './reference-scoring-stage';
 import { refreshReference } from './refresh-reference';
 import { shapeReturns } from './return-shaping-stage';
-import {
-  type RewardFailure,
-  rolloutGroups,
-  type ScenarioLike,
-  type WeightedReward,
-} from './rollout';
+import type { ScenarioLike } from './rollout';
 import { collectRollouts, refuseStaleGroups } from './rollout-collection-stage';
-import {
-  buildStepMetrics,
-  type EvaluationMetrics,
-  type StepMetrics,
-  trajectoryFigures,
-} from './step-metrics';
-import { isRefreshable, type PolicyOptimizer, type TrainablePolicy } from './trainable-policy';
-import {
-  type GrpoTrainerConfig,
-  type GrpoTrainerConfigInput,
-  GrpoTrainerConfigSchema,
-  resolveTrainerConfig,
-} from './trainer-config';
+import { buildStepMetrics, type EvaluationMetrics, type StepMetrics } from './step-metrics';
+import type { PolicyOptimizer, TrainablePolicy } from './trainable-policy';
+import { type GrpoTrainerConfig, resolveTrainerConfig } from './trainer-config';
 import { buildTrajectoryRecords, type TrajectoryRecord } from './trajectory-record';
 import type { TrainableValueFunction } from './value-function';
 
+export type { GrpoTrainerOptions, TrainerEvent } from './grpo-trainer-options';
 export type { EvaluationMetrics, StepMetrics } from './step-metrics';
-
-/** Events a trainer emits for progress bars, logs and reports. */
-export type TrainerEvent =
-  | { type: 'step'; metrics: StepMetrics }
-  | { type: 'evaluation'; metrics: EvaluationMetrics }
-  | { type: 'warning'; step: number; message: string }
-  | { type: 'reward-failure'; step: number; failure: RewardFailure }
-  | { type: 'rollouts'; step: number; groups: TrajectoryGroup[] }
-  | { type: 'trajectory-records'; step: number; records: TrajectoryRecord[] };
-
-/** Options of {@link GrpoTrainer}. */
-export interface GrpoTrainerOptions<S extends ScenarioLike = Scenario> {
-  policy: TrainablePolicy;
-  /**
-   * The policy's optimizer. Omitted: built from `config.optimizer`. Given: it
-   * replaces `config.optimizer`, which must then stay at its default.
-   */
-  optimizer?: PolicyOptimizer;
-  /** The frozen reference of the KL term; required when the KL coefficient can be non-zero. */
-  referenceModel?: ReferenceModel;
-  environment: Environment<S>;
-  trainScenarios: readonly S[];
-  evalScenarios?: readonly S[];
-  rewards: readonly WeightedReward<S>[];
-  config?: GrpoTrainerConfigInput | GrpoTrainerConfig;
-  /** An advantage estimator of your own, in place of the one `config.advantage` names. */
-  advantageEstimator?: AdvantageEstimator;
-  /** An objective of your own, in place of the one `config.objective` configures. */
-  objective?: Objective<tf.Tensor>;
-  systemPrompt?: string;
-  onEvent?: (event: TrainerEvent) => void;
-  /** The critic of PPO mode (`config.value.enabled`). */
-  valueFunction?: TrainableValueFunction;
-  /** The critic's optimizer. Omitted: Adam(W) at `config.value.learningRate`. */
-  valueOptimizer?: PolicyOptimizer;
-}
 
 /** What one step produced: its metrics and one record per trajectory it learned from. */
 export interface StepResult {
@@ -97,8 +50,6 @@ export interface GrpoTrainerState {
   systemPrompt?: string;
   policyVersion: number;
 }
-
-const defaultConfig = GrpoTrainerConfigSchema.parse({});
 
 /**
  * GRPO and its relatives for token-level policies over multi-turn
@@ -142,59 +93,7 @@ export class GrpoTrainer<S extends ScenarioLike = Scenario> {
     // A parsed config parses to itself, so configs from resolveTrainerConfig pass through unchanged.
     const config = resolveTrainerConfig(options.config ?? {});
     this.config = config;
-    if (options.trainScenarios.length === 0) {
-      throw new InvalidArgumentError({
-        argument: 'trainScenarios',
-        value: [],
-        message: 'needs at least one scenario',
-      });
-    }
-    const klCanBeNonZero =
-      config.kl.controller.type === 'adaptive' || config.kl.controller.coefficient > 0;
-    if (klCanBeNonZero && !options.referenceModel) {
-      throw new InvalidArgumentError({
-        argument: 'referenceModel',
-        value: undefined,
-        message: 'is required when the KL coefficient can be non-zero (kl.controller)',
-      });
-    }
-    if (
-      config.referenceRefresh.mode !== 'none' &&
-      options.referenceModel &&
-      !isRefreshable(options.referenceModel)
-    ) {
-      throw new InvalidArgumentError({
-        argument: 'config.referenceRefresh.mode',
-        value: config.referenceRefresh.mode,
-        message:
-          'needs a reference model with getWeights/setWeights (a frozen copy, not a fixed base model)',
-      });
-    }
-    if (config.value.enabled && !options.valueFunction) {
-      throw new InvalidArgumentError({
-        argument: 'valueFunction',
-        value: undefined,
-        message: 'is required when config.value.enabled is true',
-      });
-    }
-    if (
-      options.optimizer &&
-      JSON.stringify(config.optimizer) !== JSON.stringify(defaultConfig.optimizer)
-    ) {
-      throw new InvalidArgumentError({
-        argument: 'config.optimizer',
-        value: config.optimizer,
-        message:
-          'would not take effect: an optimizer instance was given; leave config.optimizer out or the instance',
-      });
-    }
-    if (options.valueOptimizer && config.value.learningRate !== defaultConfig.value.learningRate) {
-      throw new InvalidArgumentError({
-        argument: 'config.value.learningRate',
-        value: config.value.learningRate,
-        message: 'would not take effect: a valueOptimizer instance was given',
-      });
-    }
+    validateTrainerOptions(options, config);
     const warn = (message: string) => this.pendingWarnings.push(message);
     this.options = options;
     this.policy = options.policy;
@@ -439,45 +338,18 @@ export class GrpoTrainer<S extends ScenarioLike = Scenario> {
   async evaluate(
     options: { scenarios?: readonly S[]; systemPrompt?: string; emit?: boolean } = {},
   ): Promise<EvaluationMetrics> {
-    const { evaluation } = this.config;
-    let scenarios = options.scenarios ?? this.options.evalScenarios ?? [];
-    if (evaluation.maxScenarios > 0) scenarios = scenarios.slice(0, evaluation.maxScenarios);
-    if (scenarios.length === 0) {
-      throw new InvalidArgumentError({
-        argument: 'evalScenarios',
-        value: [],
-        message: 'evaluation needs scenarios',
-      });
-    }
     const systemPrompt = options.systemPrompt ?? this.systemPrompt;
-    const result = await rolloutGroups({
+    const metrics = await evaluatePolicy({
       policy: this.policy,
       environment: this.options.environment,
-      scenarios,
-      groupSize: evaluation.episodesPerScenario,
-      seed: evaluation.seed,
-      generation: this.generationOptions(evaluation.temperature),
       rewards: this.options.rewards,
+      scenarios: options.scenarios ?? this.options.evalScenarios ?? [],
+      evaluation: this.config.evaluation,
+      generation: this.generationOptions(this.config.evaluation.temperature),
       ...(systemPrompt === undefined ? {} : { systemPrompt }),
       maxSequenceLength: this.config.maxSequenceLength,
-      label: `eval${this.stepIndex}`,
-    });
-    const trajectories = result.groups.flatMap((group) => group.trajectories);
-    const figures = trajectoryFigures(trajectories);
-    const metrics: EvaluationMetrics = {
       step: this.stepIndex,
-      episodes: trajectories.length,
-      rewardMean: figures.rewardMean,
-      rewardStd: figures.rewardStd,
-      successRate: figures.successRate,
-      rewardMeanByFunction: figures.rewardMeanByFunction,
-      samples: trajectories.slice(0, 4).map((trajectory) => ({
-        scenarioId: trajectory.scenarioId,
-        reward: trajectory.totalReward,
-        endReason: trajectory.endReason,
-        messages: trajectory.messages,
-      })),
-    };
+    });
     if (options.emit ?? true) this.emit({ type: 'evaluation', metrics });
     return metrics;
   }

@@ -68,6 +68,7 @@ export { CandidateUpdateRuleOptionsSchema } from './candidate-selector-update-ru
 export { ConversationTokens } from './conversation-tokens';
 export type { CriticLearningResult } from './critic-learning-stage';
 export { learnCritic } from './critic-learning-stage';
+export { evaluatePolicy } from './evaluation-stage';
 export type {
   GrpoTrainerOptions,
   GrpoTrainerState,
@@ -75,6 +76,7 @@ export type {
   TrainerEvent,
 } from './grpo-trainer';
 export { GrpoTrainer } from './grpo-trainer';
+export { validateTrainerOptions } from './grpo-trainer-options';
 export type { MetricsRecord } from './metrics-log';
 export { MetricsLog, parseMetricsLog } from './metrics-log';
 export type { LearnPolicyOptions, PolicyLearningResult } from './policy-learning-stage';
