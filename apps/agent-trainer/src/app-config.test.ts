@@ -54,7 +54,7 @@ describe('resolveAppConfig', () => {
     expect(issues).toHaveLength(1);
     expect(issues[0]!.path).toBe('trainer.optimizer.lr');
     expect(issues[0]!.message).toMatch(
-      /^unknown key; allowed keys: type, learningRate, beta1, beta2, epsilon, weightDecay, maxGradNorm, schedule$/,
+      /^unknown key; allowed keys: type, learningRate, beta1, beta2, epsilon, weightDecay, decayVectors, maxGradNorm, schedule$/,
     );
     const top = issuesOf({ trainr: {} });
     expect(top[0]!.path).toBe('trainr');

@@ -1,4 +1,10 @@
-import type { MetricsRecord } from '@cohort/trainer';
+import type {
+  EvaluationMetrics,
+  GenerationRecord,
+  MetricsRecord,
+  NumericFieldName,
+  StepMetricName,
+} from '@cohort/trainer';
 import type { SampleRecord } from './run-directory';
 import { escapeHtml, type PlotSeries, renderLinePlot } from './svg-plot';
 
@@ -25,10 +31,16 @@ function numberOf(value: unknown): number {
   return Number.NaN;
 }
 
+/** A field the report plots: a numeric metric of a step, an evaluation or a generation (typos do not compile). */
+type PlottedField =
+  | StepMetricName
+  | NumericFieldName<EvaluationMetrics>
+  | NumericFieldName<GenerationRecord>;
+
 function pointsOf(
   records: readonly MetricsRecord[],
-  field: string,
-  x = 'step',
+  field: PlottedField,
+  x: PlottedField = 'step',
 ): [number, number][] {
   return records.map((record) => [numberOf(record[x]), numberOf(record[field])]);
 }

@@ -11,7 +11,7 @@ import {
   regexReward,
   supportScenarios,
 } from '@cohort/environments';
-import { createOptimizer, initializeBackend, loadGptPolicy } from '@cohort/tfjs';
+import { initializeBackend, loadGptPolicy } from '@cohort/tfjs';
 import {
   GrpoTrainer,
   type TrainablePolicy,
@@ -191,31 +191,12 @@ export async function createTrainer(options: CreateTrainerOptions): Promise<Grpo
           config.trainer.seed,
         )
       : await createTfjsPolicy(config.policy.modelDirectory ?? defaultModelDirectory);
-  const { optimizer: optimizerConfig, steps } = config.trainer;
-  const optimizer = createOptimizer({
-    type: optimizerConfig.type,
-    learningRate: optimizerConfig.learningRate,
-    beta1: optimizerConfig.beta1,
-    beta2: optimizerConfig.beta2,
-    epsilon: optimizerConfig.epsilon,
-    weightDecay: optimizerConfig.weightDecay,
-    maxGradNorm: optimizerConfig.maxGradNorm,
-    schedule:
-      optimizerConfig.schedule.type === 'constant'
-        ? optimizerConfig.schedule
-        : {
-            ...optimizerConfig.schedule,
-            totalSteps: Math.max(steps, optimizerConfig.schedule.warmupSteps + 1),
-          },
-    variables: policy.namedVariables(),
-  });
   // Prompt evolution needs a starting prompt: the support environment's own when none is configured.
   const systemPrompt =
     config.systemPrompt ??
     (config.environment.type === 'support' ? defaultSupportSystemPrompt : undefined);
   return new GrpoTrainer<Scenario>({
     policy,
-    optimizer,
     referenceModel,
     environment: setup.environment,
     trainScenarios: setup.trainScenarios,

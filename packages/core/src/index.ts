@@ -1,4 +1,11 @@
 export type { AdvantageEstimator, AdvantageInput, AdvantageResult } from './advantage-estimator';
+export type {
+  CandidateActor,
+  CandidateUpdateResult,
+  CandidateUpdateRule,
+  RewardCritic,
+  Transition,
+} from './candidate-selector';
 export type { CheckpointManifest } from './checkpoint';
 export { CheckpointManifestSchema } from './checkpoint';
 export type {
@@ -25,16 +32,15 @@ export type {
   GenomeOperators,
   Population,
 } from './evolution';
-export type {
-  CandidateActor,
-  GproOptimizer,
-  GproUpdateResult,
-  RewardCritic,
-  Transition,
-} from './gpro';
 export type { Message, Role } from './message';
 export { MessageSchema } from './message';
-export type { Objective, ObjectiveInput, ObjectiveOutput } from './objective';
+export type {
+  Objective,
+  ObjectiveContext,
+  ObjectiveInput,
+  ObjectiveMetrics,
+  ObjectiveOutput,
+} from './objective';
 export type {
   FinishReason,
   GenerationOptions,
@@ -52,6 +58,12 @@ export { sampleContextFree } from './sample-context-free';
 export type { Scenario, ScenarioInput, SuccessCriterion, UserScript } from './scenario';
 export { ScenarioSchema, SuccessCriterionSchema, UserScriptSchema } from './scenario';
 export type { ChatTemplateOptions, Tokenizer } from './tokenizer';
+export type {
+  OptimizerStepResult,
+  PolicyOptimizer,
+  RefreshableReferenceModel,
+  TrainablePolicy,
+} from './trainable-policy';
 export type { Trajectory, TrajectoryGroup, Turn } from './trajectory';
 export { TrajectorySchema, TurnSchema } from './trajectory';
 export {

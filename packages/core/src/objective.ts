@@ -17,10 +17,32 @@ export interface ObjectiveInput<TensorType> {
   entropy?: TensorType;
 }
 
+/**
+ * Diagnostics of one objective call, as plain numbers. The names below are the
+ * ones the trainer reports in its step metrics; an objective may add others,
+ * which the trainer averages and reports under `objectiveMetrics`.
+ */
+export interface ObjectiveMetrics {
+  /** Mean entropy of the current policy over the masked tokens. */
+  entropy?: number;
+  /** Fraction of masked tokens whose ratio was clipped below / above. */
+  clipFractionLow?: number;
+  clipFractionHigh?: number;
+  /** Estimate of KL(old || current) over the masked tokens. */
+  approxKlToOld?: number;
+  [name: string]: number | undefined;
+}
+
 /** The loss to minimize, with diagnostics as plain numbers. */
 export interface ObjectiveOutput<TensorType> {
   loss: TensorType;
-  metrics: Record<string, number>;
+  metrics: ObjectiveMetrics;
+}
+
+/** What the trainer knows at each call and the objective may use. */
+export interface ObjectiveContext {
+  /** The KL coefficient of this call (an adaptive controller changes it between steps). */
+  klCoefficient?: number;
 }
 
 /**
@@ -30,5 +52,8 @@ export interface ObjectiveOutput<TensorType> {
  */
 export interface Objective<TensorType = unknown> {
   readonly name: string;
-  compute(input: ObjectiveInput<TensorType>): ObjectiveOutput<TensorType>;
+  compute(
+    input: ObjectiveInput<TensorType>,
+    context?: ObjectiveContext,
+  ): ObjectiveOutput<TensorType>;
 }

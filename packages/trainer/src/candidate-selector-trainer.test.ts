@@ -15,8 +15,8 @@ import {
   type CandidateSelectorEvent,
   CandidateSelectorTrainer,
 } from './candidate-selector-trainer';
-import { createGproOptimizer } from './gpro-optimizer';
-import type { GproOptimizerOptionsInput } from './gpro-optimizer-options';
+import { createCandidateUpdateRule } from './candidate-selector-update-rule';
+import type { CandidateUpdateRuleOptionsInput } from './candidate-selector-update-rule-options';
 
 beforeAll(async () => {
   await initializeBackend({ logger: false });
@@ -68,7 +68,7 @@ const heldOutQueries: CandidateQuery[] = Array.from({ length: 40 }, (_, index) =
 
 function makeTrainer(options: {
   seed: number;
-  optimizer?: GproOptimizerOptionsInput;
+  updateRule?: CandidateUpdateRuleOptionsInput;
   reward?: CandidateRewardSource;
   samplesPerQuery?: number;
   updateEvery?: number;
@@ -89,10 +89,10 @@ function makeTrainer(options: {
     featurizer,
     actor,
     critic,
-    optimizer: createGproOptimizer({
+    updateRule: createCandidateUpdateRule({
       epochs: 4,
       klCoefficient: 0.001,
-      ...options.optimizer,
+      ...options.updateRule,
     }),
     reward: options.reward ?? reward,
     candidateCount: 4,
@@ -111,8 +111,8 @@ describe('CandidateSelectorTrainer', () => {
     ['group advantages', { advantage: 'group' }, 3],
     ['critic advantages', { advantage: 'critic' }, 4],
     ['whitened critic advantages', { advantage: 'critic', criticNormalization: 'whiten' }, 4],
-  ] as const)('learns to choose the best of K = 4 candidates (%s)', async (_, optimizer, seed) => {
-    const { trainer, updates } = makeTrainer({ seed, optimizer });
+  ] as const)('learns to choose the best of K = 4 candidates (%s)', async (_, updateRule, seed) => {
+    const { trainer, updates } = makeTrainer({ seed, updateRule });
     const before = await trainer.evaluate(heldOutQueries);
     // One good reply in four: chance picks the best a quarter of the time.
     expect(before.chanceBestChoiceRate).toBeCloseTo(0.25, 10);
@@ -141,7 +141,7 @@ describe('CandidateSelectorTrainer', () => {
   });
 
   it('takes late human feedback through decide/record, in any order', async () => {
-    const { trainer, events } = makeTrainer({ seed: 5, optimizer: { advantage: 'critic' } });
+    const { trainer, events } = makeTrainer({ seed: 5, updateRule: { advantage: 'critic' } });
     // A "person" who answers after a delay that depends on the reply, so answers arrive out of order.
     const person = (response: string) =>
       new Promise<number>((resolve) =>
@@ -217,7 +217,7 @@ describe('CandidateSelectorTrainer', () => {
       featurizer,
       actor,
       critic: new MlpRewardCritic({ featureSize: dimension }),
-      optimizer: createGproOptimizer(),
+      updateRule: createCandidateUpdateRule(),
       reward,
       candidateCount: 4,
     });
@@ -240,7 +240,7 @@ describe('CandidateSelectorTrainer', () => {
       featurizer,
       actor,
       critic,
-      optimizer: createGproOptimizer(),
+      updateRule: createCandidateUpdateRule(),
       reward,
     };
     expect(() => new CandidateSelectorTrainer({ ...parts, candidateCount: 1 })).toThrow(
@@ -289,7 +289,7 @@ describe('CandidateSelectorTrainer', () => {
   it('keeps the tensor count flat over many updates', async () => {
     const { trainer, updates } = makeTrainer({
       seed: 9,
-      optimizer: { advantage: 'critic' },
+      updateRule: { advantage: 'critic' },
       updateEvery: 8,
     });
     await trainer.step(trainingQueries.slice(0, 2));

@@ -1,8 +1,8 @@
 import {
   type CandidateActor,
+  type CandidateUpdateResult,
+  type CandidateUpdateRule,
   type Featurizer,
-  type GproOptimizer,
-  type GproUpdateResult,
   InvalidArgumentError,
   parseWithSchema,
   Random,
@@ -86,7 +86,7 @@ export interface CandidateSelectorTrainerOptions<
   featurizer: Featurizer;
   actor: Actor;
   critic: Critic;
-  optimizer: GproOptimizer<Actor, Critic>;
+  updateRule: CandidateUpdateRule<Actor, Critic>;
   /** The reward of a decision: a function, or a person answering later (a Promise). */
   reward: CandidateRewardSource;
   onEvent?: (event: CandidateSelectorEvent) => void;
@@ -99,7 +99,7 @@ export interface CandidateStepSummary {
   decisions: number;
   skipped: number;
   /** Update results of this step, in order. */
-  updates: GproUpdateResult[];
+  updates: CandidateUpdateResult[];
 }
 
 /** What {@link CandidateSelectorTrainer.evaluate} measured. */
@@ -121,7 +121,7 @@ export interface CandidateEvaluation {
  * Everything a {@link CandidateSelectorTrainer} needs to continue exactly where
  * it stopped: its random stream, the rewarded decisions waiting for an update,
  * its counters, and, when they expose them, the actor's and critic's weights
- * and the optimizer's state. Plain memory (typed arrays inside the weights).
+ * and the update rule's state. Plain memory (typed arrays inside the weights).
  */
 export interface CandidateSelectorState {
   random: RandomState;
@@ -131,7 +131,7 @@ export interface CandidateSelectorState {
   groupCounter: number;
   actor?: WeightMap;
   critic?: WeightMap;
-  optimizer?: unknown;
+  updateRule?: unknown;
 }
 
 interface WithWeights {
@@ -171,8 +171,8 @@ function argmax(values: readonly number[]): number {
  * turns each `query + "\n" + candidate` into features, the actor samples one
  * from `softmax(logits)` with the core `Random` (greedy in `evaluate`), the
  * reward arrives from a function or a person, and after every M rewarded
- * decisions `optimizer.update(batch, actor, critic)` trains the actor and the
- * critic (see {@link ClippedGproOptimizer}).
+ * decisions `updateRule.update(batch, actor, critic)` trains the actor and the
+ * critic (see {@link ClippedCandidateUpdateRule}).
  *
  * Two ways to drive it: `step(queries)` samples `samplesPerQuery` decisions
  * per query and awaits their rewards concurrently (a person may answer them in
@@ -188,7 +188,7 @@ function argmax(values: readonly number[]): number {
  * @example
  * ```ts
  * const trainer = new CandidateSelectorTrainer({ generator, featurizer, actor, critic,
- *   optimizer: createGproOptimizer(), reward, candidateCount: 4, updateEvery: 32 });
+ *   updateRule: createCandidateUpdateRule(), reward, candidateCount: 4, updateEvery: 32 });
  * for (let round = 0; round < 10; round++) await trainer.step(queries);
  * const { bestChoiceRate } = await trainer.evaluate(heldOut);
  * ```
@@ -206,14 +206,14 @@ export class CandidateSelectorTrainer<
   private groupCounter = 0;
 
   constructor(options: CandidateSelectorTrainerOptions<Actor, Critic>) {
-    const { generator, featurizer, actor, critic, optimizer, reward, onEvent, ...settings } =
+    const { generator, featurizer, actor, critic, updateRule, reward, onEvent, ...settings } =
       options;
     this.settings = parseWithSchema(
       CandidateSelectorSettingsSchema,
       settings,
       'candidate selector trainer options',
     );
-    const required = { generator, featurizer, actor, critic, optimizer, reward };
+    const required = { generator, featurizer, actor, critic, updateRule, reward };
     for (const [name, part] of Object.entries(required)) {
       if (part === undefined || part === null) {
         throw new InvalidArgumentError({ argument: name, value: part, message: 'is required' });
@@ -245,7 +245,7 @@ export class CandidateSelectorTrainer<
    * between calls, not while `step` runs; feedback still pending then is lost.
    */
   getState(): CandidateSelectorState {
-    const { actor, critic, optimizer } = this.parts;
+    const { actor, critic, updateRule } = this.parts;
     return {
       random: this.random.getState(),
       buffer: structuredClone(this.buffer),
@@ -254,16 +254,16 @@ export class CandidateSelectorTrainer<
       groupCounter: this.groupCounter,
       ...(hasWeights(actor) ? { actor: actor.getWeights() } : {}),
       ...(hasWeights(critic) ? { critic: critic.getWeights() } : {}),
-      ...(hasState(optimizer) ? { optimizer: optimizer.getState() } : {}),
+      ...(hasState(updateRule) ? { updateRule: updateRule.getState() } : {}),
     };
   }
 
   /**
    * Restores a snapshot from {@link getState} into this trainer, its actor,
-   * critic and optimizer (a fresh optimizer, for {@link ClippedGproOptimizer}).
+   * critic and update rule (a fresh update rule, for {@link ClippedCandidateUpdateRule}).
    */
   setState(state: CandidateSelectorState): void {
-    const { actor, critic, optimizer } = this.parts;
+    const { actor, critic, updateRule } = this.parts;
     for (const name of ['attemptedUpdates', 'appliedUpdates', 'groupCounter'] as const) {
       if (!Number.isInteger(state[name]) || state[name] < 0) {
         throw new InvalidArgumentError({
@@ -283,7 +283,8 @@ export class CandidateSelectorTrainer<
     this.random.setState(state.random);
     if (state.actor !== undefined && hasWeights(actor)) actor.setWeights(state.actor);
     if (state.critic !== undefined && hasWeights(critic)) critic.setWeights(state.critic);
-    if (state.optimizer !== undefined && hasState(optimizer)) optimizer.setState(state.optimizer);
+    if (state.updateRule !== undefined && hasState(updateRule))
+      updateRule.setState(state.updateRule);
     this.buffer.splice(0, this.buffer.length, ...structuredClone(state.buffer));
     this.attemptedUpdates = state.attemptedUpdates;
     this.appliedUpdates = state.appliedUpdates;
@@ -419,7 +420,7 @@ export class CandidateSelectorTrainer<
   async record(
     decision: CandidateDecision,
     reward: number | null,
-  ): Promise<GproUpdateResult | undefined> {
+  ): Promise<CandidateUpdateResult | undefined> {
     this.accept(decision, reward);
     return this.buffer.length >= this.settings.updateEvery ? this.flush() : undefined;
   }
@@ -472,10 +473,10 @@ export class CandidateSelectorTrainer<
   }
 
   /** Updates on whatever rewarded decisions are waiting; undefined when none are. */
-  async flush(): Promise<GproUpdateResult | undefined> {
+  async flush(): Promise<CandidateUpdateResult | undefined> {
     if (this.buffer.length === 0) return undefined;
     const batch = this.buffer.splice(0, this.buffer.length);
-    const result = await this.parts.optimizer.update(batch, this.parts.actor, this.parts.critic);
+    const result = await this.parts.updateRule.update(batch, this.parts.actor, this.parts.critic);
     this.attemptedUpdates++;
     if (result.applied) this.appliedUpdates++;
     const skipReason = (result as { skipReason?: unknown }).skipReason;

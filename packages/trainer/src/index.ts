@@ -1,4 +1,13 @@
 export { writeFileAtomic } from '@cohort/tfjs';
+export type {
+  AdvantageRecord,
+  AdvantageStage,
+  AdvantageStageInput,
+  CriticTargets,
+} from './advantage-stage';
+export { criticAdvantageStage, groupAdvantageStage } from './advantage-stage';
+export type { TrainerAlgorithms } from './algorithm-registry';
+export { resolveAlgorithms } from './algorithm-registry';
 export type { HashingFeaturizerOptionsInput } from './candidate-hashing-featurizer';
 export {
   createHashingFeaturizer,
@@ -13,6 +22,19 @@ export type {
   CandidateRewardSource,
 } from './candidate-reward';
 export { candidateRewardFromFunction } from './candidate-reward';
+export type {
+  CandidateActorLossOptions,
+  CandidateActorLossResult,
+} from './candidate-selector-actor-loss';
+export { candidateActorLoss } from './candidate-selector-actor-loss';
+export {
+  criticBaselineAdvantages,
+  transitionGroupAdvantages,
+} from './candidate-selector-advantages';
+export type {
+  TrainableCandidateActor,
+  TrainableRewardCritic,
+} from './candidate-selector-trainable';
 export type {
   CandidateDecision,
   CandidateEvaluation,
@@ -29,31 +51,43 @@ export type {
   CandidateSelectorSettingsInput,
 } from './candidate-selector-trainer-options';
 export { CandidateSelectorSettingsSchema } from './candidate-selector-trainer-options';
+export type {
+  CandidateUpdateRuleParts,
+  ClippedCandidateUpdateResult,
+  ClippedCandidateUpdateRuleState,
+} from './candidate-selector-update-rule';
+export {
+  ClippedCandidateUpdateRule,
+  createCandidateUpdateRule,
+} from './candidate-selector-update-rule';
+export type {
+  CandidateUpdateRuleOptions,
+  CandidateUpdateRuleOptionsInput,
+} from './candidate-selector-update-rule-options';
+export { CandidateUpdateRuleOptionsSchema } from './candidate-selector-update-rule-options';
 export { ConversationTokens } from './conversation-tokens';
-export type { GproActorLossOptions, GproActorLossResult } from './gpro-actor-loss';
-export { gproActorLoss } from './gpro-actor-loss';
-export { criticBaselineAdvantages, transitionGroupAdvantages } from './gpro-advantages';
+export type { CriticLearningResult } from './critic-learning-stage';
+export { learnCritic } from './critic-learning-stage';
+export { evaluatePolicy } from './evaluation-stage';
 export type {
-  ClippedGproOptimizerState,
-  ClippedGproUpdateResult,
-  GproOptimizerParts,
-} from './gpro-optimizer';
-export { ClippedGproOptimizer, createGproOptimizer } from './gpro-optimizer';
-export type { GproOptimizerOptions, GproOptimizerOptionsInput } from './gpro-optimizer-options';
-export { GproOptimizerOptionsSchema } from './gpro-optimizer-options';
-export type { TrainableCandidateActor, TrainableRewardCritic } from './gpro-trainable';
-export type {
-  EvaluationMetrics,
   GrpoTrainerOptions,
   GrpoTrainerState,
-  StepMetrics,
+  StepResult,
   TrainerEvent,
 } from './grpo-trainer';
 export { GrpoTrainer } from './grpo-trainer';
+export { validateTrainerOptions } from './grpo-trainer-options';
 export type { MetricsRecord } from './metrics-log';
 export { MetricsLog, parseMetricsLog } from './metrics-log';
+export type { LearnPolicyOptions, PolicyLearningResult } from './policy-learning-stage';
+export { learnPolicy } from './policy-learning-stage';
+export { createPolicyOptimizer } from './policy-optimizer';
 export type { CreatePromptEvolutionOptions } from './prompt-evolution';
 export { createPromptEvolution } from './prompt-evolution';
+export type { ReferenceScores } from './reference-scoring-stage';
+export { scoreReference } from './reference-scoring-stage';
+export { refreshReference } from './refresh-reference';
+export { shapeReturns } from './return-shaping-stage';
 export type {
   RewardFailure,
   RolloutOptions,
@@ -62,6 +96,15 @@ export type {
   WeightedReward,
 } from './rollout';
 export { rolloutGroups } from './rollout';
+export type { CollectRolloutsOptions, RolloutCollection } from './rollout-collection-stage';
+export { collectRollouts, refuseStaleGroups } from './rollout-collection-stage';
+export type {
+  EvaluationMetrics,
+  NumericFieldName,
+  StepMetricName,
+  StepMetrics,
+} from './step-metrics';
+export { buildStepMetrics } from './step-metrics';
 export type {
   OptimizerStepResult,
   PolicyOptimizer,
@@ -96,6 +139,8 @@ export type {
   TrainingSummary,
 } from './training-run';
 export { TrainingRun } from './training-run';
+export type { TrajectoryRecord } from './trajectory-record';
+export { buildTrajectoryRecords } from './trajectory-record';
 export type { TurnTargets } from './turn-advantages';
 export { turnLevelAdvantages, turnTargets } from './turn-advantages';
 export type { TrainableValueFunction } from './value-function';

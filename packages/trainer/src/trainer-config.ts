@@ -25,6 +25,8 @@ export const OptimizerConfigSchema = z
     beta2: z.number().min(0).lt(1).default(0.999),
     epsilon: z.number().positive().default(1e-8),
     weightDecay: z.number().min(0).default(0),
+    /** Also decay rank-0/1 parameters (biases, norm gains); off by default, as in GPT-2 recipes. */
+    decayVectors: z.boolean().default(false),
     maxGradNorm: z.number().positive().default(1),
     schedule: z
       .object({
@@ -41,8 +43,12 @@ export const OptimizerConfigSchema = z
 export const KlConfigSchema = z
   .object({
     controller: KlControllerConfigSchema.default({ type: 'fixed', coefficient: 0 }),
-    estimator: KlEstimatorSchema.default('k3'),
-    /** `loss`: beta * KL in the objective (GRPO); `reward`: subtract beta * sum of k1 from the return (PPO/RLHF). */
+    /**
+     * The KL estimator of the loss term, the reward penalty and the `klToReference` metric.
+     * Omitted: the objective's (its preset's `klEstimator`, k3 for every built-in preset).
+     */
+    estimator: KlEstimatorSchema.optional(),
+    /** `loss`: beta * KL in the objective (GRPO); `reward`: subtract beta * sum of the per-token KL from the return (PPO/RLHF). */
     placement: z.enum(['loss', 'reward']).default('loss'),
   })
   .strict();

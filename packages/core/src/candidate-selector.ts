@@ -1,3 +1,11 @@
+/*
+ * Protocols of the candidate selector, the actor-critic of the GPRO design
+ * (group policy optimization over candidate responses: GRPO's group-relative
+ * advantages applied to choosing one of K candidates that a frozen LM
+ * proposes). Its update rule is a `CandidateUpdateRule`; "optimizer" is kept
+ * for the gradient optimizers (Adam) that the rule drives.
+ */
+
 /**
  * One decision of the candidate selector: a frozen LM proposed `candidates`
  * for `query` under `prompt`, the actor chose `chosenIndex` with probability
@@ -34,8 +42,8 @@ export interface RewardCritic<TensorType = unknown, VariableType = unknown> {
   trainableVariables(): readonly VariableType[];
 }
 
-/** What one {@link GproOptimizer.update} did. */
-export interface GproUpdateResult {
+/** What one {@link CandidateUpdateRule.update} did. */
+export interface CandidateUpdateResult {
   actorLoss: number;
   criticLoss: number;
   /** Mean advantage magnitude, KL to the initial actor, clip fraction, ... */
@@ -49,6 +57,10 @@ export interface GproUpdateResult {
  * transitions (every M queries). Guarantees: never leaves non-finite weights;
  * reports `applied: false` instead.
  */
-export interface GproOptimizer<Actor = CandidateActor, Critic = RewardCritic> {
-  update(batch: readonly Transition[], actor: Actor, critic: Critic): Promise<GproUpdateResult>;
+export interface CandidateUpdateRule<Actor = CandidateActor, Critic = RewardCritic> {
+  update(
+    batch: readonly Transition[],
+    actor: Actor,
+    critic: Critic,
+  ): Promise<CandidateUpdateResult>;
 }

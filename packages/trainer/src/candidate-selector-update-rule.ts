@@ -1,6 +1,6 @@
 import {
-  type GproOptimizer,
-  type GproUpdateResult,
+  type CandidateUpdateResult,
+  type CandidateUpdateRule,
   InvalidArgumentError,
   NonFiniteError,
   parseWithSchema,
@@ -9,18 +9,24 @@ import {
 import { exactKlTensor } from '@cohort/kl';
 import { createOptimizer, type WeightMap } from '@cohort/tfjs';
 import * as tf from '@tensorflow/tfjs';
-import { gproActorLoss } from './gpro-actor-loss';
-import { criticBaselineAdvantages, transitionGroupAdvantages } from './gpro-advantages';
+import { candidateActorLoss } from './candidate-selector-actor-loss';
 import {
-  type GproOptimizerOptions,
-  type GproOptimizerOptionsInput,
-  GproOptimizerOptionsSchema,
-} from './gpro-optimizer-options';
-import type { TrainableCandidateActor, TrainableRewardCritic } from './gpro-trainable';
+  criticBaselineAdvantages,
+  transitionGroupAdvantages,
+} from './candidate-selector-advantages';
+import type {
+  TrainableCandidateActor,
+  TrainableRewardCritic,
+} from './candidate-selector-trainable';
+import {
+  type CandidateUpdateRuleOptions,
+  type CandidateUpdateRuleOptionsInput,
+  CandidateUpdateRuleOptionsSchema,
+} from './candidate-selector-update-rule-options';
 import type { PolicyOptimizer } from './trainable-policy';
 
-/** Parts of a {@link ClippedGproOptimizer} to use instead of the configured ones. */
-export interface GproOptimizerParts {
+/** Parts of a {@link ClippedCandidateUpdateRule} to use instead of the configured ones. */
+export interface CandidateUpdateRuleParts {
   /** Optimizer of the actor's `namedVariables()` (instead of `options.actorOptimizer`). */
   actorOptimizer?: PolicyOptimizer;
   /** Optimizer of the critic's `namedVariables()` (instead of `options.criticOptimizer`). */
@@ -29,8 +35,8 @@ export interface GproOptimizerParts {
   initialActor?: TrainableCandidateActor;
 }
 
-/** Everything a {@link ClippedGproOptimizer} learned, in plain memory (for checkpoints and resume). */
-export interface ClippedGproOptimizerState {
+/** Everything a {@link ClippedCandidateUpdateRule} learned, in plain memory (for checkpoints and resume). */
+export interface ClippedCandidateUpdateRuleState {
   updates: number;
   /** Weights of the frozen initial actor; undefined before the first update. */
   initialActor?: WeightMap;
@@ -38,8 +44,8 @@ export interface ClippedGproOptimizerState {
   criticOptimizer?: unknown;
 }
 
-/** What {@link ClippedGproOptimizer.update} did; `skipReason` says why when `applied` is false. */
-export interface ClippedGproUpdateResult extends GproUpdateResult {
+/** What {@link ClippedCandidateUpdateRule.update} did; `skipReason` says why when `applied` is false. */
+export interface ClippedCandidateUpdateResult extends CandidateUpdateResult {
   skipReason?: string;
 }
 
@@ -106,7 +112,7 @@ function validateBatch(batch: readonly Transition[]): void {
  * 1. advantages: `'group'`, `(r - mean_g r) / std_g r` over the transitions
  *    sharing a `groupId` (GRPO), or `'critic'`, `r - V(x)` with the critic's
  *    prediction detached (whitened over the batch by default);
- * 2. `epochs` passes, each one Adam step of the actor on {@link gproActorLoss}
+ * 2. `epochs` passes, each one Adam step of the actor on {@link candidateActorLoss}
  *    (PPO clip on the chosen candidate's probability ratio to the behavior
  *    probability, plus beta times the exact KL to the initial actor over the K
  *    candidates) and one step of the critic on `mean_i (V(x_i) - r_i)^2`, with
@@ -126,25 +132,29 @@ function validateBatch(batch: readonly Transition[]): void {
  *
  * @example
  * ```ts
- * const optimizer = createGproOptimizer({ advantage: 'critic', epochs: 2, klCoefficient: 0.01 });
- * const { actorLoss, criticLoss, applied, metrics } = await optimizer.update(transitions, actor, critic);
+ * const updateRule = createCandidateUpdateRule({ advantage: 'critic', epochs: 2, klCoefficient: 0.01 });
+ * const { actorLoss, criticLoss, applied, metrics } = await updateRule.update(transitions, actor, critic);
  * console.log(metrics.klToInitial, metrics.clipFraction);
  * ```
  */
-export class ClippedGproOptimizer
-  implements GproOptimizer<TrainableCandidateActor, TrainableRewardCritic>
+export class ClippedCandidateUpdateRule
+  implements CandidateUpdateRule<TrainableCandidateActor, TrainableRewardCritic>
 {
-  readonly options: GproOptimizerOptions;
+  readonly options: CandidateUpdateRuleOptions;
   private initialActor: TrainableCandidateActor | undefined;
   private actorOptimizer: PolicyOptimizer | undefined;
   private criticOptimizer: PolicyOptimizer | undefined;
   private boundActor: TrainableCandidateActor | undefined;
   private boundCritic: TrainableRewardCritic | undefined;
   private updateCount = 0;
-  private pendingState: ClippedGproOptimizerState | undefined;
+  private pendingState: ClippedCandidateUpdateRuleState | undefined;
 
-  constructor(options: GproOptimizerOptionsInput = {}, parts: GproOptimizerParts = {}) {
-    this.options = parseWithSchema(GproOptimizerOptionsSchema, options, 'GPRO optimizer options');
+  constructor(options: CandidateUpdateRuleOptionsInput = {}, parts: CandidateUpdateRuleParts = {}) {
+    this.options = parseWithSchema(
+      CandidateUpdateRuleOptionsSchema,
+      options,
+      'candidate update rule options',
+    );
     this.actorOptimizer = parts.actorOptimizer;
     this.criticOptimizer = parts.criticOptimizer;
     this.initialActor = parts.initialActor;
@@ -166,14 +176,15 @@ export class ClippedGproOptimizer
         argument: 'actor',
         value: '(another actor)',
         message:
-          "differs from the actor of this optimizer's first update; its moments and initial copy belong to that one, so create a new optimizer",
+          "differs from the actor of this update rule's first update; its moments and initial copy belong to that one, so create a new update rule",
       });
     }
     if (this.boundCritic !== undefined && this.boundCritic !== critic) {
       throw new InvalidArgumentError({
         argument: 'critic',
         value: '(another critic)',
-        message: "differs from the critic of this optimizer's first update; create a new optimizer",
+        message:
+          "differs from the critic of this update rule's first update; create a new update rule",
       });
     }
     this.boundActor = actor;
@@ -202,7 +213,7 @@ export class ClippedGproOptimizer
    * The update count, the initial actor's weights and both optimizers' states.
    * With the actor's and critic's weights, enough to resume exactly.
    */
-  getState(): ClippedGproOptimizerState {
+  getState(): ClippedCandidateUpdateRuleState {
     if (this.pendingState !== undefined) return this.pendingState;
     return {
       updates: this.updateCount,
@@ -217,15 +228,15 @@ export class ClippedGproOptimizer
   }
 
   /**
-   * Restores a state from {@link getState}, into a fresh optimizer (before its
+   * Restores a state from {@link getState}, into a fresh updateRule (before its
    * first update): it takes effect when the first update meets its actor and critic.
    */
-  setState(state: ClippedGproOptimizerState): void {
+  setState(state: ClippedCandidateUpdateRuleState): void {
     if (this.boundActor !== undefined) {
       throw new InvalidArgumentError({
         argument: 'state',
         value: `updates ${state.updates}`,
-        message: 'can only be restored into an optimizer that has not updated yet',
+        message: 'can only be restored into an updateRule that has not updated yet',
       });
     }
     if (!Number.isInteger(state.updates) || state.updates < 0) {
@@ -243,7 +254,7 @@ export class ClippedGproOptimizer
     batch: readonly Transition[],
     actor: TrainableCandidateActor,
     critic: TrainableRewardCritic,
-  ): Promise<ClippedGproUpdateResult> {
+  ): Promise<ClippedCandidateUpdateResult> {
     validateBatch(batch);
     this.bind(actor, critic);
     const actorOptimizer = this.actorOptimizer!;
@@ -313,7 +324,7 @@ export class ClippedGproOptimizer
       for (let epoch = 0; epoch < this.options.epochs && skipReason === undefined; epoch++) {
         let clipFraction = 0;
         const actorStep = tf.variableGrads(() => {
-          const terms = gproActorLoss({
+          const terms = candidateActorLoss({
             actor,
             candidateFeatures,
             chosenIndices,
@@ -402,21 +413,21 @@ export class ClippedGproOptimizer
 }
 
 /**
- * Creates a {@link ClippedGproOptimizer} from validated options (defaults in
- * {@link GproOptimizerOptionsSchema}) and, optionally, your own optimizers or
+ * Creates a {@link ClippedCandidateUpdateRule} from validated options (defaults in
+ * {@link CandidateUpdateRuleOptionsSchema}) and, optionally, your own optimizers or
  * initial actor.
  *
  * @throws ValidationError naming the bad field, e.g. `epochs`.
  * @example
  * ```ts
- * const optimizer = createGproOptimizer({ advantage: 'group', epochs: 4, klCoefficient: 0.01 });
- * const custom = createGproOptimizer({}, { actorOptimizer: createOptimizer({ type: 'adamw',
+ * const updateRule = createCandidateUpdateRule({ advantage: 'group', epochs: 4, klCoefficient: 0.01 });
+ * const custom = createCandidateUpdateRule({}, { actorOptimizer: createOptimizer({ type: 'adamw',
  *   learningRate: 1e-3, variables: actor.namedVariables() }) });
  * ```
  */
-export function createGproOptimizer(
-  options: GproOptimizerOptionsInput = {},
-  parts: GproOptimizerParts = {},
-): ClippedGproOptimizer {
-  return new ClippedGproOptimizer(options, parts);
+export function createCandidateUpdateRule(
+  options: CandidateUpdateRuleOptionsInput = {},
+  parts: CandidateUpdateRuleParts = {},
+): ClippedCandidateUpdateRule {
+  return new ClippedCandidateUpdateRule(options, parts);
 }

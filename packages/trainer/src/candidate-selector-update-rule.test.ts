@@ -9,7 +9,7 @@ import { createOptimizer, initializeBackend, type WeightMap } from '@cohort/tfjs
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { MlpCandidateActor, MlpRewardCritic } from './candidate-models';
-import { createGproOptimizer } from './gpro-optimizer';
+import { createCandidateUpdateRule } from './candidate-selector-update-rule';
 import type { PolicyOptimizer } from './trainable-policy';
 
 beforeAll(async () => {
@@ -70,7 +70,7 @@ function faultyOptimizer(actor: MlpCandidateActor, failOnCall: number) {
   });
   let calls = 0;
   // A real Adam whose gradients turn to NaN on one call, as an overflow would make them.
-  const optimizer: PolicyOptimizer = {
+  const updateRule: PolicyOptimizer = {
     applyGradients(gradients) {
       calls++;
       if (calls !== failOnCall) return inner.applyGradients(gradients);
@@ -86,7 +86,7 @@ function faultyOptimizer(actor: MlpCandidateActor, failOnCall: number) {
     getState: () => inner.getState(),
     setState: (state) => inner.setState(state as never),
   };
-  return { optimizer, inner };
+  return { updateRule, inner };
 }
 
 const sameWeights = (a: WeightMap, b: WeightMap) =>
@@ -94,7 +94,7 @@ const sameWeights = (a: WeightMap, b: WeightMap) =>
     Object.fromEntries(Object.entries(b).map(([k, v]) => [k, Array.from(v.data)])),
   );
 
-describe('ClippedGproOptimizer', () => {
+describe('ClippedCandidateUpdateRule', () => {
   it('raises the probability of candidates with positive advantage and lowers the others', async () => {
     const { actor, critic } = models();
     const features = batchOf(2)[0]!.candidateFeatures;
@@ -109,7 +109,7 @@ describe('ClippedGproOptimizer', () => {
       { ...base, chosenIndex: 1, reward: 0, behaviorLogProb: Math.log(1 / 3), groupId: 'g' },
     ];
     const before = probabilities(actor, features);
-    const result = await createGproOptimizer({ epochs: 4 }).update(batch, actor, critic);
+    const result = await createCandidateUpdateRule({ epochs: 4 }).update(batch, actor, critic);
     const after = probabilities(actor, features);
     expect(result.applied).toBe(true);
     expect(after[0]).toBeGreaterThan(before[0]! + 0.01);
@@ -121,22 +121,22 @@ describe('ClippedGproOptimizer', () => {
   it('reports the exact KL to the initial actor after the update', async () => {
     const { actor, critic } = models(3);
     const reference = actor.clone();
-    const optimizer = createGproOptimizer({ epochs: 3 });
+    const updateRule = createCandidateUpdateRule({ epochs: 3 });
     const batch = batchOf(4);
-    let result = await optimizer.update(batch, actor, critic);
-    result = await optimizer.update(batch, actor, critic);
+    let result = await updateRule.update(batch, actor, critic);
+    result = await updateRule.update(batch, actor, critic);
     expect(result.metrics.klToInitial).toBeGreaterThan(1e-4);
     expect(result.metrics.klToInitial).toBeCloseTo(klRows(actor, reference, batch), 5);
-    expect(optimizer.updates).toBe(2);
+    expect(updateRule.updates).toBe(2);
   });
 
   it('holds the actor closer to its initial copy as beta grows', async () => {
     const klAfter = async (klCoefficient: number) => {
       const { actor, critic } = models(5);
-      const optimizer = createGproOptimizer({ klCoefficient, epochs: 4 });
-      let result = await optimizer.update(batchOf(6), actor, critic);
+      const updateRule = createCandidateUpdateRule({ klCoefficient, epochs: 4 });
+      let result = await updateRule.update(batchOf(6), actor, critic);
       for (let round = 0; round < 5; round++)
-        result = await optimizer.update(batchOf(6), actor, critic);
+        result = await updateRule.update(batchOf(6), actor, critic);
       return result.metrics.klToInitial!;
     };
     const free = await klAfter(0);
@@ -147,11 +147,11 @@ describe('ClippedGproOptimizer', () => {
 
   it('fits the critic to the rewards (mean squared error falls)', async () => {
     const { actor, critic } = models(7);
-    const optimizer = createGproOptimizer({ advantage: 'critic', epochs: 4 });
+    const updateRule = createCandidateUpdateRule({ advantage: 'critic', epochs: 4 });
     const batch = batchOf(8, 8, 4);
-    const first = await optimizer.update(batch, actor, critic);
+    const first = await updateRule.update(batch, actor, critic);
     let last = first;
-    for (let round = 0; round < 15; round++) last = await optimizer.update(batch, actor, critic);
+    for (let round = 0; round < 15; round++) last = await updateRule.update(batch, actor, critic);
     // Independent check of the reported loss: mean (V(x) - r)^2 over the chosen features.
     const predicted = critic.predict(
       batch.map((transition) => transition.candidateFeatures[transition.chosenIndex]!),
@@ -170,27 +170,30 @@ describe('ClippedGproOptimizer', () => {
     const before = actor.getWeights();
     const batch = batchOf(10);
     batch[5] = { ...batch[5]!, reward: Number.NaN };
-    const optimizer = createGproOptimizer();
-    await expect(optimizer.update(batch, actor, critic)).rejects.toSatisfy(
+    const updateRule = createCandidateUpdateRule();
+    await expect(updateRule.update(batch, actor, critic)).rejects.toSatisfy(
       (error) =>
         NonFiniteError.isInstance(error) && /batch\[5\]\.reward is NaN/.test(String(error)),
     );
     sameWeights(actor.getWeights(), before);
-    expect(optimizer.updates).toBe(0);
+    expect(updateRule.updates).toBe(0);
   });
 
   it('puts the actor, the critic and both optimizers back when a later epoch has a NaN gradient', async () => {
     const { actor, critic } = models(11);
-    const { optimizer: actorOptimizer, inner } = faultyOptimizer(actor, 2);
+    const { updateRule: actorOptimizer, inner } = faultyOptimizer(actor, 2);
     const criticOptimizer = createOptimizer({
       type: 'adam',
       learningRate: 1e-2,
       variables: critic.namedVariables(),
     });
-    const optimizer = createGproOptimizer({ epochs: 3 }, { actorOptimizer, criticOptimizer });
+    const updateRule = createCandidateUpdateRule(
+      { epochs: 3 },
+      { actorOptimizer, criticOptimizer },
+    );
     const actorBefore = actor.getWeights();
     const criticBefore = critic.getWeights();
-    const result = await optimizer.update(batchOf(12), actor, critic);
+    const result = await updateRule.update(batchOf(12), actor, critic);
     expect(result.applied).toBe(false);
     expect(result.skipReason).toMatch(/actor gradient norm NaN at epoch 1/);
     // Epoch 0 had moved both networks; the rollback undid it.
@@ -198,9 +201,9 @@ describe('ClippedGproOptimizer', () => {
     sameWeights(critic.getWeights(), criticBefore);
     expect(inner.updateCount).toBe(0);
     expect(criticOptimizer.updateCount).toBe(0);
-    expect(optimizer.updates).toBe(0);
+    expect(updateRule.updates).toBe(0);
     // The next batch trains normally.
-    const next = await optimizer.update(batchOf(13), actor, critic);
+    const next = await updateRule.update(batchOf(13), actor, critic);
     expect(next.applied).toBe(true);
     expect(inner.updateCount).toBe(3);
     expect(criticOptimizer.updateCount).toBe(3);
@@ -216,7 +219,7 @@ describe('ClippedGproOptimizer', () => {
     );
     critic.setWeights(broken);
     const before = actor.getWeights();
-    const result = await createGproOptimizer({ advantage: 'critic' }).update(
+    const result = await createCandidateUpdateRule({ advantage: 'critic' }).update(
       batchOf(15),
       actor,
       critic,
@@ -239,20 +242,23 @@ describe('ClippedGproOptimizer', () => {
       learningRate: 5e-2,
       variables: critic.namedVariables(),
     });
-    const optimizer = createGproOptimizer({ epochs: 2 }, { actorOptimizer, criticOptimizer });
-    await optimizer.update(batchOf(17), actor, critic);
+    const updateRule = createCandidateUpdateRule(
+      { epochs: 2 },
+      { actorOptimizer, criticOptimizer },
+    );
+    await updateRule.update(batchOf(17), actor, critic);
     expect(actorOptimizer.updateCount).toBe(2);
     expect(criticOptimizer.updateCount).toBe(2);
   });
 
   it('names bad options, bad transitions and a swapped actor', async () => {
-    expect(() => createGproOptimizer({ epochs: 0 })).toThrow(ValidationError);
-    expect(() => createGproOptimizer({ epochs: 0 })).toThrow(/epochs/);
-    expect(() => createGproOptimizer({ clipLow: 1 })).toThrow(/clipLow/);
-    expect(() => createGproOptimizer({ advantage: 'value' as never })).toThrow(/advantage/);
+    expect(() => createCandidateUpdateRule({ epochs: 0 })).toThrow(ValidationError);
+    expect(() => createCandidateUpdateRule({ epochs: 0 })).toThrow(/epochs/);
+    expect(() => createCandidateUpdateRule({ clipLow: 1 })).toThrow(/clipLow/);
+    expect(() => createCandidateUpdateRule({ advantage: 'value' as never })).toThrow(/advantage/);
     const { actor, critic } = models(18);
-    const optimizer = createGproOptimizer();
-    await expect(optimizer.update([], actor, critic)).rejects.toThrow(InvalidArgumentError);
+    const updateRule = createCandidateUpdateRule();
+    await expect(updateRule.update([], actor, critic)).rejects.toThrow(InvalidArgumentError);
     const batch = batchOf(19);
     const cases: [Partial<Transition>, RegExp][] = [
       [{ chosenIndex: 3 }, /batch\[2\]\.chosenIndex = 3/],
@@ -267,10 +273,10 @@ describe('ClippedGproOptimizer', () => {
       const broken = batch.map((transition, index) =>
         index === 2 ? { ...transition, ...change } : transition,
       );
-      await expect(optimizer.update(broken, actor, critic)).rejects.toThrow(message);
+      await expect(updateRule.update(broken, actor, critic)).rejects.toThrow(message);
     }
-    await optimizer.update(batch, actor, critic);
-    await expect(optimizer.update(batch, models(20).actor, critic)).rejects.toThrow(
+    await updateRule.update(batch, actor, critic);
+    await expect(updateRule.update(batch, models(20).actor, critic)).rejects.toThrow(
       /Invalid argument actor/,
     );
   });

@@ -3,7 +3,7 @@ import type { WeightMap } from '@cohort/tfjs';
 import type * as tf from '@tensorflow/tfjs';
 
 /**
- * A candidate actor the GPRO optimizer can train: the core `CandidateActor`
+ * A candidate actor the candidate update rule can train: the core `CandidateActor`
  * over tfjs tensors, with stably named variables (for its optimizer's state),
  * weights as a {@link WeightMap} (to roll a failed update back) and a `clone`
  * (the frozen initial actor of the KL term). {@link MlpCandidateActor} is one.
@@ -15,7 +15,7 @@ export interface TrainableCandidateActor extends CandidateActor<tf.Tensor, tf.Va
   clone(): TrainableCandidateActor;
 }
 
-/** A reward critic the GPRO optimizer can train; {@link MlpRewardCritic} is one. */
+/** A reward critic the candidate update rule can train; {@link MlpRewardCritic} is one. */
 export interface TrainableRewardCritic extends RewardCritic<tf.Tensor, tf.Variable> {
   namedVariables(): Record<string, tf.Variable>;
   getWeights(): WeightMap;

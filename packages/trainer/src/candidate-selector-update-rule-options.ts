@@ -14,11 +14,11 @@ const defaultAdam = {
 } as const;
 
 /**
- * Options of {@link createGproOptimizer}, with defaults: group advantages, 4
+ * Options of {@link createCandidateUpdateRule}, with defaults: group advantages, 4
  * epochs, clip 0.2 both sides, beta 0.01, Adam at 1e-2 with gradient-norm
  * clipping at 1 for both the actor and the critic.
  */
-export const GproOptimizerOptionsSchema = z
+export const CandidateUpdateRuleOptionsSchema = z
   .object({
     /**
      * `group`: advantages relative to the other answers to the same query
@@ -47,5 +47,5 @@ export const GproOptimizerOptionsSchema = z
   })
   .strict();
 
-export type GproOptimizerOptions = z.output<typeof GproOptimizerOptionsSchema>;
-export type GproOptimizerOptionsInput = z.input<typeof GproOptimizerOptionsSchema>;
+export type CandidateUpdateRuleOptions = z.output<typeof CandidateUpdateRuleOptionsSchema>;
+export type CandidateUpdateRuleOptionsInput = z.input<typeof CandidateUpdateRuleOptionsSchema>;

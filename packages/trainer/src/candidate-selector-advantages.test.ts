@@ -1,6 +1,9 @@
 import { NonFiniteError } from '@cohort/core';
 import { describe, expect, it } from 'vitest';
-import { criticBaselineAdvantages, transitionGroupAdvantages } from './gpro-advantages';
+import {
+  criticBaselineAdvantages,
+  transitionGroupAdvantages,
+} from './candidate-selector-advantages';
 
 describe('transitionGroupAdvantages', () => {
   it('normalizes within each groupId, wherever its members sit in the batch', () => {

@@ -2,7 +2,7 @@ import { initializeBackend, type WeightMap } from '@cohort/tfjs';
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { MlpCandidateActor } from './candidate-models';
-import { gproActorLoss } from './gpro-actor-loss';
+import { candidateActorLoss } from './candidate-selector-actor-loss';
 
 beforeAll(async () => {
   await initializeBackend({ logger: false });
@@ -105,7 +105,7 @@ function setup() {
   return { actor, reference };
 }
 
-describe('gproActorLoss', () => {
+describe('candidateActorLoss', () => {
   it('equals an independent float64 computation, in and out of the clip range', () => {
     const { actor, reference } = setup();
     const current = tf.logSoftmax(actor.logits(candidateFeatures)).arraySync() as number[][];
@@ -117,7 +117,7 @@ describe('gproActorLoss', () => {
     ];
     for (const { old, advantages } of cases) {
       const referenceLogits = reference.logits(candidateFeatures);
-      const result = gproActorLoss({
+      const result = candidateActorLoss({
         actor,
         candidateFeatures,
         chosenIndices: tf.tensor1d(chosen, 'int32'),
@@ -155,7 +155,7 @@ describe('gproActorLoss', () => {
     const referenceLogits = reference.logits(candidateFeatures);
     const { grads } = tf.variableGrads(
       () =>
-        gproActorLoss({
+        candidateActorLoss({
           actor,
           candidateFeatures,
           chosenIndices: tf.tensor1d(chosen, 'int32'),
@@ -201,7 +201,7 @@ describe('gproActorLoss', () => {
     // Ratios e^1 > 1.2 with positive advantages: both clipped, and beta = 0.
     const { grads, value } = tf.variableGrads(
       () =>
-        gproActorLoss({
+        candidateActorLoss({
           actor,
           candidateFeatures,
           chosenIndices: tf.tensor1d([0, 0], 'int32'),

@@ -3,8 +3,8 @@ import { exactKlTensor } from '@cohort/kl';
 import { clippedSurrogateLoss } from '@cohort/objectives';
 import * as tf from '@tensorflow/tfjs';
 
-/** Inputs of {@link gproActorLoss}. */
-export interface GproActorLossOptions {
+/** Inputs of {@link candidateActorLoss}. */
+export interface CandidateActorLossOptions {
   actor: CandidateActor<tf.Tensor, tf.Variable>;
   /** `[B][K][featureSize]`, as the actor saw them when it chose. */
   candidateFeatures: readonly (readonly (readonly number[])[])[];
@@ -23,7 +23,7 @@ export interface GproActorLossOptions {
 }
 
 /** The loss as a differentiable scalar and its diagnostics as numbers. */
-export interface GproActorLossResult {
+export interface CandidateActorLossResult {
   loss: tf.Scalar;
   /** The clipped-surrogate term alone. */
   policyLoss: number;
@@ -49,12 +49,12 @@ export interface GproActorLossResult {
  *
  * @example
  * ```ts
- * const { grads } = tf.variableGrads(() => gproActorLoss({ actor, candidateFeatures,
+ * const { grads } = tf.variableGrads(() => candidateActorLoss({ actor, candidateFeatures,
  *   chosenIndices, oldLogProbs, advantages, referenceLogits, clipLow: 0.2, clipHigh: 0.2,
  *   klCoefficient: 0.01 }).loss, [...actor.trainableVariables()]);
  * ```
  */
-export function gproActorLoss(options: GproActorLossOptions): GproActorLossResult {
+export function candidateActorLoss(options: CandidateActorLossOptions): CandidateActorLossResult {
   const size = options.candidateFeatures.length;
   const logits = options.actor.logits(options.candidateFeatures);
   const count = logits.shape[1] ?? 0;

@@ -1,0 +1,187 @@
+import type { AdvantageEstimator } from '@cohort/core';
+import { InvalidArgumentError } from '@cohort/core';
+import { MockTokenizer } from '@cohort/core/test';
+import { createBanditEnvironment } from '@cohort/environments';
+import { createOptimizer, initializeBackend, UnigramPolicy, UnigramReference } from '@cohort/tfjs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { GrpoTrainer, type GrpoTrainerOptions, type TrainerEvent } from './grpo-trainer';
+import { unigramLogProb } from './stage-test-fixtures';
+import type { GrpoTrainerConfigInput } from './trainer-config';
+
+const tokenizer = new MockTokenizer();
+const digitIds = [...'01234'].map((digit) => tokenizer.encode(digit)[0]!);
+
+beforeAll(async () => {
+  await initializeBackend({ logger: false });
+});
+
+function banditTrainer(config: GrpoTrainerConfigInput, extra: Partial<GrpoTrainerOptions> = {}) {
+  const initialLogits = Array.from({ length: tokenizer.vocabSize }, (_, id) =>
+    digitIds.includes(id) ? 2 + 0.1 * id : id === tokenizer.endOfTurnTokenId ? 1 : -4,
+  );
+  const policy = new UnigramPolicy({ tokenizer, initialLogits });
+  const events: TrainerEvent[] = [];
+  const trainer = new GrpoTrainer({
+    policy,
+    referenceModel: new UnigramReference(policy),
+    environment: createBanditEnvironment({
+      bandit: { armMeans: [0.1, 0.3, 0.5, 0.7, 0.9], noise: 'gaussian', noiseStd: 0.1, seed: 2 },
+    }),
+    trainScenarios: [{ id: 'bandit' }],
+    rewards: [],
+    onEvent: (event) => events.push(event),
+    config: {
+      seed: 2,
+      scenariosPerStep: 2,
+      groupSize: 8,
+      generation: { maxNewTokens: 2 },
+      ...config,
+    },
+    ...extra,
+  });
+  return { trainer, policy, events, initialLogits: Array.from(policy.logits.dataSync()) };
+}
+
+describe('GrpoTrainer settings that must take effect', () => {
+  it('builds its optimizer from config.optimizer: the first Adam step moves each logit by about the learning rate', async () => {
+    for (const learningRate of [0.01, 0.05]) {
+      const { trainer, policy, initialLogits } = banditTrainer({
+        optimizer: { type: 'adam', learningRate },
+      });
+      await trainer.step();
+      const after = Array.from(policy.logits.dataSync());
+      const moves = after.map((value, index) => Math.abs(value - initialLogits[index]!));
+      // Adam's first step is lr * g / (|g| + eps): the largest move is the learning rate.
+      expect(Math.max(...moves)).toBeCloseTo(learningRate, 4);
+    }
+  });
+
+  it('refuses a non-default config.optimizer next to an optimizer instance that would replace it', () => {
+    const policy = new UnigramPolicy({ tokenizer });
+    const optimizer = createOptimizer({ learningRate: 0.1, variables: policy.namedVariables() });
+    expect(() => banditTrainer({ optimizer: { learningRate: 0.3 } }, { optimizer })).toThrow(
+      /config\.optimizer = .*would not take effect/s,
+    );
+    expect(() => banditTrainer({}, { optimizer })).not.toThrow();
+  });
+
+  it('refuses AdamW decay that would decay no parameter, and decays vectors when asked', async () => {
+    const call = () => banditTrainer({ optimizer: { type: 'adamw', weightDecay: 0.1 } });
+    expect(call).toThrow(InvalidArgumentError);
+    expect(call).toThrow(/config\.optimizer\.weightDecay.*rank < 2/);
+    const { trainer, policy, initialLogits } = banditTrainer({
+      optimizer: { type: 'adamw', learningRate: 0.05, weightDecay: 0.5, decayVectors: true },
+    });
+    await trainer.step();
+    // Decoupled decay multiplies every logit by (1 - lr wd) = 0.975, moving -4 to -3.9; Adam alone moves at most lr = 0.05.
+    const after = Array.from(policy.logits.dataSync());
+    const unsampled = initialLogits.indexOf(-4);
+    expect(after[unsampled]!).toBeGreaterThan(-4 + 0.05);
+    expect(Math.abs(after[unsampled]! - -4 * 0.975)).toBeLessThanOrEqual(0.05 + 1e-6);
+  });
+
+  it("uses config.kl.estimator in the loss: k1 and k3 train differently, an unset estimator is the objective preset's k3", async () => {
+    const weights: Record<string, number[]> = {};
+    for (const [name, estimator] of [
+      ['k1', 'k1'],
+      ['k3', 'k3'],
+      ['unset', undefined],
+    ] as const) {
+      const { trainer, policy } = banditTrainer({
+        optimizer: { type: 'adam', learningRate: 0.1 },
+        kl: {
+          controller: { type: 'fixed', coefficient: 0.5 },
+          ...(estimator ? { estimator } : {}),
+        },
+      });
+      for (let step = 0; step < 3; step++) await trainer.step();
+      weights[name] = Array.from(policy.logits.dataSync());
+    }
+    expect(weights.unset).toEqual(weights.k3);
+    const difference = Math.max(
+      ...weights.k1!.map((value, index) => Math.abs(value - weights.k3![index]!)),
+    );
+    expect(difference).toBeGreaterThan(1e-4);
+  });
+
+  it('refuses kl.estimator that disagrees with objective.klEstimator', () => {
+    expect(() =>
+      banditTrainer({ kl: { estimator: 'k1' }, objective: { preset: 'grpo', klEstimator: 'k2' } }),
+    ).toThrow(/config\.kl\.estimator.*disagrees with config\.objective\.klEstimator/);
+  });
+
+  it('refuses config.advantage next to an advantageEstimator instance', () => {
+    const estimator: AdvantageEstimator = {
+      name: 'raw',
+      estimate: ({ rewards }) => ({ advantages: [...rewards], zeroSpreadGroupFraction: 0 }),
+    };
+    expect(() =>
+      banditTrainer({ advantage: { type: 'rloo' } }, { advantageEstimator: estimator }),
+    ).toThrow(/config\.advantage = .*would not take effect/s);
+    expect(banditTrainer({}, { advantageEstimator: estimator }).trainer.advantageEstimator).toBe(
+      estimator,
+    );
+  });
+});
+
+describe('GrpoTrainer step records', () => {
+  it('puts the KL in the reward with kl.placement reward: return = R - beta sum KL, and no KL term in the loss', async () => {
+    const beta = 0.3;
+    const { trainer, initialLogits } = banditTrainer({
+      optimizer: { type: 'adam', learningRate: 0.2 },
+      kl: {
+        controller: { type: 'fixed', coefficient: beta },
+        placement: 'reward',
+        estimator: 'k1',
+      },
+    });
+    await trainer.step();
+    const { records, metrics, objectiveMetrics } = await trainer.stepWithRecords();
+    expect(records).toHaveLength(16);
+    let klTotal = 0;
+    for (const record of records) {
+      let sum = 0;
+      record.tokenIds.forEach((id, position) => {
+        if (record.lossMask[position] !== 1) return;
+        // k1 against the frozen initial policy, computed here in float64.
+        sum += record.behaviorLogProbsPerToken[position]! - unigramLogProb(initialLogits, id);
+      });
+      expect(record.shapedReturn).toBeCloseTo(record.totalReward - beta * sum, 5);
+      klTotal += Math.abs(sum);
+      expect(record.policyVersion).toBe(1);
+      expect(record.learnerVersion).toBe(2);
+    }
+    expect(klTotal).toBeGreaterThan(0.05);
+    expect(objectiveMetrics.klToReference).toBeUndefined();
+    expect(metrics.policyVersion).toBe(2);
+    const inLoss = banditTrainer({ kl: { controller: { type: 'fixed', coefficient: beta } } });
+    expect((await inLoss.trainer.stepWithRecords()).objectiveMetrics.klToReference).toBeDefined();
+  });
+
+  it('records advantages only on sampled tokens, with the entropy and the KL of each', async () => {
+    const { trainer, events } = banditTrainer({
+      kl: { controller: { type: 'fixed', coefficient: 0.1 } },
+    });
+    const { records, metrics } = await trainer.stepWithRecords();
+    const record = records.find((entry) => entry.advantagesPerToken.some((value) => value !== 0))!;
+    record.lossMask.forEach((mask, position) => {
+      if (mask === 0) {
+        expect(record.advantagesPerToken[position]).toBe(0);
+        expect(record.klPerToken[position]).toBe(0);
+      }
+    });
+    expect(record.entropyPerToken.length).toBe(record.tokenIds.length);
+    expect(record.entropyPerToken.at(-1)!).toBeGreaterThan(0);
+    const perTrajectoryMeans = records.map((entry) => {
+      const count = entry.lossMask.filter((mask) => mask === 1).length;
+      return entry.klPerToken.reduce((sum, value) => sum + value, 0) / count;
+    });
+    expect(metrics.klToReference).toBeCloseTo(
+      perTrajectoryMeans.reduce((sum, value) => sum + value, 0) / records.length,
+      9,
+    );
+    expect(
+      events.some((event) => event.type === 'trajectory-records' && event.records.length === 16),
+    ).toBe(true);
+  });
+});

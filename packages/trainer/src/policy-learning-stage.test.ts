@@ -1,0 +1,137 @@
+import { Random } from '@cohort/core';
+import { expectArraysClose } from '@cohort/core/test';
+import { createObjective } from '@cohort/objectives';
+import { initializeBackend } from '@cohort/tfjs';
+import type * as tf from '@tensorflow/tfjs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { learnPolicy } from './policy-learning-stage';
+import { fixturePolicy, fixtureTrajectory } from './stage-test-fixtures';
+import type { OptimizerStepResult, PolicyOptimizer } from './trainable-policy';
+
+beforeAll(async () => {
+  await initializeBackend({ logger: false });
+});
+
+/** Plain gradient descent that keeps a copy of every gradient it applies. */
+class RecordingSgd implements PolicyOptimizer {
+  readonly applied: Record<string, number[]>[] = [];
+  private readonly byName = new Map<string, [string, tf.Variable]>();
+  constructor(
+    variables: Record<string, tf.Variable>,
+    private readonly learningRate: number,
+  ) {
+    // Gradients come keyed by tfjs's variable names; the record uses the stable names.
+    for (const [key, variable] of Object.entries(variables)) {
+      this.byName.set(key, [key, variable]);
+      this.byName.set(variable.name, [key, variable]);
+    }
+  }
+  applyGradients(gradients: Record<string, tf.Tensor>): OptimizerStepResult {
+    const record: Record<string, number[]> = {};
+    for (const [name, gradient] of Object.entries(gradients)) {
+      const [key, variable] = this.byName.get(name)!;
+      record[key] = Array.from(gradient.dataSync());
+      variable.assign(variable.sub(gradient.mul(this.learningRate)));
+    }
+    this.applied.push(record);
+    return { gradNorm: 0, learningRate: this.learningRate, skipped: false };
+  }
+  getState(): unknown {
+    return {};
+  }
+  setState(): void {}
+}
+
+function run(options: {
+  minibatchSize: number;
+  gradientAccumulationSteps: number;
+  corruptRow?: number;
+  advantages?: number[];
+  perturb?: number;
+}) {
+  const policy = fixturePolicy(3);
+  const logits = Array.from(policy.logits.dataSync());
+  const random = new Random(11);
+  const advantages = options.advantages ?? [0.9, -0.4, 1.3, -1.1, 0.2, -0.7, 0.5, -0.2];
+  const trajectories = advantages.map((_, index) => {
+    const behaviorLogits = logits.map((value) => value + (options.perturb ?? 0) * random.normal());
+    const trajectory = fixtureTrajectory({
+      id: `t${index}`,
+      random,
+      behaviorLogits,
+      length: 5 + index,
+      sampled: 1 + (index % 4),
+      reward: 0,
+    });
+    if (index === options.corruptRow)
+      trajectory.behaviorLogProbs = trajectory.behaviorLogProbs.map((value, position) =>
+        trajectory.lossMask[position] === 1 ? Number.NaN : value,
+      );
+    return trajectory;
+  });
+  const optimizer = new RecordingSgd(policy.namedVariables(), 0.5);
+  const warnings: string[] = [];
+  const result = learnPolicy({
+    policy,
+    optimizer,
+    objective: createObjective({ preset: 'grpo', entropyCoefficient: 0 }),
+    trajectories,
+    advantagesPerToken: trajectories.map((trajectory, row) =>
+      trajectory.tokenIds.map(() => advantages[row]!),
+    ),
+    klCoefficient: 0,
+    epochs: 1,
+    minibatchSize: options.minibatchSize,
+    gradientAccumulationSteps: options.gradientAccumulationSteps,
+    maskTruncated: false,
+    temperature: 1,
+    random: new Random(5),
+    warn: (message) => warnings.push(message),
+  });
+  return { result, optimizer, policy, warnings };
+}
+
+describe('learnPolicy', () => {
+  it('averages the gradients of gradientAccumulationSteps minibatches into one step, equal to the whole batch', () => {
+    // Sequence-mean aggregation over equal halves: the mean of the halves' gradients is the whole batch's gradient.
+    const accumulated = run({ minibatchSize: 4, gradientAccumulationSteps: 2, perturb: 0.3 });
+    const whole = run({ minibatchSize: 8, gradientAccumulationSteps: 1, perturb: 0.3 });
+    const separate = run({ minibatchSize: 4, gradientAccumulationSteps: 1, perturb: 0.3 });
+    expect(accumulated.result.applied).toBe(1);
+    expect(accumulated.policy.version).toBe(1);
+    expect(whole.result.applied).toBe(1);
+    expect(separate.result.applied).toBe(2);
+    expect(separate.policy.version).toBe(2);
+    const gradient = accumulated.optimizer.applied[0]!.logits!;
+    expect(Math.max(...gradient.map(Math.abs))).toBeGreaterThan(1e-3);
+    expectArraysClose(gradient, whole.optimizer.applied[0]!.logits!, 1e-5);
+  });
+
+  it('leaves a minibatch with a non-finite loss out of the gradients and out of the loss mean', () => {
+    // Ratio 1 everywhere and no KL or entropy: each sequence's loss is -A.
+    const advantages = [0.5, -2, -1.25];
+    const { result, optimizer, warnings } = run({
+      minibatchSize: 1,
+      gradientAccumulationSteps: 3,
+      corruptRow: 1,
+      advantages,
+    });
+    expect(result.skipped).toBe(1);
+    expect(result.applied).toBe(1);
+    expect(warnings).toEqual([expect.stringMatching(/non-finite loss NaN: minibatch skipped/)]);
+    expect(result.loss).toBeCloseTo((-0.5 + 1.25) / 2, 6);
+    expect(Number.isFinite(result.entropy)).toBe(true);
+    expect(optimizer.applied[0]!.logits!.every(Number.isFinite)).toBe(true);
+  });
+
+  it('records the policy entropy of every position of the first pass', () => {
+    const { result, policy } = run({ minibatchSize: 3, gradientAccumulationSteps: 1 });
+    // The unigram policy has one distribution, so every position past the first has its entropy (before the update).
+    expect(result.entropyPerToken).toHaveLength(8);
+    const row = result.entropyPerToken[4]!;
+    expect(row[0]).toBe(0);
+    expect(row.slice(1).every((value) => Math.abs(value - row[1]!) < 1e-6)).toBe(true);
+    expect(row[1]).toBeGreaterThan(0);
+    expect(policy.version).toBe(3);
+  });
+});

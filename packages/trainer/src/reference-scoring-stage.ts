@@ -1,0 +1,71 @@
+import type { ReferenceModel, Trajectory } from '@cohort/core';
+import { type KlEstimator, klPerToken } from '@cohort/kl';
+
+/** What the reference-scoring stage hands on. */
+export interface ReferenceScores {
+  /** `[trajectory][position]` log-probs of the frozen reference; absent when the KL term is off. */
+  refLogProbsPerToken?: number[][];
+  /** `[trajectory][position]` KL estimate of each sampled token (0 off the loss mask); empty when off. */
+  klPerToken: number[][];
+  /** Sum of `klPerToken` over each trajectory's sampled tokens; empty when off. */
+  klSumPerTrajectory: number[];
+  /** Mean over trajectories of the per-token mean KL: the `klToReference` metric (0 when off). */
+  klToReference: number;
+}
+
+/**
+ * The reference-scoring stage: log-probs of the sampled tokens under the frozen
+ * reference, and the per-token KL of the behaviour policy to it with the
+ * configured estimator (Schulman 2020, "Approximating KL divergence": k1 =
+ * log p - log q, k2 = (log p - log q)^2 / 2, k3 = q/p - 1 - log(q/p)), the same
+ * estimator as the loss uses, so the metric, the reward penalty and the loss
+ * agree.
+ *
+ * @example
+ * ```ts
+ * const scores = await scoreReference({ referenceModel, trajectories, temperature: 1, estimator: 'k3' });
+ * ```
+ */
+export async function scoreReference(options: {
+  referenceModel: ReferenceModel;
+  trajectories: readonly Trajectory[];
+  temperature: number;
+  estimator: KlEstimator;
+}): Promise<ReferenceScores> {
+  const { trajectories } = options;
+  if (trajectories.length === 0)
+    return { klPerToken: [], klSumPerTrajectory: [], klToReference: 0 };
+  const refLogProbsPerToken = await options.referenceModel.referenceLogProbs({
+    sequences: trajectories.map((trajectory) => trajectory.tokenIds),
+    temperature: options.temperature,
+  });
+  const klPerTokenRows = trajectories.map((trajectory, row) => {
+    const positions: number[] = [];
+    trajectory.lossMask.forEach((mask, position) => {
+      if (mask === 1) positions.push(position);
+    });
+    const masked = klPerToken({
+      logProbs: positions.map((position) => trajectory.behaviorLogProbs[position]!),
+      refLogProbs: positions.map((position) => refLogProbsPerToken[row]![position]!),
+      estimator: options.estimator,
+    });
+    const perToken = new Array<number>(trajectory.tokenIds.length).fill(0);
+    positions.forEach((position, index) => {
+      perToken[position] = masked[index]!;
+    });
+    return {
+      perToken,
+      sum: masked.reduce((sum, value) => sum + value, 0),
+      count: positions.length,
+    };
+  });
+  const klToReference =
+    klPerTokenRows.reduce((sum, row) => sum + row.sum / Math.max(1, row.count), 0) /
+    klPerTokenRows.length;
+  return {
+    refLogProbsPerToken,
+    klPerToken: klPerTokenRows.map((row) => row.perToken),
+    klSumPerTrajectory: klPerTokenRows.map((row) => row.sum),
+    klToReference,
+  };
+}
