@@ -61,8 +61,14 @@ async function tryNode(): Promise<string | undefined> {
 
 async function locateWasmFiles(): Promise<void> {
   if (wasmPathsSet || !isNode()) return;
-  const { createRequire } = await import('node:module');
-  const path = await import('node:path');
+  // Variable specifiers keep bundlers from resolving Node built-ins into a
+  // browser bundle: this branch runs only in Node.
+  const moduleSpecifier = 'node:module';
+  const pathSpecifier = 'node:path';
+  const { createRequire } = (await import(
+    /* @vite-ignore */ moduleSpecifier
+  )) as typeof import('node:module');
+  const path = (await import(/* @vite-ignore */ pathSpecifier)) as typeof import('node:path');
   const require = createRequire(import.meta.url);
   const packageJson = require.resolve('@tensorflow/tfjs-backend-wasm/package.json');
   setWasmPaths(`${path.join(path.dirname(packageJson), 'dist')}${path.sep}`);

@@ -1,0 +1,9 @@
+import { cohortBuild } from '../../tsdown.base.ts';
+
+export default cohortBuild({
+  entry: {
+    index: 'src/index.ts',
+    'agent-trainer': 'src/bin.ts',
+  },
+  platform: 'node',
+});
