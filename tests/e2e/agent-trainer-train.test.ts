@@ -90,6 +90,8 @@ describe('agent-trainer train', () => {
       '--json',
     ]);
     expect(result.code, result.stderr).toBe(0);
+    // Quiet by default: with --json, stderr carries only errors and warnings.
+    expect(result.stderr).toBe('');
     const lines = result.stdout
       .trim()
       .split('\n')

@@ -92,6 +92,19 @@ async function wasmDetails(): Promise<string> {
   return `wasm (SIMD ${simd ? 'on' : 'off'}, threads ${threads ? 'on' : 'off'})`;
 }
 
+/**
+ * tfjs's cpu backend prints "Hi, looks like you are running TensorFlow.js in
+ * Node.js ..." with `console.warn` on its first tensor write. The line that
+ * {@link initializeBackend} logs already says that the cpu backend was
+ * chosen and why, so the banner is only noise on stderr. It is switched off
+ * through the backend's `firstUse` field (tfjs-backend-cpu 4.x), the one flag
+ * that guards it; tfjs's `PROD` flag would also hide its real warnings.
+ */
+function silenceCpuBanner(): void {
+  const cpu = tf.findBackend('cpu') as { firstUse?: unknown } | null;
+  if (cpu && typeof cpu.firstUse === 'boolean') cpu.firstUse = false;
+}
+
 async function choose(request: BackendRequest, source: string): Promise<BackendChoice> {
   const notes: string[] = [];
   if (request === 'node' || request === 'auto') {
@@ -118,6 +131,7 @@ async function choose(request: BackendRequest, source: string): Promise<BackendC
   }
   await tf.setBackend('cpu');
   await tf.ready();
+  silenceCpuBanner();
   notes.push('pure JS cpu backend (about 30x slower than wasm)');
   return { backend: 'cpu', reason: [`${source}:`, ...notes].join(' ') };
 }
