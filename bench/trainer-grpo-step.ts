@@ -17,7 +17,8 @@ import {
   goalCompletionReward,
   supportScenarios,
 } from '@cohort/environments';
-import { createOptimizer, initializeBackend, loadGptPolicy } from '@cohort/tfjs';
+import { createOptimizer, initializeBackend } from '@cohort/tfjs';
+import { loadGptPolicy } from '@cohort/tfjs/node';
 import { GrpoTrainer, type StepMetrics } from '@cohort/trainer';
 
 const modelDirectory = fileURLToPath(

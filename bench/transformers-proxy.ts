@@ -11,12 +11,12 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import {
-  exportForTransformersJs,
   initializeBackend,
   parseGpt2Config,
   randomGpt2Weights,
   trainBpeTokenizer,
 } from '@cohort/tfjs';
+import { exportForTransformersJs } from '@cohort/tfjs/node';
 import { createProxyTunedPolicy, loadCausalLm, TransformersSampler } from '@cohort/transformers';
 import { Tensor } from '@huggingface/transformers';
 

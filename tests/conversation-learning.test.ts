@@ -5,7 +5,8 @@ import {
   goalCompletionReward,
   supportScenarios,
 } from '@cohort/environments';
-import { createOptimizer, initializeBackend, loadGptPolicy } from '@cohort/tfjs';
+import { createOptimizer, initializeBackend } from '@cohort/tfjs';
+import { loadGptPolicy } from '@cohort/tfjs/node';
 import { GrpoTrainer } from '@cohort/trainer';
 import { beforeAll, describe, expect, it } from 'vitest';
 

@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
-const cliPath = path.join(root, 'apps/agent-trainer/src/cli.ts');
+const cliPath = path.join(root, 'apps/agent-trainer/src/bin.ts');
 
 interface CliResult {
   code: number | null;

@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
-const cliPath = path.join(root, 'apps/agent-trainer/src/cli.ts');
+const cliPath = path.join(root, 'apps/agent-trainer/src/bin.ts');
 
 interface CliResult {
   code: number | null;
@@ -90,6 +90,8 @@ describe('agent-trainer train', () => {
       '--json',
     ]);
     expect(result.code, result.stderr).toBe(0);
+    // Quiet by default: with --json, stderr carries only errors and warnings.
+    expect(result.stderr).toBe('');
     const lines = result.stdout
       .trim()
       .split('\n')

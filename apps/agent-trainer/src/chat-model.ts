@@ -1,6 +1,7 @@
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
-import { BpeTokenizer, createGptModel, type GptModel, loadHuggingFaceModel } from '@cohort/tfjs';
+import { type BpeTokenizer, createGptModel, type GptModel } from '@cohort/tfjs';
+import { loadBpeTokenizer, loadHuggingFaceModel } from '@cohort/tfjs/node';
 import { UsageError } from './exit-codes';
 
 /** A chat model read from a Hugging Face folder: the tfjs GPT model and its tokenizer. */
@@ -24,7 +25,7 @@ export interface ChatModel {
 export async function loadChatModel(directory: string): Promise<ChatModel> {
   await assertModelDirectory(directory);
   const { config, weights } = await loadHuggingFaceModel(directory);
-  const tokenizer = await BpeTokenizer.fromFiles(directory);
+  const tokenizer = await loadBpeTokenizer(directory);
   const model = createGptModel({ config });
   model.loadWeightMap(weights);
   return { model, tokenizer, directory: path.resolve(directory) };

@@ -1,5 +1,3 @@
-import { realpathSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { type CliIo, processIo } from './cli-io';
 import { type Command, helpText, parseCommandLine } from './command-line';
 import { type ExitCode, exitCodeFor, exitCodes, formatError } from './exit-codes';
@@ -49,26 +47,4 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo()): 
     io.stderr.write(`${formatError(error, { verbose })}\n`);
     return exitCodeFor(error);
   }
-}
-
-function isMain(): boolean {
-  const entry = process.argv[1];
-  if (!entry) return false;
-  try {
-    return realpathSync(entry) === realpathSync(fileURLToPath(import.meta.url));
-  } catch {
-    return false;
-  }
-}
-
-if (isMain()) {
-  runCli(process.argv.slice(2)).then(
-    (code) => {
-      process.exitCode = code;
-    },
-    (error: unknown) => {
-      process.stderr.write(`agent-trainer: ${String(error)}\n`);
-      process.exitCode = exitCodes.failure;
-    },
-  );
 }

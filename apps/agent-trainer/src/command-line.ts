@@ -151,7 +151,7 @@ export function helpText(topic?: CommandName): string {
 Usage:
 ${commandNames.map((name) => `  ${lines[name].split('\n').join('\n  ')}`).join('\n\n')}
 
-Common flags: --json (JSON lines on stdout), --verbose (stack traces), --help.
+Common flags: --json (JSON lines on stdout), --verbose (stack traces, the TensorFlow.js backend line), --help.
 
 Exit codes: 0 ok, 1 runtime failure, 2 usage or config error, 130 interrupted (Ctrl-C).
 `;

@@ -5,13 +5,12 @@ import {
   type BpeTokenizer,
   createGptModel,
   createOptimizer,
-  exportForTransformersJs,
   type Gpt2ConfigInput,
   initializeBackend,
-  saveHuggingFaceModel,
   tokenLogProbs,
   trainBpeTokenizer,
 } from '@cohort/tfjs';
+import { exportForTransformersJs, saveHuggingFaceModel } from '@cohort/tfjs/node';
 import { writeFileAtomic } from '@cohort/trainer';
 import * as tf from '@tensorflow/tfjs';
 import { evaluateModel } from './evaluate-model';

@@ -11,7 +11,8 @@ import {
   regexReward,
   supportScenarios,
 } from '@cohort/environments';
-import { initializeBackend, loadGptPolicy } from '@cohort/tfjs';
+import { initializeBackend } from '@cohort/tfjs';
+import { loadGptPolicy } from '@cohort/tfjs/node';
 import {
   GrpoTrainer,
   type TrainablePolicy,
@@ -160,6 +161,12 @@ async function createProxyPolicy(
 export interface CreateTrainerOptions {
   config: AppConfig;
   onEvent?: (event: TrainerEvent) => void;
+  /**
+   * Receives informational lines, such as which TensorFlow.js backend was
+   * chosen and why. Default: none, so that stderr carries only errors and
+   * warnings; the CLI passes one with `--verbose`.
+   */
+  log?: (line: string) => void;
 }
 
 /**
@@ -182,7 +189,7 @@ export async function createTrainer(options: CreateTrainerOptions): Promise<Grpo
       'policy type "candidate-selector" is trained with CandidateSelectorTrainer from @cohort/trainer (see its README), not from "agent-trainer train"; use "tfjs-lm" or "proxy"',
     );
   }
-  await initializeBackend({ backend: config.backend });
+  await initializeBackend({ backend: config.backend, logger: options.log ?? false });
   const { policy, referenceModel } =
     config.policy.type === 'proxy'
       ? await createProxyPolicy(

@@ -1,4 +1,5 @@
 import { stat } from 'node:fs/promises';
+import { register } from 'node:module';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Environment, RewardFunction } from '@cohort/core';
@@ -33,10 +34,39 @@ function isRewardFunction(value: unknown): value is RewardFunction<unknown> {
   );
 }
 
+let hooksRegistered = false;
+
 /**
- * Imports a user's module (JavaScript, or TypeScript when the CLI runs under
- * tsx) and returns its exports. A missing file or a module that fails to load
- * throws {@link UsageError} with one line.
+ * Registers `user-module-hooks.js` once, so that `@cohort/*` imports of user
+ * modules resolve from this app's installation wherever the module lives.
+ */
+function registerUserModuleHooks(): void {
+  if (hooksRegistered) return;
+  hooksRegistered = true;
+  register(new URL('./user-module-hooks.js', import.meta.url), {
+    data: { appUrl: import.meta.url },
+  });
+}
+
+const typeScriptExtension = /\.(?:ts|mts|cts|tsx)$/;
+
+/**
+ * Imports a TypeScript module. Running from source, this process already
+ * compiles TypeScript (tsx in the workspace, vitest in tests); the built app
+ * uses tsx's API, a dependency of the app for exactly this.
+ */
+async function importTypeScript(url: string): Promise<unknown> {
+  if (import.meta.url.endsWith('.ts')) return import(url);
+  const { tsImport } = await import('tsx/esm/api');
+  return tsImport(url, import.meta.url);
+}
+
+/**
+ * Imports a user's module (JavaScript or TypeScript, from anywhere on disk)
+ * and returns its exports. Its `@cohort/*` imports resolve to the packages
+ * this app runs on, also when the module lives outside any project that
+ * installs them. A missing file or a module that fails to load throws
+ * {@link UsageError} with one line.
  */
 export async function importUserModule(
   modulePath: string,
@@ -49,7 +79,11 @@ export async function importUserModule(
     throw new UsageError(`${what} module not found: ${modulePath}`);
   }
   try {
-    return (await import(pathToFileURL(absolute).href)) as Record<string, unknown>;
+    registerUserModuleHooks();
+    const url = pathToFileURL(absolute).href;
+    return (await (typeScriptExtension.test(absolute)
+      ? importTypeScript(url)
+      : import(url))) as Record<string, unknown>;
   } catch (error) {
     const detail = error instanceof Error ? error.message.split('\n')[0] : String(error);
     throw new UsageError(`cannot load ${what} module ${modulePath}: ${detail}`, { cause: error });

@@ -1,10 +1,27 @@
 import * as tf from '@tensorflow/tfjs';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { initializeBackend } from './backend';
 
 describe('initializeBackend', () => {
   afterEach(() => {
     delete process.env.COHORT_TFJS_BACKEND;
+  });
+
+  // First in the file: tfjs prints the banner on the cpu backend's first write only.
+  it("keeps tfjs's cpu banner off stderr: the logged reason already names the backend", async () => {
+    const warnings: unknown[][] = [];
+    const spy = vi.spyOn(console, 'warn').mockImplementation((...args: unknown[]) => {
+      warnings.push(args);
+    });
+    try {
+      await initializeBackend({ backend: 'cpu', logger: false });
+      tf.tidy(() => tf.add(tf.tensor1d([1, 2]), tf.scalar(1)).dataSync());
+    } finally {
+      spy.mockRestore();
+    }
+    expect(warnings.map((args) => String(args[0]))).not.toContainEqual(
+      expect.stringMatching(/looks like you are running TensorFlow\.js in Node\.js/),
+    );
   });
 
   it('activates wasm with SIMD and cpu on request, logs once per choice, and is idempotent', async () => {

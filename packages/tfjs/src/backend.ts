@@ -61,8 +61,14 @@ async function tryNode(): Promise<string | undefined> {
 
 async function locateWasmFiles(): Promise<void> {
   if (wasmPathsSet || !isNode()) return;
-  const { createRequire } = await import('node:module');
-  const path = await import('node:path');
+  // Variable specifiers keep bundlers from resolving Node built-ins into a
+  // browser bundle: this branch runs only in Node.
+  const moduleSpecifier = 'node:module';
+  const pathSpecifier = 'node:path';
+  const { createRequire } = (await import(
+    /* @vite-ignore */ moduleSpecifier
+  )) as typeof import('node:module');
+  const path = (await import(/* @vite-ignore */ pathSpecifier)) as typeof import('node:path');
   const require = createRequire(import.meta.url);
   const packageJson = require.resolve('@tensorflow/tfjs-backend-wasm/package.json');
   setWasmPaths(`${path.join(path.dirname(packageJson), 'dist')}${path.sep}`);
@@ -84,6 +90,19 @@ async function wasmDetails(): Promise<string> {
   const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');
   const threads = await tf.env().getAsync('WASM_HAS_MULTITHREAD_SUPPORT');
   return `wasm (SIMD ${simd ? 'on' : 'off'}, threads ${threads ? 'on' : 'off'})`;
+}
+
+/**
+ * tfjs's cpu backend prints "Hi, looks like you are running TensorFlow.js in
+ * Node.js ..." with `console.warn` on its first tensor write. The line that
+ * {@link initializeBackend} logs already says that the cpu backend was
+ * chosen and why, so the banner is only noise on stderr. It is switched off
+ * through the backend's `firstUse` field (tfjs-backend-cpu 4.x), the one flag
+ * that guards it; tfjs's `PROD` flag would also hide its real warnings.
+ */
+function silenceCpuBanner(): void {
+  const cpu = tf.findBackend('cpu') as { firstUse?: unknown } | null;
+  if (cpu && typeof cpu.firstUse === 'boolean') cpu.firstUse = false;
 }
 
 async function choose(request: BackendRequest, source: string): Promise<BackendChoice> {
@@ -112,6 +131,7 @@ async function choose(request: BackendRequest, source: string): Promise<BackendC
   }
   await tf.setBackend('cpu');
   await tf.ready();
+  silenceCpuBanner();
   notes.push('pure JS cpu backend (about 30x slower than wasm)');
   return { backend: 'cpu', reason: [`${source}:`, ...notes].join(' ') };
 }

@@ -11,10 +11,7 @@ import {
 import type * as tf from '@tensorflow/tfjs';
 import { generate } from './generate';
 import type { GptModel } from './gpt-model';
-import { createGptModel } from './gpt-model';
-import { loadHuggingFaceModel } from './safetensors-files';
 import { tokenLogProbs } from './token-log-probs';
-import { BpeTokenizer } from './tokenizer/bpe-tokenizer';
 import type { WeightMap } from './weights';
 
 /**
@@ -140,32 +137,4 @@ export class GptReferenceModel implements ReferenceModel {
   setWeights(weights: WeightMap): void {
     this.model.loadWeightMap(weights);
   }
-}
-
-/**
- * Loads a GPT-2 chat model from a Hugging Face folder (`config.json`,
- * `model.safetensors`, `tokenizer.json`) as a trainable {@link GptPolicy} and
- * a frozen copy of the same weights as its {@link GptReferenceModel}.
- *
- * @example
- * ```ts
- * const { policy, referenceModel } = await loadGptPolicy('apps/agent-trainer/models/support-agent-tiny');
- * ```
- */
-export async function loadGptPolicy(directory: string): Promise<{
-  policy: GptPolicy;
-  referenceModel: GptReferenceModel;
-  tokenizer: BpeTokenizer;
-}> {
-  const { config, weights } = await loadHuggingFaceModel(directory);
-  const tokenizer = await BpeTokenizer.fromFiles(directory);
-  const model = createGptModel({ config });
-  model.loadWeightMap(weights);
-  const reference = createGptModel({ config });
-  reference.loadWeightMap(weights);
-  return {
-    policy: new GptPolicy({ model, tokenizer }),
-    referenceModel: new GptReferenceModel({ model: reference, padTokenId: tokenizer.padTokenId }),
-    tokenizer,
-  };
 }

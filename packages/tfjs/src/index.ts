@@ -1,8 +1,5 @@
-export { writeFileAtomic } from './atomic-file';
 export type { BackendChoice, BackendRequest, InitializeBackendOptions } from './backend';
 export { initializeBackend } from './backend';
-export type { CheckpointContents, CheckpointExpectation } from './checkpoint';
-export { loadCheckpoint, saveCheckpoint } from './checkpoint';
 export { embeddingLookup } from './embedding-lookup';
 export { gelu } from './gelu';
 export type { FinishReason, GeneratedSequence, GenerateOptions } from './generate';
@@ -15,7 +12,7 @@ export type {
   LayerKeyValue,
 } from './gpt-model';
 export { createGptModel, GptModel } from './gpt-model';
-export { GptPolicy, GptReferenceModel, loadGptPolicy } from './gpt-policy';
+export { GptPolicy, GptReferenceModel } from './gpt-policy';
 export type { Gpt2Config, Gpt2ConfigInput } from './gpt2-config';
 export {
   Gpt2ConfigSchema,
@@ -30,11 +27,6 @@ export { linear } from './linear';
 export { matMul2d } from './mat-mul-2d';
 export type { MlpModelOptions, MlpModelOptionsInput } from './mlp-model';
 export { createMlpModel, MlpModel, MlpModelOptionsSchema } from './mlp-model';
-export type {
-  ExportableTokenizer,
-  ExportForTransformersJsOptions,
-} from './onnx/export-for-transformers-js';
-export { exportForTransformersJs } from './onnx/export-for-transformers-js';
 export type { ExportGpt2ToOnnxOptions } from './onnx/export-gpt2-to-onnx';
 export { exportGpt2ToOnnx, gpt2OnnxOpsetVersion } from './onnx/export-gpt2-to-onnx';
 export type { OptimizerState, OptimizerStepResult, OptimizerVariables } from './optimizer';
@@ -54,8 +46,6 @@ export type {
   SafetensorsFloatType,
 } from './safetensors';
 export { halfToFloat, readSafetensors, writeSafetensors } from './safetensors';
-export type { HuggingFaceModel, SaveHuggingFaceModelOptions } from './safetensors-files';
-export { loadHuggingFaceModel, saveHuggingFaceModel } from './safetensors-files';
 export type { AttentionStrategy, CausalAttentionBiasOptions } from './scaled-dot-product-attention';
 export {
   causalAttentionBias,

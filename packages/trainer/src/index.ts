@@ -1,4 +1,4 @@
-export { writeFileAtomic } from '@cohort/tfjs';
+export { writeFileAtomic } from '@cohort/tfjs/node';
 export type {
   AdvantageRecord,
   AdvantageStage,

@@ -7,13 +7,8 @@ import type {
   HybridEvolutionSchedule,
   HybridEvolutionScheduleState,
 } from '@cohort/evolution';
-import {
-  loadCheckpoint,
-  type OptimizerState,
-  saveCheckpoint,
-  type WeightMap,
-  writeFileAtomic,
-} from '@cohort/tfjs';
+import type { OptimizerState, WeightMap } from '@cohort/tfjs';
+import { loadCheckpoint, saveCheckpoint, writeFileAtomic } from '@cohort/tfjs/node';
 import type {
   EvaluationMetrics,
   GrpoTrainer,

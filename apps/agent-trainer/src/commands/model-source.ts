@@ -1,7 +1,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { CheckpointError } from '@cohort/core';
-import { loadCheckpoint } from '@cohort/tfjs';
+import { loadCheckpoint } from '@cohort/tfjs/node';
 import { AppConfigSchema, defaultModelDirectory } from '../app-config';
 import { type ChatModel, loadChatModel } from '../chat-model';
 import { UsageError } from '../exit-codes';

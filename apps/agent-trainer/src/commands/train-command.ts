@@ -105,7 +105,10 @@ export async function trainCommand(command: TrainCommand, io: CliIo): Promise<Ex
   if (!command.resume) await writeJsonAtomic(paths.config, config);
   const started = performance.now();
   const human = io.stderr;
-  const trainer = await createTrainer({ config });
+  const trainer = await createTrainer({
+    config,
+    ...(command.verbose ? { log: (line: string) => io.stderr.write(`${line}\n`) } : {}),
+  });
   const progress = new ProgressDisplay({
     totalSteps: config.trainer.steps,
     startStep: 0,

@@ -5,6 +5,7 @@ import { InvalidArgumentError, type Message } from '@cohort/core';
 import { AutoTokenizer, env, type PreTrainedTokenizer } from '@huggingface/transformers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BpeTokenizer, chatMlJinjaTemplate } from './bpe-tokenizer';
+import { loadBpeTokenizer, saveBpeTokenizer } from './bpe-tokenizer-files';
 import { byteLevelPreTokenize, byteToCharacter } from './byte-level';
 import { trainBpeTokenizer } from './train-bpe-tokenizer';
 
@@ -102,11 +103,11 @@ let richReference: PreTrainedTokenizer;
 
 beforeAll(async () => {
   directory = await mkdtemp(path.join(tmpdir(), 'cohort-bpe-'));
-  await tokenizer.saveFiles(path.join(directory, 'tiny-bpe'));
+  await saveBpeTokenizer(tokenizer, path.join(directory, 'tiny-bpe'));
   env.allowRemoteModels = false;
   env.localModelPath = directory;
   reference = await AutoTokenizer.from_pretrained('tiny-bpe');
-  await rich.saveFiles(path.join(directory, 'rich-bpe'));
+  await saveBpeTokenizer(rich, path.join(directory, 'rich-bpe'));
   richReference = await AutoTokenizer.from_pretrained('rich-bpe');
 });
 
@@ -279,7 +280,7 @@ describe('BpeTokenizer against transformers.js', () => {
       await readFile(path.join(directory, 'tiny-bpe', 'special_tokens_map.json'), 'utf8'),
     );
     expect(special.pad_token).toBe('<|pad|>');
-    const loaded = await BpeTokenizer.fromFiles(path.join(directory, 'tiny-bpe'));
+    const loaded = await loadBpeTokenizer(path.join(directory, 'tiny-bpe'));
     expect(loaded.vocab).toEqual(tokenizer.vocab);
     expect(loaded.merges).toEqual(tokenizer.merges);
     for (const text of probes) expect(loaded.encode(text)).toEqual(tokenizer.encode(text));

@@ -1,8 +1,5 @@
-import { readFile } from 'node:fs/promises';
-import path from 'node:path';
 import {
   type ChatTemplateOptions,
-  CheckpointError,
   InvalidArgumentError,
   type Message,
   MessageSchema,
@@ -10,7 +7,6 @@ import {
   type Tokenizer,
 } from '@cohort/core';
 import { z } from 'zod';
-import { writeFileAtomic } from '../atomic-file';
 import { byteLevelPreTokenize, byteToCharacter, characterToByte } from './byte-level';
 
 /** The special tokens every {@link BpeTokenizer} has: end of text, the two ChatML turn markers, and padding. */
@@ -79,7 +75,7 @@ function escapeRegExp(text: string): string {
  * const tokenizer = trainBpeTokenizer({ texts: ['hello world', 'hello there'], vocabSize: 280 });
  * const ids = tokenizer.applyChatTemplate([{ role: 'user', content: 'hello' }]);
  * tokenizer.decode(ids); // '<|im_start|>user\nhello<|im_end|>\n<|im_start|>assistant\n'
- * await tokenizer.saveFiles('models/tiny'); // tokenizer.json, tokenizer_config.json, special_tokens_map.json
+ * tokenizer.toFiles(); // tokenizer.json, tokenizer_config.json, special_tokens_map.json by name
  * ```
  */
 export class BpeTokenizer implements Tokenizer {
@@ -331,12 +327,6 @@ export class BpeTokenizer implements Tokenizer {
     };
   }
 
-  /** Writes {@link BpeTokenizer.toFiles} into `directory`, each file atomically. */
-  async saveFiles(directory: string): Promise<void> {
-    for (const [name, text] of Object.entries(this.toFiles()))
-      await writeFileAtomic(path.join(directory, name), text);
-  }
-
   /**
    * A tokenizer from a parsed `tokenizer.json` (byte-level BPE, merges as
    * `"a b"` strings or `[a, b]` pairs). Its special tokens are the
@@ -364,22 +354,6 @@ export class BpeTokenizer implements Tokenizer {
       .filter((added) => added.special !== false)
       .map((added) => added.content);
     return new BpeTokenizer({ vocab, merges, specialTokens });
-  }
-
-  /** Reads `tokenizer.json` from a folder written by {@link BpeTokenizer.saveFiles} (or any byte-level BPE with ChatML tokens). */
-  static async fromFiles(directory: string): Promise<BpeTokenizer> {
-    const file = path.join(directory, 'tokenizer.json');
-    let json: unknown;
-    try {
-      json = JSON.parse(await readFile(file, 'utf8'));
-    } catch (error) {
-      throw new CheckpointError({
-        path: file,
-        message: 'cannot read tokenizer.json as JSON',
-        cause: error,
-      });
-    }
-    return BpeTokenizer.fromTokenizerJson(json);
   }
 
   private encodePiece(piece: string): number[] {

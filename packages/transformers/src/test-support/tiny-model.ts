@@ -3,13 +3,13 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import {
   type BpeTokenizer,
-  exportForTransformersJs,
   type Gpt2Config,
   parseGpt2Config,
   randomGpt2Weights,
   trainBpeTokenizer,
   type WeightMap,
 } from '@cohort/tfjs';
+import { exportForTransformersJs } from '@cohort/tfjs/node';
 
 /** Texts the tiny tokenizer is trained on. */
 export const tinyCorpus = [

@@ -1,0 +1,9 @@
+import { cohortBuild } from '../../tsdown.base.ts';
+
+export default cohortBuild({
+  entry: {
+    index: 'src/index.ts',
+    test: 'src/test/index.ts',
+  },
+  platform: 'neutral',
+});
