@@ -52,6 +52,20 @@ export { sampleContextFree } from './sample-context-free';
 export type { Scenario, ScenarioInput, SuccessCriterion, UserScript } from './scenario';
 export { ScenarioSchema, SuccessCriterionSchema, UserScriptSchema } from './scenario';
 export type { ChatTemplateOptions, Tokenizer } from './tokenizer';
+export type {
+  Tool,
+  ToolCall,
+  ToolCallErrorKind,
+  ToolCallFormat,
+  ToolCallRecord,
+  ToolExecutionContext,
+} from './tool';
+export {
+  defineTool,
+  ToolCallRecordSchema,
+  toolCallErrorKinds,
+  toolCallFormats,
+} from './tool';
 export type { Trajectory, TrajectoryGroup, Turn } from './trajectory';
 export { TrajectorySchema, TurnSchema } from './trajectory';
 export {
