@@ -93,3 +93,18 @@ export {
   supportScenarioCounts,
   supportScenarios,
 } from './support-scenarios';
+export type { ParsedToolCall, ParsedToolCalls } from './tool-call-parser';
+export { formatToolCalls, parseToolCalls } from './tool-call-parser';
+export { createToolEnvironment, ToolEnvironment, ToolEpisode } from './tool-environment';
+export type {
+  CreateToolTaskInput,
+  ToolEnvironmentOptions,
+  ToolEnvironmentOptionsInput,
+  ToolTask,
+  ToolTaskReply,
+} from './tool-environment-options';
+export { ToolEnvironmentOptionsSchema } from './tool-environment-options';
+export type { ToolDefinition } from './tool-prompt';
+export { toolDefinition, toolInstructions } from './tool-prompt';
+export type { RunToolCallsOptions, ToolCallsOutcome } from './tool-runner';
+export { runToolCalls } from './tool-runner';
