@@ -9,6 +9,7 @@ import {
   type RewardContext,
   type RewardFunction,
   type Scenario,
+  type ToolCallRecord,
   type Trajectory,
   type TrajectoryGroup,
   type Turn,
@@ -69,6 +70,8 @@ interface RunningEpisode<S> {
   tokens: ConversationTokens;
   turns: Turn[];
   rewardsPerTurn: number[];
+  /** Tool calls of the episode; undefined until the environment reports one. */
+  toolCalls?: ToolCallRecord[];
   done: boolean;
   endReason: EndReason;
   truncated: boolean;
@@ -251,7 +254,26 @@ export async function rolloutGroups<S extends ScenarioLike>(
         reward: turnReward,
         finishReason: completion.finishReason,
       });
-      if (result.done || result.userMessage === undefined) {
+      if (result.toolCalls !== undefined) {
+        episode.toolCalls = [...(episode.toolCalls ?? []), ...result.toolCalls];
+      }
+      if (!result.done && result.toolMessages !== undefined && result.toolMessages.length > 0) {
+        // The agent called tools: their results are its next observation, and it speaks again.
+        const [toolStart, toolEnd] = episode.tokens.appendObservation(result.toolMessages);
+        if (toolEnd + options.generation.maxNewTokens > options.maxSequenceLength) {
+          episode.tokens.truncate(toolStart);
+          episode.done = true;
+          episode.endReason = 'length';
+          continue;
+        }
+        episode.turns.push({
+          role: 'tool',
+          content: result.toolMessages.map((message) => message.content).join('\n'),
+          tokenStart: toolStart,
+          tokenEnd: toolEnd,
+          reward: null,
+        });
+      } else if (result.done || result.userMessage === undefined) {
         episode.done = true;
         episode.endReason = result.endReason ?? 'turn-limit';
       } else {
@@ -317,6 +339,7 @@ export async function rolloutGroups<S extends ScenarioLike>(
         endReason: episode.endReason,
         truncated: episode.truncated,
         temperature: options.generation.temperature ?? 1,
+        ...(episode.toolCalls === undefined ? {} : { toolCalls: episode.toolCalls }),
       });
     }
     groups.push({
