@@ -86,6 +86,46 @@ export type {
 export { ScriptedUserSimulatorOptionsSchema } from './scripted-user-simulator-options';
 export type { CriterionResult, SuccessCriteriaResult } from './success-criteria';
 export { evaluateSuccessCriteria } from './success-criteria';
+export type { CheckSupportDeskEpisodeOptions, SupportDeskCheck } from './support-desk-check';
+export { checkSupportDeskEpisode } from './support-desk-check';
+export type {
+  SupportDeskAction,
+  SupportDeskCustomer,
+  SupportDeskDatabase,
+  SupportDeskOrder,
+  SupportDeskPolicy,
+  SupportDeskProduct,
+  SupportDeskState,
+} from './support-desk-database';
+export {
+  formatCents,
+  SupportDeskBackend,
+  SupportDeskDatabaseSchema,
+  supportDeskState,
+  supportDeskTools,
+} from './support-desk-database';
+export { createSupportDeskEnvironment, SupportDeskEnvironment } from './support-desk-environment';
+export type {
+  SupportDeskEnvironmentOptions,
+  SupportDeskEnvironmentOptionsInput,
+} from './support-desk-environment-options';
+export { SupportDeskEnvironmentOptionsSchema } from './support-desk-environment-options';
+export { supportDeskReferenceReply } from './support-desk-reference-agent';
+export type {
+  SupportDeskTask,
+  SupportDeskTaskKind,
+  SupportDeskTasksOptions,
+} from './support-desk-tasks';
+export {
+  expectedSupportDeskState,
+  productLine,
+  SupportDeskTaskSchema,
+  supportDeskSystemPrompt,
+  supportDeskTaskKinds,
+  supportDeskTasks,
+} from './support-desk-tasks';
+export type { SupportDeskUserReply } from './support-desk-user';
+export { supportDeskUserReply } from './support-desk-user';
 export type { SupportCategory, SupportScenariosOptions } from './support-scenarios';
 export {
   supportCategories,
