@@ -40,6 +40,12 @@ export {
   ConversationEnvironmentOptionsSchema,
   defaultSupportSystemPrompt,
 } from './conversation-environment-options';
+export type {
+  DegenerationFlag,
+  DetectDegeneratePolicyOptions,
+  PolicySnapshot,
+} from './degenerate-policy';
+export { detectDegeneratePolicy, policySnapshot } from './degenerate-policy';
 export { cosineSimilarity, embeddingSimilarityReward } from './embedding-similarity-reward';
 export type { EmbeddingSimilarityRewardOptionsInput } from './embedding-similarity-reward-options';
 export { EmbeddingSimilarityRewardOptionsSchema } from './embedding-similarity-reward-options';
@@ -133,6 +139,8 @@ export {
   supportScenarioCounts,
   supportScenarios,
 } from './support-scenarios';
+export type { ToolCallMetrics } from './tool-call-metrics';
+export { toolCallMetrics } from './tool-call-metrics';
 export type { ParsedToolCall, ParsedToolCalls } from './tool-call-parser';
 export { formatToolCalls, parseToolCalls } from './tool-call-parser';
 export { createToolEnvironment, ToolEnvironment, ToolEpisode } from './tool-environment';
