@@ -116,7 +116,11 @@ export type {
   SupportDeskEnvironmentOptionsInput,
 } from './support-desk-environment-options';
 export { SupportDeskEnvironmentOptionsSchema } from './support-desk-environment-options';
-export { supportDeskReferenceReply } from './support-desk-reference-agent';
+export type { GenerateSupportDeskDialoguesOptions } from './support-desk-reference-agent';
+export {
+  generateSupportDeskDialogues,
+  supportDeskReferenceReply,
+} from './support-desk-reference-agent';
 export type {
   SupportDeskTask,
   SupportDeskTaskKind,

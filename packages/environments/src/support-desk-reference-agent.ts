@@ -1,5 +1,11 @@
-import type { Message, ToolCall, ToolCallFormat } from '@cohort/core';
-import { productLine } from './support-desk-tasks';
+import {
+  InvalidArgumentError,
+  type Message,
+  type ToolCall,
+  type ToolCallFormat,
+} from '@cohort/core';
+import { SupportDeskEnvironment } from './support-desk-environment';
+import { productLine, type SupportDeskTask } from './support-desk-tasks';
 import { formatToolCalls, parseToolCalls } from './tool-call-parser';
 
 interface OrderView {
@@ -161,4 +167,45 @@ export function supportDeskReferenceReply(
 ): string {
   const next = decide(observe(messages, format));
   return typeof next === 'string' ? next : formatToolCalls([next], format);
+}
+
+/** Options of {@link generateSupportDeskDialogues}. */
+export interface GenerateSupportDeskDialoguesOptions {
+  tasks: readonly SupportDeskTask[];
+  /** Seeds the episodes (task order is as given). */
+  seed: number;
+  format?: ToolCallFormat;
+}
+
+/**
+ * Full conversations of the reference agent on support desk tasks, tool calls
+ * and tool results included (`[system, user, assistant, tool, ..., assistant]`,
+ * the customer's closing thanks left out): supervised data that teaches a
+ * model the tool format and the policy. Deterministic for a seed; a task the
+ * reference agent does not solve is an error, so the data holds only successes.
+ *
+ * @example
+ * ```ts
+ * const dialogues = await generateSupportDeskDialogues({ tasks: supportDeskTasks({ split: 'train' }), seed: 1 });
+ * ```
+ */
+export async function generateSupportDeskDialogues(
+  options: GenerateSupportDeskDialoguesOptions,
+): Promise<Message[][]> {
+  const format = options.format ?? 'hermes';
+  const environment = new SupportDeskEnvironment({ format });
+  const dialogues: Message[][] = [];
+  for (const [index, task] of options.tasks.entries()) {
+    const episode = await environment.reset({ scenario: task, seed: options.seed + index });
+    while (!episode.done) await episode.step(supportDeskReferenceReply(episode.messages, format));
+    if (episode.endReason !== 'success') {
+      throw new InvalidArgumentError({
+        argument: 'tasks',
+        value: task.id,
+        message: `the reference agent did not solve this task (it ended with ${episode.endReason})`,
+      });
+    }
+    dialogues.push(episode.messages.map((message) => ({ ...message })));
+  }
+  return dialogues;
 }

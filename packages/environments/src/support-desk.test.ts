@@ -3,7 +3,10 @@ import { describe, expect, it } from 'vitest';
 import { checkSupportDeskEpisode } from './support-desk-check';
 import { SupportDeskBackend, supportDeskState } from './support-desk-database';
 import { createSupportDeskEnvironment } from './support-desk-environment';
-import { supportDeskReferenceReply } from './support-desk-reference-agent';
+import {
+  generateSupportDeskDialogues,
+  supportDeskReferenceReply,
+} from './support-desk-reference-agent';
 import {
   expectedSupportDeskState,
   type SupportDeskTask,
@@ -244,5 +247,17 @@ describe('support desk agents', () => {
     // One correct action and the amount, of one action and two facts.
     expect(check.partialCredit).toBeCloseTo(2 / 3, 12);
     expect(last.reward).toBeCloseTo(0.5 * (2 / 3) - 0.25 * wrongCount - 0.1, 12);
+  });
+
+  it('generates supervised dialogues with the tool calls and results, deterministically', async () => {
+    const tasks = heldOut.slice(0, 5);
+    const dialogues = await generateSupportDeskDialogues({ tasks, seed: 2 });
+    expect(await generateSupportDeskDialogues({ tasks, seed: 2 })).toEqual(dialogues);
+    for (const [index, dialogue] of dialogues.entries()) {
+      expect(dialogue[0]!.role).toBe('system');
+      expect(dialogue.at(-1)!.role).toBe('assistant');
+      expect(dialogue.some((message) => message.role === 'tool')).toBe(true);
+      expect(dialogue.at(-1)!.content).toContain(`${tasks[index]!.facts.days}`);
+    }
   });
 });
