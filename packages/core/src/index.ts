@@ -1,4 +1,5 @@
 export type { AdvantageEstimator, AdvantageInput, AdvantageResult } from './advantage-estimator';
+export type { ChatCompletionRequest, ChatModel } from './chat-model';
 export type { CheckpointManifest } from './checkpoint';
 export { CheckpointManifestSchema } from './checkpoint';
 export type {

@@ -64,12 +64,29 @@ export type {
   HumanFeedbackRewardOptionsInput,
 } from './human-feedback-reward-options';
 export { HumanFeedbackRewardOptionsSchema } from './human-feedback-reward-options';
+export type {
+  JudgeCallReport,
+  JudgedTrajectory,
+  JudgeGroupResult,
+} from './judge-ranker';
+export { createJudgeRanker, JudgeRanker, withGroupScores } from './judge-ranker';
+export type {
+  JudgeRankerOptions,
+  JudgeRankerOptionsInput,
+  JudgeScoreCache,
+} from './judge-ranker-options';
+export { defaultJudgeRubric, JudgeRankerOptionsSchema } from './judge-ranker-options';
 export { keywordReward } from './keyword-reward';
 export type { KeywordRewardOptionsInput } from './keyword-reward-options';
 export { KeywordRewardOptionsSchema } from './keyword-reward-options';
 export { lengthReward, overlongPenalty } from './length-reward';
 export type { LengthRewardOptions, LengthRewardOptionsInput } from './length-reward-options';
 export { LengthRewardOptionsSchema } from './length-reward-options';
+export type { OpenAiCompatibleChatModelOptions } from './openai-compatible-chat-model';
+export {
+  createOpenAiCompatibleChatModel,
+  OpenAiCompatibleChatModelOptionsSchema,
+} from './openai-compatible-chat-model';
 export type { GenerateDialoguesOptions, ReferenceAgentOptions } from './reference-agent';
 export { generateDialogues, referenceAgentReply } from './reference-agent';
 export { regexReward } from './regex-reward';
