@@ -46,13 +46,11 @@ beforeAll(async () => {
     const best = Math.max(1, ...counts.map((item) => item.count));
     reply(
       `Here you go: ${JSON.stringify({
-        scores: counts
-          .reverse()
-          .map(({ id, count }) => ({
-            trajectory_id: id,
-            explanation: `${count}`,
-            score: count / best,
-          })),
+        scores: counts.reverse().map(({ id, count }) => ({
+          trajectory_id: id,
+          explanation: `${count}`,
+          score: count / best,
+        })),
       })}`,
     );
   });
