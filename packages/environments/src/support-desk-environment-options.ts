@@ -1,5 +1,5 @@
-import { toolCallFormats } from '@cohort/core';
 import { z } from 'zod';
+import { toolLoopFields } from './tool-environment-options';
 
 /**
  * Options of the support desk environment. The reward of an episode is
@@ -10,23 +10,7 @@ import { z } from 'zod';
 export const SupportDeskEnvironmentOptionsSchema = z
   .object({
     name: z.string().min(1).default('support-desk'),
-    format: z
-      .enum(toolCallFormats)
-      .default('hermes')
-      .describe('How the model writes tool calls: hermes (Qwen) or llama3-json.'),
-    toolTimeoutMs: z
-      .number()
-      .positive()
-      .max(600_000)
-      .default(2000)
-      .describe('Milliseconds a tool call may run before it fails with timeout.'),
-    maxAgentTurns: z
-      .number()
-      .int()
-      .positive()
-      .max(256)
-      .default(10)
-      .describe('Agent messages per episode, tool calls included; the reference agent needs 5.'),
+    ...toolLoopFields({ toolTimeoutMs: 2000, maxAgentTurns: 10 }),
     patience: z
       .number()
       .int()

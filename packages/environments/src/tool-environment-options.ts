@@ -56,6 +56,32 @@ export interface CreateToolTaskInput<ScenarioType> {
 }
 
 /**
+ * The zod fields every tool environment shares (the call format, the tool
+ * timeout, the turn limit), with the defaults of the environment at hand.
+ */
+export function toolLoopFields(defaults: { toolTimeoutMs: number; maxAgentTurns: number }) {
+  return {
+    format: z
+      .enum(toolCallFormats)
+      .default('hermes')
+      .describe('How the model writes tool calls: hermes (Qwen) or llama3-json.'),
+    toolTimeoutMs: z
+      .number()
+      .positive()
+      .max(600_000)
+      .default(defaults.toolTimeoutMs)
+      .describe('Milliseconds a tool call may run before it fails with timeout.'),
+    maxAgentTurns: z
+      .number()
+      .int()
+      .positive()
+      .max(256)
+      .default(defaults.maxAgentTurns)
+      .describe('Agent messages per episode, tool-calling ones included.'),
+  };
+}
+
+/**
  * Options of {@link ToolEnvironment}.
  *
  * - `name`: the environment's name.
@@ -72,23 +98,7 @@ export const ToolEnvironmentOptionsSchema = z
       (value) => typeof value === 'function',
       { message: 'must be a function (input) => ToolTask' },
     ),
-    format: z
-      .enum(toolCallFormats)
-      .default('hermes')
-      .describe('How the model writes tool calls: hermes (Qwen) or llama3-json.'),
-    toolTimeoutMs: z
-      .number()
-      .positive()
-      .max(600_000)
-      .default(5000)
-      .describe('Milliseconds a tool call may run before it fails with timeout.'),
-    maxAgentTurns: z
-      .number()
-      .int()
-      .positive()
-      .max(256)
-      .default(16)
-      .describe('Agent messages per episode, tool-calling ones included.'),
+    ...toolLoopFields({ toolTimeoutMs: 5000, maxAgentTurns: 16 }),
   })
   .strict();
 

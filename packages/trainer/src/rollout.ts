@@ -4,6 +4,7 @@ import {
   type Episode,
   type GenerationOptions,
   InvalidArgumentError,
+  type Message,
   type Policy,
   Random,
   type RewardContext,
@@ -257,39 +258,31 @@ export async function rolloutGroups<S extends ScenarioLike>(
       if (result.toolCalls !== undefined) {
         episode.toolCalls = [...(episode.toolCalls ?? []), ...result.toolCalls];
       }
-      if (!result.done && result.toolMessages !== undefined && result.toolMessages.length > 0) {
-        // The agent called tools: their results are its next observation, and it speaks again.
-        const [toolStart, toolEnd] = episode.tokens.appendObservation(result.toolMessages);
-        if (toolEnd + options.generation.maxNewTokens > options.maxSequenceLength) {
-          episode.tokens.truncate(toolStart);
-          episode.done = true;
-          episode.endReason = 'length';
-          continue;
-        }
-        episode.turns.push({
-          role: 'tool',
-          content: result.toolMessages.map((message) => message.content).join('\n'),
-          tokenStart: toolStart,
-          tokenEnd: toolEnd,
-          reward: null,
-        });
-      } else if (result.done || result.userMessage === undefined) {
+      // What the agent observes next: its tool calls' results (and it speaks again), or the user's reply.
+      const observation: Message[] | undefined = result.done
+        ? undefined
+        : result.toolMessages !== undefined && result.toolMessages.length > 0
+          ? result.toolMessages
+          : result.userMessage === undefined
+            ? undefined
+            : [{ role: 'user', content: result.userMessage }];
+      if (observation === undefined) {
         episode.done = true;
         episode.endReason = result.endReason ?? 'turn-limit';
       } else {
-        const [userStart, userEnd] = episode.tokens.appendUserTurn(result.userMessage);
-        if (userEnd + options.generation.maxNewTokens > options.maxSequenceLength) {
-          // The next agent turn would not fit in the context: end here, without the user turn.
-          episode.tokens.truncate(userStart);
+        const [observationStart, observationEnd] = episode.tokens.appendObservation(observation);
+        if (observationEnd + options.generation.maxNewTokens > options.maxSequenceLength) {
+          // The next agent turn would not fit in the context: end here, without the observation.
+          episode.tokens.truncate(observationStart);
           episode.done = true;
           episode.endReason = 'length';
           continue;
         }
         episode.turns.push({
-          role: 'user',
-          content: result.userMessage,
-          tokenStart: userStart,
-          tokenEnd: userEnd,
+          role: observation[0]!.role === 'tool' ? 'tool' : 'user',
+          content: observation.map((message) => message.content).join('\n'),
+          tokenStart: observationStart,
+          tokenEnd: observationEnd,
           reward: null,
         });
       }
