@@ -173,7 +173,7 @@ export type {
   ToolTaskReply,
 } from './tool-environment-options';
 export { ToolEnvironmentOptionsSchema } from './tool-environment-options';
-export type { ToolDefinition } from './tool-prompt';
+export type { ToolDefinition, ToolPromptStyle } from './tool-prompt';
 export { toolDefinition, toolInstructions } from './tool-prompt';
 export type { RunToolCallsOptions, ToolCallsOutcome } from './tool-runner';
 export { runToolCalls } from './tool-runner';

@@ -52,6 +52,7 @@ export class SupportDeskEnvironment implements Environment<SupportDeskTask> {
     this.tools = new ToolEnvironment<SupportDeskTask>({
       name: this.options.name,
       format,
+      toolPrompt: this.options.toolPrompt,
       toolTimeoutMs: this.options.toolTimeoutMs,
       maxAgentTurns: this.options.maxAgentTurns,
       createTask: ({ scenario, systemPrompt }) => {

@@ -174,9 +174,14 @@ describe('support desk agents', () => {
     }
   });
 
-  it('the reference agent succeeds in the Llama 3.x JSON format too', async () => {
+  it('the reference agent succeeds in the Llama 3.x JSON format and with compact tool prompts too', async () => {
     const agent: Agent = (episode) => supportDeskReferenceReply(episode.messages, 'llama3-json');
     expect((await successRate(heldOut, agent, { format: 'llama3-json' })).rate).toBe(1);
+    const compact = await successRate(heldOut, reference, { toolPrompt: 'compact' });
+    expect(compact.rate).toBe(1);
+    expect(compact.episodes[0]!.messages[0]!.content).toContain(
+      '- refund(order_id: string): Refunds',
+    );
   });
 
   it('an agent without tools and a random tool user do not succeed', async () => {

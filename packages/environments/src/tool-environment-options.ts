@@ -65,6 +65,12 @@ export function toolLoopFields(defaults: { toolTimeoutMs: number; maxAgentTurns:
       .enum(toolCallFormats)
       .default('hermes')
       .describe('How the model writes tool calls: hermes (Qwen) or llama3-json.'),
+    toolPrompt: z
+      .enum(['json-schema', 'compact'])
+      .default('json-schema')
+      .describe(
+        'How tools are described in the system prompt: full JSON Schema, or one line per tool for short contexts.',
+      ),
     toolTimeoutMs: z
       .number()
       .positive()
@@ -87,6 +93,7 @@ export function toolLoopFields(defaults: { toolTimeoutMs: number; maxAgentTurns:
  * - `name`: the environment's name.
  * - `createTask`: builds one episode's task (prompt, opening, tools, user) from a scenario.
  * - `format`: how the model writes tool calls (default `hermes`, Qwen's).
+ * - `toolPrompt`: `json-schema` (default) or `compact` tool descriptions (see `toolInstructions`).
  * - `toolTimeoutMs`: a call that runs longer fails with `timeout` (default 5000).
  * - `maxAgentTurns`: agent messages per episode, tool-calling ones included
  *   (default 16); the episode ends with `turn-limit` after the last.

@@ -84,6 +84,31 @@ describe('ToolEnvironment', () => {
     expect(toolInstructions([add], 'llama3-json')).toContain('"parameters": dictionary');
   });
 
+  it('describes tools in one line each when compact, optional and enum parameters marked', () => {
+    const search = defineTool({
+      name: 'search',
+      description: 'Searches orders.',
+      parameters: z.object({
+        status: z.enum(['open', 'closed']),
+        tags: z.array(z.string()).optional(),
+        limit: z.number().int().default(10),
+      }),
+      execute: () => [],
+    });
+    expect(toolInstructions([add, search], 'hermes', 'compact')).toBe(
+      [
+        '# Tools',
+        'To call a tool, write <tool_call>{"name": <tool name>, "arguments": <JSON object>}</tool_call>.',
+        '- add(a: number, b: number): Adds two numbers.',
+        '- search(status: "open"|"closed", tags?: string[], limit?: integer): Searches orders.',
+      ].join('\n'),
+    );
+    expect(toolInstructions([add], 'llama3-json', 'compact')).toContain(
+      'answer only {"name": <tool name>, "parameters": <JSON object>}',
+    );
+    expect(() => toolInstructions([add], 'hermes', 'yaml' as never)).toThrow(/style = "yaml"/);
+  });
+
   it('runs calls, returns their results as tool messages, then lets the user answer', async () => {
     const episode = await environment().reset({
       scenario: { question: '2+3?', answer: '5' },

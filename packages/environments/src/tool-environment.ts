@@ -232,7 +232,7 @@ export class ToolEnvironment<ScenarioType = unknown> implements Environment<Scen
         message: `two tools are named "${duplicate}"; tool names must be unique`,
       });
     }
-    const instructions = toolInstructions(task.tools, this.options.format);
+    const instructions = toolInstructions(task.tools, this.options.format, this.options.toolPrompt);
     return new ToolEpisode(task, `${task.systemPrompt}\n\n${instructions}`, this.options);
   }
 }
