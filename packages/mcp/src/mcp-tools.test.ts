@@ -25,7 +25,7 @@ async function startHttpServer(): Promise<{ child: ChildProcess; url: string }> 
 async function runEpisode(toolset: McpToolset) {
   const environment = createToolEnvironment<{ sku: string }>({
     name: 'inventory',
-    toolTimeoutMs: 300,
+    toolTimeoutMs: 2000,
     createTask: ({ scenario }) => ({
       systemPrompt: 'You manage the inventory.',
       openingMessage: `Reserve one ${scenario.sku}.`,
@@ -42,7 +42,7 @@ async function runEpisode(toolset: McpToolset) {
         { name: 'reserve', arguments: { sku: 'SKU-1', units: 'one' } },
         { name: 'reserve', arguments: { sku: 'SKU-2', units: 1 } },
         { name: 'stock_level', arguments: { sku: 'SKU-9' } },
-        { name: 'slow_report', arguments: { ms: 3000 } },
+        { name: 'slow_report', arguments: { ms: 30_000 } },
         { name: 'delete_everything', arguments: {} },
       ],
       'hermes',
