@@ -1,13 +1,23 @@
 import type { Message } from './message';
 import type { Random } from './random';
+import type { ToolCallRecord } from './tool';
 
 /** How an episode ended. */
 export type EndReason = 'success' | 'give-up' | 'turn-limit' | 'length' | 'error';
 
-/** What the environment answers to one agent message. */
+/**
+ * What the environment answers to one agent message. When the message called
+ * tools, the environment ran them: `toolMessages` holds their results (role
+ * `tool`), `userMessage` is absent and the agent speaks next. Otherwise the
+ * user answers with `userMessage`, or the episode is over.
+ */
 export interface StepResult {
-  /** The next user message, absent when the episode is over. */
+  /** The next user message, absent when the episode is over or the agent called tools. */
   userMessage?: string;
+  /** Results of the tool calls in the agent's message, in call order, as `tool` messages. */
+  toolMessages?: Message[];
+  /** The tool calls of the agent's message and what each returned or how it failed. */
+  toolCalls?: ToolCallRecord[];
   /** Reward for this agent turn (per-turn shaping), 0 when the environment gives none. */
   reward: number;
   done: boolean;

@@ -6,6 +6,7 @@ export type {
   RewardCritic,
   Transition,
 } from './candidate-selector';
+export type { ChatCompletionRequest, ChatModel } from './chat-model';
 export type { CheckpointManifest } from './checkpoint';
 export { CheckpointManifestSchema } from './checkpoint';
 export type {
@@ -64,6 +65,20 @@ export type {
   RefreshableReferenceModel,
   TrainablePolicy,
 } from './trainable-policy';
+export type {
+  Tool,
+  ToolCall,
+  ToolCallErrorKind,
+  ToolCallFormat,
+  ToolCallRecord,
+  ToolExecutionContext,
+} from './tool';
+export {
+  defineTool,
+  ToolCallRecordSchema,
+  toolCallErrorKinds,
+  toolCallFormats,
+} from './tool';
 export type { Trajectory, TrajectoryGroup, Turn } from './trajectory';
 export { TrajectorySchema, TurnSchema } from './trajectory';
 export {

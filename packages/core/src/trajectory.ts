@@ -1,10 +1,12 @@
 import { z } from 'zod';
 import { MessageSchema } from './message';
+import { ToolCallRecordSchema } from './tool';
 
 /** Zod schema of a {@link Turn}. */
 export const TurnSchema = z
   .object({
-    role: z.enum(['system', 'user', 'assistant']),
+    /** `tool` spans the results of one agent turn's tool calls, rendered together. */
+    role: z.enum(['system', 'user', 'assistant', 'tool']),
     content: z.string(),
     /** Range `[tokenStart, tokenEnd)` of this turn's tokens in `Trajectory.tokenIds`. */
     tokenStart: z.number().int().nonnegative(),
@@ -46,6 +48,8 @@ export const TrajectorySchema = z
     truncated: z.boolean(),
     /** Sampling temperature, needed to recompute matching log-probs. */
     temperature: z.number().nonnegative(),
+    /** Every tool call of the episode, in order; absent when the environment offers no tools. */
+    toolCalls: z.array(ToolCallRecordSchema).optional(),
   })
   .strict()
   .superRefine((trajectory, context) => {

@@ -40,6 +40,12 @@ export {
   ConversationEnvironmentOptionsSchema,
   defaultSupportSystemPrompt,
 } from './conversation-environment-options';
+export type {
+  DegenerationFlag,
+  DetectDegeneratePolicyOptions,
+  PolicySnapshot,
+} from './degenerate-policy';
+export { detectDegeneratePolicy, policySnapshot } from './degenerate-policy';
 export { cosineSimilarity, embeddingSimilarityReward } from './embedding-similarity-reward';
 export type { EmbeddingSimilarityRewardOptionsInput } from './embedding-similarity-reward-options';
 export { EmbeddingSimilarityRewardOptionsSchema } from './embedding-similarity-reward-options';
@@ -58,12 +64,29 @@ export type {
   HumanFeedbackRewardOptionsInput,
 } from './human-feedback-reward-options';
 export { HumanFeedbackRewardOptionsSchema } from './human-feedback-reward-options';
+export type {
+  JudgeCallReport,
+  JudgedTrajectory,
+  JudgeGroupResult,
+} from './judge-ranker';
+export { createJudgeRanker, JudgeRanker, withGroupScores } from './judge-ranker';
+export type {
+  JudgeRankerOptions,
+  JudgeRankerOptionsInput,
+  JudgeScoreCache,
+} from './judge-ranker-options';
+export { defaultJudgeRubric, JudgeRankerOptionsSchema } from './judge-ranker-options';
 export { keywordReward } from './keyword-reward';
 export type { KeywordRewardOptionsInput } from './keyword-reward-options';
 export { KeywordRewardOptionsSchema } from './keyword-reward-options';
 export { lengthReward, overlongPenalty } from './length-reward';
 export type { LengthRewardOptions, LengthRewardOptionsInput } from './length-reward-options';
 export { LengthRewardOptionsSchema } from './length-reward-options';
+export type { OpenAiCompatibleChatModelOptions } from './openai-compatible-chat-model';
+export {
+  createOpenAiCompatibleChatModel,
+  OpenAiCompatibleChatModelOptionsSchema,
+} from './openai-compatible-chat-model';
 export type { GenerateDialoguesOptions, ReferenceAgentOptions } from './reference-agent';
 export { generateDialogues, referenceAgentReply } from './reference-agent';
 export { regexReward } from './regex-reward';
@@ -86,6 +109,50 @@ export type {
 export { ScriptedUserSimulatorOptionsSchema } from './scripted-user-simulator-options';
 export type { CriterionResult, SuccessCriteriaResult } from './success-criteria';
 export { evaluateSuccessCriteria } from './success-criteria';
+export type { CheckSupportDeskEpisodeOptions, SupportDeskCheck } from './support-desk-check';
+export { checkSupportDeskEpisode } from './support-desk-check';
+export type {
+  SupportDeskAction,
+  SupportDeskCustomer,
+  SupportDeskDatabase,
+  SupportDeskOrder,
+  SupportDeskPolicy,
+  SupportDeskProduct,
+  SupportDeskState,
+} from './support-desk-database';
+export {
+  formatCents,
+  SupportDeskBackend,
+  SupportDeskDatabaseSchema,
+  supportDeskState,
+  supportDeskTools,
+} from './support-desk-database';
+export { createSupportDeskEnvironment, SupportDeskEnvironment } from './support-desk-environment';
+export type {
+  SupportDeskEnvironmentOptions,
+  SupportDeskEnvironmentOptionsInput,
+} from './support-desk-environment-options';
+export { SupportDeskEnvironmentOptionsSchema } from './support-desk-environment-options';
+export type { GenerateSupportDeskDialoguesOptions } from './support-desk-reference-agent';
+export {
+  generateSupportDeskDialogues,
+  supportDeskReferenceReply,
+} from './support-desk-reference-agent';
+export type {
+  SupportDeskTask,
+  SupportDeskTaskKind,
+  SupportDeskTasksOptions,
+} from './support-desk-tasks';
+export {
+  expectedSupportDeskState,
+  productLine,
+  SupportDeskTaskSchema,
+  supportDeskSystemPrompt,
+  supportDeskTaskKinds,
+  supportDeskTasks,
+} from './support-desk-tasks';
+export type { SupportDeskUserReply } from './support-desk-user';
+export { supportDeskUserReply } from './support-desk-user';
 export type { SupportCategory, SupportScenariosOptions } from './support-scenarios';
 export {
   supportCategories,
@@ -93,3 +160,20 @@ export {
   supportScenarioCounts,
   supportScenarios,
 } from './support-scenarios';
+export type { ToolCallMetrics } from './tool-call-metrics';
+export { toolCallMetrics } from './tool-call-metrics';
+export type { ParsedToolCall, ParsedToolCalls } from './tool-call-parser';
+export { formatToolCalls, parseToolCalls } from './tool-call-parser';
+export { createToolEnvironment, ToolEnvironment, ToolEpisode } from './tool-environment';
+export type {
+  CreateToolTaskInput,
+  ToolEnvironmentOptions,
+  ToolEnvironmentOptionsInput,
+  ToolTask,
+  ToolTaskReply,
+} from './tool-environment-options';
+export { ToolEnvironmentOptionsSchema } from './tool-environment-options';
+export type { ToolDefinition, ToolPromptStyle } from './tool-prompt';
+export { toolDefinition, toolInstructions } from './tool-prompt';
+export type { RunToolCallsOptions, ToolCallsOutcome } from './tool-runner';
+export { runToolCalls } from './tool-runner';

@@ -19,6 +19,7 @@ describe('README examples', () => {
     expect(examples.map((example) => example.title)).toEqual([
       'a custom scenario and reward',
       'the bandit',
+      'the support desk, with tools',
     ]);
   });
 
@@ -43,6 +44,11 @@ describe('README examples', () => {
           components: { 'goal-completion': 1, keywords: 1, length: 0 },
           errors: {},
         });
+      } else if (index === 2) {
+        const [endReason, calls, reward] = logged[0]!;
+        expect(endReason).toBe('success');
+        expect(calls).toContain('get_order');
+        expect(reward).toBe(1);
       } else {
         const [average, means, drifts] = logged[0]!;
         expect(average).toBeGreaterThan(0.6);

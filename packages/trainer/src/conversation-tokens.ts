@@ -111,15 +111,37 @@ export class ConversationTokens {
 
   /** Appends a user message and the generation prompt for the next agent turn, from the template. */
   appendUserTurn(content: string): [number, number] {
+    return this.appendObservation([{ role: 'user', content }]);
+  }
+
+  /**
+   * Appends what the agent observes before its next turn (a user message, or
+   * the `tool` messages with the results of its tool calls) and the
+   * generation prompt, from the template. The messages are rendered together,
+   * because templates such as Qwen's join consecutive tool results in one
+   * turn: only the whole batch keeps the prefix property.
+   */
+  appendObservation(messages: readonly Message[]): [number, number] {
     if (this.awaitingAgent) {
       throw new InvalidArgumentError({
         argument: 'turn',
-        value: 'user',
+        value: messages.map((message) => message.role).join(','),
         message: 'the agent has not answered yet',
       });
     }
+    const roles = messages.map((message) => message.role);
+    if (
+      messages.length === 0 ||
+      !(roles.every((role) => role === 'tool') || (roles.length === 1 && roles[0] === 'user'))
+    ) {
+      throw new InvalidArgumentError({
+        argument: 'messages',
+        value: roles,
+        message: 'must be one user message or one or more tool messages',
+      });
+    }
     const before = this.tokenizer.applyChatTemplate(this.messages, { addGenerationPrompt: false });
-    this.messages.push({ role: 'user', content });
+    this.messages.push(...messages);
     const after = this.tokenizer.applyChatTemplate(this.messages, { addGenerationPrompt: true });
     if (!isPrefix(before, after)) {
       throw new InvalidArgumentError({

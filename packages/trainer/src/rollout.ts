@@ -4,11 +4,13 @@ import {
   type Episode,
   type GenerationOptions,
   InvalidArgumentError,
+  type Message,
   type Policy,
   Random,
   type RewardContext,
   type RewardFunction,
   type Scenario,
+  type ToolCallRecord,
   type Trajectory,
   type TrajectoryGroup,
   type Turn,
@@ -69,6 +71,8 @@ interface RunningEpisode<S> {
   tokens: ConversationTokens;
   turns: Turn[];
   rewardsPerTurn: number[];
+  /** Tool calls of the episode; undefined until the environment reports one. */
+  toolCalls?: ToolCallRecord[];
   done: boolean;
   endReason: EndReason;
   truncated: boolean;
@@ -251,23 +255,34 @@ export async function rolloutGroups<S extends ScenarioLike>(
         reward: turnReward,
         finishReason: completion.finishReason,
       });
-      if (result.done || result.userMessage === undefined) {
+      if (result.toolCalls !== undefined) {
+        episode.toolCalls = [...(episode.toolCalls ?? []), ...result.toolCalls];
+      }
+      // What the agent observes next: its tool calls' results (and it speaks again), or the user's reply.
+      const observation: Message[] | undefined = result.done
+        ? undefined
+        : result.toolMessages !== undefined && result.toolMessages.length > 0
+          ? result.toolMessages
+          : result.userMessage === undefined
+            ? undefined
+            : [{ role: 'user', content: result.userMessage }];
+      if (observation === undefined) {
         episode.done = true;
         episode.endReason = result.endReason ?? 'turn-limit';
       } else {
-        const [userStart, userEnd] = episode.tokens.appendUserTurn(result.userMessage);
-        if (userEnd + options.generation.maxNewTokens > options.maxSequenceLength) {
-          // The next agent turn would not fit in the context: end here, without the user turn.
-          episode.tokens.truncate(userStart);
+        const [observationStart, observationEnd] = episode.tokens.appendObservation(observation);
+        if (observationEnd + options.generation.maxNewTokens > options.maxSequenceLength) {
+          // The next agent turn would not fit in the context: end here, without the observation.
+          episode.tokens.truncate(observationStart);
           episode.done = true;
           episode.endReason = 'length';
           continue;
         }
         episode.turns.push({
-          role: 'user',
-          content: result.userMessage,
-          tokenStart: userStart,
-          tokenEnd: userEnd,
+          role: observation[0]!.role === 'tool' ? 'tool' : 'user',
+          content: observation.map((message) => message.content).join('\n'),
+          tokenStart: observationStart,
+          tokenEnd: observationEnd,
           reward: null,
         });
       }
@@ -317,6 +332,7 @@ export async function rolloutGroups<S extends ScenarioLike>(
         endReason: episode.endReason,
         truncated: episode.truncated,
         temperature: options.generation.temperature ?? 1,
+        ...(episode.toolCalls === undefined ? {} : { toolCalls: episode.toolCalls }),
       });
     }
     groups.push({

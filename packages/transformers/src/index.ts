@@ -51,6 +51,7 @@ export type {
   TextClassificationRewardOptions,
 } from './text-classification-reward';
 export { textClassificationReward } from './text-classification-reward';
+export { TransformersChatModel } from './transformers-chat-model';
 export type { TransformersReferenceModelOptions } from './transformers-reference-model';
 export {
   logProbsOfSequence,

@@ -90,8 +90,9 @@ export class LlmUserSimulator implements UserSimulator<Scenario> {
     seed: number,
   ): Promise<string> {
     const { tokenizer, model } = this.sampler;
+    // The user sees neither the system prompt nor the results of the agent's tool calls.
     const swapped: Message[] = messages
-      .filter((message) => message.role !== 'system')
+      .filter((message) => message.role !== 'system' && message.role !== 'tool')
       .map((message) => ({
         role: message.role === 'assistant' ? 'user' : 'assistant',
         content: message.content,

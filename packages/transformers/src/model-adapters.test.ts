@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { InvalidArgumentError, Random, type RewardContext, ScenarioSchema } from '@cohort/core';
+import { createJudgeRanker } from '@cohort/environments';
 import { promptGenome } from '@cohort/evolution';
 import { referenceGpt2Logits } from '@cohort/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,6 +12,7 @@ import { type LoadedCausalLm, loadCausalLm } from './load-causal-lm';
 import { ModelFilesError } from './model-files-error';
 import { makeTinyModel, type TinyModel } from './test-support/tiny-model';
 import { textClassificationReward } from './text-classification-reward';
+import { TransformersChatModel } from './transformers-chat-model';
 import { TransformersSampler } from './transformers-sampler';
 
 let tiny: TinyModel;
@@ -244,5 +246,45 @@ describe('llmTextRewriter', () => {
     const repeated = await genome.operators.mutate('Be kind and brief.', new Random(2));
     expect(mutated).toBe(repeated);
     expect(mutated.length).toBeGreaterThan(0);
+  });
+});
+
+describe('TransformersChatModel as a judge', () => {
+  it('answers with the chat template and the seed, and a judge ranker reports what it made of it', async () => {
+    const model = new TransformersChatModel({ sampler, name: 'tiny' });
+    const messages = [{ role: 'user' as const, content: 'my order has not arrived' }];
+    const request = {
+      messages,
+      signal: new AbortController().signal,
+      maxTokens: 6,
+      temperature: 1,
+      seed: 5,
+    };
+    const text = await model.complete(request);
+    expect(await model.complete(request)).toBe(text);
+    const prompt = loaded.tokenizer.applyChatTemplate(messages, { addGenerationPrompt: true });
+    expect(
+      await sampler.generateTexts({ prompt, n: 1, seed: 5, maxNewTokens: 6, temperature: 1 }),
+    ).toEqual([text]);
+    await expect(model.complete({ ...request, maxTokens: 250 })).rejects.toThrow(
+      /exceeds the model's context of 256/,
+    );
+    const aborted = new AbortController();
+    aborted.abort();
+    await expect(model.complete({ ...request, signal: aborted.signal })).rejects.toThrow();
+    // The judge's prompt does not fit the tiny model's 256 positions: the ranker reports why and scores nothing.
+    const ranker = createJudgeRanker({ model, maxTokens: 8, timeoutMs: 30_000 });
+    const result = await ranker.scoreGroup({
+      groupId: 'g',
+      trajectories: [
+        { id: 'a', messages: [...messages, { role: 'assistant', content: 'yes' }] },
+        { id: 'b', messages: [...messages, { role: 'assistant', content: 'no' }] },
+      ],
+    });
+    expect(result.scores).toEqual([null, null]);
+    expect(result.report.error).toMatchObject({
+      kind: 'request',
+      message: expect.stringMatching(/exceeds the model's context of 256/),
+    });
   });
 });

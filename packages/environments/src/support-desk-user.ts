@@ -1,0 +1,44 @@
+import type { SupportDeskTask } from './support-desk-tasks';
+
+/** What the scripted customer answers to one agent message without tool calls. */
+export interface SupportDeskUserReply {
+  message: string;
+  /** True when the customer ends the conversation (the agent asked for nothing). */
+  done: boolean;
+}
+
+/**
+ * The scripted customer of a support desk task. It tells what the agent asks
+ * for and nothing else: its email when the message mentions an email, its
+ * order number (or that it does not have it) when it mentions an order
+ * number or id, its name when it mentions a name. A message that asks for
+ * none of these is taken as the agent's answer, and the customer ends the
+ * conversation with thanks. `askedBefore` counts earlier messages that asked
+ * for something; after `patience` of them the customer gives up.
+ *
+ * @example
+ * ```ts
+ * supportDeskUserReply(task, 'Could you tell me your email and order number?', 0);
+ * // { message: 'My email is ana.silva7@example.com. I do not have the order number.', done: false }
+ * ```
+ */
+export function supportDeskUserReply(
+  task: SupportDeskTask,
+  agentText: string,
+  askedBefore: number,
+  patience = 4,
+): SupportDeskUserReply {
+  const parts: string[] = [];
+  if (/e-?mail/i.test(agentText)) parts.push(`My email is ${task.user.email}.`);
+  if (/order\s*(?:number|id|#|no\b)/i.test(agentText)) {
+    parts.push(
+      task.user.knowsOrderId
+        ? `The order number is ${task.user.orderId}.`
+        : 'I do not have the order number.',
+    );
+  }
+  if (/\bname\b/i.test(agentText)) parts.push(`My name is ${task.user.name}.`);
+  if (parts.length === 0) return { message: 'Thank you.', done: true };
+  if (askedBefore >= patience) return { message: 'This is taking too long, goodbye.', done: true };
+  return { message: parts.join(' '), done: false };
+}
