@@ -130,16 +130,33 @@ export async function writeFixtureRun(options: {
   await writeFile(path.join(directory, 'metrics.jsonl'), `${lines.join('\n')}\n`);
   await writeFile(
     path.join(directory, 'samples.jsonl'),
-    `${JSON.stringify({
-      step: options.steps,
-      scenarioId: 'refunds-1',
-      reward: 1,
-      endReason: 'success',
-      messages: [
-        { role: 'user', content: 'My order <b>#42</b> & "the box" arrived broken.' },
-        { role: 'assistant', content: 'Refund issued <script>alert(1)</script>.' },
-      ],
-    })}\n`,
+    `${[
+      {
+        step: options.steps,
+        scenarioId: 'refunds-1',
+        reward: 1,
+        endReason: 'success',
+        messages: [
+          { role: 'user', content: 'My order <b>#42</b> & "the box" arrived broken.' },
+          { role: 'assistant', content: 'Refund issued <script>alert(1)</script>.' },
+        ],
+      },
+      {
+        step: options.steps,
+        scenarioId: 'shipping-2',
+        reward: 0,
+        endReason: 'turn-limit',
+        messages: [
+          { role: 'user', content: 'Where is my parcel?' },
+          {
+            role: 'assistant',
+            content: 'sorry the parcel sorry the parcel sorry the parcel sorry the parcel',
+          },
+        ],
+      },
+    ]
+      .map((sample) => JSON.stringify(sample))
+      .join('\n')}\n`,
   );
   const trajectories = [1, 2].flatMap((step) =>
     [0, 1].map((index) =>
