@@ -12,6 +12,8 @@ import {
   createHashingFeaturizer,
   MlpCandidateActor,
   MlpRewardCritic,
+  type TrainableCandidateActor,
+  type TrainableRewardCritic,
 } from '@cohort/trainer';
 import * as tf from '@tensorflow/tfjs';
 import type { BrowserContext, Page } from 'playwright-core';
@@ -59,7 +61,7 @@ describe.skipIf(!hasChromium)('the console in headless chromium', () => {
   let actor: MlpCandidateActor;
   let critic: MlpRewardCritic;
   const events: CandidateSelectorEvent[] = [];
-  let trainer: CandidateSelectorTrainer<MlpCandidateActor, MlpRewardCritic>;
+  let trainer: CandidateSelectorTrainer<TrainableCandidateActor, TrainableRewardCritic>;
 
   beforeAll(async () => {
     await initializeBackend({ logger: false });
