@@ -32,7 +32,7 @@ export interface ConsoleServer {
   readonly url: string;
   readonly port: number;
   readonly runs: readonly CatalogRun[];
-  /** Stops listening and ends every event stream. */
+  /** Sends the last lines of the followed files, then stops listening and ends every event stream. */
   close(): Promise<void>;
 }
 
@@ -408,13 +408,16 @@ export async function createConsoleServer(options: ConsoleServerOptions): Promis
     url: publicUrl,
     port,
     runs,
-    close: () =>
-      new Promise<void>((resolve) => {
+    close: async () => {
+      // A last read, so that clients get what the trainer wrote just before the end.
+      await Promise.all([...tails.values()].map((tail) => tail.poll().catch(() => undefined)));
+      await new Promise<void>((resolve) => {
         for (const cleanup of cleanups) cleanup();
         for (const stream of streams) stream.end();
         server.close(() => resolve());
         server.closeAllConnections();
-      }),
+      });
+    },
   };
 }
 
