@@ -1,7 +1,8 @@
-import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { access, copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { defaultWebDirectory } from './web-directory';
 
 /** The front-end's sources: `web/` beside `src/` in this package. */
 export const webSourceDirectory = fileURLToPath(new URL('../web/', import.meta.url));
@@ -41,4 +42,27 @@ export async function buildWeb(options: { outDirectory: string }): Promise<void>
     path.join(webSourceDirectory, 'index.html'),
     path.join(outDirectory, 'index.html'),
   );
+}
+
+/**
+ * The built front-end to serve: the package's `dist/web` when it is there;
+ * from a checkout with no build yet, it is built there first (and
+ * `onBuild` is told, so that the build is never silent).
+ *
+ * @example
+ * ```ts
+ * const webDirectory = await ensureBuiltWeb({ onBuild: (directory) => console.error(`building ${directory}`) });
+ * ```
+ */
+export async function ensureBuiltWeb(options: {
+  onBuild: (directory: string) => void;
+}): Promise<string> {
+  const directory = defaultWebDirectory();
+  try {
+    await access(path.join(directory, 'index.html'));
+    return directory;
+  } catch {}
+  options.onBuild(directory);
+  await buildWeb({ outDirectory: directory });
+  return directory;
 }

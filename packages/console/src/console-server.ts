@@ -3,7 +3,6 @@ import { readFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { isIP } from 'node:net';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { CohortError, InvalidArgumentError, parseWithSchema } from '@cohort/core';
 import {
   ConsoleServerOptionsSchema,
@@ -19,6 +18,7 @@ import {
   resolveRuns,
   runFileNames,
 } from './run-catalog';
+import { defaultWebDirectory } from './web-directory';
 
 /** Options of {@link createConsoleServer}: the settings and the live parts. */
 export interface ConsoleServerOptions extends ConsoleServerSettingsInput {
@@ -53,11 +53,6 @@ const securityHeaders = {
 };
 
 const maximumBodyBytes = 64 * 1024;
-
-/** The default folder of the built front-end: `dist/web` of this package. */
-export function defaultWebDirectory(): string {
-  return fileURLToPath(new URL('../dist/web/', import.meta.url));
-}
 
 class HttpError extends Error {
   constructor(
@@ -280,7 +275,7 @@ export async function createConsoleServer(options: ConsoleServerOptions): Promis
         requireMethod('GET');
         openStream(request, response);
         const stop = await tailOf(run).subscribe((update: TailUpdate) =>
-          send(response, update.type, update.type === 'records' ? update.records : null),
+          response.write(serializedEvent(update)),
         );
         cleanups.add(stop);
         request.on('close', () => {
@@ -419,6 +414,18 @@ export async function createConsoleServer(options: ConsoleServerOptions): Promis
       });
     },
   };
+}
+
+/** Each tail update is serialized once, however many clients it goes to. */
+const serializedUpdates = new WeakMap<TailUpdate, string>();
+function serializedEvent(update: TailUpdate): string {
+  let text = serializedUpdates.get(update);
+  if (text === undefined) {
+    const data = update.type === 'records' ? update.records : null;
+    text = `event: ${update.type}\ndata: ${JSON.stringify(data, finiteOrString)}\n\n`;
+    serializedUpdates.set(update, text);
+  }
+  return text;
 }
 
 function isLoopbackHostHeader(host: string): boolean {

@@ -1,7 +1,8 @@
 import { appendFile, mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { InvalidArgumentError } from '@cohort/core';
+import { InvalidArgumentError, type RewardContext } from '@cohort/core';
+import { humanFeedbackReward } from '@cohort/environments';
 import { describe, expect, it } from 'vitest';
 import { FeedbackBroker } from './feedback-broker';
 
@@ -104,5 +105,46 @@ describe('FeedbackBroker', () => {
     await expect(broker.rate({ itemId: item!.id, answer: 0, who: 'ada' })).rejects.toThrow(
       /was already rated/,
     );
+  });
+
+  it('is the ask of humanFeedbackReward: a score question per turn, withdrawn on timeout', async () => {
+    const broker = await FeedbackBroker.open({
+      runDirectory: await mkdtemp(path.join(tmpdir(), 'cohort-feedback-')),
+    });
+    const context = (completion: string): RewardContext<unknown> => ({
+      scenario: {},
+      messages: [
+        { role: 'system', content: 'Be brief.' },
+        { role: 'user', content: 'Hi?' },
+        { role: 'assistant', content: 'Hello.' },
+        { role: 'user', content: 'Refund?' },
+        { role: 'assistant', content: completion },
+      ],
+      completion,
+      turnIndex: 1,
+      done: true,
+      completionTokenCount: 3,
+    });
+    const reward = humanFeedbackReward({
+      ask: broker.askForFeedback(),
+      range: [0, 1],
+      timeoutMs: 5_000,
+    });
+    const score = reward.score(context('Refund issued.'));
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    const [item] = broker.pending();
+    expect(item).toMatchObject({
+      kind: 'score',
+      prompt: 'Be brief.',
+      query: 'Refund?',
+      candidates: ['Refund issued.'],
+    });
+    await broker.rate({ itemId: item!.id, answer: 0.75, who: 'ada' });
+    expect(await score).toBe(0.75);
+
+    const impatient = humanFeedbackReward({ ask: broker.askForFeedback(), timeoutMs: 30 });
+    expect(await impatient.score(context('No.'))).toBeNull();
+    expect(impatient.stats.timedOut).toBe(1);
+    expect(broker.pending()).toEqual([]);
   });
 });

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { mkdir, open, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { InvalidArgumentError } from '@cohort/core';
+import { InvalidArgumentError, type RewardContext } from '@cohort/core';
 import type { CandidateRewardSource } from '@cohort/trainer';
 
 /**
@@ -138,12 +138,15 @@ export class FeedbackBroker {
    * Asks a person and resolves with their rating: at once when this question
    * (same kind, prompt, query and candidates) was rated before.
    */
-  request(question: {
-    kind: FeedbackItem['kind'];
-    prompt: string;
-    query: string;
-    candidates: readonly string[];
-  }): Promise<FeedbackRating> {
+  request(
+    question: {
+      kind: FeedbackItem['kind'];
+      prompt: string;
+      query: string;
+      candidates: readonly string[];
+    },
+    options: { signal?: AbortSignal } = {},
+  ): Promise<FeedbackRating> {
     const candidates = [...question.candidates];
     const minimum = question.kind === 'choose' ? 2 : 1;
     if (candidates.length < minimum || candidates.some((text) => typeof text !== 'string')) {
@@ -156,7 +159,22 @@ export class FeedbackBroker {
     const id = itemId(question.kind, question.prompt, question.query, candidates);
     const known = this.answers.get(id);
     if (known) return Promise.resolve(known);
-    return new Promise((resolve) => {
+    return new Promise((resolve, reject) => {
+      // A caller that stops waiting (a timeout) withdraws the question when nobody else waits on it.
+      options.signal?.addEventListener(
+        'abort',
+        () => {
+          const waiting = this.waiting.get(id);
+          if (!waiting) return;
+          waiting.resolve = waiting.resolve.filter((other) => other !== resolve);
+          if (waiting.resolve.length === 0) {
+            this.waiting.delete(id);
+            this.changed();
+          }
+          reject(options.signal?.reason);
+        },
+        { once: true },
+      );
       const entry = this.waiting.get(id);
       if (entry) {
         entry.resolve.push(resolve);
@@ -257,6 +275,37 @@ export class FeedbackBroker {
     });
     this.writes = write.catch(() => undefined);
     return write;
+  }
+
+  /**
+   * The `ask` of `humanFeedbackReward` (`@cohort/environments`): each scored
+   * agent turn becomes a `score` question (the system prompt, the last user
+   * message, the reply) answered in [0, 1]; a skip is null. When the reward's
+   * timeout fires, the question is withdrawn from the page.
+   *
+   * @example
+   * ```ts
+   * const reward = humanFeedbackReward({ ask: broker.askForFeedback(), timeoutMs: 600_000, range: [0, 1] });
+   * ```
+   */
+  askForFeedback(): (
+    context: RewardContext<unknown>,
+    options: { signal: AbortSignal },
+  ) => Promise<number | null> {
+    return async (context, options) => {
+      const system = context.messages.find((message) => message.role === 'system');
+      const user = [...context.messages].reverse().find((message) => message.role === 'user');
+      const rating = await this.request(
+        {
+          kind: 'score',
+          prompt: system?.content ?? '',
+          query: user?.content ?? '',
+          candidates: [context.completion],
+        },
+        { signal: options.signal },
+      );
+      return rating.answer;
+    };
   }
 
   /**

@@ -1,5 +1,5 @@
 export type { ConsoleServer, ConsoleServerOptions } from './console-server';
-export { createConsoleServer, defaultWebDirectory } from './console-server';
+export { createConsoleServer } from './console-server';
 export type { ConsoleServerSettings, ConsoleServerSettingsInput } from './console-server-options';
 export { ConsoleServerOptionsSchema } from './console-server-options';
 export type { FeedbackItem, FeedbackRating } from './feedback-broker';
@@ -15,3 +15,4 @@ export type {
   TrajectoryTurnRecord,
 } from './trajectory-record';
 export { trajectoryLine } from './trajectory-record';
+export { defaultWebDirectory } from './web-directory';

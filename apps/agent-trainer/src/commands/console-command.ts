@@ -1,30 +1,27 @@
-import { existsSync } from 'node:fs';
-import path from 'node:path';
-import { type ConsoleServer, createConsoleServer, defaultWebDirectory } from '@cohort/console';
+import { type ConsoleServer, createConsoleServer } from '@cohort/console';
 import type { CliIo } from '../cli-io';
 import { type ExitCode, exitCodes, UsageError } from '../exit-codes';
 import type { ConsoleCommand } from './console-command-line';
 
 /**
- * The console's built front-end: the package's `dist/web`; when the package
- * runs from its sources (a checkout, no build yet), it is built there first,
- * and the build says so.
+ * The console's built front-end: the package's `dist/web`, built there first
+ * when the package runs from its sources (a checkout, no build yet).
  */
 export async function consoleWebDirectory(io: CliIo): Promise<string> {
-  const directory = defaultWebDirectory();
-  if (existsSync(path.join(directory, 'index.html'))) return directory;
-  let buildWeb: (options: { outDirectory: string }) => Promise<void>;
+  let ensureBuiltWeb: typeof import('@cohort/console/build-web').ensureBuiltWeb;
   try {
-    ({ buildWeb } = await import('@cohort/console/build-web'));
+    ({ ensureBuiltWeb } = await import('@cohort/console/build-web'));
   } catch (error) {
-    throw new UsageError(
-      `the console's front-end is missing (${directory}) and cannot be built here: ${(error as Error).message}`,
-      { cause: error },
-    );
+    throw new UsageError(`the console's front-end cannot be loaded: ${(error as Error).message}`, {
+      cause: error,
+    });
   }
-  io.stderr.write(`building the console's front-end into ${directory} (first use from sources)\n`);
-  await buildWeb({ outDirectory: directory });
-  return directory;
+  return ensureBuiltWeb({
+    onBuild: (directory) =>
+      io.stderr.write(
+        `building the console's front-end into ${directory} (first use from sources)\n`,
+      ),
+  });
 }
 
 /** Starts a console server for the command's options, with errors as usage errors. */
