@@ -12,13 +12,19 @@ const cliPath = path.join(root, 'apps/agent-trainer/src/cli.ts');
 function runCli(
   args: readonly string[],
   onOutput?: (output: { stdout: string; stderr: string }, child: ReturnType<typeof spawn>) => void,
+  input?: string,
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(
       process.execPath,
       ['--conditions=@cohort/source', '--import', 'tsx', cliPath, ...args],
-      { cwd: root, env: { ...process.env, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] },
+      {
+        cwd: root,
+        env: { ...process.env, NO_COLOR: '1' },
+        stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+      },
     );
+    if (input !== undefined) child.stdin!.end(input);
     const output = { stdout: '', stderr: '' };
     child.stdout.on('data', (chunk: Buffer) => {
       output.stdout += chunk.toString();
@@ -124,6 +130,7 @@ describe('agent-trainer train --console and console', () => {
     }
 
     // The finished run, served by `console`, until Ctrl-C.
+    const question = 'Hello, my order arrived broken.';
     let checked: Promise<unknown> | undefined;
     const served = await runCli(
       ['console', runDirectory, '--port', '0', '--json'],
@@ -138,13 +145,35 @@ describe('agent-trainer train --console and console', () => {
           ).json()) as {
             trajectories: unknown[];
           };
+          const chat = await fetch(new URL('api/runs/run/chat', url), {
+            method: 'POST',
+            headers: { 'Content-Type': 'application/json' },
+            body: JSON.stringify({
+              checkpoint: 'step-000002',
+              messages: [{ role: 'user', content: question }],
+            }),
+          });
+          const answer = (await chat.json()) as { reply: string; systemPrompt: string };
           child.kill('SIGINT');
-          return { runs, page: page.status, count: trajectories.trajectories.length };
+          return {
+            runs,
+            page: page.status,
+            count: trajectories.trajectories.length,
+            chat: chat.status,
+            answer,
+          };
         })();
       },
     );
     expect(served.code, served.stderr).toBe(0);
-    expect(await checked).toEqual({ runs: ['run'], page: 200, count: 4 });
+    const console = (await checked) as { answer: { reply: string; systemPrompt: string } };
+    expect(console).toMatchObject({ runs: ['run'], page: 200, count: 4, chat: 200 });
+    expect(console.answer.systemPrompt.length).toBeGreaterThan(0);
+    expect(console.answer.reply.length).toBeGreaterThan(0);
+    // The console's chat answers as the terminal chat does with the run's newest checkpoint (greedy).
+    const terminal = await runCli(['chat', '--run-dir', runDirectory], undefined, `${question}\n`);
+    expect(terminal.code, terminal.stderr).toBe(0);
+    expect(console.answer.reply).toBe(terminal.stdout.trim());
 
     const refused = await runCli(['console', path.join(scratch, 'missing'), '--port', '0']);
     expect(refused.code).toBe(2);

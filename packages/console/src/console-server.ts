@@ -1,5 +1,5 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { isIP } from 'node:net';
 import path from 'node:path';
@@ -20,10 +20,33 @@ import {
 } from './run-catalog';
 import { defaultWebDirectory } from './web-directory';
 
+/** One message of a chat in the console (the system prompt is the checkpoint's own). */
+export interface ConsoleChatMessage {
+  role: 'user' | 'assistant';
+  content: string;
+}
+
+/**
+ * Talks to a run's checkpoint for the chat page. The console checks the
+ * request (a checkpoint the run has, alternating messages ending with the
+ * user's); the implementation loads the model and generates (the app loads
+ * the run's base model with the checkpoint's weights).
+ */
+export interface ConsoleChat {
+  reply(request: {
+    runDirectory: string;
+    /** A `step-NNNNNN` folder of the run's `checkpoints/`, or null for the run's base model. */
+    checkpoint: string | null;
+    messages: ConsoleChatMessage[];
+  }): Promise<{ reply: string; systemPrompt: string }>;
+}
+
 /** Options of {@link createConsoleServer}: the settings and the live parts. */
 export interface ConsoleServerOptions extends ConsoleServerSettingsInput {
   /** Brokers of runs whose trainer is waiting for a person's ratings, matched by run directory. */
   feedback?: readonly FeedbackBroker[];
+  /** Chat with a run's checkpoints; without it the chat page says that it is off. */
+  chat?: ConsoleChat;
 }
 
 /** A running console. */
@@ -119,7 +142,7 @@ async function readBody(request: IncomingMessage): Promise<unknown> {
  * ```
  */
 export async function createConsoleServer(options: ConsoleServerOptions): Promise<ConsoleServer> {
-  const { feedback = [], ...input } = options ?? ({} as ConsoleServerOptions);
+  const { feedback = [], chat, ...input } = options ?? ({} as ConsoleServerOptions);
   const settings: ConsoleServerSettings = parseWithSchema(
     ConsoleServerOptionsSchema,
     input,
@@ -314,6 +337,24 @@ export async function createConsoleServer(options: ConsoleServerOptions): Promis
         sendJson(response, 200, rating);
         return;
       }
+      case 'checkpoints': {
+        requireMethod('GET');
+        sendJson(response, 200, {
+          chat: chat !== undefined,
+          checkpoints: await checkpointsOf(run),
+        });
+        return;
+      }
+      case 'chat': {
+        requireMethod('POST');
+        if (!chat)
+          throw new HttpError(409, 'chat is off in this console (start it from agent-trainer)');
+        const body = (await readBody(request)) as Record<string, unknown> | null;
+        const { checkpoint, messages } = chatRequest(body, await checkpointsOf(run));
+        const answer = await chat.reply({ runDirectory: run.directory, checkpoint, messages });
+        sendJson(response, 200, answer);
+        return;
+      }
       case 'feedback/stream': {
         requireMethod('GET');
         openStream(request, response);
@@ -372,7 +413,8 @@ export async function createConsoleServer(options: ConsoleServerOptions): Promis
         const status = error.argument === 'itemId' ? 409 : 400;
         sendJson(response, status, { error: error.message, field: error.argument });
       } else if (CohortError.isInstance(error)) {
-        sendJson(response, 400, { error: error.message });
+        // A damaged checkpoint or model folder: the run's fault, said in one line.
+        sendJson(response, 500, { error: error.message });
       } else {
         sendJson(response, 500, { error: `internal error: ${String(error)}` });
       }
@@ -413,6 +455,77 @@ export async function createConsoleServer(options: ConsoleServerOptions): Promis
         server.closeAllConnections();
       });
     },
+  };
+}
+
+/** The run's checkpoint folders (`step-NNNNNN`), oldest first. */
+async function checkpointsOf(run: CatalogRun): Promise<string[]> {
+  try {
+    const entries = await readdir(path.join(run.directory, 'checkpoints'), { withFileTypes: true });
+    return entries
+      .filter((entry) => entry.isDirectory() && /^step-\d+$/.test(entry.name))
+      .map((entry) => entry.name)
+      .sort();
+  } catch {
+    return [];
+  }
+}
+
+const maximumChatMessages = 64;
+const maximumChatCharacters = 4_000;
+
+/** Checks a chat request; a bad one is a 400 that names the field. */
+function chatRequest(
+  body: Record<string, unknown> | null,
+  checkpoints: readonly string[],
+): { checkpoint: string | null; messages: ConsoleChatMessage[] } {
+  const bad = (field: string, value: unknown, message: string) =>
+    new InvalidArgumentError({ argument: field, value, message });
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) {
+    throw new HttpError(400, 'request body must be a JSON object { checkpoint, messages }');
+  }
+  const checkpoint = body.checkpoint ?? null;
+  if (
+    checkpoint !== null &&
+    !(typeof checkpoint === 'string' && checkpoints.includes(checkpoint))
+  ) {
+    throw bad(
+      'checkpoint',
+      checkpoint,
+      `must be null (the base model) or one of the run's checkpoints: ${checkpoints.join(', ') || 'none'}`,
+    );
+  }
+  const messages = body.messages;
+  if (!Array.isArray(messages) || messages.length === 0 || messages.length > maximumChatMessages) {
+    throw bad('messages', messages, `must be an array of 1 to ${maximumChatMessages} messages`);
+  }
+  messages.forEach((message: unknown, index) => {
+    const expected = index % 2 === 0 ? 'user' : 'assistant';
+    const { role, content } = (message ?? {}) as { role?: unknown; content?: unknown };
+    if (role !== expected) {
+      throw bad(
+        `messages[${index}].role`,
+        role,
+        `must be "${expected}" (user and assistant alternate, user first)`,
+      );
+    }
+    if (typeof content !== 'string' || content.length > maximumChatCharacters) {
+      throw bad(
+        `messages[${index}].content`,
+        content,
+        `must be a string of at most ${maximumChatCharacters} characters`,
+      );
+    }
+  });
+  if (messages.length % 2 === 0) {
+    throw bad('messages', `${messages.length} messages`, 'must end with a user message');
+  }
+  return {
+    checkpoint: checkpoint as string | null,
+    messages: messages.map((message: ConsoleChatMessage) => ({
+      role: message.role,
+      content: message.content,
+    })),
   };
 }
 

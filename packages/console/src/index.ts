@@ -1,4 +1,9 @@
-export type { ConsoleServer, ConsoleServerOptions } from './console-server';
+export type {
+  ConsoleChat,
+  ConsoleChatMessage,
+  ConsoleServer,
+  ConsoleServerOptions,
+} from './console-server';
 export { createConsoleServer } from './console-server';
 export type { ConsoleServerSettings, ConsoleServerSettingsInput } from './console-server-options';
 export { ConsoleServerOptionsSchema } from './console-server-options';

@@ -61,6 +61,7 @@ describe.skipIf(!hasChromium)('the console in headless chromium', () => {
   let actor: MlpCandidateActor;
   let critic: MlpRewardCritic;
   const events: CandidateSelectorEvent[] = [];
+  const chatRequests: { checkpoint: string | null; turns: number }[] = [];
   let trainer: CandidateSelectorTrainer<TrainableCandidateActor, TrainableRewardCritic>;
 
   beforeAll(async () => {
@@ -92,6 +93,19 @@ describe.skipIf(!hasChromium)('the console in headless chromium', () => {
       webDirectory: inject('webDirectory'),
       pollMs: 100,
       feedback: [broker],
+      // The chat protocol's simplest honest implementation: it answers with the checkpoint and the
+      // user's words reversed, so the page's plumbing is checked (the app's model-backed chat is
+      // checked end to end in tests/e2e/agent-trainer-console.test.ts).
+      chat: {
+        async reply({ checkpoint, messages }) {
+          chatRequests.push({ checkpoint, turns: messages.length });
+          const words = messages.at(-1)!.content.split(' ').reverse().join(' ');
+          return {
+            reply: `[${checkpoint ?? 'base'}] ${words}`,
+            systemPrompt: 'You are <i>kind</i>.',
+          };
+        },
+      },
     });
     context = await launchBrowser();
   });
@@ -282,6 +296,43 @@ describe.skipIf(!hasChromium)('the console in headless chromium', () => {
       ['ada', first.chosenIndex, queries[0]!.query],
       ['ada', second.chosenIndex, queries[1]!.query],
     ]);
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+
+  it('chats with a chosen checkpoint, the conversation kept across checkpoints', async () => {
+    const { page, problems } = await watchedPage(context, server.url.slice(0, -1));
+    await page.goto(`${server.url}#/chat`);
+    await page.getByLabel('support-a', { exact: true }).check();
+    const select = page.getByLabel('checkpoint');
+    await page.waitForSelector('select[aria-label="checkpoint"] option[value="step-000010"]', {
+      state: 'attached',
+    });
+    expect(await select.inputValue()).toBe('step-000010');
+    expect(
+      await page.$$eval('select[aria-label="checkpoint"] option', (options) =>
+        options.map((option) => (option as HTMLOptionElement).value),
+      ),
+    ).toEqual(['', 'step-000002', 'step-000004', 'step-000010']);
+    await select.selectOption('step-000004');
+    await page.getByLabel('message').fill('where is <b>my</b> refund');
+    await page.keyboard.press('Enter');
+    await page.waitForSelector('.chat-assistant');
+    expect(await page.textContent('.chat-assistant .text')).toBe(
+      '[step-000004] refund <b>my</b> is where',
+    );
+    expect(await page.textContent('.system-prompt')).toBe('You are <i>kind</i>.');
+    expect(await page.$$('.chat b, .chat i')).toHaveLength(0);
+    await select.selectOption('');
+    await page.getByLabel('message').fill('and now?');
+    await page.keyboard.press('Enter');
+    await page.waitForFunction(() => document.querySelectorAll('.chat-assistant').length === 2);
+    expect(await page.textContent('.chat-assistant:last-of-type .text')).toBe('[base] now? and');
+    expect(chatRequests).toEqual([
+      { checkpoint: 'step-000004', turns: 1 },
+      { checkpoint: null, turns: 3 },
+    ]);
+    await screenshot(page, 'chat');
     expect(problems).toEqual([]);
     await page.close();
   });

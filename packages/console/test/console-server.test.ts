@@ -229,4 +229,73 @@ describe('createConsoleServer', () => {
     expect(stored).toHaveLength(1);
     expect(JSON.parse(stored[0]!)).toMatchObject({ itemId, answer: 1, who: 'ann', query: 'q?' });
   });
+
+  it('checks chat requests before the chat implementation sees them', async () => {
+    const { directory } = await writeFixtureRun({ name: 'talk', steps: 2 });
+    const seen: unknown[] = [];
+    const server = await start({
+      runDirectories: [directory],
+      chat: {
+        async reply(request) {
+          seen.push(request);
+          return { reply: `echo: ${request.messages.at(-1)!.content}`, systemPrompt: 'Be kind.' };
+        },
+      },
+    });
+    const base = `http://127.0.0.1:${server.port}/api/runs/talk`;
+    expect(await (await fetch(`${base}/checkpoints`)).json()).toEqual({
+      chat: true,
+      checkpoints: ['step-000002', 'step-000004', 'step-000010'],
+    });
+    const post = (body: unknown) =>
+      raw(`${base}/chat`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+    const user = (content: string) => ({ role: 'user', content });
+    const bad: [unknown, RegExp][] = [
+      [
+        { checkpoint: '../../etc', messages: [user('hi')] },
+        /checkpoint = "..\/..\/etc": must be null .* step-000002, step-000004, step-000010/,
+      ],
+      [{ checkpoint: null, messages: [] }, /messages = an array of length 0/],
+      [
+        { messages: [{ role: 'system', content: 'x' }] },
+        /messages\[0\].role = "system": must be "user"/,
+      ],
+      [
+        { messages: [user('a'), user('b'), user('c')] },
+        /messages\[1\].role = "user": must be "assistant"/,
+      ],
+      [
+        { messages: [user('a'), { role: 'assistant', content: 'b' }] },
+        /must end with a user message/,
+      ],
+      [
+        { messages: [user('x'.repeat(4_001))] },
+        /messages\[0\].content = .*at most 4000 characters/,
+      ],
+    ];
+    for (const [body, message] of bad) {
+      const response = await post(body);
+      expect(response.status, JSON.stringify(body).slice(0, 60)).toBe(400);
+      expect(JSON.parse(response.body).error).toMatch(message);
+    }
+    expect(seen).toEqual([]);
+    const ok = await post({ checkpoint: 'step-000004', messages: [user('<b>hi</b>')] });
+    expect(JSON.parse(ok.body)).toEqual({ reply: 'echo: <b>hi</b>', systemPrompt: 'Be kind.' });
+    expect(seen).toEqual([
+      { runDirectory: directory, checkpoint: 'step-000004', messages: [user('<b>hi</b>')] },
+    ]);
+
+    const plain = await start({ runDirectories: [directory] });
+    const off = await raw(`http://127.0.0.1:${plain.port}/api/runs/talk/chat`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ messages: [user('hi')] }),
+    });
+    expect(off.status).toBe(409);
+    expect(JSON.parse(off.body).error).toMatch(/chat is off/);
+  });
 });

@@ -91,6 +91,10 @@ export async function writeFixtureRun(options: {
   const root = options.root ?? (await mkdtemp(path.join(tmpdir(), 'cohort-console-')));
   const directory = path.join(root, options.name);
   await mkdir(directory, { recursive: true });
+  for (const checkpoint of ['step-000002', 'step-000004', 'step-000010']) {
+    await mkdir(path.join(directory, 'checkpoints', checkpoint), { recursive: true });
+  }
+  await writeFile(path.join(directory, 'checkpoints', 'notes.txt'), 'not a checkpoint');
   await writeFile(
     path.join(directory, 'config.resolved.json'),
     JSON.stringify({ name: options.name, trainer: { steps: options.steps } }),

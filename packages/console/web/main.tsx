@@ -2,12 +2,13 @@ import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { type RunInfo, requestJson } from './api';
 import { runColours } from './chart';
+import { ChatPage } from './chat-page';
 import { FeedbackPage } from './feedback-page';
 import { MetricsPage } from './metrics-page';
 import { TrajectoriesPage } from './trajectories-page';
 
-type Page = 'metrics' | 'trajectories' | 'feedback';
-const pages: Page[] = ['metrics', 'trajectories', 'feedback'];
+type Page = 'metrics' | 'trajectories' | 'feedback' | 'chat';
+const pages: Page[] = ['metrics', 'trajectories', 'feedback', 'chat'];
 
 function currentPage(): Page {
   const name = window.location.hash.replace(/^#\/?/, '');
@@ -74,6 +75,7 @@ function App() {
         {page === 'metrics' ? <MetricsPage runs={runs} selected={selected} /> : null}
         {page === 'trajectories' ? <TrajectoriesPage runId={selected[0]} /> : null}
         {page === 'feedback' ? <FeedbackPage runId={selected[0]} /> : null}
+        {page === 'chat' ? <ChatPage runId={selected[0]} /> : null}
       </main>
     </div>
   );

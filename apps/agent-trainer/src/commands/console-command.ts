@@ -1,5 +1,6 @@
 import { type ConsoleServer, createConsoleServer } from '@cohort/console';
 import type { CliIo } from '../cli-io';
+import { createConsoleChat } from '../console-chat';
 import { type ExitCode, exitCodes, UsageError } from '../exit-codes';
 import type { ConsoleCommand } from './console-command-line';
 
@@ -39,8 +40,10 @@ export async function startConsole(
 
 /** `agent-trainer console [RUN_DIR...]`: serves the console until Ctrl-C. */
 export async function consoleCommand(command: ConsoleCommand, io: CliIo): Promise<ExitCode> {
+  const chat = createConsoleChat({ maxNewTokens: 64 });
   const server = await startConsole(
     {
+      chat,
       runDirectories: command.runDirectories,
       host: command.host,
       port: command.port,
@@ -64,5 +67,6 @@ export async function consoleCommand(command: ConsoleCommand, io: CliIo): Promis
     });
   });
   await server.close();
+  chat.dispose();
   return exitCodes.ok;
 }
