@@ -11,9 +11,10 @@ import { writeFileSync } from 'node:fs';
 import { appendFile, mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { chromium } from 'playwright-core';
 import { buildWeb } from '../packages/console/src/build-web';
 import { createConsoleServer } from '../packages/console/src/index';
+import { launchBrowser } from '../packages/console/test/browser';
+import { readEvents } from '../packages/console/test/sse-client';
 
 function stepRecord(step: number): string {
   return JSON.stringify({
@@ -57,29 +58,15 @@ async function streamRate(clients: number, total: number, round: number): Promis
   });
   const id = server.runs[0]!.id;
   const counts = new Array<number>(clients).fill(0);
-  const controllers = counts.map(() => new AbortController());
-  const readers = counts.map(async (_, index) => {
-    const response = await fetch(new URL(`api/runs/${id}/metrics/stream`, server.url), {
-      signal: controllers[index]!.signal,
-    });
-    const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
-    let buffer = '';
-    try {
-      for (;;) {
-        const { value, done } = await reader.read();
-        if (done) return;
-        buffer += value;
-        let end = buffer.indexOf('\n\n');
-        while (end >= 0) {
-          const block = buffer.slice(0, end);
-          buffer = buffer.slice(end + 2);
-          const data = /^data: (.*)$/m.exec(block)?.[1];
-          if (data?.startsWith('[')) counts[index]! += (JSON.parse(data) as unknown[]).length;
-          end = buffer.indexOf('\n\n');
-        }
-      }
-    } catch {}
-  });
+  const url = new URL(`api/runs/${id}/metrics/stream`, server.url).href;
+  const closers = await Promise.all(
+    counts.map((_, index) =>
+      readEvents(url, (event) => {
+        if (event.event === 'records')
+          counts[index]! += (JSON.parse(event.data) as unknown[]).length;
+      }),
+    ),
+  );
   const file = path.join(directory, 'metrics.jsonl');
   const started = performance.now();
   const batch = 500;
@@ -91,8 +78,7 @@ async function streamRate(clients: number, total: number, round: number): Promis
   while (counts.some((count) => count < total))
     await new Promise((resolve) => setTimeout(resolve, 2));
   const seconds = (performance.now() - started) / 1000;
-  for (const controller of controllers) controller.abort();
-  await Promise.all(readers);
+  for (const close of closers) close();
   await server.close();
   return total / seconds;
 }
@@ -112,20 +98,7 @@ results.sseRecordsPerSecondPerClient = {
   rounds: stream,
 };
 
-const context = await chromium.launchPersistentContext(path.join(root, 'profile'), {
-  executablePath: '/usr/bin/chromium',
-  headless: true,
-  viewport: { width: 1280, height: 900 },
-  args: [
-    '--headless',
-    '--no-sandbox',
-    '--disable-gpu',
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--no-first-run',
-    '--disable-sync',
-  ],
-});
+const context = await launchBrowser();
 const small = await makeRun('steps-1000', 1_000);
 const large = await makeRun('steps-10000', 10_000);
 const live = await makeRun('live', 1);

@@ -1,6 +1,7 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import type { ConsoleChatMessage } from '../src/console-server';
 import { requestJson } from './api';
+import { Choice } from './choice';
 
 /**
  * Talk to a checkpoint of the run (or its base model): Enter sends, the
@@ -63,21 +64,13 @@ export function ChatPage(props: { runId: string | undefined }) {
   return (
     <div class="chat">
       <div class="toolbar">
-        <label>
-          checkpoint{' '}
-          <select
-            value={checkpoint}
-            aria-label="checkpoint"
-            onChange={(event) => setCheckpoint((event.target as HTMLSelectElement).value)}
-          >
-            <option value="">base model</option>
-            {info.checkpoints.map((name) => (
-              <option key={name} value={name}>
-                {name}
-              </option>
-            ))}
-          </select>
-        </label>
+        <Choice
+          label="checkpoint"
+          value={checkpoint}
+          choices={info.checkpoints}
+          first={{ value: '', label: 'base model' }}
+          onChange={setCheckpoint}
+        />
         <button type="button" onClick={() => setMessages([])} disabled={busy}>
           new conversation
         </button>

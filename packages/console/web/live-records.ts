@@ -4,20 +4,24 @@ import { apiUrl, type MetricsRecord } from './api';
 /**
  * The metrics records of each selected run, kept up to date by one
  * server-sent event stream per run (the server tails `metrics.jsonl`).
- * Renders at most once per animation frame however fast records arrive.
+ * Renders at most every {@link renderIntervalMs} however fast records
+ * arrive: every chart redraws on a render, so a burst of thousands of
+ * records costs a few redraws, not one per event.
  */
+export const renderIntervalMs = 200;
+
 export function useLiveRecords(runIds: readonly string[]): Map<string, MetricsRecord[]> {
   const [version, setVersion] = useState(0);
   const [store] = useState(() => new Map<string, MetricsRecord[]>());
   const key = runIds.join('\n');
   useEffect(() => {
-    let frame = 0;
+    let timer: ReturnType<typeof setTimeout> | undefined;
     const changed = () => {
-      if (frame !== 0) return;
-      frame = requestAnimationFrame(() => {
-        frame = 0;
+      if (timer !== undefined) return;
+      timer = setTimeout(() => {
+        timer = undefined;
         setVersion((value) => value + 1);
-      });
+      }, renderIntervalMs);
     };
     const sources = runIds.map((id) => {
       const source = new EventSource(apiUrl(`/api/runs/${encodeURIComponent(id)}/metrics/stream`));
@@ -40,7 +44,7 @@ export function useLiveRecords(runIds: readonly string[]): Map<string, MetricsRe
     changed();
     return () => {
       for (const source of sources) source.close();
-      cancelAnimationFrame(frame);
+      clearTimeout(timer);
       for (const id of [...store.keys()]) if (!runIds.includes(id)) store.delete(id);
     };
   }, [key]);

@@ -5,6 +5,7 @@ import type {
   TrajectoryTurnRecord,
 } from '../src/trajectory-record';
 import { requestJson } from './api';
+import { Choice } from './choice';
 import { degenerateReason } from './degenerate';
 
 /** A conversation in the viewer: a training rollout (with tokens) or an evaluation sample. */
@@ -206,36 +207,20 @@ export function TrajectoriesPage(props: { runId: string | undefined }) {
   return (
     <div>
       <div class="toolbar">
-        <label>
-          step{' '}
-          <select
-            value={step}
-            aria-label="step"
-            onChange={(event) => setStep((event.target as HTMLSelectElement).value)}
-          >
-            <option value="all">all</option>
-            {steps.map((value) => (
-              <option key={value} value={value}>
-                {value}
-              </option>
-            ))}
-          </select>
-        </label>
-        <label>
-          scenario{' '}
-          <select
-            value={scenario}
-            aria-label="scenario"
-            onChange={(event) => setScenario((event.target as HTMLSelectElement).value)}
-          >
-            <option value="all">all</option>
-            {scenarios.map((value) => (
-              <option key={value} value={value}>
-                {value}
-              </option>
-            ))}
-          </select>
-        </label>
+        <Choice
+          label="step"
+          value={step}
+          choices={steps}
+          first={{ value: 'all', label: 'all' }}
+          onChange={setStep}
+        />
+        <Choice
+          label="scenario"
+          value={scenario}
+          choices={scenarios}
+          first={{ value: 'all', label: 'all' }}
+          onChange={setScenario}
+        />
         <label>
           reward ≥{' '}
           <input
@@ -254,37 +239,19 @@ export function TrajectoriesPage(props: { runId: string | undefined }) {
           />{' '}
           only degenerate
         </label>
-        <label>
-          colour by{' '}
-          <select
-            value={colouring}
-            aria-label="colour by"
-            onChange={(event) =>
-              setColouring((event.target as HTMLSelectElement).value as Colouring)
-            }
-          >
-            {colourings.map((value) => (
-              <option key={value} value={value}>
-                {value}
-              </option>
-            ))}
-          </select>
-        </label>
-        <label>
-          compare with step{' '}
-          <select
-            value={compareStep}
-            aria-label="compare with step"
-            onChange={(event) => setCompareStep((event.target as HTMLSelectElement).value)}
-          >
-            <option value="none">none</option>
-            {steps.map((value) => (
-              <option key={value} value={value}>
-                {value}
-              </option>
-            ))}
-          </select>
-        </label>
+        <Choice
+          label="colour by"
+          value={colouring}
+          choices={colourings}
+          onChange={(value) => setColouring(value as Colouring)}
+        />
+        <Choice
+          label="compare with step"
+          value={compareStep}
+          choices={steps}
+          first={{ value: 'none', label: 'none' }}
+          onChange={setCompareStep}
+        />
         <span class="count" data-count={shown.length}>
           {shown.length} of {items.length}
         </span>
