@@ -1,4 +1,5 @@
-import { access, copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { randomUUID } from 'node:crypto';
+import { access, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -22,7 +23,7 @@ export async function buildWeb(options: { outDirectory: string }): Promise<void>
   const esbuild = await import('esbuild');
   const outDirectory = path.resolve(options.outDirectory);
   await mkdir(outDirectory, { recursive: true });
-  await esbuild.build({
+  const result = await esbuild.build({
     entryPoints: [path.join(webSourceDirectory, 'main.tsx')],
     outfile: path.join(outDirectory, 'app.js'),
     bundle: true,
@@ -33,15 +34,26 @@ export async function buildWeb(options: { outDirectory: string }): Promise<void>
     jsxImportSource: 'preact',
     legalComments: 'none',
     logLevel: 'silent',
+    write: false,
   });
   const require = createRequire(import.meta.url);
   const uplotCss = await readFile(require.resolve('uplot/dist/uPlot.min.css'), 'utf8');
   const ownCss = await readFile(path.join(webSourceDirectory, 'style.css'), 'utf8');
-  await writeFile(path.join(outDirectory, 'app.css'), `${uplotCss}\n${ownCss}`);
-  await copyFile(
-    path.join(webSourceDirectory, 'index.html'),
-    path.join(outDirectory, 'index.html'),
-  );
+  const files: [string, string | Uint8Array][] = [
+    ...result.outputFiles.map((file): [string, Uint8Array] => [
+      path.basename(file.path),
+      file.contents,
+    ]),
+    ['app.css', `${uplotCss}\n${ownCss}`],
+    // Last: its presence says the build is complete (see ensureBuiltWeb).
+    ['index.html', await readFile(path.join(webSourceDirectory, 'index.html'))],
+  ];
+  // Each file replaced atomically, so a server starting during a rebuild never reads half a file.
+  for (const [name, contents] of files) {
+    const temporary = path.join(outDirectory, `.${name}.${process.pid}.${randomUUID()}.tmp`);
+    await writeFile(temporary, contents);
+    await rename(temporary, path.join(outDirectory, name));
+  }
 }
 
 /**
