@@ -1,5 +1,15 @@
 import { parseArgs } from 'node:util';
+import {
+  type ConsoleCommand,
+  consoleFlags,
+  consoleHelp,
+  defaultConsolePort,
+  parseConsoleCommand,
+  portFlag,
+} from './commands/console-command-line';
 import { UsageError } from './exit-codes';
+
+export type { ConsoleCommand } from './commands/console-command-line';
 
 /** Flags every command accepts. */
 export interface CommonFlags {
@@ -23,6 +33,8 @@ export interface TrainCommand extends CommonFlags {
   steps?: number;
   /** A user module exporting an environment (overrides the config's environment). */
   environment?: string;
+  /** Serve the training console on this run while it trains (`--console [--console-port N]`). */
+  console?: { port: number };
 }
 
 /** `eval`: held-out evaluation of a run's latest weights, or of a model folder. */
@@ -74,9 +86,10 @@ export type Command =
   | ChatCommand
   | SftCommand
   | ReportCommand
+  | ConsoleCommand
   | HelpCommand;
 
-export const commandNames = ['train', 'eval', 'chat', 'sft', 'report'] as const;
+export const commandNames = ['train', 'eval', 'chat', 'sft', 'report', 'console'] as const;
 export type CommandName = (typeof commandNames)[number];
 
 const common = {
@@ -96,6 +109,8 @@ const optionsByCommand = {
     name: { type: 'string' },
     steps: { type: 'string' },
     environment: { type: 'string' },
+    console: { type: 'boolean' },
+    'console-port': { type: 'string' },
   },
   eval: {
     ...common,
@@ -122,6 +137,7 @@ const optionsByCommand = {
     'vocab-size': { type: 'string' },
   },
   report: { ...common },
+  console: { ...common, ...consoleFlags },
 } as const;
 
 const presetNames = ['conservative', 'balanced', 'aggressive'] as const;
@@ -131,9 +147,11 @@ export function helpText(topic?: CommandName): string {
   const lines: Record<CommandName, string> = {
     train: `agent-trainer train [--config FILE] [--preset conservative|balanced|aggressive]
                     [--resume RUN_DIR] [--run-dir DIR] [--runs-root DIR] [--name NAME]
-                    [--steps N] [--environment MODULE] [--json] [--verbose]
+                    [--steps N] [--environment MODULE] [--console [--console-port N]]
+                    [--json] [--verbose]
   Train an agent with GRPO. Without --config: the embedded support model on the
-  built-in customer-support scenarios. --resume continues a run from its last checkpoint.`,
+  built-in customer-support scenarios. --resume continues a run from its last checkpoint.
+  --console serves the training console on the run (port ${defaultConsolePort} unless --console-port).`,
     eval: `agent-trainer eval (--run-dir DIR | --model DIR) [--scenarios N] [--seed N] [--json]
   Held-out evaluation on the built-in support scenarios; prints a table.`,
     chat: `agent-trainer chat (--run-dir DIR | --model DIR) [--system TEXT] [--temperature T]
@@ -144,6 +162,7 @@ export function helpText(topic?: CommandName): string {
   (default --out apps/agent-trainer/models/support-agent-tiny).`,
     report: `agent-trainer report RUN_DIR
   Regenerate RUN_DIR/report.html from RUN_DIR/metrics.jsonl.`,
+    console: consoleHelp,
   };
   if (topic) return `${lines[topic]}\n`;
   return `agent-trainer: train conversational agents with reinforcement learning
@@ -215,7 +234,7 @@ export function parseCommandLine(argv: readonly string[]): Command {
     parsed = parseArgs({
       args: [...rest],
       options: optionsByCommand[name],
-      allowPositionals: name === 'report',
+      allowPositionals: name === 'report' || name === 'console',
       strict: true,
     }) as typeof parsed;
   } catch (error) {
@@ -241,6 +260,10 @@ export function parseCommandLine(argv: readonly string[]): Command {
         throw new UsageError('--resume takes the config from the run directory; drop --config');
       }
       const steps = integerFlag('steps', string('steps'), 1);
+      const consolePort = portFlag('console-port', string('console-port'));
+      if (consolePort !== undefined && values.console !== true) {
+        throw new UsageError('--console-port needs --console');
+      }
       const runName = string('name');
       if (runName !== undefined && !/^[A-Za-z0-9][A-Za-z0-9_-]*$/.test(runName)) {
         throw new UsageError(
@@ -258,6 +281,9 @@ export function parseCommandLine(argv: readonly string[]): Command {
         ...optional('name', string('name')),
         ...optional('steps', steps),
         ...optional('environment', string('environment')),
+        ...(values.console === true
+          ? { console: { port: consolePort ?? defaultConsolePort } }
+          : {}),
       };
     }
     case 'eval':
@@ -305,6 +331,8 @@ export function parseCommandLine(argv: readonly string[]): Command {
         throw new UsageError(`report takes one run directory, got extra ${JSON.stringify(extra)}`);
       return { command: 'report', ...flags, runDirectory };
     }
+    case 'console':
+      return parseConsoleCommand(values, parsed.positionals, flags);
   }
 }
 

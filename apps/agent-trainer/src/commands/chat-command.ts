@@ -1,7 +1,8 @@
 import { createInterface } from 'node:readline';
 import type { Message } from '@cohort/core';
 import { defaultSupportSystemPrompt } from '@cohort/environments';
-import { generate, initializeBackend } from '@cohort/tfjs';
+import { initializeBackend } from '@cohort/tfjs';
+import { replyTo } from '../chat-reply';
 import type { CliIo } from '../cli-io';
 import type { ChatCommand } from '../command-line';
 import { type ExitCode, exitCodes } from '../exit-codes';
@@ -36,29 +37,14 @@ export async function chatCommand(command: ChatCommand, io: CliIo): Promise<Exit
       continue;
     }
     messages.push({ role: 'user', content: line });
-    let prompt = tokenizer.applyChatTemplate(messages, { addGenerationPrompt: true });
-    // Keep the system prompt and drop the oldest turns when the context is full.
-    while (
-      prompt.length + command.maxNewTokens > model.config.contextLength &&
-      messages.length > 2
-    ) {
-      messages.splice(1, 1);
-      prompt = tokenizer.applyChatTemplate(messages, { addGenerationPrompt: true });
-    }
-    const room = Math.max(
-      1,
-      Math.min(command.maxNewTokens, model.config.contextLength - prompt.length),
-    );
-    const [sequence] = await generate(model, {
-      prompts: [prompt.slice(-(model.config.contextLength - 1))],
-      maxNewTokens: room,
+    const reply = await replyTo({
+      model,
+      tokenizer,
+      messages,
+      maxNewTokens: command.maxNewTokens,
       temperature: command.temperature,
-      stopTokenIds: [tokenizer.endOfTurnTokenId],
-      eosTokenId: tokenizer.eosTokenId,
-      padTokenId: tokenizer.padTokenId,
       seed: command.seed + turn,
     });
-    const reply = tokenizer.decode(sequence!.tokenIds, { skipSpecialTokens: true }).trim();
     messages.push({ role: 'assistant', content: reply });
     turn++;
     if (command.json)

@@ -9,12 +9,14 @@ import { runPaths } from '../run-directory';
 
 /**
  * The model that `eval` and `chat` talk to: a model folder, or a run's base
- * model with the weights of its newest checkpoint. A run without checkpoints
- * uses the base model; a damaged checkpoint throws `CheckpointError`.
+ * model with the weights of its newest checkpoint (or of `checkpoint`, a
+ * `step-NNNNNN` name; null: none). A run without checkpoints uses the base
+ * model; a damaged checkpoint throws `CheckpointError`.
  */
 export async function loadModelSource(source: {
   runDirectory?: string;
   model?: string;
+  checkpoint?: string | null;
 }): Promise<ChatModel & { systemPrompt?: string; checkpoint?: string }> {
   if (source.model !== undefined) return loadChatModel(source.model);
   const runDirectory = source.runDirectory!;
@@ -40,7 +42,10 @@ export async function loadModelSource(source: {
   } catch {
     names = [];
   }
-  const latest = names.at(-1);
+  const latest = source.checkpoint === undefined ? names.at(-1) : (source.checkpoint ?? undefined);
+  if (latest !== undefined && !names.includes(latest)) {
+    throw new UsageError(`run ${runDirectory} has no checkpoint ${latest}`);
+  }
   if (latest === undefined)
     return { ...loaded, ...(config.systemPrompt ? { systemPrompt: config.systemPrompt } : {}) };
   const checkpoint = path.join(paths.checkpoints, latest);

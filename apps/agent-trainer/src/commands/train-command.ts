@@ -21,6 +21,7 @@ import { supportPromptPhrases } from '../prompt-phrases';
 import { createRunDirectory, type RunPaths, runPaths, writeJsonAtomic } from '../run-directory';
 import { createTrainer } from '../training-setup';
 import { writeRunReport } from './report-command';
+import { attachTrainingConsole } from './training-console';
 
 async function resolveConfig(command: TrainCommand): Promise<AppConfig> {
   const overrides = {
@@ -172,6 +173,13 @@ export async function trainCommand(command: TrainCommand, io: CliIo): Promise<Ex
   } else {
     progress.message(`run directory ${paths.root}`);
   }
+  const attached = await attachTrainingConsole({
+    trainer,
+    runDirectory: paths.root,
+    ...(command.console ? { console: command.console } : {}),
+    io,
+    message: (text) => progress.message(text),
+  });
   let interrupted = false;
   const removeHandler = io.onInterrupt(() => {
     interrupted = true;
@@ -186,6 +194,7 @@ export async function trainCommand(command: TrainCommand, io: CliIo): Promise<Ex
     summary = await run.run();
   } finally {
     removeHandler();
+    await attached.close();
     progress.close();
   }
   // The final weights always get a checkpoint, so eval, chat and resume see them.

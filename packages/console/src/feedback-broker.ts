@@ -1,0 +1,330 @@
+import { createHash } from 'node:crypto';
+import { mkdir, open, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { InvalidArgumentError, type RewardContext } from '@cohort/core';
+import type { CandidateRewardSource } from '@cohort/trainer';
+
+/**
+ * What a person is asked. `choose`: which of the K candidate replies to the
+ * query is best (the answer is its index). `score`: how good one reply is (the
+ * answer is in [0, 1]).
+ */
+export interface FeedbackItem {
+  /** Content address: the same question always has the same id, across restarts. */
+  id: string;
+  kind: 'choose' | 'score';
+  prompt: string;
+  query: string;
+  candidates: string[];
+  /** When the trainer first asked (ISO time). */
+  askedAt: string;
+}
+
+/** A person's answer, as stored in `feedback.jsonl`. */
+export interface FeedbackRating {
+  kind: 'rating';
+  itemId: string;
+  itemKind: FeedbackItem['kind'];
+  /** `choose`: index of the best candidate; `score`: in [0, 1]; null: skipped. */
+  answer: number | null;
+  who: string;
+  time: string;
+  prompt: string;
+  query: string;
+  candidates: string[];
+}
+
+/** The file in a run directory that holds the ratings, one JSON line each. */
+export const feedbackFileName = 'feedback.jsonl';
+
+function itemId(kind: FeedbackItem['kind'], prompt: string, query: string, candidates: string[]) {
+  return createHash('sha256')
+    .update(JSON.stringify([kind, prompt, query, candidates]))
+    .digest('hex')
+    .slice(0, 16);
+}
+
+/**
+ * Where a trainer's questions meet a person's answers. The trainer awaits
+ * {@link FeedbackBroker.request}; the console lists {@link FeedbackBroker.pending}
+ * and calls {@link FeedbackBroker.rate}. Every rating is appended to
+ * `feedback.jsonl` in the run directory (and synced to disk) before anybody
+ * hears of it, with who gave it and when; a broker opened again on the same
+ * directory answers a question already rated from the file, so a restarted
+ * run or a resumed session never asks twice.
+ *
+ * @example
+ * ```ts
+ * const broker = await FeedbackBroker.open({ runDirectory: 'runs/feedback' });
+ * const trainer = new CandidateSelectorTrainer({ ...parts, reward: broker.candidateReward() });
+ * ```
+ */
+export class FeedbackBroker {
+  readonly runDirectory: string;
+  readonly file: string;
+  private readonly answers = new Map<string, FeedbackRating>();
+  private readonly waiting = new Map<
+    string,
+    { item: FeedbackItem; resolve: ((rating: FeedbackRating) => void)[] }
+  >();
+  private writes: Promise<void> = Promise.resolve();
+  private readonly listeners = new Set<() => void>();
+
+  private constructor(runDirectory: string) {
+    this.runDirectory = runDirectory;
+    this.file = path.join(runDirectory, feedbackFileName);
+  }
+
+  /** Opens (creating the directory if needed) and loads the ratings already given. */
+  static async open(options: { runDirectory: string }): Promise<FeedbackBroker> {
+    if (typeof options?.runDirectory !== 'string' || options.runDirectory === '') {
+      throw new InvalidArgumentError({
+        argument: 'runDirectory',
+        value: options?.runDirectory,
+        message: 'must be a directory path',
+      });
+    }
+    const broker = new FeedbackBroker(path.resolve(options.runDirectory));
+    await mkdir(broker.runDirectory, { recursive: true });
+    let text = '';
+    try {
+      text = await readFile(broker.file, 'utf8');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    }
+    const lines = text.split('\n');
+    for (const [index, line] of lines.entries()) {
+      if (line.trim() === '') continue;
+      let record: FeedbackRating;
+      try {
+        record = JSON.parse(line) as FeedbackRating;
+      } catch {
+        // A crash mid-append leaves a last line with no newline; its rating was never acknowledged.
+        if (index === lines.length - 1) continue;
+        throw new InvalidArgumentError({
+          argument: `${broker.file} line ${index + 1}`,
+          value: line.slice(0, 80),
+          message: 'is not JSON',
+        });
+      }
+      if (record.kind === 'rating' && typeof record.itemId === 'string') {
+        broker.answers.set(record.itemId, record);
+      }
+    }
+    return broker;
+  }
+
+  /** Ratings given so far (from the file and this session), oldest first. */
+  ratings(): FeedbackRating[] {
+    return [...this.answers.values()].sort((a, b) => a.time.localeCompare(b.time));
+  }
+
+  /** Questions a trainer is waiting on, oldest first. */
+  pending(): FeedbackItem[] {
+    return [...this.waiting.values()].map((entry) => entry.item);
+  }
+
+  /** Calls `listener` whenever a question is asked or answered; returns the unsubscribe function. */
+  onChange(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private changed(): void {
+    for (const listener of this.listeners) listener();
+  }
+
+  /**
+   * Asks a person and resolves with their rating: at once when this question
+   * (same kind, prompt, query and candidates) was rated before.
+   */
+  request(
+    question: {
+      kind: FeedbackItem['kind'];
+      prompt: string;
+      query: string;
+      candidates: readonly string[];
+    },
+    options: { signal?: AbortSignal } = {},
+  ): Promise<FeedbackRating> {
+    const candidates = [...question.candidates];
+    const minimum = question.kind === 'choose' ? 2 : 1;
+    if (candidates.length < minimum || candidates.some((text) => typeof text !== 'string')) {
+      throw new InvalidArgumentError({
+        argument: 'candidates',
+        value: question.candidates,
+        message: `must be at least ${minimum} strings for a ${question.kind} question`,
+      });
+    }
+    const id = itemId(question.kind, question.prompt, question.query, candidates);
+    const known = this.answers.get(id);
+    if (known) return Promise.resolve(known);
+    return new Promise((resolve, reject) => {
+      // A caller that stops waiting (a timeout) withdraws the question when nobody else waits on it.
+      options.signal?.addEventListener(
+        'abort',
+        () => {
+          const waiting = this.waiting.get(id);
+          if (!waiting) return;
+          waiting.resolve = waiting.resolve.filter((other) => other !== resolve);
+          if (waiting.resolve.length === 0) {
+            this.waiting.delete(id);
+            this.changed();
+          }
+          reject(options.signal?.reason);
+        },
+        { once: true },
+      );
+      const entry = this.waiting.get(id);
+      if (entry) {
+        entry.resolve.push(resolve);
+        return;
+      }
+      const item: FeedbackItem = {
+        id,
+        kind: question.kind,
+        prompt: question.prompt,
+        query: question.query,
+        candidates,
+        askedAt: new Date().toISOString(),
+      };
+      this.waiting.set(id, { item, resolve: [resolve] });
+      this.changed();
+    });
+  }
+
+  /**
+   * Stores a person's answer to a pending question, durably, then hands it to
+   * the trainer. Throws {@link InvalidArgumentError} naming the field for an
+   * unknown or already answered item, a bad answer or a missing name.
+   */
+  async rate(input: {
+    itemId: string;
+    answer: number | null;
+    who: string;
+  }): Promise<FeedbackRating> {
+    const entry = this.waiting.get(input.itemId);
+    if (!entry) {
+      throw new InvalidArgumentError({
+        argument: 'itemId',
+        value: input.itemId,
+        message: this.answers.has(input.itemId)
+          ? 'was already rated'
+          : 'is not a question the trainer is waiting on',
+      });
+    }
+    const { item } = entry;
+    const answer = input.answer;
+    if (answer !== null) {
+      const valid =
+        item.kind === 'choose'
+          ? Number.isInteger(answer) && answer >= 0 && answer < item.candidates.length
+          : typeof answer === 'number' && answer >= 0 && answer <= 1;
+      if (!valid) {
+        throw new InvalidArgumentError({
+          argument: 'answer',
+          value: answer,
+          message:
+            item.kind === 'choose'
+              ? `must be a candidate index in [0, ${item.candidates.length - 1}] or null`
+              : 'must be a score in [0, 1] or null',
+        });
+      }
+    }
+    if (typeof input.who !== 'string' || input.who.trim() === '' || input.who.length > 80) {
+      throw new InvalidArgumentError({
+        argument: 'who',
+        value: input.who,
+        message: 'must be a name of 1 to 80 characters',
+      });
+    }
+    const rating: FeedbackRating = {
+      kind: 'rating',
+      itemId: item.id,
+      itemKind: item.kind,
+      answer,
+      who: input.who.trim(),
+      time: new Date().toISOString(),
+      prompt: item.prompt,
+      query: item.query,
+      candidates: item.candidates,
+    };
+    // Taken off the waiting list first, so two people answering at once cannot both store.
+    this.waiting.delete(item.id);
+    try {
+      await this.append(rating);
+    } catch (error) {
+      this.waiting.set(item.id, entry);
+      throw error;
+    }
+    this.answers.set(item.id, rating);
+    for (const resolve of entry.resolve) resolve(rating);
+    this.changed();
+    return rating;
+  }
+
+  private append(rating: FeedbackRating): Promise<void> {
+    const write = this.writes.then(async () => {
+      const handle = await open(this.file, 'a');
+      try {
+        await handle.write(`${JSON.stringify(rating)}\n`);
+        await handle.datasync();
+      } finally {
+        await handle.close();
+      }
+    });
+    this.writes = write.catch(() => undefined);
+    return write;
+  }
+
+  /**
+   * The `ask` of `humanFeedbackReward` (`@cohort/environments`): each scored
+   * agent turn becomes a `score` question (the system prompt, the last user
+   * message, the reply) answered in [0, 1]; a skip is null. When the reward's
+   * timeout fires, the question is withdrawn from the page.
+   *
+   * @example
+   * ```ts
+   * const reward = humanFeedbackReward({ ask: broker.askForFeedback(), timeoutMs: 600_000, range: [0, 1] });
+   * ```
+   */
+  askForFeedback(): (
+    context: RewardContext<unknown>,
+    options: { signal: AbortSignal },
+  ) => Promise<number | null> {
+    return async (context, options) => {
+      const system = context.messages.find((message) => message.role === 'system');
+      const user = [...context.messages].reverse().find((message) => message.role === 'user');
+      const rating = await this.request(
+        {
+          kind: 'score',
+          prompt: system?.content ?? '',
+          query: user?.content ?? '',
+          candidates: [context.completion],
+        },
+        { signal: options.signal },
+      );
+      return rating.answer;
+    };
+  }
+
+  /**
+   * The reward of the candidate selector from a person: the K candidates of
+   * the query are shown as a `choose` question, and a decision scores 1 when
+   * the person picked the candidate the actor chose, 0 when they picked
+   * another, null (skipped, not trained on) when they skipped. All the
+   * decisions sampled for one query share the one question.
+   */
+  candidateReward(): CandidateRewardSource {
+    return async (input) => {
+      const rating = await this.request({
+        kind: 'choose',
+        prompt: input.prompt,
+        query: input.query,
+        candidates: input.candidates,
+      });
+      if (rating.answer === null) return null;
+      return rating.answer === input.chosenIndex ? 1 : 0;
+    };
+  }
+}

@@ -1,0 +1,182 @@
+import { spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+const cliPath = path.join(root, 'apps/agent-trainer/src/cli.ts');
+
+/** Runs the CLI from the workspace's sources; `onOutput` sees stdout and stderr as they grow. */
+function runCli(
+  args: readonly string[],
+  onOutput?: (output: { stdout: string; stderr: string }, child: ReturnType<typeof spawn>) => void,
+  input?: string,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(
+      process.execPath,
+      ['--conditions=@cohort/source', '--import', 'tsx', cliPath, ...args],
+      {
+        cwd: root,
+        env: { ...process.env, NO_COLOR: '1' },
+        stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+      },
+    );
+    if (input !== undefined) child.stdin!.end(input);
+    const output = { stdout: '', stderr: '' };
+    child.stdout.on('data', (chunk: Buffer) => {
+      output.stdout += chunk.toString();
+      onOutput?.(output, child);
+    });
+    child.stderr.on('data', (chunk: Buffer) => {
+      output.stderr += chunk.toString();
+      onOutput?.(output, child);
+    });
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, ...output }));
+  });
+}
+
+let scratch: string;
+beforeAll(async () => {
+  scratch = await mkdtemp(path.join(tmpdir(), 'cohort-console-e2e-'));
+});
+afterAll(async () => {
+  await rm(scratch, { recursive: true, force: true });
+});
+
+describe('agent-trainer train --console and console', () => {
+  it('streams a training run to the console live and logs its trajectories, then serves the finished run', async () => {
+    const configPath = path.join(scratch, 'short.yaml');
+    await writeFile(
+      configPath,
+      [
+        'name: short',
+        'trainer:',
+        '  seed: 5',
+        '  steps: 2',
+        '  scenariosPerStep: 1',
+        '  groupSize: 2',
+        '  generation: { maxNewTokens: 12 }',
+        '  evaluation: { everySteps: 2, maxScenarios: 1 }',
+        '  evolution: { everyEpisodes: 0 }',
+        '',
+      ].join('\n'),
+    );
+    const runDirectory = path.join(scratch, 'run');
+    const liveSteps: number[] = [];
+    let streaming: Promise<void> | undefined;
+    const controller = new AbortController();
+    const result = await runCli(
+      [
+        'train',
+        '--config',
+        configPath,
+        '--run-dir',
+        runDirectory,
+        '--console',
+        '--console-port',
+        '0',
+      ],
+      ({ stderr }) => {
+        const url = /console: open (http:\/\/\S+)/.exec(stderr)?.[1];
+        if (!url || streaming) return;
+        // A client that follows the run while it trains, as the browser's EventSource does.
+        streaming = (async () => {
+          const response = await fetch(new URL('api/runs/run/metrics/stream', url), {
+            signal: controller.signal,
+          });
+          const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
+          try {
+            for (;;) {
+              const { value, done } = await reader.read();
+              if (done) return;
+              for (const match of value.matchAll(/^data: (\[.*\])$/gm)) {
+                for (const record of JSON.parse(match[1]!) as { kind: string; step: number }[]) {
+                  if (record.kind === 'step') liveSteps.push(record.step);
+                }
+              }
+            }
+          } catch {
+            // The server closes the stream when training ends.
+          }
+        })();
+      },
+    );
+    controller.abort();
+    await streaming;
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stderr).toMatch(/console closed; to keep looking: agent-trainer console /);
+    expect(liveSteps).toEqual([1, 2]);
+
+    const lines = (await readFile(path.join(runDirectory, 'trajectories.jsonl'), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line));
+    // One group of 2 rollouts per step, numbered as in metrics.jsonl.
+    expect(lines.map((line) => line.step)).toEqual([1, 1, 2, 2]);
+    for (const line of lines) {
+      const agentTurns = line.turns.filter((turn: { role: string }) => turn.role === 'assistant');
+      expect(agentTurns.length).toBeGreaterThan(0);
+      for (const turn of agentTurns) {
+        expect(turn.tokens.length).toBeGreaterThan(0);
+        for (const token of turn.tokens) {
+          expect(Number.isInteger(token.id)).toBe(true);
+          expect(token.logProb).toBeLessThanOrEqual(0);
+        }
+      }
+    }
+
+    // The finished run, served by `console`, until Ctrl-C.
+    const question = 'Hello, my order arrived broken.';
+    let checked: Promise<unknown> | undefined;
+    const served = await runCli(
+      ['console', runDirectory, '--port', '0', '--json'],
+      ({ stdout }, child) => {
+        const line = stdout.split('\n').find((text) => text.startsWith('{'));
+        if (!line || checked) return;
+        const { url, runs } = JSON.parse(line) as { url: string; runs: string[] };
+        checked = (async () => {
+          const page = await fetch(url);
+          const trajectories = (await (
+            await fetch(new URL('api/runs/run/trajectories', url))
+          ).json()) as {
+            trajectories: unknown[];
+          };
+          const chat = await fetch(new URL('api/runs/run/chat', url), {
+            method: 'POST',
+            headers: { 'Content-Type': 'application/json' },
+            body: JSON.stringify({
+              checkpoint: 'step-000002',
+              messages: [{ role: 'user', content: question }],
+            }),
+          });
+          const answer = (await chat.json()) as { reply: string; systemPrompt: string };
+          child.kill('SIGINT');
+          return {
+            runs,
+            page: page.status,
+            count: trajectories.trajectories.length,
+            chat: chat.status,
+            answer,
+          };
+        })();
+      },
+    );
+    expect(served.code, served.stderr).toBe(0);
+    const console = (await checked) as { answer: { reply: string; systemPrompt: string } };
+    expect(console).toMatchObject({ runs: ['run'], page: 200, count: 4, chat: 200 });
+    expect(console.answer.systemPrompt.length).toBeGreaterThan(0);
+    expect(console.answer.reply.length).toBeGreaterThan(0);
+    // The console's chat answers as the terminal chat does with the run's newest checkpoint (greedy).
+    const terminal = await runCli(['chat', '--run-dir', runDirectory], undefined, `${question}\n`);
+    expect(terminal.code, terminal.stderr).toBe(0);
+    expect(console.answer.reply).toBe(terminal.stdout.trim());
+
+    const refused = await runCli(['console', path.join(scratch, 'missing'), '--port', '0']);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/runDirectories\[0\].*is not a directory/);
+  });
+});
