@@ -74,7 +74,7 @@ function isIgnoredBuffer(name: string): boolean {
   );
 }
 
-function toIdRows(
+export function toIdRows(
   tokenIds: readonly (readonly number[])[],
   argument: string,
   vocabSize: number,
