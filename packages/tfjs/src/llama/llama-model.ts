@@ -20,6 +20,7 @@ import {
   type LoraTargetModule,
   parseLoraOptions,
 } from './lora-options';
+import { repeatKeyValueHeads } from './repeat-key-value-heads';
 import { rmsNorm } from './rms-norm';
 import { applyRotary, rotaryInverseFrequencies, rotaryTables } from './rotary-embedding';
 
@@ -597,25 +598,14 @@ export class LlamaModel implements CausalLanguageModel {
     }
     const attended = scaledDotProductAttention(
       query,
-      this.repeatKeyValueHeads(key),
-      this.repeatKeyValueHeads(value),
+      repeatKeyValueHeads(key, this.config.headCount / this.config.keyValueHeadCount),
+      repeatKeyValueHeads(value, this.config.headCount / this.config.keyValueHeadCount),
       bias,
     );
     const merged = attended
       .transpose([0, 2, 1, 3])
       .reshape([batchSize, length, headCount * headSize]);
     return { output: this.project(merged, layer.output, useAdapters), present: { key, value } };
-  }
-
-  /** Grouped-query attention: key/value head `j` serves query heads `j g .. j g + g - 1` (transformers' `repeat_kv`). */
-  private repeatKeyValueHeads(x: tf.Tensor4D): tf.Tensor4D {
-    const groups = this.config.headCount / this.config.keyValueHeadCount;
-    if (groups === 1) return x;
-    const [batchSize, count, length, size] = x.shape;
-    return x
-      .reshape([batchSize, count, 1, length, size])
-      .tile([1, 1, groups, 1, 1])
-      .reshape([batchSize, count * groups, length, size]);
   }
 }
 
