@@ -1,6 +1,7 @@
 export { writeFileAtomic } from './atomic-file';
 export type { BackendChoice, BackendRequest, InitializeBackendOptions } from './backend';
 export { initializeBackend } from './backend';
+export type { CausalLanguageModel } from './causal-language-model';
 export type { CheckpointContents, CheckpointExpectation } from './checkpoint';
 export { loadCheckpoint, saveCheckpoint } from './checkpoint';
 export { embeddingLookup } from './embedding-lookup';
@@ -23,10 +24,41 @@ export {
   gpt2ConfigToHuggingFace,
   parseGpt2Config,
 } from './gpt2-config';
+export { floatToBfloat16Bits, floatToHalfBits } from './half-precision';
 export { layerNorm } from './layer-norm';
 export type { LearningRateSchedule } from './learning-rate-schedule';
 export { LearningRateScheduleSchema, learningRateAt } from './learning-rate-schedule';
 export { linear } from './linear';
+export { frozenLinear } from './llama/frozen-linear';
+export type {
+  LlamaConfig,
+  LlamaConfigInput,
+  LlamaModelType,
+  RopeScaling,
+} from './llama/llama-config';
+export {
+  LlamaConfigSchema,
+  llamaConfigFromHuggingFace,
+  llamaConfigToHuggingFace,
+  llamaModelTypes,
+  parseLlamaConfig,
+  RopeScalingSchema,
+} from './llama/llama-config';
+export type { LoadLlamaModelOptions, SaveLlamaModelOptions } from './llama/llama-files';
+export { loadLlamaModel, readLlamaConfig, saveLlamaModel } from './llama/llama-files';
+export type { CreateLlamaModelOptions, LlamaForwardOptions } from './llama/llama-model';
+export { createLlamaModel, LlamaModel } from './llama/llama-model';
+export type { LoraOptions, LoraOptionsInput, LoraTargetModule } from './llama/lora-options';
+export { LoraOptionsSchema, loraTargetModules, parseLoraOptions } from './llama/lora-options';
+export type { LoraAdapter, SaveLoraAdapterOptions } from './llama/peft-adapter-files';
+export { loadLoraAdapter, readLoraAdapter, saveLoraAdapter } from './llama/peft-adapter-files';
+export type { RandomLlamaWeightsOptions, ReferenceLlamaOptions } from './llama/reference-llama';
+export { randomLlamaWeights, referenceLlamaLogits } from './llama/reference-llama';
+export { repeatKeyValueHeads } from './llama/repeat-key-value-heads';
+export { rmsNorm } from './llama/rms-norm';
+export { applyRotary, rotaryInverseFrequencies, rotaryTables } from './llama/rotary-embedding';
+export type { WriteTinyLlamaFolderOptions } from './llama/tiny-llama-folder';
+export { writeTinyLlamaFolder } from './llama/tiny-llama-folder';
 export { matMul2d } from './mat-mul-2d';
 export type { MlpModelOptions, MlpModelOptionsInput } from './mlp-model';
 export { createMlpModel, MlpModel, MlpModelOptionsSchema } from './mlp-model';
@@ -51,9 +83,11 @@ export {
 export type {
   ReadSafetensorsOptions,
   SafetensorsContents,
+  SafetensorsFile,
   SafetensorsFloatType,
+  WriteSafetensorsOptions,
 } from './safetensors';
-export { halfToFloat, readSafetensors, writeSafetensors } from './safetensors';
+export { halfToFloat, openSafetensors, readSafetensors, writeSafetensors } from './safetensors';
 export type { HuggingFaceModel, SaveHuggingFaceModelOptions } from './safetensors-files';
 export { loadHuggingFaceModel, saveHuggingFaceModel } from './safetensors-files';
 export type { AttentionStrategy, CausalAttentionBiasOptions } from './scaled-dot-product-attention';

@@ -174,7 +174,7 @@ describe('LlamaModel', () => {
       'model.layers.1.self_attn.k_proj.weight': { shape: [16, 4], data: new Float32Array(64) },
     };
     expect(() => model.loadWeightMap(bad)).toThrow(
-      /model\.layers\.1\.self_attn\.k_proj\.weight.*must be \[4, 16\]/,
+      /model\.layers\.1\.self_attn\.k_proj\.weight.*is \[16, 4\].*must be \[4, 16\]/,
     );
     const { 'model.norm.weight': _removed, ...missing } = weights;
     expect(() => model.loadWeightMap(missing)).toThrow(/model\.norm\.weight.*is missing/);

@@ -343,7 +343,7 @@ export class LlamaModel implements CausalLanguageModel {
       throw new InvalidArgumentError({
         argument: `weights["${name}"].shape`,
         value: tensor.shape,
-        message: `must be [${expected.join(', ')}] with as many values`,
+        message: `is [${tensor.shape.join(', ')}] (${tensor.data.length} values) but must be [${expected.join(', ')}]`,
       });
     }
     tf.tidy(() => {
