@@ -9,11 +9,14 @@ import {
   type TokenLogProbsRequest,
 } from '@cohort/core';
 import type * as tf from '@tensorflow/tfjs';
-import { generate } from './generate';
+import {
+  referenceLogProbsInBatches,
+  sampleCompletions,
+  scoreTokenLogProbs,
+} from './causal-language-model-policy';
 import type { GptModel } from './gpt-model';
 import { createGptModel } from './gpt-model';
 import { loadHuggingFaceModel } from './safetensors-files';
-import { tokenLogProbs } from './token-log-probs';
 import { BpeTokenizer } from './tokenizer/bpe-tokenizer';
 import type { WeightMap } from './weights';
 
@@ -46,39 +49,11 @@ export class GptPolicy implements Policy<tf.Tensor, tf.Variable> {
   }
 
   async sample(request: SampleRequest): Promise<SampledCompletion[]> {
-    const prompts: number[][] = [];
-    for (const prompt of request.prompts) {
-      for (let sample = 0; sample < request.groupSize; sample++) prompts.push([...prompt]);
-    }
-    const generated = await generate(this.model, {
-      prompts,
-      maxNewTokens: request.maxNewTokens,
-      temperature: request.temperature ?? 1,
-      topK: request.topK ?? 0,
-      topP: request.topP ?? 1,
-      stopTokenIds: request.stopTokenIds ?? [],
-      eosTokenId: this.tokenizer.eosTokenId,
-      padTokenId: this.tokenizer.padTokenId,
-      seed: request.seed,
-    });
-    return generated.map((sequence, index) => ({
-      promptIndex: Math.floor(index / request.groupSize),
-      sampleIndex: index % request.groupSize,
-      tokenIds: sequence.tokenIds,
-      logProbsPerToken: sequence.logProbsPerToken,
-      finishReason: sequence.finishReason,
-    }));
+    return sampleCompletions(this.model, this.tokenizer, request);
   }
 
   tokenLogProbs(request: TokenLogProbsRequest): TokenLogProbs<tf.Tensor> {
-    const result = tokenLogProbs(this.model, {
-      sequences: request.sequences,
-      temperature: request.temperature ?? 1,
-      withEntropy: request.withEntropy ?? false,
-      padTokenId: this.tokenizer.padTokenId,
-    });
-    result.mask.dispose();
-    return { logProbs: result.logProbs, ...(result.entropy ? { entropy: result.entropy } : {}) };
+    return scoreTokenLogProbs(this.model, this.tokenizer, request);
   }
 
   trainableVariables(): readonly tf.Variable[] {
@@ -115,22 +90,10 @@ export class GptReferenceModel implements ReferenceModel {
   }
 
   async referenceLogProbs(request: TokenLogProbsRequest): Promise<number[][]> {
-    const output: number[][] = [];
-    for (let start = 0; start < request.sequences.length; start += this.batchSize) {
-      const sequences = request.sequences.slice(start, start + this.batchSize);
-      const result = tokenLogProbs(this.model, {
-        sequences,
-        temperature: request.temperature ?? 1,
-        padTokenId: this.padTokenId,
-      });
-      const values = (await result.logProbs.array()) as number[][];
-      result.logProbs.dispose();
-      result.mask.dispose();
-      sequences.forEach((sequence, row) => {
-        output.push(values[row]!.slice(0, sequence.length));
-      });
-    }
-    return output;
+    return referenceLogProbsInBatches(this.model, request, {
+      padTokenId: this.padTokenId,
+      batchSize: this.batchSize,
+    });
   }
 
   getWeights(): WeightMap {

@@ -2,6 +2,11 @@ export { writeFileAtomic } from './atomic-file';
 export type { BackendChoice, BackendRequest, InitializeBackendOptions } from './backend';
 export { initializeBackend } from './backend';
 export type { CausalLanguageModel } from './causal-language-model';
+export {
+  referenceLogProbsInBatches,
+  sampleCompletions,
+  scoreTokenLogProbs,
+} from './causal-language-model-policy';
 export type { CheckpointContents, CheckpointExpectation } from './checkpoint';
 export { loadCheckpoint, saveCheckpoint } from './checkpoint';
 export { embeddingLookup } from './embedding-lookup';
@@ -48,6 +53,7 @@ export type { LoadLlamaModelOptions, SaveLlamaModelOptions } from './llama/llama
 export { loadLlamaModel, readLlamaConfig, saveLlamaModel } from './llama/llama-files';
 export type { CreateLlamaModelOptions, LlamaForwardOptions } from './llama/llama-model';
 export { createLlamaModel, LlamaModel } from './llama/llama-model';
+export { LlamaPolicy, LlamaReferenceModel } from './llama/llama-policy';
 export type { LoraOptions, LoraOptionsInput, LoraTargetModule } from './llama/lora-options';
 export { LoraOptionsSchema, loraTargetModules, parseLoraOptions } from './llama/lora-options';
 export type { LoraAdapter, SaveLoraAdapterOptions } from './llama/peft-adapter-files';

@@ -24,13 +24,18 @@ export function frozenLinear(x: tf.Tensor, weight: tf.Tensor2D, bias?: tf.Tensor
     });
   }
   const outSize = weight.shape[1];
-  const product = customGradient((input: tf.Tensor2D) => ({
-    value: tf.tidy(() => {
-      const y = tf.matMul(input, weight);
-      return bias === undefined ? y : y.add(bias);
-    }) as tf.Tensor2D,
-    gradFunc: (dy: tf.Tensor2D) => transposeBMatMul(dy, weight),
-  }));
+  const product = customGradient((input: tf.Tensor2D, save: tf.GradSaveFunc) => {
+    // Saved, not captured: a weight made inside the caller's tidy (a transposed tied embedding) must outlive it.
+    save([weight]);
+    return {
+      value: tf.tidy(() => {
+        const y = tf.matMul(input, weight);
+        return bias === undefined ? y : y.add(bias);
+      }) as tf.Tensor2D,
+      gradFunc: (dy: tf.Tensor2D, saved: tf.Tensor[]) =>
+        transposeBMatMul(dy, saved[0] as tf.Tensor2D),
+    };
+  });
   return tf.tidy(() =>
     product(x.reshape([-1, inSize])).reshape([...x.shape.slice(0, -1), outSize]),
   );
