@@ -75,6 +75,10 @@ export type {
 export { exportForTransformersJs } from './onnx/export-for-transformers-js';
 export type { ExportGpt2ToOnnxOptions } from './onnx/export-gpt2-to-onnx';
 export { exportGpt2ToOnnx, gpt2OnnxOpsetVersion } from './onnx/export-gpt2-to-onnx';
+export type { ExportLlamaForTransformersJsOptions } from './onnx/export-llama-for-transformers-js';
+export { exportLlamaForTransformersJs } from './onnx/export-llama-for-transformers-js';
+export type { ExportLlamaToOnnxOptions } from './onnx/export-llama-to-onnx';
+export { exportLlamaToOnnx, llamaOnnxOpsetVersion } from './onnx/export-llama-to-onnx';
 export type { OptimizerState, OptimizerStepResult, OptimizerVariables } from './optimizer';
 export { createOptimizer, Optimizer } from './optimizer';
 export type { OptimizerOptions, OptimizerOptionsInput } from './optimizer-options';
