@@ -1,9 +1,11 @@
-import type {
-  SampledCompletion,
-  SampleRequest,
-  Tokenizer,
-  TokenLogProbs,
-  TokenLogProbsRequest,
+import {
+  InvalidArgumentError,
+  type Policy,
+  type SampledCompletion,
+  type SampleRequest,
+  type Tokenizer,
+  type TokenLogProbs,
+  type TokenLogProbsRequest,
 } from '@cohort/core';
 import type * as tf from '@tensorflow/tfjs';
 import type { CausalLanguageModel } from './causal-language-model';
@@ -87,4 +89,40 @@ export async function referenceLogProbsInBatches(
     });
   }
   return output;
+}
+
+/**
+ * What `GptPolicy` and `LlamaPolicy` share: the core `Policy` over a tfjs
+ * {@link CausalLanguageModel} and a tokenizer no larger than its vocabulary,
+ * sampling with {@link sampleCompletions} and scoring with
+ * {@link scoreTokenLogProbs}. Subclasses say which variables train.
+ */
+export abstract class CausalLanguageModelPolicy<Model extends CausalLanguageModel>
+  implements Policy<tf.Tensor, tf.Variable>
+{
+  readonly model: Model;
+  readonly tokenizer: Tokenizer;
+  version = 0;
+
+  constructor(options: { model: Model; tokenizer: Tokenizer }) {
+    if (options.tokenizer.vocabSize > options.model.config.vocabSize) {
+      throw new InvalidArgumentError({
+        argument: 'tokenizer.vocabSize',
+        value: options.tokenizer.vocabSize,
+        message: `exceeds the model's vocabSize ${options.model.config.vocabSize}`,
+      });
+    }
+    this.model = options.model;
+    this.tokenizer = options.tokenizer;
+  }
+
+  async sample(request: SampleRequest): Promise<SampledCompletion[]> {
+    return sampleCompletions(this.model, this.tokenizer, request);
+  }
+
+  tokenLogProbs(request: TokenLogProbsRequest): TokenLogProbs<tf.Tensor> {
+    return scoreTokenLogProbs(this.model, this.tokenizer, request);
+  }
+
+  abstract trainableVariables(): readonly tf.Variable[];
 }

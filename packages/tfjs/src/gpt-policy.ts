@@ -1,18 +1,8 @@
-import {
-  InvalidArgumentError,
-  type Policy,
-  type ReferenceModel,
-  type SampledCompletion,
-  type SampleRequest,
-  type Tokenizer,
-  type TokenLogProbs,
-  type TokenLogProbsRequest,
-} from '@cohort/core';
+import type { ReferenceModel, TokenLogProbsRequest } from '@cohort/core';
 import type * as tf from '@tensorflow/tfjs';
 import {
+  CausalLanguageModelPolicy,
   referenceLogProbsInBatches,
-  sampleCompletions,
-  scoreTokenLogProbs,
 } from './causal-language-model-policy';
 import type { GptModel } from './gpt-model';
 import { createGptModel } from './gpt-model';
@@ -31,31 +21,7 @@ import type { WeightMap } from './weights';
  * const [completion] = await policy.sample({ prompts: [tokenizer.applyChatTemplate(messages)], groupSize: 1, maxNewTokens: 32, seed: 7 });
  * ```
  */
-export class GptPolicy implements Policy<tf.Tensor, tf.Variable> {
-  readonly model: GptModel;
-  readonly tokenizer: Tokenizer;
-  version = 0;
-
-  constructor(options: { model: GptModel; tokenizer: Tokenizer }) {
-    if (options.tokenizer.vocabSize > options.model.config.vocabSize) {
-      throw new InvalidArgumentError({
-        argument: 'tokenizer.vocabSize',
-        value: options.tokenizer.vocabSize,
-        message: `exceeds the model's vocabSize ${options.model.config.vocabSize}`,
-      });
-    }
-    this.model = options.model;
-    this.tokenizer = options.tokenizer;
-  }
-
-  async sample(request: SampleRequest): Promise<SampledCompletion[]> {
-    return sampleCompletions(this.model, this.tokenizer, request);
-  }
-
-  tokenLogProbs(request: TokenLogProbsRequest): TokenLogProbs<tf.Tensor> {
-    return scoreTokenLogProbs(this.model, this.tokenizer, request);
-  }
-
+export class GptPolicy extends CausalLanguageModelPolicy<GptModel> {
   trainableVariables(): readonly tf.Variable[] {
     return this.model.trainableVariables();
   }

@@ -3,6 +3,7 @@ export type { BackendChoice, BackendRequest, InitializeBackendOptions } from './
 export { initializeBackend } from './backend';
 export type { CausalLanguageModel } from './causal-language-model';
 export {
+  CausalLanguageModelPolicy,
   referenceLogProbsInBatches,
   sampleCompletions,
   scoreTokenLogProbs,

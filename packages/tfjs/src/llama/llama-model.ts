@@ -2,12 +2,8 @@ import { InvalidArgumentError, Random } from '@cohort/core';
 import * as tf from '@tensorflow/tfjs';
 import type { CausalLanguageModel } from '../causal-language-model';
 import { embeddingLookup } from '../embedding-lookup';
-import {
-  type GptForwardOptions,
-  type GptForwardResult,
-  type LayerKeyValue,
-  toIdRows,
-} from '../gpt-model';
+import { checkForwardInputs } from '../forward-inputs';
+import type { GptForwardOptions, GptForwardResult, LayerKeyValue } from '../gpt-model';
 import { linear } from '../linear';
 import { matMul2d } from '../mat-mul-2d';
 import { causalAttentionBias, scaledDotProductAttention } from '../scaled-dot-product-attention';
@@ -439,52 +435,12 @@ export class LlamaModel implements CausalLanguageModel {
   ): GptForwardResult {
     this.assertAlive();
     const { config } = this;
+    const { batchSize, length, pastLength, positions, idValues } = checkForwardInputs(
+      tokenIds,
+      options,
+      config,
+    );
     const past = options.pastKeyValues;
-    if (past !== undefined && past.length !== config.layerCount) {
-      throw new InvalidArgumentError({
-        argument: 'pastKeyValues.length',
-        value: past.length,
-        message: `must equal layerCount = ${config.layerCount}`,
-      });
-    }
-    const pastLength = past?.[0]?.key.shape[2] ?? 0;
-    const [batchSize, length] = Array.isArray(tokenIds)
-      ? [tokenIds.length, (tokenIds[0] as readonly number[] | undefined)?.length ?? 0]
-      : (tokenIds as tf.Tensor2D).shape;
-    if (batchSize === 0 || length === 0) {
-      throw new InvalidArgumentError({
-        argument: 'tokenIds',
-        value: [batchSize, length],
-        message: 'must have at least one sequence of at least one token',
-      });
-    }
-    const positionIds: number[][] = [];
-    for (let b = 0; b < batchSize; b++) {
-      const row = options.positionIds?.[b];
-      if (options.positionIds !== undefined && row?.length !== length) {
-        throw new InvalidArgumentError({
-          argument: `positionIds[${b}]`,
-          value: row,
-          message: `must hold ${length} positions`,
-        });
-      }
-      const positions: number[] = [];
-      for (let t = 0; t < length; t++) {
-        const position = row?.[t] ?? (options.positionOffset ?? pastLength) + t;
-        if (!Number.isInteger(position) || position < 0 || position >= config.contextLength) {
-          throw new InvalidArgumentError({
-            argument: `position of token [${b}][${t}]`,
-            value: position,
-            message: `must be an integer in [0, contextLength = ${config.contextLength})`,
-          });
-        }
-        positions.push(position);
-      }
-      positionIds.push(positions);
-    }
-    const idValues = Array.isArray(tokenIds)
-      ? toIdRows(tokenIds as readonly (readonly number[])[], 'tokenIds', config.vocabSize)
-      : undefined;
     const useAdapters = options.useAdapters !== false && this.lora !== undefined;
     return tf.tidy(() => {
       const ids =
@@ -497,7 +453,7 @@ export class LlamaModel implements CausalLanguageModel {
         pastLength,
         ...(options.attentionMask ? { attentionMask: options.attentionMask } : {}),
       });
-      const { cos, sin } = rotaryTables(this.inverseFrequencies, positionIds);
+      const { cos, sin } = rotaryTables(this.inverseFrequencies, positions, [batchSize, length]);
       let x = embeddingLookup(this.embedding, ids);
       const presentKeyValues: LayerKeyValue[] = [];
       this.layers.forEach((layer, index) => {

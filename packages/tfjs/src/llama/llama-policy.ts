@@ -1,19 +1,9 @@
-import {
-  InvalidArgumentError,
-  type Policy,
-  type ReferenceModel,
-  type SampledCompletion,
-  type SampleRequest,
-  type Tokenizer,
-  type TokenLogProbs,
-  type TokenLogProbsRequest,
-} from '@cohort/core';
+import type { ReferenceModel, TokenLogProbsRequest } from '@cohort/core';
 import type * as tf from '@tensorflow/tfjs';
 import type { CausalLanguageModel } from '../causal-language-model';
 import {
+  CausalLanguageModelPolicy,
   referenceLogProbsInBatches,
-  sampleCompletions,
-  scoreTokenLogProbs,
 } from '../causal-language-model-policy';
 import type { WeightMap } from '../weights';
 import type { LlamaModel } from './llama-model';
@@ -32,31 +22,7 @@ import type { LlamaModel } from './llama-model';
  * const referenceModel = new LlamaReferenceModel({ model, padTokenId: tokenizer.padTokenId }); // adapters off, same weights
  * ```
  */
-export class LlamaPolicy implements Policy<tf.Tensor, tf.Variable> {
-  readonly model: LlamaModel;
-  readonly tokenizer: Tokenizer;
-  version = 0;
-
-  constructor(options: { model: LlamaModel; tokenizer: Tokenizer }) {
-    if (options.tokenizer.vocabSize > options.model.config.vocabSize) {
-      throw new InvalidArgumentError({
-        argument: 'tokenizer.vocabSize',
-        value: options.tokenizer.vocabSize,
-        message: `exceeds the model's vocabSize ${options.model.config.vocabSize}`,
-      });
-    }
-    this.model = options.model;
-    this.tokenizer = options.tokenizer;
-  }
-
-  async sample(request: SampleRequest): Promise<SampledCompletion[]> {
-    return sampleCompletions(this.model, this.tokenizer, request);
-  }
-
-  tokenLogProbs(request: TokenLogProbsRequest): TokenLogProbs<tf.Tensor> {
-    return scoreTokenLogProbs(this.model, this.tokenizer, request);
-  }
-
+export class LlamaPolicy extends CausalLanguageModelPolicy<LlamaModel> {
   trainableVariables(): readonly tf.Variable[] {
     return this.model.trainableVariables();
   }

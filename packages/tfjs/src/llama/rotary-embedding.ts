@@ -40,31 +40,27 @@ export function rotaryInverseFrequencies(
 /**
  * Cosines and sines `[B, 1, T, d]` of the rotary angles `position * invFreq`,
  * repeated over both halves of the head (`cat(freqs, freqs)`, the Hugging Face
- * half-rotation layout), for position ids `[B][T]`.
+ * half-rotation layout), for position ids `[B * T]` (row-major).
  */
 export function rotaryTables(
   inverseFrequencies: Float64Array,
-  positionIds: readonly (readonly number[])[],
+  positions: Int32Array,
+  [batchSize, length]: [number, number],
 ): { cos: tf.Tensor4D; sin: tf.Tensor4D } {
   const half = inverseFrequencies.length;
   const headSize = 2 * half;
-  const batchSize = positionIds.length;
-  const length = positionIds[0]?.length ?? 0;
   const cos = new Float32Array(batchSize * length * headSize);
   const sin = new Float32Array(batchSize * length * headSize);
-  for (let b = 0; b < batchSize; b++) {
-    const row = positionIds[b] as readonly number[];
-    for (let t = 0; t < length; t++) {
-      const base = (b * length + t) * headSize;
-      for (let i = 0; i < half; i++) {
-        const angle = (row[t] as number) * (inverseFrequencies[i] as number);
-        const c = Math.cos(angle);
-        const s = Math.sin(angle);
-        cos[base + i] = c;
-        cos[base + half + i] = c;
-        sin[base + i] = s;
-        sin[base + half + i] = s;
-      }
+  for (let row = 0; row < batchSize * length; row++) {
+    const base = row * headSize;
+    for (let i = 0; i < half; i++) {
+      const angle = (positions[row] as number) * (inverseFrequencies[i] as number);
+      const c = Math.cos(angle);
+      const s = Math.sin(angle);
+      cos[base + i] = c;
+      cos[base + half + i] = c;
+      sin[base + i] = s;
+      sin[base + half + i] = s;
     }
   }
   const shape: [number, number, number, number] = [batchSize, 1, length, headSize];
