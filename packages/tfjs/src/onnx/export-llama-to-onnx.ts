@@ -2,7 +2,8 @@ import { assertFiniteArray, InvalidArgumentError } from '@cohort/core';
 import { type LlamaConfig, type LlamaConfigInput, parseLlamaConfig } from '../llama/llama-config';
 import { rotaryInverseFrequencies } from '../llama/rotary-embedding';
 import type { WeightMap, WeightTensor } from '../weights';
-import { OnnxGraphBuilder, onnx, type ValueSpec } from './onnx-graph-builder';
+import { addCausalPaddingMask, decoderValueSpecs } from './decoder-graph';
+import { OnnxGraphBuilder, onnx } from './onnx-graph-builder';
 
 /** Options of {@link exportLlamaToOnnx}. */
 export interface ExportLlamaToOnnxOptions {
@@ -102,25 +103,7 @@ export function exportLlamaToOnnx(options: ExportLlamaToOnnxOptions): Uint8Array
     return g.op('Mul', [g.op('Mul', [input, inverse]), vector(weightName, size)]);
   };
 
-  // Sizes from shapes: S = query length, T = past + S key length, P = T - S.
-  const queryLength = g.op('Gather', [g.op('Shape', ['input_ids']), g.int64Constant(1)], {
-    axis: 0,
-  });
-  const keyLength = g.op('Gather', [g.op('Shape', ['attention_mask']), g.int64Constant(1)], {
-    axis: 0,
-  });
-  const pastLength = g.op('Sub', [keyLength, queryLength]);
-  const keyIndices = g.op('Range', [g.int64Constant(0), keyLength, g.int64Constant(1)]);
-  const queryPositions = g.op('Range', [pastLength, keyLength, g.int64Constant(1)]);
-  const causal = g.op('LessOrEqual', [
-    g.op('Unsqueeze', [keyIndices, g.int64Constant([0])]),
-    g.op('Unsqueeze', [queryPositions, g.int64Constant([1])]),
-  ]);
-  const notPadding = g.op('Unsqueeze', [
-    g.op('Cast', ['attention_mask'], { to: onnx.TensorProto.DataType.BOOL }),
-    g.int64Constant([1, 2]),
-  ]);
-  const allowed = g.op('And', [g.op('Unsqueeze', [causal, g.int64Constant([0, 1])]), notPadding]);
+  const allowed = addCausalPaddingMask(g); // [B, 1, S, T]
 
   // Rotary tables [B, 1, S, d]: angles = position * invFreq, repeated over both halves.
   const inverseFrequencies = g.floatTensor(
@@ -236,38 +219,12 @@ export function exportLlamaToOnnx(options: ExportLlamaToOnnxOptions): Uint8Array
     : matrix('lm_head.weight', config.vocabSize, width);
   g.op('MatMul', [final, head], {}, 'logits');
 
-  const float = onnx.TensorProto.DataType.FLOAT;
-  const int64 = onnx.TensorProto.DataType.INT64;
-  const inputs: ValueSpec[] = [
-    { name: 'input_ids', elementType: int64, dimensions: ['batch_size', 'sequence_length'] },
-    {
-      name: 'attention_mask',
-      elementType: int64,
-      dimensions: ['batch_size', 'total_sequence_length'],
-    },
-    { name: 'position_ids', elementType: int64, dimensions: ['batch_size', 'sequence_length'] },
-  ];
-  const outputs: ValueSpec[] = [
-    {
-      name: 'logits',
-      elementType: float,
-      dimensions: ['batch_size', 'sequence_length', config.vocabSize],
-    },
-  ];
-  for (let layer = 0; layer < config.layerCount; layer++) {
-    for (const part of ['key', 'value']) {
-      inputs.push({
-        name: `past_key_values.${layer}.${part}`,
-        elementType: float,
-        dimensions: ['batch_size', keyValueHeads, 'past_sequence_length', headSize],
-      });
-      outputs.push({
-        name: `present.${layer}.${part}`,
-        elementType: float,
-        dimensions: ['batch_size', keyValueHeads, 'total_sequence_length', headSize],
-      });
-    }
-  }
+  const { inputs, outputs } = decoderValueSpecs({
+    layerCount: config.layerCount,
+    cacheHeads: keyValueHeads,
+    headSize,
+    vocabSize: config.vocabSize,
+  });
   return g.toModel({
     name: `cohort_${config.modelType}`,
     inputs,
