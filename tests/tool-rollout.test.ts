@@ -14,7 +14,7 @@ import {
   supportDeskTasks,
   toolCallMetrics,
 } from '@cohort/environments';
-import { BpeTokenizer } from '@cohort/tfjs';
+import { loadBpeTokenizer } from '@cohort/tfjs/node';
 import { rolloutGroups } from '@cohort/trainer';
 import { describe, expect, it } from 'vitest';
 
@@ -66,7 +66,7 @@ class ReferenceAgentPolicy implements Policy<never, never> {
 
 describe('rollouts on the support desk with a real BPE chat template', () => {
   it('keep the sampled ids exact across tool turns and solve every held-out task', async () => {
-    const tokenizer = await BpeTokenizer.fromFiles(modelDirectory);
+    const tokenizer = await loadBpeTokenizer(modelDirectory);
     const policy = new ReferenceAgentPolicy(tokenizer);
     const tasks = supportDeskTasks({ split: 'eval' });
     const result = await rolloutGroups({

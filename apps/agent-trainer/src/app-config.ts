@@ -10,6 +10,7 @@ import {
   RegexRewardOptionsSchema,
   supportCategories,
 } from '@cohort/environments';
+import { LoraOptionsSchema } from '@cohort/tfjs';
 import { GrpoTrainerConfigSchema, mergeConfig, trainerPresets } from '@cohort/trainer';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
@@ -24,12 +25,15 @@ export const defaultModelDirectory = fileURLToPath(
 export const presetNames = ['conservative', 'balanced', 'aggressive'] as const;
 export type PresetName = (typeof presetNames)[number];
 
-/** A trainable GPT-2-style LM in TensorFlow.js, full fine-tuning. */
+/** A trainable LM in TensorFlow.js: GPT-2, or the Llama family (Llama, SmolLM, Qwen2, Qwen3) fully or with LoRA. */
 const TfjsLmPolicySchema = z
   .object({
     type: z.literal('tfjs-lm'),
     /** Hugging Face folder (config.json, model.safetensors, tokenizer.json). Default: the embedded model. */
     modelDirectory: z.string().min(1).optional(),
+    lora: LoraOptionsSchema.optional().describe(
+      'train LoRA adapters { rank, alpha, targets } instead of every weight (Llama-family folders); the reference is the base with adapters off',
+    ),
   })
   .strict();
 

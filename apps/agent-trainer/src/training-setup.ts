@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Environment, ReferenceModel, RewardFunction, Scenario } from '@cohort/core';
 import {
@@ -11,8 +12,14 @@ import {
   regexReward,
   supportScenarios,
 } from '@cohort/environments';
-import { initializeBackend } from '@cohort/tfjs';
-import { loadGptPolicy } from '@cohort/tfjs/node';
+import {
+  initializeBackend,
+  LlamaPolicy,
+  LlamaReferenceModel,
+  type LoraOptionsInput,
+  llamaModelTypes,
+} from '@cohort/tfjs';
+import { loadGptPolicy, loadLlamaModel } from '@cohort/tfjs/node';
 import {
   GrpoTrainer,
   type TrainablePolicy,
@@ -22,6 +29,7 @@ import {
 import {
   createProxyTunedPolicy,
   loadCausalLm,
+  loadTransformersTokenizer,
   ModelFilesError,
   ProxyReferenceModel,
 } from '@cohort/transformers';
@@ -127,12 +135,48 @@ export async function createRewards(
   return rewards;
 }
 
-/** A trainable tfjs GPT read from a Hugging Face folder, with a frozen copy as its reference. */
+/**
+ * A trainable tfjs LM read from a Hugging Face folder: GPT-2 with a frozen
+ * copy as its reference, or a Llama-family model (by `model_type`), with
+ * LoRA adapters whose reference is the base with adapters off, or fully
+ * trained against a frozen copy.
+ */
 async function createTfjsPolicy(
   directory: string,
+  lora: LoraOptionsInput | undefined,
 ): Promise<{ policy: TrainablePolicy; referenceModel: ReferenceModel }> {
   await assertModelDirectory(directory);
-  return loadGptPolicy(directory);
+  const modelType = await readModelType(directory);
+  if (!(llamaModelTypes as readonly string[]).includes(modelType ?? '')) {
+    if (lora !== undefined) {
+      throw new UsageError(
+        `policy.lora needs a Llama-family model (${llamaModelTypes.join(', ')}); ${directory} has model_type ${JSON.stringify(modelType)}`,
+      );
+    }
+    return loadGptPolicy(directory);
+  }
+  let tokenizer: Awaited<ReturnType<typeof loadTransformersTokenizer>>;
+  try {
+    tokenizer = await loadTransformersTokenizer(directory);
+  } catch (error) {
+    if (ModelFilesError.isInstance(error)) throw new UsageError(error.message);
+    throw error;
+  }
+  const model = await loadLlamaModel(directory, lora === undefined ? {} : { lora });
+  const reference = lora === undefined ? await loadLlamaModel(directory) : model;
+  return {
+    policy: new LlamaPolicy({ model, tokenizer }),
+    referenceModel: new LlamaReferenceModel({ model: reference, padTokenId: tokenizer.padTokenId }),
+  };
+}
+
+async function readModelType(directory: string): Promise<string | undefined> {
+  try {
+    const json = JSON.parse(await readFile(path.join(directory, 'config.json'), 'utf8'));
+    return typeof json.model_type === 'string' ? json.model_type : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** A frozen transformers.js model plus a trainable tfjs delta; the base itself is the reference. */
@@ -197,7 +241,10 @@ export async function createTrainer(options: CreateTrainerOptions): Promise<Grpo
           config.policy.delta,
           config.trainer.seed,
         )
-      : await createTfjsPolicy(config.policy.modelDirectory ?? defaultModelDirectory);
+      : await createTfjsPolicy(
+          config.policy.modelDirectory ?? defaultModelDirectory,
+          config.policy.lora,
+        );
   // Prompt evolution needs a starting prompt: the support environment's own when none is configured.
   const systemPrompt =
     config.systemPrompt ??

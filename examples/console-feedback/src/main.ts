@@ -1,13 +1,13 @@
 import path from 'node:path';
 import { type ConsoleServer, createConsoleServer, FeedbackBroker } from '@cohort/console';
 import { ensureBuiltWeb } from '@cohort/console/build-web';
-import { type GproUpdateResult, Random } from '@cohort/core';
+import { type CandidateUpdateResult, Random } from '@cohort/core';
 import { initializeBackend } from '@cohort/tfjs';
 import {
   type CandidateGenerator,
   type CandidateQuery,
   CandidateSelectorTrainer,
-  createGproOptimizer,
+  createCandidateUpdateRule,
   createHashingFeaturizer,
   MetricsLog,
   MlpCandidateActor,
@@ -90,7 +90,7 @@ export async function main(options: FeedbackExampleOptions) {
     featurizer: createHashingFeaturizer({ dimension }),
     actor,
     critic,
-    optimizer: createGproOptimizer({ epochs: 4, klCoefficient: 0.001 }),
+    updateRule: createCandidateUpdateRule({ epochs: 4, klCoefficient: 0.001 }),
     reward: broker.candidateReward(),
     candidateCount: 4,
     samplesPerQuery: 4,
@@ -113,7 +113,7 @@ export async function main(options: FeedbackExampleOptions) {
     options.log(
       `held-out best-choice rate before: ${before.bestChoiceRate.toFixed(3)} (chance ${before.chanceBestChoiceRate.toFixed(3)})`,
     );
-    const updates: GproUpdateResult[] = [];
+    const updates: CandidateUpdateResult[] = [];
     for (let round = 0; round < options.rounds; round++) {
       const summary = await trainer.step(trainingQueries);
       for (const update of summary.updates) {

@@ -1,6 +1,7 @@
 import { InvalidArgumentError, Random } from '@cohort/core';
 import * as tf from '@tensorflow/tfjs';
-import type { GptModel, LayerKeyValue } from './gpt-model';
+import type { CausalLanguageModel } from './causal-language-model';
+import type { LayerKeyValue } from './gpt-model';
 
 /** Options of {@link generate}. */
 export interface GenerateOptions {
@@ -113,7 +114,7 @@ function argmax(values: Float64Array): number {
 }
 
 /**
- * Samples continuations of a batch of prompts from a {@link GptModel}, with a
+ * Samples continuations of a batch of prompts from a causal LM (`GptModel`, `LlamaModel`), with a
  * KV cache. Prompts are left-padded; padding is masked out of attention and
  * position ids restart at 0 on each prompt's first token, so every sequence
  * gets the same tokens as it would alone. Sampling: `p = softmax(z / T)`,
@@ -127,7 +128,7 @@ function argmax(values: Float64Array): number {
  * ```
  */
 export async function generate(
-  model: GptModel,
+  model: CausalLanguageModel,
   options: GenerateOptions,
 ): Promise<GeneratedSequence[]> {
   const {

@@ -1,6 +1,7 @@
 import { InvalidArgumentError, Random } from '@cohort/core';
 import * as tf from '@tensorflow/tfjs';
 import { embeddingLookup } from './embedding-lookup';
+import { checkForwardInputs } from './forward-inputs';
 import { gelu } from './gelu';
 import { type Gpt2Config, type Gpt2ConfigInput, parseGpt2Config } from './gpt2-config';
 import { layerNorm } from './layer-norm';
@@ -72,38 +73,6 @@ function isIgnoredBuffer(name: string): boolean {
   return (
     name === 'lm_head.weight' || name.endsWith('.attn.bias') || name.endsWith('.attn.masked_bias')
   );
-}
-
-function toIdRows(
-  tokenIds: readonly (readonly number[])[],
-  argument: string,
-  vocabSize: number,
-): Int32Array {
-  const batchSize = tokenIds.length;
-  const length = tokenIds[0]?.length ?? 0;
-  const values = new Int32Array(batchSize * length);
-  for (let b = 0; b < batchSize; b++) {
-    const row = tokenIds[b] as readonly number[];
-    if (row.length !== length) {
-      throw new InvalidArgumentError({
-        argument: `${argument}[${b}].length`,
-        value: row.length,
-        message: `must equal ${argument}[0].length = ${length}`,
-      });
-    }
-    for (let t = 0; t < length; t++) {
-      const id = row[t] as number;
-      if (!Number.isInteger(id) || id < 0 || id >= vocabSize) {
-        throw new InvalidArgumentError({
-          argument: `${argument}[${b}][${t}]`,
-          value: id,
-          message: `must be an integer in [0, ${vocabSize})`,
-        });
-      }
-      values[b * length + t] = id;
-    }
-  }
-  return values;
 }
 
 /**
@@ -271,50 +240,12 @@ export class GptModel {
   ): GptForwardResult {
     this.assertAlive();
     const { config } = this;
+    const { batchSize, length, pastLength, positions, idValues } = checkForwardInputs(
+      tokenIds,
+      options,
+      config,
+    );
     const past = options.pastKeyValues;
-    if (past !== undefined && past.length !== config.layerCount) {
-      throw new InvalidArgumentError({
-        argument: 'pastKeyValues.length',
-        value: past.length,
-        message: `must equal layerCount = ${config.layerCount}`,
-      });
-    }
-    const pastLength = past?.[0]?.key.shape[2] ?? 0;
-    const [batchSize, length] = Array.isArray(tokenIds)
-      ? [tokenIds.length, (tokenIds[0] as readonly number[] | undefined)?.length ?? 0]
-      : (tokenIds as tf.Tensor2D).shape;
-    if (batchSize === 0 || length === 0) {
-      throw new InvalidArgumentError({
-        argument: 'tokenIds',
-        value: [batchSize, length],
-        message: 'must have at least one sequence of at least one token',
-      });
-    }
-    const positions = new Int32Array(batchSize * length);
-    for (let b = 0; b < batchSize; b++) {
-      const row = options.positionIds?.[b];
-      if (options.positionIds !== undefined && row?.length !== length) {
-        throw new InvalidArgumentError({
-          argument: `positionIds[${b}]`,
-          value: row,
-          message: `must hold ${length} positions`,
-        });
-      }
-      for (let t = 0; t < length; t++) {
-        const position = row?.[t] ?? (options.positionOffset ?? pastLength) + t;
-        if (!Number.isInteger(position) || position < 0 || position >= config.contextLength) {
-          throw new InvalidArgumentError({
-            argument: `position of token [${b}][${t}]`,
-            value: position,
-            message: `must be an integer in [0, contextLength = ${config.contextLength})`,
-          });
-        }
-        positions[b * length + t] = position;
-      }
-    }
-    const idValues = Array.isArray(tokenIds)
-      ? toIdRows(tokenIds as readonly (readonly number[])[], 'tokenIds', config.vocabSize)
-      : undefined;
     return tf.tidy(() => {
       const ids =
         idValues === undefined

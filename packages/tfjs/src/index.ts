@@ -1,5 +1,12 @@
 export type { BackendChoice, BackendRequest, InitializeBackendOptions } from './backend';
 export { initializeBackend } from './backend';
+export type { CausalLanguageModel } from './causal-language-model';
+export {
+  CausalLanguageModelPolicy,
+  referenceLogProbsInBatches,
+  sampleCompletions,
+  scoreTokenLogProbs,
+} from './causal-language-model-policy';
 export { embeddingLookup } from './embedding-lookup';
 export { gelu } from './gelu';
 export type { FinishReason, GeneratedSequence, GenerateOptions } from './generate';
@@ -20,15 +27,43 @@ export {
   gpt2ConfigToHuggingFace,
   parseGpt2Config,
 } from './gpt2-config';
+export { floatToBfloat16Bits, floatToHalfBits } from './half-precision';
 export { layerNorm } from './layer-norm';
 export type { LearningRateSchedule } from './learning-rate-schedule';
 export { LearningRateScheduleSchema, learningRateAt } from './learning-rate-schedule';
 export { linear } from './linear';
+export { frozenLinear } from './llama/frozen-linear';
+export type {
+  LlamaConfig,
+  LlamaConfigInput,
+  LlamaModelType,
+  RopeScaling,
+} from './llama/llama-config';
+export {
+  LlamaConfigSchema,
+  llamaConfigFromHuggingFace,
+  llamaConfigToHuggingFace,
+  llamaModelTypes,
+  parseLlamaConfig,
+  RopeScalingSchema,
+} from './llama/llama-config';
+export type { CreateLlamaModelOptions, LlamaForwardOptions } from './llama/llama-model';
+export { createLlamaModel, LlamaModel } from './llama/llama-model';
+export { LlamaPolicy, LlamaReferenceModel } from './llama/llama-policy';
+export type { LoraOptions, LoraOptionsInput, LoraTargetModule } from './llama/lora-options';
+export { LoraOptionsSchema, loraTargetModules, parseLoraOptions } from './llama/lora-options';
+export type { RandomLlamaWeightsOptions, ReferenceLlamaOptions } from './llama/reference-llama';
+export { randomLlamaWeights, referenceLlamaLogits } from './llama/reference-llama';
+export { repeatKeyValueHeads } from './llama/repeat-key-value-heads';
+export { rmsNorm } from './llama/rms-norm';
+export { applyRotary, rotaryInverseFrequencies, rotaryTables } from './llama/rotary-embedding';
 export { matMul2d } from './mat-mul-2d';
 export type { MlpModelOptions, MlpModelOptionsInput } from './mlp-model';
 export { createMlpModel, MlpModel, MlpModelOptionsSchema } from './mlp-model';
 export type { ExportGpt2ToOnnxOptions } from './onnx/export-gpt2-to-onnx';
 export { exportGpt2ToOnnx, gpt2OnnxOpsetVersion } from './onnx/export-gpt2-to-onnx';
+export type { ExportLlamaToOnnxOptions } from './onnx/export-llama-to-onnx';
+export { exportLlamaToOnnx, llamaOnnxOpsetVersion } from './onnx/export-llama-to-onnx';
 export type { OptimizerState, OptimizerStepResult, OptimizerVariables } from './optimizer';
 export { createOptimizer, Optimizer } from './optimizer';
 export type { OptimizerOptions, OptimizerOptionsInput } from './optimizer-options';
@@ -43,9 +78,11 @@ export {
 export type {
   ReadSafetensorsOptions,
   SafetensorsContents,
+  SafetensorsFile,
   SafetensorsFloatType,
+  WriteSafetensorsOptions,
 } from './safetensors';
-export { halfToFloat, readSafetensors, writeSafetensors } from './safetensors';
+export { halfToFloat, openSafetensors, readSafetensors, writeSafetensors } from './safetensors';
 export type { AttentionStrategy, CausalAttentionBiasOptions } from './scaled-dot-product-attention';
 export {
   causalAttentionBias,

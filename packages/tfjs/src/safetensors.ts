@@ -1,4 +1,5 @@
 import { CheckpointError, InvalidArgumentError } from '@cohort/core';
+import { floatToBfloat16Bits, floatToHalfBits } from './half-precision';
 import type { WeightMap, WeightTensor } from './weights';
 
 /** Element types that {@link readSafetensors} decodes (all into float32). */
@@ -10,6 +11,15 @@ const bytesPerElement: Record<SafetensorsFloatType, number> = { F32: 4, F16: 2, 
 export interface SafetensorsContents {
   weights: WeightMap;
   metadata: Record<string, string>;
+}
+
+/** Options of {@link writeSafetensors}. */
+export interface WriteSafetensorsOptions {
+  /**
+   * Element type written: `'F32'` (default), or `'BF16'` / `'F16'`, rounded to
+   * nearest even (the form in which Hugging Face checkpoints are shipped).
+   */
+  dtype?: 'F32' | 'F16' | 'BF16';
 }
 
 /** Options of {@link readSafetensors}. */
@@ -53,7 +63,17 @@ function elementCount(shape: readonly number[]): number {
 export function writeSafetensors(
   weights: WeightMap,
   metadata: Record<string, string> = {},
+  options: WriteSafetensorsOptions = {},
 ): Uint8Array {
+  const dtype = options.dtype ?? 'F32';
+  if (dtype !== 'F32' && dtype !== 'F16' && dtype !== 'BF16') {
+    throw new InvalidArgumentError({
+      argument: 'options.dtype',
+      value: dtype,
+      message: "must be 'F32', 'F16' or 'BF16'",
+    });
+  }
+  const elementBytes = bytesPerElement[dtype];
   for (const [key, value] of Object.entries(metadata)) {
     if (typeof value !== 'string') {
       throw new InvalidArgumentError({
@@ -93,9 +113,9 @@ export function writeSafetensors(
         message: `must be a Float32Array of ${elementCount(tensor.shape)} elements for shape [${tensor.shape.join(', ')}]`,
       });
     }
-    const byteLength = tensor.data.length * 4;
+    const byteLength = tensor.data.length * elementBytes;
     header[name] = {
-      dtype: 'F32',
+      dtype,
       shape: [...tensor.shape],
       data_offsets: [offset, offset + byteLength],
     };
@@ -113,13 +133,17 @@ export function writeSafetensors(
   let position = 8 + headerBytes.length;
   for (const name of names) {
     const data = (weights[name] as WeightTensor).data;
-    if (littleEndianHost) {
+    if (dtype === 'F16' || dtype === 'BF16') {
+      const encode = dtype === 'F16' ? floatToHalfBits : floatToBfloat16Bits;
+      for (let index = 0; index < data.length; index++)
+        view.setUint16(position + 2 * index, encode(data[index] as number), true);
+    } else if (littleEndianHost) {
       output.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), position);
     } else {
       for (let index = 0; index < data.length; index++)
         view.setFloat32(position + 4 * index, data[index] as number, true);
     }
-    position += data.byteLength;
+    position += data.length * elementBytes;
   }
   return output;
 }
@@ -190,6 +214,39 @@ export function readSafetensors(
   bytes: Uint8Array,
   options: ReadSafetensorsOptions = {},
 ): SafetensorsContents {
+  const file = openSafetensors(bytes, options);
+  const weights: WeightMap = {};
+  for (const name of file.names) weights[name] = file.tensor(name);
+  return { weights, metadata: file.metadata };
+}
+
+/** A parsed safetensors file whose tensors are decoded one at a time, on request. */
+export interface SafetensorsFile {
+  /** Tensor names, in the order of the header. */
+  names: string[];
+  metadata: Record<string, string>;
+  /** The element type and shape of a tensor, without decoding it. */
+  entry(name: string): { dtype: SafetensorsFloatType; shape: number[] } | undefined;
+  /** Decodes one tensor into a new float32 array. Throws naming it when it is not in the file. */
+  tensor(name: string): WeightTensor;
+}
+
+/**
+ * Parses and checks the header of a safetensors file (as {@link readSafetensors}
+ * does) and decodes each tensor only when asked, so a loader can convert a
+ * half-precision checkpoint one tensor at a time instead of holding a float32
+ * copy of the whole file.
+ *
+ * @example
+ * ```ts
+ * const file = openSafetensors(bytes, { source: 'model-00001-of-00002.safetensors' });
+ * for (const name of file.names) model.setWeight(name, file.tensor(name));
+ * ```
+ */
+export function openSafetensors(
+  bytes: Uint8Array,
+  options: ReadSafetensorsOptions = {},
+): SafetensorsFile {
   const source = options.source ?? 'safetensors bytes';
   if (!(bytes instanceof Uint8Array)) {
     throw new InvalidArgumentError({
@@ -301,16 +358,25 @@ export function readSafetensors(
     );
   }
 
-  const weights: WeightMap = {};
-  for (const entry of entries) {
-    weights[entry.name] = {
-      shape: entry.shape,
-      data: decodeTensor(
-        data.subarray(entry.begin, entry.end),
-        entry.dtype,
-        elementCount(entry.shape),
-      ),
-    };
-  }
-  return { weights, metadata };
+  const byName = new Map(entries.map((entry) => [entry.name, entry]));
+  return {
+    names: entries.map((entry) => entry.name),
+    metadata,
+    entry(name) {
+      const found = byName.get(name);
+      return found === undefined ? undefined : { dtype: found.dtype, shape: [...found.shape] };
+    },
+    tensor(name) {
+      const found = byName.get(name);
+      if (found === undefined) fail(source, `has no tensor "${name}"`);
+      return {
+        shape: [...found.shape],
+        data: decodeTensor(
+          data.subarray(found.begin, found.end),
+          found.dtype,
+          elementCount(found.shape),
+        ),
+      };
+    },
+  };
 }

@@ -1,6 +1,6 @@
 import { InvalidArgumentError } from '@cohort/core';
 import * as tf from '@tensorflow/tfjs';
-import type { GptModel } from './gpt-model';
+import type { CausalLanguageModel } from './causal-language-model';
 
 /** Options of {@link tokenLogProbs}. */
 export interface TokenLogProbsOptions {
@@ -42,7 +42,7 @@ export interface TokenLogProbsResult {
 
 /**
  * Per-token log-probabilities (and optionally entropies) of given sequences
- * under a {@link GptModel}, differentiable with respect to the model's weights:
+ * under a causal LM (`GptModel`, `LlamaModel`), differentiable with respect to the model's weights:
  *
  * `logProbs[b, t] = log_softmax(z[b, t-1] / temperature)[x[b, t]]` and
  * `entropy[b, t] = -sum_v p_v log p_v` with `p = softmax(z[b, t-1] / temperature)`,
@@ -54,7 +54,10 @@ export interface TokenLogProbsResult {
  * const loss = logProbs.sum().neg().div(mask.sum()); // mean negative log-likelihood
  * ```
  */
-export function tokenLogProbs(model: GptModel, options: TokenLogProbsOptions): TokenLogProbsResult {
+export function tokenLogProbs(
+  model: CausalLanguageModel,
+  options: TokenLogProbsOptions,
+): TokenLogProbsResult {
   const { sequences, temperature = 1, withEntropy = false, padding = 'right' } = options;
   const { vocabSize } = model.config;
   if (!(temperature > 0) || !Number.isFinite(temperature)) {

@@ -1,11 +1,12 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { parseWithSchema } from '@cohort/core';
-import { AutoModelForCausalLM, AutoTokenizer, env } from '@huggingface/transformers';
+import { AutoModelForCausalLM, AutoTokenizer } from '@huggingface/transformers';
 import { CausalLm } from './causal-lm';
 import { type LoadCausalLmOptions, LoadCausalLmOptionsSchema } from './load-causal-lm-options';
 import { ModelFilesError } from './model-files-error';
 import { TransformersTokenizer } from './transformers-tokenizer';
+import { withLocalModelPath } from './with-local-model-path';
 
 /** A loaded transformers.js causal LM and its tokenizer. */
 export interface LoadedCausalLm {
@@ -77,27 +78,23 @@ export async function loadCausalLm(options: LoadCausalLmOptions): Promise<Loaded
       });
     }
   }
-  const previous = { allowRemoteModels: env.allowRemoteModels, localModelPath: env.localModelPath };
-  env.allowRemoteModels = parsed.allowRemote;
-  env.allowLocalModels = true;
-  env.localModelPath = localModelPath.endsWith(path.sep)
-    ? localModelPath
-    : `${localModelPath}${path.sep}`;
   try {
-    const tokenizer = await AutoTokenizer.from_pretrained(id);
-    const model = await AutoModelForCausalLM.from_pretrained(id, {
-      dtype: parsed.dtype,
-      device: parsed.device,
+    return await withLocalModelPath(localModelPath, parsed.allowRemote, async () => {
+      const tokenizer = await AutoTokenizer.from_pretrained(id);
+      const model = await AutoModelForCausalLM.from_pretrained(id, {
+        dtype: parsed.dtype,
+        device: parsed.device,
+      });
+      return {
+        tokenizer: new TransformersTokenizer(tokenizer, {
+          ...(parsed.endOfTurnTokenId === undefined
+            ? {}
+            : { endOfTurnTokenId: parsed.endOfTurnTokenId }),
+        }),
+        model: new CausalLm(model),
+        source: isHubDownload ? id : directory,
+      };
     });
-    return {
-      tokenizer: new TransformersTokenizer(tokenizer, {
-        ...(parsed.endOfTurnTokenId === undefined
-          ? {}
-          : { endOfTurnTokenId: parsed.endOfTurnTokenId }),
-      }),
-      model: new CausalLm(model),
-      source: isHubDownload ? id : directory,
-    };
   } catch (error) {
     if (ModelFilesError.isInstance(error)) throw error;
     throw new ModelFilesError({
@@ -105,8 +102,5 @@ export async function loadCausalLm(options: LoadCausalLmOptions): Promise<Loaded
       message: `transformers.js could not load it (${(error as Error).message})`,
       cause: error,
     });
-  } finally {
-    env.allowRemoteModels = previous.allowRemoteModels;
-    env.localModelPath = previous.localModelPath;
   }
 }

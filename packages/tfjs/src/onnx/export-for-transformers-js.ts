@@ -4,6 +4,7 @@ import { writeFileAtomic } from '../atomic-file';
 import { type Gpt2ConfigInput, gpt2ConfigToHuggingFace, parseGpt2Config } from '../gpt2-config';
 import type { WeightMap } from '../weights';
 import { exportGpt2ToOnnx } from './export-gpt2-to-onnx';
+import { generationConfigFor } from './generation-config';
 
 /** A tokenizer that can write its transformers.js files (such as `BpeTokenizer`). */
 export interface ExportableTokenizer extends Tokenizer {
@@ -47,18 +48,7 @@ export async function exportForTransformersJs(
     });
   }
   const model = exportGpt2ToOnnx({ config, weights: options.weights });
-  const stopIds = [
-    ...new Set([
-      config.eosTokenId,
-      tokenizer.eosTokenId,
-      ...(tokenizer.endOfTurnTokenId === undefined ? [] : [tokenizer.endOfTurnTokenId]),
-    ]),
-  ];
-  const generationConfig = {
-    bos_token_id: config.bosTokenId,
-    eos_token_id: stopIds.length === 1 ? stopIds[0] : stopIds,
-    pad_token_id: tokenizer.padTokenId,
-  };
+  const generationConfig = generationConfigFor(config, tokenizer);
   await writeFileAtomic(path.join(directory, 'onnx', 'model.onnx'), model);
   for (const [name, text] of Object.entries(tokenizer.toFiles()))
     await writeFileAtomic(path.join(directory, name), text);

@@ -2,7 +2,8 @@ import { assertFiniteArray } from '@cohort/core';
 import { type Gpt2ConfigInput, parseGpt2Config } from '../gpt2-config';
 import { checkGpt2Weights } from '../reference-gpt2-weights';
 import type { WeightMap, WeightTensor } from '../weights';
-import { OnnxGraphBuilder, onnx, type ValueSpec } from './onnx-graph-builder';
+import { addCausalPaddingMask, decoderValueSpecs } from './decoder-graph';
+import { OnnxGraphBuilder } from './onnx-graph-builder';
 
 /** Options of {@link exportGpt2ToOnnx}. */
 export interface ExportGpt2ToOnnxOptions {
@@ -59,31 +60,7 @@ export function exportGpt2ToOnnx(options: ExportGpt2ToOnnxOptions): Uint8Array {
     return g.floatTensor(name, tensor.shape, tensor.data);
   };
 
-  // Sizes from shapes: S = query length, T = past + S key length, P = T - S.
-  const queryLength = g.op('Gather', [g.op('Shape', ['input_ids']), g.int64Constant(1)], {
-    axis: 0,
-  });
-  const keyLength = g.op('Gather', [g.op('Shape', ['attention_mask']), g.int64Constant(1)], {
-    axis: 0,
-  });
-  const pastLength = g.op('Sub', [keyLength, queryLength]);
-  const keyIndices = g.op('Range', [g.int64Constant(0), keyLength, g.int64Constant(1)]);
-  const queryPositions = g.op('Range', [pastLength, keyLength, g.int64Constant(1)]);
-  // causal[s, j] = j <= P + s, shape [S, T]
-  const causal = g.op('LessOrEqual', [
-    g.op('Unsqueeze', [keyIndices, g.int64Constant([0])]),
-    g.op('Unsqueeze', [queryPositions, g.int64Constant([1])]),
-  ]);
-  const notPadding = g.op('Unsqueeze', [
-    g.op('Cast', ['attention_mask'], { to: onnx.TensorProto.DataType.BOOL }),
-    g.int64Constant([1, 2]),
-  ]);
-  const allowed = g.op(
-    'And',
-    [g.op('Unsqueeze', [causal, g.int64Constant([0, 1])]), notPadding],
-    {},
-    'attention_allowed',
-  ); // [B, 1, S, T]
+  const allowed = addCausalPaddingMask(g); // [B, 1, S, T]
 
   const layerNorm = (input: string, prefix: string): string => {
     const mean = g.op('ReduceMean', [input], { axes: [-1], keepdims: 1 });
@@ -162,38 +139,12 @@ export function exportGpt2ToOnnx(options: ExportGpt2ToOnnxOptions): Uint8Array {
   const final = layerNorm(hidden, 'transformer.ln_f');
   g.op('MatMul', [final, g.op('Transpose', [tokenEmbedding], { perm: [1, 0] })], {}, 'logits');
 
-  const float = onnx.TensorProto.DataType.FLOAT;
-  const int64 = onnx.TensorProto.DataType.INT64;
-  const inputs: ValueSpec[] = [
-    { name: 'input_ids', elementType: int64, dimensions: ['batch_size', 'sequence_length'] },
-    {
-      name: 'attention_mask',
-      elementType: int64,
-      dimensions: ['batch_size', 'total_sequence_length'],
-    },
-    { name: 'position_ids', elementType: int64, dimensions: ['batch_size', 'sequence_length'] },
-  ];
-  const outputs: ValueSpec[] = [
-    {
-      name: 'logits',
-      elementType: float,
-      dimensions: ['batch_size', 'sequence_length', config.vocabSize],
-    },
-  ];
-  for (let layer = 0; layer < config.layerCount; layer++) {
-    for (const part of ['key', 'value']) {
-      inputs.push({
-        name: `past_key_values.${layer}.${part}`,
-        elementType: float,
-        dimensions: ['batch_size', heads, 'past_sequence_length', headSize],
-      });
-      outputs.push({
-        name: `present.${layer}.${part}`,
-        elementType: float,
-        dimensions: ['batch_size', heads, 'total_sequence_length', headSize],
-      });
-    }
-  }
+  const { inputs, outputs } = decoderValueSpecs({
+    layerCount: config.layerCount,
+    cacheHeads: heads,
+    headSize,
+    vocabSize: config.vocabSize,
+  });
   return g.toModel({
     name: 'cohort_gpt2',
     inputs,
