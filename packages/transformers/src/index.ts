@@ -27,6 +27,8 @@ export type { LoadPipelineOptions } from './load-pipeline';
 export { loadPipeline } from './load-pipeline';
 export { argmax, logSoftmax, sampleTruncated } from './logits-math';
 export { ModelFilesError } from './model-files-error';
+export type { LogProbMismatch, OnnxGptSamplerOptions } from './onnx-gpt-sampler';
+export { createOnnxGptSampler, OnnxGptSampler } from './onnx-gpt-sampler';
 export { ProxyReferenceModel } from './proxy-reference-model';
 export type { CreateProxyTunedPolicyOptions } from './proxy-tuned-policy';
 export { createProxyTunedPolicy, ProxyTunedPolicy } from './proxy-tuned-policy';
