@@ -1,6 +1,8 @@
 export { writeFileAtomic } from './atomic-file';
 export type { BackendChoice, BackendRequest, InitializeBackendOptions } from './backend';
 export { initializeBackend } from './backend';
+export type { FusedSelfAttentionResult } from './causal-self-attention';
+export { fusedSelfAttention } from './causal-self-attention';
 export type { CheckpointContents, CheckpointExpectation } from './checkpoint';
 export { loadCheckpoint, saveCheckpoint } from './checkpoint';
 export { embeddingLookup } from './embedding-lookup';
@@ -62,6 +64,8 @@ export {
   maskedScore,
   scaledDotProductAttention,
 } from './scaled-dot-product-attention';
+export type { SelectedLogProbsResult } from './selected-log-probs';
+export { selectedLogProbs } from './selected-log-probs';
 export type { TokenLogProbsOptions, TokenLogProbsResult } from './token-log-probs';
 export { tokenLogProbs } from './token-log-probs';
 export type { BpeTokenizerDefinition } from './tokenizer/bpe-tokenizer';
