@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import * as tf from '../packages/tfjs/node_modules/@tensorflow/tfjs/dist/tf.node.js';
 import { createGptModel, createOptimizer, initializeBackend } from '../packages/tfjs/src/index';
 import { createDataParallelLearner } from '../packages/tfjs/src/node/index';
-import type { BenchItem } from './data-parallel-loss';
+import type { WeightedItem } from '../packages/tfjs/src/node/test-fixtures/weighted-nll-loss';
 
 function argument(name: string, fallback: number): number {
   const index = process.argv.indexOf(name);
@@ -24,12 +24,16 @@ function argument(name: string, fallback: number): number {
 const workers = argument('--workers', availableParallelism());
 const rounds = argument('--rounds', 3);
 await initializeBackend({ backend: 'wasm', logger: false });
-const lossModule = new URL('./data-parallel-loss.ts', import.meta.url).href;
+// The GRPO update's shape of loss: advantage-weighted log-probs plus an entropy bonus, token mean.
+const lossModule = new URL(
+  '../packages/tfjs/src/node/test-fixtures/weighted-nll-loss.ts',
+  import.meta.url,
+).href;
 const shapes = {
   shipped: { vocabSize: 1024, contextLength: 256, embeddingSize: 128, layerCount: 2, headCount: 4 },
   '11M': { vocabSize: 1024, contextLength: 256, embeddingSize: 384, layerCount: 6, headCount: 6 },
 };
-const items: BenchItem[] = Array.from({ length: 8 }, (_, b) => ({
+const items: WeightedItem[] = Array.from({ length: 8 }, (_, b) => ({
   tokenIds: Array.from({ length: 160 - (b % 4) * 9 }, (_, t) => (b * 131 + t * 37 + 5) % 1024),
   advantage: b % 2 === 0 ? 1 : -0.5,
 }));

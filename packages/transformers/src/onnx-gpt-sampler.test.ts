@@ -64,14 +64,15 @@ describe('OnnxGptSampler', () => {
 
   it('keeps the sampled ids, stops at the stop token, and measures the log-prob mismatch', async () => {
     const stop = policy.tokenizer.endOfTurnTokenId ?? policy.tokenizer.eosTokenId;
-    const completions = await sampler.sample({
+    const request = {
       prompts,
       groupSize: 4,
       maxNewTokens: 40,
       seed: 7,
       temperature: 1,
       stopTokenIds: [stop],
-    });
+    };
+    const completions = await sampler.sample(request);
     expect(completions).toHaveLength(8);
     for (const completion of completions) {
       if (completion.finishReason === 'stop') expect(completion.tokenIds.at(-1)).toBe(stop);
@@ -87,14 +88,7 @@ describe('OnnxGptSampler', () => {
     expect(mismatch.max).toBeLessThan(logProbTolerance);
     expect(mismatch.mean).toBeLessThanOrEqual(mismatch.max);
     // Same seed, same ids: sampling is reproducible.
-    const again = await sampler.sample({
-      prompts,
-      groupSize: 4,
-      maxNewTokens: 40,
-      seed: 7,
-      temperature: 1,
-      stopTokenIds: [stop],
-    });
+    const again = await sampler.sample(request);
     expect(again.map((completion) => completion.tokenIds)).toEqual(
       completions.map((completion) => completion.tokenIds),
     );

@@ -1,7 +1,17 @@
-import { InvalidArgumentError, type SampledCompletion, type Tokenizer } from '@cohort/core';
+import {
+  assertInteger,
+  InvalidArgumentError,
+  type SampledCompletion,
+  type Tokenizer,
+} from '@cohort/core';
 import { exportGpt2ToOnnx, type GptModel, tokenLogProbs } from '@cohort/tfjs';
 import * as ort from 'onnxruntime-node';
-import { type NextTokenStepper, runSamplingLoop, type SamplingLoopRequest } from './sampling-loop';
+import {
+  lastPositionLogits,
+  type NextTokenStepper,
+  runSamplingLoop,
+  type SamplingLoopRequest,
+} from './sampling-loop';
 
 /** Options of {@link createOnnxGptSampler}. */
 export interface OnnxGptSamplerOptions {
@@ -65,15 +75,12 @@ function sessionStepper(session: ort.InferenceSession, model: GptModel): NextTok
       }
     }
     past = next;
-    const logits = (outputs.logits as ort.Tensor).data as Float32Array;
-    const last = new Float32Array(rows * vocabSize);
-    for (let b = 0; b < rows; b++) {
-      last.set(
-        logits.subarray(((b + 1) * length - 1) * vocabSize, (b + 1) * length * vocabSize),
-        b * vocabSize,
-      );
-    }
-    return last;
+    return lastPositionLogits(
+      (outputs.logits as ort.Tensor).data as Float32Array,
+      rows,
+      length,
+      vocabSize,
+    );
   };
   return { start: run, step: run };
 }
@@ -113,13 +120,7 @@ export class OnnxGptSampler {
     this.model = options.model;
     this.tokenizer = options.tokenizer;
     this.batchSize = options.batchSize ?? 16;
-    if (!Number.isInteger(this.batchSize) || this.batchSize < 1) {
-      throw new InvalidArgumentError({
-        argument: 'batchSize',
-        value: options.batchSize,
-        message: 'must be a positive integer',
-      });
-    }
+    assertInteger('batchSize', this.batchSize, 1);
   }
 
   /** Number of {@link refresh} calls so far: the policy version that {@link sample} uses. */
