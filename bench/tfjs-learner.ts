@@ -8,7 +8,7 @@
  * The base's `packages/tfjs/src` is extracted with `git archive` into
  * `packages/tfjs/.cohort-cache/` and imported from there.
  *
- * Run: pnpm exec tsx --conditions=@cohort/source bench/tfjs-learner.ts [--base <commit>] [--rounds 3]
+ * Run: pnpm exec tsx --conditions=@cohort/source bench/tfjs-learner.ts [--base <commit>] [--rounds 3] [--shapes shipped,11M]
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -23,6 +23,8 @@ function argument(name: string, fallback: string): string {
 
 const base = argument('--base', 'main');
 const rounds = Number(argument('--rounds', '3'));
+// Comma-separated subset of the shapes below; default both.
+const only = argument('--shapes', 'shipped,11M').split(',');
 const root = fileURLToPath(new URL('..', import.meta.url));
 const baseCommit = execFileSync('git', ['rev-parse', base], { cwd: root }).toString().trim();
 const baseDirectory = `${root}packages/tfjs/.cohort-cache/bench-base-${baseCommit.slice(0, 10)}`;
@@ -132,7 +134,7 @@ const median = (values: number[]) => {
 };
 
 const results: Record<string, unknown> = {};
-for (const [name, config] of Object.entries(shapes)) {
+for (const [name, config] of Object.entries(shapes).filter(([name]) => only.includes(name))) {
   const steps = name === 'shipped' ? 4 : 2;
   const profiles = { before: await profile(before, config), after: await profile(current, config) };
   const seconds: { before: number[]; after: number[] } = { before: [], after: [] };
