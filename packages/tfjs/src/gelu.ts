@@ -18,16 +18,18 @@ const fusedGelu = customGradient((x: tf.Tensor, save: tf.GradSaveFunc) => {
   save([x]);
   return {
     value: tf.tidy(() => x.mul(tf.sigmoid(twiceInner(x)))),
-    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-      const [input] = saved as [tf.Tensor];
-      const s = tf.sigmoid(twiceInner(input));
-      const innerDerivative = input
-        .square()
-        .mul(6 * sqrtTwoOverPi * cubic)
-        .add(2 * sqrtTwoOverPi);
-      const derivative = s.add(input.mul(s).mul(tf.scalar(1).sub(s)).mul(innerDerivative));
-      return dy.mul(derivative);
-    },
+    // Tidied: tfjs runs a custom gradient outside any scope, so its temporaries would live until the whole backward pass ends.
+    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) =>
+      tf.tidy(() => {
+        const [input] = saved as [tf.Tensor];
+        const s = tf.sigmoid(twiceInner(input));
+        const innerDerivative = input
+          .square()
+          .mul(6 * sqrtTwoOverPi * cubic)
+          .add(2 * sqrtTwoOverPi);
+        const derivative = s.add(input.mul(s).mul(tf.scalar(1).sub(s)).mul(innerDerivative));
+        return dy.mul(derivative);
+      }),
   };
 });
 

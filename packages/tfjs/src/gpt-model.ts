@@ -1,5 +1,6 @@
 import { InvalidArgumentError, Random } from '@cohort/core';
 import * as tf from '@tensorflow/tfjs';
+import { fusedSelfAttention } from './causal-self-attention';
 import { embeddingLookup } from './embedding-lookup';
 import { checkForwardInputs } from './forward-inputs';
 import { gelu } from './gelu';
@@ -336,6 +337,19 @@ export class GptModel {
     const [batchSize, length] = h.shape as [number, number, number];
     const headSize = width / headCount;
     const qkv = this.linear(h, layer.attentionWeight, layer.attentionBias);
+    if (this.ops === 'fast' && past === undefined) {
+      const {
+        output: merged,
+        key,
+        value,
+      } = fusedSelfAttention(qkv as tf.Tensor3D, bias, headCount);
+      const output = this.linear(
+        merged,
+        layer.attentionProjectionWeight,
+        layer.attentionProjectionBias,
+      );
+      return { output, present: { key, value } };
+    }
     const heads = (part: tf.Tensor): tf.Tensor4D =>
       part.reshape([batchSize, length, headCount, headSize]).transpose([0, 2, 1, 3]);
     const [queryPart, keyPart, valuePart] = tf.split(qkv, 3, -1) as [

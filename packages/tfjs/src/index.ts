@@ -7,6 +7,8 @@ export {
   sampleCompletions,
   scoreTokenLogProbs,
 } from './causal-language-model-policy';
+export type { FusedSelfAttentionResult } from './causal-self-attention';
+export { fusedSelfAttention } from './causal-self-attention';
 export { embeddingLookup } from './embedding-lookup';
 export { gelu } from './gelu';
 export type { FinishReason, GeneratedSequence, GenerateOptions } from './generate';
@@ -89,6 +91,8 @@ export {
   maskedScore,
   scaledDotProductAttention,
 } from './scaled-dot-product-attention';
+export type { SelectedLogProbsResult } from './selected-log-probs';
+export { selectedLogProbs } from './selected-log-probs';
 export type { TokenLogProbsOptions, TokenLogProbsResult } from './token-log-probs';
 export { tokenLogProbs } from './token-log-probs';
 export type { BpeTokenizerDefinition } from './tokenizer/bpe-tokenizer';

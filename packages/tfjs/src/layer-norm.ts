@@ -36,17 +36,19 @@ export function layerNorm(
       const value = tf.tidy(() => normalized.mul(g).add(b));
       return {
         value,
-        gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-          const [xhat, inverse, savedGain] = saved as [tf.Tensor, tf.Tensor, tf.Tensor1D];
-          const scaled = dy.mul(savedGain);
-          const dx = scaled
-            .sub(scaled.mean(-1, true))
-            .sub(xhat.mul(scaled.mul(xhat).mean(-1, true)))
-            .mul(inverse);
-          const dGain = columnSums(dy.mul(xhat).reshape([-1, width]) as tf.Tensor2D);
-          const dBias = columnSums(dy.reshape([-1, width]) as tf.Tensor2D);
-          return [dx, dGain, dBias];
-        },
+        // Tidied: tfjs runs a custom gradient outside any scope, so its temporaries would live until the whole backward pass ends.
+        gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) =>
+          tf.tidy(() => {
+            const [xhat, inverse, savedGain] = saved as [tf.Tensor, tf.Tensor, tf.Tensor1D];
+            const scaled = dy.mul(savedGain);
+            const dx = scaled
+              .sub(scaled.mean(-1, true))
+              .sub(xhat.mul(scaled.mul(xhat).mean(-1, true)))
+              .mul(inverse);
+            const dGain = columnSums(dy.mul(xhat).reshape([-1, width]) as tf.Tensor2D);
+            const dBias = columnSums(dy.reshape([-1, width]) as tf.Tensor2D);
+            return [dx, dGain, dBias];
+          }),
       };
     },
   );

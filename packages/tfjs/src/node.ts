@@ -20,3 +20,12 @@ export type { WriteTinyLlamaFolderOptions } from './llama/tiny-llama-folder';
 export { writeTinyLlamaFolder } from './llama/tiny-llama-folder';
 export type { ExportLlamaForTransformersJsOptions } from './onnx/export-llama-for-transformers-js';
 export { exportLlamaForTransformersJs } from './onnx/export-llama-for-transformers-js';
+export type { DataParallelBatch, DataParallelGradients } from './node/data-parallel-learner';
+export { createDataParallelLearner, DataParallelLearner } from './node/data-parallel-learner';
+export type {
+  DataParallelLearnerOptions,
+  DataParallelLearnerOptionsInput,
+} from './node/data-parallel-learner-options';
+export { DataParallelLearnerOptionsSchema } from './node/data-parallel-learner-options';
+export type { ShardLoss, ShardLossContext } from './node/data-parallel-protocol';
+export { DataParallelWorkerError } from './node/data-parallel-worker-error';

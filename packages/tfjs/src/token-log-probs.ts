@@ -1,6 +1,7 @@
 import { InvalidArgumentError } from '@cohort/core';
 import * as tf from '@tensorflow/tfjs';
 import type { CausalLanguageModel } from './causal-language-model';
+import { selectedLogProbs } from './selected-log-probs';
 
 /** Options of {@link tokenLogProbs}. */
 export interface TokenLogProbsOptions {
@@ -105,9 +106,10 @@ export function tokenLogProbs(
     attentionMask.push(real);
     positionIds.push(positions);
   });
-  const targets = new Int32Array(batchSize * (width - 1));
+  // Row (b, t) of the logits predicts column t + 1; the last column predicts nothing (target 0, masked).
+  const targets = new Int32Array(batchSize * width);
   paddedTokenIds.forEach((ids, b) => {
-    for (let t = 1; t < width; t++) targets[b * (width - 1) + t - 1] = ids[t] as number;
+    for (let t = 1; t < width; t++) targets[b * width + t - 1] = ids[t] as number;
   });
   const tensors = tf.tidy(() => {
     const { logits, presentKeyValues, hiddenStates } = model.forward(paddedTokenIds, {
@@ -117,22 +119,25 @@ export function tokenLogProbs(
     });
     for (const { key, value } of presentKeyValues) tf.dispose([key, value]);
     const mask = tf.tensor2d(maskValues, [batchSize, width]);
-    const zeroColumn = tf.zeros([batchSize, 1]);
-    let logProbs = zeroColumn;
-    let entropy: tf.Tensor | undefined = withEntropy ? zeroColumn : undefined;
-    if (width > 1) {
-      const predicting = logits.slice([0, 0, 0], [batchSize, width - 1, vocabSize]);
-      const scaled = temperature === 1 ? predicting : predicting.div(temperature);
-      const logDistribution = tf.logSoftmax(scaled);
-      // One-hot selection keeps the gradient on ops every backend has (gather's needs UnsortedSegmentSum).
-      const oneHot = tf.oneHot(tf.tensor2d(targets, [batchSize, width - 1], 'int32'), vocabSize);
-      const selected = logDistribution.mul(oneHot).sum(-1);
-      logProbs = tf.concat([zeroColumn, selected], 1);
-      if (withEntropy) {
-        const perPosition = logDistribution.exp().mul(logDistribution).sum(-1).neg();
-        entropy = tf.concat([zeroColumn, perPosition], 1);
-      }
-    }
+    const flat = logits.reshape([batchSize * width, vocabSize]) as tf.Tensor2D;
+    const selected = selectedLogProbs(
+      temperature === 1 ? flat : (flat.div(temperature) as tf.Tensor2D),
+      targets,
+      { withEntropy },
+    );
+    // Shift right by one column: column t holds the prediction of token t.
+    const shifted = (perRow: tf.Tensor1D): tf.Tensor =>
+      width === 1
+        ? tf.zeros([batchSize, 1])
+        : tf.concat(
+            [
+              tf.zeros([batchSize, 1]),
+              perRow.reshape([batchSize, width]).slice([0, 0], [batchSize, width - 1]),
+            ],
+            1,
+          );
+    const logProbs = shifted(selected.logProbs);
+    const entropy = selected.entropy === undefined ? undefined : shifted(selected.entropy);
     return {
       logProbs: logProbs.mul(mask),
       ...(entropy ? { entropy: entropy.mul(mask) } : {}),

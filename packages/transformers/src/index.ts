@@ -28,6 +28,8 @@ export { loadPipeline } from './load-pipeline';
 export { loadTransformersTokenizer } from './load-transformers-tokenizer';
 export { argmax, logSoftmax, sampleTruncated } from './logits-math';
 export { ModelFilesError } from './model-files-error';
+export type { LogProbMismatch, OnnxGptSamplerOptions } from './onnx-gpt-sampler';
+export { createOnnxGptSampler, OnnxGptSampler } from './onnx-gpt-sampler';
 export { ProxyReferenceModel } from './proxy-reference-model';
 export type { CreateProxyTunedPolicyOptions } from './proxy-tuned-policy';
 export { createProxyTunedPolicy, ProxyTunedPolicy } from './proxy-tuned-policy';

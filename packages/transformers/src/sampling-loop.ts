@@ -29,6 +29,23 @@ export interface NextTokenStepper {
   finish?(rows: readonly (readonly number[])[]): void;
 }
 
+/** The last position's logits of each row: `[B, T, V]` row-major in, `[B, V]` out. */
+export function lastPositionLogits(
+  logits: Float32Array,
+  rows: number,
+  length: number,
+  vocabSize: number,
+): Float32Array {
+  const last = new Float32Array(rows * vocabSize);
+  for (let b = 0; b < rows; b++) {
+    last.set(
+      logits.subarray(((b + 1) * length - 1) * vocabSize, (b + 1) * length * vocabSize),
+      b * vocabSize,
+    );
+  }
+  return last;
+}
+
 /** A {@link SampleRequest} plus stop strings, checked on the decoded completion after each token. */
 export interface SamplingLoopRequest extends SampleRequest {
   /** A completion stops (reason `stop`) once its decoded text contains one of these. */

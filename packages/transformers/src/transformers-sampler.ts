@@ -1,6 +1,7 @@
 import { InvalidArgumentError, type SampledCompletion, type Tokenizer } from '@cohort/core';
 import type { CausalLm, CausalLmCache } from './causal-lm';
 import {
+  lastPositionLogits,
   type NextTokenStepper,
   runSamplingLoop,
   type SamplingLoopRequest,
@@ -31,14 +32,7 @@ export function causalLmStepper(
     vocabSize = output.vocabSize;
     onLogits?.(output.logits, input, vocabSize);
     const length = input.tokenIds[0]?.length ?? 0;
-    const last = new Float32Array(input.tokenIds.length * vocabSize);
-    for (let b = 0; b < input.tokenIds.length; b++) {
-      last.set(
-        output.logits.subarray(((b + 1) * length - 1) * vocabSize, (b + 1) * length * vocabSize),
-        b * vocabSize,
-      );
-    }
-    return last;
+    return lastPositionLogits(output.logits, input.tokenIds.length, length, vocabSize);
   };
   return { start: run, step: run };
 }

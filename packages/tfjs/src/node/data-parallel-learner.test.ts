@@ -1,0 +1,170 @@
+import * as tf from '@tensorflow/tfjs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { initializeBackend } from '../backend';
+import { createGptModel, type GptModel } from '../gpt-model';
+import { createOptimizer, type Optimizer } from '../optimizer';
+import { randomGpt2Weights } from '../reference-gpt2';
+import { createDataParallelLearner, type DataParallelLearner } from './data-parallel-learner';
+import { DataParallelWorkerError } from './data-parallel-worker-error';
+import weightedNllLoss, {
+  type WeightedItem,
+  type WeightedShared,
+} from './test-fixtures/weighted-nll-loss';
+
+const config = { vocabSize: 40, contextLength: 24, embeddingSize: 16, layerCount: 2, headCount: 2 };
+const lossModule = new URL('./test-fixtures/weighted-nll-loss.ts', import.meta.url).href;
+// Lengths differ (padding) and reach 20 tokens (position effects); advantages of both signs.
+const items: WeightedItem[] = Array.from({ length: 5 }, (_, index) => ({
+  tokenIds: Array.from({ length: 12 + index * 2 }, (_, t) => (index * 7 + t * 3 + 1) % 40),
+  advantage: index % 2 === 0 ? 1 - index * 0.2 : -0.7,
+}));
+const tokenCount = items.reduce((sum, item) => sum + item.tokenIds.length - 1, 0);
+const shared: WeightedShared = { tokenCount };
+
+function freshModel(): GptModel {
+  const model = createGptModel({ config, seed: 2 });
+  // Non-zero biases and layer-norm gains other than 1, so every parameter matters.
+  model.loadWeightMap(randomGpt2Weights({ config, seed: 9, scale: 0.3 }));
+  return model;
+}
+
+function packed(map: tf.NamedTensorMap): Float32Array[] {
+  return Object.values(map).map((tensor) => tensor.dataSync() as Float32Array);
+}
+
+function expectBitIdentical(actual: Float32Array[], expected: Float32Array[]): void {
+  expect(actual.length).toBe(expected.length);
+  actual.forEach((values, index) => {
+    expect(
+      Buffer.from(values.buffer).equals(Buffer.from((expected[index] as Float32Array).buffer)),
+    ).toBe(true);
+  });
+}
+
+async function trainSteps(
+  learner: DataParallelLearner,
+  model: GptModel,
+  optimizer: Optimizer,
+  steps: number,
+): Promise<void> {
+  for (let step = 0; step < steps; step++) {
+    await learner.setWeights(model);
+    const { gradients } = await learner.computeGradients({ items, shared });
+    optimizer.applyGradients(gradients);
+    tf.dispose(gradients);
+  }
+}
+
+const makeOptimizer = (model: GptModel) =>
+  createOptimizer({
+    learningRate: 3e-3,
+    maxGradNorm: 1,
+    weightDecay: 0.01,
+    variables: model.namedVariables(),
+  });
+
+describe('DataParallelLearner', () => {
+  let two: DataParallelLearner;
+  let one: DataParallelLearner;
+
+  beforeAll(async () => {
+    await initializeBackend({ backend: 'wasm', logger: false });
+    [two, one] = await Promise.all([
+      createDataParallelLearner({ config, lossModule, workerCount: 2 }),
+      createDataParallelLearner({ config, lossModule, workerCount: 1 }),
+    ]);
+  });
+
+  afterAll(async () => {
+    await Promise.all([two?.dispose(), one?.dispose()]);
+  });
+
+  it('sums the shards to the full-batch gradient: bit-identical with one worker, within float32 with two', async () => {
+    const model = freshModel();
+    const { value, grads } = tf.variableGrads(
+      () => weightedNllLoss({ model, items, shared, tf, workerIndex: 0 }),
+      model.trainableVariables(),
+    );
+    const inProcess = model
+      .trainableVariables()
+      .map((variable) => grads[variable.name]?.dataSync() as Float32Array);
+    await one.setWeights(model);
+    const single = await one.computeGradients({ items, shared });
+    expectBitIdentical(packed(single.gradients), inProcess);
+    expect(single.loss).toBe(value.dataSync()[0]);
+    await two.setWeights(model);
+    const split = await two.computeGradients({ items, shared });
+    expect(Object.keys(split.gradients)).toEqual(Object.keys(model.namedVariables()));
+    packed(split.gradients).forEach((values, index) => {
+      const expected = inProcess[index] as Float32Array;
+      values.forEach((entry, at) => {
+        expect(Math.abs(entry - (expected[at] as number))).toBeLessThan(
+          1e-6 + 1e-4 * Math.abs(expected[at] as number),
+        );
+      });
+    });
+    expect(split.loss).toBeCloseTo(value.dataSync()[0] as number, 5);
+    expect(split.workerSeconds).toHaveLength(2);
+    tf.dispose([value, grads, single.gradients, split.gradients]);
+    model.dispose();
+  });
+
+  it('trains bit-identically for a fixed worker count and resumes exactly from saved weights and optimizer state', async () => {
+    const straight = freshModel();
+    const straightOptimizer = makeOptimizer(straight);
+    await trainSteps(two, straight, straightOptimizer, 3);
+    const again = freshModel();
+    const againOptimizer = makeOptimizer(again);
+    await trainSteps(two, again, againOptimizer, 2);
+    const savedWeights = again.toWeightMap();
+    const savedState = againOptimizer.getState();
+    const resumed = freshModel();
+    resumed.loadWeightMap(savedWeights);
+    const resumedOptimizer = makeOptimizer(resumed);
+    resumedOptimizer.setState(savedState);
+    await trainSteps(two, resumed, resumedOptimizer, 1);
+    const weightsOf = (model: GptModel) =>
+      Object.values(model.toWeightMap()).map((tensor) => tensor.data);
+    expectBitIdentical(weightsOf(resumed), weightsOf(straight));
+    // And the three steps moved the weights (the test could not pass with a no-op).
+    const start = weightsOf(freshModel());
+    expect(
+      weightsOf(straight).some((values, index) => values.some((v, at) => v !== start[index]?.[at])),
+    ).toBe(true);
+    for (const model of [straight, again, resumed]) model.dispose();
+    for (const optimizer of [straightOptimizer, againOptimizer, resumedOptimizer])
+      optimizer.dispose();
+  });
+
+  it('fails a step cleanly when a worker throws or dies, and the next step gives the same gradient', async () => {
+    const model = freshModel();
+    await two.setWeights(model);
+    const before = await two.computeGradients({ items, shared });
+    const thrown = await two
+      .computeGradients({ items, shared: { ...shared, throwOnWorker: 1 } })
+      .catch((error: unknown) => error);
+    expect(DataParallelWorkerError.isInstance(thrown)).toBe(true);
+    expect((thrown as DataParallelWorkerError).workerIndex).toBe(1);
+    expect((thrown as Error).message).toMatch(/RangeError: asked to fail/);
+    const died = await two
+      .computeGradients({ items, shared: { ...shared, exitOnWorker: 0 } })
+      .catch((error: unknown) => error);
+    expect(DataParallelWorkerError.isInstance(died)).toBe(true);
+    expect((died as Error).message).toMatch(/worker 0 failed: exited with code 3/);
+    // The dead worker is started again with the last weights; nothing was lost.
+    const after = await two.computeGradients({ items, shared });
+    expectBitIdentical(packed(after.gradients), packed(before.gradients));
+    tf.dispose([before.gradients, after.gradients]);
+    model.dispose();
+  });
+
+  it('names bad options and misuse', async () => {
+    await expect(createDataParallelLearner({ config, lossModule, workerCount: 0 })).rejects.toThrow(
+      /workerCount/,
+    );
+    await expect(one.computeGradients({ items: [], shared })).rejects.toThrow(/batch\.items/);
+    const other = createGptModel({ config: { ...config, embeddingSize: 8 } });
+    await expect(one.setWeights(other)).rejects.toThrow(/parameterCount/);
+    other.dispose();
+  });
+});

@@ -1,0 +1,333 @@
+import { Worker } from 'node:worker_threads';
+import { InvalidArgumentError, parseWithSchema } from '@cohort/core';
+import * as tf from '@tensorflow/tfjs';
+import type { GptModel } from '../gpt-model';
+import {
+  type DataParallelLearnerOptions,
+  type DataParallelLearnerOptionsInput,
+  DataParallelLearnerOptionsSchema,
+} from './data-parallel-learner-options';
+import { type LeaderMessage, packVariables, type WorkerMessage } from './data-parallel-protocol';
+import { DataParallelWorkerError } from './data-parallel-worker-error';
+
+/** One minibatch for {@link DataParallelLearner.computeGradients}. */
+export interface DataParallelBatch<Item = unknown, Shared = unknown> {
+  /** Per-sequence records (structured-cloneable); worker `w` gets the `w`-th contiguous share. */
+  items: readonly Item[];
+  /** Values every shard needs, such as the minibatch's token count. */
+  shared: Shared;
+}
+
+/** Result of {@link DataParallelLearner.computeGradients}; the caller owns the tensors. */
+export interface DataParallelGradients {
+  /** Sum of the shards' losses, added in worker order. */
+  loss: number;
+  /** Summed gradients keyed by the model's Hugging Face parameter names (as `namedVariables()`). */
+  gradients: tf.NamedTensorMap;
+  /** Seconds each worker took, from the request to its reply, in worker order (0 for an idle worker). */
+  workerSeconds: number[];
+}
+
+interface Pending {
+  resolve: (message: WorkerMessage) => void;
+  reject: (error: Error) => void;
+}
+
+interface Slot {
+  index: number;
+  worker: Worker;
+  ready: Promise<void>;
+  pending: Map<number, Pending>;
+  dead: boolean;
+  parameterCount: number;
+}
+
+/** Run from TypeScript sources (tests, benchmarks), the worker starts through tsx with the source condition. */
+const runsFromSource = import.meta.url.endsWith('.ts');
+
+function startWorker(): Worker {
+  if (!runsFromSource) return new Worker(new URL('./data-parallel-worker.js', import.meta.url));
+  return new Worker(new URL('./run-typescript-worker.mjs', import.meta.url), {
+    workerData: { entry: new URL('./data-parallel-worker.ts', import.meta.url).href },
+    execArgv: ['--conditions=@cohort/source'],
+  });
+}
+
+/**
+ * Data-parallel gradients over `worker_threads`: every worker holds a replica
+ * of a {@link GptModel} on its own single-threaded tfjs WASM backend, computes
+ * the gradient of its contiguous share of a minibatch with a user's loss
+ * module ({@link ShardLoss}), and the leader sums the shares' gradients in
+ * worker order, so a result is bit-identical for a given worker count. The
+ * weights and the optimizer stay on the leader: call {@link setWeights} after
+ * each optimizer step (and once at the start), then apply the returned
+ * gradients with the leader's optimizer.
+ *
+ * A worker that throws, or dies, fails the call with a
+ * {@link DataParallelWorkerError}; no gradient is returned, so the leader's
+ * weights and optimizer are untouched, and a dead worker is started again
+ * (with the last weights) on the next call.
+ *
+ * @example
+ * ```ts
+ * const learner = await createDataParallelLearner({ config: model.config, lossModule: new URL('./my-loss.js', import.meta.url).href, workerCount: 2 });
+ * await learner.setWeights(model);
+ * const { gradients } = await learner.computeGradients({ items, shared: { tokenCount } });
+ * optimizer.applyGradients(gradients);
+ * tf.dispose(gradients);
+ * await learner.setWeights(model);
+ * await learner.dispose();
+ * ```
+ */
+export class DataParallelLearner {
+  readonly options: DataParallelLearnerOptions;
+  private readonly slots: Slot[] = [];
+  private layout: { name: string; shape: number[]; size: number }[] = [];
+  private lastWeights: Float32Array | undefined;
+  private nextId = 0;
+  private disposed = false;
+
+  constructor(options: DataParallelLearnerOptions) {
+    this.options = options;
+    for (let index = 0; index < options.workerCount; index++) this.slots.push(this.spawn(index));
+  }
+
+  /** Number of worker threads. */
+  get workerCount(): number {
+    return this.slots.length;
+  }
+
+  /** Resolves when every worker has built its replica and loaded the loss module. */
+  async ready(): Promise<void> {
+    const results = await Promise.allSettled(this.slots.map((slot) => slot.ready));
+    const failure = results.find((result) => result.status === 'rejected');
+    if (failure !== undefined) throw (failure as PromiseRejectedResult).reason;
+  }
+
+  private spawn(index: number): Slot {
+    const worker = startWorker();
+    const slot: Slot = {
+      index,
+      worker,
+      pending: new Map(),
+      dead: false,
+      parameterCount: 0,
+      ready: Promise.resolve(),
+    };
+    const failAll = (message: string, cause?: unknown) => {
+      slot.dead = true;
+      for (const pending of slot.pending.values()) {
+        pending.reject(new DataParallelWorkerError({ workerIndex: index, message, cause }));
+      }
+      slot.pending.clear();
+    };
+    worker.on('message', (message: WorkerMessage) => {
+      const id = message.type === 'ready' ? -1 : (message.id ?? -1);
+      const pending = slot.pending.get(id);
+      if (pending === undefined) return;
+      slot.pending.delete(id);
+      if (message.type === 'error') {
+        pending.reject(
+          new DataParallelWorkerError({
+            workerIndex: index,
+            message: `${message.name}: ${message.message}`,
+            cause: message.stack,
+          }),
+        );
+      } else {
+        pending.resolve(message);
+      }
+    });
+    worker.on('error', (error) => failAll(`uncaught ${error.name}: ${error.message}`, error));
+    worker.on('exit', (code) => failAll(`exited with code ${code}`));
+    slot.ready = new Promise<WorkerMessage>((resolve, reject) => {
+      // The init request is -1; a failed init answers with id null, which maps to -1 too.
+      slot.pending.set(-1, { resolve, reject });
+      this.post(slot, {
+        type: 'init',
+        config: this.options.config,
+        lossModule: this.options.lossModule,
+        workerIndex: index,
+      });
+    }).then((message) => {
+      if (message.type === 'ready') slot.parameterCount = message.parameterCount;
+    });
+    // Never an unhandled rejection: callers observe failures through ready()/computeGradients().
+    slot.ready.catch(() => undefined);
+    return slot;
+  }
+
+  private post(slot: Slot, message: LeaderMessage): void {
+    slot.worker.postMessage(message);
+  }
+
+  private request(slot: Slot, message: LeaderMessage & { id: number }): Promise<WorkerMessage> {
+    return new Promise((resolve, reject) => {
+      if (slot.dead) {
+        reject(new DataParallelWorkerError({ workerIndex: slot.index, message: 'is not running' }));
+        return;
+      }
+      slot.pending.set(message.id, { resolve, reject });
+      this.post(slot, message);
+    });
+  }
+
+  /** Replaces dead workers with fresh ones holding the last weights. */
+  private async revive(): Promise<void> {
+    for (const [index, slot] of this.slots.entries()) {
+      if (!slot.dead) continue;
+      const fresh = this.spawn(index);
+      this.slots[index] = fresh;
+      await fresh.ready;
+      if (this.lastWeights !== undefined) {
+        await this.request(fresh, { type: 'weights', id: this.nextId++, packed: this.lastWeights });
+      }
+    }
+  }
+
+  /**
+   * Copies the leader model's current weights to every replica. `model` must
+   * have the configured shape.
+   */
+  async setWeights(model: GptModel): Promise<void> {
+    this.assertAlive();
+    this.layout = Object.entries(model.namedVariables()).map(([name, variable]) => ({
+      name,
+      shape: [...variable.shape],
+      size: variable.size,
+    }));
+    await this.revive();
+    await Promise.all(this.slots.map((slot) => slot.ready));
+    const expected = this.slots[0]?.parameterCount;
+    if (model.parameterCount() !== expected) {
+      throw new InvalidArgumentError({
+        argument: 'model.parameterCount()',
+        value: model.parameterCount(),
+        message: `must equal the replicas' ${expected} (the configured shape)`,
+      });
+    }
+    const packed = packVariables(model);
+    this.lastWeights = packed;
+    const results = await Promise.allSettled(
+      this.slots.map((slot) => this.request(slot, { type: 'weights', id: this.nextId++, packed })),
+    );
+    const failure = results.find((result) => result.status === 'rejected');
+    if (failure !== undefined) throw (failure as PromiseRejectedResult).reason;
+  }
+
+  /**
+   * Gradient of the minibatch loss: worker `w` gets items
+   * `[floor(w n / W), floor((w + 1) n / W))` of the `n` items, and the
+   * shards' packed gradients are summed in worker order in float32.
+   */
+  async computeGradients<Item, Shared>(
+    batch: DataParallelBatch<Item, Shared>,
+  ): Promise<DataParallelGradients> {
+    this.assertAlive();
+    if (this.lastWeights === undefined) {
+      throw new InvalidArgumentError({
+        argument: 'weights',
+        value: undefined,
+        message: 'call setWeights(model) before computeGradients',
+      });
+    }
+    if (batch.items.length === 0) {
+      throw new InvalidArgumentError({
+        argument: 'batch.items',
+        value: batch.items,
+        message: 'must hold at least one item',
+      });
+    }
+    await this.revive();
+    const count = batch.items.length;
+    const workers = this.slots.length;
+    const started = performance.now();
+    const workerSeconds = new Array<number>(workers).fill(0);
+    const results = await Promise.allSettled(
+      this.slots.map(async (slot, index) => {
+        const items = batch.items.slice(
+          Math.floor((index * count) / workers),
+          Math.floor(((index + 1) * count) / workers),
+        );
+        if (items.length === 0) return undefined;
+        const reply = await this.request(slot, {
+          type: 'gradients',
+          id: this.nextId++,
+          items: items as unknown[],
+          shared: batch.shared,
+        });
+        workerSeconds[index] = (performance.now() - started) / 1000;
+        return reply;
+      }),
+    );
+    const failure = results.find((result) => result.status === 'rejected');
+    if (failure !== undefined) throw (failure as PromiseRejectedResult).reason;
+    const total = new Float32Array(this.lastWeights.length);
+    let loss = 0;
+    for (const result of results) {
+      const reply = (result as PromiseFulfilledResult<WorkerMessage | undefined>).value;
+      if (reply?.type !== 'gradients') continue;
+      loss += reply.loss;
+      const packed = reply.packed;
+      for (let index = 0; index < total.length; index++) {
+        total[index] = (total[index] as number) + (packed[index] as number);
+      }
+    }
+    const gradients: tf.NamedTensorMap = {};
+    let offset = 0;
+    for (const { name, shape, size } of this.layout) {
+      gradients[name] = tf.tensor(total.subarray(offset, offset + size), shape);
+      offset += size;
+    }
+    return { loss, gradients, workerSeconds };
+  }
+
+  /** Stops every worker. */
+  async dispose(): Promise<void> {
+    if (this.disposed) return;
+    this.disposed = true;
+    await Promise.all(
+      this.slots.map((slot) => {
+        slot.dead = true;
+        slot.worker.removeAllListeners('exit');
+        return slot.worker.terminate();
+      }),
+    );
+  }
+
+  private assertAlive(): void {
+    if (this.disposed) {
+      throw new InvalidArgumentError({
+        argument: 'learner',
+        value: 'disposed',
+        message: 'this DataParallelLearner was disposed',
+      });
+    }
+  }
+}
+
+/**
+ * Starts a {@link DataParallelLearner} and waits until every worker is ready.
+ *
+ * @example
+ * ```ts
+ * const learner = await createDataParallelLearner({ config: model.config, lossModule: lossUrl, workerCount: 2 });
+ * ```
+ */
+export async function createDataParallelLearner(
+  options: DataParallelLearnerOptionsInput,
+): Promise<DataParallelLearner> {
+  const parsed = parseWithSchema(
+    DataParallelLearnerOptionsSchema,
+    options,
+    'data-parallel learner options',
+  );
+  const learner = new DataParallelLearner(parsed);
+  try {
+    await learner.ready();
+  } catch (error) {
+    await learner.dispose();
+    throw error;
+  }
+  return learner;
+}

@@ -1,0 +1,81 @@
+/**
+ * The worker side of {@link DataParallelLearner}: one replica of the GPT model
+ * on its own tfjs WASM backend, which loads the leader's weights and returns
+ * the gradient of its share of a minibatch, packed in the variables' order.
+ */
+import { parentPort } from 'node:worker_threads';
+import * as tf from '@tensorflow/tfjs';
+import { initializeBackend } from '../backend';
+import { createGptModel, type GptModel } from '../gpt-model';
+import type { LeaderMessage, ShardLoss, WorkerMessage } from './data-parallel-protocol';
+
+const port = parentPort;
+if (port === null) throw new Error('data-parallel-worker must run in a worker thread');
+
+let model: GptModel | undefined;
+let loss: ShardLoss | undefined;
+let workerIndex = 0;
+
+function reply(message: WorkerMessage, transfer: ArrayBuffer[] = []): void {
+  port?.postMessage(message, transfer);
+}
+
+function fail(id: number | null, error: unknown): void {
+  const { name, message, stack } =
+    error instanceof Error ? error : { name: 'Error', message: String(error), stack: undefined };
+  reply({ type: 'error', id, name, message, ...(stack ? { stack } : {}) });
+}
+
+async function handle(message: LeaderMessage): Promise<void> {
+  if (message.type === 'init') {
+    await initializeBackend({ backend: 'wasm', logger: false });
+    workerIndex = message.workerIndex;
+    model = createGptModel({ config: message.config });
+    const module = (await import(message.lossModule)) as { default?: ShardLoss };
+    if (typeof module.default !== 'function') {
+      throw new Error(`loss module ${message.lossModule} has no default export function`);
+    }
+    loss = module.default;
+    reply({ type: 'ready', parameterCount: model.parameterCount() });
+    return;
+  }
+  if (model === undefined || loss === undefined) throw new Error('worker used before init');
+  const replica = model;
+  if (message.type === 'weights') {
+    let offset = 0;
+    for (const variable of replica.trainableVariables()) {
+      const value = tf.tensor(
+        message.packed.subarray(offset, offset + variable.size),
+        variable.shape,
+      );
+      variable.assign(value);
+      value.dispose();
+      offset += variable.size;
+    }
+    reply({ type: 'done', id: message.id });
+    return;
+  }
+  const shardLoss = loss;
+  const variables = replica.trainableVariables();
+  const { value, grads } = tf.variableGrads(
+    () =>
+      shardLoss({ model: replica, items: message.items, shared: message.shared, tf, workerIndex }),
+    variables,
+  );
+  const packed = new Float32Array(replica.parameterCount());
+  let offset = 0;
+  for (const variable of variables) {
+    // A variable the loss does not reach keeps a zero gradient.
+    const gradient = grads[variable.name];
+    if (gradient !== undefined) packed.set(gradient.dataSync() as Float32Array, offset);
+    offset += variable.size;
+  }
+  const lossValue = value.dataSync()[0] as number;
+  tf.dispose([value, grads]);
+  reply({ type: 'gradients', id: message.id, loss: lossValue, packed }, [packed.buffer]);
+}
+
+port.on('message', (message: LeaderMessage) => {
+  const id = message.type === 'init' ? null : message.id;
+  handle(message).catch((error: unknown) => fail(id, error));
+});

@@ -1,0 +1,132 @@
+import { fileURLToPath } from 'node:url';
+import { type GptPolicy, initializeBackend } from '@cohort/tfjs';
+import { loadGptPolicy } from '@cohort/tfjs/node';
+import * as tf from '@tensorflow/tfjs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createOnnxGptSampler, OnnxGptSampler } from './onnx-gpt-sampler';
+
+// The shipped, trained model: real weights, real tokenizer and chat template.
+const modelDirectory = fileURLToPath(
+  new URL('../../../apps/agent-trainer/models/support-agent-tiny', import.meta.url),
+);
+/** Stated tolerance of the engines' float32 difference on one token's log-probability. */
+const logProbTolerance = 1e-4;
+
+let policy: GptPolicy;
+let sampler: OnnxGptSampler;
+let prompts: number[][];
+
+beforeAll(async () => {
+  await initializeBackend({ backend: 'wasm', logger: false });
+  ({ policy } = await loadGptPolicy(modelDirectory));
+  sampler = await createOnnxGptSampler({
+    model: policy.model,
+    tokenizer: policy.tokenizer,
+    batchSize: 3,
+  });
+  prompts = [
+    policy.tokenizer.applyChatTemplate([{ role: 'user', content: 'my order never arrived' }]),
+    policy.tokenizer.applyChatTemplate([
+      { role: 'system', content: 'You are a support agent.' },
+      { role: 'user', content: 'how do I reset my password?' },
+    ]),
+  ];
+});
+afterAll(async () => {
+  await sampler?.dispose();
+  policy?.model.dispose();
+});
+
+describe('OnnxGptSampler', () => {
+  it('samples greedily the same ids as the tfjs policy, with log-probs within the tolerance', async () => {
+    const request = {
+      prompts,
+      groupSize: 1,
+      maxNewTokens: 16,
+      seed: 0,
+      temperature: 0,
+      stopTokenIds: [policy.tokenizer.endOfTurnTokenId ?? policy.tokenizer.eosTokenId],
+    };
+    const onnx = await sampler.sample(request);
+    const tfjs = await policy.sample(request);
+    expect(onnx.map((completion) => completion.tokenIds)).toEqual(
+      tfjs.map((completion) => completion.tokenIds),
+    );
+    expect(onnx.map((completion) => completion.finishReason)).toEqual(
+      tfjs.map((completion) => completion.finishReason),
+    );
+    onnx.forEach((completion, row) => {
+      completion.logProbsPerToken.forEach((logProb, index) => {
+        const expected = tfjs[row]?.logProbsPerToken[index] as number;
+        expect(Math.abs(logProb - expected)).toBeLessThan(logProbTolerance);
+      });
+    });
+  });
+
+  it('keeps the sampled ids, stops at the stop token, and measures the log-prob mismatch', async () => {
+    const stop = policy.tokenizer.endOfTurnTokenId ?? policy.tokenizer.eosTokenId;
+    const request = {
+      prompts,
+      groupSize: 4,
+      maxNewTokens: 40,
+      seed: 7,
+      temperature: 1,
+      stopTokenIds: [stop],
+    };
+    const completions = await sampler.sample(request);
+    expect(completions).toHaveLength(8);
+    for (const completion of completions) {
+      if (completion.finishReason === 'stop') expect(completion.tokenIds.at(-1)).toBe(stop);
+      else expect(completion.tokenIds).toHaveLength(40);
+      expect(completion.tokenIds.slice(0, -1)).not.toContain(stop);
+    }
+    // The shipped agent ends its turns: some completion must stop before the limit.
+    expect(completions.some((completion) => completion.finishReason === 'stop')).toBe(true);
+    const mismatch = sampler.logProbMismatch({ prompts, completions, temperature: 1 });
+    expect(mismatch.tokenCount).toBe(
+      completions.reduce((sum, completion) => sum + completion.tokenIds.length, 0),
+    );
+    expect(mismatch.max).toBeLessThan(logProbTolerance);
+    expect(mismatch.mean).toBeLessThanOrEqual(mismatch.max);
+    // Same seed, same ids: sampling is reproducible.
+    const again = await sampler.sample(request);
+    expect(again.map((completion) => completion.tokenIds)).toEqual(
+      completions.map((completion) => completion.tokenIds),
+    );
+  });
+
+  it('samples the refreshed version: a weight change shows as mismatch until refresh()', async () => {
+    const variable = policy.model.namedVariables()[
+      'transformer.h.0.mlp.c_fc.weight'
+    ] as tf.Variable;
+    const original = variable.clone();
+    const request = { prompts, groupSize: 2, maxNewTokens: 12, seed: 3, stopTokenIds: [] };
+    try {
+      variable.assign(variable.add(tf.randomNormal(variable.shape, 0, 0.3, 'float32', 1)));
+      const stale = await sampler.sample(request);
+      expect(sampler.logProbMismatch({ prompts, completions: stale }).max).toBeGreaterThan(1e-2);
+      const versionBefore = sampler.version;
+      await sampler.refresh();
+      expect(sampler.version).toBe(versionBefore + 1);
+      expect(sampler.lastRefreshSeconds).toBeGreaterThan(0);
+      const fresh = await sampler.sample(request);
+      expect(sampler.logProbMismatch({ prompts, completions: fresh }).max).toBeLessThan(
+        logProbTolerance,
+      );
+    } finally {
+      variable.assign(original);
+      original.dispose();
+      await sampler.refresh();
+    }
+  });
+
+  it('refuses to sample before a refresh and names a bad batch size', async () => {
+    const unrefreshed = new OnnxGptSampler({ model: policy.model, tokenizer: policy.tokenizer });
+    await expect(
+      unrefreshed.sample({ prompts, groupSize: 1, maxNewTokens: 2, seed: 0 }),
+    ).rejects.toThrow(/refresh\(\)/);
+    expect(
+      () => new OnnxGptSampler({ model: policy.model, tokenizer: policy.tokenizer, batchSize: 0 }),
+    ).toThrow(/batchSize/);
+  });
+});
