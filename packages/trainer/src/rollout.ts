@@ -184,7 +184,9 @@ export async function rolloutGroups<S extends ScenarioLike>(
     const ready: RunningEpisode<S>[] = [];
     for (const episode of active) {
       if (
-        episode.tokens.tokenIds.length + options.generation.maxNewTokens >
+        episode.tokens.tokenIds.length +
+          options.generation.maxNewTokens +
+          episode.tokens.closingLength() >
         options.maxSequenceLength
       ) {
         // Only an opening prompt can get here: later turns are checked when the user speaks.
@@ -256,8 +258,11 @@ export async function rolloutGroups<S extends ScenarioLike>(
         episode.endReason = result.endReason ?? 'turn-limit';
       } else {
         const [userStart, userEnd] = episode.tokens.appendUserTurn(result.userMessage);
-        if (userEnd + options.generation.maxNewTokens > options.maxSequenceLength) {
-          // The next agent turn would not fit in the context: end here, without the user turn.
+        if (
+          userEnd + options.generation.maxNewTokens + episode.tokens.closingLength() >
+          options.maxSequenceLength
+        ) {
+          // The next agent turn and the template ids after it would not fit: end here, without the user turn.
           episode.tokens.truncate(userStart);
           episode.done = true;
           episode.endReason = 'length';
