@@ -62,6 +62,13 @@ export type {
   WeightedReward,
 } from './rollout';
 export { rolloutGroups } from './rollout';
+export {
+  removeStaleCheckpointTemporaries,
+  removeStaleTemporaries,
+  truncateJsonLines,
+} from './run-files';
+export type { RunLock } from './run-lock';
+export { acquireRunLock, lockFileName, RunLockedError } from './run-lock';
 export type {
   OptimizerStepResult,
   PolicyOptimizer,

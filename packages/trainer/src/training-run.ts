@@ -1,4 +1,4 @@
-import { appendFile, readdir, readFile, rm } from 'node:fs/promises';
+import { appendFile, readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { CheckpointError, type Scenario } from '@cohort/core';
 import type {
@@ -7,13 +7,7 @@ import type {
   HybridEvolutionSchedule,
   HybridEvolutionScheduleState,
 } from '@cohort/evolution';
-import {
-  loadCheckpoint,
-  type OptimizerState,
-  saveCheckpoint,
-  type WeightMap,
-  writeFileAtomic,
-} from '@cohort/tfjs';
+import { loadCheckpoint, type OptimizerState, saveCheckpoint, type WeightMap } from '@cohort/tfjs';
 import type {
   EvaluationMetrics,
   GrpoTrainer,
@@ -21,13 +15,14 @@ import type {
   StepMetrics,
   TrainerEvent,
 } from './grpo-trainer';
-import { MetricsLog, parseMetricsLog } from './metrics-log';
+import { MetricsLog } from './metrics-log';
 import {
   decodeOptimizerState,
   type EncodedOptimizerState,
   encodeOptimizerState,
 } from './optimizer-state-codec';
 import type { ScenarioLike } from './rollout';
+import { removeStaleTemporaries, truncateJsonLines } from './run-files';
 import { isRefreshable } from './trainable-policy';
 
 /** Prompt evolution running beside gradient training: a generation every E episodes. */
@@ -203,14 +198,23 @@ export class TrainingRun<S extends ScenarioLike = Scenario> {
   }
 
   /**
-   * Loads the newest checkpoint of the run directory, if there is one.
-   * Returns the step it resumes from (0 when there is none).
+   * Loads the newest checkpoint of the run directory, if there is one, after
+   * removing what a crash left half-written (temporary files and checkpoint
+   * folders). Drops the lines of `metrics.jsonl` and `samples.jsonl` written
+   * after that checkpoint (all of them when there is none: the run starts
+   * over), so a resumed run's logs hold each step once. Returns the step it
+   * resumes from (0 when there is none). Call it while holding the run's lock
+   * (`acquireRunLock`).
    * @throws CheckpointError when the newest checkpoint is damaged or does not match the model.
    */
   async resume(): Promise<number> {
+    await removeStaleTemporaries(this.options.runDirectory);
     const checkpoints = await this.listCheckpoints();
     const latest = checkpoints.at(-1);
-    if (!latest) return 0;
+    if (!latest) {
+      await this.truncateLogs(0);
+      return 0;
+    }
     const { trainer } = this.options;
     const policyWeights = trainer.policy.getWeights();
     const contents = await loadCheckpoint(latest.directory);
@@ -262,23 +266,20 @@ export class TrainingRun<S extends ScenarioLike = Scenario> {
         metadata.schedule as HybridEvolutionScheduleState,
       );
     }
-    await this.truncateMetrics(trainer.currentStep);
+    await this.truncateLogs(trainer.currentStep);
     return trainer.currentStep;
   }
 
-  /** Drops metric lines written after `step` (they belong to the lost part of an interrupted run). */
-  private async truncateMetrics(step: number): Promise<void> {
-    let text: string;
-    try {
-      text = await readFile(this.metrics.filePath, 'utf8');
-    } catch {
-      return;
-    }
-    const kept = parseMetricsLog(text).filter((record) => record.step <= step);
-    await writeFileAtomic(
-      this.metrics.filePath,
-      kept.map((record) => `${JSON.stringify(record)}\n`).join(''),
-    );
+  /**
+   * Drops log lines that the resumed run will write again: those after
+   * `step`, and at step 0 all of them (the evaluation before the first step
+   * is run again).
+   */
+  private async truncateLogs(step: number): Promise<void> {
+    const keep = (record: { step?: unknown }) =>
+      step > 0 && typeof record.step === 'number' && record.step <= step;
+    await truncateJsonLines(this.metrics.filePath, keep);
+    await truncateJsonLines(path.join(this.options.runDirectory, 'samples.jsonl'), keep);
   }
 
   private async record(
