@@ -54,6 +54,8 @@ export type { MetricsRecord } from './metrics-log';
 export { MetricsLog, parseMetricsLog } from './metrics-log';
 export type { CreatePromptEvolutionOptions } from './prompt-evolution';
 export { createPromptEvolution } from './prompt-evolution';
+export type { ReplyDiversity } from './reply-diversity';
+export { replyDiversity } from './reply-diversity';
 export type {
   RewardFailure,
   RolloutOptions,
@@ -102,7 +104,7 @@ export type {
   TrainingRunOptions,
   TrainingSummary,
 } from './training-run';
-export { TrainingRun } from './training-run';
+export { runHealthThresholds, TrainingRun } from './training-run';
 export type { TurnTargets } from './turn-advantages';
 export { turnLevelAdvantages, turnTargets } from './turn-advantages';
 export type { TrainableValueFunction } from './value-function';

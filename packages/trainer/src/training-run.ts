@@ -1,6 +1,6 @@
 import { appendFile, readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { CheckpointError, type Scenario } from '@cohort/core';
+import { CheckpointError, type Scenario, type TrajectoryGroup } from '@cohort/core';
 import type {
   CachedFitnessFunction,
   EvolutionaryPopulation,
@@ -21,6 +21,7 @@ import {
   type EncodedOptimizerState,
   encodeOptimizerState,
 } from './optimizer-state-codec';
+import { replyDiversity } from './reply-diversity';
 import type { ScenarioLike } from './rollout';
 import { removeStaleTemporaries, truncateJsonLines } from './run-files';
 import { isRefreshable } from './trainable-policy';
@@ -83,6 +84,17 @@ export interface TrainingSummary {
   systemPrompt: string | undefined;
 }
 
+/**
+ * When a step's rollouts earn a warning: more than half the episodes ended
+ * by a full context; half or more of at least 8 agent replies identical (a
+ * policy that found one stock reply that the reward pays for).
+ */
+export const runHealthThresholds = {
+  lengthEndedFraction: 0.5,
+  topReplyShare: 0.5,
+  minimumReplies: 8,
+} as const;
+
 const referencePrefix = 'reference/';
 const valuePrefix = 'value/';
 const checkpointPattern = /^step-(\d{6,})$/;
@@ -106,11 +118,18 @@ export class TrainingRun<S extends ScenarioLike = Scenario> {
   readonly metrics: MetricsLog;
   private stopReason: string | undefined;
   private readonly generations: GenerationRecord[] = [];
+  /** The trajectories of the step in progress (from the trainer's `rollouts` events). */
+  private stepGroups: TrajectoryGroup[] = [];
+  /** Warnings in force, so each is printed when it starts, not at every step. */
+  private readonly activeWarnings = new Set<string>();
 
   constructor(options: TrainingRunOptions<S>) {
     this.options = options;
     this.metrics = new MetricsLog(path.join(options.runDirectory, 'metrics.jsonl'));
-    options.trainer.subscribe((event) => this.emit(event));
+    options.trainer.subscribe((event) => {
+      if (event.type === 'rollouts') this.stepGroups.push(...event.groups);
+      this.emit(event);
+    });
   }
 
   get checkpointDirectory(): string {
@@ -303,6 +322,66 @@ export class TrainingRun<S extends ScenarioLike = Scenario> {
     return evaluation;
   }
 
+  /**
+   * What the step's rollouts say about the run's health: reply diversity
+   * (a degenerate policy repeats itself), episodes ended by a full context,
+   * and whether anything was sampled at all. Emits a `warning` event when a
+   * problem starts (and again only after it has cleared).
+   */
+  private stepHealth(metrics: StepMetrics): {
+    distinct1: number;
+    distinct2: number;
+    topReplyShare: number;
+    emptyReplyShare: number;
+    lengthEndedFraction: number;
+  } {
+    const trajectories = this.stepGroups.flatMap((group) => group.trajectories);
+    const replies = trajectories.flatMap((trajectory) =>
+      trajectory.turns.filter((turn) => turn.role === 'assistant').map((turn) => turn.content),
+    );
+    const diversity = replyDiversity(replies);
+    const lengthEnded = trajectories.filter((trajectory) => trajectory.endReason === 'length');
+    const lengthEndedFraction = trajectories.length ? lengthEnded.length / trajectories.length : 0;
+    const { maxNewTokens } = this.options.trainer.config.generation;
+    const { maxSequenceLength } = this.options.trainer.config;
+    this.warnWhile(
+      'nothing-sampled',
+      metrics.sampledTokens === 0,
+      metrics.step,
+      `step ${metrics.step} sampled no tokens: no prompt leaves room for maxNewTokens ${maxNewTokens} in maxSequenceLength ${maxSequenceLength}`,
+    );
+    this.warnWhile(
+      'length',
+      trajectories.length > 0 && lengthEndedFraction > runHealthThresholds.lengthEndedFraction,
+      metrics.step,
+      `${Math.round(lengthEndedFraction * 100)}% of the episodes of step ${metrics.step} ended because the context was full (maxSequenceLength ${maxSequenceLength}, maxNewTokens ${maxNewTokens})`,
+    );
+    this.warnWhile(
+      'degenerate',
+      diversity.replies >= runHealthThresholds.minimumReplies &&
+        diversity.topReplyShare >= runHealthThresholds.topReplyShare,
+      metrics.step,
+      `degenerate policy? ${Math.round(diversity.topReplyShare * 100)}% of the agent's replies at step ${metrics.step} are the same: ${JSON.stringify(diversity.topReply.slice(0, 80))} (distinct-2 ${diversity.distinct2.toFixed(2)})`,
+    );
+    return {
+      distinct1: diversity.distinct1,
+      distinct2: diversity.distinct2,
+      topReplyShare: diversity.topReplyShare,
+      emptyReplyShare: diversity.emptyShare,
+      lengthEndedFraction,
+    };
+  }
+
+  private warnWhile(kind: string, condition: boolean, step: number, message: string): void {
+    if (!condition) {
+      this.activeWarnings.delete(kind);
+      return;
+    }
+    if (this.activeWarnings.has(kind)) return;
+    this.activeWarnings.add(kind);
+    this.emit({ type: 'warning', step, message });
+  }
+
   private async runGeneration(step: number): Promise<void> {
     const evolution = this.options.evolution;
     const { trainer } = this.options;
@@ -352,10 +431,13 @@ export class TrainingRun<S extends ScenarioLike = Scenario> {
     }
     let lastSaved = trainer.currentStep;
     while (trainer.currentStep < steps && this.stopReason === undefined) {
+      this.stepGroups = [];
       lastStep = await trainer.step();
       const { timings, rewardMeanByFunction, ...numbers } = lastStep;
+      const health = this.stepHealth(lastStep);
       await this.record('step', lastStep.step, {
         ...numbers,
+        ...health,
         timings,
         rewardMeanByFunction,
         systemPrompt: trainer.systemPrompt ?? null,
