@@ -72,6 +72,20 @@ export {
 export type { RunLock } from './run-lock';
 export { acquireRunLock, lockFileName, RunLockedError } from './run-lock';
 export type {
+  CategoryEvaluation,
+  Interval,
+  ScenarioResult,
+  StratifiedEvaluationMetrics,
+  StratifiedEvaluationOptions,
+} from './stratified-evaluation';
+export {
+  evaluateStratified,
+  evaluationGain,
+  scenarioCategory,
+  stratifiedBootstrapInterval,
+  stratifiedScenarios,
+} from './stratified-evaluation';
+export type {
   OptimizerStepResult,
   PolicyOptimizer,
   RefreshableReferenceModel,

@@ -24,6 +24,11 @@ import {
 import { replyDiversity } from './reply-diversity';
 import type { ScenarioLike } from './rollout';
 import { removeStaleTemporaries, truncateJsonLines } from './run-files';
+import {
+  evaluateStratified,
+  type StratifiedEvaluationMetrics,
+  type StratifiedEvaluationOptions,
+} from './stratified-evaluation';
 import { isRefreshable } from './trainable-policy';
 
 /** Prompt evolution running beside gradient training: a generation every E episodes. */
@@ -51,6 +56,12 @@ export interface TrainingRunOptions<S extends ScenarioLike = Scenario> {
    * example a drifting bandit's arms). Saved with every checkpoint.
    */
   extraState?: { save(): unknown; restore(state: unknown): void };
+  /**
+   * Evaluate on a stratified sample of these held-out scenarios, with
+   * intervals and a figure per category ({@link evaluateStratified}), instead
+   * of the trainer's own first-N evaluation.
+   */
+  evaluation?: StratifiedEvaluationOptions<S>;
 }
 
 /** Everything a run reports. */
@@ -309,8 +320,15 @@ export class TrainingRun<S extends ScenarioLike = Scenario> {
     await this.metrics.append({ kind, step, time: new Date().toISOString(), ...data });
   }
 
-  private async runEvaluation(): Promise<EvaluationMetrics> {
-    const evaluation = await this.options.trainer.evaluate();
+  private async runEvaluation(): Promise<EvaluationMetrics | StratifiedEvaluationMetrics> {
+    const stratified = this.options.evaluation;
+    let evaluation: EvaluationMetrics | StratifiedEvaluationMetrics;
+    if (stratified) {
+      evaluation = await evaluateStratified(this.options.trainer, stratified);
+      this.emit({ type: 'evaluation', metrics: evaluation });
+    } else {
+      evaluation = await this.options.trainer.evaluate();
+    }
     const { samples, ...numbers } = evaluation;
     await this.record('evaluation', evaluation.step, numbers);
     const samplesPath = path.join(this.options.runDirectory, 'samples.jsonl');
@@ -421,7 +439,9 @@ export class TrainingRun<S extends ScenarioLike = Scenario> {
   async run(): Promise<TrainingSummary> {
     const { trainer, steps } = this.options;
     const { evaluation, checkpoint } = trainer.config;
-    const canEvaluate = trainer.hasEvaluationScenarios;
+    const canEvaluate = this.options.evaluation
+      ? this.options.evaluation.scenarios.length > 0
+      : trainer.hasEvaluationScenarios;
     let firstEvaluation: EvaluationMetrics | undefined;
     let lastEvaluation: EvaluationMetrics | undefined;
     let lastStep: StepMetrics | undefined;
