@@ -1,4 +1,10 @@
 export { writeFileAtomic } from '@cohort/tfjs';
+export {
+  CallTimeoutError,
+  environmentWithTimeout,
+  rewardWithTimeout,
+  withCallTimeout,
+} from './call-timeout';
 export type { HashingFeaturizerOptionsInput } from './candidate-hashing-featurizer';
 export {
   createHashingFeaturizer,
