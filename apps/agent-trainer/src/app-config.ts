@@ -186,6 +186,13 @@ export const AppConfigSchema = z
     systemPrompt: z.string().min(1).optional(),
     evolution: PromptEvolutionConfigSchema.optional(),
     backend: z.enum(['auto', 'node', 'wasm', 'cpu']).default('auto'),
+    /**
+     * Every call into a user's module (environment reset and step, reward
+     * score) must settle within this many seconds, else the run fails naming
+     * the module and the function. 60 s is far above any scripted check and
+     * short enough that a promise that never settles is found at once.
+     */
+    callTimeoutSeconds: z.number().positive().max(86_400).default(60),
   })
   .strict();
 

@@ -143,6 +143,10 @@ export interface StratifiedEvaluationOptions<S extends ScenarioLike = Scenario> 
   /** The held-out scenarios; at most `trainer.config.evaluation.maxScenarios` of them, stratified. */
   scenarios: readonly S[];
   categoryOf?: (scenario: S) => string;
+  /** Overrides `trainer.config.evaluation.maxScenarios` (0: all). */
+  maxScenarios?: number;
+  /** Overrides `trainer.config.evaluation.seed`. */
+  seed?: number;
 }
 
 function mean(values: readonly number[]): number {
@@ -170,7 +174,12 @@ export async function evaluateStratified<S extends ScenarioLike>(
 ): Promise<StratifiedEvaluationMetrics> {
   const { evaluation, generation, maxSequenceLength } = trainer.config;
   const categoryOf = options.categoryOf ?? scenarioCategory;
-  const scenarios = stratifiedScenarios(options.scenarios, evaluation.maxScenarios, categoryOf);
+  const scenarios = stratifiedScenarios(
+    options.scenarios,
+    options.maxScenarios ?? evaluation.maxScenarios,
+    categoryOf,
+  );
+  const seed = options.seed ?? evaluation.seed;
   if (scenarios.length === 0) {
     throw new InvalidArgumentError({
       argument: 'scenarios',
@@ -184,7 +193,7 @@ export async function evaluateStratified<S extends ScenarioLike>(
     environment: options.environment,
     scenarios,
     groupSize: evaluation.episodesPerScenario,
-    seed: evaluation.seed,
+    seed,
     generation: {
       maxNewTokens: generation.maxNewTokens,
       temperature: evaluation.temperature,
@@ -209,7 +218,6 @@ export async function evaluateStratified<S extends ScenarioLike>(
   const strata = perScenario.map((entry) => entry.category);
   const rewards = perScenario.map((entry) => entry.reward);
   const successes = perScenario.map((entry) => entry.success);
-  const seed = evaluation.seed;
   const byCategory: Record<string, CategoryEvaluation> = {};
   for (const category of [...new Set(strata)]) {
     const entries = perScenario.filter((entry) => entry.category === category);
