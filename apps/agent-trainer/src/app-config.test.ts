@@ -146,6 +146,15 @@ describe('resolveAppConfig', () => {
     });
   });
 
+  it('refuses a regex reward whose pattern does not compile, naming it', () => {
+    expect(issuesOf({ rewards: [{ type: 'regex', options: { pattern: 'refund (' } }] })).toEqual([
+      {
+        path: 'rewards.0.options.pattern',
+        message: expect.stringMatching(/^is not a valid regular expression: .*refund \(/),
+      },
+    ]);
+  });
+
   it('turns --environment into a module environment with an absolute path', () => {
     const config = resolveAppConfig({}, { environmentModule: 'my-env.ts' });
     expect(config.environment).toEqual({ type: 'module', module: path.resolve('my-env.ts') });

@@ -97,6 +97,17 @@ export function configBoundIssues(config: AppConfig): ValidationIssue[] {
   );
   atMost('trainer.checkpoint.keep', trainer.checkpoint.keep, configBounds.checkpointsKept);
   atMost('rewards', config.rewards.length, configBounds.rewards, ' reward functions');
+  for (const [index, reward] of config.rewards.entries()) {
+    if (reward.type !== 'regex' || typeof reward.options.pattern !== 'string') continue;
+    try {
+      new RegExp(reward.options.pattern, reward.options.flags ?? '');
+    } catch (error) {
+      issues.push({
+        path: `rewards.${index}.options.pattern`,
+        message: `is not a valid regular expression: ${(error as Error).message}`,
+      });
+    }
+  }
   if (config.policy.type === 'proxy') {
     const { delta } = config.policy;
     atMost('policy.delta.layerCount', delta.layerCount, configBounds.deltaLayerCount);

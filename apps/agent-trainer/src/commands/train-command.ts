@@ -12,6 +12,7 @@ import {
   parseMetricsLog,
   type RunLock,
   RunLockedError,
+  removeStaleTemporaries,
   type ScenarioResult,
   type StratifiedEvaluationMetrics,
   TrainingRun,
@@ -214,7 +215,11 @@ async function trainInDirectory(options: {
   warnings: string[];
 }): Promise<ExitCode> {
   const { command, io, config, trainer, parts, paths } = options;
-  if (!command.resume) await writeJsonAtomic(paths.config, config);
+  if (!command.resume) {
+    // A fresh run in a --run-dir that a killed run left without a config: clear its debris.
+    await removeStaleTemporaries(paths.root);
+    await writeJsonAtomic(paths.config, config);
+  }
   const started = performance.now();
   const progress = new ProgressDisplay({
     totalSteps: config.trainer.steps,
