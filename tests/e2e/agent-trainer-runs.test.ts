@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, watch } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import path from 'node:path';
@@ -53,12 +53,6 @@ async function writeConfig(name: string, lines: string[]): Promise<string> {
   const file = path.join(scratch, name);
   await writeFile(file, `${lines.join('\n')}\n`);
   return file;
-}
-
-/** Every file and folder under `directory`, relative, sorted. */
-async function tree(directory: string): Promise<string[]> {
-  const entries = await readdir(directory, { recursive: true });
-  return entries.map(String).sort();
 }
 
 describe('agent-trainer refuses before creating anything', () => {

@@ -106,13 +106,19 @@ function evaluationSummary(
   };
 }
 
-/** The first evaluation of a resumed run, from its metrics log (the run's own record of it). */
-async function loggedFirstEvaluation(paths: RunPaths): Promise<EvaluationSummary | undefined> {
+/** The first and last evaluations of a run, from its metrics log (for a resumed run, the run's own record). */
+async function loggedEvaluations(
+  paths: RunPaths,
+): Promise<{ first?: EvaluationSummary; last?: EvaluationSummary }> {
   try {
-    const records = parseMetricsLog(await readFile(paths.metrics, 'utf8'));
-    return evaluationSummary(records.find((record) => record.kind === 'evaluation'));
+    const records = parseMetricsLog(await readFile(paths.metrics, 'utf8')).filter(
+      (record) => record.kind === 'evaluation',
+    );
+    const first = evaluationSummary(records[0]);
+    const last = evaluationSummary(records.at(-1));
+    return { ...(first ? { first } : {}), ...(last ? { last } : {}) };
   } catch {
-    return undefined;
+    return {};
   }
 }
 
@@ -332,9 +338,10 @@ async function trainInDirectory(options: {
     `step-${String(trainer.currentStep).padStart(6, '0')}`,
   );
   if (trainer.currentStep > 0 && !existsSync(finalCheckpoint)) await run.saveCheckpoint();
-  const evaluationBefore =
-    evaluationSummary(summary.firstEvaluation) ?? (await loggedFirstEvaluation(paths));
-  const evaluationAfter = evaluationSummary(summary.lastEvaluation);
+  const logged = await loggedEvaluations(paths);
+  const evaluationBefore = evaluationSummary(summary.firstEvaluation) ?? logged.first;
+  // A resumed run that had nothing left to do evaluated nothing: its last evaluation is in the log.
+  const evaluationAfter = evaluationSummary(summary.lastEvaluation) ?? logged.last;
   const gain =
     evaluationBefore?.perScenario && evaluationAfter?.perScenario
       ? evaluationGain(
