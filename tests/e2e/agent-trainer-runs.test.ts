@@ -179,3 +179,35 @@ describe('agent-trainer and user code that never settles', () => {
     expect(existsSync(path.join(scratch, 'never'))).toBe(false);
   });
 });
+
+describe('agent-trainer chat in a terminal', () => {
+  it('ends on /exit in a pseudo-terminal (script from util-linux), without Ctrl-D', async () => {
+    const model = path.join(root, 'apps/agent-trainer/models/support-agent-tiny');
+    const command = `'${process.execPath}' --conditions=@cohort/source --import tsx '${cliPath}' chat --model '${model}' --max-new-tokens 8`;
+    // script gives the program a real terminal; its own stdin stays open, so only /exit can end it.
+    const child = spawn('script', ['-qfec', command, '/dev/null'], {
+      cwd: root,
+      env: { ...process.env, NO_COLOR: '1' },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let output = '';
+    let exitSentAt = 0;
+    const closed = new Promise<number | null>((resolve) => child.on('close', resolve));
+    child.stdout.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+      if (!output.includes('agent> ') && output.endsWith('you> ')) child.stdin.write('hello\r');
+      else if (exitSentAt === 0 && output.includes('agent> ') && output.endsWith('you> ')) {
+        exitSentAt = performance.now();
+        child.stdin.write('/exit\r');
+      }
+    });
+    const guard = setTimeout(() => child.kill('SIGKILL'), 300_000);
+    const code = await closed;
+    clearTimeout(guard);
+    expect(exitSentAt, output).toBeGreaterThan(0);
+    expect(code, output).toBe(0);
+    // It ends at once, not when a timeout or the end of input stops it.
+    expect(performance.now() - exitSentAt).toBeLessThan(20_000);
+    expect(output).toMatch(/you> hello\r?\nagent> .+\r?\nyou> \/exit/);
+  });
+});
