@@ -69,6 +69,8 @@ interface RunningEpisode<S> {
   tokens: ConversationTokens;
   turns: Turn[];
   rewardsPerTurn: number[];
+  /** Sum over turns of each turn-scoped reward function's (unweighted) score; null when every turn failed. */
+  turnRewardSums: Record<string, number | null>;
   done: boolean;
   endReason: EndReason;
   truncated: boolean;
@@ -169,6 +171,7 @@ export async function rolloutGroups<S extends ScenarioLike>(
         tokens,
         turns,
         rewardsPerTurn: [],
+        turnRewardSums: {},
         done: false,
         endReason: 'turn-limit',
         truncated: false,
@@ -243,6 +246,10 @@ export async function rolloutGroups<S extends ScenarioLike>(
         failures,
       });
       timings.rewards += elapsedSeconds(rewardStart);
+      for (const [name, value] of Object.entries(turnRewards.byName)) {
+        const sum = episode.turnRewardSums[name] ?? null;
+        episode.turnRewardSums[name] = value === null ? sum : (sum ?? 0) + value;
+      }
       const turnReward = result.reward + turnRewards.total;
       episode.rewardsPerTurn.push(turnReward);
       episode.turns.push({
@@ -317,7 +324,8 @@ export async function rolloutGroups<S extends ScenarioLike>(
         lossMask: episode.tokens.lossMask,
         behaviorLogProbs: episode.tokens.behaviorLogProbs,
         rewardsPerTurn: episode.rewardsPerTurn,
-        rewardsByFunction: episodeRewards.byName,
+        // Turn-scoped functions report their sum over turns, so every reward shows by name.
+        rewardsByFunction: { ...episode.turnRewardSums, ...episodeRewards.byName },
         totalReward: perTurnTotal + episodeRewards.total,
         endReason: episode.endReason,
         truncated: episode.truncated,
