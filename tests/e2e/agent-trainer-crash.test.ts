@@ -1,33 +1,9 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, type FSWatcher, watch } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-
-const root = fileURLToPath(new URL('../..', import.meta.url));
-const cliPath = path.join(root, 'apps/agent-trainer/src/cli.ts');
-
-function runCli(
-  args: readonly string[],
-  onStart?: (child: ChildProcess, stderr: () => string) => void,
-): Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      ['--conditions=@cohort/source', '--import', 'tsx', cliPath, ...args],
-      { cwd: root, env: { ...process.env, NO_COLOR: '1' }, stdio: ['ignore', 'ignore', 'pipe'] },
-    );
-    let stderr = '';
-    child.stderr!.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString();
-    });
-    child.on('error', reject);
-    child.on('close', (code, signal) => resolve({ code, signal, stderr }));
-    onStart?.(child, () => stderr);
-  });
-}
+import { runCli } from './cli-process';
 
 /** A small seeded generator (LCG) for the kill moments: the same plan every time. */
 function moments(seed: number): () => number {

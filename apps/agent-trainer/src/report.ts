@@ -92,39 +92,36 @@ function intervalOf(record: MetricsRecord, field: string): [number, number] | un
   return Number.isFinite(low) && Number.isFinite(high) ? [low, high] : undefined;
 }
 
-function categorySeries(evaluations: readonly MetricsRecord[]): PlotSeries[] {
+/**
+ * One series per key of an object-valued field of the records (for example
+ * `rewardMeanByFunction`, `timings`, `byCategory`), in order of first
+ * appearance unless `sorted`; `pick` reads the number out of each entry.
+ */
+function keyedSeries(
+  records: readonly MetricsRecord[],
+  field: string,
+  options: { pick?: (entry: unknown) => unknown; sorted?: boolean } = {},
+): PlotSeries[] {
   const names = new Set<string>();
-  for (const record of evaluations) {
-    const byCategory = record.byCategory;
-    if (byCategory && typeof byCategory === 'object')
-      for (const name of Object.keys(byCategory)) names.add(name);
+  for (const record of records) {
+    const value = record[field];
+    if (value && typeof value === 'object') for (const name of Object.keys(value)) names.add(name);
   }
-  return [...names].map((name) => ({
+  const pick = options.pick ?? ((entry: unknown) => entry);
+  const ordered = options.sorted ? [...names].sort() : [...names];
+  return ordered.map((name) => ({
     name,
-    points: evaluations.map((record) => [
+    points: records.map((record) => [
       numberOf(record.step),
-      numberOf(
-        (record.byCategory as Record<string, { rewardMean?: unknown }> | undefined)?.[name]
-          ?.rewardMean,
-      ),
+      numberOf(pick((record[field] as Record<string, unknown> | undefined)?.[name])),
     ]),
   }));
 }
 
-function timingSeries(steps: readonly MetricsRecord[]): PlotSeries[] {
-  const names = new Set<string>();
-  for (const record of steps) {
-    const timings = record.timings;
-    if (timings && typeof timings === 'object')
-      for (const name of Object.keys(timings)) names.add(name);
-  }
-  return [...names].map((name) => ({
-    name,
-    points: steps.map((record) => [
-      numberOf(record.step),
-      numberOf((record.timings as Record<string, unknown> | undefined)?.[name]),
-    ]),
-  }));
+function categorySeries(evaluations: readonly MetricsRecord[]): PlotSeries[] {
+  return keyedSeries(evaluations, 'byCategory', {
+    pick: (entry) => (entry as { rewardMean?: unknown } | undefined)?.rewardMean,
+  });
 }
 
 /** Steps whose replies collapsed onto one (the share at or above the warning threshold). */
@@ -176,22 +173,6 @@ function startVersusEnd(samples: readonly SampleRecord[]): string {
 
 function figure(svg: string): string {
   return `<figure>${svg}</figure>`;
-}
-
-function rewardFunctionSeries(steps: readonly MetricsRecord[]): PlotSeries[] {
-  const names = new Set<string>();
-  for (const record of steps) {
-    const byFunction = record.rewardMeanByFunction;
-    if (byFunction && typeof byFunction === 'object')
-      for (const name of Object.keys(byFunction)) names.add(name);
-  }
-  return [...names].sort().map((name) => ({
-    name,
-    points: steps.map((record) => [
-      numberOf(record.step),
-      numberOf((record.rewardMeanByFunction as Record<string, unknown> | undefined)?.[name]),
-    ]),
-  }));
 }
 
 function summaryCards(
@@ -318,7 +299,7 @@ export function renderReport(options: RenderReportOptions): string {
       title: 'Reward per reward function',
       xLabel: 'step',
       smoothing,
-      series: rewardFunctionSeries(steps),
+      series: keyedSeries(steps, 'rewardMeanByFunction', { sorted: true }),
     }),
     renderLinePlot({
       title: 'Loss',
@@ -395,7 +376,7 @@ export function renderReport(options: RenderReportOptions): string {
       xLabel: 'step',
       smoothing,
       yBounds: nonNegative,
-      series: timingSeries(steps),
+      series: keyedSeries(steps, 'timings'),
     }),
     renderLinePlot({
       title: 'Clip fractions',

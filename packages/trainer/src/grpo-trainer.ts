@@ -856,7 +856,8 @@ export class GrpoTrainer<S extends ScenarioLike = Scenario> {
   }
 }
 
-function meanByFunction(trajectories: readonly Trajectory[]): Record<string, number> {
+/** Mean over trajectories of each reward function's value (nulls, failed scores, left out). */
+export function meanByFunction(trajectories: readonly Trajectory[]): Record<string, number> {
   const sums: Record<string, { sum: number; count: number }> = {};
   for (const trajectory of trajectories) {
     for (const [name, value] of Object.entries(trajectory.rewardsByFunction)) {

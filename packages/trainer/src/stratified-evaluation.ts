@@ -5,7 +5,7 @@ import {
   type Scenario,
   type Trajectory,
 } from '@cohort/core';
-import type { EvaluationMetrics, GrpoTrainer } from './grpo-trainer';
+import { type EvaluationMetrics, type GrpoTrainer, meanByFunction } from './grpo-trainer';
 import { rolloutGroups, type ScenarioLike, type WeightedReward } from './rollout';
 
 /** A 95% interval `[low, high]`. */
@@ -234,16 +234,6 @@ export async function evaluateStratified<S extends ScenarioLike>(
   }
   const totals = trajectories.map((trajectory) => trajectory.totalReward);
   const overall = mean(totals);
-  const byFunction: Record<string, { sum: number; count: number }> = {};
-  for (const trajectory of trajectories) {
-    for (const [name, value] of Object.entries(trajectory.rewardsByFunction)) {
-      if (value === null) continue;
-      const entry = byFunction[name] ?? { sum: 0, count: 0 };
-      byFunction[name] = entry;
-      entry.sum += value;
-      entry.count++;
-    }
-  }
   const firstOfCategory = new Map<string, Trajectory>();
   for (const [index, group] of result.groups.entries()) {
     const category = categoryOf(scenarios[index]!);
@@ -263,9 +253,7 @@ export async function evaluateStratified<S extends ScenarioLike>(
     successInterval: stratifiedBootstrapInterval({ values: successes, strata, seed: seed + 1 }),
     byCategory,
     perScenario,
-    rewardMeanByFunction: Object.fromEntries(
-      Object.entries(byFunction).map(([name, { sum, count }]) => [name, sum / count]),
-    ),
+    rewardMeanByFunction: meanByFunction(trajectories),
     samples: [...firstOfCategory.values()].map((trajectory) => ({
       scenarioId: trajectory.scenarioId,
       reward: trajectory.totalReward,

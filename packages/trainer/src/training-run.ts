@@ -98,12 +98,14 @@ export interface TrainingSummary {
 /**
  * When a step's rollouts earn a warning: more than half the episodes ended
  * by a full context; half or more of at least 8 agent replies identical (a
- * policy that found one stock reply that the reward pays for).
+ * policy that found one stock reply that the reward pays for). A warning of
+ * one kind is given again at most every `warningIntervalSteps` steps.
  */
 export const runHealthThresholds = {
   lengthEndedFraction: 0.5,
   topReplyShare: 0.5,
   minimumReplies: 8,
+  warningIntervalSteps: 25,
 } as const;
 
 const referencePrefix = 'reference/';
@@ -131,8 +133,8 @@ export class TrainingRun<S extends ScenarioLike = Scenario> {
   private readonly generations: GenerationRecord[] = [];
   /** The trajectories of the step in progress (from the trainer's `rollouts` events). */
   private stepGroups: TrajectoryGroup[] = [];
-  /** Warnings in force, so each is printed when it starts, not at every step. */
-  private readonly activeWarnings = new Set<string>();
+  /** The step each kind of warning was last given at, so a recurring one is not printed at every step. */
+  private readonly lastWarned = new Map<string, number>();
 
   constructor(options: TrainingRunOptions<S>) {
     this.options = options;
@@ -344,7 +346,7 @@ export class TrainingRun<S extends ScenarioLike = Scenario> {
    * What the step's rollouts say about the run's health: reply diversity
    * (a degenerate policy repeats itself), episodes ended by a full context,
    * and whether anything was sampled at all. Emits a `warning` event when a
-   * problem starts (and again only after it has cleared).
+   * problem appears (and again only after `warningIntervalSteps` steps).
    */
   private stepHealth(metrics: StepMetrics): {
     distinct1: number;
@@ -391,12 +393,10 @@ export class TrainingRun<S extends ScenarioLike = Scenario> {
   }
 
   private warnWhile(kind: string, condition: boolean, step: number, message: string): void {
-    if (!condition) {
-      this.activeWarnings.delete(kind);
-      return;
-    }
-    if (this.activeWarnings.has(kind)) return;
-    this.activeWarnings.add(kind);
+    if (!condition) return;
+    const last = this.lastWarned.get(kind);
+    if (last !== undefined && step - last < runHealthThresholds.warningIntervalSteps) return;
+    this.lastWarned.set(kind, step);
     this.emit({ type: 'warning', step, message });
   }
 
