@@ -187,6 +187,28 @@ describe('renderLinePlot', () => {
     expect(svg).toContain('data-points="4"');
   });
 
+  it('puts no tick between whole steps, and never prints two ticks the same', () => {
+    const svg = renderLinePlot({
+      title: 'lr',
+      series: [
+        {
+          name: 'lr',
+          points: [
+            [1, 1e-4],
+            [2, 1e-4],
+            [3, 1e-4],
+          ],
+        },
+      ],
+    });
+    const ticks = [...svg.matchAll(/class="plot-tick">([^<]+)</g)].map((match) => match[1]!);
+    expect(ticks).not.toContain('1.5');
+    expect(ticks).toContain('2');
+    const yTicks = ticks.filter((tick) => tick.includes('e-'));
+    expect(new Set(yTicks).size).toBe(yTicks.length);
+    expect(yTicks).toContain('1e-4');
+  });
+
   it('picks round ticks', () => {
     expect(niceTicks(0, 1)).toEqual([0, 0.2, 0.4, 0.6, 0.8, 1]);
     expect(niceTicks(-0.05, 0.72)).toEqual([0, 0.2, 0.4, 0.6]);

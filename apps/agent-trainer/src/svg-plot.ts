@@ -91,7 +91,8 @@ export function niceTicks(low: number, high: number, count = 5): number[] {
 function formatTick(value: number): string {
   if (value === 0) return '0';
   const magnitude = Math.abs(value);
-  if (magnitude >= 1e5 || magnitude < 1e-3) return value.toExponential(1);
+  // Two decimals so that neighbouring ticks (1.05e-4, 1.1e-4) never print the same.
+  if (magnitude >= 1e5 || magnitude < 1e-3) return value.toExponential(2).replace(/\.?0+e/, 'e');
   return String(Number(value.toPrecision(4)));
 }
 
@@ -183,7 +184,9 @@ export function renderLinePlot(options: LinePlotOptions): string {
       `<text x="${margin.left - 6}" y="${y}" text-anchor="end" dominant-baseline="middle" class="plot-tick">${formatTick(tick)}</text>`,
     );
   }
-  for (const tick of niceTicks(xMin, xMax)) {
+  // Steps and generations are whole numbers: no tick at 1.5.
+  const wholeX = xs.every(Number.isInteger);
+  for (const tick of niceTicks(xMin, xMax).filter((value) => !wholeX || Number.isInteger(value))) {
     const x = fixed(sx(tick));
     parts.push(
       `<line x1="${x}" x2="${x}" y1="${margin.top + plotHeight}" y2="${margin.top + plotHeight + 4}" class="plot-axis"/>`,
