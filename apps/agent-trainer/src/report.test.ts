@@ -124,6 +124,41 @@ describe('renderLinePlot', () => {
     expect(legendY).toBeLessThan(top);
   });
 
+  it('gives long legend names fewer columns, so they never run into each other', () => {
+    const svg = renderLinePlot({
+      title: 'long',
+      series: [
+        {
+          name: 'a turn cut by maxNewTokens',
+          points: [
+            [0, 0],
+            [1, 1],
+          ],
+        },
+        {
+          name: 'ended by a full context',
+          points: [
+            [0, 1],
+            [1, 0],
+          ],
+        },
+        {
+          name: 'third',
+          points: [
+            [0, 0.5],
+            [1, 0.5],
+          ],
+        },
+      ],
+    });
+    const legends = [...svg.matchAll(/<text x="([\d.]+)" y="([\d.]+)" class="plot-legend">/g)].map(
+      (match) => [Number(match[1]), Number(match[2])] as const,
+    );
+    // Two columns: the first two side by side, half the plot width (452 / 2 px) apart, the third below.
+    expect(legends[1]![0] - legends[0]![0]).toBe(226);
+    expect(legends[2]![1]).toBeGreaterThan(legends[0]![1]);
+  });
+
   it('keeps a rate inside its bounds: no negative success rate on the axis', () => {
     const svg = renderLinePlot({
       title: 'rate',

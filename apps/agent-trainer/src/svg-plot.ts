@@ -112,7 +112,13 @@ function formatTick(value: number): string {
  */
 export function renderLinePlot(options: LinePlotOptions): string {
   const width = options.width ?? 520;
-  const legendRows = Math.ceil(options.series.length / 3);
+  // As many legend columns (up to 3) as the longest name allows at about 5.5 px a character.
+  const longestName = Math.max(0, ...options.series.map((entry) => entry.name.length));
+  const legendColumns = Math.max(
+    1,
+    Math.min(3, Math.floor((width - 68) / (longestName * 5.5 + 24))),
+  );
+  const legendRows = Math.ceil(options.series.length / legendColumns);
   // The legend has its own band above the frame, so it never covers a line.
   const legendHeight = legendRows * 14;
   const height = (options.height ?? 260) + legendHeight;
@@ -239,8 +245,8 @@ export function renderLinePlot(options: LinePlotOptions): string {
         `<polyline points="${line.join(' ')}" fill="none" stroke="${color}" stroke-width="2" class="plot-smooth" data-series="${escapeHtml(entry.name)} (smoothed)"/>`,
       );
     }
-    const legendX = margin.left + (index % 3) * Math.floor(plotWidth / 3);
-    const legendY = 28 + 10 + Math.floor(index / 3) * 14;
+    const legendX = margin.left + (index % legendColumns) * Math.floor(plotWidth / legendColumns);
+    const legendY = 28 + 10 + Math.floor(index / legendColumns) * 14;
     parts.push(`<rect x="${legendX}" y="${legendY - 7}" width="10" height="3" fill="${color}"/>`);
     parts.push(
       `<text x="${legendX + 14}" y="${legendY - 2}" class="plot-legend">${escapeHtml(entry.name)}</text>`,
