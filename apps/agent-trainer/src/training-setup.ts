@@ -166,6 +166,8 @@ async function createProxyPolicy(
 export interface CreateTrainerOptions {
   config: AppConfig;
   onEvent?: (event: TrainerEvent) => void;
+  /** Do not log the backend choice (for `eval`, whose stderr holds only errors). */
+  quiet?: boolean;
   /** Receives the environment, rewards and held-out scenarios the trainer was built with (for evaluation). */
   onParts?: (parts: TrainerParts) => void;
 }
@@ -203,7 +205,7 @@ export async function createTrainer(options: CreateTrainerOptions): Promise<Grpo
       'policy type "candidate-selector" is trained with CandidateSelectorTrainer from @cohort/trainer (see its README), not from "agent-trainer train"; use "tfjs-lm" or "proxy"',
     );
   }
-  await initializeBackend({ backend: config.backend });
+  await initializeBackend({ backend: config.backend, ...(options.quiet ? { logger: false } : {}) });
   const { policy, referenceModel } =
     config.policy.type === 'proxy'
       ? await createProxyPolicy(

@@ -29,6 +29,7 @@ export async function evalCommand(command: EvalCommand, io: CliIo): Promise<Exit
   let parts: TrainerParts | undefined;
   const trainer = await createTrainer({
     config,
+    quiet: !command.verbose,
     onParts: (built) => {
       parts = built;
     },
