@@ -276,8 +276,8 @@ describe('agent-trainer CLI', () => {
         .trim()
         .split('\n')
         .map((line) => JSON.parse(line));
-      expect(records.filter((record) => record.type === 'episode')).toHaveLength(2);
-      expect(records.at(-1)).toMatchObject({ type: 'summary', episodes: 2 });
+      expect(records.filter((record) => record.type === 'scenario')).toHaveLength(2);
+      expect(records.at(-1)).toMatchObject({ type: 'summary', episodes: 2, scenarios: 2 });
 
       const run = path.join(scratch, 'corrupt-run');
       await mkdir(path.join(run, 'checkpoints', 'step-000002'), { recursive: true });

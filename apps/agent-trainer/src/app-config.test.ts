@@ -101,6 +101,60 @@ describe('resolveAppConfig', () => {
     });
   });
 
+  it('resolves a config without a preset exactly as the no-config default run (KL, checkpoints and evolution on)', () => {
+    const fromNothing = resolveAppConfig(defaultAppConfigInput);
+    const fromEmptyFile = resolveAppConfig({});
+    expect(fromEmptyFile).toEqual(fromNothing);
+    expect(fromEmptyFile.preset).toBe('balanced');
+    expect(fromEmptyFile.trainer.kl.controller).toEqual({ type: 'fixed', coefficient: 0.01 });
+    expect(fromEmptyFile.trainer.checkpoint.everySteps).toBe(10);
+    expect(resolveAppConfig({ trainer: { steps: 5 } }).trainer.evolution.everyEpisodes).toBe(80);
+  });
+
+  it("refuses unknown keys that another package's schema would drop (trainer.kl.controller)", () => {
+    expect(
+      issuesOf({ trainer: { kl: { controller: { type: 'fixed', coefficient: 0, typo: 1 } } } }),
+    ).toEqual([
+      {
+        path: 'trainer.kl.controller.typo',
+        message: 'unknown key; allowed keys: type, coefficient',
+      },
+    ]);
+  });
+
+  it('bounds every size by what the machine can hold, naming the field', () => {
+    const issues = issuesOf({
+      trainer: { steps: 1e9, groupSize: 1e9, generation: { maxNewTokens: 1e9 } },
+    });
+    expect(issues.map((issue) => issue.path)).toEqual([
+      'trainer.steps',
+      'trainer.groupSize',
+      'trainer.generation.maxNewTokens',
+    ]);
+    expect(issues[0]!.message).toBe('must be at most 1000000, got 1000000000');
+    expect(issuesOf({ trainer: { scenariosPerStep: 1000, groupSize: 1000 } })[0]).toMatchObject({
+      path: 'trainer.groupSize',
+      message: expect.stringMatching(/episodes per step/),
+    });
+  });
+
+  it('refuses maxNewTokens that leaves no room for a prompt (160 of 256 is checked against the prompts at run setup)', () => {
+    expect(issuesOf({ trainer: { generation: { maxNewTokens: 256 } } })[0]).toEqual({
+      path: 'trainer.generation.maxNewTokens',
+      message:
+        'must be less than trainer.maxSequenceLength (256) to leave room for a prompt, got 256',
+    });
+  });
+
+  it('refuses a regex reward whose pattern does not compile, naming it', () => {
+    expect(issuesOf({ rewards: [{ type: 'regex', options: { pattern: 'refund (' } }] })).toEqual([
+      {
+        path: 'rewards.0.options.pattern',
+        message: expect.stringMatching(/^is not a valid regular expression: .*refund \(/),
+      },
+    ]);
+  });
+
   it('turns --environment into a module environment with an absolute path', () => {
     const config = resolveAppConfig({}, { environmentModule: 'my-env.ts' });
     expect(config.environment).toEqual({ type: 'module', module: path.resolve('my-env.ts') });
@@ -148,5 +202,39 @@ describe('readConfigFile', () => {
     const badYaml = path.join(directory, 'bad.yaml');
     await writeFile(badYaml, 'trainer:\n  steps: [1, 2\n');
     await expect(readConfigFile(badYaml)).rejects.toThrow(/is not valid YAML/);
+  });
+
+  it('refuses an empty, null or comment-only file, duplicate keys and unknown YAML tags, naming file and position', async () => {
+    const directory = await mkdtemp(path.join(tmpdir(), 'cohort-config-'));
+    const refusal = async (name: string, text: string) => {
+      const file = path.join(directory, name);
+      await writeFile(file, text);
+      const error = await readConfigFile(file).catch((caught: unknown) => caught);
+      expect(UsageError.isInstance(error), String(error)).toBe(true);
+      return (error as Error).message.replace(directory + path.sep, '');
+    };
+    for (const [name, text] of [
+      ['empty.yaml', ''],
+      ['comments.yaml', '# nothing here\n# yet\n'],
+      ['null.yaml', 'null\n'],
+      ['null.json', 'null'],
+    ] as const) {
+      expect(await refusal(name, text)).toMatch(new RegExp(`^config file ${name}: is empty`));
+    }
+    expect(await refusal('twice.json', '{"trainer": {"steps": 3, "steps": 4}}')).toBe(
+      'config file twice.json line 1 column 26: duplicate key (each key may appear once)',
+    );
+    expect(await refusal('twice.yaml', 'trainer:\n  steps: 3\n  steps: 4\n')).toBe(
+      'config file twice.yaml line 3 column 3: duplicate key (each key may appear once)',
+    );
+    expect(await refusal('tag.yaml', 'trainer:\n  steps: !custom 3\n')).toMatch(
+      /^config file tag\.yaml line 2 column \d+: YAML tag !custom is not allowed/,
+    );
+    expect(await refusal('binary.yaml', 'systemPrompt: !!binary aGk=\n')).toMatch(
+      /^config file binary\.yaml line 1 column \d+: YAML tag tag:yaml.org,2002:binary is not allowed/,
+    );
+    expect(await refusal('list.yaml', '- 1\n')).toBe(
+      'config file list.yaml: must be a mapping of keys to values at the top, got a list',
+    );
   });
 });

@@ -1,4 +1,3 @@
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ValidationError, type ValidationIssue } from '@cohort/core';
@@ -12,10 +11,11 @@ import {
 } from '@cohort/environments';
 import { LoraOptionsSchema } from '@cohort/tfjs';
 import { GrpoTrainerConfigSchema, mergeConfig, trainerPresets } from '@cohort/trainer';
-import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { zodIssuesWithAllowedValues } from './config-issues';
-import { UsageError } from './exit-codes';
+import { configBoundIssues } from './config-bounds';
+import { unknownKeyIssues, zodIssuesWithAllowedValues } from './config-issues';
+
+export { readConfigFile } from './config-file';
 
 /** Folder of the embedded default chat model that `sft` writes and `train` starts from. */
 export const defaultModelDirectory = fileURLToPath(
@@ -24,6 +24,12 @@ export const defaultModelDirectory = fileURLToPath(
 
 export const presetNames = ['conservative', 'balanced', 'aggressive'] as const;
 export type PresetName = (typeof presetNames)[number];
+
+/**
+ * The preset of a config that names none, the same with and without a
+ * config file (it was none: a file without `preset:` lost the KL term).
+ */
+export const defaultPresetName: PresetName = 'balanced';
 
 /** A trainable LM in TensorFlow.js: GPT-2, or the Llama family (Llama, SmolLM, Qwen2, Qwen3) fully or with LoRA. */
 const TfjsLmPolicySchema = z
@@ -165,7 +171,8 @@ export const AppConfigSchema = z
       .string()
       .regex(/^[A-Za-z0-9][A-Za-z0-9_-]*$/, 'must be letters, digits, - and _')
       .default('support'),
-    preset: z.enum(presetNames).optional(),
+    /** Trainer settings the `trainer` section is merged over (default `balanced`). */
+    preset: z.enum(presetNames).default(defaultPresetName),
     trainer: GrpoTrainerConfigSchema,
     policy: PolicyConfigSchema.default({ type: 'tfjs-lm' }),
     environment: EnvironmentConfigSchema.default({
@@ -183,6 +190,13 @@ export const AppConfigSchema = z
     systemPrompt: z.string().min(1).optional(),
     evolution: PromptEvolutionConfigSchema.optional(),
     backend: z.enum(['auto', 'node', 'wasm', 'cpu']).default('auto'),
+    /**
+     * Every call into a user's module (environment reset and step, reward
+     * score) must settle within this many seconds, else the run fails naming
+     * the module and the function. 60 s is far above any scripted check and
+     * short enough that a promise that never settles is found at once.
+     */
+    callTimeoutSeconds: z.number().positive().max(86_400).default(60),
   })
   .strict();
 
@@ -201,23 +215,29 @@ export interface AppConfigOverrides {
 }
 
 /**
- * The default run of `agent-trainer train` with no arguments: the embedded
- * model, GRPO on the support scenarios for a few minutes, prompt evolution on.
+ * The run settings every config starts from, under the preset and under the
+ * file's `trainer` section: the default run of `agent-trainer train` (the
+ * embedded model, GRPO on the support scenarios for a few minutes, KL to the
+ * reference, checkpoints, prompt evolution on). A config file changes only
+ * what it names.
  */
+export const defaultRunTrainerInput = {
+  steps: 100,
+  scenariosPerStep: 2,
+  groupSize: 4,
+  minibatchSize: 8,
+  generation: { maxNewTokens: 40, temperature: 1 },
+  maxSequenceLength: 256,
+  evaluation: { everySteps: 25, maxScenarios: 12, episodesPerScenario: 1 },
+  checkpoint: { everySteps: 10, keep: 2 },
+  evolution: { everyEpisodes: 80, populationSize: 4, fitnessScenarios: 4 },
+} satisfies Record<string, unknown>;
+
+/** The input of `agent-trainer train` with no arguments: the default preset and run settings. */
 export const defaultAppConfigInput = {
   name: 'support',
-  preset: 'balanced',
-  trainer: {
-    steps: 100,
-    scenariosPerStep: 2,
-    groupSize: 4,
-    minibatchSize: 8,
-    generation: { maxNewTokens: 40, temperature: 1 },
-    maxSequenceLength: 256,
-    evaluation: { everySteps: 25, maxScenarios: 12 },
-    checkpoint: { everySteps: 10, keep: 2 },
-    evolution: { everyEpisodes: 80, populationSize: 4, fitnessScenarios: 4 },
-  },
+  preset: defaultPresetName,
+  trainer: defaultRunTrainerInput,
 } satisfies Record<string, unknown>;
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
@@ -225,10 +245,14 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
 }
 
 /**
- * Validates an app config: the trainer section is merged over the preset
- * (`overrides.preset`, else the file's `preset`), then every field is checked.
- * Throws {@link ValidationError} listing each bad field's path, and for an
- * unknown key or a wrong choice, the allowed values.
+ * Validates an app config: the trainer section is merged over the default
+ * run settings ({@link defaultRunTrainerInput}), which are merged over the
+ * preset (`overrides.preset`, else the file's `preset`, else
+ * {@link defaultPresetName}), then every field is checked, every key is
+ * checked to be known (also inside other packages' schemas), and the sizes
+ * are bounded ({@link configBoundIssues}). Throws {@link ValidationError}
+ * listing each bad field's path, and for an unknown key or a wrong choice,
+ * the allowed values.
  *
  * @example
  * ```ts
@@ -247,12 +271,14 @@ export function resolveAppConfig(input: unknown, overrides: AppConfigOverrides =
   const presetValue = overrides.preset ?? raw.preset;
   if (overrides.preset) raw.preset = overrides.preset;
   const preset =
-    typeof presetValue === 'string' && (presetNames as readonly string[]).includes(presetValue)
-      ? (presetValue as PresetName)
-      : undefined;
+    presetValue === undefined
+      ? defaultPresetName
+      : typeof presetValue === 'string' && (presetNames as readonly string[]).includes(presetValue)
+        ? (presetValue as PresetName)
+        : undefined;
   let trainer: unknown = raw.trainer ?? {};
   if (preset !== undefined && isPlainObject(trainer))
-    trainer = mergeConfig(trainerPresets[preset], trainer);
+    trainer = mergeConfig(mergeConfig(trainerPresets[preset], defaultRunTrainerInput), trainer);
   if (overrides.steps !== undefined && isPlainObject(trainer))
     trainer = { ...trainer, steps: overrides.steps };
   raw.trainer = trainer;
@@ -260,63 +286,15 @@ export function resolveAppConfig(input: unknown, overrides: AppConfigOverrides =
     raw.environment = { type: 'module', module: path.resolve(overrides.environmentModule) };
   }
   const result = AppConfigSchema.safeParse(raw);
-  if (result.success) return result.data;
+  if (result.success) {
+    const issues = [...unknownKeyIssues(AppConfigSchema, raw), ...configBoundIssues(result.data)];
+    if (issues.length === 0) return result.data;
+    throw new ValidationError({ what: 'config', issues });
+  }
   const issues: ValidationIssue[] = zodIssuesWithAllowedValues(
     AppConfigSchema,
     raw,
     result.error.issues,
   );
   throw new ValidationError({ what: 'config', issues, cause: result.error });
-}
-
-/**
- * Reads a JSON (`.json`) or YAML (`.yaml`, `.yml`, anything else) config
- * file. A missing or unparsable file throws {@link UsageError}; module paths
- * inside it are resolved relative to the file.
- *
- * @example
- * ```ts
- * const input = await readConfigFile('configs/support.yaml');
- * const config = resolveAppConfig(input, { steps: 5 });
- * ```
- */
-export async function readConfigFile(filePath: string): Promise<unknown> {
-  let text: string;
-  try {
-    text = await readFile(filePath, 'utf8');
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    throw new UsageError(
-      code === 'ENOENT'
-        ? `config file not found: ${filePath}`
-        : `cannot read config file ${filePath}: ${code ?? (error as Error).message}`,
-      { cause: error },
-    );
-  }
-  let data: unknown;
-  try {
-    data = filePath.endsWith('.json') ? JSON.parse(text) : parseYaml(text);
-  } catch (error) {
-    const detail = (error as Error).message.split('\n')[0];
-    throw new UsageError(
-      `config file ${filePath} is not valid ${filePath.endsWith('.json') ? 'JSON' : 'YAML'}: ${detail}`,
-      {
-        cause: error,
-      },
-    );
-  }
-  return resolveModulePaths(data, path.dirname(path.resolve(filePath)));
-}
-
-/** Makes `environment.module` and `rewards[i].module` absolute, relative to the config's folder. */
-function resolveModulePaths(data: unknown, base: string): unknown {
-  if (!isPlainObject(data)) return data;
-  const result: Record<string, unknown> = { ...data };
-  const resolve = (entry: unknown): unknown =>
-    isPlainObject(entry) && entry.type === 'module' && typeof entry.module === 'string'
-      ? { ...entry, module: path.resolve(base, entry.module) }
-      : entry;
-  if (result.environment !== undefined) result.environment = resolve(result.environment);
-  if (Array.isArray(result.rewards)) result.rewards = result.rewards.map(resolve);
-  return result;
 }

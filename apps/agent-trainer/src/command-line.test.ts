@@ -35,8 +35,19 @@ describe('parseCommandLine', () => {
       runDirectory: 'r',
       json: true,
       verbose: false,
+      dryRun: false,
+      trustRunModules: false,
     });
-    expect(parseCommandLine(['train'])).toEqual({ command: 'train', json: false, verbose: false });
+    expect(parseCommandLine(['train'])).toEqual({
+      command: 'train',
+      json: false,
+      verbose: false,
+      dryRun: false,
+      trustRunModules: false,
+    });
+    expect(
+      parseCommandLine(['train', '--resume', 'runs/x', '--trust-run-modules', '--dry-run']),
+    ).toMatchObject({ resume: 'runs/x', dryRun: true, trustRunModules: true });
     expect(parseCommandLine(['train', '--resume', 'runs/x', '--verbose'])).toMatchObject({
       resume: 'runs/x',
       verbose: true,
@@ -58,9 +69,12 @@ describe('parseCommandLine', () => {
       command: 'eval',
       model: 'm',
       scenarios: 3,
-      seed: 1234,
       json: false,
       verbose: false,
+      trustRunModules: false,
+    });
+    expect(parseCommandLine(['eval', '--run-dir', 'r', '--seed', '9'])).toMatchObject({
+      seed: 9,
     });
     expect(parseCommandLine(['chat', '--run-dir', 'r', '--temperature', '0.7'])).toMatchObject({
       command: 'chat',

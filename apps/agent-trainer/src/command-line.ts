@@ -35,6 +35,10 @@ export interface TrainCommand extends CommonFlags {
   environment?: string;
   /** Serve the training console on this run while it trains (`--console [--console-port N]`). */
   console?: { port: number };
+  /** Validate and print the resolved differences from the preset and the batch arithmetic; train nothing. */
+  dryRun: boolean;
+  /** With --resume: import the modules named in the run's stored config (they run as your code). */
+  trustRunModules: boolean;
 }
 
 /** `eval`: held-out evaluation of a run's latest weights, or of a model folder. */
@@ -42,9 +46,12 @@ export interface EvalCommand extends CommonFlags {
   command: 'eval';
   runDirectory?: string;
   model?: string;
-  /** At most this many held-out scenarios (default: all). */
+  /** At most this many held-out scenarios, stratified over categories (default: all). */
   scenarios?: number;
-  seed: number;
+  /** Default: the run's evaluation seed (1234 for a model folder). */
+  seed?: number;
+  /** With --run-dir: import the modules named in the run's stored config. */
+  trustRunModules: boolean;
 }
 
 /** `chat`: a terminal conversation with a trained agent. */
@@ -111,6 +118,8 @@ const optionsByCommand = {
     environment: { type: 'string' },
     console: { type: 'boolean' },
     'console-port': { type: 'string' },
+    'dry-run': { type: 'boolean', default: false },
+    'trust-run-modules': { type: 'boolean', default: false },
   },
   eval: {
     ...common,
@@ -118,6 +127,7 @@ const optionsByCommand = {
     model: { type: 'string' },
     scenarios: { type: 'string' },
     seed: { type: 'string' },
+    'trust-run-modules': { type: 'boolean', default: false },
   },
   chat: {
     ...common,
@@ -147,13 +157,19 @@ export function helpText(topic?: CommandName): string {
   const lines: Record<CommandName, string> = {
     train: `agent-trainer train [--config FILE] [--preset conservative|balanced|aggressive]
                     [--resume RUN_DIR] [--run-dir DIR] [--runs-root DIR] [--name NAME]
-                    [--steps N] [--environment MODULE] [--console [--console-port N]]
-                    [--json] [--verbose]
+                    [--steps N] [--environment MODULE] [--dry-run] [--trust-run-modules]
+                    [--console [--console-port N]] [--json] [--verbose]
   Train an agent with GRPO. Without --config: the embedded support model on the
-  built-in customer-support scenarios. --resume continues a run from its last checkpoint.
-  --console serves the training console on the run (port ${defaultConsolePort} unless --console-port).`,
-    eval: `agent-trainer eval (--run-dir DIR | --model DIR) [--scenarios N] [--seed N] [--json]
-  Held-out evaluation on the built-in support scenarios; prints a table.`,
+  built-in customer-support scenarios. --resume continues a run from its last checkpoint;
+  a run whose config names modules (environment, rewards) resumes only with
+  --trust-run-modules, because importing them runs their code. --dry-run validates
+  everything, prints the settings that differ from the preset and the batch arithmetic,
+  and creates nothing. --console serves the training console on the run (port
+  ${defaultConsolePort} unless --console-port).`,
+    eval: `agent-trainer eval (--run-dir DIR | --model DIR) [--scenarios N] [--seed N]
+                   [--trust-run-modules] [--json]
+  Held-out evaluation with the run's environment and rewards (the scale train reports),
+  per category, with 95% intervals; prints a table.`,
     chat: `agent-trainer chat (--run-dir DIR | --model DIR) [--system TEXT] [--temperature T]
                    [--max-new-tokens N] [--seed N]
   Talk to an agent in the terminal; reads one user message per line from stdin.`,
@@ -284,6 +300,8 @@ export function parseCommandLine(argv: readonly string[]): Command {
         ...(values.console === true
           ? { console: { port: consolePort ?? defaultConsolePort } }
           : {}),
+        dryRun: values['dry-run'] === true,
+        trustRunModules: values['trust-run-modules'] === true,
       };
     }
     case 'eval':
@@ -300,7 +318,8 @@ export function parseCommandLine(argv: readonly string[]): Command {
           ...flags,
           ...source,
           ...optional('scenarios', integerFlag('scenarios', string('scenarios'), 1)),
-          seed: integerFlag('seed', string('seed'), 0) ?? 1234,
+          ...optional('seed', integerFlag('seed', string('seed'), 0)),
+          trustRunModules: values['trust-run-modules'] === true,
         };
       }
       return {

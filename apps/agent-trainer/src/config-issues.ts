@@ -115,3 +115,50 @@ export function zodIssuesWithAllowedValues(
   }
   return result;
 }
+
+/**
+ * Keys in `data` that the schema would drop without a word: every object
+ * along the way is checked, including objects of other packages' schemas that
+ * are not `.strict()` (for example `trainer.kl.controller`). Returns one
+ * issue per unknown key, with its path and the keys allowed there.
+ *
+ * @example
+ * ```ts
+ * unknownKeyIssues(AppConfigSchema, { trainer: { kl: { controller: { type: 'fixed', coefficient: 0, typo: 1 } } } });
+ * // [{ path: 'trainer.kl.controller.typo', message: 'unknown key; allowed keys: type, coefficient' }]
+ * ```
+ */
+export function unknownKeyIssues(schema: z.ZodType, data: unknown): ValidationIssue[] {
+  const issues: ValidationIssue[] = [];
+  const walk = (current: SchemaLike | undefined, value: unknown, path: string[]): void => {
+    let node = unwrap(current);
+    if (!node) return;
+    let definition = definitionOf(node)!;
+    if (definition.type === 'union') {
+      node = chooseOption(definition, value);
+      if (!node) return;
+      definition = definitionOf(node)!;
+    }
+    if (definition.type === 'object' && isObject(value)) {
+      const shape = definition.shape ?? {};
+      for (const [key, child] of Object.entries(value)) {
+        if (!(key in shape)) {
+          issues.push({
+            path: [...path, key].join('.'),
+            message: `unknown key; allowed keys: ${Object.keys(shape).join(', ')}`,
+          });
+        } else {
+          walk(shape[key], child, [...path, key]);
+        }
+      }
+    } else if (definition.type === 'array' && Array.isArray(value)) {
+      for (const [index, element] of value.entries())
+        walk(definition.element, element, [...path, String(index)]);
+    } else if (definition.type === 'record' && isObject(value)) {
+      for (const [key, child] of Object.entries(value))
+        walk(definition.valueType, child, [...path, key]);
+    }
+  };
+  walk(schema as unknown as SchemaLike, data, []);
+  return issues;
+}

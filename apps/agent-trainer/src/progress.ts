@@ -145,6 +145,9 @@ export class ProgressDisplay {
     rewardMean: number;
     successRate: number;
     episodes: number;
+    rewardInterval?: [number, number];
+    successInterval?: [number, number];
+    byCategory?: Record<string, { rewardMean: number; successRate: number }>;
   }): void {
     if (this.options.json) {
       this.emitJson({
@@ -153,11 +156,19 @@ export class ProgressDisplay {
         episodes: metrics.episodes,
         rewardMean: metrics.rewardMean,
         successRate: metrics.successRate,
+        ...(metrics.rewardInterval ? { rewardInterval: metrics.rewardInterval } : {}),
+        ...(metrics.successInterval ? { successInterval: metrics.successInterval } : {}),
+        ...(metrics.byCategory ? { byCategory: metrics.byCategory } : {}),
       });
       return;
     }
+    const interval = (range: [number, number] | undefined, digits: number) =>
+      range ? ` [${fixed(range[0], digits)}, ${fixed(range[1], digits)}]` : '';
+    const categories = Object.entries(metrics.byCategory ?? {})
+      .map(([name, figures]) => `${name} ${fixed(figures.rewardMean, 2)}`)
+      .join(', ');
     this.message(
-      `eval  step ${metrics.step}: reward ${fixed(metrics.rewardMean, 3)} success ${fixed(metrics.successRate, 2)} over ${metrics.episodes} episodes`,
+      `eval  step ${metrics.step}: reward ${fixed(metrics.rewardMean, 3)}${interval(metrics.rewardInterval, 3)} success ${fixed(metrics.successRate, 2)}${interval(metrics.successInterval, 2)} over ${metrics.episodes} episodes${categories ? `; ${categories}` : ''}`,
     );
   }
 

@@ -67,10 +67,16 @@ describe.skipIf(!hasChromium)(`the HTML report in headless Chromium (${chromiumP
             lines: element.querySelectorAll('polyline.plot-line').length,
             width: box.width,
             height: box.height,
+            frameTop: element.querySelector('rect.plot-frame')!.getBoundingClientRect().top,
+            legendBottom: Math.max(
+              ...[...element.querySelectorAll('.plot-legend')].map(
+                (legend) => legend.getBoundingClientRect().bottom,
+              ),
+            ),
           };
         }),
       );
-      expect(plots).toHaveLength(11);
+      expect(plots).toHaveLength(19);
       for (const plot of plots) {
         // Every plot has data here, is laid out with a real size, and draws the points it declares.
         expect(plot.declared, plot.title).toBeGreaterThan(0);
@@ -78,9 +84,12 @@ describe.skipIf(!hasChromium)(`the HTML report in headless Chromium (${chromiumP
         expect(plot.lines, plot.title).toBeGreaterThan(0);
         expect(plot.width, plot.title).toBeGreaterThan(100);
         expect(plot.height, plot.title).toBeGreaterThan(50);
+        // Legends are laid out above the frame, never over the lines.
+        expect(plot.legendBottom, plot.title).toBeLessThanOrEqual(plot.frameTop + 0.5);
       }
       const conversations = await page.$$eval('.conversation', (elements) => elements.length);
-      expect(conversations).toBe(2);
+      // Two from the last evaluation, and one scenario at the start and at the end.
+      expect(conversations).toBe(4);
       // The escaped <script> in a sample is text, not an element.
       expect(await page.$$eval('script', (elements) => elements.length)).toBe(0);
       expect(await page.textContent('body')).toContain('<script>alert(1)</script>');

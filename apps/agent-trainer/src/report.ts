@@ -1,9 +1,11 @@
-import type {
-  EvaluationMetrics,
-  GenerationRecord,
-  MetricsRecord,
-  NumericFieldName,
-  StepMetricName,
+import {
+  type EvaluationMetrics,
+  type GenerationRecord,
+  type MetricsRecord,
+  type NumericFieldName,
+  runHealthThresholds,
+  type StepHealth,
+  type StepMetricName,
 } from '@cohort/trainer';
 import type { SampleRecord } from './run-directory';
 import { escapeHtml, type PlotSeries, renderLinePlot } from './svg-plot';
@@ -34,6 +36,7 @@ function numberOf(value: unknown): number {
 /** A field the report plots: a numeric metric of a step, an evaluation or a generation (typos do not compile). */
 type PlottedField =
   | StepMetricName
+  | NumericFieldName<StepHealth>
   | NumericFieldName<EvaluationMetrics>
   | NumericFieldName<GenerationRecord>;
 
@@ -83,27 +86,108 @@ svg.plot { width: 100%; height: auto; display: block; }
 pre.config { background: var(--panel); border: 1px solid var(--line); border-radius: 8px; padding: 12px; overflow: auto; font-size: 12px; }
 table { border-collapse: collapse; }
 td, th { border-bottom: 1px solid var(--line); padding: 4px 10px; text-align: right; }
+.pair { display: grid; grid-template-columns: 1fr 1fr; gap: 12px; }
+.warning { background: #fff4e5; border: 1px solid #f0c36d; border-radius: 8px; padding: 8px 12px; }
 th:first-child, td:first-child { text-align: left; }
 `;
 
-function figure(svg: string): string {
-  return `<figure>${svg}</figure>`;
+function signed(value: number): string {
+  return `${value >= 0 ? '+' : ''}${value.toFixed(3)}`;
 }
 
-function rewardFunctionSeries(steps: readonly MetricsRecord[]): PlotSeries[] {
+/** Smoothing of noisy per-step curves (the raw values stay drawn, faint). */
+const smoothing = 0.6;
+const rate = [0, 1] as const;
+const nonNegative = [0, null] as const;
+
+function intervalOf(record: MetricsRecord, field: string): [number, number] | undefined {
+  const value = record[field];
+  if (!Array.isArray(value) || value.length !== 2) return undefined;
+  const [low, high] = value.map(numberOf) as [number, number];
+  return Number.isFinite(low) && Number.isFinite(high) ? [low, high] : undefined;
+}
+
+/**
+ * One series per key of an object-valued field of the records (for example
+ * `rewardMeanByFunction`, `timings`, `byCategory`), in order of first
+ * appearance unless `sorted`; `pick` reads the number out of each entry.
+ */
+function keyedSeries(
+  records: readonly MetricsRecord[],
+  field: string,
+  options: { pick?: (entry: unknown) => unknown; sorted?: boolean } = {},
+): PlotSeries[] {
   const names = new Set<string>();
-  for (const record of steps) {
-    const byFunction = record.rewardMeanByFunction;
-    if (byFunction && typeof byFunction === 'object')
-      for (const name of Object.keys(byFunction)) names.add(name);
+  for (const record of records) {
+    const value = record[field];
+    if (value && typeof value === 'object') for (const name of Object.keys(value)) names.add(name);
   }
-  return [...names].sort().map((name) => ({
+  const pick = options.pick ?? ((entry: unknown) => entry);
+  const ordered = options.sorted ? [...names].sort() : [...names];
+  return ordered.map((name) => ({
     name,
-    points: steps.map((record) => [
+    points: records.map((record) => [
       numberOf(record.step),
-      numberOf((record.rewardMeanByFunction as Record<string, unknown> | undefined)?.[name]),
+      numberOf(pick((record[field] as Record<string, unknown> | undefined)?.[name])),
     ]),
   }));
+}
+
+function categorySeries(evaluations: readonly MetricsRecord[]): PlotSeries[] {
+  return keyedSeries(evaluations, 'byCategory', {
+    pick: (entry) => (entry as { rewardMean?: unknown } | undefined)?.rewardMean,
+  });
+}
+
+/** Steps whose replies collapsed onto one (the share at or above the warning threshold). */
+function healthSection(steps: readonly MetricsRecord[]): string {
+  const flagged = steps.filter(
+    (record) => numberOf(record.topReplyShare) >= runHealthThresholds.topReplyShare,
+  );
+  if (steps.every((record) => record.topReplyShare === undefined)) return '';
+  if (flagged.length === 0)
+    return `<p>No step had ${Math.round(runHealthThresholds.topReplyShare * 100)}% or more identical agent replies.</p>`;
+  const first = flagged[0]!;
+  return `<p class="warning">Degenerate policy? In ${flagged.length} of ${steps.length} steps (first: step ${format(first.step)}) ${Math.round(runHealthThresholds.topReplyShare * 100)}% or more of the agent's replies were the same reply (share ${format(first.topReplyShare, 2)} at step ${format(first.step)}; distinct-2 ${format(first.distinct2, 2)}). A policy that repeats one reply to collect a reward shows here.</p>`;
+}
+
+function conversationHtml(sample: SampleRecord): string {
+  const messages = (sample.messages ?? [])
+    .map((message) => {
+      const role = ['system', 'user', 'assistant'].includes(message.role) ? message.role : 'user';
+      return `<div class="message ${role}"><span class="role">${escapeHtml(message.role)}</span>${escapeHtml(message.content)}</div>`;
+    })
+    .join('');
+  return `<div class="conversation"><div class="meta">step ${format(sample.step)} · scenario ${escapeHtml(String(sample.scenarioId))} · reward ${format(sample.reward)} · ended by ${escapeHtml(String(sample.endReason ?? '–'))}</div>${messages}</div>`;
+}
+
+/** The same scenario at the first and at the last evaluation, side by side. */
+function startVersusEnd(samples: readonly SampleRecord[]): string {
+  const stepsSeen = [
+    ...new Set(samples.map((sample) => numberOf(sample.step)).filter(Number.isFinite)),
+  ].sort((a, b) => a - b);
+  if (stepsSeen.length < 2) return '';
+  const first = stepsSeen[0]!;
+  const last = stepsSeen.at(-1)!;
+  const pairs = samples
+    .filter((sample) => numberOf(sample.step) === first)
+    .flatMap((start) => {
+      const end = samples.find(
+        (sample) => numberOf(sample.step) === last && sample.scenarioId === start.scenarioId,
+      );
+      return end ? [[start, end] as const] : [];
+    });
+  if (pairs.length === 0) return '';
+  return `<h2>Start versus end (same scenario, same seed)</h2>${pairs
+    .map(
+      ([start, end]) =>
+        `<div class="pair"><div>${conversationHtml(start)}</div><div>${conversationHtml(end)}</div></div>`,
+    )
+    .join('')}`;
+}
+
+function figure(svg: string): string {
+  return `<figure>${svg}</figure>`;
 }
 
 function summaryCards(
@@ -126,6 +210,12 @@ function summaryCards(
     cards.push(['eval success rate', format(last.successRate)]);
   }
   if (summary && typeof summary === 'object') {
+    const gainInterval = (summary as Record<string, unknown>).rewardGainInterval;
+    if (Array.isArray(gainInterval) && gainInterval.length === 2) {
+      const [low, high] = gainInterval.map(numberOf) as [number, number];
+      if (Number.isFinite(low) && Number.isFinite(high))
+        cards.push(['eval reward gain 95%', `[${signed(low)}, ${signed(high)}]`]);
+    }
     const seconds = numberOf((summary as Record<string, unknown>).seconds);
     if (Number.isFinite(seconds)) cards.push(['wall time', `${seconds.toFixed(0)} s`]);
     const status = (summary as Record<string, unknown>).status;
@@ -145,40 +235,53 @@ function renderSamples(samples: readonly SampleRecord[], maxSamples: number): st
   const lastStep = Math.max(
     ...samples.map((sample) => numberOf(sample.step)).filter(Number.isFinite),
   );
-  const shown = samples.filter((sample) => numberOf(sample.step) === lastStep).slice(0, maxSamples);
-  return shown
-    .map((sample) => {
-      const messages = (sample.messages ?? [])
-        .map((message) => {
-          const role = ['system', 'user', 'assistant'].includes(message.role)
-            ? message.role
-            : 'user';
-          return `<div class="message ${role}"><span class="role">${escapeHtml(message.role)}</span>${escapeHtml(message.content)}</div>`;
-        })
-        .join('');
-      return `<div class="conversation"><div class="meta">step ${format(sample.step)} · scenario ${escapeHtml(String(sample.scenarioId))} · reward ${format(sample.reward)} · ended by ${escapeHtml(String(sample.endReason ?? '–'))}</div>${messages}</div>`;
-    })
+  return samples
+    .filter((sample) => numberOf(sample.step) === lastStep)
+    .slice(0, maxSamples)
+    .map(conversationHtml)
     .join('');
 }
 
 function evaluationTable(evaluations: readonly MetricsRecord[]): string {
   if (evaluations.length === 0) return '';
+  const categories = categorySeries(evaluations).map((series) => series.name);
+  const range = (record: MetricsRecord, field: string, digits: number) => {
+    const interval = intervalOf(record, field);
+    return interval ? ` [${format(interval[0], digits)}, ${format(interval[1], digits)}]` : '';
+  };
   const rows = evaluations
-    .map(
-      (record) =>
-        `<tr><td>${format(record.step)}</td><td>${format(record.episodes)}</td><td>${format(record.rewardMean)}</td><td>${format(record.rewardStd)}</td><td>${format(record.successRate)}</td></tr>`,
-    )
+    .map((record) => {
+      const byCategory = (record.byCategory ?? {}) as Record<
+        string,
+        { rewardMean?: unknown; successRate?: unknown }
+      >;
+      const perCategory = categories
+        .map(
+          (name) =>
+            `<td>${format(byCategory[name]?.rewardMean)} / ${format(byCategory[name]?.successRate, 2)}</td>`,
+        )
+        .join('');
+      return `<tr><td>${format(record.step)}</td><td>${format(record.episodes)}</td><td>${format(record.rewardMean)}${range(record, 'rewardInterval', 3)}</td><td>${format(record.successRate, 2)}${range(record, 'successInterval', 2)}</td>${perCategory}</tr>`;
+    })
     .join('');
-  return `<table><thead><tr><th>step</th><th>episodes</th><th>reward mean</th><th>reward std</th><th>success rate</th></tr></thead><tbody>${rows}</tbody></table>`;
+  const categoryHeads = categories
+    .map((name) => `<th>${escapeHtml(name)}<br><small>reward / success</small></th>`)
+    .join('');
+  return `<table><thead><tr><th>step</th><th>episodes</th><th>reward mean [95%]</th><th>success rate [95%]</th>${categoryHeads}</tr></thead><tbody>${rows}</tbody></table>`;
 }
 
 /**
  * The HTML report of a run: one self-contained page (inline CSS and inline
  * SVG, no script, no network) with plots of the training metrics per step
- * (reward mean ± std, reward per reward function, KL to the reference,
- * entropy, completion lengths, clip fractions, tokens per second), the
- * population's fitness per generation, evaluation reward and success rate,
- * sample conversations, and the config. Deterministic for its input.
+ * (reward mean ± std, reward per reward function, loss, gradient norm,
+ * learning rate, KL to the reference, entropy, completion lengths,
+ * truncation, zero-spread groups, reply diversity, step timings, clip
+ * fractions, tokens per second; noisy curves smoothed over their faint raw
+ * values, rates kept in [0, 1]), a warning when the policy collapsed onto one
+ * reply, the population's fitness per generation, evaluation reward and
+ * success rate with 95% intervals and per category, sample conversations
+ * from several categories, the same scenarios at the start and at the end,
+ * and the config. Deterministic for its input.
  *
  * @example
  * ```ts
@@ -202,6 +305,7 @@ export function renderReport(options: RenderReportOptions): string {
     renderLinePlot({
       title: 'Reward (mean ± std over episodes)',
       xLabel: 'step',
+      smoothing,
       series: [
         { name: 'reward mean', points: pointsOf(steps, 'rewardMean'), band: steps.map(bandOf) },
       ],
@@ -209,29 +313,90 @@ export function renderReport(options: RenderReportOptions): string {
     renderLinePlot({
       title: 'Reward per reward function',
       xLabel: 'step',
-      series: rewardFunctionSeries(steps),
+      smoothing,
+      series: keyedSeries(steps, 'rewardMeanByFunction', { sorted: true }),
+    }),
+    renderLinePlot({
+      title: 'Loss',
+      xLabel: 'step',
+      smoothing,
+      series: [{ name: 'loss', points: pointsOf(steps, 'loss') }],
+    }),
+    renderLinePlot({
+      title: 'Gradient norm (before clipping)',
+      xLabel: 'step',
+      smoothing,
+      yBounds: nonNegative,
+      series: [{ name: 'grad norm', points: pointsOf(steps, 'gradNorm') }],
+    }),
+    renderLinePlot({
+      title: 'Learning rate',
+      xLabel: 'step',
+      yBounds: nonNegative,
+      series: [{ name: 'learning rate', points: pointsOf(steps, 'learningRate') }],
     }),
     renderLinePlot({
       title: 'KL to reference (per token)',
       xLabel: 'step',
+      smoothing,
       series: [{ name: 'KL', points: pointsOf(steps, 'klToReference') }],
     }),
     renderLinePlot({
       title: 'Entropy (per token)',
       xLabel: 'step',
+      smoothing,
+      yBounds: nonNegative,
       series: [{ name: 'entropy', points: pointsOf(steps, 'entropy') }],
     }),
     renderLinePlot({
       title: 'Completion length (tokens per agent turn)',
       xLabel: 'step',
+      smoothing,
+      yBounds: nonNegative,
       series: [
         { name: 'mean', points: pointsOf(steps, 'completionLengthMean') },
         { name: 'max', points: pointsOf(steps, 'completionLengthMax') },
       ],
     }),
     renderLinePlot({
+      title: 'Truncation (share of episodes)',
+      xLabel: 'step',
+      yBounds: rate,
+      series: [
+        { name: 'a turn cut by maxNewTokens', points: pointsOf(steps, 'truncatedFraction') },
+        { name: 'ended by a full context', points: pointsOf(steps, 'lengthEndedFraction') },
+      ],
+    }),
+    renderLinePlot({
+      title: 'Groups with zero reward spread',
+      xLabel: 'step',
+      yBounds: rate,
+      series: [
+        { name: 'zero-spread fraction', points: pointsOf(steps, 'zeroSpreadGroupFraction') },
+      ],
+    }),
+    renderLinePlot({
+      title: 'Reply diversity (degenerate policies fall)',
+      xLabel: 'step',
+      yBounds: rate,
+      smoothing,
+      series: [
+        { name: 'distinct-1', points: pointsOf(steps, 'distinct1') },
+        { name: 'distinct-2', points: pointsOf(steps, 'distinct2') },
+        { name: 'most frequent reply share', points: pointsOf(steps, 'topReplyShare') },
+      ],
+    }),
+    renderLinePlot({
+      title: 'Step timings (seconds)',
+      xLabel: 'step',
+      smoothing,
+      yBounds: nonNegative,
+      series: keyedSeries(steps, 'timings'),
+    }),
+    renderLinePlot({
       title: 'Clip fractions',
       xLabel: 'step',
+      yBounds: rate,
       series: [
         { name: 'low', points: pointsOf(steps, 'clipFractionLow') },
         { name: 'high', points: pointsOf(steps, 'clipFractionHigh') },
@@ -240,11 +405,15 @@ export function renderReport(options: RenderReportOptions): string {
     renderLinePlot({
       title: 'Sampled tokens per second',
       xLabel: 'step',
+      smoothing,
+      yBounds: nonNegative,
       series: [{ name: 'tokens/s', points: pointsOf(steps, 'tokensPerSecond') }],
     }),
     renderLinePlot({
       title: 'Success rate (training episodes)',
       xLabel: 'step',
+      yBounds: rate,
+      smoothing,
       series: [{ name: 'success', points: pointsOf(steps, 'successRate') }],
     }),
   ];
@@ -257,22 +426,41 @@ export function renderReport(options: RenderReportOptions): string {
       { name: 'worst', points: pointsOf(generations, 'worstFitness', 'generation') },
     ],
   });
+  const intervalBand =
+    (field: string, fallback?: (record: MetricsRecord) => [number, number, number]) =>
+    (record: MetricsRecord): [number, number, number] => {
+      const interval = intervalOf(record, field);
+      if (interval) return [numberOf(record.step), interval[0], interval[1]];
+      return fallback ? fallback(record) : [numberOf(record.step), Number.NaN, Number.NaN];
+    };
   const evaluation = [
     renderLinePlot({
       title: 'Evaluation reward',
       xLabel: 'step',
       series: [
         {
-          name: 'reward mean',
+          name: 'reward mean (band: 95% interval)',
           points: pointsOf(evaluations, 'rewardMean'),
-          band: evaluations.map(bandOf),
+          band: evaluations.map(intervalBand('rewardInterval', bandOf)),
         },
       ],
     }),
     renderLinePlot({
       title: 'Evaluation success rate',
       xLabel: 'step',
-      series: [{ name: 'success rate', points: pointsOf(evaluations, 'successRate') }],
+      yBounds: rate,
+      series: [
+        {
+          name: 'success rate (band: 95% interval)',
+          points: pointsOf(evaluations, 'successRate'),
+          band: evaluations.map(intervalBand('successInterval')),
+        },
+      ],
+    }),
+    renderLinePlot({
+      title: 'Evaluation reward per category',
+      xLabel: 'step',
+      series: categorySeries(evaluations),
     }),
   ];
   const adopted = generations.filter(
@@ -296,6 +484,8 @@ export function renderReport(options: RenderReportOptions): string {
 <main>
 <h2>Training</h2>
 <div class="grid">${training.map(figure).join('\n')}</div>
+<h2>Policy health</h2>
+${healthSection(steps)}
 <h2>Evaluation (held-out scenarios)</h2>
 <div class="grid">${evaluation.map(figure).join('\n')}</div>
 ${evaluationTable(evaluations)}
@@ -303,8 +493,9 @@ ${evaluationTable(evaluations)}
 <div class="grid">${figure(evolution)}</div>
 <p>${generations.length} generation(s); ${adopted.length} adopted a prompt from the population.</p>
 ${eventList ? `<h2>Events</h2>${eventList}` : ''}
-<h2>Sample conversations</h2>
+<h2>Sample conversations (one per category, last evaluation)</h2>
 ${renderSamples(options.samples ?? [], options.maxSamples ?? 6)}
+${startVersusEnd(options.samples ?? [])}
 <h2>Config</h2>
 <pre class="config">${escapeHtml(configJson)}</pre>
 </main>

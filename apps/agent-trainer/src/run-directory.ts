@@ -52,7 +52,8 @@ export function runDirectoryName(name: string, date: Date): string {
 
 /**
  * Creates a new run directory under `root` (default `runs`), adding `-2`,
- * `-3`, ... when the name is taken, and its `checkpoints/` folder.
+ * `-3`, ... when the name is taken (claimed with an atomic `mkdir`, so two
+ * runs started at once never share one), and its `checkpoints/` folder.
  *
  * @example
  * ```ts
@@ -68,18 +69,28 @@ export async function createRunDirectory(options: {
 }): Promise<RunPaths> {
   let directory = options.directory;
   if (directory !== undefined) {
-    if (await exists(runPaths(directory).metrics)) {
+    if ((await exists(runPaths(directory).metrics)) || (await exists(runPaths(directory).config))) {
       throw new UsageError(
         `run directory ${directory} already holds a run; use --resume ${directory} to continue it`,
       );
     }
+    await mkdir(directory, { recursive: true });
   } else {
-    const base = path.join(
-      options.root ?? 'runs',
-      runDirectoryName(options.name, options.date ?? new Date()),
-    );
-    directory = base;
-    for (let suffix = 2; await exists(directory); suffix++) directory = `${base}-${suffix}`;
+    const root = options.root ?? 'runs';
+    await mkdir(root, { recursive: true });
+    const base = path.join(root, runDirectoryName(options.name, options.date ?? new Date()));
+    // mkdir without `recursive` fails when the folder exists, atomically: of two runs started
+    // in the same second with the same name, each gets its own folder.
+    for (let suffix = 1; ; suffix++) {
+      const candidate = suffix === 1 ? base : `${base}-${suffix}`;
+      try {
+        await mkdir(candidate);
+        directory = candidate;
+        break;
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      }
+    }
   }
   const paths = runPaths(directory);
   await mkdir(paths.checkpoints, { recursive: true });

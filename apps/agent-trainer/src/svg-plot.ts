@@ -15,6 +15,40 @@ export interface LinePlotOptions {
   yLabel?: string;
   width?: number;
   height?: number;
+  /**
+   * Exponential smoothing weight in [0, 1) for noisy curves: each series is
+   * drawn raw, faint, with its smoothed line over it ({@link smoothValues}).
+   * 0 (default): raw only.
+   */
+  smoothing?: number;
+  /**
+   * Limits of the y axis that the data cannot cross, for example `[0, 1]`
+   * for a rate or `[0, null]` for a count: the axis never shows impossible
+   * values (a negative success rate) around its padding.
+   */
+  yBounds?: readonly [number | null, number | null];
+}
+
+/**
+ * Debiased exponential moving average, as TensorBoard smooths scalars:
+ * `m_t = w m_(t-1) + (1 - w) y_t`, shown as `m_t / (1 - w^t)` so the first
+ * points are not pulled toward 0. Non-finite values are skipped (they keep
+ * their place as NaN).
+ *
+ * @example
+ * ```ts
+ * smoothValues([1, 2, 3], 0.5); // [1, 1.6667, 2.4286]
+ * ```
+ */
+export function smoothValues(values: readonly number[], weight: number): number[] {
+  let last = 0;
+  let count = 0;
+  return values.map((value) => {
+    if (!Number.isFinite(value)) return Number.NaN;
+    last = last * weight + (1 - weight) * value;
+    count++;
+    return weight === 0 ? value : last / (1 - weight ** count);
+  });
 }
 
 /** Colors that stay apart for the color-blind (Okabe and Ito 2008). */
@@ -57,14 +91,16 @@ export function niceTicks(low: number, high: number, count = 5): number[] {
 function formatTick(value: number): string {
   if (value === 0) return '0';
   const magnitude = Math.abs(value);
-  if (magnitude >= 1e5 || magnitude < 1e-3) return value.toExponential(1);
+  // Two decimals so that neighbouring ticks (1.05e-4, 1.1e-4) never print the same.
+  if (magnitude >= 1e5 || magnitude < 1e-3) return value.toExponential(2).replace(/\.?0+e/, 'e');
   return String(Number(value.toPrecision(4)));
 }
 
 /**
  * A line plot as an inline SVG string: axes with round ticks, one polyline
  * and one circle per finite point for each series, an optional shaded band,
- * and a legend. Needs no script or stylesheet, so it renders from `file://`.
+ * optionally a smoothed line over the faint raw one, y limits the data cannot
+ * cross, and a legend in its own band above the frame. Needs no script or stylesheet, so it renders from `file://`.
  * The root `<svg>` carries `data-points` (the number of points drawn), which
  * the browser test counts. With no finite point it draws the frame and
  * "no data".
@@ -76,8 +112,17 @@ function formatTick(value: number): string {
  */
 export function renderLinePlot(options: LinePlotOptions): string {
   const width = options.width ?? 520;
-  const height = options.height ?? 260;
-  const margin = { left: 56, right: 12, top: 28, bottom: 40 };
+  // As many legend columns (up to 3) as the longest name allows at about 5.5 px a character.
+  const longestName = Math.max(0, ...options.series.map((entry) => entry.name.length));
+  const legendColumns = Math.max(
+    1,
+    Math.min(3, Math.floor((width - 68) / (longestName * 5.5 + 24))),
+  );
+  const legendRows = Math.ceil(options.series.length / legendColumns);
+  // The legend has its own band above the frame, so it never covers a line.
+  const legendHeight = legendRows * 14;
+  const height = (options.height ?? 260) + legendHeight;
+  const margin = { left: 56, right: 12, top: 28 + legendHeight, bottom: 40 };
   const plotWidth = width - margin.left - margin.right;
   const plotHeight = height - margin.top - margin.bottom;
   const series = options.series.map((entry) => ({
@@ -128,6 +173,10 @@ export function renderLinePlot(options: LinePlotOptions): string {
     yMin -= pad;
     yMax += pad;
   }
+  const [lowerBound, upperBound] = options.yBounds ?? [null, null];
+  if (lowerBound !== null && yMin < lowerBound) yMin = lowerBound;
+  if (upperBound !== null && yMax > upperBound) yMax = upperBound;
+  if (!(yMax > yMin)) yMax = yMin + 1;
   const sx = (x: number) => margin.left + ((x - xMin) / (xMax - xMin)) * plotWidth;
   const sy = (y: number) => margin.top + plotHeight - ((y - yMin) / (yMax - yMin)) * plotHeight;
   const fixed = (value: number) => value.toFixed(2);
@@ -141,7 +190,9 @@ export function renderLinePlot(options: LinePlotOptions): string {
       `<text x="${margin.left - 6}" y="${y}" text-anchor="end" dominant-baseline="middle" class="plot-tick">${formatTick(tick)}</text>`,
     );
   }
-  for (const tick of niceTicks(xMin, xMax)) {
+  // Steps and generations are whole numbers: no tick at 1.5.
+  const wholeX = xs.every(Number.isInteger);
+  for (const tick of niceTicks(xMin, xMax).filter((value) => !wholeX || Number.isInteger(value))) {
     const x = fixed(sx(tick));
     parts.push(
       `<line x1="${x}" x2="${x}" y1="${margin.top + plotHeight}" y2="${margin.top + plotHeight + 4}" class="plot-axis"/>`,
@@ -172,18 +223,30 @@ export function renderLinePlot(options: LinePlotOptions): string {
       );
     }
     const coordinates = entry.points.map(([x, y]) => `${fixed(sx(x))},${fixed(sy(y))}`);
+    const smoothing = options.smoothing ?? 0;
+    const smoothed = smoothing > 0 && entry.points.length > 2;
     if (coordinates.length > 1) {
       parts.push(
-        `<polyline points="${coordinates.join(' ')}" fill="none" stroke="${color}" stroke-width="1.8" class="plot-line" data-series="${escapeHtml(entry.name)}"/>`,
+        `<polyline points="${coordinates.join(' ')}" fill="none" stroke="${color}" stroke-width="${smoothed ? 1 : 1.8}"${smoothed ? ' stroke-opacity="0.3"' : ''} class="plot-line${smoothed ? ' plot-raw' : ''}" data-series="${escapeHtml(entry.name)}"/>`,
       );
     }
     for (const [x, y] of entry.points) {
       parts.push(
-        `<circle cx="${fixed(sx(x))}" cy="${fixed(sy(y))}" r="${entry.points.length > 60 ? 1.2 : 2.4}" fill="${color}" class="plot-point"><title>${escapeHtml(entry.name)}: ${formatTick(x)}, ${formatTick(y)}</title></circle>`,
+        `<circle cx="${fixed(sx(x))}" cy="${fixed(sy(y))}" r="${entry.points.length > 60 || smoothed ? 1.2 : 2.4}" fill="${color}"${smoothed ? ' fill-opacity="0.35"' : ''} class="plot-point"><title>${escapeHtml(entry.name)}: ${formatTick(x)}, ${formatTick(y)}</title></circle>`,
       );
     }
-    const legendX = margin.left + 8 + (index % 3) * Math.floor(plotWidth / 3);
-    const legendY = margin.top + 12 + Math.floor(index / 3) * 14;
+    if (smoothed) {
+      const values = smoothValues(
+        entry.points.map(([, y]) => y),
+        smoothing,
+      );
+      const line = entry.points.map(([x], at) => `${fixed(sx(x))},${fixed(sy(values[at]!))}`);
+      parts.push(
+        `<polyline points="${line.join(' ')}" fill="none" stroke="${color}" stroke-width="2" class="plot-smooth" data-series="${escapeHtml(entry.name)} (smoothed)"/>`,
+      );
+    }
+    const legendX = margin.left + (index % legendColumns) * Math.floor(plotWidth / legendColumns);
+    const legendY = 28 + 10 + Math.floor(index / legendColumns) * 14;
     parts.push(`<rect x="${legendX}" y="${legendY - 7}" width="10" height="3" fill="${color}"/>`);
     parts.push(
       `<text x="${legendX + 14}" y="${legendY - 2}" class="plot-legend">${escapeHtml(entry.name)}</text>`,

@@ -41,7 +41,7 @@ import {
 } from './app-config';
 import { assertModelDirectory } from './chat-model';
 import { UsageError } from './exit-codes';
-import { loadEnvironmentModule, loadRewardModule } from './user-module';
+import { loadEnvironmentModule, loadRewardModule, type UserModuleOptions } from './user-module';
 
 /** The environment side of a run: the environment, its scenarios, and rewards it brings. */
 export interface EnvironmentSetup {
@@ -60,6 +60,7 @@ export interface EnvironmentSetup {
 export async function createEnvironmentSetup(
   config: EnvironmentConfig,
   systemPrompt?: string,
+  moduleOptions: UserModuleOptions = {},
 ): Promise<EnvironmentSetup> {
   switch (config.type) {
     case 'support': {
@@ -92,7 +93,7 @@ export async function createEnvironmentSetup(
       };
     }
     case 'module': {
-      const loaded = await loadEnvironmentModule(config.module, config.export);
+      const loaded = await loadEnvironmentModule(config.module, config.export, moduleOptions);
       return {
         environment: loaded.environment as Environment<Scenario>,
         trainScenarios: loaded.scenarios as Scenario[],
@@ -106,6 +107,7 @@ export async function createEnvironmentSetup(
 /** Builds the weighted reward functions of the config (module rewards are imported). */
 export async function createRewards(
   configs: readonly RewardConfig[],
+  moduleOptions: UserModuleOptions = {},
 ): Promise<WeightedReward<Scenario>[]> {
   const rewards: WeightedReward<Scenario>[] = [];
   for (const config of configs) {
@@ -127,7 +129,11 @@ export async function createRewards(
         reward = lengthReward(config.options) as RewardFunction<Scenario>;
         break;
       case 'module':
-        reward = (await loadRewardModule(config.module, config.export)) as RewardFunction<Scenario>;
+        reward = (await loadRewardModule(
+          config.module,
+          config.export,
+          moduleOptions,
+        )) as RewardFunction<Scenario>;
         break;
     }
     rewards.push({ reward, weight: config.weight });
@@ -211,6 +217,16 @@ export interface CreateTrainerOptions {
    * warnings; the CLI passes one with `--verbose`.
    */
   log?: (line: string) => void;
+  /** Receives the environment, rewards and held-out scenarios the trainer was built with (for evaluation). */
+  onParts?: (parts: TrainerParts) => void;
+}
+
+/** What a trainer was built from, for an evaluation on the same scale. */
+export interface TrainerParts {
+  environment: Environment<Scenario>;
+  rewards: WeightedReward<Scenario>[];
+  trainScenarios: Scenario[];
+  evalScenarios: Scenario[];
 }
 
 /**
@@ -223,9 +239,14 @@ export interface CreateTrainerOptions {
  */
 export async function createTrainer(options: CreateTrainerOptions): Promise<GrpoTrainer<Scenario>> {
   const { config } = options;
-  const setup = await createEnvironmentSetup(config.environment, config.systemPrompt);
+  const moduleOptions = { timeoutSeconds: config.callTimeoutSeconds };
+  const setup = await createEnvironmentSetup(
+    config.environment,
+    config.systemPrompt,
+    moduleOptions,
+  );
   const rewards = [
-    ...(await createRewards(config.rewards)),
+    ...(await createRewards(config.rewards, moduleOptions)),
     ...setup.moduleRewards.map((reward) => ({ reward, weight: 1 })),
   ];
   if (config.policy.type === 'candidate-selector') {
@@ -249,6 +270,12 @@ export async function createTrainer(options: CreateTrainerOptions): Promise<Grpo
   const systemPrompt =
     config.systemPrompt ??
     (config.environment.type === 'support' ? defaultSupportSystemPrompt : undefined);
+  options.onParts?.({
+    environment: setup.environment,
+    rewards,
+    trainScenarios: setup.trainScenarios,
+    evalScenarios: setup.evalScenarios,
+  });
   return new GrpoTrainer<Scenario>({
     policy,
     referenceModel,

@@ -3,7 +3,14 @@ import { register } from 'node:module';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Environment, RewardFunction } from '@cohort/core';
+import { environmentWithTimeout, rewardWithTimeout } from '@cohort/trainer';
 import { UsageError } from './exit-codes';
+
+/** Options of the module loaders. */
+export interface UserModuleOptions {
+  /** Every call into the module's environment and rewards must settle within this (default: no limit). */
+  timeoutSeconds?: number;
+}
 
 /** What a user's environment module provides. */
 export interface EnvironmentModule {
@@ -107,10 +114,12 @@ export async function importUserModule(
 export async function loadEnvironmentModule(
   modulePath: string,
   exportName?: string,
+  options: UserModuleOptions = {},
 ): Promise<EnvironmentModule> {
   const exports = await importUserModule(modulePath, 'environment');
   const candidates = exportName ? [exportName] : ['environment', 'default'];
   let environment: Environment<unknown> | undefined;
+  let environmentExport = '';
   for (const name of candidates) {
     let value = exports[name];
     if (typeof value === 'function' && !isEnvironment(value)) {
@@ -125,6 +134,7 @@ export async function loadEnvironmentModule(
     }
     if (isEnvironment(value)) {
       environment = value;
+      environmentExport = name;
       break;
     }
   }
@@ -150,7 +160,22 @@ export async function loadEnvironmentModule(
       `${modulePath}: "rewards" must be an array of reward functions (each with name and score())`,
     );
   }
-  return { environment, scenarios, evaluationScenarios, rewards };
+  const seconds = options.timeoutSeconds;
+  if (seconds === undefined) return { environment, scenarios, evaluationScenarios, rewards };
+  return {
+    environment: environmentWithTimeout(environment, {
+      call: `environment "${environment.name}" (export ${environmentExport} of ${modulePath})`,
+      seconds,
+    }),
+    scenarios,
+    evaluationScenarios,
+    rewards: rewards.map((reward, index) =>
+      rewardWithTimeout(reward, {
+        call: `reward "${reward.name}" (export rewards[${index}] of ${modulePath})`,
+        seconds,
+      }),
+    ),
+  };
 }
 
 /**
@@ -161,12 +186,19 @@ export async function loadEnvironmentModule(
 export async function loadRewardModule(
   modulePath: string,
   exportName?: string,
+  options: UserModuleOptions = {},
 ): Promise<RewardFunction<unknown>> {
   const exports = await importUserModule(modulePath, 'reward');
   for (const name of exportName ? [exportName] : ['reward', 'default']) {
     let value = exports[name];
     if (typeof value === 'function') value = await (value as () => unknown)();
-    if (isRewardFunction(value)) return value;
+    if (isRewardFunction(value)) {
+      if (options.timeoutSeconds === undefined) return value;
+      return rewardWithTimeout(value, {
+        call: `reward "${value.name}" (export ${name} of ${modulePath})`,
+        seconds: options.timeoutSeconds,
+      });
+    }
   }
   throw new UsageError(
     `${modulePath} does not export a reward function: expected ${exportName ? `"${exportName}"` : '"reward" or a default export'} with name and score(); it exports ${Object.keys(exports).join(', ') || 'nothing'}`,

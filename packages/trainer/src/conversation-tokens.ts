@@ -41,6 +41,23 @@ export class ConversationTokens {
     this.awaitingAgent = true;
   }
 
+  /**
+   * How many template ids follow the agent's next turn (for ChatML,
+   * `<|im_end|>\n`): a turn of `maxNewTokens` needs this much more room in
+   * the context, because the policy may stop by length without sampling the
+   * end-of-turn id.
+   */
+  closingLength(): number {
+    const withGenerationPrompt = this.tokenizer.applyChatTemplate(this.messages, {
+      addGenerationPrompt: true,
+    });
+    const withEmptyAnswer = this.tokenizer.applyChatTemplate(
+      [...this.messages, { role: 'assistant', content: '' }],
+      { addGenerationPrompt: false },
+    );
+    return Math.max(0, withEmptyAnswer.length - withGenerationPrompt.length);
+  }
+
   /** The prompt for the next agent turn (everything so far, ending with the generation prompt). */
   prompt(): number[] {
     return [...this.tokenIds];

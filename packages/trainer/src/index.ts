@@ -8,6 +8,12 @@ export type {
 export { criticAdvantageStage, groupAdvantageStage } from './advantage-stage';
 export type { TrainerAlgorithms } from './algorithm-registry';
 export { resolveAlgorithms } from './algorithm-registry';
+export {
+  CallTimeoutError,
+  environmentWithTimeout,
+  rewardWithTimeout,
+  withCallTimeout,
+} from './call-timeout';
 export type { HashingFeaturizerOptionsInput } from './candidate-hashing-featurizer';
 export {
   createHashingFeaturizer,
@@ -88,6 +94,8 @@ export type { ReferenceScores } from './reference-scoring-stage';
 export { scoreReference } from './reference-scoring-stage';
 export { refreshReference } from './refresh-reference';
 export { shapeReturns } from './return-shaping-stage';
+export type { ReplyDiversity } from './reply-diversity';
+export { replyDiversity } from './reply-diversity';
 export type {
   RewardFailure,
   RolloutOptions,
@@ -105,6 +113,27 @@ export type {
   StepMetrics,
 } from './step-metrics';
 export { buildStepMetrics } from './step-metrics';
+export {
+  removeStaleCheckpointTemporaries,
+  removeStaleTemporaries,
+  truncateJsonLines,
+} from './run-files';
+export type { RunLock } from './run-lock';
+export { acquireRunLock, lockFileName, RunLockedError } from './run-lock';
+export type {
+  CategoryEvaluation,
+  Interval,
+  ScenarioResult,
+  StratifiedEvaluationMetrics,
+  StratifiedEvaluationOptions,
+} from './stratified-evaluation';
+export {
+  evaluateStratified,
+  evaluationGain,
+  scenarioCategory,
+  stratifiedBootstrapInterval,
+  stratifiedScenarios,
+} from './stratified-evaluation';
 export type {
   OptimizerStepResult,
   PolicyOptimizer,
@@ -138,7 +167,8 @@ export type {
   TrainingRunOptions,
   TrainingSummary,
 } from './training-run';
-export { TrainingRun } from './training-run';
+export type { StepHealth } from './training-run';
+export { runHealthThresholds, TrainingRun } from './training-run';
 export type { TrajectoryRecord } from './trajectory-record';
 export { buildTrajectoryRecords } from './trajectory-record';
 export type { TurnTargets } from './turn-advantages';

@@ -73,6 +73,8 @@ interface RunningEpisode<S> {
   rewardsPerTurn: number[];
   /** Tool calls of the episode; undefined until the environment reports one. */
   toolCalls?: ToolCallRecord[];
+  /** Sum over turns of each turn-scoped reward function's (unweighted) score; null when every turn failed. */
+  turnRewardSums: Record<string, number | null>;
   done: boolean;
   endReason: EndReason;
   truncated: boolean;
@@ -173,6 +175,7 @@ export async function rolloutGroups<S extends ScenarioLike>(
         tokens,
         turns,
         rewardsPerTurn: [],
+        turnRewardSums: {},
         done: false,
         endReason: 'turn-limit',
         truncated: false,
@@ -188,7 +191,9 @@ export async function rolloutGroups<S extends ScenarioLike>(
     const ready: RunningEpisode<S>[] = [];
     for (const episode of active) {
       if (
-        episode.tokens.tokenIds.length + options.generation.maxNewTokens >
+        episode.tokens.tokenIds.length +
+          options.generation.maxNewTokens +
+          episode.tokens.closingLength() >
         options.maxSequenceLength
       ) {
         // Only an opening prompt can get here: later turns are checked when the user speaks.
@@ -245,6 +250,10 @@ export async function rolloutGroups<S extends ScenarioLike>(
         failures,
       });
       timings.rewards += elapsedSeconds(rewardStart);
+      for (const [name, value] of Object.entries(turnRewards.byName)) {
+        const sum = episode.turnRewardSums[name] ?? null;
+        episode.turnRewardSums[name] = value === null ? sum : (sum ?? 0) + value;
+      }
       const turnReward = result.reward + turnRewards.total;
       episode.rewardsPerTurn.push(turnReward);
       episode.turns.push({
@@ -271,8 +280,11 @@ export async function rolloutGroups<S extends ScenarioLike>(
         episode.endReason = result.endReason ?? 'turn-limit';
       } else {
         const [observationStart, observationEnd] = episode.tokens.appendObservation(observation);
-        if (observationEnd + options.generation.maxNewTokens > options.maxSequenceLength) {
-          // The next agent turn would not fit in the context: end here, without the observation.
+        if (
+          observationEnd + options.generation.maxNewTokens + episode.tokens.closingLength() >
+          options.maxSequenceLength
+        ) {
+          // The next agent turn and the template ids after it would not fit: end here, without the observation.
           episode.tokens.truncate(observationStart);
           episode.done = true;
           episode.endReason = 'length';
@@ -327,7 +339,8 @@ export async function rolloutGroups<S extends ScenarioLike>(
         lossMask: episode.tokens.lossMask,
         behaviorLogProbs: episode.tokens.behaviorLogProbs,
         rewardsPerTurn: episode.rewardsPerTurn,
-        rewardsByFunction: episodeRewards.byName,
+        // Turn-scoped functions report their sum over turns, so every reward shows by name.
+        rewardsByFunction: { ...episode.turnRewardSums, ...episodeRewards.byName },
         totalReward: perTurnTotal + episodeRewards.total,
         endReason: episode.endReason,
         truncated: episode.truncated,

@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { CheckpointError } from '@cohort/core';
@@ -164,6 +164,32 @@ describe('TrainingRun', () => {
       expect(resumedLog).toEqual(wholeLog);
     },
   );
+
+  it('resumed before its first checkpoint (kill -9 during the first write), starts over with no duplicate log lines and no temporary folders left', async () => {
+    const strip = (text: string) =>
+      parseMetricsLog(text).map(({ time, timings, stepSeconds, tokensPerSecond, ...rest }) => rest);
+    const whole = makeRun(path.join(root, 'whole-before-checkpoint'));
+    await whole.run.run();
+    const wholeLog = strip(
+      await readFile(path.join(root, 'whole-before-checkpoint', 'metrics.jsonl'), 'utf8'),
+    );
+
+    // The first run got through all its steps but died while writing its first checkpoint.
+    const directory = path.join(root, 'killed-before-checkpoint');
+    await makeRun(directory).run.run();
+    const halfWritten = path.join(directory, 'checkpoints', 'step-000007.tmp-999999-1-0');
+    await mkdir(halfWritten, { recursive: true });
+    await writeFile(path.join(halfWritten, 'weights.bin'), 'half');
+    const samplesBefore = await readFile(path.join(directory, 'samples.jsonl'), 'utf8');
+
+    const resumed = makeRun(directory);
+    expect(await resumed.run.resume()).toBe(0);
+    await resumed.run.run();
+    expect(await readdir(path.join(directory, 'checkpoints'))).toEqual([]);
+    const log = strip(await readFile(path.join(directory, 'metrics.jsonl'), 'utf8'));
+    expect(log).toEqual(wholeLog);
+    expect(await readFile(path.join(directory, 'samples.jsonl'), 'utf8')).toBe(samplesBefore);
+  });
 
   it('refuses a damaged checkpoint with an error that names the file', async () => {
     const directory = path.join(root, 'damaged');

@@ -1,6 +1,6 @@
-import { appendFile, readdir, readFile, rm } from 'node:fs/promises';
+import { appendFile, readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { CheckpointError, type Scenario } from '@cohort/core';
+import { CheckpointError, type Scenario, type TrajectoryGroup } from '@cohort/core';
 import type {
   CachedFitnessFunction,
   EvolutionaryPopulation,
@@ -16,13 +16,20 @@ import type {
   StepMetrics,
   TrainerEvent,
 } from './grpo-trainer';
-import { MetricsLog, parseMetricsLog } from './metrics-log';
+import { MetricsLog } from './metrics-log';
 import {
   decodeOptimizerState,
   type EncodedOptimizerState,
   encodeOptimizerState,
 } from './optimizer-state-codec';
+import { replyDiversity } from './reply-diversity';
 import type { ScenarioLike } from './rollout';
+import { removeStaleTemporaries, truncateJsonLines } from './run-files';
+import {
+  evaluateStratified,
+  type StratifiedEvaluationMetrics,
+  type StratifiedEvaluationOptions,
+} from './stratified-evaluation';
 import { isRefreshable } from './trainable-policy';
 
 /** Prompt evolution running beside gradient training: a generation every E episodes. */
@@ -50,6 +57,12 @@ export interface TrainingRunOptions<S extends ScenarioLike = Scenario> {
    * example a drifting bandit's arms). Saved with every checkpoint.
    */
   extraState?: { save(): unknown; restore(state: unknown): void };
+  /**
+   * Evaluate on a stratified sample of these held-out scenarios, with
+   * intervals and a figure per category ({@link evaluateStratified}), instead
+   * of the trainer's own first-N evaluation.
+   */
+  evaluation?: StratifiedEvaluationOptions<S>;
 }
 
 /** Everything a run reports. */
@@ -83,9 +96,34 @@ export interface TrainingSummary {
   systemPrompt: string | undefined;
 }
 
+/**
+ * When a step's rollouts earn a warning: more than half the episodes ended
+ * by a full context; half or more of at least 8 agent replies identical (a
+ * policy that found one stock reply that the reward pays for). A warning of
+ * one kind is given again at most every `warningIntervalSteps` steps.
+ */
+export const runHealthThresholds = {
+  lengthEndedFraction: 0.5,
+  topReplyShare: 0.5,
+  minimumReplies: 8,
+  warningIntervalSteps: 25,
+} as const;
+
 const referencePrefix = 'reference/';
 const valuePrefix = 'value/';
 const checkpointPattern = /^step-(\d{6,})$/;
+
+/** The health figures logged with each step (beside {@link StepMetrics}) and plotted by the report. */
+export interface StepHealth {
+  /** Distinct unigrams / bigrams over all words of the step's agent replies. */
+  distinct1: number;
+  distinct2: number;
+  /** Share of the step's agent replies equal to its most frequent one (a degenerate policy repeats itself). */
+  topReplyShare: number;
+  emptyReplyShare: number;
+  /** Share of the step's episodes that ended because the context was full. */
+  lengthEndedFraction: number;
+}
 
 /**
  * A whole training run on disk: steps of a {@link GrpoTrainer}, evaluation
@@ -106,11 +144,18 @@ export class TrainingRun<S extends ScenarioLike = Scenario> {
   readonly metrics: MetricsLog;
   private stopReason: string | undefined;
   private readonly generations: GenerationRecord[] = [];
+  /** The trajectories of the step in progress (from the trainer's `rollouts` events). */
+  private stepGroups: TrajectoryGroup[] = [];
+  /** The step each kind of warning was last given at, so a recurring one is not printed at every step. */
+  private readonly lastWarned = new Map<string, number>();
 
   constructor(options: TrainingRunOptions<S>) {
     this.options = options;
     this.metrics = new MetricsLog(path.join(options.runDirectory, 'metrics.jsonl'));
-    options.trainer.subscribe((event) => this.emit(event));
+    options.trainer.subscribe((event) => {
+      if (event.type === 'rollouts') this.stepGroups.push(...event.groups);
+      this.emit(event);
+    });
   }
 
   get checkpointDirectory(): string {
@@ -198,14 +243,23 @@ export class TrainingRun<S extends ScenarioLike = Scenario> {
   }
 
   /**
-   * Loads the newest checkpoint of the run directory, if there is one.
-   * Returns the step it resumes from (0 when there is none).
+   * Loads the newest checkpoint of the run directory, if there is one, after
+   * removing what a crash left half-written (temporary files and checkpoint
+   * folders). Drops the lines of `metrics.jsonl` and `samples.jsonl` written
+   * after that checkpoint (all of them when there is none: the run starts
+   * over), so a resumed run's logs hold each step once. Returns the step it
+   * resumes from (0 when there is none). Call it while holding the run's lock
+   * (`acquireRunLock`).
    * @throws CheckpointError when the newest checkpoint is damaged or does not match the model.
    */
   async resume(): Promise<number> {
+    await removeStaleTemporaries(this.options.runDirectory);
     const checkpoints = await this.listCheckpoints();
     const latest = checkpoints.at(-1);
-    if (!latest) return 0;
+    if (!latest) {
+      await this.truncateLogs(0);
+      return 0;
+    }
     const { trainer } = this.options;
     const policyWeights = trainer.policy.getWeights();
     const contents = await loadCheckpoint(latest.directory);
@@ -257,23 +311,20 @@ export class TrainingRun<S extends ScenarioLike = Scenario> {
         metadata.schedule as HybridEvolutionScheduleState,
       );
     }
-    await this.truncateMetrics(trainer.currentStep);
+    await this.truncateLogs(trainer.currentStep);
     return trainer.currentStep;
   }
 
-  /** Drops metric lines written after `step` (they belong to the lost part of an interrupted run). */
-  private async truncateMetrics(step: number): Promise<void> {
-    let text: string;
-    try {
-      text = await readFile(this.metrics.filePath, 'utf8');
-    } catch {
-      return;
-    }
-    const kept = parseMetricsLog(text).filter((record) => record.step <= step);
-    await writeFileAtomic(
-      this.metrics.filePath,
-      kept.map((record) => `${JSON.stringify(record)}\n`).join(''),
-    );
+  /**
+   * Drops log lines that the resumed run will write again: those after
+   * `step`, and at step 0 all of them (the evaluation before the first step
+   * is run again).
+   */
+  private async truncateLogs(step: number): Promise<void> {
+    const keep = (record: { step?: unknown }) =>
+      step > 0 && typeof record.step === 'number' && record.step <= step;
+    await truncateJsonLines(this.metrics.filePath, keep);
+    await truncateJsonLines(path.join(this.options.runDirectory, 'samples.jsonl'), keep);
   }
 
   private async record(
@@ -284,8 +335,15 @@ export class TrainingRun<S extends ScenarioLike = Scenario> {
     await this.metrics.append({ kind, step, time: new Date().toISOString(), ...data });
   }
 
-  private async runEvaluation(): Promise<EvaluationMetrics> {
-    const evaluation = await this.options.trainer.evaluate();
+  private async runEvaluation(): Promise<EvaluationMetrics | StratifiedEvaluationMetrics> {
+    const stratified = this.options.evaluation;
+    let evaluation: EvaluationMetrics | StratifiedEvaluationMetrics;
+    if (stratified) {
+      evaluation = await evaluateStratified(this.options.trainer, stratified);
+      this.emit({ type: 'evaluation', metrics: evaluation });
+    } else {
+      evaluation = await this.options.trainer.evaluate();
+    }
     const { samples, ...numbers } = evaluation;
     await this.record('evaluation', evaluation.step, numbers);
     const samplesPath = path.join(this.options.runDirectory, 'samples.jsonl');
@@ -295,6 +353,58 @@ export class TrainingRun<S extends ScenarioLike = Scenario> {
         (samples.length ? '\n' : ''),
     );
     return evaluation;
+  }
+
+  /**
+   * What the step's rollouts say about the run's health: reply diversity
+   * (a degenerate policy repeats itself), episodes ended by a full context,
+   * and whether anything was sampled at all. Emits a `warning` event when a
+   * problem appears (and again only after `warningIntervalSteps` steps).
+   */
+  private stepHealth(metrics: StepMetrics): StepHealth {
+    const trajectories = this.stepGroups.flatMap((group) => group.trajectories);
+    const replies = trajectories.flatMap((trajectory) =>
+      trajectory.turns.filter((turn) => turn.role === 'assistant').map((turn) => turn.content),
+    );
+    const diversity = replyDiversity(replies);
+    const lengthEnded = trajectories.filter((trajectory) => trajectory.endReason === 'length');
+    const lengthEndedFraction = trajectories.length ? lengthEnded.length / trajectories.length : 0;
+    const { maxNewTokens } = this.options.trainer.config.generation;
+    const { maxSequenceLength } = this.options.trainer.config;
+    this.warnWhile(
+      'nothing-sampled',
+      metrics.sampledTokens === 0,
+      metrics.step,
+      `step ${metrics.step} sampled no tokens: no prompt leaves room for maxNewTokens ${maxNewTokens} in maxSequenceLength ${maxSequenceLength}`,
+    );
+    this.warnWhile(
+      'length',
+      trajectories.length > 0 && lengthEndedFraction > runHealthThresholds.lengthEndedFraction,
+      metrics.step,
+      `${Math.round(lengthEndedFraction * 100)}% of the episodes of step ${metrics.step} ended because the context was full (maxSequenceLength ${maxSequenceLength}, maxNewTokens ${maxNewTokens})`,
+    );
+    this.warnWhile(
+      'degenerate',
+      diversity.replies >= runHealthThresholds.minimumReplies &&
+        diversity.topReplyShare >= runHealthThresholds.topReplyShare,
+      metrics.step,
+      `degenerate policy? ${Math.round(diversity.topReplyShare * 100)}% of the agent's replies at step ${metrics.step} are the same: ${JSON.stringify(diversity.topReply.slice(0, 80))} (distinct-2 ${diversity.distinct2.toFixed(2)})`,
+    );
+    return {
+      distinct1: diversity.distinct1,
+      distinct2: diversity.distinct2,
+      topReplyShare: diversity.topReplyShare,
+      emptyReplyShare: diversity.emptyShare,
+      lengthEndedFraction,
+    };
+  }
+
+  private warnWhile(kind: string, condition: boolean, step: number, message: string): void {
+    if (!condition) return;
+    const last = this.lastWarned.get(kind);
+    if (last !== undefined && step - last < runHealthThresholds.warningIntervalSteps) return;
+    this.lastWarned.set(kind, step);
+    this.emit({ type: 'warning', step, message });
   }
 
   private async runGeneration(step: number): Promise<void> {
@@ -336,7 +446,9 @@ export class TrainingRun<S extends ScenarioLike = Scenario> {
   async run(): Promise<TrainingSummary> {
     const { trainer, steps } = this.options;
     const { evaluation, checkpoint } = trainer.config;
-    const canEvaluate = trainer.hasEvaluationScenarios;
+    const canEvaluate = this.options.evaluation
+      ? this.options.evaluation.scenarios.length > 0
+      : trainer.hasEvaluationScenarios;
     let firstEvaluation: EvaluationMetrics | undefined;
     let lastEvaluation: EvaluationMetrics | undefined;
     let lastStep: StepMetrics | undefined;
@@ -346,10 +458,13 @@ export class TrainingRun<S extends ScenarioLike = Scenario> {
     }
     let lastSaved = trainer.currentStep;
     while (trainer.currentStep < steps && this.stopReason === undefined) {
+      this.stepGroups = [];
       lastStep = await trainer.step();
       const { timings, rewardMeanByFunction, ...numbers } = lastStep;
+      const health = this.stepHealth(lastStep);
       await this.record('step', lastStep.step, {
         ...numbers,
+        ...health,
         timings,
         rewardMeanByFunction,
         systemPrompt: trainer.systemPrompt ?? null,

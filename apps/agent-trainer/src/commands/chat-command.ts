@@ -52,6 +52,12 @@ export async function chatCommand(command: ChatCommand, io: CliIo): Promise<Exit
     else io.stdout.write(`${interactive ? 'agent> ' : ''}${reply}\n`);
     if (interactive) io.stderr.write('you> ');
   }
+  // Leaving the loop does not release a terminal's stdin: it stays open and keeps the
+  // process alive after /exit (only Ctrl-D ended it). Close and release it.
+  lines.close();
+  const stdin = io.stdin as NodeJS.ReadableStream & { unref?: () => void };
+  stdin.pause();
+  stdin.unref?.();
   model.dispose();
   return exitCodes.ok;
 }

@@ -1,53 +1,84 @@
-import { supportScenarios } from '@cohort/environments';
-import { initializeBackend } from '@cohort/tfjs';
+import { evaluateStratified } from '@cohort/trainer';
+import { resolveAppConfig } from '../app-config';
 import type { CliIo } from '../cli-io';
 import type { EvalCommand } from '../command-line';
-import { evaluateModel } from '../evaluate-model';
-import { type ExitCode, exitCodes } from '../exit-codes';
-import { loadModelSource } from './model-source';
+import { type ExitCode, exitCodes, UsageError } from '../exit-codes';
+import { assertRunModulesTrusted, readRunConfig } from '../run-config';
+import { loadRunWeights } from '../run-weights';
+import { createTrainer, type TrainerParts } from '../training-setup';
 
-/** `agent-trainer eval`: held-out evaluation, greedy, one conversation per scenario, printed as a table. */
+/**
+ * `agent-trainer eval`: held-out evaluation of a run's newest weights (or of
+ * a model folder, as the default run would start from it) with the run's own
+ * environment, rewards and evaluation settings, so its figures are on the
+ * scale `train` reports: every category (stratified), each scenario, and 95%
+ * stratified bootstrap intervals.
+ */
 export async function evalCommand(command: EvalCommand, io: CliIo): Promise<ExitCode> {
-  await initializeBackend({ logger: false });
-  const source = await loadModelSource(command);
-  const all = supportScenarios({ split: 'eval' });
-  const scenarios = command.scenarios === undefined ? all : all.slice(0, command.scenarios);
-  const results = await evaluateModel({
-    model: source.model,
-    tokenizer: source.tokenizer,
-    scenarios,
-    seed: command.seed,
-    ...(source.systemPrompt ? { systemPrompt: source.systemPrompt } : {}),
+  let config: ReturnType<typeof resolveAppConfig>;
+  if (command.runDirectory !== undefined) {
+    config = await readRunConfig(command.runDirectory);
+    assertRunModulesTrusted({
+      config,
+      runDirectory: command.runDirectory,
+      trusted: command.trustRunModules,
+    });
+  } else {
+    config = resolveAppConfig({ policy: { type: 'tfjs-lm', modelDirectory: command.model } });
+  }
+  let parts: TrainerParts | undefined;
+  const trainer = await createTrainer({
+    config,
+    ...(command.verbose ? { log: (line: string) => io.stderr.write(`${line}\n`) } : {}),
+    onParts: (built) => {
+      parts = built;
+    },
   });
-  const rewardMean =
-    results.reduce((sum, entry) => sum + entry.reward, 0) / Math.max(1, results.length);
-  const successRate =
-    results.filter((entry) => entry.endReason === 'success').length / Math.max(1, results.length);
+  if (parts!.evalScenarios.length === 0) {
+    throw new UsageError('the environment has no held-out scenarios to evaluate on');
+  }
+  const checkpoint =
+    command.runDirectory !== undefined
+      ? await loadRunWeights(trainer, command.runDirectory)
+      : undefined;
+  const metrics = await evaluateStratified(trainer, {
+    environment: parts!.environment,
+    rewards: parts!.rewards,
+    scenarios: parts!.evalScenarios,
+    maxScenarios: command.scenarios ?? 0,
+    ...(command.seed !== undefined ? { seed: command.seed } : {}),
+  });
   if (command.json) {
-    for (const entry of results) {
-      io.stdout.write(
-        `${JSON.stringify({ type: 'episode', scenarioId: entry.scenarioId, reward: entry.reward, endReason: entry.endReason })}\n`,
-      );
-    }
+    for (const entry of metrics.perScenario)
+      io.stdout.write(`${JSON.stringify({ type: 'scenario', ...entry })}\n`);
+    const { samples, perScenario, ...figures } = metrics;
     io.stdout.write(
-      `${JSON.stringify({ type: 'summary', episodes: results.length, rewardMean, successRate, checkpoint: source.checkpoint ?? null })}\n`,
+      `${JSON.stringify({ type: 'summary', ...figures, checkpoint: checkpoint ?? null })}\n`,
     );
     return exitCodes.ok;
   }
-  const width = Math.max(8, ...results.map((entry) => entry.scenarioId.length));
+  const width = Math.max(8, ...metrics.perScenario.map((entry) => entry.scenarioId.length));
   const lines = [
-    `${'scenario'.padEnd(width)}  reward  ended by`,
-    `${'-'.repeat(width)}  ------  ----------`,
+    `${'scenario'.padEnd(width)}  ${'category'.padEnd(10)}  reward  success`,
+    `${'-'.repeat(width)}  ${'-'.repeat(10)}  ------  -------`,
   ];
-  for (const entry of results)
+  for (const entry of metrics.perScenario) {
     lines.push(
-      `${entry.scenarioId.padEnd(width)}  ${entry.reward.toFixed(3).padStart(6)}  ${entry.endReason}`,
+      `${entry.scenarioId.padEnd(width)}  ${entry.category.padEnd(10)}  ${entry.reward.toFixed(3).padStart(6)}  ${entry.success.toFixed(2).padStart(7)}`,
     );
-  lines.push(`${'-'.repeat(width)}  ------  ----------`);
+  }
+  lines.push(`${'-'.repeat(width)}  ${'-'.repeat(10)}  ------  -------`);
+  for (const [category, figures] of Object.entries(metrics.byCategory)) {
+    lines.push(
+      `${category.padEnd(width)}  ${`${figures.scenarios} scen.`.padEnd(10)}  ${figures.rewardMean.toFixed(3).padStart(6)}  ${figures.successRate.toFixed(2).padStart(7)}  reward 95% [${figures.rewardInterval[0].toFixed(3)}, ${figures.rewardInterval[1].toFixed(3)}]`,
+    );
+  }
   lines.push(
-    `${'mean'.padEnd(width)}  ${rewardMean.toFixed(3).padStart(6)}  success rate ${successRate.toFixed(2)} over ${results.length} scenarios`,
+    `${'all'.padEnd(width)}  ${`${metrics.scenarios} scen.`.padEnd(10)}  ${metrics.rewardMean.toFixed(3).padStart(6)}  ${metrics.successRate.toFixed(2).padStart(7)}  reward 95% [${metrics.rewardInterval[0].toFixed(3)}, ${metrics.rewardInterval[1].toFixed(3)}], success 95% [${metrics.successInterval[0].toFixed(2)}, ${metrics.successInterval[1].toFixed(2)}], ${metrics.episodes} episodes`,
   );
-  if (source.checkpoint) lines.push(`weights: ${source.checkpoint}`);
+  lines.push(
+    `weights: ${checkpoint ?? command.model ?? 'the run has no checkpoint: initial weights'}`,
+  );
   io.stdout.write(`${lines.join('\n')}\n`);
   return exitCodes.ok;
 }

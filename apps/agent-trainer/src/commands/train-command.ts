@@ -1,8 +1,20 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import type { Scenario } from '@cohort/core';
 import {
+  acquireRunLock,
+  CallTimeoutError,
   createPromptEvolution,
+  evaluationGain,
+  type Interval,
+  type MetricsRecord,
+  parseMetricsLog,
+  type RunLock,
+  RunLockedError,
+  removeStaleTemporaries,
+  type ScenarioResult,
+  type StratifiedEvaluationMetrics,
   TrainingRun,
   type TrainingRunEvent,
   type TrainingSummary,
@@ -15,11 +27,14 @@ import {
 } from '../app-config';
 import type { CliIo } from '../cli-io';
 import type { TrainCommand } from '../command-line';
+import { batchArithmetic, configDifferences } from '../dry-run';
 import { type ExitCode, exitCodes, UsageError } from '../exit-codes';
 import { formatDuration, ProgressDisplay } from '../progress';
 import { supportPromptPhrases } from '../prompt-phrases';
+import { assertRunModulesTrusted, readRunConfig } from '../run-config';
 import { createRunDirectory, type RunPaths, runPaths, writeJsonAtomic } from '../run-directory';
-import { createTrainer } from '../training-setup';
+import { checkRunFits } from '../run-preflight';
+import { createTrainer, type TrainerParts } from '../training-setup';
 import { writeRunReport } from './report-command';
 import { attachTrainingConsole } from './training-console';
 
@@ -30,72 +45,153 @@ async function resolveConfig(command: TrainCommand): Promise<AppConfig> {
     ...(command.environment ? { environmentModule: command.environment } : {}),
   };
   if (command.resume) {
-    const configPath = runPaths(command.resume).config;
-    let text: string;
-    try {
-      text = await readFile(configPath, 'utf8');
-    } catch {
-      throw new UsageError(
-        `cannot resume ${command.resume}: ${configPath} not found (is this a run directory?)`,
-      );
-    }
-    let input: unknown;
-    try {
-      input = JSON.parse(text);
-    } catch {
-      throw new UsageError(`cannot resume ${command.resume}: ${configPath} is not JSON`);
-    }
-    return resolveAppConfig(input, overrides);
+    const config = await readRunConfig(command.resume, overrides);
+    assertRunModulesTrusted({
+      config,
+      runDirectory: command.resume,
+      trusted: command.trustRunModules,
+      namedOnCommandLine: overrides.environmentModule
+        ? [path.resolve(overrides.environmentModule)]
+        : [],
+    });
+    return config;
   }
   const input = command.config ? await readConfigFile(command.config) : defaultAppConfigInput;
   return resolveAppConfig(input, overrides);
 }
 
-/** What `summary.json` holds. */
-export interface RunSummaryFile {
-  status: 'completed' | 'interrupted';
-  stepsCompleted: number;
-  seconds: number;
-  evaluationBefore?: { step: number; rewardMean: number; successRate: number; episodes: number };
-  evaluationAfter?: { step: number; rewardMean: number; successRate: number; episodes: number };
-  /** Evaluation reward after minus before. */
-  rewardGain?: number;
-  successRateGain?: number;
-  generations: number;
-  systemPrompt: string | null;
+/** An evaluation's figures in `summary.json`. */
+export interface EvaluationSummary {
+  step: number;
+  rewardMean: number;
+  successRate: number;
+  episodes: number;
+  rewardInterval?: Interval;
+  successInterval?: Interval;
+  byCategory?: StratifiedEvaluationMetrics['byCategory'];
+  perScenario?: ScenarioResult[];
 }
 
-function evaluationNumbers(
-  metrics: TrainingSummary['lastEvaluation'],
-): RunSummaryFile['evaluationBefore'] {
-  if (!metrics) return undefined;
+/** What `summary.json` holds. */
+export interface RunSummaryFile {
+  status: 'completed' | 'interrupted' | 'failed';
+  stepsCompleted: number;
+  seconds: number;
+  evaluationBefore?: EvaluationSummary;
+  evaluationAfter?: EvaluationSummary;
+  /** Evaluation reward after minus before (paired over the same scenarios), with its 95% interval. */
+  rewardGain?: number;
+  rewardGainInterval?: Interval;
+  successRateGain?: number;
+  successRateGainInterval?: Interval;
+  generations: number;
+  systemPrompt: string | null;
+  /** Why a failed run stopped. */
+  failure?: string;
+}
+
+function evaluationSummary(
+  metrics: Partial<StratifiedEvaluationMetrics> | MetricsRecord | undefined,
+): EvaluationSummary | undefined {
+  if (!metrics || typeof metrics.rewardMean !== 'number') return undefined;
+  const stratified = metrics as Partial<StratifiedEvaluationMetrics>;
   return {
-    step: metrics.step,
+    step: metrics.step as number,
     rewardMean: metrics.rewardMean,
-    successRate: metrics.successRate,
-    episodes: metrics.episodes,
+    successRate: metrics.successRate as number,
+    episodes: metrics.episodes as number,
+    ...(stratified.rewardInterval ? { rewardInterval: stratified.rewardInterval } : {}),
+    ...(stratified.successInterval ? { successInterval: stratified.successInterval } : {}),
+    ...(stratified.byCategory ? { byCategory: stratified.byCategory } : {}),
+    ...(stratified.perScenario ? { perScenario: stratified.perScenario } : {}),
   };
 }
 
-async function previousFirstEvaluation(
+/** The first and last evaluations of a run, from its metrics log (for a resumed run, the run's own record). */
+async function loggedEvaluations(
   paths: RunPaths,
-): Promise<RunSummaryFile['evaluationBefore']> {
+): Promise<{ first?: EvaluationSummary; last?: EvaluationSummary }> {
   try {
-    const previous = JSON.parse(await readFile(paths.summary, 'utf8')) as RunSummaryFile;
-    return previous.evaluationBefore;
+    const records = parseMetricsLog(await readFile(paths.metrics, 'utf8')).filter(
+      (record) => record.kind === 'evaluation',
+    );
+    const first = evaluationSummary(records[0]);
+    const last = evaluationSummary(records.at(-1));
+    return { ...(first ? { first } : {}), ...(last ? { last } : {}) };
   } catch {
-    return undefined;
+    return {};
   }
 }
 
+function sign(value: number, digits: number): string {
+  return `${value >= 0 ? '+' : ''}${value.toFixed(digits)}`;
+}
+
+function interval(range: Interval | undefined, digits: number): string {
+  return range ? ` [${sign(range[0], digits)}, ${sign(range[1], digits)}]` : '';
+}
+
+function plainInterval(range: Interval | undefined, digits: number): string {
+  return range ? ` [${range[0].toFixed(digits)}, ${range[1].toFixed(digits)}]` : '';
+}
+
+/** The summary lines printed at the end of `train`: overall, the gain with its interval, per category. */
+export function summaryLines(file: RunSummaryFile): string[] {
+  const before = file.evaluationBefore;
+  const after = file.evaluationAfter;
+  if (!before || !after) return [];
+  const lines = [
+    `held-out reward ${before.rewardMean.toFixed(3)}${plainInterval(before.rewardInterval, 3)} -> ${after.rewardMean.toFixed(3)}${plainInterval(after.rewardInterval, 3)}, gain ${sign(file.rewardGain ?? after.rewardMean - before.rewardMean, 3)}${interval(file.rewardGainInterval, 3)} (95% intervals, ${after.episodes} episodes)`,
+    `success rate ${before.successRate.toFixed(2)}${plainInterval(before.successInterval, 2)} -> ${after.successRate.toFixed(2)}${plainInterval(after.successInterval, 2)}, gain ${sign(file.successRateGain ?? after.successRate - before.successRate, 2)}${interval(file.successRateGainInterval, 2)}`,
+  ];
+  for (const [category, end] of Object.entries(after.byCategory ?? {})) {
+    const start = before.byCategory?.[category];
+    lines.push(
+      `  ${category.padEnd(10)} reward ${start ? `${start.rewardMean.toFixed(3)} -> ` : ''}${end.rewardMean.toFixed(3)}${plainInterval(end.rewardInterval, 3)}  success ${start ? `${start.successRate.toFixed(2)} -> ` : ''}${end.successRate.toFixed(2)}  (${end.scenarios} scenarios)`,
+    );
+  }
+  return lines;
+}
+
 /**
- * `agent-trainer train`: resolves and validates the config (before any
- * work), creates or reopens the run directory, trains with live progress,
- * and writes `summary.json` and `report.html`. Ctrl-C stops after the
- * current step, saves a checkpoint, the summary and the report, and exits 130.
+ * `agent-trainer train`: resolves and validates the config and builds the
+ * whole trainer (model, environment, rewards, modules) before anything is
+ * written, so every refusal exits 2 with nothing created; then claims the run
+ * directory (atomic `mkdir` and a lock), trains with live progress, and writes
+ * `summary.json` and `report.html`. Ctrl-C stops after the current step,
+ * saves a checkpoint, the summary and the report, and exits 130; a user call
+ * that never settles fails the run (exit 1) naming the module and function.
  */
 export async function trainCommand(command: TrainCommand, io: CliIo): Promise<ExitCode> {
   const config = await resolveConfig(command);
+  let parts: TrainerParts | undefined;
+  const trainer = await createTrainer({
+    config,
+    ...(command.verbose ? { log: (line: string) => io.stderr.write(`${line}\n`) } : {}),
+    onParts: (built) => {
+      parts = built;
+    },
+  });
+  const warnings = await checkRunFits({ config, trainer, parts: parts! });
+  const human = io.stderr;
+  if (command.dryRun) {
+    const differences = configDifferences(config);
+    const lines = [
+      `config ${command.resume ? runPaths(command.resume).config : (command.config ?? '(the default run)')} is valid; preset ${config.preset}`,
+      differences.length
+        ? `settings that differ from the preset's default run:\n${differences.map((line) => `  ${line}`).join('\n')}`
+        : "no setting differs from the preset's default run",
+      ...batchArithmetic(config, parts!.evalScenarios),
+      ...warnings.map((warning) => `warning: ${warning}`),
+      'dry run: nothing was created',
+    ];
+    (command.json ? io.stdout : human).write(
+      command.json
+        ? `${JSON.stringify({ type: 'dry-run', preset: config.preset, differences, batch: batchArithmetic(config, parts!.evalScenarios), warnings })}\n`
+        : `${lines.join('\n')}\n`,
+    );
+    return exitCodes.ok;
+  }
   const paths = command.resume
     ? runPaths(command.resume)
     : await createRunDirectory({
@@ -103,20 +199,49 @@ export async function trainCommand(command: TrainCommand, io: CliIo): Promise<Ex
         ...(command.runsRoot ? { root: command.runsRoot } : {}),
         ...(command.runDirectory ? { directory: command.runDirectory } : {}),
       });
-  if (!command.resume) await writeJsonAtomic(paths.config, config);
+  let lock: RunLock;
+  try {
+    lock = await acquireRunLock(paths.root);
+  } catch (error) {
+    if (RunLockedError.isInstance(error)) throw new UsageError(error.message, { cause: error });
+    throw error;
+  }
+  try {
+    return await trainInDirectory({ command, io, config, trainer, parts: parts!, paths, warnings });
+  } finally {
+    await lock.release();
+  }
+}
+
+async function trainInDirectory(options: {
+  command: TrainCommand;
+  io: CliIo;
+  config: AppConfig;
+  trainer: Awaited<ReturnType<typeof createTrainer>>;
+  parts: TrainerParts;
+  paths: RunPaths;
+  warnings: string[];
+}): Promise<ExitCode> {
+  const { command, io, config, trainer, parts, paths } = options;
+  if (!command.resume) {
+    // A fresh run in a --run-dir that a killed run left without a config: clear its debris.
+    await removeStaleTemporaries(paths.root);
+    await writeJsonAtomic(paths.config, config);
+  }
   const started = performance.now();
-  const human = io.stderr;
-  const trainer = await createTrainer({
-    config,
-    ...(command.verbose ? { log: (line: string) => io.stderr.write(`${line}\n`) } : {}),
-  });
   const progress = new ProgressDisplay({
     totalSteps: config.trainer.steps,
     startStep: 0,
-    human,
+    human: io.stderr,
     machine: io.stdout,
     json: command.json,
   });
+  for (const warning of options.warnings) {
+    progress.message(`warning: ${warning}`);
+    progress.emitJson({ type: 'warning', step: 0, message: warning });
+  }
+  let failure: string | undefined;
+  let run: TrainingRun<Scenario> | undefined;
   const onEvent = (event: TrainingRunEvent): void => {
     switch (event.type) {
       case 'step':
@@ -130,7 +255,15 @@ export async function trainCommand(command: TrainCommand, io: CliIo): Promise<Ex
         progress.emitJson({ type: 'warning', step: event.step, message: event.message });
         break;
       case 'reward-failure':
-        progress.message(`reward failure (step ${event.step}): ${JSON.stringify(event.failure)}`);
+        progress.message(
+          `reward failure (step ${event.step}): reward "${event.failure.rewardName}" on ${event.failure.trajectoryId}: ${event.failure.message}`,
+        );
+        progress.emitJson({ type: 'reward-failure', step: event.step, ...event.failure });
+        // A reward that never settles is a broken module, not a bad sample: end the run.
+        if (/did not settle within/.test(event.failure.message) && failure === undefined) {
+          failure = event.failure.message;
+          run?.requestStop(`a reward timed out: ${event.failure.message}`);
+        }
         break;
       case 'checkpoint':
         if (command.verbose)
@@ -160,12 +293,21 @@ export async function trainCommand(command: TrainCommand, io: CliIo): Promise<Ex
   if (!evolution && config.trainer.evolution.everyEpisodes > 0) {
     progress.message('prompt evolution is off: the environment has no system prompt to evolve');
   }
-  const run = new TrainingRun({
+  run = new TrainingRun({
     trainer,
     runDirectory: paths.root,
     steps: config.trainer.steps,
     onEvent,
     ...(evolution ? { evolution } : {}),
+    ...(parts.evalScenarios.length > 0
+      ? {
+          evaluation: {
+            environment: parts.environment,
+            rewards: parts.rewards,
+            scenarios: parts.evalScenarios,
+          },
+        }
+      : {}),
   });
   if (command.resume) {
     const from = await run.resume();
@@ -183,7 +325,7 @@ export async function trainCommand(command: TrainCommand, io: CliIo): Promise<Ex
   let interrupted = false;
   const removeHandler = io.onInterrupt(() => {
     interrupted = true;
-    run.requestStop('interrupted (SIGINT)');
+    run?.requestStop('interrupted (SIGINT)');
     progress.message(
       'interrupt: finishing the current step, then saving a checkpoint (Ctrl-C again to abort)',
     );
@@ -192,6 +334,9 @@ export async function trainCommand(command: TrainCommand, io: CliIo): Promise<Ex
   let summary: TrainingSummary;
   try {
     summary = await run.run();
+  } catch (error) {
+    if (CallTimeoutError.isInstance(error)) failure = error.message;
+    throw error;
   } finally {
     removeHandler();
     await attached.close();
@@ -203,23 +348,40 @@ export async function trainCommand(command: TrainCommand, io: CliIo): Promise<Ex
     `step-${String(trainer.currentStep).padStart(6, '0')}`,
   );
   if (trainer.currentStep > 0 && !existsSync(finalCheckpoint)) await run.saveCheckpoint();
-  const evaluationBefore =
-    evaluationNumbers(summary.firstEvaluation) ?? (await previousFirstEvaluation(paths));
-  const evaluationAfter = evaluationNumbers(summary.lastEvaluation);
+  const logged = await loggedEvaluations(paths);
+  const evaluationBefore = evaluationSummary(summary.firstEvaluation) ?? logged.first;
+  // A resumed run that had nothing left to do evaluated nothing: its last evaluation is in the log.
+  const evaluationAfter = evaluationSummary(summary.lastEvaluation) ?? logged.last;
+  const gain =
+    evaluationBefore?.perScenario && evaluationAfter?.perScenario
+      ? evaluationGain(
+          evaluationBefore.perScenario,
+          evaluationAfter.perScenario,
+          config.trainer.evaluation.seed,
+        )
+      : undefined;
   const file: RunSummaryFile = {
-    status: interrupted ? 'interrupted' : 'completed',
+    status: failure ? 'failed' : interrupted ? 'interrupted' : 'completed',
     stepsCompleted: summary.stepsCompleted,
     seconds: (performance.now() - started) / 1000,
     ...(evaluationBefore ? { evaluationBefore } : {}),
     ...(evaluationAfter ? { evaluationAfter } : {}),
     ...(evaluationBefore && evaluationAfter
       ? {
-          rewardGain: evaluationAfter.rewardMean - evaluationBefore.rewardMean,
-          successRateGain: evaluationAfter.successRate - evaluationBefore.successRate,
+          rewardGain: gain?.reward ?? evaluationAfter.rewardMean - evaluationBefore.rewardMean,
+          successRateGain:
+            gain?.successRate ?? evaluationAfter.successRate - evaluationBefore.successRate,
+          ...(gain
+            ? {
+                rewardGainInterval: gain.rewardInterval,
+                successRateGainInterval: gain.successInterval,
+              }
+            : {}),
         }
       : {}),
     generations: summary.generations.length,
     systemPrompt: summary.systemPrompt ?? null,
+    ...(failure ? { failure } : {}),
   };
   await writeJsonAtomic(paths.summary, file);
   const reportPath = await writeRunReport(paths.root);
@@ -228,17 +390,16 @@ export async function trainCommand(command: TrainCommand, io: CliIo): Promise<Ex
       `${JSON.stringify({ type: 'summary', runDirectory: paths.root, report: reportPath, ...file })}\n`,
     );
   } else {
+    const head =
+      file.status === 'completed' ? 'done' : file.status === 'failed' ? 'failed' : 'interrupted';
     const lines = [
-      `${file.status === 'completed' ? 'done' : 'interrupted'}: ${file.stepsCompleted}/${config.trainer.steps} steps in ${formatDuration(file.seconds)}`,
+      `${head}: ${file.stepsCompleted}/${config.trainer.steps} steps in ${formatDuration(file.seconds)}`,
+      ...summaryLines(file),
     ];
-    if (evaluationBefore && evaluationAfter) {
-      const sign = (value: number) => `${value >= 0 ? '+' : ''}${value.toFixed(3)}`;
-      lines.push(
-        `held-out reward ${evaluationBefore.rewardMean.toFixed(3)} -> ${evaluationAfter.rewardMean.toFixed(3)} (${sign(file.rewardGain!)}), success rate ${evaluationBefore.successRate.toFixed(2)} -> ${evaluationAfter.successRate.toFixed(2)} (${sign(file.successRateGain!)})`,
-      );
-    }
+    if (failure) lines.push(`failure: ${failure}`);
     lines.push(`run directory ${paths.root}`, `report ${reportPath}`);
     io.stderr.write(`${lines.join('\n')}\n`);
   }
+  if (failure) return exitCodes.failure;
   return interrupted ? exitCodes.interrupted : exitCodes.ok;
 }

@@ -22,6 +22,12 @@ export function syntheticMetrics(options: {
     rewardStd: 0.2,
     successRate: 0.1,
     rewardMeanByFunction: { goal: 0.3 },
+    rewardInterval: [0.2, 0.4],
+    successInterval: [0, 0.25],
+    byCategory: {
+      refunds: { scenarios: 6, rewardMean: 0.35, successRate: 0.2, rewardInterval: [0.2, 0.5] },
+      shipping: { scenarios: 6, rewardMean: 0.25, successRate: 0, rewardInterval: [0.1, 0.4] },
+    },
   });
   for (let step = 1; step <= options.steps; step++) {
     const progress = step / options.steps;
@@ -49,7 +55,13 @@ export function syntheticMetrics(options: {
       learningRate: 1e-4,
       completionLengthMean: 20 + step,
       completionLengthMax: 40 + step,
-      truncatedFraction: 0,
+      truncatedFraction: 0.1 * (step % 2),
+      lengthEndedFraction: 0.05 * (step % 3),
+      distinct1: 0.6 - 0.4 * progress,
+      distinct2: 0.8 - 0.5 * progress,
+      // The policy collapses onto one stock reply in the second half.
+      topReplyShare: progress > 0.5 ? 0.75 : 0.2,
+      emptyReplyShare: 0,
       sampledTokens: 500,
       // One non-finite value, written the way the metrics log writes it: it must be skipped, not break the plot.
       tokensPerSecond: step === 3 ? 'NaN' : 100 + step,
@@ -81,6 +93,22 @@ export function syntheticMetrics(options: {
         rewardStd: 0.2,
         successRate: 0.1 + 0.5 * progress,
         rewardMeanByFunction: { goal: 0.3 + 0.4 * progress },
+        rewardInterval: [0.2 + 0.4 * progress, 0.4 + 0.4 * progress],
+        successInterval: [Math.max(0, 0.5 * progress - 0.1), 0.2 + 0.5 * progress],
+        byCategory: {
+          refunds: {
+            scenarios: 6,
+            rewardMean: 0.35 + 0.5 * progress,
+            successRate: 0.2 + 0.5 * progress,
+            rewardInterval: [0.2, 0.9],
+          },
+          shipping: {
+            scenarios: 6,
+            rewardMean: 0.25 + 0.3 * progress,
+            successRate: 0.4 * progress,
+            rewardInterval: [0.1, 0.7],
+          },
+        },
       });
     }
   }
@@ -94,9 +122,19 @@ export function syntheticMetrics(options: {
   return records;
 }
 
-/** Sample conversations with text that needs escaping. */
+/** Sample conversations at the first evaluation (step 0) and at `step`, with text that needs escaping. */
 export function syntheticSamples(step: number): SampleRecord[] {
   return [
+    {
+      step: 0,
+      scenarioId: 'refunds-1',
+      reward: 0.2,
+      endReason: 'turn-limit',
+      messages: [
+        { role: 'user', content: 'My order <b>#42</b> & "the box" arrived broken.' },
+        { role: 'assistant', content: 'Hello.' },
+      ],
+    },
     {
       step,
       scenarioId: 'refunds-1',

@@ -1,0 +1,44 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** The repository root and the CLI's entry, as a user of the workspace runs it. */
+export const root = fileURLToPath(new URL('../..', import.meta.url));
+export const cliPath = path.join(root, 'apps/agent-trainer/src/cli.ts');
+
+/** What a finished CLI process left. */
+export interface CliResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Runs `agent-trainer ARGS` in a child process (stdin closed); `onStart` gets
+ * the child and a reader of its stderr so far, for tests that act on it
+ * (kill it at some moment).
+ */
+export function runCli(
+  args: readonly string[],
+  onStart?: (child: ChildProcess, stderr: () => string) => void,
+): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(
+      process.execPath,
+      ['--conditions=@cohort/source', '--import', 'tsx', cliPath, ...args],
+      { cwd: root, env: { ...process.env, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let stdout = '';
+    let stderr = '';
+    child.stdout!.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+    });
+    child.stderr!.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    child.on('error', reject);
+    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
+    onStart?.(child, () => stderr);
+  });
+}
