@@ -121,7 +121,7 @@ export class NatsTaskSource implements RolloutTaskSource {
     let message: JsMsg | null;
     try {
       message = await this.consumer.next({ expires: Math.max(1000, options.waitMs) });
-    } catch (error) {
+    } catch {
       if (this.closed) return null;
       // The server restarted or the connection dropped: the client reconnects by itself; poll again later.
       this.statistics.connectionErrors++;

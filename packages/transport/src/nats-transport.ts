@@ -1,4 +1,4 @@
-import { assertInteger, InvalidArgumentError, parseWithSchema } from '@cohort/core';
+import { assertInteger, parseWithSchema } from '@cohort/core';
 import {
   DeliverPolicy,
   type JetStreamClient,
