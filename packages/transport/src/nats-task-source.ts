@@ -3,6 +3,7 @@ import { type Consumer, type JetStreamClient, type JsMsg, jetstream } from '@nat
 import { Kvm } from '@nats-io/kv';
 import { type ObjectStore, Objm } from '@nats-io/obj';
 import { connect, type NatsConnection, type NodeConnectionOptions } from '@nats-io/transport-node';
+import { retryWhileUnavailable } from './nats-retry';
 import { type NatsTopology, natsTopology } from './nats-topology';
 import type { PolicyAnnouncement } from './nats-transport';
 import { type PolicySnapshot, RolloutTaskSchema } from './rollout-records';
@@ -184,8 +185,10 @@ export class NatsTaskSource implements RolloutTaskSource {
 
   private async fetchPolicy(version: number): Promise<PolicySnapshot> {
     const name = `v${version}`;
-    const info = await this.policies.info(name);
-    const bytes = info === null ? null : await this.policies.getBlob(name);
+    const [info, bytes] = await retryWhileUnavailable(
+      async () => [await this.policies.info(name), await this.policies.getBlob(name)] as const,
+      { retryForMs: 120_000 },
+    );
     if (info === null || bytes === null) {
       throw new InvalidArgumentError({
         argument: 'policyVersion',

@@ -218,4 +218,150 @@ describe.skipIf(!hasNatsServer())('NATS JetStream transport', () => {
       await transport.close();
     }
   }, 120_000);
+
+  it('dead-letters a poisoned task that crashes every worker, and the run goes on', async () => {
+    const runId = 'poison';
+    const transport = await createNatsTransport({
+      servers: server.url,
+      runId,
+      ackWaitMs: 1000,
+      maxDeliver: 2,
+    });
+    await transport.publishPolicy(policy(0));
+    const tasks = tasksFor(0, 3, 0, (index) => (index === 1 ? { poison: true } : { sleepMs: 50 }));
+    const workers: ReturnType<typeof spawnWorker>[] = [];
+    let running = true;
+    // A supervisor, as systemd or a shell loop would be: a worker that dies is started again.
+    const supervise = (name: string) => {
+      const worker = spawnWorker(server.url, runId, `${name}-${workers.length}`);
+      workers.push(worker);
+      void worker.exited.then(() => {
+        if (running) supervise(name);
+      });
+    };
+    supervise('a');
+    supervise('b');
+    try {
+      await transport.submit(tasks);
+      const report = await transport.collect({
+        tasks,
+        currentVersion: 0,
+        maxPolicyLag: 0,
+        timeoutMs: 60_000,
+      });
+      expect(report.deadLettered).toEqual(['s0-g1']);
+      expect(report.results.map((result) => result.taskId)).toEqual(['s0-g0', 's0-g2']);
+      const poisonedStarts = workers
+        .flatMap((worker) => worker.events)
+        .filter((event) => event.event === 'start' && event.taskId === 's0-g1');
+      expect(poisonedStarts.map((event) => event.attempt).sort()).toEqual([1, 2]);
+      // The dead task left the work queue: a resumed learner's submit would not find it pending.
+      expect(transport.getPosition().deadLetterSequence).toBe(1);
+    } finally {
+      running = false;
+      for (const worker of workers) stop(worker.child);
+      await transport.close();
+    }
+  }, 90_000);
+
+  it('rides out a restart of nats-server mid-run: every task once, none doubled', async () => {
+    const runId = 'restart';
+    const transport = await createNatsTransport({
+      servers: server.url,
+      runId,
+      ackWaitMs: 3000,
+      requestTimeoutMs: 2000,
+    });
+    await transport.publishPolicy(policy(0));
+    const sources = await Promise.all(
+      [0, 1].map(() =>
+        createNatsTaskSource({ servers: server.url, runId, requestTimeoutMs: 2000 }),
+      ),
+    );
+    const controller = new AbortController();
+    let completed = 0;
+    const workers = sources.map((source, index) =>
+      runRolloutWorker({
+        source,
+        workerId: `w${index}`,
+        signal: controller.signal,
+        pollMs: 1000,
+        heartbeatMs: 500,
+        handler: async ({ task }) => {
+          await new Promise((resolve) => setTimeout(resolve, 150));
+          return trajectoryGroupFor(task);
+        },
+        onTask: (event) => {
+          if (event.outcome === 'completed') completed++;
+        },
+      }),
+    );
+    const tasks = tasksFor(0, 12, 0);
+    await transport.submit(tasks);
+    while (completed < 3) await new Promise((resolve) => setTimeout(resolve, 20));
+    await server.restart({ downMs: 1000 });
+    const report = await transport.collect({
+      tasks,
+      currentVersion: 0,
+      maxPolicyLag: 0,
+      timeoutMs: 60_000,
+    });
+    controller.abort();
+    await Promise.all(workers);
+    expect(report.results.map((result) => result.taskId)).toEqual(tasks.map((task) => task.taskId));
+    expect(report.results.map((result) => result.group)).toEqual(
+      tasks.map((task) => trajectoryGroupFor(task)),
+    );
+    expect(report.timedOut).toEqual([]);
+    await Promise.all(sources.map((source) => source.close()));
+    await transport.close();
+  }, 90_000);
+
+  it('lets a learner that crashed resume: submitting again loses and doubles nothing', async () => {
+    const runId = 'resume';
+    const first = await createNatsTransport({ servers: server.url, runId });
+    await first.publishPolicy(policy(3));
+    const source = await createNatsTaskSource({ servers: server.url, runId });
+    const controller = new AbortController();
+    const starts = new Map<string, number>();
+    const worker = runRolloutWorker({
+      source,
+      workerId: 'w',
+      signal: controller.signal,
+      pollMs: 1000,
+      handler: async ({ task }) => {
+        starts.set(task.taskId, (starts.get(task.taskId) ?? 0) + 1);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        return trajectoryGroupFor(task);
+      },
+    });
+    const tasks = tasksFor(7, 6, 3);
+    await first.submit(tasks);
+    const partial = await first.collect({
+      tasks,
+      currentVersion: 3,
+      maxPolicyLag: 0,
+      timeoutMs: 250,
+    });
+    const checkpoint = first.getPosition();
+    await first.close(); // the learner dies here, some tasks done, some queued, one maybe running
+    expect(partial.results.length).toBeLessThan(6);
+
+    const second = await createNatsTransport({ servers: server.url, runId });
+    second.setPosition(checkpoint);
+    await second.submit(tasks);
+    const report = await second.collect({
+      tasks,
+      currentVersion: 3,
+      maxPolicyLag: 0,
+      timeoutMs: 30_000,
+    });
+    controller.abort();
+    await worker;
+    expect(report.results.map((result) => result.taskId)).toEqual(tasks.map((task) => task.taskId));
+    expect([...starts.values()]).toEqual([1, 1, 1, 1, 1, 1]);
+    expect(second.getPosition().resultsSequence).toBeGreaterThan(checkpoint.resultsSequence);
+    await source.close();
+    await second.close();
+  }, 60_000);
 });

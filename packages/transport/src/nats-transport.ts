@@ -10,6 +10,7 @@ import { type KV, Kvm } from '@nats-io/kv';
 import { type ObjectStore, Objm } from '@nats-io/obj';
 import { connect, type NatsConnection, type NodeConnectionOptions } from '@nats-io/transport-node';
 import { CollectAccumulator } from './collect-accumulator';
+import { retryWhileUnavailable } from './nats-retry';
 import { ensureNatsTopology, type NatsTopology, natsTopology } from './nats-topology';
 import { type PolicySnapshot, type RolloutTask, RolloutTaskSchema } from './rollout-records';
 import type {
@@ -34,6 +35,8 @@ export interface NatsTransportOptions {
   duplicateWindowMs?: number;
   /** Timeout of one JetStream API request. Default 20 000 ms (a loaded machine can be slow to answer). */
   requestTimeoutMs?: number;
+  /** How long API calls are retried while the server is unreachable. Default 120 000 ms. */
+  retryForMs?: number;
   /** Further connection options (credentials, TLS, name). */
   connection?: Partial<NodeConnectionOptions>;
 }
@@ -80,6 +83,7 @@ export class NatsTransport implements RolloutTransport {
     private readonly topology: NatsTopology,
     private readonly keyValue: KV,
     private readonly policies: ObjectStore,
+    private readonly retryForMs: number,
   ) {}
 
   /** Connects and creates the run's streams, consumer and buckets where missing. */
@@ -110,6 +114,7 @@ export class NatsTransport implements RolloutTransport {
         topology,
         keyValue,
         policies,
+        positiveInteger('retryForMs', options.retryForMs ?? 120_000),
       );
     } catch (error) {
       await connection.close();
@@ -119,10 +124,8 @@ export class NatsTransport implements RolloutTransport {
 
   async publishPolicy(snapshot: PolicySnapshot): Promise<void> {
     const object = `v${snapshot.version}`;
-    const info = await this.policies.putBlob(
-      { name: object, description: snapshot.kind },
-      snapshot.bytes,
-    );
+    const meta = { name: object, description: snapshot.kind };
+    const info = await this.retry(() => this.policies.putBlob(meta, snapshot.bytes));
     const announcement: PolicyAnnouncement = {
       version: snapshot.version,
       kind: snapshot.kind,
@@ -130,7 +133,7 @@ export class NatsTransport implements RolloutTransport {
       digest: info.digest,
       size: info.size,
     };
-    await this.keyValue.put('policy', JSON.stringify(announcement));
+    await this.retry(() => this.keyValue.put('policy', JSON.stringify(announcement)));
   }
 
   async submit(tasks: readonly RolloutTask[]): Promise<void> {
@@ -147,17 +150,18 @@ export class NatsTransport implements RolloutTransport {
         await this.lastMessage(this.topology.tasksStream, this.topology.taskSubject(parsed.taskId))
       )
         continue;
-      await this.client.publish(this.topology.taskSubject(parsed.taskId), JSON.stringify(parsed), {
-        msgID: parsed.taskId,
-      });
+      const subject = this.topology.taskSubject(parsed.taskId);
+      await this.retry(() =>
+        this.client.publish(subject, JSON.stringify(parsed), { msgID: parsed.taskId }),
+      );
     }
   }
 
   async collect(request: CollectRequest): Promise<CollectReport> {
     const accumulator = new CollectAccumulator(request);
     const taskIds = new Set(request.tasks.map((task) => task.taskId));
-    const lastSequence = (await this.manager.streams.info(this.topology.outcomesStream)).state
-      .last_seq;
+    const stream = await this.retry(() => this.manager.streams.info(this.topology.outcomesStream));
+    const lastSequence = stream.state.last_seq;
     for (const taskId of accumulator.pending) {
       const stored = await this.lastMessage(
         this.topology.outcomesStream,
@@ -169,19 +173,23 @@ export class NatsTransport implements RolloutTransport {
     }
     if (accumulator.done) return accumulator.finish();
 
-    const outcomes = await (
-      await this.client.consumers.get(this.topology.outcomesStream, {
-        filter_subjects: this.topology.outcomeSubject('*'),
-        deliver_policy: DeliverPolicy.StartSequence,
-        opt_start_seq: lastSequence + 1,
-      })
-    ).consume();
-    const deadLetters = await (
-      await this.client.consumers.get(this.topology.deadLetterStream, {
-        deliver_policy: DeliverPolicy.StartSequence,
-        opt_start_seq: this.position.deadLetterSequence + 1,
-      })
-    ).consume();
+    const outcomes = await this.retry(async () =>
+      (
+        await this.client.consumers.get(this.topology.outcomesStream, {
+          filter_subjects: this.topology.outcomeSubject('*'),
+          deliver_policy: DeliverPolicy.StartSequence,
+          opt_start_seq: lastSequence + 1,
+        })
+      ).consume(),
+    );
+    const deadLetters = await this.retry(async () =>
+      (
+        await this.client.consumers.get(this.topology.deadLetterStream, {
+          deliver_policy: DeliverPolicy.StartSequence,
+          opt_start_seq: this.position.deadLetterSequence + 1,
+        })
+      ).consume(),
+    );
     const wakers = new Set<() => void>();
     const wakeAll = () => {
       for (const wake of wakers) wake();
@@ -250,12 +258,16 @@ export class NatsTransport implements RolloutTransport {
   }
 
   private async lastMessage(stream: string, subject: string) {
-    return this.manager.streams
-      .getMessage(stream, { last_by_subj: subject })
-      .catch((error: unknown) => {
+    return this.retry(() =>
+      this.manager.streams.getMessage(stream, { last_by_subj: subject }).catch((error: unknown) => {
         if (isNotFound(error)) return null;
         throw error;
-      });
+      }),
+    );
+  }
+
+  private retry<T>(operation: () => Promise<T>): Promise<T> {
+    return retryWhileUnavailable(operation, { retryForMs: this.retryForMs });
   }
 
   private offerOutcome(accumulator: CollectAccumulator, outcome: unknown): void {
