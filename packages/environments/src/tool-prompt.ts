@@ -41,8 +41,19 @@ export function toolDefinition(tool: Tool): ToolDefinition {
  * ```
  */
 export function toolInstructions(tools: readonly Tool[], format: ToolCallFormat): string {
+  return toolInstructionsFor(tools.map(toolDefinition), format);
+}
+
+/**
+ * {@link toolInstructions} from definitions as OpenAI-compatible requests send
+ * them (`tools: [{ type: 'function', function: {...} }]`).
+ */
+export function toolInstructionsFor(
+  tools: readonly ToolDefinition[],
+  format: ToolCallFormat,
+): string {
   assertOneOf('format', format, toolCallFormats);
-  const definitions = tools.map((tool) => JSON.stringify(toolDefinition(tool)));
+  const definitions = tools.map((tool) => JSON.stringify(tool));
   if (format === 'hermes') {
     return [
       '# Tools',
