@@ -43,7 +43,11 @@ export const TrajectorySchema = z
     rewardsByFunction: z.record(z.string(), z.number().nullable()),
     /** The scalar return used by group-relative estimators. */
     totalReward: z.number(),
-    endReason: z.enum(['success', 'give-up', 'turn-limit', 'length', 'error']),
+    /**
+     * Why the episode ended. `external`: an agent program outside the trainer
+     * ended it (gateway episodes) without reporting that the task succeeded.
+     */
+    endReason: z.enum(['success', 'give-up', 'turn-limit', 'length', 'error', 'external']),
     /** True when an agent turn hit the token limit. */
     truncated: z.boolean(),
     /** Sampling temperature, needed to recompute matching log-probs. */

@@ -75,6 +75,18 @@ export function toolInstructions(
   format: ToolCallFormat,
   style: ToolPromptStyle = 'json-schema',
 ): string {
+  return toolInstructionsFor(tools.map(toolDefinition), format, style);
+}
+
+/**
+ * {@link toolInstructions} from definitions as OpenAI-compatible requests send
+ * them (`tools: [{ type: 'function', function: {...} }]`).
+ */
+export function toolInstructionsFor(
+  tools: readonly ToolDefinition[],
+  format: ToolCallFormat,
+  style: ToolPromptStyle = 'json-schema',
+): string {
   assertOneOf('format', format, toolCallFormats);
   assertOneOf('style', style, ['json-schema', 'compact'] as const);
   if (style === 'compact') {
@@ -82,11 +94,9 @@ export function toolInstructions(
       format === 'hermes'
         ? 'To call a tool, write <tool_call>{"name": <tool name>, "arguments": <JSON object>}</tool_call>.'
         : 'To call a tool, answer only {"name": <tool name>, "parameters": <JSON object>}.';
-    return ['# Tools', syntax, ...tools.map((tool) => compactLine(toolDefinition(tool)))].join(
-      '\n',
-    );
+    return ['# Tools', syntax, ...tools.map((tool) => compactLine(tool))].join('\n');
   }
-  const definitions = tools.map((tool) => JSON.stringify(toolDefinition(tool)));
+  const definitions = tools.map((tool) => JSON.stringify(tool));
   if (format === 'hermes') {
     return [
       '# Tools',

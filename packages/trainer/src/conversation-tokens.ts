@@ -58,6 +58,23 @@ export class ConversationTokens {
     return Math.max(0, withEmptyAnswer.length - withGenerationPrompt.length);
   }
 
+  /**
+   * An independent copy, for branching one conversation into several (an
+   * OpenAI-style request with `n` choices continues each choice separately).
+   */
+  clone(): ConversationTokens {
+    const copy: ConversationTokens = Object.create(ConversationTokens.prototype);
+    Object.assign(copy, {
+      tokenIds: [...this.tokenIds],
+      lossMask: [...this.lossMask],
+      behaviorLogProbs: [...this.behaviorLogProbs],
+      messages: [...this.messages],
+      tokenizer: this.tokenizer,
+      awaitingAgent: this.awaitingAgent,
+    });
+    return copy;
+  }
+
   /** The prompt for the next agent turn (everything so far, ending with the generation prompt). */
   prompt(): number[] {
     return [...this.tokenIds];
