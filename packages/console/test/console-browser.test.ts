@@ -79,7 +79,11 @@ describe.skipIf(!hasChromium)('the console in headless chromium', () => {
       featurizer,
       actor,
       critic,
-      updateRule: createCandidateUpdateRule({ advantage: 'critic', epochs: 4, klCoefficient: 0.001 }),
+      updateRule: createCandidateUpdateRule({
+        advantage: 'critic',
+        epochs: 4,
+        klCoefficient: 0.001,
+      }),
       reward: broker.candidateReward(),
       candidateCount: 4,
       updateEvery: 2,

@@ -60,12 +60,6 @@ export type { Scenario, ScenarioInput, SuccessCriterion, UserScript } from './sc
 export { ScenarioSchema, SuccessCriterionSchema, UserScriptSchema } from './scenario';
 export type { ChatTemplateOptions, Tokenizer } from './tokenizer';
 export type {
-  OptimizerStepResult,
-  PolicyOptimizer,
-  RefreshableReferenceModel,
-  TrainablePolicy,
-} from './trainable-policy';
-export type {
   Tool,
   ToolCall,
   ToolCallErrorKind,
@@ -79,6 +73,12 @@ export {
   toolCallErrorKinds,
   toolCallFormats,
 } from './tool';
+export type {
+  OptimizerStepResult,
+  PolicyOptimizer,
+  RefreshableReferenceModel,
+  TrainablePolicy,
+} from './trainable-policy';
 export type { Trajectory, TrajectoryGroup, Turn } from './trajectory';
 export { TrajectorySchema, TurnSchema } from './trajectory';
 export {

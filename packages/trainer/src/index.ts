@@ -93,9 +93,9 @@ export { createPromptEvolution } from './prompt-evolution';
 export type { ReferenceScores } from './reference-scoring-stage';
 export { scoreReference } from './reference-scoring-stage';
 export { refreshReference } from './refresh-reference';
-export { shapeReturns } from './return-shaping-stage';
 export type { ReplyDiversity } from './reply-diversity';
 export { replyDiversity } from './reply-diversity';
+export { shapeReturns } from './return-shaping-stage';
 export type {
   RewardFailure,
   RolloutOptions,
@@ -106,13 +106,6 @@ export type {
 export { rolloutGroups } from './rollout';
 export type { CollectRolloutsOptions, RolloutCollection } from './rollout-collection-stage';
 export { collectRollouts, refuseStaleGroups } from './rollout-collection-stage';
-export type {
-  EvaluationMetrics,
-  NumericFieldName,
-  StepMetricName,
-  StepMetrics,
-} from './step-metrics';
-export { buildStepMetrics } from './step-metrics';
 export {
   removeStaleCheckpointTemporaries,
   removeStaleTemporaries,
@@ -120,6 +113,13 @@ export {
 } from './run-files';
 export type { RunLock } from './run-lock';
 export { acquireRunLock, lockFileName, RunLockedError } from './run-lock';
+export type {
+  EvaluationMetrics,
+  NumericFieldName,
+  StepMetricName,
+  StepMetrics,
+} from './step-metrics';
+export { buildStepMetrics } from './step-metrics';
 export type {
   CategoryEvaluation,
   Interval,
@@ -163,11 +163,11 @@ export {
 export type {
   GenerationRecord,
   PromptEvolution,
+  StepHealth,
   TrainingRunEvent,
   TrainingRunOptions,
   TrainingSummary,
 } from './training-run';
-export type { StepHealth } from './training-run';
 export { runHealthThresholds, TrainingRun } from './training-run';
 export type { TrajectoryRecord } from './trajectory-record';
 export { buildTrajectoryRecords } from './trajectory-record';

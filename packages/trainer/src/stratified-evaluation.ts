@@ -6,8 +6,8 @@ import {
   type Trajectory,
 } from '@cohort/core';
 import type { GrpoTrainer } from './grpo-trainer';
-import { type EvaluationMetrics, meanByFunction } from './step-metrics';
 import { rolloutGroups, type ScenarioLike, type WeightedReward } from './rollout';
+import { type EvaluationMetrics, meanByFunction } from './step-metrics';
 
 /** A 95% interval `[low, high]`. */
 export type Interval = [number, number];

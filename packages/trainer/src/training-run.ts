@@ -8,7 +8,7 @@ import type {
   HybridEvolutionScheduleState,
 } from '@cohort/evolution';
 import type { OptimizerState, WeightMap } from '@cohort/tfjs';
-import { loadCheckpoint, saveCheckpoint, writeFileAtomic } from '@cohort/tfjs/node';
+import { loadCheckpoint, saveCheckpoint } from '@cohort/tfjs/node';
 import type {
   EvaluationMetrics,
   GrpoTrainer,
