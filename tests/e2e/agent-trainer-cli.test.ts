@@ -180,11 +180,11 @@ describe('agent-trainer CLI', () => {
     expect(result.stdout.trim()).toBe(`wrote ${path.join(run, 'report.html')}`);
     const html = await readFile(path.join(run, 'report.html'), 'utf8');
     const points = [...html.matchAll(/data-points="(\d+)"/g)].map((match) => Number(match[1]));
-    expect(points).toHaveLength(11);
-    // 6 steps of reward, 6 of the one reward function, 6 of KL, 3 fitness curves of 1 generation, 2 evaluations.
-    // Order: 8 training plots, 2 evaluation plots, the fitness plot.
-    expect(points.slice(0, 3)).toEqual([6, 6, 6]);
-    expect(points.slice(8)).toEqual([2, 2, 3]);
+    // 15 training plots (the fixture's steps log no loss, gradient norm, learning rate, truncation,
+    // zero-spread share, reply diversity or timings: those plots stay empty), 3 evaluation plots
+    // (2 evaluations; the per-category plot is empty without categories), then the fitness plot
+    // (3 curves of 1 generation).
+    expect(points).toEqual([6, 6, 0, 0, 0, 6, 6, 12, 0, 0, 0, 0, 12, 6, 6, 2, 2, 0, 3]);
     expect(html).toContain('+0.400');
 
     const missing = await runCli(['report', path.join(scratch, 'no-such-run')]);

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
-const cliPath = path.join(root, 'apps/agent-trainer/src/cli.ts');
+const cliPath = path.join(root, 'apps/agent-trainer/src/bin.ts');
 
 /** Runs the CLI from the workspace's sources; `onOutput` sees stdout and stderr as they grow. */
 function runCli(

@@ -8,7 +8,7 @@ import { loadCheckpoint, writeTinyLlamaFolder } from '@cohort/tfjs/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
-const cliPath = path.join(root, 'apps/agent-trainer/src/cli.ts');
+const cliPath = path.join(root, 'apps/agent-trainer/src/bin.ts');
 
 function runCli(args: readonly string[]): Promise<{ code: number | null; stderr: string }> {
   return new Promise((resolve, reject) => {

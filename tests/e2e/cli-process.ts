@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 
 /** The repository root and the CLI's entry, as a user of the workspace runs it. */
 export const root = fileURLToPath(new URL('../..', import.meta.url));
-export const cliPath = path.join(root, 'apps/agent-trainer/src/cli.ts');
+export const cliPath = path.join(root, 'apps/agent-trainer/src/bin.ts');
 
 /** What a finished CLI process left. */
 export interface CliResult {

@@ -37,7 +37,7 @@ export interface ProxyTuningResult {
 export async function main(
   options: { modelDirectory?: string; steps?: number; log?: (line: string) => void } = {},
 ): Promise<ProxyTuningResult> {
-  const { modelDirectory = embeddedModelDirectory, steps = 12, log = console.log } = options;
+  const { modelDirectory = embeddedModelDirectory, steps = 16, log = console.log } = options;
   await initializeBackend({ logger: false });
   const { model, tokenizer } = await loadCausalLm({ model: modelDirectory });
   const policy = await createProxyTunedPolicy({
