@@ -26,11 +26,11 @@ function runCli(
     );
     if (input !== undefined) child.stdin!.end(input);
     const output = { stdout: '', stderr: '' };
-    child.stdout.on('data', (chunk: Buffer) => {
+    child.stdout!.on('data', (chunk: Buffer) => {
       output.stdout += chunk.toString();
       onOutput?.(output, child);
     });
-    child.stderr.on('data', (chunk: Buffer) => {
+    child.stderr!.on('data', (chunk: Buffer) => {
       output.stderr += chunk.toString();
       onOutput?.(output, child);
     });
