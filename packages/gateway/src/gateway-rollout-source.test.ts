@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import type { Environment, Scenario } from '@cohort/core';
+import type { Scenario } from '@cohort/core';
 import { initializeBackend } from '@cohort/tfjs';
 import { loadGptPolicy } from '@cohort/tfjs/node';
 import { GrpoTrainer, type TrainerEvent } from '@cohort/trainer';
@@ -19,14 +19,6 @@ interface Task {
   temperature: number;
   max_tokens: number;
 }
-
-/** The environment is not run for training rollouts when a source is given; it must never be called. */
-const unused: Environment<Scenario> = {
-  name: 'unused',
-  reset() {
-    throw new Error('the trainer ran the environment although a rollout source was given');
-  },
-};
 
 const scenarios = [
   { id: 'refund', question: 'Where is my refund?' },
@@ -104,7 +96,6 @@ describe('gateway rollout source', () => {
   ) =>
     new GrpoTrainer({
       policy: loaded.policy,
-      environment: unused,
       trainScenarios: scenarios,
       rewards: [],
       rolloutSource,
@@ -222,6 +213,11 @@ describe('gateway rollout source', () => {
     expect(() =>
       trainer(source, [], { dynamicSampling: { enabled: true, maxRefills: 2 } }),
     ).toThrow(/dynamicSampling.enabled.*gateway source/);
+    // Without an environment, training runs through the source and evaluation must go through it too.
+    await expect(grpo.evaluate()).rejects.toThrow(/environment.*evaluate through it/);
+    expect(
+      () => new GrpoTrainer({ policy: loaded.policy, trainScenarios: scenarios, rewards: [] }),
+    ).toThrow(/environment.*unless a rolloutSource/);
     expect(() => createGatewayRolloutSource({ gateway: gateway!, groupTimeoutMs: 0 })).toThrow(
       /groupTimeoutMs/,
     );

@@ -441,7 +441,7 @@ export class RolloutGateway {
     const header = request.headers['x-episode-id'];
     const episodeId = (Array.isArray(header) ? header[0] : header) ?? body.user;
     const format = this.options.toolCallFormat;
-    const { messages, echoes } = toTemplateMessages(body, format);
+    const { messages, echoes } = toTemplateMessages(body, format, this.options.toolPromptStyle);
     const temperature = body.temperature ?? 1;
     const n = body.n ?? 1;
 
@@ -715,7 +715,11 @@ function throwError(error: Error): never {
  * to the system prompt in the format's wording, assistant tool calls written
  * back in the format, and for each assistant message what the agent shows of it.
  */
-function toTemplateMessages(body: ChatCompletionRequest, format: 'hermes' | 'llama3-json') {
+function toTemplateMessages(
+  body: ChatCompletionRequest,
+  format: 'hermes' | 'llama3-json',
+  style: 'json-schema' | 'compact',
+) {
   const messages: Message[] = [];
   const echoes: (AssistantEcho | null)[] = [];
   for (const message of body.messages) {
@@ -746,6 +750,7 @@ function toTemplateMessages(body: ChatCompletionRequest, format: 'hermes' | 'lla
         function: { description: '', parameters: {}, ...tool.function },
       })),
       format,
+      style,
     );
     if (messages[0]?.role === 'system')
       messages[0] = { role: 'system', content: `${messages[0].content}\n\n${instructions}` };

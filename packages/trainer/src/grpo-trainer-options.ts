@@ -39,7 +39,8 @@ export interface GrpoTrainerOptions<S extends ScenarioLike = Scenario> {
   optimizer?: PolicyOptimizer;
   /** The frozen reference of the KL term; required when the KL coefficient can be non-zero. */
   referenceModel?: ReferenceModel;
-  environment: Environment<S>;
+  /** Runs training rollouts and `evaluate()`; may be left out only when a `rolloutSource` gives the rollouts. */
+  environment?: Environment<S>;
   trainScenarios: readonly S[];
   evalScenarios?: readonly S[];
   rewards: readonly WeightedReward<S>[];
@@ -57,7 +58,7 @@ export interface GrpoTrainerOptions<S extends ScenarioLike = Scenario> {
   /**
    * Where rollouts come from. Omitted: the trainer runs `environment` in
    * process. Given (an OpenAI-compatible gateway, remote workers): training
-   * rollouts come from it; `environment` still runs evaluation.
+   * rollouts come from it; `environment`, when given, still runs `evaluate()`.
    */
   rolloutSource?: RolloutSource<S>;
 }
@@ -104,6 +105,13 @@ export function validateTrainerOptions<S extends ScenarioLike>(
       value: config.referenceRefresh.mode,
       message:
         'needs a reference model with getWeights/setWeights (a frozen copy, not a fixed base model)',
+    });
+  }
+  if (!options.environment && !options.rolloutSource) {
+    throw new InvalidArgumentError({
+      argument: 'environment',
+      value: undefined,
+      message: 'is required unless a rolloutSource gives the training rollouts',
     });
   }
   if (options.rolloutSource && config.dynamicSampling.enabled) {

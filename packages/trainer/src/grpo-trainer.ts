@@ -1,5 +1,6 @@
 import {
   type AdvantageEstimator,
+  InvalidArgumentError,
   type Objective,
   Random,
   type ReferenceModel,
@@ -202,7 +203,7 @@ export class GrpoTrainer<S extends ScenarioLike = Scenario> {
       zeroSpreadTolerance: config.advantage.zeroSpreadTolerance,
       label: `s${this.stepIndex}`,
     };
-    const source = this.options.rolloutSource;
+    const { rolloutSource: source, environment } = this.options;
     const collection = source
       ? await source.collect({
           ...request,
@@ -213,7 +214,8 @@ export class GrpoTrainer<S extends ScenarioLike = Scenario> {
       : await collectRollouts({
           ...request,
           policy: this.policy,
-          environment: this.options.environment,
+          // validateTrainerOptions made sure there is one when no source is given.
+          environment: environment!,
           rewards: this.options.rewards,
           dynamicSampling: config.dynamicSampling,
         });
@@ -357,9 +359,17 @@ export class GrpoTrainer<S extends ScenarioLike = Scenario> {
     options: { scenarios?: readonly S[]; systemPrompt?: string; emit?: boolean } = {},
   ): Promise<EvaluationMetrics> {
     const systemPrompt = options.systemPrompt ?? this.systemPrompt;
+    const environment = this.options.environment;
+    if (!environment) {
+      throw new InvalidArgumentError({
+        argument: 'environment',
+        value: undefined,
+        message: `is needed to evaluate in process; rollouts come from the ${this.options.rolloutSource?.kind} source, so evaluate through it`,
+      });
+    }
     const metrics = await evaluatePolicy({
       policy: this.policy,
-      environment: this.options.environment,
+      environment,
       rewards: this.options.rewards,
       scenarios: options.scenarios ?? this.options.evalScenarios ?? [],
       evaluation: this.config.evaluation,
