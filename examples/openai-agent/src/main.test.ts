@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { main, wilsonInterval } from './main';
 import { answerCustomer, scoreRun } from './order-agent';
 import { orderScenarios } from './order-desk';
-import { renderedSystemMessage } from './order-desk-model';
+import { makeOrderDeskModel, renderedSystemMessage } from './order-desk-model';
 
 describe('examples/openai-agent', () => {
   it('Wilson interval matches values computed by hand', () => {
@@ -16,6 +16,15 @@ describe('examples/openai-agent', () => {
     expect(low).toBeCloseTo(0.2188, 3);
     expect(high).toBeCloseTo(0.6134, 3);
     expect(wilsonInterval(0, 0)).toEqual([0, 1]);
+  });
+
+  it('the warm start lowers the supervised loss of the assistant tokens', async () => {
+    await initializeBackend({ logger: false });
+    const { losses } = await makeOrderDeskModel({ seed: 2, steps: 6, batchSize: 2 });
+    expect(losses).toHaveLength(6);
+    // From about ln(vocabulary) at random initialisation.
+    expect(losses[0]).toBeGreaterThan(5);
+    expect(losses.at(-1)!).toBeLessThan(losses[0]! - 0.5);
   });
 
   it('the gateway shows the policy the prompt it was warm-started on, and the scorer checks the stated number', async () => {

@@ -9,10 +9,10 @@
  * `pnpm --filter @cohort/example-openai-agent make-model` writes it to
  * `model/`, where the example and its test load it.
  */
+import { assistantLossMask } from '@cohort/agent-trainer';
 import { type Message, Random } from '@cohort/core';
 import { formatToolCalls, toolInstructionsFor } from '@cohort/environments';
 import {
-  type BpeTokenizer,
   createGptModel,
   createOptimizer,
   GptPolicy,
@@ -69,23 +69,6 @@ function dialogue(scenario: OrderScenario, calledId: string): Message[] {
     { role: 'tool', content: trackOrder(scenario, calledId) },
     { role: 'assistant', content: 'Thank you for waiting.' },
   ];
-}
-
-/** Next-token loss mask over the assistant's tokens (their end-of-turn token included). */
-function assistantMask(tokenizer: BpeTokenizer, messages: readonly Message[]) {
-  const tokenIds = tokenizer.applyChatTemplate(messages);
-  const lossMask = new Array<number>(tokenIds.length).fill(0);
-  messages.forEach((message, index) => {
-    if (message.role !== 'assistant') return;
-    const start = tokenizer.applyChatTemplate(messages.slice(0, index), {
-      addGenerationPrompt: true,
-    }).length;
-    const end = tokenizer.applyChatTemplate(messages.slice(0, index + 1)).length;
-    let last = end - 1;
-    while (last > start && tokenIds[last] !== tokenizer.endOfTurnTokenId) last--;
-    for (let position = start; position <= last; position++) lossMask[position] = 1;
-  });
-  return { tokenIds, lossMask };
 }
 
 /** Options of {@link makeOrderDeskModel}. */
@@ -150,7 +133,7 @@ export async function makeOrderDeskModel(options: OrderDeskModelOptions) {
   const losses: number[] = [];
   for (let step = 0; step < steps; step++) {
     // Fresh dialogues every step, so the model cannot memorize which number a customer got.
-    const batch = Array.from({ length: batchSize }, () => assistantMask(tokenizer, draw()));
+    const batch = Array.from({ length: batchSize }, () => assistantLossMask(draw(), tokenizer));
     const width = Math.max(...batch.map((example) => example.tokenIds.length));
     const mask = tf.tensor2d(
       batch.map((example) => [
