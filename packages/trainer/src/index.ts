@@ -106,6 +106,8 @@ export type {
 export { rolloutGroups } from './rollout';
 export type { CollectRolloutsOptions, RolloutCollection } from './rollout-collection-stage';
 export { collectRollouts, refuseStaleGroups } from './rollout-collection-stage';
+export type { RolloutSource, RolloutSourceRequest } from './rollout-source';
+export { checkSourceGroups } from './rollout-source';
 export {
   removeStaleCheckpointTemporaries,
   removeStaleTemporaries,
