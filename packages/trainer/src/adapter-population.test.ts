@@ -1,4 +1,5 @@
 import { createBanditEnvironment } from '@cohort/environments';
+import { type GenomeKind, promptGenome } from '@cohort/evolution';
 import {
   createLlamaModel,
   createOptimizer,
@@ -116,8 +117,12 @@ const trainerConfig = {
   evaluation: { episodesPerScenario: 8, temperature: 1, seed: 99 },
 };
 
-async function makePopulation(population: PopulationScheduleOptionsInput) {
+async function makePopulation(
+  population: PopulationScheduleOptionsInput,
+  extra: { systemPrompt?: string; promptGenome?: GenomeKind<string> } = {},
+) {
   const result = await AdapterPopulation.create<ScenarioLike>({
+    ...extra,
     trainer: sharedParts(),
     config: trainerConfig,
     population: { fitness: 'reward', fitnessScenarios: 1, seed: 2, ...population },
@@ -290,5 +295,38 @@ describe('AdapterPopulation', () => {
     expect(second.getState()).toEqual(first.getState());
     expect(second.records.length).toBe(3);
     expect(() => second.setState({ ...saved, members: [] })).toThrow(/members/);
+  });
+
+  it('with evolvePrompts, mutation also evolves the system prompts of members, and their trainers use them', async () => {
+    const systemPrompt = 'Answer with one digit.';
+    await expect(
+      makePopulation(
+        { mode: 'erl', size: 3, everyEpisodes: 1000, evolvePrompts: true },
+        { systemPrompt },
+      ),
+    ).rejects.toThrow(/promptGenome/);
+    const population = await makePopulation(
+      {
+        mode: 'erl',
+        size: 4,
+        everyEpisodes: 1000,
+        evolvePrompts: true,
+        promptCrossoverRate: 1,
+      },
+      {
+        systemPrompt,
+        promptGenome: promptGenome({
+          phrases: ['Pick the best arm.', 'Think before you answer.', 'Be brief.'],
+        }),
+      },
+    );
+    await population.step();
+    const record = await population.runGeneration();
+    expect(record.mutated).toHaveLength(1);
+    const mutated = population.members[record.mutated[0]!]!;
+    expect(mutated.systemPrompt).not.toBe(systemPrompt);
+    for (const member of population.members) {
+      expect(member.trainer.systemPrompt).toBe(member.systemPrompt);
+    }
   });
 });
