@@ -29,12 +29,10 @@ import { MockTokenizer } from '@cohort/core/test';
 import { createBanditEnvironment } from '@cohort/environments';
 import {
   createLlamaModel,
-  createOptimizer,
   initializeBackend,
   LlamaPolicy,
   LlamaReferenceModel,
   randomLlamaWeights,
-  tokenLogProbs,
   trainBpeTokenizer,
   UnigramPolicy,
   UnigramReference,
@@ -47,6 +45,7 @@ import {
   type PopulationScheduleOptionsInput,
 } from '@cohort/trainer';
 import * as tf from '@tensorflow/tfjs';
+import { teachAnswers } from '../packages/trainer/src/stage-test-fixtures';
 
 const seedCount = Number(process.env.SEEDS ?? 5);
 /** `unigram` (default) or `llama`: a tiny Llama-family model with LoRA adapters on a frozen base. */
@@ -195,24 +194,14 @@ function pretrainedLlamaBase(): WeightMap {
   const embedding = weights['model.embed_tokens.weight'] as { data: Float32Array };
   embedding.data = embedding.data.map((value) => value * 8);
   model.loadWeightMap(weights);
-  const optimizer = createOptimizer({
-    type: 'adam',
+  teachAnswers({
+    model,
+    promptIds,
+    answerIds: digitIds,
+    endOfTurnId: llamaTokenizer.endOfTurnTokenId ?? llamaTokenizer.eosTokenId,
+    steps: 40,
     learningRate: 0.01,
-    variables: model.namedVariables(),
   });
-  const endOfTurn = llamaTokenizer.endOfTurnTokenId ?? llamaTokenizer.eosTokenId;
-  const sequences = digitIds.map((id) => [...promptIds, id, endOfTurn]);
-  for (let step = 0; step < 40; step++) {
-    const { grads, value } = tf.variableGrads(() => {
-      const { logProbs, mask } = tokenLogProbs(model, { sequences });
-      mask.dispose();
-      const answer = logProbs.slice([0, promptIds.length], [-1, 2]);
-      return answer.sum().neg().div(sequences.length) as tf.Scalar;
-    }, model.trainableVariables());
-    optimizer.applyGradients(grads);
-    tf.dispose([value, ...Object.values(grads)]);
-  }
-  optimizer.dispose();
   const result = model.toWeightMap();
   model.dispose();
   return result;

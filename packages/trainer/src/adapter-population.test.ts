@@ -2,18 +2,15 @@ import { createBanditEnvironment } from '@cohort/environments';
 import { type GenomeKind, promptGenome } from '@cohort/evolution';
 import {
   createLlamaModel,
-  createOptimizer,
   initializeBackend,
   type LlamaModel,
   LlamaPolicy,
   LlamaReferenceModel,
   type Optimizer,
   randomLlamaWeights,
-  tokenLogProbs,
   trainBpeTokenizer,
   type WeightMap,
 } from '@cohort/tfjs';
-import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   AdapterPopulation,
@@ -22,6 +19,7 @@ import {
 } from './adapter-population';
 import type { PopulationScheduleOptionsInput } from './population-schedule-options';
 import type { ScenarioLike } from './rollout';
+import { teachAnswers } from './stage-test-fixtures';
 
 const question = 'Pick an arm, 0 to 4.';
 const tokenizer = trainBpeTokenizer({ texts: [question, 'arm 0 1 2 3 4'], vocabSize: 280 });
@@ -51,27 +49,14 @@ let baseWeights: WeightMap;
 function pretrainedBase(): WeightMap {
   const model = createLlamaModel({ config: llamaConfig, zeroInitialize: true });
   model.loadWeightMap(randomLlamaWeights({ config: llamaConfig, seed: 3, scale: 0.3 }));
-  const optimizer = createOptimizer({
-    type: 'adam',
+  teachAnswers({
+    model,
+    promptIds,
+    answerIds: [...'01234'].map((digit) => tokenizer.encode(digit)[0]!),
+    endOfTurnId: endOfTurn,
+    steps: 30,
     learningRate: 0.02,
-    variables: model.namedVariables(),
   });
-  const sequences = [...'01234'].map((digit) => [
-    ...promptIds,
-    ...tokenizer.encode(digit),
-    endOfTurn,
-  ]);
-  for (let step = 0; step < 30; step++) {
-    const { grads, value } = tf.variableGrads(() => {
-      const { logProbs, mask } = tokenLogProbs(model, { sequences });
-      mask.dispose();
-      const answer = logProbs.slice([0, promptIds.length], [-1, 2]);
-      return answer.sum().neg().div(sequences.length) as tf.Scalar;
-    }, model.trainableVariables());
-    optimizer.applyGradients(grads);
-    tf.dispose([value, ...Object.values(grads)]);
-  }
-  optimizer.dispose();
   const weights = model.toWeightMap();
   model.dispose();
   return weights;
