@@ -333,7 +333,11 @@ async function withPopulation(
 }
 
 const methods: { name: string; description: string; run: (seed: number) => Promise<Outcome> }[] = [
-  { name: 'grpo', description: 'GRPO alone, lr 0.05, no KL, clip 0.2', run: grpoAlone },
+  {
+    name: 'grpo',
+    description: `GRPO alone, Adam lr ${config.optimizer.learningRate}, KL ${config.kl.controller.coefficient}, clip 0.2`,
+    run: grpoAlone,
+  },
   {
     name: 'pbt-4',
     description:
