@@ -1,5 +1,15 @@
 export { writeFileAtomic } from '@cohort/tfjs/node';
 export type {
+  AdapterPopulationOptions,
+  AdapterPopulationState,
+  LineageEntry,
+  MemberFitnessRecord,
+  PopulationGenerationRecord,
+  PopulationMember,
+  PopulationStepResult,
+} from './adapter-population';
+export { AdapterPopulation } from './adapter-population';
+export type {
   AdvantageRecord,
   AdvantageStage,
   AdvantageStageInput,
@@ -83,11 +93,23 @@ export type {
 } from './grpo-trainer';
 export { GrpoTrainer } from './grpo-trainer';
 export { validateTrainerOptions } from './grpo-trainer-options';
+export { hyperparametersOfConfig, memberConfig } from './member-config';
 export type { MetricsRecord } from './metrics-log';
 export { MetricsLog, parseMetricsLog } from './metrics-log';
 export type { LearnPolicyOptions, PolicyLearningResult } from './policy-learning-stage';
 export { learnPolicy } from './policy-learning-stage';
 export { createPolicyOptimizer } from './policy-optimizer';
+export type {
+  MemberHyperparameterName,
+  PopulationScheduleOptions,
+  PopulationScheduleOptionsInput,
+} from './population-schedule-options';
+export {
+  defaultMemberHyperparameterSpace,
+  memberHyperparameterNames,
+  PopulationScheduleOptionsSchema,
+  parsePopulationScheduleOptions,
+} from './population-schedule-options';
 export type { CreatePromptEvolutionOptions } from './prompt-evolution';
 export { createPromptEvolution } from './prompt-evolution';
 export type { ReferenceScores } from './reference-scoring-stage';
