@@ -8,7 +8,7 @@ import {
   type TrajectoryGroup,
 } from '@cohort/core';
 import type * as tf from '@tensorflow/tfjs';
-import type { RewardFailure, ScenarioLike, WeightedReward } from './rollout';
+import type { RewardFailure, ScenarioLike, WeightedReward } from './reward-scoring-stage';
 import type { EvaluationMetrics, StepMetrics } from './step-metrics';
 import { isRefreshable, type PolicyOptimizer, type TrainablePolicy } from './trainable-policy';
 import {

@@ -22,7 +22,7 @@ import { createPolicyOptimizer } from './policy-optimizer';
 import { type ReferenceScores, scoreReference } from './reference-scoring-stage';
 import { refreshReference } from './refresh-reference';
 import { shapeReturns } from './return-shaping-stage';
-import type { ScenarioLike } from './rollout';
+import type { ScenarioLike } from './reward-scoring-stage';
 import { collectRollouts, refuseStaleGroups } from './rollout-collection-stage';
 import { buildStepMetrics, type EvaluationMetrics, type StepMetrics } from './step-metrics';
 import type { PolicyOptimizer, TrainablePolicy } from './trainable-policy';
