@@ -93,8 +93,8 @@ export class GrpoTrainer<S extends ScenarioLike = Scenario> {
     // A parsed config parses to itself, so configs from resolveTrainerConfig pass through unchanged.
     const config = resolveTrainerConfig(options.config ?? {});
     this.config = config;
-    validateTrainerOptions(options, config);
     const warn = (message: string) => this.pendingWarnings.push(message);
+    validateTrainerOptions(options, config, warn);
     this.options = options;
     this.policy = options.policy;
     this.referenceModel = options.referenceModel;
