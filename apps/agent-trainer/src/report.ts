@@ -301,120 +301,97 @@ export function renderReport(options: RenderReportOptions): string {
     const std = numberOf(record.rewardStd);
     return [numberOf(record.step), mean - std, mean + std];
   };
+  /** One plot over the steps: its series as `[name, field]` pairs, or built series. */
+  const stepPlot = (
+    title: string,
+    series: readonly (readonly [string, PlottedField])[] | PlotSeries[],
+    options: { yBounds?: readonly [number | null, number | null]; smooth?: boolean } = {},
+  ) =>
+    renderLinePlot({
+      title,
+      xLabel: 'step',
+      ...(options.smooth ? { smoothing } : {}),
+      ...(options.yBounds ? { yBounds: options.yBounds } : {}),
+      series: series.map((entry) =>
+        Array.isArray(entry)
+          ? { name: entry[0] as string, points: pointsOf(steps, entry[1] as PlottedField) }
+          : (entry as PlotSeries),
+      ),
+    });
+  const smooth = { smooth: true };
   const training = [
-    renderLinePlot({
-      title: 'Reward (mean ± std over episodes)',
-      xLabel: 'step',
-      smoothing,
-      series: [
-        { name: 'reward mean', points: pointsOf(steps, 'rewardMean'), band: steps.map(bandOf) },
+    stepPlot(
+      'Reward (mean ± std over episodes)',
+      [{ name: 'reward mean', points: pointsOf(steps, 'rewardMean'), band: steps.map(bandOf) }],
+      smooth,
+    ),
+    stepPlot(
+      'Reward per reward function',
+      keyedSeries(steps, 'rewardMeanByFunction', { sorted: true }),
+      smooth,
+    ),
+    stepPlot('Loss', [['loss', 'loss']], smooth),
+    stepPlot('Gradient norm (before clipping)', [['grad norm', 'gradNorm']], {
+      smooth: true,
+      yBounds: nonNegative,
+    }),
+    stepPlot('Learning rate', [['learning rate', 'learningRate']], { yBounds: nonNegative }),
+    stepPlot('KL to reference (per token)', [['KL', 'klToReference']], smooth),
+    stepPlot('Entropy (per token)', [['entropy', 'entropy']], {
+      smooth: true,
+      yBounds: nonNegative,
+    }),
+    stepPlot(
+      'Completion length (tokens per agent turn)',
+      [
+        ['mean', 'completionLengthMean'],
+        ['max', 'completionLengthMax'],
       ],
-    }),
-    renderLinePlot({
-      title: 'Reward per reward function',
-      xLabel: 'step',
-      smoothing,
-      series: keyedSeries(steps, 'rewardMeanByFunction', { sorted: true }),
-    }),
-    renderLinePlot({
-      title: 'Loss',
-      xLabel: 'step',
-      smoothing,
-      series: [{ name: 'loss', points: pointsOf(steps, 'loss') }],
-    }),
-    renderLinePlot({
-      title: 'Gradient norm (before clipping)',
-      xLabel: 'step',
-      smoothing,
-      yBounds: nonNegative,
-      series: [{ name: 'grad norm', points: pointsOf(steps, 'gradNorm') }],
-    }),
-    renderLinePlot({
-      title: 'Learning rate',
-      xLabel: 'step',
-      yBounds: nonNegative,
-      series: [{ name: 'learning rate', points: pointsOf(steps, 'learningRate') }],
-    }),
-    renderLinePlot({
-      title: 'KL to reference (per token)',
-      xLabel: 'step',
-      smoothing,
-      series: [{ name: 'KL', points: pointsOf(steps, 'klToReference') }],
-    }),
-    renderLinePlot({
-      title: 'Entropy (per token)',
-      xLabel: 'step',
-      smoothing,
-      yBounds: nonNegative,
-      series: [{ name: 'entropy', points: pointsOf(steps, 'entropy') }],
-    }),
-    renderLinePlot({
-      title: 'Completion length (tokens per agent turn)',
-      xLabel: 'step',
-      smoothing,
-      yBounds: nonNegative,
-      series: [
-        { name: 'mean', points: pointsOf(steps, 'completionLengthMean') },
-        { name: 'max', points: pointsOf(steps, 'completionLengthMax') },
+      { smooth: true, yBounds: nonNegative },
+    ),
+    stepPlot(
+      'Truncation (share of episodes)',
+      [
+        ['a turn cut by maxNewTokens', 'truncatedFraction'],
+        ['ended by a full context', 'lengthEndedFraction'],
       ],
+      { yBounds: rate },
+    ),
+    stepPlot(
+      'Groups with zero reward spread',
+      [['zero-spread fraction', 'zeroSpreadGroupFraction']],
+      {
+        yBounds: rate,
+      },
+    ),
+    stepPlot(
+      'Reply diversity (degenerate policies fall)',
+      [
+        ['distinct-1', 'distinct1'],
+        ['distinct-2', 'distinct2'],
+        ['most frequent reply share', 'topReplyShare'],
+      ],
+      { smooth: true, yBounds: rate },
+    ),
+    stepPlot('Step timings (seconds)', keyedSeries(steps, 'timings'), {
+      smooth: true,
+      yBounds: nonNegative,
     }),
-    renderLinePlot({
-      title: 'Truncation (share of episodes)',
-      xLabel: 'step',
+    stepPlot(
+      'Clip fractions',
+      [
+        ['low', 'clipFractionLow'],
+        ['high', 'clipFractionHigh'],
+      ],
+      { yBounds: rate },
+    ),
+    stepPlot('Sampled tokens per second', [['tokens/s', 'tokensPerSecond']], {
+      smooth: true,
+      yBounds: nonNegative,
+    }),
+    stepPlot('Success rate (training episodes)', [['success', 'successRate']], {
+      smooth: true,
       yBounds: rate,
-      series: [
-        { name: 'a turn cut by maxNewTokens', points: pointsOf(steps, 'truncatedFraction') },
-        { name: 'ended by a full context', points: pointsOf(steps, 'lengthEndedFraction') },
-      ],
-    }),
-    renderLinePlot({
-      title: 'Groups with zero reward spread',
-      xLabel: 'step',
-      yBounds: rate,
-      series: [
-        { name: 'zero-spread fraction', points: pointsOf(steps, 'zeroSpreadGroupFraction') },
-      ],
-    }),
-    renderLinePlot({
-      title: 'Reply diversity (degenerate policies fall)',
-      xLabel: 'step',
-      yBounds: rate,
-      smoothing,
-      series: [
-        { name: 'distinct-1', points: pointsOf(steps, 'distinct1') },
-        { name: 'distinct-2', points: pointsOf(steps, 'distinct2') },
-        { name: 'most frequent reply share', points: pointsOf(steps, 'topReplyShare') },
-      ],
-    }),
-    renderLinePlot({
-      title: 'Step timings (seconds)',
-      xLabel: 'step',
-      smoothing,
-      yBounds: nonNegative,
-      series: keyedSeries(steps, 'timings'),
-    }),
-    renderLinePlot({
-      title: 'Clip fractions',
-      xLabel: 'step',
-      yBounds: rate,
-      series: [
-        { name: 'low', points: pointsOf(steps, 'clipFractionLow') },
-        { name: 'high', points: pointsOf(steps, 'clipFractionHigh') },
-      ],
-    }),
-    renderLinePlot({
-      title: 'Sampled tokens per second',
-      xLabel: 'step',
-      smoothing,
-      yBounds: nonNegative,
-      series: [{ name: 'tokens/s', points: pointsOf(steps, 'tokensPerSecond') }],
-    }),
-    renderLinePlot({
-      title: 'Success rate (training episodes)',
-      xLabel: 'step',
-      yBounds: rate,
-      smoothing,
-      series: [{ name: 'success', points: pointsOf(steps, 'successRate') }],
     }),
   ];
   const evolution = renderLinePlot({

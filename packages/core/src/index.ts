@@ -56,6 +56,12 @@ export type { RandomState } from './random';
 export { Random } from './random';
 export type { Featurizer, RewardContext, RewardFunction } from './reward-function';
 export { sampleContextFree } from './sample-context-free';
+export {
+  assertSamplingSettings,
+  assertTokenId,
+  assertTokenIds,
+  validateSampleRequest,
+} from './sample-request-validation';
 export type { Scenario, ScenarioInput, SuccessCriterion, UserScript } from './scenario';
 export { ScenarioSchema, SuccessCriterionSchema, UserScriptSchema } from './scenario';
 export type { ChatTemplateOptions, Tokenizer } from './tokenizer';

@@ -1,5 +1,6 @@
 import type { SampledCompletion, SampleRequest } from './policy';
 import { Random } from './random';
+import { validateSampleRequest } from './sample-request-validation';
 import type { Tokenizer } from './tokenizer';
 
 /**
@@ -21,6 +22,7 @@ export function sampleContextFree(options: {
   tokenizer: Tokenizer;
 }): SampledCompletion[] {
   const { request, logProbabilities, tokenizer } = options;
+  validateSampleRequest(request, logProbabilities.length);
   const random = new Random(request.seed);
   const greedy = (request.temperature ?? 1) === 0;
   const probabilities = logProbabilities.map(Math.exp);

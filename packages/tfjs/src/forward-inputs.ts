@@ -1,4 +1,4 @@
-import { InvalidArgumentError } from '@cohort/core';
+import { assertTokenId, InvalidArgumentError } from '@cohort/core';
 import type * as tf from '@tensorflow/tfjs';
 import type { GptForwardOptions } from './gpt-model';
 
@@ -21,13 +21,7 @@ function toIdRows(
     }
     for (let t = 0; t < length; t++) {
       const id = row[t] as number;
-      if (!Number.isInteger(id) || id < 0 || id >= vocabSize) {
-        throw new InvalidArgumentError({
-          argument: `${argument}[${b}][${t}]`,
-          value: id,
-          message: `must be an integer in [0, ${vocabSize})`,
-        });
-      }
+      assertTokenId(`${argument}[${b}][${t}]`, id, vocabSize);
       values[b * length + t] = id;
     }
   }

@@ -1,4 +1,4 @@
-import { InvalidArgumentError, Random } from '@cohort/core';
+import { assertSamplingSettings, assertTokenIds, InvalidArgumentError, Random } from '@cohort/core';
 import * as tf from '@tensorflow/tfjs';
 import type { CausalLanguageModel } from './causal-language-model';
 import type { LayerKeyValue } from './gpt-model';
@@ -142,35 +142,8 @@ export async function generate(
   } = options;
   const { vocabSize, contextLength } = model.config;
   assertPositiveInteger('maxNewTokens', maxNewTokens, 0);
-  assertPositiveInteger('topK', topK, 0);
-  if (!(temperature >= 0) || !Number.isFinite(temperature)) {
-    throw new InvalidArgumentError({
-      argument: 'temperature',
-      value: temperature,
-      message: 'must be a finite number >= 0',
-    });
-  }
-  if (!(topP > 0 && topP <= 1)) {
-    throw new InvalidArgumentError({ argument: 'topP', value: topP, message: 'must be in (0, 1]' });
-  }
-  prompts.forEach((prompt, index) => {
-    if (prompt.length === 0) {
-      throw new InvalidArgumentError({
-        argument: `prompts[${index}]`,
-        value: prompt,
-        message: 'must hold at least one token',
-      });
-    }
-    prompt.forEach((id, position) => {
-      if (!Number.isInteger(id) || id < 0 || id >= vocabSize) {
-        throw new InvalidArgumentError({
-          argument: `prompts[${index}][${position}]`,
-          value: id,
-          message: `must be an integer in [0, ${vocabSize})`,
-        });
-      }
-    });
-  });
+  assertSamplingSettings({ temperature, topK, topP });
+  assertTokenIds('prompts', prompts, vocabSize, { nonEmpty: true });
   if (prompts.length === 0) return [];
   const eosTokenId =
     options.eosTokenId === undefined ? model.config.eosTokenId : options.eosTokenId;

@@ -18,7 +18,7 @@ import {
   type PopulationMember,
 } from './adapter-population';
 import type { PopulationScheduleOptionsInput } from './population-schedule-options';
-import type { ScenarioLike } from './rollout';
+import type { ScenarioLike } from './reward-scoring-stage';
 import { teachAnswers } from './stage-test-fixtures';
 
 const question = 'Pick an arm, 0 to 4.';

@@ -34,7 +34,7 @@ import {
   type PopulationScheduleOptionsInput,
   parsePopulationScheduleOptions,
 } from './population-schedule-options';
-import type { ScenarioLike } from './rollout';
+import type { ScenarioLike } from './reward-scoring-stage';
 import type { StepMetrics } from './step-metrics';
 import {
   type GrpoTrainerConfig,

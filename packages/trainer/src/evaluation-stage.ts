@@ -1,10 +1,6 @@
 import { type Environment, InvalidArgumentError } from '@cohort/core';
-import {
-  type RolloutOptions,
-  rolloutGroups,
-  type ScenarioLike,
-  type WeightedReward,
-} from './rollout';
+import type { ScenarioLike, WeightedReward } from './reward-scoring-stage';
+import { type RolloutOptions, rolloutGroups } from './rollout';
 import { type EvaluationMetrics, trajectoryFigures } from './step-metrics';
 import type { TrainablePolicy } from './trainable-policy';
 import type { GrpoTrainerConfig } from './trainer-config';

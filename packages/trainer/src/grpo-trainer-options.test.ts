@@ -2,11 +2,19 @@ import type { AdvantageEstimator } from '@cohort/core';
 import { InvalidArgumentError } from '@cohort/core';
 import { MockTokenizer } from '@cohort/core/test';
 import { createBanditEnvironment } from '@cohort/environments';
-import { createOptimizer, initializeBackend, UnigramPolicy, UnigramReference } from '@cohort/tfjs';
+import {
+  createGptModel,
+  createOptimizer,
+  createValueHead,
+  initializeBackend,
+  UnigramPolicy,
+  UnigramReference,
+} from '@cohort/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { GrpoTrainer, type GrpoTrainerOptions, type TrainerEvent } from './grpo-trainer';
 import { unigramLogProb } from './stage-test-fixtures';
 import type { GrpoTrainerConfigInput } from './trainer-config';
+import { GptValueFunction } from './value-function';
 
 const tokenizer = new MockTokenizer();
 const digitIds = [...'01234'].map((digit) => tokenizer.encode(digit)[0]!);
@@ -124,6 +132,57 @@ describe('GrpoTrainer settings that must take effect', () => {
     expect(banditTrainer({}, { advantageEstimator: estimator }).trainer.advantageEstimator).toBe(
       estimator,
     );
+  });
+});
+
+describe('GrpoTrainer settings that cannot take effect', () => {
+  it('refuses a value function or its optimizer while config.value.enabled is false', () => {
+    const critic = new GptValueFunction({
+      model: createGptModel({
+        config: {
+          vocabSize: tokenizer.vocabSize,
+          contextLength: 16,
+          embeddingSize: 8,
+          layerCount: 1,
+          headCount: 1,
+        },
+        seed: 1,
+      }),
+      head: createValueHead({ inputSize: 8 }),
+    });
+    expect(() => banditTrainer({}, { valueFunction: critic })).toThrow(
+      /valueFunction = .*would not take effect: config\.value\.enabled is false/,
+    );
+    const valueOptimizer = createOptimizer({
+      type: 'adam',
+      learningRate: 0.01,
+      variables: critic.namedVariables(),
+    });
+    expect(() => banditTrainer({}, { valueOptimizer })).toThrow(
+      /valueOptimizer = .*would not take effect/,
+    );
+    expect(() =>
+      banditTrainer({ value: { enabled: true } }, { valueFunction: critic, valueOptimizer }),
+    ).not.toThrow();
+  });
+
+  it('warns, once, for each setting whose switch is off', async () => {
+    const { trainer, events } = banditTrainer({
+      value: { enabled: false, gamma: 0.9 },
+      dynamicSampling: { enabled: false, maxRefills: 5 },
+      referenceRefresh: { mode: 'hard', everySteps: 50, alpha: 0.5 },
+    });
+    await trainer.step();
+    await trainer.step();
+    const warnings = events.flatMap((event) => (event.type === 'warning' ? [event.message] : []));
+    expect(warnings).toEqual([
+      'config.value.gamma = 0.9 has no effect: config.value.enabled is false',
+      'config.dynamicSampling.maxRefills = 5 has no effect: config.dynamicSampling.enabled is false',
+      "config.referenceRefresh.alpha = 0.5 has no effect: only mode 'mix' mixes (config.referenceRefresh.mode is 'hard')",
+    ]);
+    const quiet = banditTrainer({ referenceRefresh: { mode: 'mix', everySteps: 3, alpha: 0.5 } });
+    await quiet.trainer.step();
+    expect(quiet.events.some((event) => event.type === 'warning')).toBe(false);
   });
 });
 

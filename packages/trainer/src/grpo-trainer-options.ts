@@ -8,7 +8,7 @@ import {
   type TrajectoryGroup,
 } from '@cohort/core';
 import type * as tf from '@tensorflow/tfjs';
-import type { RewardFailure, ScenarioLike, WeightedReward } from './rollout';
+import type { RewardFailure, ScenarioLike, WeightedReward } from './reward-scoring-stage';
 import type { RolloutSource } from './rollout-source';
 import type { EvaluationMetrics, StepMetrics } from './step-metrics';
 import { isRefreshable, type PolicyOptimizer, type TrainablePolicy } from './trainable-policy';
@@ -65,19 +65,69 @@ export interface GrpoTrainerOptions<S extends ScenarioLike = Scenario> {
 
 const defaultConfig = GrpoTrainerConfigSchema.parse({});
 
+function changed(value: unknown, fallback: unknown): boolean {
+  return JSON.stringify(value) !== JSON.stringify(fallback);
+}
+
+/**
+ * The config fields that are set away from their defaults but cannot take
+ * effect because the switch they belong to is off, one message each.
+ */
+export function inertSettings(config: GrpoTrainerConfig): string[] {
+  const messages: string[] = [];
+  const inert = (field: string, value: unknown, fallback: unknown, because: string) => {
+    if (changed(value, fallback))
+      messages.push(`config.${field} = ${JSON.stringify(value)} has no effect: ${because}`);
+  };
+  if (!config.value.enabled) {
+    for (const key of ['gamma', 'lambda', 'clipRange', 'learningRate'] as const)
+      inert(
+        `value.${key}`,
+        config.value[key],
+        defaultConfig.value[key],
+        'config.value.enabled is false',
+      );
+  }
+  if (!config.dynamicSampling.enabled)
+    inert(
+      'dynamicSampling.maxRefills',
+      config.dynamicSampling.maxRefills,
+      defaultConfig.dynamicSampling.maxRefills,
+      'config.dynamicSampling.enabled is false',
+    );
+  if (config.referenceRefresh.mode === 'none')
+    inert(
+      'referenceRefresh.everySteps',
+      config.referenceRefresh.everySteps,
+      defaultConfig.referenceRefresh.everySteps,
+      "config.referenceRefresh.mode is 'none'",
+    );
+  if (config.referenceRefresh.mode !== 'mix')
+    inert(
+      'referenceRefresh.alpha',
+      config.referenceRefresh.alpha,
+      defaultConfig.referenceRefresh.alpha,
+      `only mode 'mix' mixes (config.referenceRefresh.mode is '${config.referenceRefresh.mode}')`,
+    );
+  return messages;
+}
+
 /**
  * Checks the parts given to a trainer against its resolved config: what a
- * setting needs is there, and no setting is silently replaced by an instance.
+ * setting needs is there, no setting is silently replaced by an instance,
+ * and an instance that cannot take effect is refused. A config field that
+ * cannot take effect (see {@link inertSettings}) goes to `warn`.
  *
  * @throws InvalidArgumentError naming the option or config field.
  * @example
  * ```ts
- * validateTrainerOptions(options, resolveTrainerConfig(options.config ?? {}));
+ * validateTrainerOptions(options, resolveTrainerConfig(options.config ?? {}), console.warn);
  * ```
  */
 export function validateTrainerOptions<S extends ScenarioLike>(
   options: GrpoTrainerOptions<S>,
   config: GrpoTrainerConfig,
+  warn: (message: string) => void = () => {},
 ): void {
   if (options.trainScenarios.length === 0) {
     throw new InvalidArgumentError({
@@ -128,10 +178,18 @@ export function validateTrainerOptions<S extends ScenarioLike>(
       message: 'is required when config.value.enabled is true',
     });
   }
-  if (
-    options.optimizer &&
-    JSON.stringify(config.optimizer) !== JSON.stringify(defaultConfig.optimizer)
-  ) {
+  for (const option of ['valueFunction', 'valueOptimizer'] as const) {
+    if (options[option] && !config.value.enabled) {
+      throw new InvalidArgumentError({
+        argument: option,
+        value: option === 'valueFunction' ? 'a value function' : 'an optimizer',
+        message:
+          'would not take effect: config.value.enabled is false (true trains it as the critic of PPO with GAE)',
+      });
+    }
+  }
+  for (const message of inertSettings(config)) warn(message);
+  if (options.optimizer && changed(config.optimizer, defaultConfig.optimizer)) {
     throw new InvalidArgumentError({
       argument: 'config.optimizer',
       value: config.optimizer,

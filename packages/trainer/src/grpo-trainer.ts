@@ -23,7 +23,7 @@ import { createPolicyOptimizer } from './policy-optimizer';
 import { type ReferenceScores, scoreReference } from './reference-scoring-stage';
 import { refreshReference } from './refresh-reference';
 import { shapeReturns } from './return-shaping-stage';
-import type { ScenarioLike } from './rollout';
+import type { ScenarioLike } from './reward-scoring-stage';
 import { collectRollouts, refuseStaleGroups } from './rollout-collection-stage';
 import { checkSourceGroups } from './rollout-source';
 import { buildStepMetrics, type EvaluationMetrics, type StepMetrics } from './step-metrics';
@@ -95,8 +95,8 @@ export class GrpoTrainer<S extends ScenarioLike = Scenario> {
     // A parsed config parses to itself, so configs from resolveTrainerConfig pass through unchanged.
     const config = resolveTrainerConfig(options.config ?? {});
     this.config = config;
-    validateTrainerOptions(options, config);
     const warn = (message: string) => this.pendingWarnings.push(message);
+    validateTrainerOptions(options, config, warn);
     this.options = options;
     this.policy = options.policy;
     this.referenceModel = options.referenceModel;

@@ -120,12 +120,16 @@ export { replyDiversity } from './reply-diversity';
 export { shapeReturns } from './return-shaping-stage';
 export type {
   RewardFailure,
-  RolloutOptions,
-  RolloutResult,
+  RewardRecord,
+  RewardScoring,
   ScenarioLike,
+  ScopeScores,
+  ScoreEpisodeRewardsOptions,
   WeightedReward,
-} from './rollout';
-export { rolloutGroups } from './rollout';
+} from './reward-scoring-stage';
+export { scoreEpisodeRewards, scoreRewardFunctions } from './reward-scoring-stage';
+export type { RolloutOptions, RolloutResult } from './rollout';
+export { collectEpisodes, rolloutGroups } from './rollout';
 export type { CollectRolloutsOptions, RolloutCollection } from './rollout-collection-stage';
 export { collectRollouts, refuseStaleGroups } from './rollout-collection-stage';
 export type { RolloutSource, RolloutSourceRequest } from './rollout-source';

@@ -7,7 +7,7 @@ import {
   type TextRewriter,
 } from '@cohort/evolution';
 import type { GrpoTrainer } from './grpo-trainer';
-import type { ScenarioLike } from './rollout';
+import type { ScenarioLike } from './reward-scoring-stage';
 import type { PromptEvolution } from './training-run';
 
 /** Options of {@link createPromptEvolution}. */

@@ -1,11 +1,11 @@
 import type { Environment, Random, TrajectoryGroup } from '@cohort/core';
 import {
   type RewardFailure,
-  type RolloutOptions,
-  rolloutGroups,
   type ScenarioLike,
+  scoreEpisodeRewards,
   type WeightedReward,
-} from './rollout';
+} from './reward-scoring-stage';
+import { collectEpisodes, type RolloutOptions } from './rollout';
 import type { TrainablePolicy } from './trainable-policy';
 
 /** What the rollout-collection stage hands on: scored groups and how they were gathered. */
@@ -59,7 +59,8 @@ function drawScenarios<S>(random: Random, pool: readonly S[], count: number): S[
 
 /**
  * The rollout-collection stage: scenarios in, groups of G scored
- * trajectories out. Under dynamic sampling (DAPO, Yu et al. 2025, eq. 11)
+ * trajectories out ({@link collectEpisodes}, then the reward-scoring stage,
+ * {@link scoreEpisodeRewards}). Under dynamic sampling (DAPO, Yu et al. 2025, eq. 11)
  * a group whose returns all agree is dropped and replaced by a new rollout
  * round, up to `maxRefills` rounds.
  *
@@ -89,7 +90,7 @@ export async function collectRollouts<S extends ScenarioLike>(
       options.scenarioPool,
       scenariosPerStep - kept.length,
     );
-    const result = await rolloutGroups({
+    const collected = await collectEpisodes({
       policy: options.policy,
       environment: options.environment,
       scenarios,
@@ -101,12 +102,18 @@ export async function collectRollouts<S extends ScenarioLike>(
       maxSequenceLength: options.maxSequenceLength,
       label: `${options.label}r${round}`,
     });
-    failures.push(...result.rewardFailures);
-    sampledTokens += result.sampledTokenCount;
-    timings.rollout += result.timings.sampling + result.timings.environment;
-    timings.scoring += result.timings.rewards;
-    episodes += result.groups.length * groupSize;
-    for (const group of result.groups) {
+    // Reward scoring: the episode-scoped functions, before zero-spread groups are judged.
+    const scored = await scoreEpisodeRewards({
+      groups: collected.groups,
+      scenarios,
+      rewards: options.rewards,
+    });
+    failures.push(...collected.rewardFailures, ...scored.failures);
+    sampledTokens += collected.sampledTokenCount;
+    timings.rollout += collected.timings.sampling + collected.timings.environment;
+    timings.scoring += collected.timings.rewards + scored.seconds;
+    episodes += scored.groups.length * groupSize;
+    for (const group of scored.groups) {
       seenGroups++;
       const totals = group.trajectories.map((trajectory) => trajectory.totalReward);
       const zeroSpread = Math.max(...totals) - Math.min(...totals) <= options.zeroSpreadTolerance;

@@ -1,5 +1,6 @@
 import { InvalidArgumentError, type Random, type TrajectoryGroup } from '@cohort/core';
-import type { RolloutOptions, ScenarioLike } from './rollout';
+import type { ScenarioLike } from './reward-scoring-stage';
+import type { RolloutOptions } from './rollout';
 import type { RolloutCollection } from './rollout-collection-stage';
 
 /** What the trainer asks a {@link RolloutSource} for at the start of a step. */

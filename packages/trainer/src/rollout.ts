@@ -7,8 +7,6 @@ import {
   type Message,
   type Policy,
   Random,
-  type RewardContext,
-  type RewardFunction,
   type Scenario,
   type ToolCallRecord,
   type Trajectory,
@@ -16,24 +14,13 @@ import {
   type Turn,
 } from '@cohort/core';
 import { ConversationTokens } from './conversation-tokens';
-
-/** What the trainer needs of a scenario: an id. The support scenarios of core are one kind. */
-export interface ScenarioLike {
-  id: string;
-}
-
-/** A reward function with its weight in the total reward. */
-export interface WeightedReward<S extends ScenarioLike = Scenario> {
-  reward: RewardFunction<S>;
-  weight: number;
-}
-
-/** A reward function that threw or returned a non-finite value, reported instead of killing the run. */
-export interface RewardFailure {
-  rewardName: string;
-  trajectoryId: string;
-  message: string;
-}
+import {
+  type RewardFailure,
+  type ScenarioLike,
+  scoreEpisodeRewards,
+  scoreRewardFunctions,
+  type WeightedReward,
+} from './reward-scoring-stage';
 
 /** Options of {@link rolloutGroups}. */
 export interface RolloutOptions<S extends ScenarioLike = Scenario> {
@@ -78,50 +65,15 @@ interface RunningEpisode<S> {
   done: boolean;
   endReason: EndReason;
   truncated: boolean;
-  lastAgentMessage: string;
-  lastAgentTokenCount: number;
-  lastFinishReason?: Turn['finishReason'];
 }
 
 function elapsedSeconds(start: number): number {
   return (performance.now() - start) / 1000;
 }
 
-async function scoreRewards<S extends ScenarioLike>(options: {
-  rewards: readonly WeightedReward<S>[];
-  scope: 'turn' | 'episode';
-  context: RewardContext<S>;
-  trajectoryId: string;
-  failures: RewardFailure[];
-}): Promise<{ total: number; byName: Record<string, number | null> }> {
-  let total = 0;
-  const byName: Record<string, number | null> = {};
-  for (const { reward, weight } of options.rewards) {
-    if ((reward.scope ?? 'episode') !== options.scope) continue;
-    let value: number | null;
-    try {
-      value = await reward.score(options.context);
-      if (value !== null && !Number.isFinite(value)) {
-        throw new Error(`returned ${value}, which is not finite`);
-      }
-    } catch (error) {
-      options.failures.push({
-        rewardName: reward.name,
-        trajectoryId: options.trajectoryId,
-        message: error instanceof Error ? error.message : String(error),
-      });
-      value = null;
-    }
-    byName[reward.name] = value;
-    if (value !== null) total += weight * value;
-  }
-  return { total, byName };
-}
-
 /**
- * Runs `groupSize` multi-turn episodes for each scenario with the policy,
- * batching every active episode's next agent turn into one `policy.sample`
- * call, and returns one serializable trajectory per episode.
+ * Rollout collection then reward scoring: {@link collectEpisodes}, then
+ * {@link scoreEpisodeRewards} on its groups.
  *
  * The total reward of an episode is the sum of its per-turn rewards (the
  * environment's turn reward plus the weighted turn-scoped reward functions)
@@ -130,6 +82,32 @@ async function scoreRewards<S extends ScenarioLike>(options: {
  * `rewardFailures`.
  */
 export async function rolloutGroups<S extends ScenarioLike>(
+  options: RolloutOptions<S>,
+): Promise<RolloutResult> {
+  const collected = await collectEpisodes(options);
+  const scored = await scoreEpisodeRewards({
+    groups: collected.groups,
+    scenarios: options.scenarios,
+    rewards: options.rewards,
+  });
+  return {
+    ...collected,
+    groups: scored.groups,
+    rewardFailures: [...collected.rewardFailures, ...scored.failures],
+    timings: { ...collected.timings, rewards: collected.timings.rewards + scored.seconds },
+  };
+}
+
+/**
+ * The rollout-collection part of {@link rolloutGroups}: runs `groupSize`
+ * multi-turn episodes for each scenario with the policy, batching every
+ * active episode's next agent turn into one `policy.sample` call, and returns
+ * one serializable trajectory per episode. Turn-scoped reward functions run
+ * as each turn ends (they see the conversation as it was then); each
+ * trajectory's `totalReward` is the sum of its per-turn rewards, and the
+ * episode-scoped functions are left to {@link scoreEpisodeRewards}.
+ */
+export async function collectEpisodes<S extends ScenarioLike>(
   options: RolloutOptions<S>,
 ): Promise<RolloutResult> {
   if (!Number.isInteger(options.groupSize) || options.groupSize < 1) {
@@ -179,8 +157,6 @@ export async function rolloutGroups<S extends ScenarioLike>(
         done: false,
         endReason: 'turn-limit',
         truncated: false,
-        lastAgentMessage: '',
-        lastAgentTokenCount: 0,
       });
     }
   }
@@ -225,15 +201,12 @@ export async function rolloutGroups<S extends ScenarioLike>(
         text,
       });
       const turnIndex = episode.rewardsPerTurn.length;
-      episode.lastAgentMessage = text;
-      episode.lastAgentTokenCount = completion.tokenIds.length;
-      episode.lastFinishReason = completion.finishReason;
       if (completion.finishReason === 'length') episode.truncated = true;
       environmentStart = performance.now();
       const result = await episode.episode.step(text);
       timings.environment += elapsedSeconds(environmentStart);
       const rewardStart = performance.now();
-      const turnRewards = await scoreRewards({
+      const turnRewards = await scoreRewardFunctions({
         rewards: options.rewards,
         scope: 'turn',
         context: {
@@ -307,26 +280,6 @@ export async function rolloutGroups<S extends ScenarioLike>(
     const trajectories: Trajectory[] = [];
     for (let sampleIndex = 0; sampleIndex < options.groupSize; sampleIndex++) {
       const episode = running[groupIndex * options.groupSize + sampleIndex]!;
-      const rewardStart = performance.now();
-      const episodeRewards = await scoreRewards({
-        rewards: options.rewards,
-        scope: 'episode',
-        context: {
-          scenario,
-          messages: episode.episode.messages,
-          completion: episode.lastAgentMessage,
-          turnIndex: Math.max(0, episode.rewardsPerTurn.length - 1),
-          done: true,
-          endReason: episode.endReason,
-          completionTokenCount: episode.lastAgentTokenCount,
-          ...(episode.lastFinishReason === undefined
-            ? {}
-            : { finishReason: episode.lastFinishReason }),
-        },
-        trajectoryId: episode.id,
-        failures,
-      });
-      timings.rewards += elapsedSeconds(rewardStart);
       const perTurnTotal = episode.rewardsPerTurn.reduce((sum, value) => sum + value, 0);
       trajectories.push({
         id: episode.id,
@@ -339,9 +292,8 @@ export async function rolloutGroups<S extends ScenarioLike>(
         lossMask: episode.tokens.lossMask,
         behaviorLogProbs: episode.tokens.behaviorLogProbs,
         rewardsPerTurn: episode.rewardsPerTurn,
-        // Turn-scoped functions report their sum over turns, so every reward shows by name.
-        rewardsByFunction: { ...episode.turnRewardSums, ...episodeRewards.byName },
-        totalReward: perTurnTotal + episodeRewards.total,
+        rewardsByFunction: { ...episode.turnRewardSums },
+        totalReward: perTurnTotal,
         endReason: episode.endReason,
         truncated: episode.truncated,
         temperature: options.generation.temperature ?? 1,

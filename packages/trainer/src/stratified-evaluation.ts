@@ -6,7 +6,8 @@ import {
   type Trajectory,
 } from '@cohort/core';
 import type { GrpoTrainer } from './grpo-trainer';
-import { rolloutGroups, type ScenarioLike, type WeightedReward } from './rollout';
+import type { ScenarioLike, WeightedReward } from './reward-scoring-stage';
+import { rolloutGroups } from './rollout';
 import { type EvaluationMetrics, meanByFunction } from './step-metrics';
 
 /** A 95% interval `[low, high]`. */

@@ -23,7 +23,7 @@ import {
   encodeOptimizerState,
 } from './optimizer-state-codec';
 import { replyDiversity } from './reply-diversity';
-import type { ScenarioLike } from './rollout';
+import type { ScenarioLike } from './reward-scoring-stage';
 import { removeStaleTemporaries, truncateJsonLines } from './run-files';
 import {
   evaluateStratified,

@@ -1,3 +1,5 @@
+// The one validation of sample requests lives in core; re-exported where it used to be.
+export { validateSampleRequest } from '@cohort/core';
 export { BaseLogitsCache } from './base-logits-cache';
 export type { CausalLmCache, CausalLmForwardInput, CausalLmForwardOutput } from './causal-lm';
 export { CausalLm } from './causal-lm';
@@ -47,7 +49,7 @@ export type {
   SamplingLoopRequest,
   StepInput,
 } from './sampling-loop';
-export { runSamplingLoop, validateSampleRequest } from './sampling-loop';
+export { runSamplingLoop } from './sampling-loop';
 export type {
   ClassificationScore,
   TextClassificationPipelineLike,

@@ -1,4 +1,5 @@
 import {
+  assertTokenId,
   InvalidArgumentError,
   type Policy,
   parseWithSchema,
@@ -232,13 +233,7 @@ export class ProxyTunedPolicy implements Policy<tf.Tensor, tf.Variable> {
         });
       }
       sequence.forEach((id, t) => {
-        if (!Number.isInteger(id) || id < 0 || id >= vocabSize) {
-          throw new InvalidArgumentError({
-            argument: `sequences[${b}][${t}]`,
-            value: id,
-            message: `must be an id in [0, ${vocabSize})`,
-          });
-        }
+        assertTokenId(`sequences[${b}][${t}]`, id, vocabSize);
         if (t > 0) {
           targets[b * (width - 1) + t - 1] = id;
           mask[b * (width - 1) + t - 1] = 1;

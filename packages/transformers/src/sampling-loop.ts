@@ -1,12 +1,11 @@
 import {
-  assertInRange,
-  assertInteger,
   InvalidArgumentError,
   NonFiniteError,
   Random,
   type SampledCompletion,
   type SampleRequest,
   type Tokenizer,
+  validateSampleRequest,
 } from '@cohort/core';
 import { argmax, logSoftmax, sampleTruncated } from './logits-math';
 
@@ -62,41 +61,6 @@ export interface SamplingLoopOptions {
   /** Rows per forward pass. */
   batchSize: number;
   createStepper(): NextTokenStepper;
-}
-
-/** Validates a sample request; throws an `InvalidArgumentError` naming the field. */
-export function validateSampleRequest(request: SamplingLoopRequest, vocabSize: number): void {
-  assertInteger('groupSize', request.groupSize, 1);
-  assertInteger('maxNewTokens', request.maxNewTokens, 1);
-  assertInteger('seed', request.seed, 0);
-  const temperature = request.temperature ?? 1;
-  if (!(temperature >= 0) || !Number.isFinite(temperature)) {
-    throw new InvalidArgumentError({
-      argument: 'temperature',
-      value: temperature,
-      message: 'must be a finite number >= 0 (0 is greedy)',
-    });
-  }
-  assertInteger('topK', request.topK ?? 0, 0);
-  assertInRange('topP', request.topP ?? 1, Number.MIN_VALUE, 1);
-  request.prompts.forEach((prompt, index) => {
-    if (prompt.length === 0) {
-      throw new InvalidArgumentError({
-        argument: `prompts[${index}]`,
-        value: prompt,
-        message: 'must hold at least one token',
-      });
-    }
-    prompt.forEach((id, position) => {
-      if (!Number.isInteger(id) || id < 0 || id >= vocabSize) {
-        throw new InvalidArgumentError({
-          argument: `prompts[${index}][${position}]`,
-          value: id,
-          message: `must be an integer id in [0, ${vocabSize})`,
-        });
-      }
-    });
-  });
 }
 
 interface Row {

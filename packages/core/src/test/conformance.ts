@@ -1,4 +1,5 @@
 import type { Environment } from '../environment';
+import { InvalidArgumentError } from '../errors';
 import type { Policy, ReferenceModel } from '../policy';
 import type { RewardContext, RewardFunction } from '../reward-function';
 
@@ -12,6 +13,22 @@ export class ConformanceError extends Error {
 
 function check(condition: boolean, protocol: string, guarantee: string, detail: string): void {
   if (!condition) throw new ConformanceError(protocol, guarantee, detail);
+}
+
+/** The shared validation of sample requests (`validateSampleRequest`): one wording for every policy. */
+async function expectRefusal(call: () => Promise<unknown>, messageStart: string): Promise<void> {
+  let error: unknown;
+  try {
+    await call();
+  } catch (caught) {
+    error = caught;
+  }
+  check(
+    InvalidArgumentError.isInstance(error) && (error as Error).message.startsWith(messageStart),
+    'Policy',
+    'a bad sample request is refused with the shared wording, naming the field and the value',
+    error === undefined ? 'it was accepted' : `got ${(error as Error).message}`,
+  );
 }
 
 /** Options of {@link checkPolicyConformance}. */
@@ -123,6 +140,15 @@ export async function checkPolicyConformance<TensorType>(
     protocol,
     'the same seed and weights give the same completions',
     'two calls with seed 17 differ',
+  );
+
+  await expectRefusal(
+    () => policy.sample({ ...request, prompts: [[...prompts[0]!, -1]] }),
+    `Invalid argument prompts[0][${prompts[0]!.length}] = -1: must be an integer in [0, `,
+  );
+  await expectRefusal(
+    () => policy.sample({ ...request, temperature: -1 }),
+    'Invalid argument temperature = -1: must be a finite number >= 0 (0 is greedy)',
   );
 
   const sequences = completions.map((completion) => [
