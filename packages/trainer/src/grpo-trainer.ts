@@ -31,6 +31,13 @@ import { buildTrajectoryRecords, type TrajectoryRecord } from './trajectory-reco
 import type { TrainableValueFunction } from './value-function';
 
 export type { GrpoTrainerOptions, TrainerEvent } from './grpo-trainer-options';
+
+/** The sampler's own weight version, for a policy that samples on another engine (`OnnxSampledPolicy`). */
+function samplerVersionOf(policy: TrainablePolicy): number {
+  const { samplerVersion } = policy as { samplerVersion?: unknown };
+  return typeof samplerVersion === 'number' ? samplerVersion : policy.version;
+}
+
 export type { EvaluationMetrics, StepMetrics } from './step-metrics';
 
 /** What one step produced: its metrics and one record per trajectory it learned from. */
@@ -288,6 +295,7 @@ export class GrpoTrainer<S extends ScenarioLike = Scenario> {
         maskTruncated: config.maskTruncated,
         temperature: config.generation.temperature,
         random: this.random,
+        recomputeBehaviorLogProbs: config.behaviorLogProbs === 'recompute',
         warn,
       });
     }
@@ -323,6 +331,7 @@ export class GrpoTrainer<S extends ScenarioLike = Scenario> {
       policy,
       critic,
       policyVersion: this.policy.version,
+      samplerVersion: samplerVersionOf(this.policy),
       timings: { reference: referenceSeconds, update: updateSeconds },
       stepSeconds: (performance.now() - stepStart) / 1000,
     });

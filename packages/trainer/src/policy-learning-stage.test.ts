@@ -5,7 +5,7 @@ import { initializeBackend } from '@cohort/tfjs';
 import type * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { learnPolicy } from './policy-learning-stage';
-import { fixturePolicy, fixtureTrajectory } from './stage-test-fixtures';
+import { fixturePolicy, fixtureTrajectory, unigramLogProb } from './stage-test-fixtures';
 import type { OptimizerStepResult, PolicyOptimizer } from './trainable-policy';
 
 beforeAll(async () => {
@@ -48,6 +48,7 @@ function run(options: {
   corruptRow?: number;
   advantages?: number[];
   perturb?: number;
+  recompute?: boolean;
 }) {
   const policy = fixturePolicy(3);
   const logits = Array.from(policy.logits.dataSync());
@@ -86,9 +87,10 @@ function run(options: {
     maskTruncated: false,
     temperature: 1,
     random: new Random(5),
+    ...(options.recompute === undefined ? {} : { recomputeBehaviorLogProbs: options.recompute }),
     warn: (message) => warnings.push(message),
   });
-  return { result, optimizer, policy, warnings };
+  return { result, optimizer, policy, warnings, trajectories, logits };
 }
 
 describe('learnPolicy', () => {
@@ -122,6 +124,48 @@ describe('learnPolicy', () => {
     expect(result.loss).toBeCloseTo((-0.5 + 1.25) / 2, 6);
     expect(Number.isFinite(result.entropy)).toBe(true);
     expect(optimizer.applied[0]!.logits!.every(Number.isFinite)).toBe(true);
+  });
+
+  it('recomputes the old log-probs with the learner before the first update, ignoring the sampler rounding, and measures the mismatch', () => {
+    // Two optimizer steps: the second minibatch's old log-probs must be the pre-update policy's,
+    // so the run equals one whose sampler log-probs were exactly the policy's (perturb 0).
+    const recomputed = run({
+      minibatchSize: 4,
+      gradientAccumulationSteps: 1,
+      perturb: 0.3,
+      recompute: true,
+    });
+    const exact = run({ minibatchSize: 4, gradientAccumulationSteps: 1, perturb: 0 });
+    const biased = run({ minibatchSize: 4, gradientAccumulationSteps: 1, perturb: 0.3 });
+    expect(recomputed.result.applied).toBe(2);
+    for (const step of [0, 1]) {
+      const gradient = recomputed.optimizer.applied[step]!.logits!;
+      expectArraysClose(gradient, exact.optimizer.applied[step]!.logits!, 1e-5);
+      const difference = gradient.map((value, index) =>
+        Math.abs(value - biased.optimizer.applied[step]!.logits![index]!),
+      );
+      expect(Math.max(...difference)).toBeGreaterThan(1e-3);
+    }
+    // The mismatch, computed independently in float64 against the initial logits.
+    let max = 0;
+    let total = 0;
+    let count = 0;
+    for (const trajectory of recomputed.trajectories) {
+      trajectory.lossMask.forEach((masked, position) => {
+        if (masked !== 1) return;
+        const expected = unigramLogProb(recomputed.logits, trajectory.tokenIds[position]!);
+        const difference = Math.abs(trajectory.behaviorLogProbs[position]! - expected);
+        max = Math.max(max, difference);
+        total += difference;
+        count++;
+      });
+    }
+    const mismatch = recomputed.result.logProbMismatch!;
+    expect(mismatch.tokenCount).toBe(count);
+    expect(mismatch.max).toBeCloseTo(max, 5);
+    expect(mismatch.mean).toBeCloseTo(total / count, 5);
+    expect(mismatch.max).toBeGreaterThan(0.05);
+    expect(exact.result.logProbMismatch).toBeUndefined();
   });
 
   it('records the policy entropy of every position of the first pass', () => {

@@ -21,6 +21,11 @@ export interface PolicyLearningResult {
   applied: number;
   /** `[trajectory][position]` entropy of the policy at the first pass (0 where not computed). */
   entropyPerToken: number[][];
+  /**
+   * With `recomputeBehaviorLogProbs`: largest and mean `|logp_sampler - logp_learner|`
+   * over the sampled tokens, the learner's log-probs taken before the first update.
+   */
+  logProbMismatch?: { max: number; mean: number; tokenCount: number };
 }
 
 /** Options of {@link learnPolicy}. */
@@ -42,6 +47,15 @@ export interface LearnPolicyOptions {
   temperature: number;
   /** The trainer's random stream, for the minibatch order. */
   random: Random;
+  /**
+   * Use the learner's own log-probs, taken before the first update, as the
+   * old-policy log-probs instead of the sampler's (verl recomputes them so
+   * that an inference engine's rounding never enters the ratio). Rows of the
+   * first accumulation window take them from that window's own forward pass,
+   * which runs before any update; the rest are scored in a no-gradient pass
+   * first. Default false.
+   */
+  recomputeBehaviorLogProbs?: boolean;
   warn: (message: string) => void;
 }
 
@@ -69,6 +83,20 @@ export function learnPolicy(options: LearnPolicyOptions): PolicyLearningResult {
     new Array<number>(trajectory.tokenIds.length).fill(0),
   );
   const variables = policy.trainableVariables() as tf.Variable[];
+  // Every epoch's order is drawn up front (the same draws, in the same order, as drawing per epoch),
+  // so that the rows the first optimizer step sees are known before it runs.
+  const orders = Array.from({ length: epochs }, () =>
+    options.random.shuffle(trajectories.map((_, index) => index)),
+  );
+  const recomputed = options.recomputeBehaviorLogProbs
+    ? scoreOutsideFirstWindow({
+        policy,
+        trajectories,
+        firstWindow: orders[0]?.slice(0, minibatchSize * gradientAccumulationSteps) ?? [],
+        minibatchSize,
+        temperature: options.temperature,
+      })
+    : undefined;
   const metricSums: Record<string, number> = {};
   let metricCount = 0;
   let skipped = 0;
@@ -106,7 +134,7 @@ export function learnPolicy(options: LearnPolicyOptions): PolicyLearningResult {
   };
 
   for (let epoch = 0; epoch < epochs; epoch++) {
-    const order = options.random.shuffle(trajectories.map((_, index) => index));
+    const order = orders[epoch] ?? [];
     for (let start = 0; start < order.length; start += minibatchSize) {
       const rows = order.slice(start, start + minibatchSize);
       const batch = buildTrajectoryBatch({
@@ -133,6 +161,10 @@ export function learnPolicy(options: LearnPolicyOptions): PolicyLearningResult {
             for (let position = 0; position < target.length; position++)
               target[position] = entropyRows[offset]?.[position] ?? 0;
           });
+        }
+        if (recomputed) {
+          fillFromForwardPass(recomputed, rows, output.logProbs, trajectories);
+          overwriteOldLogProbs(batch.oldLogProbs, batch.lossMask, rows, recomputed, shape[1]);
         }
         const result = options.objective.compute(
           {
@@ -189,5 +221,88 @@ export function learnPolicy(options: LearnPolicyOptions): PolicyLearningResult {
     skipped,
     applied,
     entropyPerToken,
+    ...(recomputed ? { logProbMismatch: logProbMismatch(trajectories, recomputed) } : {}),
   };
+}
+
+/** Learner log-probs of the rows outside the first accumulation window, scored without gradient before any update. */
+function scoreOutsideFirstWindow(options: {
+  policy: TrainablePolicy;
+  trajectories: readonly Trajectory[];
+  firstWindow: readonly number[];
+  minibatchSize: number;
+  temperature: number;
+}): (number[] | undefined)[] {
+  const { trajectories } = options;
+  const recomputed = new Array<number[] | undefined>(trajectories.length).fill(undefined);
+  const inWindow = new Set(options.firstWindow);
+  const rest = trajectories.map((_, index) => index).filter((index) => !inWindow.has(index));
+  for (let start = 0; start < rest.length; start += options.minibatchSize) {
+    const rows = rest.slice(start, start + options.minibatchSize);
+    const values = tf.tidy(() => {
+      const output = options.policy.tokenLogProbs({
+        sequences: rows.map((row) => trajectories[row]!.tokenIds),
+        temperature: options.temperature,
+      });
+      return output.logProbs.arraySync() as number[][];
+    });
+    rows.forEach((row, offset) => {
+      recomputed[row] = values[offset]!.slice(0, trajectories[row]!.tokenIds.length);
+    });
+  }
+  return recomputed;
+}
+
+/** Keeps the forward pass's values (as constants) for rows not scored yet: the weights have not changed since sampling. */
+function fillFromForwardPass(
+  recomputed: (number[] | undefined)[],
+  rows: readonly number[],
+  logProbs: tf.Tensor,
+  trajectories: readonly Trajectory[],
+): void {
+  if (rows.every((row) => recomputed[row] !== undefined)) return;
+  const values = logProbs.arraySync() as number[][];
+  rows.forEach((row, offset) => {
+    recomputed[row] ??= values[offset]!.slice(0, trajectories[row]!.tokenIds.length);
+  });
+}
+
+/** Replaces the batch's sampler log-probs by the learner's where the loss mask is 1. */
+function overwriteOldLogProbs(
+  oldLogProbs: Float32Array,
+  lossMask: Float32Array,
+  rows: readonly number[],
+  recomputed: readonly (number[] | undefined)[],
+  maxLength: number,
+): void {
+  rows.forEach((row, offset) => {
+    const values = recomputed[row];
+    if (values === undefined) return;
+    for (let position = 0; position < values.length; position++) {
+      const index = offset * maxLength + position;
+      if (lossMask[index]! > 0) oldLogProbs[index] = values[position]!;
+    }
+  });
+}
+
+/** Largest and mean `|behaviour - learner|` log-prob over every sampled token that was recomputed. */
+function logProbMismatch(
+  trajectories: readonly Trajectory[],
+  recomputed: readonly (number[] | undefined)[],
+): { max: number; mean: number; tokenCount: number } {
+  let max = 0;
+  let total = 0;
+  let tokenCount = 0;
+  trajectories.forEach((trajectory, row) => {
+    const values = recomputed[row];
+    if (values === undefined) return;
+    trajectory.lossMask.forEach((masked, position) => {
+      if (masked !== 1) return;
+      const difference = Math.abs(trajectory.behaviorLogProbs[position]! - values[position]!);
+      max = Math.max(max, difference);
+      total += difference;
+      tokenCount++;
+    });
+  });
+  return { max, mean: tokenCount === 0 ? 0 : total / tokenCount, tokenCount };
 }
