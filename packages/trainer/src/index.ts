@@ -85,9 +85,14 @@ export { GrpoTrainer } from './grpo-trainer';
 export { validateTrainerOptions } from './grpo-trainer-options';
 export type { MetricsRecord } from './metrics-log';
 export { MetricsLog, parseMetricsLog } from './metrics-log';
-export type { LearnPolicyOptions, PolicyLearningResult } from './policy-learning-stage';
+export type {
+  LearnPolicyOptions,
+  PolicyGradientWorkers,
+  PolicyLearningResult,
+} from './policy-learning-stage';
 export { learnPolicy } from './policy-learning-stage';
 export { createPolicyOptimizer } from './policy-optimizer';
+export { policyShardLossModule } from './policy-shard-loss-module';
 export type { CreatePromptEvolutionOptions } from './prompt-evolution';
 export { createPromptEvolution } from './prompt-evolution';
 export type { ReferenceScores } from './reference-scoring-stage';

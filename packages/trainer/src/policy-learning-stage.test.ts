@@ -42,7 +42,7 @@ class RecordingSgd implements PolicyOptimizer {
   setState(): void {}
 }
 
-function run(options: {
+async function run(options: {
   minibatchSize: number;
   gradientAccumulationSteps: number;
   corruptRow?: number;
@@ -72,7 +72,7 @@ function run(options: {
   });
   const optimizer = new RecordingSgd(policy.namedVariables(), 0.5);
   const warnings: string[] = [];
-  const result = learnPolicy({
+  const result = await learnPolicy({
     policy,
     optimizer,
     objective: createObjective({ preset: 'grpo', entropyCoefficient: 0 }),
@@ -93,12 +93,12 @@ function run(options: {
   return { result, optimizer, policy, warnings, trajectories, logits };
 }
 
-describe('learnPolicy', () => {
-  it('averages the gradients of gradientAccumulationSteps minibatches into one step, equal to the whole batch', () => {
+describe('learnPolicy', async () => {
+  it('averages the gradients of gradientAccumulationSteps minibatches into one step, equal to the whole batch', async () => {
     // Sequence-mean aggregation over equal halves: the mean of the halves' gradients is the whole batch's gradient.
-    const accumulated = run({ minibatchSize: 4, gradientAccumulationSteps: 2, perturb: 0.3 });
-    const whole = run({ minibatchSize: 8, gradientAccumulationSteps: 1, perturb: 0.3 });
-    const separate = run({ minibatchSize: 4, gradientAccumulationSteps: 1, perturb: 0.3 });
+    const accumulated = await run({ minibatchSize: 4, gradientAccumulationSteps: 2, perturb: 0.3 });
+    const whole = await run({ minibatchSize: 8, gradientAccumulationSteps: 1, perturb: 0.3 });
+    const separate = await run({ minibatchSize: 4, gradientAccumulationSteps: 1, perturb: 0.3 });
     expect(accumulated.result.applied).toBe(1);
     expect(accumulated.policy.version).toBe(1);
     expect(whole.result.applied).toBe(1);
@@ -109,10 +109,10 @@ describe('learnPolicy', () => {
     expectArraysClose(gradient, whole.optimizer.applied[0]!.logits!, 1e-5);
   });
 
-  it('leaves a minibatch with a non-finite loss out of the gradients and out of the loss mean', () => {
+  it('leaves a minibatch with a non-finite loss out of the gradients and out of the loss mean', async () => {
     // Ratio 1 everywhere and no KL or entropy: each sequence's loss is -A.
     const advantages = [0.5, -2, -1.25];
-    const { result, optimizer, warnings } = run({
+    const { result, optimizer, warnings } = await run({
       minibatchSize: 1,
       gradientAccumulationSteps: 3,
       corruptRow: 1,
@@ -126,17 +126,17 @@ describe('learnPolicy', () => {
     expect(optimizer.applied[0]!.logits!.every(Number.isFinite)).toBe(true);
   });
 
-  it('recomputes the old log-probs with the learner before the first update, ignoring the sampler rounding, and measures the mismatch', () => {
+  it('recomputes the old log-probs with the learner before the first update, ignoring the sampler rounding, and measures the mismatch', async () => {
     // Two optimizer steps: the second minibatch's old log-probs must be the pre-update policy's,
     // so the run equals one whose sampler log-probs were exactly the policy's (perturb 0).
-    const recomputed = run({
+    const recomputed = await run({
       minibatchSize: 4,
       gradientAccumulationSteps: 1,
       perturb: 0.3,
       recompute: true,
     });
-    const exact = run({ minibatchSize: 4, gradientAccumulationSteps: 1, perturb: 0 });
-    const biased = run({ minibatchSize: 4, gradientAccumulationSteps: 1, perturb: 0.3 });
+    const exact = await run({ minibatchSize: 4, gradientAccumulationSteps: 1, perturb: 0 });
+    const biased = await run({ minibatchSize: 4, gradientAccumulationSteps: 1, perturb: 0.3 });
     expect(recomputed.result.applied).toBe(2);
     for (const step of [0, 1]) {
       const gradient = recomputed.optimizer.applied[step]!.logits!;
@@ -168,8 +168,8 @@ describe('learnPolicy', () => {
     expect(exact.result.logProbMismatch).toBeUndefined();
   });
 
-  it('records the policy entropy of every position of the first pass', () => {
-    const { result, policy } = run({ minibatchSize: 3, gradientAccumulationSteps: 1 });
+  it('records the policy entropy of every position of the first pass', async () => {
+    const { result, policy } = await run({ minibatchSize: 3, gradientAccumulationSteps: 1 });
     // The unigram policy has one distribution, so every position past the first has its entropy (before the update).
     expect(result.entropyPerToken).toHaveLength(8);
     const row = result.entropyPerToken[4]!;

@@ -1,5 +1,9 @@
 import type { Objective, ObjectiveMetrics, Random, Trajectory } from '@cohort/core';
+import type { ObjectiveConfig } from '@cohort/objectives';
+import type { GptModel, WeightMap } from '@cohort/tfjs';
+import type { DataParallelLearner } from '@cohort/tfjs/node';
 import * as tf from '@tensorflow/tfjs';
+import type { PolicyShardExtras, PolicyShardItem, PolicyShardShared } from './policy-shard-loss';
 import type { PolicyOptimizer, TrainablePolicy } from './trainable-policy';
 import { buildTrajectoryBatch } from './trajectory-batch';
 
@@ -26,6 +30,19 @@ export interface PolicyLearningResult {
    * over the sampled tokens, the learner's log-probs taken before the first update.
    */
   logProbMismatch?: { max: number; mean: number; tokenCount: number };
+}
+
+/**
+ * Data-parallel gradients for the stage: a {@link DataParallelLearner} whose
+ * workers replicate `model` (the policy's own tfjs GPT) and import the
+ * trainer's policy shard loss, which rebuilds the objective from
+ * `objectiveConfig`.
+ */
+export interface PolicyGradientWorkers {
+  learner: DataParallelLearner;
+  model: GptModel;
+  objectiveConfig: ObjectiveConfig;
+  padTokenId: number;
 }
 
 /** Options of {@link learnPolicy}. */
@@ -56,6 +73,14 @@ export interface LearnPolicyOptions {
    * first. Default false.
    */
   recomputeBehaviorLogProbs?: boolean;
+  /**
+   * Compute each minibatch's gradient on these workers instead of in this
+   * thread (the same loss, summed over contiguous shards in worker order, so
+   * a run is bit-identical for a given worker count). A worker that fails
+   * fails the call with its error, after the weights, the optimizer state and
+   * the policy version are put back as they were at the start.
+   */
+  workers?: PolicyGradientWorkers;
   warn: (message: string) => void;
 }
 
@@ -74,7 +99,26 @@ export interface LearnPolicyOptions {
  *   maskTruncated: false, temperature: 1, random, warn: console.warn });
  * ```
  */
-export function learnPolicy(options: LearnPolicyOptions): PolicyLearningResult {
+export async function learnPolicy(options: LearnPolicyOptions): Promise<PolicyLearningResult> {
+  const { workers } = options;
+  if (workers === undefined) return learnPolicyInOrder(options);
+  const weights: WeightMap = workers.model.toWeightMap();
+  const optimizerState = structuredClone(options.optimizer.getState());
+  const version = options.policy.version;
+  try {
+    return await learnPolicyInOrder(options);
+  } catch (error) {
+    options.policy.setWeights(weights);
+    options.optimizer.setState(optimizerState);
+    options.policy.version = version;
+    throw error;
+  }
+}
+
+async function learnPolicyInOrder(options: LearnPolicyOptions): Promise<PolicyLearningResult> {
+  const { workers } = options;
+  // The replicas follow the leader's weights: at the start (they may have been loaded or evolved) and after each applied step.
+  let replicasStale = true;
   const { trajectories, policy, epochs, minibatchSize, gradientAccumulationSteps } = options;
   const includeInLoss = trajectories.map(
     (trajectory) => !(options.maskTruncated && trajectory.truncated),
@@ -130,6 +174,7 @@ export function learnPolicy(options: LearnPolicyOptions): PolicyLearningResult {
     } else {
       applied++;
       policy.version++;
+      replicasStale = true;
     }
   };
 
@@ -148,40 +193,86 @@ export function learnPolicy(options: LearnPolicyOptions): PolicyLearningResult {
       if (!batch.lossMask.some((value) => value > 0)) continue;
       let metrics: ObjectiveMetrics = {};
       const shape: [number, number] = [batch.batchSize, batch.maxLength];
-      const { value, grads } = tf.variableGrads(() => {
-        const output = policy.tokenLogProbs({
-          sequences: batch.sequences,
-          temperature: options.temperature,
-          withEntropy: true,
+      let lossValue: number;
+      let grads: Record<string, tf.Tensor>;
+      if (workers) {
+        if (replicasStale) {
+          await workers.learner.setWeights(workers.model);
+          replicasStale = false;
+        }
+        if (recomputed)
+          overwriteOldLogProbs(batch.oldLogProbs, batch.lossMask, rows, recomputed, shape[1]);
+        const reply = await workers.learner.computeGradients<PolicyShardItem, PolicyShardShared>({
+          items: shardItems(batch, rows, recomputed),
+          shared: {
+            objective: workers.objectiveConfig,
+            klCoefficient: options.klCoefficient,
+            temperature: options.temperature,
+            padTokenId: workers.padTokenId,
+            rowCount: batch.batchSize,
+            nonEmptyRowCount: rows.filter((_, offset) =>
+              batch.lossMask
+                .subarray(offset * shape[1], (offset + 1) * shape[1])
+                .some((value) => value > 0),
+            ).length,
+            tokenCount: batch.lossMask.reduce((sum, value) => sum + value, 0),
+            maxLength: shape[1],
+            withEntropy: epoch === 0,
+          },
         });
-        if (epoch === 0 && output.entropy) {
-          const entropyRows = output.entropy.arraySync() as number[][];
-          rows.forEach((row, offset) => {
+        lossValue = reply.loss;
+        grads = reply.gradients;
+        metrics = reply.metrics;
+        const extras = reply.extras as PolicyShardExtras[];
+        const logProbRows = extras.flatMap((extra) => extra.logProbRows);
+        const entropyRows = extras.flatMap((extra) => extra.entropyRows ?? []);
+        rows.forEach((row, offset) => {
+          const values = logProbRows[offset];
+          if (recomputed && values) recomputed[row] ??= values;
+          const entropy = entropyRows[offset];
+          if (epoch === 0 && entropy) {
             const target = entropyPerToken[row]!;
             for (let position = 0; position < target.length; position++)
-              target[position] = entropyRows[offset]?.[position] ?? 0;
+              target[position] = entropy[position] ?? 0;
+          }
+        });
+      } else {
+        const { value, grads: tapeGrads } = tf.variableGrads(() => {
+          const output = policy.tokenLogProbs({
+            sequences: batch.sequences,
+            temperature: options.temperature,
+            withEntropy: true,
           });
-        }
-        if (recomputed) {
-          fillFromForwardPass(recomputed, rows, output.logProbs, trajectories);
-          overwriteOldLogProbs(batch.oldLogProbs, batch.lossMask, rows, recomputed, shape[1]);
-        }
-        const result = options.objective.compute(
-          {
-            logProbs: output.logProbs,
-            oldLogProbs: tf.tensor2d(batch.oldLogProbs, shape),
-            advantages: tf.tensor2d(batch.advantages, shape),
-            lossMask: tf.tensor2d(batch.lossMask, shape),
-            ...(batch.refLogProbs ? { refLogProbs: tf.tensor2d(batch.refLogProbs, shape) } : {}),
-            ...(output.entropy ? { entropy: output.entropy } : {}),
-          },
-          { klCoefficient: batch.refLogProbs ? options.klCoefficient : 0 },
-        );
-        metrics = result.metrics;
-        return result.loss as tf.Scalar;
-      }, variables);
-      const lossValue = value.dataSync()[0]!;
-      value.dispose();
+          if (epoch === 0 && output.entropy) {
+            const entropyRows = output.entropy.arraySync() as number[][];
+            rows.forEach((row, offset) => {
+              const target = entropyPerToken[row]!;
+              for (let position = 0; position < target.length; position++)
+                target[position] = entropyRows[offset]?.[position] ?? 0;
+            });
+          }
+          if (recomputed) {
+            fillFromForwardPass(recomputed, rows, output.logProbs, trajectories);
+            overwriteOldLogProbs(batch.oldLogProbs, batch.lossMask, rows, recomputed, shape[1]);
+          }
+          const result = options.objective.compute(
+            {
+              logProbs: output.logProbs,
+              oldLogProbs: tf.tensor2d(batch.oldLogProbs, shape),
+              advantages: tf.tensor2d(batch.advantages, shape),
+              lossMask: tf.tensor2d(batch.lossMask, shape),
+              ...(batch.refLogProbs ? { refLogProbs: tf.tensor2d(batch.refLogProbs, shape) } : {}),
+              ...(output.entropy ? { entropy: output.entropy } : {}),
+            },
+            { klCoefficient: batch.refLogProbs ? options.klCoefficient : 0 },
+          );
+          metrics = result.metrics;
+          return result.loss as tf.Scalar;
+        }, variables);
+        lossValue = value.dataSync()[0]!;
+        value.dispose();
+        grads = tapeGrads;
+      }
       if (!Number.isFinite(lossValue)) {
         for (const gradient of Object.values(grads)) gradient.dispose();
         skipped++;
@@ -223,6 +314,27 @@ export function learnPolicy(options: LearnPolicyOptions): PolicyLearningResult {
     entropyPerToken,
     ...(recomputed ? { logProbMismatch: logProbMismatch(trajectories, recomputed) } : {}),
   };
+}
+
+/** The minibatch's rows as shard items; a row not recomputed yet takes its old log-probs from the workers' forward pass. */
+function shardItems(
+  batch: ReturnType<typeof buildTrajectoryBatch>,
+  rows: readonly number[],
+  recomputed: readonly (number[] | undefined)[] | undefined,
+): PolicyShardItem[] {
+  const width = batch.maxLength;
+  return batch.sequences.map((sequence, offset) => {
+    const slice = (values: Float32Array) =>
+      Array.from(values.subarray(offset * width, offset * width + sequence.length));
+    return {
+      sequence,
+      oldLogProbs: slice(batch.oldLogProbs),
+      advantages: slice(batch.advantages),
+      lossMask: slice(batch.lossMask),
+      ...(batch.refLogProbs ? { refLogProbs: slice(batch.refLogProbs) } : {}),
+      oldFromForward: recomputed !== undefined && recomputed[rows[offset]!] === undefined,
+    };
+  });
 }
 
 /** Learner log-probs of the rows outside the first accumulation window, scored without gradient before any update. */

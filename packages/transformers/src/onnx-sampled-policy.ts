@@ -54,6 +54,11 @@ export class OnnxSampledPolicy implements TrainablePolicy<tf.Tensor, tf.Variable
     });
   }
 
+  /** The wrapped policy's tfjs model (its config names the context length). */
+  get model(): GptPolicy['model'] | LlamaPolicy['model'] {
+    return this.policy.model;
+  }
+
   get tokenizer(): Tokenizer {
     return this.policy.tokenizer;
   }
