@@ -125,6 +125,7 @@ const sides = [
     trainer: { behaviorLogProbs: 'sampler' },
   }),
   await start('onnx sampler + recompute', root, { engine: { sampler: 'onnx' } }),
+  await start('onnx + 2 learner workers', root, { engine: { sampler: 'onnx', learnerWorkers: 2 } }),
 ];
 for (let round = 0; round < warmup + rounds; round++) {
   for (const side of sides) {
