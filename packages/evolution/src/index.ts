@@ -1,3 +1,7 @@
+export type { ExploitExploreOptions, ExploitStep } from './exploit-explore';
+export { planExploitExplore } from './exploit-explore';
+export type { FitnessInterval } from './fitness-interval';
+export { fitnessInterval, normalQuantile } from './fitness-interval';
 export type { GenomeKind, JsonValue, ValueCodec } from './genome-kind';
 export { createGenome } from './genome-kind';
 export type { AdoptionDecision, HybridGenerationOptions } from './hybrid-generation';

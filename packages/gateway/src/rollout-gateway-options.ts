@@ -32,6 +32,12 @@ export const RolloutGatewayOptionsSchema = z
       .enum(toolCallFormats)
       .default('hermes')
       .describe('How the policy writes tool calls.'),
+    toolPromptStyle: z
+      .enum(['json-schema', 'compact'])
+      .default('json-schema')
+      .describe(
+        'How tool definitions are shown to the policy: full JSON (as Qwen/Llama templates) or one line per tool, for small models with short contexts.',
+      ),
     /** Context of the policy: prompt plus completion tokens. */
     contextLength: z.number().int().positive().describe('Most tokens of prompt plus completion.'),
     defaultMaxTokens: z

@@ -17,6 +17,7 @@ import {
   type RecordedCall,
   type Segment,
 } from './episode-recorder';
+import { type EpisodeTask, taskBody } from './episode-task';
 import { OpenAiError } from './openai-error';
 import { type RolloutGatewayOptions, RolloutGatewayOptionsSchema } from './rollout-gateway-options';
 
@@ -74,6 +75,9 @@ export class RolloutGateway {
   private queue: Promise<unknown> = Promise.resolve();
   private server: Server | undefined;
   private temperatures = new Map<string, number>();
+  private readonly tasks: EpisodeTask[] = [];
+  private readonly taskWaiters = new Set<() => void>();
+  private finished = false;
 
   private constructor(
     private readonly policy: Policy,
@@ -190,7 +194,69 @@ export class RolloutGateway {
     }
   }
 
+  /** The version of the policy the gateway serves now. */
+  get policyVersion(): number {
+    return this.policy.version;
+  }
+
+  /** Queues tasks for the agent program, which takes them with `POST /v1/tasks/next`. */
+  offerTasks(tasks: readonly EpisodeTask[]): void {
+    if (this.finished)
+      throw new InvalidArgumentError({
+        argument: 'tasks',
+        value: tasks.length,
+        message: 'cannot be offered after finishTasks()',
+      });
+    this.tasks.push(...tasks);
+    for (const wake of [...this.taskWaiters]) wake();
+  }
+
+  /** Removes tasks not yet taken; returns the ids removed. */
+  withdrawTasks(episodeIds: readonly string[]): string[] {
+    const withdrawn = new Set(episodeIds);
+    const removed: string[] = [];
+    for (let index = this.tasks.length - 1; index >= 0; index--) {
+      const task = this.tasks[index]!;
+      if (withdrawn.has(task.episodeId)) {
+        removed.push(task.episodeId);
+        this.tasks.splice(index, 1);
+      }
+    }
+    return removed;
+  }
+
+  /** Tells the agent program there will be no more tasks: `POST /v1/tasks/next` answers `done: true`. */
+  finishTasks(): void {
+    this.finished = true;
+    for (const wake of [...this.taskWaiters]) wake();
+  }
+
+  /** The next task, waiting up to `waitMs` for one; null when none came or tasks are finished. */
+  async nextTask(waitMs: number): Promise<EpisodeTask | null> {
+    const deadline = Date.now() + waitMs;
+    for (;;) {
+      const task = this.tasks.shift();
+      if (task !== undefined) {
+        // The task counts as activity: its idle clock starts when the agent takes it.
+        this.recorder.episode(task.episodeId).lastActivityAt = Date.now();
+        return task;
+      }
+      const left = deadline - Date.now();
+      if (this.finished || left <= 0) return null;
+      await new Promise<void>((resolve) => {
+        const wake = () => {
+          clearTimeout(timer);
+          this.taskWaiters.delete(wake);
+          resolve();
+        };
+        const timer = setTimeout(wake, left);
+        this.taskWaiters.add(wake);
+      });
+    }
+  }
+
   async close(): Promise<void> {
+    this.finishTasks();
     const server = this.server;
     this.server = undefined;
     if (server === undefined) return;
@@ -207,6 +273,13 @@ export class RolloutGateway {
         this.send(response, 200, {
           object: 'list',
           data: [{ id: this.options.modelName, object: 'model', created: 0, owned_by: 'cohort' }],
+        });
+      } else if (request.method === 'POST' && url.pathname === '/v1/tasks/next') {
+        const waitMs = taskWait(await this.readJson(request, { allowEmpty: true }));
+        const task = await this.nextTask(waitMs);
+        this.send(response, 200, {
+          task: task === null ? null : taskBody(task),
+          done: task === null && this.finished,
         });
       } else if (request.method === 'POST' && url.pathname === '/v1/chat/completions') {
         const body = parseWithOpenAiError(await this.readJson(request));
@@ -258,7 +331,10 @@ export class RolloutGateway {
     }
   }
 
-  private readJson(request: IncomingMessage): Promise<unknown> {
+  private readJson(
+    request: IncomingMessage,
+    options: { allowEmpty?: boolean } = {},
+  ): Promise<unknown> {
     return new Promise((resolve, reject) => {
       const chunks: Buffer[] = [];
       let size = 0;
@@ -279,7 +355,8 @@ export class RolloutGateway {
       });
       request.on('end', () => {
         try {
-          resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')));
+          const text = Buffer.concat(chunks).toString('utf8');
+          resolve(options.allowEmpty && text.trim() === '' ? undefined : JSON.parse(text));
         } catch (error) {
           reject(
             new OpenAiError(
@@ -364,7 +441,7 @@ export class RolloutGateway {
     const header = request.headers['x-episode-id'];
     const episodeId = (Array.isArray(header) ? header[0] : header) ?? body.user;
     const format = this.options.toolCallFormat;
-    const { messages, echoes } = toTemplateMessages(body, format);
+    const { messages, echoes } = toTemplateMessages(body, format, this.options.toolPromptStyle);
     const temperature = body.temperature ?? 1;
     const n = body.n ?? 1;
 
@@ -407,6 +484,8 @@ export class RolloutGateway {
     const stopTokenIds = [
       ...new Set([tokenizer.endOfTurnTokenId ?? tokenizer.eosTokenId, tokenizer.eosTokenId]),
     ];
+    // Stamped before sampling: a call that overlaps a weight update counts as the older version.
+    const version = this.policy.version;
     const completions = await this.policy.sample({
       prompts: [prompt],
       groupSize: n,
@@ -418,7 +497,6 @@ export class RolloutGateway {
     });
     const created = Math.floor(Date.now() / 1000);
     const id = `chatcmpl-${randomBytes(12).toString('hex')}`;
-    const version = this.policy.version;
     const stops = body.stop == null ? [] : typeof body.stop === 'string' ? [body.stop] : body.stop;
     const offerTools = (body.tools?.length ?? 0) > 0 && body.tool_choice !== 'none';
     const choices = completions.map((completion, index) => {
@@ -608,6 +686,26 @@ function parseWithOpenAiError(body: unknown): ChatCompletionRequest {
   );
 }
 
+/** `wait_ms` of a `POST /v1/tasks/next` body: how long to wait for a task (at most 60 s). */
+function taskWait(body: unknown): number {
+  const waitMs = (body ?? {}) as { wait_ms?: unknown };
+  if (waitMs.wait_ms === undefined) return 0;
+  if (
+    typeof waitMs.wait_ms !== 'number' ||
+    !Number.isInteger(waitMs.wait_ms) ||
+    waitMs.wait_ms < 0 ||
+    waitMs.wait_ms > 60_000
+  ) {
+    throw new OpenAiError(
+      400,
+      'invalid_request_error',
+      `wait_ms must be an integer from 0 to 60000, got ${JSON.stringify(waitMs.wait_ms)}`,
+      'wait_ms',
+    );
+  }
+  return waitMs.wait_ms;
+}
+
 function throwError(error: Error): never {
   throw error;
 }
@@ -617,7 +715,11 @@ function throwError(error: Error): never {
  * to the system prompt in the format's wording, assistant tool calls written
  * back in the format, and for each assistant message what the agent shows of it.
  */
-function toTemplateMessages(body: ChatCompletionRequest, format: 'hermes' | 'llama3-json') {
+function toTemplateMessages(
+  body: ChatCompletionRequest,
+  format: 'hermes' | 'llama3-json',
+  style: 'json-schema' | 'compact',
+) {
   const messages: Message[] = [];
   const echoes: (AssistantEcho | null)[] = [];
   for (const message of body.messages) {
@@ -648,6 +750,7 @@ function toTemplateMessages(body: ChatCompletionRequest, format: 'hermes' | 'lla
         function: { description: '', parameters: {}, ...tool.function },
       })),
       format,
+      style,
     );
     if (messages[0]?.role === 'system')
       messages[0] = { role: 'system', content: `${messages[0].content}\n\n${instructions}` };

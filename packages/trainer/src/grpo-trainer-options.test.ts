@@ -15,7 +15,10 @@ beforeAll(async () => {
   await initializeBackend({ logger: false });
 });
 
-function banditTrainer(config: GrpoTrainerConfigInput, extra: Partial<GrpoTrainerOptions> = {}) {
+function banditTrainer(
+  config: GrpoTrainerConfigInput,
+  extra: Partial<GrpoTrainerOptions<{ id: string }>> = {},
+) {
   const initialLogits = Array.from({ length: tokenizer.vocabSize }, (_, id) =>
     digitIds.includes(id) ? 2 + 0.1 * id : id === tokenizer.endOfTurnTokenId ? 1 : -4,
   );

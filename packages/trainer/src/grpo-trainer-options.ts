@@ -11,6 +11,7 @@ import type { GptModel } from '@cohort/tfjs';
 import type { DataParallelLearner } from '@cohort/tfjs/node';
 import type * as tf from '@tensorflow/tfjs';
 import type { RewardFailure, ScenarioLike, WeightedReward } from './rollout';
+import type { RolloutSource } from './rollout-source';
 import type { EvaluationMetrics, StepMetrics } from './step-metrics';
 import { isRefreshable, type PolicyOptimizer, type TrainablePolicy } from './trainable-policy';
 import {
@@ -40,7 +41,8 @@ export interface GrpoTrainerOptions<S extends ScenarioLike = Scenario> {
   optimizer?: PolicyOptimizer;
   /** The frozen reference of the KL term; required when the KL coefficient can be non-zero. */
   referenceModel?: ReferenceModel;
-  environment: Environment<S>;
+  /** Runs training rollouts and `evaluate()`; may be left out only when a `rolloutSource` gives the rollouts. */
+  environment?: Environment<S>;
   trainScenarios: readonly S[];
   evalScenarios?: readonly S[];
   rewards: readonly WeightedReward<S>[];
@@ -66,6 +68,12 @@ export interface GrpoTrainerOptions<S extends ScenarioLike = Scenario> {
    * owns the learner (idle workers never keep the process alive).
    */
   dataParallel?: { learner: DataParallelLearner; model: GptModel };
+  /**
+   * Where rollouts come from. Omitted: the trainer runs `environment` in
+   * process. Given (an OpenAI-compatible gateway, remote workers): training
+   * rollouts come from it; `environment`, when given, still runs `evaluate()`.
+   */
+  rolloutSource?: RolloutSource<S>;
 }
 
 const defaultConfig = GrpoTrainerConfigSchema.parse({});
@@ -110,6 +118,20 @@ export function validateTrainerOptions<S extends ScenarioLike>(
       value: config.referenceRefresh.mode,
       message:
         'needs a reference model with getWeights/setWeights (a frozen copy, not a fixed base model)',
+    });
+  }
+  if (!options.environment && !options.rolloutSource) {
+    throw new InvalidArgumentError({
+      argument: 'environment',
+      value: undefined,
+      message: 'is required unless a rolloutSource gives the training rollouts',
+    });
+  }
+  if (options.rolloutSource && config.dynamicSampling.enabled) {
+    throw new InvalidArgumentError({
+      argument: 'config.dynamicSampling.enabled',
+      value: true,
+      message: `would not take effect: rollouts come from the ${options.rolloutSource.kind} source, which gathers its own groups`,
     });
   }
   if (config.value.enabled && !options.valueFunction) {

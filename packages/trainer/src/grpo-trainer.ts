@@ -31,6 +31,7 @@ import { refreshReference } from './refresh-reference';
 import { shapeReturns } from './return-shaping-stage';
 import type { ScenarioLike } from './rollout';
 import { collectRollouts, refuseStaleGroups } from './rollout-collection-stage';
+import { checkSourceGroups } from './rollout-source';
 import { buildStepMetrics, type EvaluationMetrics, type StepMetrics } from './step-metrics';
 import type { PolicyOptimizer, TrainablePolicy } from './trainable-policy';
 import { type GrpoTrainerConfig, resolveTrainerConfig } from './trainer-config';
@@ -242,10 +243,7 @@ export class GrpoTrainer<S extends ScenarioLike = Scenario> {
     const warn = (message: string) => this.warn(message);
     for (const message of this.pendingWarnings.splice(0)) warn(message);
     const stepStart = performance.now();
-    const collection = await collectRollouts({
-      policy: this.policy,
-      environment: this.options.environment,
-      rewards: this.options.rewards,
+    const request = {
       scenarioPool: this.options.trainScenarios,
       random: this.random,
       scenariosPerStep: config.scenariosPerStep,
@@ -254,9 +252,30 @@ export class GrpoTrainer<S extends ScenarioLike = Scenario> {
       ...(this.systemPrompt === undefined ? {} : { systemPrompt: this.systemPrompt }),
       maxSequenceLength: config.maxSequenceLength,
       zeroSpreadTolerance: config.advantage.zeroSpreadTolerance,
-      dynamicSampling: config.dynamicSampling,
       label: `s${this.stepIndex}`,
-    });
+    };
+    const { rolloutSource: source, environment } = this.options;
+    const collection = source
+      ? await source.collect({
+          ...request,
+          step: this.stepIndex,
+          currentVersion: this.policy.version,
+          maxPolicyLag: config.maxPolicyLag,
+        })
+      : await collectRollouts({
+          ...request,
+          policy: this.policy,
+          // validateTrainerOptions made sure there is one when no source is given.
+          environment: environment!,
+          rewards: this.options.rewards,
+          dynamicSampling: config.dynamicSampling,
+        });
+    if (source)
+      checkSourceGroups({
+        kind: source.kind,
+        groups: collection.groups,
+        groupSize: config.groupSize,
+      });
     this.episodeCount += collection.episodes;
     for (const failure of collection.failures)
       this.emit({ type: 'reward-failure', step: this.stepIndex, failure });
@@ -394,9 +413,17 @@ export class GrpoTrainer<S extends ScenarioLike = Scenario> {
     options: { scenarios?: readonly S[]; systemPrompt?: string; emit?: boolean } = {},
   ): Promise<EvaluationMetrics> {
     const systemPrompt = options.systemPrompt ?? this.systemPrompt;
+    const environment = this.options.environment;
+    if (!environment) {
+      throw new InvalidArgumentError({
+        argument: 'environment',
+        value: undefined,
+        message: `is needed to evaluate in process; rollouts come from the ${this.options.rolloutSource?.kind} source, so evaluate through it`,
+      });
+    }
     const metrics = await evaluatePolicy({
       policy: this.policy,
-      environment: this.options.environment,
+      environment,
       rewards: this.options.rewards,
       scenarios: options.scenarios ?? this.options.evalScenarios ?? [],
       evaluation: this.config.evaluation,

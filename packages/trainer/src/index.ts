@@ -1,5 +1,15 @@
 export { writeFileAtomic } from '@cohort/tfjs/node';
 export type {
+  AdapterPopulationOptions,
+  AdapterPopulationState,
+  LineageEntry,
+  MemberFitnessRecord,
+  PopulationGenerationRecord,
+  PopulationMember,
+  PopulationStepResult,
+} from './adapter-population';
+export { AdapterPopulation } from './adapter-population';
+export type {
   AdvantageRecord,
   AdvantageStage,
   AdvantageStageInput,
@@ -83,6 +93,7 @@ export type {
 } from './grpo-trainer';
 export { GrpoTrainer } from './grpo-trainer';
 export { validateTrainerOptions } from './grpo-trainer-options';
+export { hyperparametersOfConfig, memberConfig } from './member-config';
 export type { MetricsRecord } from './metrics-log';
 export { MetricsLog, parseMetricsLog } from './metrics-log';
 export type {
@@ -93,6 +104,17 @@ export type {
 export { learnPolicy } from './policy-learning-stage';
 export { createPolicyOptimizer } from './policy-optimizer';
 export { policyShardLossModule } from './policy-shard-loss-module';
+export type {
+  MemberHyperparameterName,
+  PopulationScheduleOptions,
+  PopulationScheduleOptionsInput,
+} from './population-schedule-options';
+export {
+  defaultMemberHyperparameterSpace,
+  memberHyperparameterNames,
+  PopulationScheduleOptionsSchema,
+  parsePopulationScheduleOptions,
+} from './population-schedule-options';
 export type { CreatePromptEvolutionOptions } from './prompt-evolution';
 export { createPromptEvolution } from './prompt-evolution';
 export type { ReferenceScores } from './reference-scoring-stage';
@@ -111,6 +133,8 @@ export type {
 export { rolloutGroups } from './rollout';
 export type { CollectRolloutsOptions, RolloutCollection } from './rollout-collection-stage';
 export { collectRollouts, refuseStaleGroups } from './rollout-collection-stage';
+export type { RolloutSource, RolloutSourceRequest } from './rollout-source';
+export { checkSourceGroups } from './rollout-source';
 export {
   removeStaleCheckpointTemporaries,
   removeStaleTemporaries,

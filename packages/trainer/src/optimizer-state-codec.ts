@@ -6,11 +6,13 @@ export interface EncodedOptimizerState {
   moments: Record<string, { shape: number[]; firstMoment: string; secondMoment: string }>;
 }
 
-function toBase64(values: Float32Array): string {
+/** Base64 of the little-endian bytes of `values` (bit-exact). */
+export function float32ToBase64(values: Float32Array): string {
   return Buffer.from(values.buffer, values.byteOffset, values.byteLength).toString('base64');
 }
 
-function fromBase64(text: string): Float32Array {
+/** Inverse of {@link float32ToBase64}. */
+export function base64ToFloat32(text: string): Float32Array {
   const bytes = Buffer.from(text, 'base64');
   const copy = new Uint8Array(bytes.byteLength);
   copy.set(bytes);
@@ -26,8 +28,8 @@ export function encodeOptimizerState(state: OptimizerState): EncodedOptimizerSta
         name,
         {
           shape: moment.shape,
-          firstMoment: toBase64(moment.firstMoment),
-          secondMoment: toBase64(moment.secondMoment),
+          firstMoment: float32ToBase64(moment.firstMoment),
+          secondMoment: float32ToBase64(moment.secondMoment),
         },
       ]),
     ),
@@ -43,8 +45,8 @@ export function decodeOptimizerState(encoded: EncodedOptimizerState): OptimizerS
         name,
         {
           shape: moment.shape,
-          firstMoment: fromBase64(moment.firstMoment),
-          secondMoment: fromBase64(moment.secondMoment),
+          firstMoment: base64ToFloat32(moment.firstMoment),
+          secondMoment: base64ToFloat32(moment.secondMoment),
         },
       ]),
     ),

@@ -24,6 +24,10 @@ export interface RolloutCollection {
   /** Seconds in sampling and the environment (`rollout`) and in reward functions (`scoring`). */
   timings: { rollout: number; scoring: number };
   failures: RewardFailure[];
+  /** Episodes dropped by the source because they were sampled too many versions ago (sources that see episodes, such as the gateway). */
+  staleEpisodes?: number;
+  /** Episodes the source gave up on because their reward never came. */
+  timedOutEpisodes?: number;
 }
 
 /** Options of {@link collectRollouts}. */

@@ -1,6 +1,12 @@
 import { Random, type Trajectory } from '@cohort/core';
 import { MockTokenizer } from '@cohort/core/test';
-import { UnigramPolicy } from '@cohort/tfjs';
+import {
+  type CausalLanguageModel,
+  createOptimizer,
+  tokenLogProbs,
+  UnigramPolicy,
+} from '@cohort/tfjs';
+import * as tf from '@tensorflow/tfjs';
 
 /** A unigram policy over the mock tokenizer's vocabulary with seeded, spread-out logits. */
 export function fixturePolicy(seed = 1): UnigramPolicy {
@@ -64,4 +70,40 @@ export function fixtureTrajectory(options: {
     truncated: false,
     temperature: 1,
   };
+}
+
+/**
+ * Supervised steps (Adam) on `prompt -> answer <end of turn>` for every
+ * answer token, so that a random model answers in format, near uniformly over
+ * the answers, as a pretrained chat model would (every weight of `model` trains).
+ */
+export function teachAnswers(options: {
+  model: CausalLanguageModel & {
+    trainableVariables(): tf.Variable[];
+    namedVariables(): Record<string, tf.Variable>;
+  };
+  promptIds: readonly number[];
+  answerIds: readonly number[];
+  endOfTurnId: number;
+  steps: number;
+  learningRate: number;
+}): void {
+  const { model, promptIds } = options;
+  const optimizer = createOptimizer({
+    type: 'adam',
+    learningRate: options.learningRate,
+    variables: model.namedVariables(),
+  });
+  const sequences = options.answerIds.map((id) => [...promptIds, id, options.endOfTurnId]);
+  for (let step = 0; step < options.steps; step++) {
+    const { grads, value } = tf.variableGrads(() => {
+      const { logProbs, mask } = tokenLogProbs(model, { sequences });
+      mask.dispose();
+      const answer = logProbs.slice([0, promptIds.length], [-1, 2]);
+      return answer.sum().neg().div(sequences.length) as tf.Scalar;
+    }, model.trainableVariables());
+    optimizer.applyGradients(grads);
+    tf.dispose([value, ...Object.values(grads)]);
+  }
+  optimizer.dispose();
 }

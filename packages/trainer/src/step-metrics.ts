@@ -18,6 +18,10 @@ export interface StepMetrics {
   refills: number;
   /** Groups refused because they were sampled more than `maxPolicyLag` versions ago. */
   staleGroups: number;
+  /** Episodes a rollout source dropped as sampled more than `maxPolicyLag` versions ago. */
+  staleEpisodes: number;
+  /** Episodes a rollout source gave up on because their reward never came. */
+  timedOutEpisodes: number;
   /** Mean per-token KL of the sampled tokens to the reference, with the configured estimator. */
   klToReference: number;
   klCoefficient: number;
@@ -163,6 +167,8 @@ export function buildStepMetrics(options: {
     droppedGroups: collection.droppedGroups,
     refills: collection.refills,
     staleGroups: options.staleGroups,
+    staleEpisodes: collection.staleEpisodes ?? 0,
+    timedOutEpisodes: collection.timedOutEpisodes ?? 0,
     klToReference: options.klToReference,
     klCoefficient: options.klCoefficient,
     entropy: policy?.entropy ?? 0,

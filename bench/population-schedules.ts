@@ -1,0 +1,436 @@
+/**
+ * Does a population schedule earn its keep at equal training episodes?
+ * GRPO alone vs PBT over 4 members vs ERL-style hybrid (1 gradient learner +
+ * 3 evolved members), on a bandit whose best arm changes: 5 arms, arm 1 at
+ * 0.9 (others 0.3) for the first half of the episode budget, then arm 3 at
+ * 0.9 (others 0.3), Gaussian reward noise 0.1. Every method gets the same
+ * training episodes (32 pulls a step, 1920 in all; for PBT the 4 members
+ * share them in turn), and the same seeds. Fitness episodes of the population
+ * (greedy, 4 per member per generation, on the same seed for every member)
+ * are extra and reported. A generation runs every 128 training episodes.
+ *
+ * Held-out score: the exact expected reward, under the final phase's means,
+ * of the deployed policy's full distribution (no sampling, no noise), and
+ * its probability of the new best arm. The deployed policy is GRPO's, the ERL
+ * learner, or for PBT the member with the best fitness in a final fitness
+ * measurement. Intervals: mean +- t(0.975, n - 1) standard errors over seeds.
+ *
+ * The policy is the UnigramPolicy of bench/switching-bandit.ts (digits at
+ * logit 2, end of turn 1, the rest -4), whose "adapter" is its whole logit
+ * vector, so members are cheap to clone. Prompt evolution + GRPO is not run
+ * here: that policy ignores its prompt, so the arm would be GRPO plus wasted
+ * fitness episodes by construction.
+ *
+ * Run: pnpm exec tsx --conditions=@cohort/source bench/population-schedules.ts
+ * (SEEDS=5 by default). Results: bench/results/population-schedules.{json,md}.
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { MockTokenizer } from '@cohort/core/test';
+import { createBanditEnvironment } from '@cohort/environments';
+import {
+  createLlamaModel,
+  initializeBackend,
+  LlamaPolicy,
+  LlamaReferenceModel,
+  randomLlamaWeights,
+  trainBpeTokenizer,
+  UnigramPolicy,
+  UnigramReference,
+  type WeightMap,
+} from '@cohort/tfjs';
+import {
+  AdapterPopulation,
+  GrpoTrainer,
+  type GrpoTrainerConfigInput,
+  type PopulationScheduleOptionsInput,
+} from '@cohort/trainer';
+import * as tf from '@tensorflow/tfjs';
+import { teachAnswers } from '../packages/trainer/src/stage-test-fixtures';
+
+const seedCount = Number(process.env.SEEDS ?? 5);
+/** `unigram` (default) or `llama`: a tiny Llama-family model with LoRA adapters on a frozen base. */
+const policyKind = process.env.POLICY === 'llama' ? 'llama' : 'unigram';
+const armA = 1;
+const armB = 3;
+
+const unigramTokenizer = new MockTokenizer();
+const question = 'Pick an arm, 0 to 4.';
+const llamaTokenizer = trainBpeTokenizer({ texts: [question, 'arm 0 1 2 3 4'], vocabSize: 280 });
+const tokenizer = policyKind === 'llama' ? llamaTokenizer : unigramTokenizer;
+const digitIds = [...'01234'].map((digit) => tokenizer.encode(digit)[0]!);
+
+/** Per policy: pulls a step, steps, trainer config, ranges, ERL mutation. */
+const setups = {
+  unigram: {
+    pullsPerStep: 32,
+    steps: 60,
+    config: {
+      scenariosPerStep: 4,
+      groupSize: 8,
+      generation: { maxNewTokens: 1, temperature: 1 },
+      maxSequenceLength: 512,
+      minibatchSize: 8,
+      optimizer: { type: 'adam', learningRate: 0.05, maxGradNorm: 10 },
+      objective: { preset: 'grpo' },
+      kl: { controller: { type: 'fixed', coefficient: 0 }, estimator: 'k3' },
+      evaluation: { episodesPerScenario: 4, temperature: 0, seed: 77 },
+    },
+    hyperparameters: {
+      learningRate: { minimum: 0.005, maximum: 0.5, logScale: true },
+      klCoefficient: { minimum: 0, maximum: 0.2 },
+      temperature: { minimum: 0.5, maximum: 1.5 },
+      entropyCoefficient: { minimum: 0, maximum: 0.1 },
+      clipRange: { minimum: 0.1, maximum: 0.4 },
+    },
+    mutation: { mutationStandardDeviation: 1, geneProbability: 0.5 },
+    everyEpisodes: 128,
+  },
+  llama: {
+    pullsPerStep: 16,
+    steps: 40,
+    config: {
+      scenariosPerStep: 2,
+      groupSize: 8,
+      generation: { maxNewTokens: 2, temperature: 1 },
+      maxSequenceLength: 64,
+      minibatchSize: 16,
+      optimizer: { type: 'adam', learningRate: 0.003, maxGradNorm: 1 },
+      objective: { preset: 'grpo' },
+      kl: { controller: { type: 'fixed', coefficient: 0.001 }, estimator: 'k3' },
+      evaluation: { episodesPerScenario: 4, temperature: 0, seed: 77 },
+    },
+    hyperparameters: {
+      learningRate: { minimum: 3e-4, maximum: 3e-2, logScale: true },
+      klCoefficient: { minimum: 0, maximum: 0.05 },
+      temperature: { minimum: 0.5, maximum: 1.5 },
+      entropyCoefficient: { minimum: 0, maximum: 0.1 },
+      clipRange: { minimum: 0.1, maximum: 0.4 },
+    },
+    mutation: { mutationStandardDeviation: 0.05, geneProbability: 0.5 },
+    everyEpisodes: 64,
+  },
+} as const satisfies Record<
+  string,
+  {
+    pullsPerStep: number;
+    steps: number;
+    config: GrpoTrainerConfigInput;
+    hyperparameters: PopulationScheduleOptionsInput['hyperparameters'];
+    mutation: Partial<PopulationScheduleOptionsInput>;
+    everyEpisodes: number;
+  }
+>;
+const setup = setups[policyKind];
+const config = setup.config;
+const hyperparameters = setup.hyperparameters;
+const budget = setup.steps * setup.pullsPerStep;
+
+function phaseMeans(episodes: number): number[] {
+  const winner = episodes < budget / 2 ? armA : armB;
+  return [0, 1, 2, 3, 4].map((arm) => (arm === winner ? 0.9 : 0.3));
+}
+
+interface Outcome {
+  expectedReward: number;
+  probabilityB: number;
+  fitnessEpisodes: number;
+  generations: number;
+  adoptions: number;
+  seconds: number;
+}
+
+/** The deployed policy's probability of each arm's digit as its (first) answer token. */
+type ArmProbabilities = () => number[];
+
+function score(armProbabilities: ArmProbabilities): {
+  expectedReward: number;
+  probabilityB: number;
+} {
+  const probabilities = armProbabilities();
+  const means = phaseMeans(budget);
+  return {
+    expectedReward: probabilities.reduce((sum, p, arm) => sum + p * means[arm]!, 0),
+    probabilityB: probabilities[armB]!,
+  };
+}
+
+function unigramPolicy() {
+  const initialLogits = Array.from({ length: unigramTokenizer.vocabSize }, (_, id) =>
+    digitIds.includes(id) ? 2 : id === unigramTokenizer.endOfTurnTokenId ? 1 : -4,
+  );
+  const policy = new UnigramPolicy({ tokenizer: unigramTokenizer, initialLogits });
+  const armProbabilities = () => {
+    const probabilities = policy.probabilities();
+    return digitIds.map((id) => probabilities[id]!);
+  };
+  return {
+    policy,
+    referenceModel: new UnigramReference(policy),
+    armProbabilities,
+    dispose: () => {},
+  };
+}
+
+const llamaConfig = {
+  modelType: 'llama' as const,
+  vocabSize: llamaTokenizer.vocabSize,
+  hiddenSize: 32,
+  intermediateSize: 64,
+  layerCount: 2,
+  headCount: 4,
+  keyValueHeadCount: 2,
+  contextLength: 64,
+  tieWordEmbeddings: true,
+  eosTokenId: llamaTokenizer.eosTokenId,
+};
+const promptIds = llamaTokenizer.applyChatTemplate([{ role: 'user', content: question }], {
+  addGenerationPrompt: true,
+});
+
+/** A base that answers with an arm number near uniformly (as tests/llama-lora-learning.test.ts builds it). */
+function pretrainedLlamaBase(): WeightMap {
+  const model = createLlamaModel({ config: llamaConfig, zeroInitialize: true });
+  const weights = randomLlamaWeights({ config: llamaConfig, seed: 1, scale: 0.05 });
+  const embedding = weights['model.embed_tokens.weight'] as { data: Float32Array };
+  embedding.data = embedding.data.map((value) => value * 8);
+  model.loadWeightMap(weights);
+  teachAnswers({
+    model,
+    promptIds,
+    answerIds: digitIds,
+    endOfTurnId: llamaTokenizer.endOfTurnTokenId ?? llamaTokenizer.eosTokenId,
+    steps: 40,
+    learningRate: 0.01,
+  });
+  const result = model.toWeightMap();
+  model.dispose();
+  return result;
+}
+
+let llamaBase: WeightMap | undefined;
+
+function llamaPolicy(seed: number) {
+  llamaBase ??= pretrainedLlamaBase();
+  const model = createLlamaModel({
+    config: llamaConfig,
+    zeroInitialize: true,
+    lora: {
+      rank: 4,
+      alpha: 8,
+      targets: ['q_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'],
+      seed,
+    },
+  });
+  model.loadWeightMap(llamaBase);
+  const policy = new LlamaPolicy({ model, tokenizer: llamaTokenizer });
+  const armProbabilities = () =>
+    tf.tidy(() => {
+      const { logits } = model.forward([promptIds]);
+      const last = logits.slice([0, promptIds.length - 1, 0], [1, 1, -1]).reshape([-1]);
+      const probabilities = tf.softmax(last).dataSync();
+      return digitIds.map((id) => probabilities[id]!);
+    });
+  return {
+    policy,
+    referenceModel: new LlamaReferenceModel({ model, padTokenId: llamaTokenizer.padTokenId }),
+    armProbabilities,
+    dispose: () => model.dispose(),
+  };
+}
+
+function parts(seed: number) {
+  const made = policyKind === 'llama' ? llamaPolicy(seed) : unigramPolicy();
+  const environment = createBanditEnvironment({
+    bandit: { armMeans: phaseMeans(0), noise: 'gaussian', noiseStd: 0.1, seed },
+    ...(policyKind === 'llama' ? { prompt: question } : {}),
+  });
+  const setPhase = (episodes: number) =>
+    environment.bandit.setState({
+      ...environment.bandit.getState(),
+      armMeans: phaseMeans(episodes),
+    });
+  return {
+    armProbabilities: made.armProbabilities,
+    dispose: made.dispose,
+    setPhase,
+    shared: {
+      policy: made.policy,
+      referenceModel: made.referenceModel,
+      environment,
+      trainScenarios: [{ id: 'bandit' }],
+      rewards: [],
+    },
+  };
+}
+
+async function grpoAlone(seed: number): Promise<Outcome> {
+  const started = performance.now();
+  const { armProbabilities, dispose, setPhase, shared } = parts(seed);
+  const trainer = new GrpoTrainer({ ...shared, config: { ...config, seed } });
+  while (trainer.episodes < budget) {
+    setPhase(trainer.episodes);
+    await trainer.step();
+  }
+  const result = {
+    ...score(armProbabilities),
+    fitnessEpisodes: 0,
+    generations: 0,
+    adoptions: 0,
+    seconds: (performance.now() - started) / 1000,
+  };
+  dispose();
+  return result;
+}
+
+async function withPopulation(
+  seed: number,
+  population: Partial<PopulationScheduleOptionsInput>,
+): Promise<Outcome> {
+  const started = performance.now();
+  const { armProbabilities, dispose, setPhase, shared } = parts(seed);
+  const schedule = await AdapterPopulation.create({
+    trainer: shared,
+    config: { ...config, seed },
+    population: {
+      size: 4,
+      everyEpisodes: setup.everyEpisodes,
+      fitness: 'reward',
+      fitnessScenarios: 1,
+      adoptionMargin: 0.05,
+      hyperparameters,
+      seed,
+      ...population,
+    },
+  });
+  while (schedule.episodes < budget) {
+    setPhase(schedule.episodes);
+    await schedule.step();
+  }
+  let fitnessEpisodes = schedule.records.reduce((sum, record) => sum + record.fitnessEpisodes, 0);
+  let deployed = 0;
+  if (population.mode !== 'erl') {
+    const final = await schedule.evaluateFitness();
+    fitnessEpisodes += final.episodes;
+    final.intervals.forEach((interval, index) => {
+      if (interval.mean > final.intervals[deployed]!.mean) deployed = index;
+    });
+  }
+  schedule.useMember(deployed);
+  const adoptions = schedule.records.reduce(
+    (sum, record) => sum + record.exploits.length + (record.adopted ? 1 : 0),
+    0,
+  );
+  const result = {
+    ...score(armProbabilities),
+    fitnessEpisodes,
+    generations: schedule.records.length,
+    adoptions,
+    seconds: (performance.now() - started) / 1000,
+  };
+  schedule.dispose();
+  dispose();
+  return result;
+}
+
+const methods: { name: string; description: string; run: (seed: number) => Promise<Outcome> }[] = [
+  {
+    name: 'grpo',
+    description: `GRPO alone, Adam lr ${config.optimizer.learningRate}, KL ${config.kl.controller.coefficient}, clip 0.2`,
+    run: grpoAlone,
+  },
+  {
+    name: 'pbt-4',
+    description:
+      'PBT, 4 members train in turn (member 0 at the GRPO config, 3 drawn from the ranges); bottom quarter copies a top member better by 0.05, perturbs x0.8/x1.2',
+    run: (seed) => withPopulation(seed, { mode: 'pbt' }),
+  },
+  {
+    name: 'erl',
+    description: `ERL-style: 1 GRPO learner (GRPO config) + 3 members evolved by Gaussian mutation of the ${policyKind === 'llama' ? 'adapters' : 'logits'} (sd ${setup.mutation.mutationStandardDeviation}, gene probability ${setup.mutation.geneProbability}); learner injected for the worst, adopts the best when better by 0.05`,
+    run: (seed) =>
+      withPopulation(seed, {
+        mode: 'erl',
+        initialHyperparameters: 'config',
+        mutationStandardDeviation: 1,
+        geneProbability: 0.5,
+      }),
+  },
+];
+
+/** t(0.975, df) for df 1..30. */
+const tQuantile = [
+  12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.16, 2.145,
+  2.131, 2.12, 2.11, 2.101, 2.093, 2.086, 2.08, 2.074, 2.069, 2.064, 2.06, 2.056, 2.052, 2.048,
+  2.045, 2.042,
+];
+
+function interval(values: readonly number[]) {
+  const mean = values.reduce((sum, value) => sum + value, 0) / values.length;
+  const variance =
+    values.length < 2
+      ? 0
+      : values.reduce((sum, value) => sum + (value - mean) ** 2, 0) / (values.length - 1);
+  const t = tQuantile[Math.min(values.length - 2, tQuantile.length - 1)] ?? 1.96;
+  const half = t * Math.sqrt(variance / values.length);
+  return { mean, lower: mean - half, upper: mean + half };
+}
+
+await initializeBackend({ logger: false });
+const started = performance.now();
+const summaries = [];
+for (const method of methods) {
+  const outcomes: Outcome[] = [];
+  for (let seed = 1; seed <= seedCount; seed++) outcomes.push(await method.run(seed));
+  const summary = {
+    method: method.name,
+    description: method.description,
+    seeds: seedCount,
+    trainingEpisodes: budget,
+    expectedReward: interval(outcomes.map((outcome) => outcome.expectedReward)),
+    probabilityB: interval(outcomes.map((outcome) => outcome.probabilityB)),
+    fitnessEpisodes: interval(outcomes.map((outcome) => outcome.fitnessEpisodes)).mean,
+    generations: interval(outcomes.map((outcome) => outcome.generations)).mean,
+    adoptions: interval(outcomes.map((outcome) => outcome.adoptions)).mean,
+    secondsPerSeed: interval(outcomes.map((outcome) => outcome.seconds)).mean,
+    perSeed: outcomes,
+  };
+  summaries.push(summary);
+  console.log(
+    `${method.name.padEnd(6)} reward ${summary.expectedReward.mean.toFixed(3)} [${summary.expectedReward.lower.toFixed(3)}, ${summary.expectedReward.upper.toFixed(3)}]  P(B) ${summary.probabilityB.mean.toFixed(3)} [${summary.probabilityB.lower.toFixed(3)}, ${summary.probabilityB.upper.toFixed(3)}]  fitness episodes ${summary.fitnessEpisodes}  adoptions ${summary.adoptions}  ${summary.secondsPerSeed.toFixed(1)} s/seed`,
+  );
+}
+const format = (value: { mean: number; lower: number; upper: number }) =>
+  `${value.mean.toFixed(3)} [${value.lower.toFixed(3)}, ${value.upper.toFixed(3)}]`;
+const table = [
+  '| method | expected reward, final phase (best 0.9) | P(new best arm) | training episodes | fitness episodes | generations | copies/adoptions | s per seed |',
+  '| --- | --- | --- | --- | --- | --- | --- | --- |',
+  ...summaries.map(
+    (s) =>
+      `| ${s.method} | ${format(s.expectedReward)} | ${format(s.probabilityB)} | ${s.trainingEpisodes} | ${s.fitnessEpisodes} | ${s.generations} | ${s.adoptions} | ${s.secondsPerSeed.toFixed(1)} |`,
+  ),
+];
+const result = {
+  benchmark: 'population-schedules',
+  date: new Date().toISOString(),
+  setup: {
+    task: `5-armed bandit, arm ${armA} at 0.9 (others 0.3) for episodes 0-${budget / 2 - 1}, then arm ${armB}; Gaussian noise 0.1`,
+    trainingEpisodes: budget,
+    policy: policyKind,
+    everyEpisodes: setup.everyEpisodes,
+    seeds: seedCount,
+    config,
+    hyperparameterRanges: hyperparameters,
+  },
+  methods: summaries,
+  totalSeconds: (performance.now() - started) / 1000,
+};
+await mkdir(new URL('./results/', import.meta.url), { recursive: true });
+await writeFile(
+  new URL(`./results/population-schedules-${policyKind}.json`, import.meta.url),
+  `${JSON.stringify(result, null, 2)}\n`,
+);
+await writeFile(
+  new URL(`./results/population-schedules-${policyKind}.md`, import.meta.url),
+  `# Population schedules at equal training episodes: bandit with a changing best arm (${policyKind} policy)\n\n${result.setup.task}; ${budget} training episodes per method, a generation every ${setup.everyEpisodes}; ${seedCount} seeds; mean [95 % t-interval] over seeds.\n\n${table.join('\n')}\n\n${summaries.map((s) => `- ${s.method}: ${s.description}`).join('\n')}\n\nPrompt evolution + GRPO is not run on this task: the unigram policy ignores its prompt, and the bandit's prompt is fixed by the environment.\n\nTotal ${result.totalSeconds.toFixed(0)} s.\n`,
+);
+console.log(`total ${result.totalSeconds.toFixed(1)} s`);

@@ -1,0 +1,3 @@
+import { cohortProject } from '../../vitest.shared.ts';
+
+export default cohortProject('example-openai-agent');

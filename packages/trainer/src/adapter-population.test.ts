@@ -1,0 +1,317 @@
+import { createBanditEnvironment } from '@cohort/environments';
+import { type GenomeKind, promptGenome } from '@cohort/evolution';
+import {
+  createLlamaModel,
+  initializeBackend,
+  type LlamaModel,
+  LlamaPolicy,
+  LlamaReferenceModel,
+  type Optimizer,
+  randomLlamaWeights,
+  trainBpeTokenizer,
+  type WeightMap,
+} from '@cohort/tfjs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  AdapterPopulation,
+  type AdapterPopulationOptions,
+  type PopulationMember,
+} from './adapter-population';
+import type { PopulationScheduleOptionsInput } from './population-schedule-options';
+import type { ScenarioLike } from './rollout';
+import { teachAnswers } from './stage-test-fixtures';
+
+const question = 'Pick an arm, 0 to 4.';
+const tokenizer = trainBpeTokenizer({ texts: [question, 'arm 0 1 2 3 4'], vocabSize: 280 });
+const llamaConfig = {
+  modelType: 'llama' as const,
+  vocabSize: tokenizer.vocabSize,
+  hiddenSize: 16,
+  intermediateSize: 32,
+  layerCount: 1,
+  headCount: 2,
+  keyValueHeadCount: 1,
+  contextLength: 48,
+  tieWordEmbeddings: true,
+  eosTokenId: tokenizer.eosTokenId,
+};
+const endOfTurn = tokenizer.endOfTurnTokenId ?? tokenizer.eosTokenId;
+const promptIds = tokenizer.applyChatTemplate([{ role: 'user', content: question }], {
+  addGenerationPrompt: true,
+});
+let baseWeights: WeightMap;
+
+/**
+ * A base that answers with an arm number, roughly uniformly, as a pretrained
+ * chat model would (random weights never name an arm, and every reward would
+ * be 0): a few supervised steps on `prompt -> digit <|im_end|>`.
+ */
+function pretrainedBase(): WeightMap {
+  const model = createLlamaModel({ config: llamaConfig, zeroInitialize: true });
+  model.loadWeightMap(randomLlamaWeights({ config: llamaConfig, seed: 3, scale: 0.3 }));
+  teachAnswers({
+    model,
+    promptIds,
+    answerIds: [...'01234'].map((digit) => tokenizer.encode(digit)[0]!),
+    endOfTurnId: endOfTurn,
+    steps: 30,
+    learningRate: 0.02,
+  });
+  const weights = model.toWeightMap();
+  model.dispose();
+  return weights;
+}
+const models: LlamaModel[] = [];
+const populations: AdapterPopulation<ScenarioLike>[] = [];
+
+/** A tiny Llama with LoRA on every projection over the same random base, and the bandit. */
+function sharedParts(): AdapterPopulationOptions<ScenarioLike>['trainer'] {
+  const model = createLlamaModel({
+    config: llamaConfig,
+    zeroInitialize: true,
+    lora: {
+      rank: 2,
+      alpha: 4,
+      targets: ['q_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'],
+      seed: 4,
+    },
+  });
+  model.loadWeightMap(baseWeights);
+  models.push(model);
+  return {
+    policy: new LlamaPolicy({ model, tokenizer }),
+    referenceModel: new LlamaReferenceModel({ model, padTokenId: tokenizer.padTokenId }),
+    environment: createBanditEnvironment({
+      bandit: { armMeans: [0.1, 0.3, 0.5, 0.7, 0.9], noise: 'gaussian', noiseStd: 0.1, seed: 5 },
+      prompt: question,
+    }),
+    trainScenarios: [{ id: 'bandit-a' }, { id: 'bandit-b' }],
+    rewards: [],
+  };
+}
+
+const trainerConfig = {
+  seed: 7,
+  scenariosPerStep: 1,
+  groupSize: 4,
+  generation: { maxNewTokens: 2, temperature: 1 },
+  maxSequenceLength: 48,
+  minibatchSize: 4,
+  kl: { controller: { type: 'fixed' as const, coefficient: 0.01 }, estimator: 'k3' as const },
+  // Sampled fitness episodes: differently trained adapters score differently on the same seeds.
+  evaluation: { episodesPerScenario: 8, temperature: 1, seed: 99 },
+};
+
+async function makePopulation(
+  population: PopulationScheduleOptionsInput,
+  extra: { systemPrompt?: string; promptGenome?: GenomeKind<string> } = {},
+) {
+  const result = await AdapterPopulation.create<ScenarioLike>({
+    ...extra,
+    trainer: sharedParts(),
+    config: trainerConfig,
+    population: { fitness: 'reward', fitnessScenarios: 1, seed: 2, ...population },
+  });
+  populations.push(result);
+  return result;
+}
+
+function optimizerState(member: PopulationMember<ScenarioLike>) {
+  return (member.trainer.optimizer as Optimizer).getState();
+}
+
+function copyOf(weights: WeightMap): Record<string, number[]> {
+  return Object.fromEntries(Object.entries(weights).map(([name, t]) => [name, [...t.data]]));
+}
+
+beforeAll(async () => {
+  await initializeBackend({ logger: false });
+  baseWeights = pretrainedBase();
+});
+
+afterAll(() => {
+  for (const population of populations) population.dispose();
+  for (const model of models) model.dispose();
+});
+
+describe('AdapterPopulation', () => {
+  it('runs a generation exactly when the population has trained E more episodes', async () => {
+    // 4 episodes a step, E = 12: generations after steps 3, 6 and 9, never in between.
+    const population = await makePopulation({ size: 3, everyEpisodes: 12 });
+    const generationSteps: number[] = [];
+    const trainedMembers: number[] = [];
+    for (let step = 1; step <= 10; step++) {
+      const result = await population.step();
+      trainedMembers.push(result.memberIndex);
+      if (result.generation) generationSteps.push(step);
+    }
+    expect(generationSteps).toEqual([3, 6, 9]);
+    expect(population.records.map((record) => record.episode)).toEqual([12, 24, 36]);
+    expect(population.episodes).toBe(40);
+    // Members train in turn, each its own step of its own trainer.
+    expect(trainedMembers).toEqual([0, 1, 2, 0, 1, 2, 0, 1, 2, 0]);
+    for (const record of population.records) {
+      expect(record.members).toHaveLength(3);
+      expect(record.fitnessEpisodes).toBe(3 * 8);
+      for (const member of record.members) {
+        expect(member.fitness.lower).toBeLessThanOrEqual(member.fitness.mean);
+        expect(member.fitness.upper).toBeGreaterThanOrEqual(member.fitness.mean);
+        expect(member.fitness.count).toBe(8);
+      }
+    }
+  });
+
+  it('exploit copies adapters and optimizer state exactly; explore stays inside the ranges', async () => {
+    const population = await makePopulation({
+      size: 4,
+      everyEpisodes: 1000,
+      adoptionMargin: 0,
+      quantile: 0.5,
+    });
+    for (let step = 0; step < 8; step++) await population.step();
+    const before = population.members.map((member) => ({
+      id: member.id,
+      weights: copyOf(member.weights),
+      optimizer: optimizerState(member),
+    }));
+    // Members trained with different hyperparameters hold different adapters and moments.
+    expect(before[1]!.weights).not.toEqual(before[2]!.weights);
+    const record = await population.runGeneration();
+    expect(record.exploits.length).toBeGreaterThan(0);
+    for (const exploit of record.exploits) {
+      const source = before.find((member) => member.id === exploit.sourceId)!;
+      const target = population.members[exploit.targetIndex]!;
+      expect(exploit.sourceFitness).toBeGreaterThan(exploit.targetFitness);
+      expect(copyOf(target.weights)).toEqual(source.weights);
+      const copied = optimizerState(target);
+      expect(copied.step).toBe(source.optimizer.step);
+      for (const [name, moment] of Object.entries(source.optimizer.moments)) {
+        expect(copied.moments[name]!.firstMoment).toEqual(moment.firstMoment);
+        expect(copied.moments[name]!.secondMoment).toEqual(moment.secondMoment);
+      }
+      expect(target.hyperparameters).toEqual(exploit.hyperparameters);
+      expect(target.lineage.at(-1)).toMatchObject({ origin: 'exploit', fromId: source.id });
+      // The new learning rate is the one its optimizer now uses.
+      expect((target.trainer.optimizer as Optimizer).currentLearningRate()).toBeCloseTo(
+        target.hyperparameters.learningRate!,
+        12,
+      );
+    }
+    for (const member of population.members) {
+      for (const [name, bounds] of Object.entries(population.space)) {
+        expect(member.hyperparameters[name]).toBeGreaterThanOrEqual(bounds.minimum);
+        expect(member.hyperparameters[name]).toBeLessThanOrEqual(bounds.maximum);
+      }
+    }
+    // Training goes on from the copied state.
+    await population.step();
+  });
+
+  it('a fitness tie does not churn the population', async () => {
+    // Equal hyperparameters and untrained, equal adapters: every fitness is the same.
+    const population = await makePopulation({
+      size: 4,
+      everyEpisodes: 1000,
+      adoptionMargin: 0,
+      quantile: 0.5,
+      initialHyperparameters: 'config',
+    });
+    const ids = population.members.map((member) => member.id);
+    const record = await population.runGeneration();
+    const means = record.members.map((member) => member.fitness.mean);
+    expect(new Set(means).size).toBe(1);
+    expect(record.exploits).toEqual([]);
+    expect(population.members.map((member) => member.id)).toEqual(ids);
+  });
+
+  it('ERL injects the learner in place of the worst and adopts only a member better by the margin', async () => {
+    const population = await makePopulation({
+      mode: 'erl',
+      size: 4,
+      everyEpisodes: 1000,
+      adoptionMargin: 0.01,
+      mutationStandardDeviation: 0.15,
+      geneProbability: 1,
+    });
+    expect(population.members.map((member) => member.gradientTrained)).toEqual([
+      true,
+      false,
+      false,
+      false,
+    ]);
+    for (let step = 0; step < 3; step++) expect((await population.step()).memberIndex).toBe(0);
+    const before = population.members.map((member) => ({
+      id: member.id,
+      weights: copyOf(member.weights),
+    }));
+    const record = await population.runGeneration();
+    const fitness = record.members.map((member) => member.fitness.mean);
+    const evolved = [1, 2, 3];
+    const bestEvolved = evolved.reduce((best, index) =>
+      fitness[index]! > fitness[best]! ? index : best,
+    );
+    expect(record.injected).not.toBeNull();
+    const injected = population.members[record.injected!.index]!;
+    expect(copyOf(injected.weights)).toEqual(before[0]!.weights);
+    expect(record.mutated).toHaveLength(1);
+    expect(copyOf(population.members[bestEvolved]!.weights)).toEqual(before[bestEvolved]!.weights);
+    // With this seed an evolved mutation beats the learner (pinned, so the adoption path is exercised).
+    expect(record.adopted).not.toBeNull();
+    if (fitness[bestEvolved]! > fitness[0]! + 0.01) {
+      expect(record.adopted?.fromId).toBe(before[bestEvolved]!.id);
+      expect(copyOf(population.members[0]!.weights)).toEqual(before[bestEvolved]!.weights);
+    } else {
+      expect(record.adopted).toBeNull();
+      expect(copyOf(population.members[0]!.weights)).toEqual(before[0]!.weights);
+    }
+  });
+
+  it('resumes a population exactly: adapters, optimizer states, hyperparameters, lineage, random streams', async () => {
+    const options = { size: 3, everyEpisodes: 8, adoptionMargin: 0, quantile: 0.5 };
+    const first = await makePopulation(options);
+    for (let step = 0; step < 3; step++) await first.step();
+    const saved = JSON.parse(JSON.stringify(first.getState()));
+    for (let step = 0; step < 4; step++) await first.step();
+
+    const second = await makePopulation(options);
+    second.setState(saved);
+    for (let step = 0; step < 4; step++) await second.step();
+
+    expect(second.getState()).toEqual(first.getState());
+    expect(second.records.length).toBe(3);
+    expect(() => second.setState({ ...saved, members: [] })).toThrow(/members/);
+  });
+
+  it('with evolvePrompts, mutation also evolves the system prompts of members, and their trainers use them', async () => {
+    const systemPrompt = 'Answer with one digit.';
+    await expect(
+      makePopulation(
+        { mode: 'erl', size: 3, everyEpisodes: 1000, evolvePrompts: true },
+        { systemPrompt },
+      ),
+    ).rejects.toThrow(/promptGenome/);
+    const population = await makePopulation(
+      {
+        mode: 'erl',
+        size: 4,
+        everyEpisodes: 1000,
+        evolvePrompts: true,
+        promptCrossoverRate: 1,
+      },
+      {
+        systemPrompt,
+        promptGenome: promptGenome({
+          phrases: ['Pick the best arm.', 'Think before you answer.', 'Be brief.'],
+        }),
+      },
+    );
+    await population.step();
+    const record = await population.runGeneration();
+    expect(record.mutated).toHaveLength(1);
+    const mutated = population.members[record.mutated[0]!]!;
+    expect(mutated.systemPrompt).not.toBe(systemPrompt);
+    for (const member of population.members) {
+      expect(member.trainer.systemPrompt).toBe(member.systemPrompt);
+    }
+  });
+});
