@@ -151,6 +151,31 @@ export const RewardConfigSchema = z.discriminatedUnion('type', [
     .strict(),
 ]);
 
+/**
+ * The hybrid engine: which runtime samples the rollouts. Learning stays on
+ * tfjs; with ONNX sampling the trainer's `behaviorLogProbs: 'recompute'`
+ * (the default run's) keeps the ratio free of the engines' rounding.
+ */
+export const EngineConfigSchema = z
+  .object({
+    sampler: z
+      .enum(['onnx', 'tfjs'])
+      .optional()
+      .describe(
+        "Runtime that samples a tfjs-lm policy: 'onnx' (onnxruntime-node, the weights exported after each update; the default for tfjs-lm) or 'tfjs' (the tfjs KV-cache loop). A proxy policy always samples with its own ONNX loop, so 'onnx' there only warns.",
+      ),
+    learnerWorkers: z
+      .number()
+      .int()
+      .min(0)
+      .max(256)
+      .default(0)
+      .describe(
+        'Worker threads that compute the policy gradient of each minibatch, each on its own tfjs WASM replica (0: in the main thread). Applies to a GPT-2 tfjs-lm policy with a built-in objective whose loss aggregation shards add up to; otherwise the run warns and learns in the main thread.',
+      ),
+  })
+  .strict();
+
 /** Prompt evolution's starting population (its schedule is `trainer.evolution`). */
 export const PromptEvolutionConfigSchema = z
   .object({
@@ -182,6 +207,9 @@ export const AppConfigSchema = z
     ),
     policy: PolicyConfigSchema.default({ type: 'tfjs-lm' }).describe(
       'the trained policy: `tfjs-lm`, `proxy` or `candidate-selector` (below)',
+    ),
+    engine: EngineConfigSchema.default({ learnerWorkers: 0 }).describe(
+      'the hybrid engine: `{ sampler, learnerWorkers }` (below)',
     ),
     environment: EnvironmentConfigSchema.default({
       type: 'support',
@@ -226,6 +254,7 @@ export type AppConfigInput = z.input<typeof AppConfigSchema>;
 export type PolicyConfig = z.output<typeof PolicyConfigSchema>;
 export type EnvironmentConfig = z.output<typeof EnvironmentConfigSchema>;
 export type RewardConfig = z.output<typeof RewardConfigSchema>;
+export type EngineConfig = z.output<typeof EngineConfigSchema>;
 
 /** Command-line overrides applied over a config file. */
 export interface AppConfigOverrides {
@@ -249,6 +278,8 @@ export const defaultRunTrainerInput = {
   minibatchSize: 8,
   generation: { maxNewTokens: 40, temperature: 1 },
   maxSequenceLength: 256,
+  // The default sampler is ONNX Runtime: the learner's own log-probs enter the ratio, not the sampler's.
+  behaviorLogProbs: 'recompute',
   evaluation: { everySteps: 25, maxScenarios: 12, episodesPerScenario: 1 },
   checkpoint: { everySteps: 10, keep: 2 },
   evolution: { everyEpisodes: 80, populationSize: 4, fitnessScenarios: 4 },
@@ -297,7 +328,8 @@ export function resolveAppConfig(input: unknown, overrides: AppConfigOverrides =
       : typeof presetValue === 'string' && (presetNames as readonly string[]).includes(presetValue)
         ? (presetValue as PresetName)
         : undefined;
-  let trainer: unknown = raw.trainer ?? {};
+  // An explicit null (a YAML `trainer:` with nothing under it) is refused by the schema, not read as {}.
+  let trainer: unknown = raw.trainer === undefined ? {} : raw.trainer;
   if (preset !== undefined && isPlainObject(trainer))
     trainer = mergeConfig(mergeConfig(trainerPresets[preset], defaultRunTrainerInput), trainer);
   if (overrides.steps !== undefined && isPlainObject(trainer))

@@ -261,8 +261,9 @@ describe('config fuzz: mutations of the documented examples', () => {
       ),
       { numRuns: 1000, seed: 20261201 },
     );
-    // The generator reaches all three outcomes, often.
-    expect(outcomes.accepted).toBeGreaterThan(100);
+    // The generator reaches all three outcomes, often (accepted in about 1 run in 10, now that an
+    // emptied `trainer:` section is refused instead of read as {}).
+    expect(outcomes.accepted).toBeGreaterThan(80);
     expect(outcomes.refusedField).toBeGreaterThan(100);
     expect(outcomes.refusedFile).toBeGreaterThan(100);
     expect(performance.now() - started).toBeLessThan(60_000);

@@ -40,6 +40,7 @@ import {
   type RewardConfig,
 } from './app-config';
 import { assertModelDirectory } from './chat-model';
+import { createConfiguredLearner, withConfiguredSampler } from './engine-setup';
 import { UsageError } from './exit-codes';
 import { loadEnvironmentModule, loadRewardModule, type UserModuleOptions } from './user-module';
 
@@ -276,8 +277,15 @@ export async function createTrainer(options: CreateTrainerOptions): Promise<Grpo
     trainScenarios: setup.trainScenarios,
     evalScenarios: setup.evalScenarios,
   });
+  const dataParallel = await createConfiguredLearner(policy, config);
+  if (config.engine.learnerWorkers > 0 && dataParallel === undefined) {
+    options.log?.(
+      `engine.learnerWorkers ${config.engine.learnerWorkers}: this policy is not a GPT-2 tfjs-lm, so it learns in the main thread`,
+    );
+  }
   return new GrpoTrainer<Scenario>({
-    policy,
+    policy: await withConfiguredSampler(policy, config),
+    ...(dataParallel ? { dataParallel } : {}),
     referenceModel,
     environment: setup.environment,
     trainScenarios: setup.trainScenarios,

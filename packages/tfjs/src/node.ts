@@ -17,7 +17,7 @@ export type {
   DataParallelLearnerOptionsInput,
 } from './node/data-parallel-learner-options';
 export { DataParallelLearnerOptionsSchema } from './node/data-parallel-learner-options';
-export type { ShardLoss, ShardLossContext } from './node/data-parallel-protocol';
+export type { ShardLoss, ShardLossContext, ShardLossResult } from './node/data-parallel-protocol';
 export { DataParallelWorkerError } from './node/data-parallel-worker-error';
 export type {
   ExportableTokenizer,

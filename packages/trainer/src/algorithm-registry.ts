@@ -1,7 +1,7 @@
 import { createAdvantageEstimator } from '@cohort/advantages';
 import { type AdvantageEstimator, InvalidArgumentError, type Objective } from '@cohort/core';
 import type { KlEstimator } from '@cohort/kl';
-import { createObjective, resolveObjectiveConfig } from '@cohort/objectives';
+import { createObjective, type ObjectiveConfig, resolveObjectiveConfig } from '@cohort/objectives';
 import type * as tf from '@tensorflow/tfjs';
 import { type GrpoTrainerConfig, GrpoTrainerConfigSchema } from './trainer-config';
 
@@ -9,6 +9,8 @@ import { type GrpoTrainerConfig, GrpoTrainerConfigSchema } from './trainer-confi
 export interface TrainerAlgorithms {
   advantageEstimator: AdvantageEstimator;
   objective: Objective<tf.Tensor>;
+  /** The config the built-in objective was made from (absent for a user's instance): workers rebuild it from this. */
+  objectiveConfig?: ObjectiveConfig;
   /** The estimator of the KL metric and of the KL in the reward; the built-in objective uses it too. */
   klEstimator: KlEstimator;
 }
@@ -76,9 +78,11 @@ export function resolveAlgorithms(options: {
       message: 'would not take effect: an objective instance was given; leave config.objective out',
     });
   }
+  const objectiveConfig = { ...config.objective, klEstimator };
   return {
     advantageEstimator: options.advantageEstimator ?? createAdvantageEstimator(config.advantage),
-    objective: options.objective ?? createObjective({ ...config.objective, klEstimator }),
+    objective: options.objective ?? createObjective(objectiveConfig),
+    ...(options.objective ? {} : { objectiveConfig }),
     klEstimator,
   };
 }

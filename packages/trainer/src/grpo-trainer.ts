@@ -7,6 +7,7 @@ import {
   type Scenario,
 } from '@cohort/core';
 import { createKlController, type KlController } from '@cohort/kl';
+import type { ObjectiveConfig } from '@cohort/objectives';
 import { createOptimizer } from '@cohort/tfjs';
 import type * as tf from '@tensorflow/tfjs';
 import { type AdvantageStage, criticAdvantageStage, groupAdvantageStage } from './advantage-stage';
@@ -18,8 +19,13 @@ import {
   type TrainerEvent,
   validateTrainerOptions,
 } from './grpo-trainer-options';
-import { learnPolicy, type PolicyLearningResult } from './policy-learning-stage';
+import {
+  learnPolicy,
+  type PolicyGradientWorkers,
+  type PolicyLearningResult,
+} from './policy-learning-stage';
 import { createPolicyOptimizer } from './policy-optimizer';
+import { unshardableReason } from './policy-shard-loss';
 import { type ReferenceScores, scoreReference } from './reference-scoring-stage';
 import { refreshReference } from './refresh-reference';
 import { shapeReturns } from './return-shaping-stage';
@@ -33,6 +39,13 @@ import { buildTrajectoryRecords, type TrajectoryRecord } from './trajectory-reco
 import type { TrainableValueFunction } from './value-function';
 
 export type { GrpoTrainerOptions, TrainerEvent } from './grpo-trainer-options';
+
+/** The sampler's own weight version, for a policy that samples on another engine (`OnnxSampledPolicy`). */
+function samplerVersionOf(policy: TrainablePolicy): number {
+  const { samplerVersion } = policy as { samplerVersion?: unknown };
+  return typeof samplerVersion === 'number' ? samplerVersion : policy.version;
+}
+
 export type { EvaluationMetrics, StepMetrics } from './step-metrics';
 
 /** What one step produced: its metrics and one record per trajectory it learned from. */
@@ -83,6 +96,7 @@ export class GrpoTrainer<S extends ScenarioLike = Scenario> {
   systemPrompt: string | undefined;
   private readonly options: GrpoTrainerOptions<S>;
   private readonly advantageStage: AdvantageStage;
+  private readonly workers: PolicyGradientWorkers | undefined;
   private readonly klEstimator;
   private readonly pendingWarnings: string[] = [];
   private readonly listeners = new Set<(event: TrainerEvent) => void>();
@@ -130,9 +144,46 @@ export class GrpoTrainer<S extends ScenarioLike = Scenario> {
             minibatchSize: config.minibatchSize,
           })
         : groupAdvantageStage(algorithms.advantageEstimator);
+    this.workers = this.policyGradientWorkers(options, algorithms.objectiveConfig, warn);
     this.systemPrompt = options.systemPrompt;
     this.klController = createKlController(config.kl.controller);
     this.random = new Random(config.seed);
+  }
+
+  /** The data-parallel learner of the policy-learning stage, when it can be used (else a warning says why not). */
+  private policyGradientWorkers(
+    options: GrpoTrainerOptions<S>,
+    objectiveConfig: ObjectiveConfig | undefined,
+    warn: (message: string) => void,
+  ): PolicyGradientWorkers | undefined {
+    const { dataParallel } = options;
+    if (dataParallel === undefined) return undefined;
+    const modelVariables = dataParallel.model.trainableVariables();
+    const policyVariables = options.policy.trainableVariables();
+    if (
+      modelVariables.length !== policyVariables.length ||
+      modelVariables.some((variable, index) => variable !== policyVariables[index])
+    ) {
+      throw new InvalidArgumentError({
+        argument: 'dataParallel.model',
+        value: `${modelVariables.length} variables`,
+        message: "must be the policy's own model: its trainable variables must be the policy's",
+      });
+    }
+    const reason =
+      objectiveConfig === undefined
+        ? 'an objective instance was given, which workers cannot rebuild'
+        : unshardableReason(objectiveConfig);
+    if (reason !== undefined || objectiveConfig === undefined) {
+      warn(`data-parallel learning is off: ${reason}; the policy learns in this thread`);
+      return undefined;
+    }
+    return {
+      learner: dataParallel.learner,
+      model: dataParallel.model,
+      objectiveConfig,
+      padTokenId: options.policy.tokenizer.padTokenId,
+    };
   }
 
   /** Steps taken so far. */
@@ -292,7 +343,7 @@ export class GrpoTrainer<S extends ScenarioLike = Scenario> {
     if (trajectories.length === 0) {
       warn('no group with a reward spread: update skipped');
     } else {
-      policy = learnPolicy({
+      policy = await learnPolicy({
         policy: this.policy,
         optimizer: this.optimizer,
         objective: this.objective,
@@ -308,6 +359,8 @@ export class GrpoTrainer<S extends ScenarioLike = Scenario> {
         maskTruncated: config.maskTruncated,
         temperature: config.generation.temperature,
         random: this.random,
+        recomputeBehaviorLogProbs: config.behaviorLogProbs === 'recompute',
+        ...(this.workers ? { workers: this.workers } : {}),
         warn,
       });
     }
@@ -343,6 +396,7 @@ export class GrpoTrainer<S extends ScenarioLike = Scenario> {
       policy,
       critic,
       policyVersion: this.policy.version,
+      samplerVersion: samplerVersionOf(this.policy),
       timings: { reference: referenceSeconds, update: updateSeconds },
       stepSeconds: (performance.now() - stepStart) / 1000,
     });

@@ -96,9 +96,14 @@ export { validateTrainerOptions } from './grpo-trainer-options';
 export { hyperparametersOfConfig, memberConfig } from './member-config';
 export type { MetricsRecord } from './metrics-log';
 export { MetricsLog, parseMetricsLog } from './metrics-log';
-export type { LearnPolicyOptions, PolicyLearningResult } from './policy-learning-stage';
+export type {
+  LearnPolicyOptions,
+  PolicyGradientWorkers,
+  PolicyLearningResult,
+} from './policy-learning-stage';
 export { learnPolicy } from './policy-learning-stage';
 export { createPolicyOptimizer } from './policy-optimizer';
+export { policyShardLossModule } from './policy-shard-loss-module';
 export type {
   MemberHyperparameterName,
   PopulationScheduleOptions,

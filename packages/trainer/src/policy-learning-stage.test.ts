@@ -5,7 +5,7 @@ import { initializeBackend } from '@cohort/tfjs';
 import type * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { learnPolicy } from './policy-learning-stage';
-import { fixturePolicy, fixtureTrajectory } from './stage-test-fixtures';
+import { fixturePolicy, fixtureTrajectory, unigramLogProb } from './stage-test-fixtures';
 import type { OptimizerStepResult, PolicyOptimizer } from './trainable-policy';
 
 beforeAll(async () => {
@@ -42,12 +42,13 @@ class RecordingSgd implements PolicyOptimizer {
   setState(): void {}
 }
 
-function run(options: {
+async function run(options: {
   minibatchSize: number;
   gradientAccumulationSteps: number;
   corruptRow?: number;
   advantages?: number[];
   perturb?: number;
+  recompute?: boolean;
 }) {
   const policy = fixturePolicy(3);
   const logits = Array.from(policy.logits.dataSync());
@@ -71,7 +72,7 @@ function run(options: {
   });
   const optimizer = new RecordingSgd(policy.namedVariables(), 0.5);
   const warnings: string[] = [];
-  const result = learnPolicy({
+  const result = await learnPolicy({
     policy,
     optimizer,
     objective: createObjective({ preset: 'grpo', entropyCoefficient: 0 }),
@@ -86,17 +87,18 @@ function run(options: {
     maskTruncated: false,
     temperature: 1,
     random: new Random(5),
+    ...(options.recompute === undefined ? {} : { recomputeBehaviorLogProbs: options.recompute }),
     warn: (message) => warnings.push(message),
   });
-  return { result, optimizer, policy, warnings };
+  return { result, optimizer, policy, warnings, trajectories, logits };
 }
 
-describe('learnPolicy', () => {
-  it('averages the gradients of gradientAccumulationSteps minibatches into one step, equal to the whole batch', () => {
+describe('learnPolicy', async () => {
+  it('averages the gradients of gradientAccumulationSteps minibatches into one step, equal to the whole batch', async () => {
     // Sequence-mean aggregation over equal halves: the mean of the halves' gradients is the whole batch's gradient.
-    const accumulated = run({ minibatchSize: 4, gradientAccumulationSteps: 2, perturb: 0.3 });
-    const whole = run({ minibatchSize: 8, gradientAccumulationSteps: 1, perturb: 0.3 });
-    const separate = run({ minibatchSize: 4, gradientAccumulationSteps: 1, perturb: 0.3 });
+    const accumulated = await run({ minibatchSize: 4, gradientAccumulationSteps: 2, perturb: 0.3 });
+    const whole = await run({ minibatchSize: 8, gradientAccumulationSteps: 1, perturb: 0.3 });
+    const separate = await run({ minibatchSize: 4, gradientAccumulationSteps: 1, perturb: 0.3 });
     expect(accumulated.result.applied).toBe(1);
     expect(accumulated.policy.version).toBe(1);
     expect(whole.result.applied).toBe(1);
@@ -107,10 +109,10 @@ describe('learnPolicy', () => {
     expectArraysClose(gradient, whole.optimizer.applied[0]!.logits!, 1e-5);
   });
 
-  it('leaves a minibatch with a non-finite loss out of the gradients and out of the loss mean', () => {
+  it('leaves a minibatch with a non-finite loss out of the gradients and out of the loss mean', async () => {
     // Ratio 1 everywhere and no KL or entropy: each sequence's loss is -A.
     const advantages = [0.5, -2, -1.25];
-    const { result, optimizer, warnings } = run({
+    const { result, optimizer, warnings } = await run({
       minibatchSize: 1,
       gradientAccumulationSteps: 3,
       corruptRow: 1,
@@ -124,8 +126,50 @@ describe('learnPolicy', () => {
     expect(optimizer.applied[0]!.logits!.every(Number.isFinite)).toBe(true);
   });
 
-  it('records the policy entropy of every position of the first pass', () => {
-    const { result, policy } = run({ minibatchSize: 3, gradientAccumulationSteps: 1 });
+  it('recomputes the old log-probs with the learner before the first update, ignoring the sampler rounding, and measures the mismatch', async () => {
+    // Two optimizer steps: the second minibatch's old log-probs must be the pre-update policy's,
+    // so the run equals one whose sampler log-probs were exactly the policy's (perturb 0).
+    const recomputed = await run({
+      minibatchSize: 4,
+      gradientAccumulationSteps: 1,
+      perturb: 0.3,
+      recompute: true,
+    });
+    const exact = await run({ minibatchSize: 4, gradientAccumulationSteps: 1, perturb: 0 });
+    const biased = await run({ minibatchSize: 4, gradientAccumulationSteps: 1, perturb: 0.3 });
+    expect(recomputed.result.applied).toBe(2);
+    for (const step of [0, 1]) {
+      const gradient = recomputed.optimizer.applied[step]!.logits!;
+      expectArraysClose(gradient, exact.optimizer.applied[step]!.logits!, 1e-5);
+      const difference = gradient.map((value, index) =>
+        Math.abs(value - biased.optimizer.applied[step]!.logits![index]!),
+      );
+      expect(Math.max(...difference)).toBeGreaterThan(1e-3);
+    }
+    // The mismatch, computed independently in float64 against the initial logits.
+    let max = 0;
+    let total = 0;
+    let count = 0;
+    for (const trajectory of recomputed.trajectories) {
+      trajectory.lossMask.forEach((masked, position) => {
+        if (masked !== 1) return;
+        const expected = unigramLogProb(recomputed.logits, trajectory.tokenIds[position]!);
+        const difference = Math.abs(trajectory.behaviorLogProbs[position]! - expected);
+        max = Math.max(max, difference);
+        total += difference;
+        count++;
+      });
+    }
+    const mismatch = recomputed.result.logProbMismatch!;
+    expect(mismatch.tokenCount).toBe(count);
+    expect(mismatch.max).toBeCloseTo(max, 5);
+    expect(mismatch.mean).toBeCloseTo(total / count, 5);
+    expect(mismatch.max).toBeGreaterThan(0.05);
+    expect(exact.result.logProbMismatch).toBeUndefined();
+  });
+
+  it('records the policy entropy of every position of the first pass', async () => {
+    const { result, policy } = await run({ minibatchSize: 3, gradientAccumulationSteps: 1 });
     // The unigram policy has one distribution, so every position past the first has its entropy (before the update).
     expect(result.entropyPerToken).toHaveLength(8);
     const row = result.entropyPerToken[4]!;

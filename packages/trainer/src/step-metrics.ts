@@ -46,6 +46,17 @@ export interface StepMetrics {
   valueLoss: number;
   valueClipFraction: number;
   policyVersion: number;
+  /**
+   * Weight version of the sampler after this step's rollouts: the export count
+   * of a policy that samples on another engine, else the policy version.
+   */
+  samplerVersion: number;
+  /**
+   * With `behaviorLogProbs: 'recompute'`: largest and mean `|logp_sampler - logp_learner|`
+   * over the sampled tokens (0 otherwise).
+   */
+  logProbMismatchMax: number;
+  logProbMismatchMean: number;
 }
 
 /** The names of the numeric step metrics, for displays and reports that pick metrics by name. */
@@ -138,6 +149,8 @@ export function buildStepMetrics(options: {
   policy: PolicyLearningResult | undefined;
   critic: CriticLearningResult | undefined;
   policyVersion: number;
+  /** Default: `policyVersion`. */
+  samplerVersion?: number;
   timings: { reference: number; update: number };
   stepSeconds: number;
 }): StepMetrics {
@@ -183,5 +196,8 @@ export function buildStepMetrics(options: {
     valueLoss: critic?.loss ?? 0,
     valueClipFraction: critic?.clipFraction ?? 0,
     policyVersion: options.policyVersion,
+    samplerVersion: options.samplerVersion ?? options.policyVersion,
+    logProbMismatchMax: policy?.logProbMismatch?.max ?? 0,
+    logProbMismatchMean: policy?.logProbMismatch?.mean ?? 0,
   };
 }

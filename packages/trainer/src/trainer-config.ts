@@ -146,6 +146,19 @@ export const GrpoTrainerConfigSchema = z
     /** Give zero loss weight to trajectories with an agent turn cut by maxNewTokens (DAPO overlong filtering). */
     maskTruncated: z.boolean().default(false),
     referenceRefresh: ReferenceRefreshConfigSchema.default(ReferenceRefreshConfigSchema.parse({})),
+    /**
+     * Where the old-policy log-probs of the ratio come from: `'sampler'` uses
+     * the log-probs the sampler recorded; `'recompute'` recomputes them with
+     * the learner before the update (verl's way), so a sampler on another
+     * engine (ONNX Runtime) never biases the ratio by its float32 rounding,
+     * and reports the mismatch `|logp_sampler - logp_learner|` each step.
+     */
+    behaviorLogProbs: z
+      .enum(['sampler', 'recompute'])
+      .default('sampler')
+      .describe(
+        "Old-policy log-probs of the ratio: 'sampler' (as sampled) or 'recompute' (by the learner before the update, as verl does; reports logProbMismatchMax/Mean).",
+      ),
     /** Trajectories sampled more than this many weight versions ago are refused. */
     maxPolicyLag: z.number().int().nonnegative().default(0),
     value: ValueConfigSchema.default(ValueConfigSchema.parse({})),

@@ -30,8 +30,14 @@ export { loadPipeline } from './load-pipeline';
 export { loadTransformersTokenizer } from './load-transformers-tokenizer';
 export { argmax, logSoftmax, sampleTruncated } from './logits-math';
 export { ModelFilesError } from './model-files-error';
-export type { LogProbMismatch, OnnxGptSamplerOptions } from './onnx-gpt-sampler';
+export type {
+  LogProbMismatch,
+  OnnxExportableModel,
+  OnnxGptSamplerOptions,
+} from './onnx-gpt-sampler';
 export { createOnnxGptSampler, OnnxGptSampler } from './onnx-gpt-sampler';
+export type { OnnxSampledPolicyOptions } from './onnx-sampled-policy';
+export { createOnnxSampledPolicy, OnnxSampledPolicy } from './onnx-sampled-policy';
 export { ProxyReferenceModel } from './proxy-reference-model';
 export type { CreateProxyTunedPolicyOptions } from './proxy-tuned-policy';
 export { createProxyTunedPolicy, ProxyTunedPolicy } from './proxy-tuned-policy';

@@ -4,7 +4,13 @@ import {
   type SampledCompletion,
   type Tokenizer,
 } from '@cohort/core';
-import { exportGpt2ToOnnx, type GptModel, tokenLogProbs } from '@cohort/tfjs';
+import {
+  exportGpt2ToOnnx,
+  exportLlamaToOnnx,
+  type GptModel,
+  LlamaModel,
+  tokenLogProbs,
+} from '@cohort/tfjs';
 import * as ort from 'onnxruntime-node';
 import {
   lastPositionLogits,
@@ -13,10 +19,13 @@ import {
   type SamplingLoopRequest,
 } from './sampling-loop';
 
+/** A trainable tfjs model that {@link OnnxGptSampler} can export: GPT-2 or the Llama family. */
+export type OnnxExportableModel = GptModel | LlamaModel;
+
 /** Options of {@link createOnnxGptSampler}. */
 export interface OnnxGptSamplerOptions {
-  /** The trainable tfjs policy model whose weights are sampled. */
-  model: GptModel;
+  /** The trainable tfjs policy model whose weights are sampled (GPT-2, or Llama-family with LoRA merged at export). */
+  model: OnnxExportableModel;
   tokenizer: Tokenizer;
   /** Rows (prompts x group) per forward pass. Default 16. */
   batchSize?: number;
@@ -40,10 +49,38 @@ function int64(rows: readonly (readonly number[])[]): ort.Tensor {
   return new ort.Tensor('int64', values, [rows.length, width]);
 }
 
-/** A {@link NextTokenStepper} over an ONNX Runtime session of {@link exportGpt2ToOnnx}'s graph, with its key/value cache. */
-function sessionStepper(session: ort.InferenceSession, model: GptModel): NextTokenStepper {
-  const { layerCount, headCount, embeddingSize, vocabSize } = model.config;
-  const headSize = embeddingSize / headCount;
+/** The layout of a model's ONNX key/value cache: `[batch, cacheHeads, past, headSize]` per layer. */
+function cacheLayout(model: OnnxExportableModel): {
+  layerCount: number;
+  cacheHeads: number;
+  headSize: number;
+} {
+  if (model instanceof LlamaModel) {
+    const { layerCount, keyValueHeadCount, headSize } = model.config;
+    return { layerCount, cacheHeads: keyValueHeadCount, headSize };
+  }
+  const { layerCount, headCount, embeddingSize } = model.config;
+  return { layerCount, cacheHeads: headCount, headSize: embeddingSize / headCount };
+}
+
+/** The model's current weights as an ONNX graph (Llama-family adapters merged). */
+function exportModel(model: OnnxExportableModel): Uint8Array {
+  if (model instanceof LlamaModel) {
+    return exportLlamaToOnnx({
+      config: model.config,
+      weights: model.toWeightMap({ merged: true }),
+    });
+  }
+  return exportGpt2ToOnnx({ config: model.config, weights: model.toWeightMap() });
+}
+
+/** A {@link NextTokenStepper} over an ONNX Runtime session of the exported graph, with its key/value cache. */
+function sessionStepper(
+  session: ort.InferenceSession,
+  model: OnnxExportableModel,
+): NextTokenStepper {
+  const { layerCount, cacheHeads, headSize } = cacheLayout(model);
+  const { vocabSize } = model.config;
   let past: Record<string, ort.Tensor> | undefined;
   const run = async (input: {
     tokenIds: number[][];
@@ -62,7 +99,7 @@ function sessionStepper(session: ort.InferenceSession, model: GptModel): NextTok
         const name = `past_key_values.${layer}.${part}`;
         feeds[name] =
           past?.[name] ??
-          new ort.Tensor('float32', new Float32Array(0), [rows, headCount, 0, headSize]);
+          new ort.Tensor('float32', new Float32Array(0), [rows, cacheHeads, 0, headSize]);
       }
     }
     const outputs = await session.run(feeds);
@@ -86,9 +123,9 @@ function sessionStepper(session: ort.InferenceSession, model: GptModel): NextTok
 }
 
 /**
- * Samples a trainable tfjs {@link GptModel} on ONNX Runtime (onnxruntime-node):
+ * Samples a trainable tfjs {@link GptModel} or {@link LlamaModel} on ONNX Runtime (onnxruntime-node):
  * {@link refresh} exports the model's current weights to an ONNX graph
- * ({@link exportGpt2ToOnnx}) and opens a session, which is the policy version
+ * ({@link exportGpt2ToOnnx} or {@link exportLlamaToOnnx}, LoRA merged) and opens a session, which is the policy version
  * that {@link sample} then uses, with the same sampling loop, stop handling
  * and log-prob convention as {@link TransformersSampler} (ids kept exactly as
  * sampled; each token's log-probability under the temperature-scaled full
@@ -108,7 +145,7 @@ function sessionStepper(session: ort.InferenceSession, model: GptModel): NextTok
  * ```
  */
 export class OnnxGptSampler {
-  readonly model: GptModel;
+  readonly model: OnnxExportableModel;
   readonly tokenizer: Tokenizer;
   private readonly batchSize: number;
   private session: ort.InferenceSession | undefined;
@@ -131,10 +168,7 @@ export class OnnxGptSampler {
   /** Exports the model's current weights and opens a new session on them. */
   async refresh(): Promise<void> {
     const started = performance.now();
-    const bytes = exportGpt2ToOnnx({
-      config: this.model.config,
-      weights: this.model.toWeightMap(),
-    });
+    const bytes = exportModel(this.model);
     const session = await ort.InferenceSession.create(bytes, { graphOptimizationLevel: 'all' });
     await this.session?.release();
     this.session = session;

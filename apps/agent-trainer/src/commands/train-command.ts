@@ -28,6 +28,7 @@ import {
 import type { CliIo } from '../cli-io';
 import type { TrainCommand } from '../command-line';
 import { batchArithmetic, configDifferences } from '../dry-run';
+import { engineWarnings } from '../engine-setup';
 import { type ExitCode, exitCodes, UsageError } from '../exit-codes';
 import { formatDuration, ProgressDisplay } from '../progress';
 import { supportPromptPhrases } from '../prompt-phrases';
@@ -172,7 +173,10 @@ export async function trainCommand(command: TrainCommand, io: CliIo): Promise<Ex
       parts = built;
     },
   });
-  const warnings = await checkRunFits({ config, trainer, parts: parts! });
+  const warnings = [
+    ...engineWarnings(config),
+    ...(await checkRunFits({ config, trainer, parts: parts! })),
+  ];
   const human = io.stderr;
   if (command.dryRun) {
     const differences = configDifferences(config);

@@ -26,6 +26,10 @@ export interface DataParallelGradients {
   gradients: tf.NamedTensorMap;
   /** Seconds each worker took, from the request to its reply, in worker order (0 for an idle worker). */
   workerSeconds: number[];
+  /** Sum over shards, in worker order, of each metric the loss module returned. */
+  metrics: Record<string, number>;
+  /** The loss module's `extras` of each worker that had items, in worker order. */
+  extras: unknown[];
 }
 
 interface Pending {
@@ -40,6 +44,15 @@ interface Slot {
   pending: Map<number, Pending>;
   dead: boolean;
   parameterCount: number;
+}
+
+/**
+ * A worker keeps the process alive only while a request to it is pending, so
+ * a program that never disposes its learner still exits when its work is done.
+ */
+function holdWhileBusy(slot: { worker: Worker; pending: Map<number, unknown> }): void {
+  if (slot.pending.size > 0) slot.worker.ref();
+  else slot.worker.unref();
 }
 
 /** Run from TypeScript sources (tests, benchmarks), the worker starts through tsx with the source condition. */
@@ -126,6 +139,7 @@ export class DataParallelLearner {
       const pending = slot.pending.get(id);
       if (pending === undefined) return;
       slot.pending.delete(id);
+      holdWhileBusy(slot);
       if (message.type === 'error') {
         pending.reject(
           new DataParallelWorkerError({
@@ -143,6 +157,7 @@ export class DataParallelLearner {
     slot.ready = new Promise<WorkerMessage>((resolve, reject) => {
       // The init request is -1; a failed init answers with id null, which maps to -1 too.
       slot.pending.set(-1, { resolve, reject });
+      holdWhileBusy(slot);
       this.post(slot, {
         type: 'init',
         config: this.options.config,
@@ -168,6 +183,7 @@ export class DataParallelLearner {
         return;
       }
       slot.pending.set(message.id, { resolve, reject });
+      holdWhileBusy(slot);
       this.post(slot, message);
     });
   }
@@ -264,10 +280,15 @@ export class DataParallelLearner {
     if (failure !== undefined) throw (failure as PromiseRejectedResult).reason;
     const total = new Float32Array(this.lastWeights.length);
     let loss = 0;
+    const metrics: Record<string, number> = {};
+    const extras: unknown[] = [];
     for (const result of results) {
       const reply = (result as PromiseFulfilledResult<WorkerMessage | undefined>).value;
       if (reply?.type !== 'gradients') continue;
       loss += reply.loss;
+      for (const [name, value] of Object.entries(reply.metrics ?? {}))
+        metrics[name] = (metrics[name] ?? 0) + value;
+      if (reply.extras !== undefined) extras.push(reply.extras);
       const packed = reply.packed;
       for (let index = 0; index < total.length; index++) {
         total[index] = (total[index] as number) + (packed[index] as number);
@@ -279,7 +300,7 @@ export class DataParallelLearner {
       gradients[name] = tf.tensor(total.subarray(offset, offset + size), shape);
       offset += size;
     }
-    return { loss, gradients, workerSeconds };
+    return { loss, gradients, workerSeconds, metrics, extras };
   }
 
   /** Stops every worker. */

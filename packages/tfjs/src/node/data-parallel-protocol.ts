@@ -18,6 +18,19 @@ export interface ShardLossContext<Item = unknown, Shared = unknown> {
 }
 
 /**
+ * What a loss module may return besides the bare loss: `metrics` (plain
+ * numbers, scaled like the loss so that the leader's sum over shards, in
+ * worker order, is the minibatch's value) and `extras` (any
+ * structured-cloneable value, such as per-row log-probs, handed back in
+ * worker order).
+ */
+export interface ShardLossResult {
+  loss: tf.Scalar;
+  metrics?: Record<string, number>;
+  extras?: unknown;
+}
+
+/**
  * The default export of a loss module: this shard's part of the minibatch
  * loss. The parts must add up to the minibatch loss (normalize by global
  * counts from `shared`, never by the shard's own), so that the sum of the
@@ -25,7 +38,7 @@ export interface ShardLossContext<Item = unknown, Shared = unknown> {
  */
 export type ShardLoss<Item = unknown, Shared = unknown> = (
   context: ShardLossContext<Item, Shared>,
-) => tf.Scalar;
+) => tf.Scalar | ShardLossResult;
 
 /** Leader to worker. */
 export type LeaderMessage =
@@ -37,7 +50,14 @@ export type LeaderMessage =
 export type WorkerMessage =
   | { type: 'ready'; parameterCount: number }
   | { type: 'done'; id: number }
-  | { type: 'gradients'; id: number; loss: number; packed: Float32Array }
+  | {
+      type: 'gradients';
+      id: number;
+      loss: number;
+      packed: Float32Array;
+      metrics?: Record<string, number>;
+      extras?: unknown;
+    }
   | { type: 'error'; id: number | null; name: string; message: string; stack?: string };
 
 /** Every trainable variable of `model`, in its stable order, packed into one array. */

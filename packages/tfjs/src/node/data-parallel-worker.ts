@@ -57,11 +57,21 @@ async function handle(message: LeaderMessage): Promise<void> {
   }
   const shardLoss = loss;
   const variables = replica.trainableVariables();
-  const { value, grads } = tf.variableGrads(
-    () =>
-      shardLoss({ model: replica, items: message.items, shared: message.shared, tf, workerIndex }),
-    variables,
-  );
+  let metrics: Record<string, number> | undefined;
+  let extras: unknown;
+  const { value, grads } = tf.variableGrads(() => {
+    const result = shardLoss({
+      model: replica,
+      items: message.items,
+      shared: message.shared,
+      tf,
+      workerIndex,
+    });
+    if (result instanceof tf.Tensor) return result;
+    metrics = result.metrics;
+    extras = result.extras;
+    return result.loss;
+  }, variables);
   const packed = new Float32Array(replica.parameterCount());
   let offset = 0;
   for (const variable of variables) {
@@ -72,7 +82,17 @@ async function handle(message: LeaderMessage): Promise<void> {
   }
   const lossValue = value.dataSync()[0] as number;
   tf.dispose([value, grads]);
-  reply({ type: 'gradients', id: message.id, loss: lossValue, packed }, [packed.buffer]);
+  reply(
+    {
+      type: 'gradients',
+      id: message.id,
+      loss: lossValue,
+      packed,
+      ...(metrics === undefined ? {} : { metrics }),
+      ...(extras === undefined ? {} : { extras }),
+    },
+    [packed.buffer],
+  );
 }
 
 port.on('message', (message: LeaderMessage) => {

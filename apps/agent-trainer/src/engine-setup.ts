@@ -1,0 +1,74 @@
+import { GptPolicy, LlamaPolicy } from '@cohort/tfjs';
+import { createDataParallelLearner, type DataParallelLearner } from '@cohort/tfjs/node';
+import { policyShardLossModule, type TrainablePolicy } from '@cohort/trainer';
+import { createOnnxSampledPolicy } from '@cohort/transformers';
+import type { AppConfig } from './app-config';
+
+/** The sampler a config asks for: `engine.sampler`, else ONNX Runtime for a tfjs-lm policy. */
+export function samplerOf(config: AppConfig): 'onnx' | 'tfjs' {
+  return config.engine.sampler ?? (config.policy.type === 'tfjs-lm' ? 'onnx' : 'tfjs');
+}
+
+/**
+ * The policy the trainer drives: a tfjs-lm policy (GPT-2 or Llama family)
+ * wrapped to sample on ONNX Runtime when the config's sampler is `'onnx'`,
+ * else the policy itself.
+ *
+ * @example
+ * ```ts
+ * const policy = await withConfiguredSampler(tfjsPolicy, config);
+ * ```
+ */
+export async function withConfiguredSampler(
+  policy: TrainablePolicy,
+  config: AppConfig,
+): Promise<TrainablePolicy> {
+  if (config.policy.type !== 'tfjs-lm' || samplerOf(config) !== 'onnx') return policy;
+  if (policy instanceof GptPolicy || policy instanceof LlamaPolicy) {
+    return createOnnxSampledPolicy({ policy });
+  }
+  return policy;
+}
+
+/**
+ * The data-parallel learner of `engine.learnerWorkers` for a GPT-2 tfjs-lm
+ * policy (its workers hold replicas of the policy's model), else undefined.
+ *
+ * @example
+ * ```ts
+ * const dataParallel = await createConfiguredLearner(policy, config);
+ * ```
+ */
+export async function createConfiguredLearner(
+  policy: TrainablePolicy,
+  config: AppConfig,
+): Promise<{ learner: DataParallelLearner; model: GptPolicy['model'] } | undefined> {
+  if (config.engine.learnerWorkers === 0 || !(policy instanceof GptPolicy)) return undefined;
+  const learner = await createDataParallelLearner({
+    config: policy.model.config,
+    lossModule: policyShardLossModule(),
+    workerCount: config.engine.learnerWorkers,
+  });
+  return { learner, model: policy.model };
+}
+
+/** Engine settings that this run cannot honour, as warnings (never silence). */
+export function engineWarnings(config: AppConfig): string[] {
+  const warnings: string[] = [];
+  if (config.engine.sampler === 'onnx' && config.policy.type !== 'tfjs-lm') {
+    warnings.push(
+      `engine.sampler 'onnx' applies to tfjs-lm policies; a ${config.policy.type} policy samples with its own loop, so it has no effect here`,
+    );
+  }
+  if (samplerOf(config) === 'onnx' && config.trainer.behaviorLogProbs === 'sampler') {
+    warnings.push(
+      "engine.sampler 'onnx' with trainer.behaviorLogProbs 'sampler': the ratio's old log-probs are ONNX Runtime's, which differ from the learner's by float32 rounding; 'recompute' removes that bias",
+    );
+  }
+  if (config.engine.learnerWorkers > 0 && config.policy.type !== 'tfjs-lm') {
+    warnings.push(
+      `engine.learnerWorkers ${config.engine.learnerWorkers} applies to GPT-2 tfjs-lm policies; a ${config.policy.type} policy learns in the main thread`,
+    );
+  }
+  return warnings;
+}

@@ -1,0 +1,172 @@
+/**
+ * One GRPO step of the default app run (`agent-trainer train` with no
+ * arguments: the embedded 0.56M GPT, 2 scenarios x 4, 40 new tokens, KL to the
+ * reference) on each engine, alternating in one run, against the commit before
+ * the hybrid engine. Each side is a long-lived child process
+ * (bench/grpo-step-child.ts) that builds its trainer once; the parent asks the
+ * sides for one step in turn, round after round, so the machine's load falls
+ * on all sides alike, and reports medians and ratios to the base.
+ *
+ * The base is `git archive <base>` of the whole tree under /tmp, with this
+ * tree's node_modules (pnpm's symlink farms copied, the store linked), so it
+ * runs its own sources of every package.
+ *
+ * Results: bench/results/grpo-step-engines.json.
+ *
+ * Run: pnpm exec tsx --conditions=@cohort/source bench/grpo-step-engines.ts [--base main] [--rounds 6]
+ */
+import { type ChildProcessWithoutNullStreams, execFileSync, spawn } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+
+function argument(name: string, fallback: string): string {
+  const index = process.argv.indexOf(name);
+  return index >= 0 ? (process.argv[index + 1] ?? fallback) : fallback;
+}
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const base = argument('--base', 'main');
+const rounds = Number(argument('--rounds', '6'));
+const warmup = 1;
+const baseCommit = execFileSync('git', ['rev-parse', base], { cwd: root }).toString().trim();
+const baseRoot = `/tmp/cohort-bench-base-${baseCommit.slice(0, 10)}`;
+
+function prepareBase(): void {
+  rmSync(baseRoot, { recursive: true, force: true });
+  mkdirSync(baseRoot, { recursive: true });
+  execFileSync('sh', ['-c', `git archive ${baseCommit} | tar -x -C ${baseRoot}`], { cwd: root });
+  symlinkSync(path.join(root, 'node_modules'), path.join(baseRoot, 'node_modules'));
+  for (const group of ['packages', 'apps']) {
+    for (const name of execFileSync('ls', [path.join(root, group)])
+      .toString()
+      .split('\n')) {
+      const from = path.join(root, group, name, 'node_modules');
+      if (name && existsSync(from) && existsSync(path.join(baseRoot, group, name)))
+        cpSync(from, path.join(baseRoot, group, name, 'node_modules'), {
+          recursive: true,
+          verbatimSymlinks: true,
+        });
+    }
+  }
+  cpSync(path.join(root, 'bench/node_modules'), path.join(baseRoot, 'bench/node_modules'), {
+    recursive: true,
+    verbatimSymlinks: true,
+  });
+  cpSync(
+    path.join(root, 'bench/grpo-step-child.ts'),
+    path.join(baseRoot, 'bench/grpo-step-child.ts'),
+  );
+}
+
+interface StepReply {
+  seconds: number;
+  rewardMean: number;
+  sampledTokens: number;
+  timings: { rollout: number; scoring: number; reference: number; update: number };
+  logProbMismatchMax: number | null;
+  logProbMismatchMean: number | null;
+  maxRssMegabytes: number;
+}
+
+interface Side {
+  label: string;
+  child: ChildProcessWithoutNullStreams;
+  replies: AsyncIterator<string>;
+  steps: StepReply[];
+  loads: number[];
+}
+
+async function nextJson(side: Side): Promise<Record<string, unknown>> {
+  for (;;) {
+    const { value, done } = await side.replies.next();
+    if (done) throw new Error(`${side.label} exited`);
+    if (value.startsWith('{')) return JSON.parse(value) as Record<string, unknown>;
+  }
+}
+
+async function start(label: string, tree: string, config: unknown): Promise<Side> {
+  const child = spawn(
+    process.execPath,
+    [
+      '--conditions=@cohort/source',
+      '--import',
+      'tsx',
+      'bench/grpo-step-child.ts',
+      JSON.stringify(config),
+    ],
+    { cwd: tree, stdio: ['pipe', 'pipe', 'pipe'] },
+  );
+  child.stderr.on('data', (chunk: Buffer) => process.stderr.write(`[${label}] ${chunk}`));
+  const side: Side = {
+    label,
+    child,
+    replies: createInterface({ input: child.stdout })[Symbol.asyncIterator](),
+    steps: [],
+    loads: [],
+  };
+  await nextJson(side);
+  return side;
+}
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+}
+
+prepareBase();
+const sides = [
+  await start('base (main: tfjs sampler)', baseRoot, {}),
+  await start('tfjs sampler', root, {
+    engine: { sampler: 'tfjs' },
+    trainer: { behaviorLogProbs: 'sampler' },
+  }),
+  await start('onnx sampler + recompute', root, { engine: { sampler: 'onnx' } }),
+  await start('onnx + 2 learner workers', root, { engine: { sampler: 'onnx', learnerWorkers: 2 } }),
+];
+for (let round = 0; round < warmup + rounds; round++) {
+  for (const side of sides) {
+    side.child.stdin.write('step\n');
+    const reply = (await nextJson(side)) as unknown as StepReply;
+    if (round >= warmup) {
+      side.steps.push(reply);
+      side.loads.push(loadavg()[0]!);
+    }
+  }
+}
+for (const side of sides) side.child.stdin.end();
+
+const summary = sides.map((side) => ({
+  label: side.label,
+  medianStepSeconds: median(side.steps.map((step) => step.seconds)),
+  medianRolloutSeconds: median(side.steps.map((step) => step.timings.rollout)),
+  medianUpdateSeconds: median(side.steps.map((step) => step.timings.update)),
+  medianReferenceSeconds: median(side.steps.map((step) => step.timings.reference)),
+  sampledTokensPerSecond: median(
+    side.steps.map((step) => step.sampledTokens / step.timings.rollout),
+  ),
+  logProbMismatchMax: Math.max(0, ...side.steps.map((step) => step.logProbMismatchMax ?? 0)),
+  maxRssMegabytes: Math.max(...side.steps.map((step) => step.maxRssMegabytes)),
+  meanLoadAverage: side.loads.reduce((sum, value) => sum + value, 0) / side.loads.length,
+  steps: side.steps,
+}));
+const baseline = summary[0]!.medianStepSeconds;
+const result = {
+  base: baseCommit,
+  rounds,
+  sides: summary.map((side) => ({ ...side, speedupOverBase: baseline / side.medianStepSeconds })),
+};
+for (const side of result.sides) {
+  console.log(
+    `${side.label.padEnd(28)} step ${side.medianStepSeconds.toFixed(2)} s (rollout ${side.medianRolloutSeconds.toFixed(2)}, reference ${side.medianReferenceSeconds.toFixed(2)}, update ${side.medianUpdateSeconds.toFixed(2)})  ${side.speedupOverBase.toFixed(2)}x base  sampled ${side.sampledTokensPerSecond.toFixed(0)} tok/s  mismatch max ${side.logProbMismatchMax.toExponential(1)}  load ${side.meanLoadAverage.toFixed(1)}`,
+  );
+}
+mkdirSync(path.join(root, 'bench/results'), { recursive: true });
+writeFileSync(
+  path.join(root, 'bench/results/grpo-step-engines.json'),
+  `${JSON.stringify(result, null, 2)}\n`,
+);
+rmSync(baseRoot, { recursive: true, force: true });

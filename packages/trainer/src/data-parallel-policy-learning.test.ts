@@ -1,0 +1,285 @@
+import { Random } from '@cohort/core';
+import { expectArraysClose, MockTokenizer } from '@cohort/core/test';
+import { createBanditEnvironment } from '@cohort/environments';
+import { createObjective, type ObjectiveConfig } from '@cohort/objectives';
+import {
+  createGptModel,
+  createOptimizer,
+  GptPolicy,
+  initializeBackend,
+  randomGpt2Weights,
+} from '@cohort/tfjs';
+import {
+  createDataParallelLearner,
+  type DataParallelLearner,
+  DataParallelWorkerError,
+} from '@cohort/tfjs/node';
+import type * as tf from '@tensorflow/tfjs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { GrpoTrainer } from './grpo-trainer';
+import { learnPolicy } from './policy-learning-stage';
+import { policyShardLossModule } from './policy-shard-loss-module';
+import { fixtureTrajectory } from './stage-test-fixtures';
+import type { OptimizerStepResult, PolicyOptimizer } from './trainable-policy';
+
+const tokenizer = new MockTokenizer();
+const config = {
+  vocabSize: tokenizer.vocabSize,
+  contextLength: 192,
+  embeddingSize: 16,
+  layerCount: 2,
+  headCount: 2,
+};
+
+function freshPolicy(): GptPolicy {
+  const model = createGptModel({ config, seed: 4 });
+  // Non-zero biases and layer-norm gains other than 1, so every parameter matters.
+  model.loadWeightMap(randomGpt2Weights({ config, seed: 8, scale: 0.3 }));
+  return new GptPolicy({ model, tokenizer });
+}
+
+/** Plain gradient descent that keeps a copy of every gradient it applies. */
+class RecordingSgd implements PolicyOptimizer {
+  readonly applied: Record<string, Float32Array>[] = [];
+  private readonly byName = new Map<string, [string, tf.Variable]>();
+  private steps = 0;
+  constructor(variables: Record<string, tf.Variable>) {
+    for (const [key, variable] of Object.entries(variables)) {
+      this.byName.set(key, [key, variable]);
+      this.byName.set(variable.name, [key, variable]);
+    }
+  }
+  applyGradients(gradients: Record<string, tf.Tensor>): OptimizerStepResult {
+    const record: Record<string, Float32Array> = {};
+    for (const [name, gradient] of Object.entries(gradients)) {
+      const [key, variable] = this.byName.get(name)!;
+      record[key] = gradient.dataSync() as Float32Array;
+      variable.assign(variable.sub(gradient.mul(0.2)));
+    }
+    this.applied.push(record);
+    this.steps++;
+    return { gradNorm: 0, learningRate: 0.2, skipped: false };
+  }
+  getState(): unknown {
+    return { steps: this.steps };
+  }
+  setState(state: unknown): void {
+    this.steps = (state as { steps: number }).steps;
+  }
+}
+
+/** Trajectories of several lengths (up to 40 tokens), sampled tails of several lengths, advantages of both signs. */
+function trajectories() {
+  const random = new Random(21);
+  const behaviorLogits = Array.from({ length: tokenizer.vocabSize }, () => random.normal());
+  return Array.from({ length: 6 }, (_, index) =>
+    fixtureTrajectory({
+      id: `t${index}`,
+      random,
+      behaviorLogits,
+      length: 18 + index * 4,
+      sampled: 3 + index * 2,
+      reward: 0,
+    }),
+  );
+}
+
+async function learn(options: {
+  objective: ObjectiveConfig;
+  learner?: DataParallelLearner;
+  minibatchSize: number;
+  policy?: GptPolicy;
+}) {
+  const policy = options.policy ?? freshPolicy();
+  const optimizer = new RecordingSgd(policy.namedVariables());
+  const rows = trajectories();
+  const result = await learnPolicy({
+    policy,
+    optimizer,
+    objective: createObjective(options.objective),
+    trajectories: rows,
+    advantagesPerToken: rows.map((trajectory, row) =>
+      trajectory.tokenIds.map(() => (row % 2 === 0 ? 0.8 + row * 0.1 : -1.1)),
+    ),
+    refLogProbsPerToken: rows.map((trajectory) =>
+      trajectory.tokenIds.map((_, position) => -3 - 0.05 * position),
+    ),
+    klCoefficient: 0.05,
+    epochs: 1,
+    minibatchSize: options.minibatchSize,
+    gradientAccumulationSteps: 1,
+    maskTruncated: false,
+    temperature: 0.9,
+    random: new Random(3),
+    recomputeBehaviorLogProbs: true,
+    warn: () => {},
+    ...(options.learner
+      ? {
+          workers: {
+            learner: options.learner,
+            model: policy.model,
+            objectiveConfig: options.objective,
+            padTokenId: tokenizer.padTokenId,
+          },
+        }
+      : {}),
+  });
+  return { result, optimizer, policy };
+}
+
+function bytesOf(policy: GptPolicy): Buffer[] {
+  return policy.model
+    .trainableVariables()
+    .map((variable) => Buffer.from((variable.dataSync() as Float32Array).buffer));
+}
+
+let learner: DataParallelLearner;
+
+beforeAll(async () => {
+  await initializeBackend({ backend: 'wasm', logger: false });
+  learner = await createDataParallelLearner({
+    config,
+    lossModule: policyShardLossModule(),
+    workerCount: 2,
+  });
+});
+afterAll(async () => {
+  await learner?.dispose();
+});
+
+describe('data-parallel policy learning', () => {
+  it.each([
+    ['sequence-mean (grpo)', { preset: 'grpo' }],
+    ['token-mean (dapo)', { preset: 'dapo' }],
+    ['constant (drGrpo)', { preset: 'drGrpo' }],
+  ] as const)(
+    'computes the gradients and metrics of the in-thread stage: %s',
+    async (_, objective) => {
+      // Two optimizer steps: the second minibatch's old log-probs are the pre-update learner's.
+      const inThread = await learn({ objective, minibatchSize: 4 });
+      const sharded = await learn({ objective, learner, minibatchSize: 4 });
+      expect(sharded.result.applied).toBe(2);
+      for (const step of [0, 1]) {
+        for (const [name, gradient] of Object.entries(inThread.optimizer.applied[step]!)) {
+          const values = Array.from(gradient);
+          expect(Math.max(...values.map(Math.abs)), name).toBeGreaterThan(0);
+          expectArraysClose(Array.from(sharded.optimizer.applied[step]![name]!), values, 2e-5);
+        }
+      }
+      expect(sharded.result.loss).toBeCloseTo(inThread.result.loss, 5);
+      expect(sharded.result.clipFractionLow).toBeCloseTo(inThread.result.clipFractionLow, 5);
+      expect(sharded.result.approxKlToOld).toBeCloseTo(inThread.result.approxKlToOld, 5);
+      expect(sharded.result.entropy).toBeCloseTo(inThread.result.entropy, 4);
+      expect(sharded.result.logProbMismatch!.max).toBeCloseTo(
+        inThread.result.logProbMismatch!.max,
+        4,
+      );
+      sharded.result.entropyPerToken.forEach((row, index) => {
+        expectArraysClose(row, inThread.result.entropyPerToken[index]!, 1e-4);
+      });
+    },
+  );
+
+  it('is bit-identical for a fixed worker count', async () => {
+    const first = await learn({ objective: { preset: 'dapo' }, learner, minibatchSize: 3 });
+    const second = await learn({ objective: { preset: 'dapo' }, learner, minibatchSize: 3 });
+    expect(first.result.applied).toBe(2);
+    expect(bytesOf(first.policy)).toEqual(bytesOf(second.policy));
+  });
+
+  it('fails a step whose worker throws with its error, and puts back the weights, optimizer state and version', async () => {
+    const failing = await createDataParallelLearner({
+      config,
+      lossModule: new URL('./test-fixtures/failing-policy-shard-loss.ts', import.meta.url).href,
+      workerCount: 2,
+    });
+    try {
+      const policy = freshPolicy();
+      const before = bytesOf(policy);
+      // Minibatches of 3: the first step is applied, worker 1 throws in the second.
+      const attempt = learn({
+        objective: { preset: 'grpo' },
+        learner: failing,
+        minibatchSize: 3,
+        policy,
+      });
+      await expect(attempt).rejects.toThrow(DataParallelWorkerError);
+      await expect(attempt).rejects.toThrow(/worker 1.*told to fail/);
+      expect(bytesOf(policy)).toEqual(before);
+      expect(policy.version).toBe(0);
+      // The learner still works: the worker threw, it did not die.
+      const again = await learn({
+        objective: { preset: 'grpo' },
+        learner: failing,
+        minibatchSize: 6,
+      });
+      expect(again.result.applied).toBe(1);
+    } finally {
+      await failing.dispose();
+    }
+  });
+
+  it('resumes a GrpoTrainer with workers exactly', async () => {
+    const make = () => {
+      const policy = freshPolicy();
+      const optimizer = createOptimizer({
+        type: 'adam',
+        learningRate: 0.01,
+        maxGradNorm: 1,
+        variables: policy.namedVariables(),
+      });
+      const trainer = new GrpoTrainer({
+        policy,
+        optimizer,
+        environment: createBanditEnvironment({
+          bandit: {
+            armMeans: [0.1, 0.3, 0.5, 0.7, 0.9],
+            noise: 'gaussian',
+            noiseStd: 0.1,
+            seed: 5,
+          },
+        }),
+        trainScenarios: [{ id: 'bandit' }],
+        // A reward with spread whatever the policy says: the answer's first character code, scaled.
+        rewards: [
+          {
+            reward: {
+              name: 'first-character',
+              score: ({ completion }) => (completion.charCodeAt(0) || 0) / 128,
+            },
+            weight: 1,
+          },
+        ],
+        config: {
+          seed: 2,
+          scenariosPerStep: 2,
+          groupSize: 4,
+          generation: { maxNewTokens: 2, temperature: 1 },
+          maxSequenceLength: 192,
+          minibatchSize: 4,
+          objective: { preset: 'dapo' },
+          behaviorLogProbs: 'recompute',
+        },
+        dataParallel: { learner, model: policy.model },
+      });
+      return { policy, optimizer, trainer };
+    };
+    const straight = make();
+    for (let step = 0; step < 3; step++) await straight.trainer.step();
+    const interrupted = make();
+    await interrupted.trainer.step();
+    const saved = {
+      weights: interrupted.policy.getWeights(),
+      optimizer: structuredClone(interrupted.optimizer.getState()),
+      trainer: structuredClone(interrupted.trainer.getState()),
+    };
+    const resumed = make();
+    resumed.policy.setWeights(saved.weights);
+    resumed.optimizer.setState(saved.optimizer);
+    resumed.trainer.setState(saved.trainer);
+    for (let step = 0; step < 2; step++) await resumed.trainer.step();
+    expect(resumed.policy.version).toBe(straight.policy.version);
+    expect(straight.policy.version).toBeGreaterThan(1);
+    expect(bytesOf(resumed.policy)).toEqual(bytesOf(straight.policy));
+  });
+});
