@@ -8,18 +8,16 @@ import {
 import {
   type BpeTokenizer,
   createLlamaModel,
-  createOptimizer,
   initializeBackend,
   type LlamaConfig,
   parseLlamaConfig,
-  tokenLogProbs,
   trainBpeTokenizer,
 } from '@cohort/tfjs';
 import { exportLlamaForTransformersJs, saveLlamaModel } from '@cohort/tfjs/node';
 import { writeFileAtomic } from '@cohort/trainer';
-import * as tf from '@tensorflow/tfjs';
 import { evaluateModel } from './evaluate-model';
 import { assistantLossMask, vagueReplies } from './sft-dialogues';
+import { trainOnAssistantTokens } from './sft-training-loop';
 
 /** How the support desk tools are described to the model: one line per tool keeps dialogues near 600 tokens. */
 export const toolAgentToolPrompt = 'compact' as const;
@@ -187,61 +185,17 @@ export async function trainToolAgent(options: ToolAgentSftOptions): Promise<Tool
   const parameterCount = model.parameterCount().base;
   log(`model: llama, ${parameterCount} parameters, context ${config.contextLength}`);
   const learningRate = options.learningRate ?? 3e-3;
-  const optimizer = createOptimizer({
-    type: 'adamw',
-    learningRate,
-    weightDecay: 0.01,
-    maxGradNorm: 1,
-    schedule: {
-      type: 'cosine',
-      warmupSteps: Math.min(20, Math.floor(steps / 10)),
-      totalSteps: steps,
-      minLearningRate: learningRate / 10,
-    },
-    variables: model.namedVariables(),
+  const { initialLoss, lossHistory } = await trainOnAssistantTokens({
+    model,
+    examples,
+    padTokenId: tokenizer.padTokenId,
+    steps,
+    batchSize,
+    seed: options.seed,
+    learningRate: learningRate,
+    started,
+    ...(options.onStep ? { onStep: options.onStep } : {}),
   });
-
-  const batchRandom = random.fork('sft-batches');
-  let order: number[] = [];
-  const lossHistory: { step: number; loss: number }[] = [];
-  let initialLoss = Number.NaN;
-  let smoothed = Number.NaN;
-  for (let step = 1; step <= steps; step++) {
-    const batch: (typeof examples)[number][] = [];
-    while (batch.length < batchSize) {
-      if (order.length === 0) order = batchRandom.shuffle(examples.map((_, index) => index));
-      batch.push(examples[order.pop()!]!);
-    }
-    const maxLength = Math.max(...batch.map((example) => example.tokenIds.length));
-    const maskRows = batch.map((example) => [
-      ...example.lossMask,
-      ...new Array<number>(maxLength - example.lossMask.length).fill(0),
-    ]);
-    const { value, grads } = tf.variableGrads(() => {
-      const output = tokenLogProbs(model, {
-        sequences: batch.map((example) => example.tokenIds),
-        padTokenId: tokenizer.padTokenId,
-      });
-      const mask = tf.tensor2d(maskRows);
-      const loss = output.logProbs.mul(mask).sum().neg().div(mask.sum()) as tf.Scalar;
-      output.mask.dispose();
-      return loss;
-    });
-    const loss = (await value.data())[0]!;
-    value.dispose();
-    optimizer.applyGradients(grads);
-    for (const gradient of Object.values(grads)) gradient.dispose();
-    if (step === 1) initialLoss = loss;
-    smoothed = Number.isNaN(smoothed) ? loss : 0.9 * smoothed + 0.1 * loss;
-    if (step % 10 === 0 || step === steps)
-      lossHistory.push({ step, loss: Number(smoothed.toFixed(4)) });
-    options.onStep?.({
-      step,
-      steps,
-      loss: smoothed,
-      seconds: (performance.now() - started) / 1000,
-    });
-  }
 
   const tokenizerFiles = tokenizer.toFiles();
   await saveLlamaModel(options.out, model, { dtype: 'F16', extraFiles: tokenizerFiles });
