@@ -7,6 +7,7 @@ import {
   KeywordRewardOptionsSchema,
   LengthRewardOptionsSchema,
   RegexRewardOptionsSchema,
+  SupportDeskEnvironmentOptionsSchema,
   supportCategories,
 } from '@cohort/environments';
 import { LoraOptionsSchema } from '@cohort/tfjs';
@@ -93,6 +94,47 @@ const SupportEnvironmentSchema = z
   })
   .strict();
 
+const supportDeskOptions = SupportDeskEnvironmentOptionsSchema.shape;
+
+/**
+ * The support desk: a tool environment on a simulated store backend whose
+ * task success is the final database state and the facts told, checked by
+ * code (tau-bench's retail domain). The environment scores its own episodes
+ * (`rewards` weights its terms); the config's `rewards` list adds to that and
+ * is empty by default for this environment.
+ */
+const SupportDeskEnvironmentSchema = z
+  .object({
+    type: z.literal('support-desk'),
+    format: supportDeskOptions.format,
+    toolPrompt: supportDeskOptions.toolPrompt
+      .unwrap()
+      .default('compact')
+      .describe(
+        'How tools are described in the system prompt; compact (one line per tool) keeps episodes inside small contexts.',
+      ),
+    maxAgentTurns: supportDeskOptions.maxAgentTurns,
+    patience: supportDeskOptions.patience,
+    rewards: supportDeskOptions.rewards,
+    trainTasks: z
+      .number()
+      .int()
+      .positive()
+      .max(10_000)
+      .default(40)
+      .describe('Generated training tasks (kinds take turns).'),
+    evalTasks: z
+      .number()
+      .int()
+      .positive()
+      .max(10_000)
+      .default(20)
+      .describe(
+        'Generated held-out tasks: customers, products and policies never seen in training.',
+      ),
+  })
+  .strict();
+
 const BanditEnvironmentSchema = z
   .object({
     type: z.literal('bandit'),
@@ -121,6 +163,7 @@ const ModuleEnvironmentSchema = z
 
 export const EnvironmentConfigSchema = z.discriminatedUnion('type', [
   SupportEnvironmentSchema,
+  SupportDeskEnvironmentSchema,
   BanditEnvironmentSchema,
   ModuleEnvironmentSchema,
 ]);
@@ -215,16 +258,17 @@ export const AppConfigSchema = z
       type: 'support',
       turnReward: 'none',
       includeContext: true,
-    }).describe('the conversation environment: `support`, `bandit` or `module`'),
+    }).describe(
+      'the environment: `support` (conversations), `support-desk` (tools on a simulated store, success checked on its database), `bandit` or `module`',
+    ),
     rewards: z
       .array(RewardConfigSchema)
-      .min(1)
       .default([
         { type: 'goal-completion', weight: 1 },
         { type: 'format', weight: 0.2 },
       ])
       .describe(
-        'weighted reward functions: goal-completion, format, keyword, regex, length, module',
+        "weighted reward functions added to the environment's own reward: goal-completion, format, keyword, regex, length, module; empty by default for `support-desk`, which scores its episodes on its database",
       ),
     systemPrompt: z.string().min(1).optional().describe("the agent's system prompt"),
     evolution: PromptEvolutionConfigSchema.optional().describe(
@@ -292,6 +336,22 @@ export const defaultAppConfigInput = {
   trainer: defaultRunTrainerInput,
 } satisfies Record<string, unknown>;
 
+/** An empty `rewards` list is refused where the environment pays no reward of its own. */
+function rewardlessIssues(config: AppConfig): ValidationIssue[] {
+  const { environment } = config;
+  if (config.rewards.length > 0) return [];
+  if (environment.type === 'support' && environment.turnReward === 'none') {
+    return [
+      {
+        path: 'rewards',
+        message:
+          'is empty, and the support environment with turnReward "none" pays no reward of its own: nothing would be learned',
+      },
+    ];
+  }
+  return [];
+}
+
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
@@ -338,9 +398,21 @@ export function resolveAppConfig(input: unknown, overrides: AppConfigOverrides =
   if (overrides.environmentModule !== undefined) {
     raw.environment = { type: 'module', module: path.resolve(overrides.environmentModule) };
   }
+  // The support desk scores its own episodes from the final database; text rewards would fight it.
+  if (
+    raw.rewards === undefined &&
+    isPlainObject(raw.environment) &&
+    raw.environment.type === 'support-desk'
+  ) {
+    raw.rewards = [];
+  }
   const result = AppConfigSchema.safeParse(raw);
   if (result.success) {
-    const issues = [...unknownKeyIssues(AppConfigSchema, raw), ...configBoundIssues(result.data)];
+    const issues = [
+      ...unknownKeyIssues(AppConfigSchema, raw),
+      ...configBoundIssues(result.data),
+      ...rewardlessIssues(result.data),
+    ];
     if (issues.length === 0) return result.data;
     throw new ValidationError({ what: 'config', issues });
   }

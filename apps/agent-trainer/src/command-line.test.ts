@@ -85,10 +85,19 @@ describe('parseCommandLine', () => {
     });
     expect(parseCommandLine(['sft', '--out', 'o', '--seed', '3', '--steps', '10'])).toMatchObject({
       command: 'sft',
+      family: 'gpt2',
       out: 'o',
       seed: 3,
       steps: 10,
     });
+    expect(parseCommandLine(['sft', '--family', 'llama', '--dialogues', '40'])).toMatchObject({
+      command: 'sft',
+      family: 'llama',
+      dialogues: 40,
+    });
+    expect(() => parseCommandLine(['sft', '--family', 'gpt3'])).toThrow(
+      'must be one of gpt2, llama, got "gpt3"',
+    );
     expect(parseCommandLine(['report', 'runs/x'])).toMatchObject({
       command: 'report',
       runDirectory: 'runs/x',

@@ -177,8 +177,14 @@ export const sftCommandLine = defineCommand({
   name: 'sft',
   summary: 'Trains the embedded default chat model (below).',
   description:
-    'Train the embedded default chat model on generated support dialogues (default --out apps/agent-trainer/models/support-agent-tiny).',
+    'Train the embedded default chat model on generated support dialogues (default --out apps/agent-trainer/models/support-agent-tiny). With --family llama: a small Llama-family tool agent (RMSNorm, RoPE, SwiGLU, grouped-query attention, context 2048) on support-desk dialogues of the reference agent with tool calls, some with a deliberate mistake, written in fp16 with its ONNX export (default --out apps/agent-trainer/models/support-desk-llama).',
   flags: {
+    family: choiceFlag({
+      choices: ['gpt2', 'llama'],
+      defaultText: 'gpt2',
+      description:
+        'gpt2: the conversation model; llama: the support-desk tool agent (--dialogues counts its tasks)',
+    }),
     out: stringFlag({
       placeholder: 'DIR',
       defaultText: 'the embedded model folder',
@@ -189,8 +195,16 @@ export const sftCommandLine = defineCommand({
       default: 0,
       description: 'seed of dialogues, tokenizer and training',
     }),
-    steps: integerFlag({ minimum: 1, defaultText: '400', description: 'optimizer steps' }),
-    dialogues: integerFlag({ minimum: 1, defaultText: '600', description: 'generated dialogues' }),
+    steps: integerFlag({
+      minimum: 1,
+      defaultText: '400; llama 150',
+      description: 'optimizer steps',
+    }),
+    dialogues: integerFlag({
+      minimum: 1,
+      defaultText: '600; llama 240',
+      description: 'generated dialogues',
+    }),
     'vocab-size': integerFlag({
       minimum: 300,
       defaultText: '1024',
@@ -199,6 +213,7 @@ export const sftCommandLine = defineCommand({
   },
   build: (values) => ({
     command: 'sft' as const,
+    family: values.family ?? 'gpt2',
     out: values.out,
     seed: values.seed,
     steps: values.steps,

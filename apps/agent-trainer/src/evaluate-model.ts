@@ -1,7 +1,7 @@
 import type { Environment, Message, RewardFunction, Scenario } from '@cohort/core';
 import { ConversationEnvironment, goalCompletionReward } from '@cohort/environments';
-import type { BpeTokenizer } from '@cohort/tfjs';
-import { type GptModel, generate } from '@cohort/tfjs';
+import type { BpeTokenizer, CausalLanguageModel } from '@cohort/tfjs';
+import { generate } from '@cohort/tfjs';
 
 /** One evaluated conversation. */
 export interface EvaluatedConversation {
@@ -9,11 +9,13 @@ export interface EvaluatedConversation {
   reward: number;
   endReason: string;
   messages: Message[];
+  /** The `info` of the episode's last step (a tool environment's check, for example `supportDesk`). */
+  info?: Record<string, unknown>;
 }
 
 /** Options of {@link evaluateModel}. */
 export interface EvaluateModelOptions {
-  model: GptModel;
+  model: CausalLanguageModel;
   tokenizer: BpeTokenizer;
   scenarios: readonly Scenario[];
   seed: number;
@@ -21,15 +23,17 @@ export interface EvaluateModelOptions {
   temperature?: number;
   maxNewTokens?: number;
   environment?: Environment<Scenario>;
-  reward?: RewardFunction<Scenario>;
+  /** `'environment'`: the sum of the environment's step rewards (a tool environment scores its own episodes). */
+  reward?: RewardFunction<Scenario> | 'environment';
   systemPrompt?: string;
 }
 
 /**
- * Runs one conversation per scenario between a tfjs chat model and the
- * scripted user, and scores it with goal completion (the fraction of the
- * scenario's success criteria met). A turn that would overflow the context
- * ends the episode with `length`.
+ * Runs one conversation per scenario between a tfjs chat model (GPT-2 or
+ * Llama family) and the environment's scripted user, and scores it with goal
+ * completion (the fraction of the scenario's success criteria met) or with
+ * the environment's own rewards. A turn that would overflow the context ends
+ * the episode with `length`.
  *
  * @example
  * ```ts
@@ -51,6 +55,8 @@ export async function evaluateModel(
       ...(options.systemPrompt ? { systemPrompt: options.systemPrompt } : {}),
     });
     let endReason = 'turn-limit';
+    let environmentReward = 0;
+    let info: Record<string, unknown> | undefined;
     for (let turn = 0; turn < 50; turn++) {
       const prompt = options.tokenizer.applyChatTemplate(episode.messages, {
         addGenerationPrompt: true,
@@ -70,12 +76,24 @@ export async function evaluateModel(
       });
       const text = options.tokenizer.decode(sequence!.tokenIds, { skipSpecialTokens: true }).trim();
       const result = await episode.step(text);
+      environmentReward += result.reward;
+      if (result.info) info = result.info;
       if (result.done) {
         endReason = result.endReason ?? 'turn-limit';
         break;
       }
     }
     const messages = episode.messages.map((message) => ({ ...message }));
+    if (reward === 'environment') {
+      results.push({
+        scenarioId: scenario.id,
+        reward: environmentReward,
+        endReason,
+        messages,
+        ...(info ? { info } : {}),
+      });
+      continue;
+    }
     const last = [...messages].reverse().find((message) => message.role === 'assistant');
     const score = await reward.score({
       scenario,

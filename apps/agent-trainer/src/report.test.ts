@@ -54,7 +54,7 @@ describe('renderReport', () => {
     expect(html).toContain('<th>refunds<br><small>reward / success</small></th>');
     // topReplyShare 0.75 from step 11 of 20.
     expect(html).toMatch(
-      /Degenerate policy\? In 10 of 20 steps \(first: step 11\) 50% or more of the agent's replies were the same reply/,
+      /Degenerate policy\? In 10 of 20 steps \(first: step 11\) more than 50% of the agent's replies were the same reply/,
     );
     expect(html).toMatch(
       /Start versus end[\s\S]*step 0 · scenario refunds-1[\s\S]*step 20 · scenario refunds-1/,

@@ -139,16 +139,40 @@ function categorySeries(evaluations: readonly MetricsRecord[]): PlotSeries[] {
   });
 }
 
-/** Steps whose replies collapsed onto one (the share at or above the warning threshold). */
-function healthSection(steps: readonly MetricsRecord[]): string {
-  const flagged = steps.filter(
-    (record) => numberOf(record.topReplyShare) >= runHealthThresholds.topReplyShare,
+/** The degenerate-policy flags that `summary.json` holds (raised by the run as it trained). */
+function flagsOf(summary: unknown): { kind: string; message: string; firstStep: number }[] {
+  const flags = (summary as { degenerationFlags?: unknown } | undefined)?.degenerationFlags;
+  if (!Array.isArray(flags)) return [];
+  return flags.filter(
+    (flag): flag is { kind: string; message: string; firstStep: number } =>
+      typeof flag === 'object' && flag !== null && typeof flag.message === 'string',
   );
-  if (steps.every((record) => record.topReplyShare === undefined)) return '';
+}
+
+/**
+ * Steps whose replies collapsed onto one (the share above the warning
+ * threshold), and every degenerate-policy flag the run raised (one reply
+ * repeated, tool calls dropped, success falling while reward rises).
+ */
+function healthSection(steps: readonly MetricsRecord[], summary: unknown): string {
+  const flags = flagsOf(summary)
+    .map(
+      (flag) =>
+        `<li>${escapeHtml(flag.kind)} (from step ${format(flag.firstStep)}): ${escapeHtml(flag.message)}</li>`,
+    )
+    .join('');
+  const flagList = flags
+    ? `<p class="warning">Degenerate policy flags raised during the run:</p><ul>${flags}</ul>`
+    : '';
+  const share = Math.round(runHealthThresholds.topReplyShare * 100);
+  const flagged = steps.filter(
+    (record) => numberOf(record.topReplyShare) > runHealthThresholds.topReplyShare,
+  );
+  if (steps.every((record) => record.topReplyShare === undefined)) return flagList;
   if (flagged.length === 0)
-    return `<p>No step had ${Math.round(runHealthThresholds.topReplyShare * 100)}% or more identical agent replies.</p>`;
+    return `<p>No step had more than ${share}% identical agent replies.</p>${flagList}`;
   const first = flagged[0]!;
-  return `<p class="warning">Degenerate policy? In ${flagged.length} of ${steps.length} steps (first: step ${format(first.step)}) ${Math.round(runHealthThresholds.topReplyShare * 100)}% or more of the agent's replies were the same reply (share ${format(first.topReplyShare, 2)} at step ${format(first.step)}; distinct-2 ${format(first.distinct2, 2)}). A policy that repeats one reply to collect a reward shows here.</p>`;
+  return `<p class="warning">Degenerate policy? In ${flagged.length} of ${steps.length} steps (first: step ${format(first.step)}) more than ${share}% of the agent's replies were the same reply (share ${format(first.topReplyShare, 2)} at step ${format(first.step)}; distinct-2 ${format(first.distinct2, 2)}). A policy that repeats one reply to collect a reward shows here.</p>${flagList}`;
 }
 
 function conversationHtml(sample: SampleRecord): string {
@@ -216,6 +240,18 @@ function summaryCards(
       if (Number.isFinite(low) && Number.isFinite(high))
         cards.push(['eval reward gain 95%', `[${signed(low)}, ${signed(high)}]`]);
     }
+    const after = (summary as { evaluationAfter?: Record<string, unknown> }).evaluationAfter;
+    const successInterval = after?.successInterval;
+    if (Array.isArray(successInterval) && successInterval.length === 2)
+      cards.push([
+        'eval task success 95%',
+        `[${format(successInterval[0], 2)}, ${format(successInterval[1], 2)}]`,
+      ]);
+    if (typeof after?.inventedOrderIds === 'number')
+      cards.push(['invented order ids (all eval episodes)', format(after.inventedOrderIds, 0)]);
+    const toolCalls = after?.toolCalls as { callsPerEpisode?: unknown } | undefined;
+    if (toolCalls)
+      cards.push(['eval tool calls per episode', format(toolCalls.callsPerEpisode, 2)]);
     const seconds = numberOf((summary as Record<string, unknown>).seconds);
     if (Number.isFinite(seconds)) cards.push(['wall time', `${seconds.toFixed(0)} s`]);
     const status = (summary as Record<string, unknown>).status;
@@ -462,7 +498,7 @@ export function renderReport(options: RenderReportOptions): string {
 <h2>Training</h2>
 <div class="grid">${training.map(figure).join('\n')}</div>
 <h2>Policy health</h2>
-${healthSection(steps)}
+${healthSection(steps, options.summary)}
 <h2>Evaluation (held-out scenarios)</h2>
 <div class="grid">${evaluation.map(figure).join('\n')}</div>
 ${evaluationTable(evaluations)}

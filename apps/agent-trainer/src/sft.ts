@@ -1,20 +1,17 @@
 import path from 'node:path';
-import { Random } from '@cohort/core';
 import { generateDialogues, supportScenarios } from '@cohort/environments';
 import {
   type BpeTokenizer,
   createGptModel,
-  createOptimizer,
   type Gpt2ConfigInput,
   initializeBackend,
-  tokenLogProbs,
   trainBpeTokenizer,
 } from '@cohort/tfjs';
 import { exportForTransformersJs, saveHuggingFaceModel } from '@cohort/tfjs/node';
 import { writeFileAtomic } from '@cohort/trainer';
-import * as tf from '@tensorflow/tfjs';
 import { evaluateModel } from './evaluate-model';
 import { assistantLossMask, degradeDialogues } from './sft-dialogues';
+import { trainOnAssistantTokens } from './sft-training-loop';
 
 /** Options of {@link trainSupportAgent}. */
 export interface SftOptions {
@@ -131,62 +128,17 @@ export async function trainSupportAgent(options: SftOptions): Promise<SftResult>
   };
   const model = createGptModel({ config, seed: options.seed });
   log(`model: ${model.parameterCount()} parameters`);
-  const optimizer = createOptimizer({
-    type: 'adamw',
+  const { initialLoss, lossHistory } = await trainOnAssistantTokens({
+    model,
+    examples,
+    padTokenId: tokenizer.padTokenId,
+    steps,
+    batchSize,
+    seed: options.seed,
     learningRate: 3e-3,
-    weightDecay: 0.01,
-    maxGradNorm: 1,
-    schedule: {
-      type: 'cosine',
-      warmupSteps: Math.min(20, Math.floor(steps / 10)),
-      totalSteps: steps,
-      minLearningRate: 3e-4,
-    },
-    variables: model.namedVariables(),
+    started,
+    ...(options.onStep ? { onStep: options.onStep } : {}),
   });
-
-  const random = new Random(options.seed).fork('sft-batches');
-  let order: number[] = [];
-  const lossHistory: { step: number; loss: number }[] = [];
-  let initialLoss = Number.NaN;
-  let smoothed = Number.NaN;
-  for (let step = 1; step <= steps; step++) {
-    const rows: number[] = [];
-    while (rows.length < batchSize) {
-      if (order.length === 0) order = random.shuffle(examples.map((_, index) => index));
-      rows.push(order.pop()!);
-    }
-    const batch = rows.map((row) => examples[row]!);
-    const maxLength = Math.max(...batch.map((example) => example.tokenIds.length));
-    const maskRows = batch.map((example) => [
-      ...example.lossMask,
-      ...new Array<number>(maxLength - example.lossMask.length).fill(0),
-    ]);
-    const { value, grads } = tf.variableGrads(() => {
-      const output = tokenLogProbs(model, {
-        sequences: batch.map((example) => example.tokenIds),
-        padTokenId: tokenizer.padTokenId,
-      });
-      const mask = tf.tensor2d(maskRows);
-      const loss = output.logProbs.mul(mask).sum().neg().div(mask.sum()) as tf.Scalar;
-      output.mask.dispose();
-      return loss;
-    });
-    const loss = (await value.data())[0]!;
-    value.dispose();
-    optimizer.applyGradients(grads);
-    for (const gradient of Object.values(grads)) gradient.dispose();
-    if (step === 1) initialLoss = loss;
-    smoothed = Number.isNaN(smoothed) ? loss : 0.9 * smoothed + 0.1 * loss;
-    if (step % 10 === 0 || step === steps)
-      lossHistory.push({ step, loss: Number(smoothed.toFixed(4)) });
-    options.onStep?.({
-      step,
-      steps,
-      loss: smoothed,
-      seconds: (performance.now() - started) / 1000,
-    });
-  }
 
   const weights = model.toWeightMap();
   await saveHuggingFaceModel(options.out, {

@@ -1,15 +1,25 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { Environment, ReferenceModel, RewardFunction, Scenario } from '@cohort/core';
+import type {
+  Environment,
+  ReferenceModel,
+  RewardFunction,
+  Scenario,
+  Trajectory,
+} from '@cohort/core';
 import {
   ConversationEnvironment,
   createBanditEnvironment,
+  createSupportDeskEnvironment,
   defaultSupportSystemPrompt,
   formatReward,
   goalCompletionReward,
+  inventedOrderIds,
   keywordReward,
   lengthReward,
   regexReward,
+  type SupportDeskTask,
+  supportDeskTasks,
   supportScenarios,
 } from '@cohort/environments';
 import {
@@ -51,12 +61,18 @@ export interface EnvironmentSetup {
   evalScenarios: Scenario[];
   /** Rewards exported by a user's module, added to the config's. */
   moduleRewards: RewardFunction<Scenario>[];
+  /** The stratum of a held-out scenario in evaluations (default: its `category`). */
+  categoryOf?: (scenario: Scenario) => string;
+  /** Figures counted on each held-out episode and summed in the evaluation's `counts`. */
+  episodeCounts?: (trajectory: Trajectory, scenario: Scenario) => Record<string, number>;
 }
 
 /**
  * Builds the environment and its scenarios from the config: the built-in
- * support conversations (train and held-out splits), the bandit, or a user's
- * module.
+ * support conversations (train and held-out splits), the support desk tool
+ * environment (generated train and held-out tasks, evaluated by task kind,
+ * with the invented order ids of every held-out episode counted), the bandit,
+ * or a user's module.
  */
 export async function createEnvironmentSetup(
   config: EnvironmentConfig,
@@ -75,6 +91,32 @@ export async function createEnvironmentSetup(
         trainScenarios: supportScenarios({ split: 'train', ...categories }),
         evalScenarios: supportScenarios({ split: 'eval', ...categories }),
         moduleRewards: [],
+      };
+    }
+    case 'support-desk': {
+      const environment = createSupportDeskEnvironment({
+        format: config.format,
+        toolPrompt: config.toolPrompt,
+        maxAgentTurns: config.maxAgentTurns,
+        patience: config.patience,
+        rewards: config.rewards,
+      });
+      const asTask = (scenario: Scenario) => scenario as unknown as SupportDeskTask;
+      return {
+        environment: environment as unknown as Environment<Scenario>,
+        trainScenarios: supportDeskTasks({
+          split: 'train',
+          count: config.trainTasks,
+        }) as unknown as Scenario[],
+        evalScenarios: supportDeskTasks({
+          split: 'eval',
+          count: config.evalTasks,
+        }) as unknown as Scenario[],
+        moduleRewards: [],
+        categoryOf: (scenario) => asTask(scenario).kind,
+        episodeCounts: (trajectory, scenario) => ({
+          inventedOrderIds: inventedOrderIds(asTask(scenario), trajectory.messages).length,
+        }),
       };
     }
     case 'bandit': {
@@ -228,6 +270,8 @@ export interface TrainerParts {
   rewards: WeightedReward<Scenario>[];
   trainScenarios: Scenario[];
   evalScenarios: Scenario[];
+  categoryOf?: (scenario: Scenario) => string;
+  episodeCounts?: (trajectory: Trajectory, scenario: Scenario) => Record<string, number>;
 }
 
 /**
@@ -276,6 +320,8 @@ export async function createTrainer(options: CreateTrainerOptions): Promise<Grpo
     rewards,
     trainScenarios: setup.trainScenarios,
     evalScenarios: setup.evalScenarios,
+    ...(setup.categoryOf ? { categoryOf: setup.categoryOf } : {}),
+    ...(setup.episodeCounts ? { episodeCounts: setup.episodeCounts } : {}),
   });
   const dataParallel = await createConfiguredLearner(policy, config);
   if (config.engine.learnerWorkers > 0 && dataParallel === undefined) {

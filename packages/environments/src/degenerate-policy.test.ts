@@ -21,8 +21,10 @@ describe('detectDegeneratePolicy', () => {
     expect(flags).toEqual([
       {
         kind: 'repeated-reply',
-        message: 'one reply makes up 70% of the agent\'s replies at step 4: "sorry, refunded."',
-        values: { share: 0.7, replies: 10 },
+        message:
+          'one reply makes up 70% of the agent\'s replies at step 4: "sorry, refunded." (distinct-2 0.14)',
+        // distinct-2: one bigram ("sorry, refunded.") over the 7 bigrams of the repeated reply.
+        values: { share: 0.7, replies: 10, distinct2: 1 / 7 },
       },
     ]);
     // Half and half is not more than half; too few replies are not judged.

@@ -1,4 +1,5 @@
 import { InvalidArgumentError, type Trajectory } from '@cohort/core';
+import { replyDiversity } from './reply-diversity';
 
 /** What a policy did at one point of a run: the input of {@link detectDegeneratePolicy}. */
 export interface PolicySnapshot {
@@ -32,10 +33,6 @@ export interface DetectDegeneratePolicyOptions {
   /** Reward rise and success fall, early to late, that flag a reward the policy games (defaults 0.05 and 0.05). */
   minRewardRise?: number;
   minSuccessDrop?: number;
-}
-
-function normalizeReply(text: string): string {
-  return text.toLowerCase().replace(/\s+/g, ' ').trim();
 }
 
 function mean(values: readonly number[]): number {
@@ -103,18 +100,13 @@ export function detectDegeneratePolicy(
   const flags: DegenerationFlag[] = [];
   const latest = history.at(-1);
   if (latest && latest.agentReplies.length >= minReplies) {
-    const counts = new Map<string, number>();
-    for (const reply of latest.agentReplies) {
-      const key = normalizeReply(reply);
-      counts.set(key, (counts.get(key) ?? 0) + 1);
-    }
-    const [top, count] = [...counts.entries()].sort((a, b) => b[1] - a[1])[0]!;
-    const share = count / latest.agentReplies.length;
+    const diversity = replyDiversity(latest.agentReplies);
+    const share = diversity.topReplyShare;
     if (share > maxRepeatedShare) {
       flags.push({
         kind: 'repeated-reply',
-        message: `one reply makes up ${(share * 100).toFixed(0)}% of the agent's replies at step ${latest.step}: "${top.slice(0, 80)}"`,
-        values: { share, replies: latest.agentReplies.length },
+        message: `one reply makes up ${(share * 100).toFixed(0)}% of the agent's replies at step ${latest.step}: "${diversity.topReply.slice(0, 80)}" (distinct-2 ${diversity.distinct2.toFixed(2)})`,
+        values: { share, replies: latest.agentReplies.length, distinct2: diversity.distinct2 },
       });
     }
   }

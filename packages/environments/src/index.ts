@@ -92,6 +92,8 @@ export { generateDialogues, referenceAgentReply } from './reference-agent';
 export { regexReward } from './regex-reward';
 export type { RegexRewardOptionsInput } from './regex-reward-options';
 export { RegexRewardOptionsSchema } from './regex-reward-options';
+export type { ReplyDiversity } from './reply-diversity';
+export { replyDiversity } from './reply-diversity';
 export type { RewardTarget } from './reward-text';
 export { RewardTargetSchema } from './reward-text';
 export type { ScenarioSet } from './scenario-sets';
@@ -110,7 +112,7 @@ export { ScriptedUserSimulatorOptionsSchema } from './scripted-user-simulator-op
 export type { CriterionResult, SuccessCriteriaResult } from './success-criteria';
 export { evaluateSuccessCriteria } from './success-criteria';
 export type { CheckSupportDeskEpisodeOptions, SupportDeskCheck } from './support-desk-check';
-export { checkSupportDeskEpisode } from './support-desk-check';
+export { checkSupportDeskEpisode, inventedOrderIds } from './support-desk-check';
 export type {
   SupportDeskAction,
   SupportDeskCustomer,

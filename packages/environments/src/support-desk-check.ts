@@ -43,6 +43,29 @@ function escapeRegExp(text: string): string {
 }
 
 /**
+ * The order ids the agent wrote (in words or tool calls) that the task's
+ * database does not hold: invented facts, sorted and without repeats.
+ *
+ * @example
+ * ```ts
+ * inventedOrderIds(task, trajectory.messages); // ['A3305'] when the agent made up A3305
+ * ```
+ */
+export function inventedOrderIds(
+  task: Pick<SupportDeskTask, 'database'>,
+  messages: readonly Message[],
+): string[] {
+  const known = new Set(task.database.orders.map((order) => order.id));
+  const invented = new Set<string>();
+  for (const message of messages) {
+    if (message.role !== 'assistant') continue;
+    for (const id of message.content.match(orderIdPattern) ?? [])
+      if (!known.has(id)) invented.add(id);
+  }
+  return [...invented].sort();
+}
+
+/**
  * Checks a support desk episode by code, the way tau-bench checks a retail
  * episode: success is the final database state (order statuses, exchange
  * products, escalated orders) equal to the expected one, and the facts the
@@ -94,13 +117,6 @@ export function checkSupportDeskEpisode(options: CheckSupportDeskEpisodeOptions)
     }
   }
 
-  const known = new Set(task.database.orders.map((order) => order.id));
-  const invented = new Set<string>();
-  for (const message of agentMessages) {
-    for (const id of message.content.match(orderIdPattern) ?? [])
-      if (!known.has(id)) invented.add(id);
-  }
-
   const factsTold = { amount, days };
   const requiredFacts = amount === null ? 1 : 2;
   const toldCount = (amount === true ? 1 : 0) + (days ? 1 : 0);
@@ -112,7 +128,7 @@ export function checkSupportDeskEpisode(options: CheckSupportDeskEpisodeOptions)
     factsTold,
     correctActions,
     wrongActions,
-    inventedOrderIds: [...invented].sort(),
+    inventedOrderIds: inventedOrderIds(task, options.messages),
     partialCredit,
   };
 }

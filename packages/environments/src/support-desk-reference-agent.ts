@@ -175,6 +175,18 @@ export interface GenerateSupportDeskDialoguesOptions {
   /** Seeds the episodes (task order is as given). */
   seed: number;
   format?: ToolCallFormat;
+  /** How the tools are described in the system prompt (default `json-schema`); match the environment the model will meet. */
+  toolPrompt?: 'json-schema' | 'compact';
+  /**
+   * The agent's turn, given the conversation and the reference agent's reply
+   * (default: the reference reply). An imperfect agent here makes imperfect
+   * data; dialogues are then kept whatever their outcome.
+   */
+  reply?: (context: {
+    messages: readonly Message[];
+    reference: string;
+    taskIndex: number;
+  }) => string;
 }
 
 /**
@@ -182,7 +194,8 @@ export interface GenerateSupportDeskDialoguesOptions {
  * and tool results included (`[system, user, assistant, tool, ..., assistant]`,
  * the customer's closing thanks left out): supervised data that teaches a
  * model the tool format and the policy. Deterministic for a seed; a task the
- * reference agent does not solve is an error, so the data holds only successes.
+ * reference agent does not solve is an error, so the data holds only successes
+ * (unless `reply` replaces the agent: its dialogues are kept as they end).
  *
  * @example
  * ```ts
@@ -193,12 +206,22 @@ export async function generateSupportDeskDialogues(
   options: GenerateSupportDeskDialoguesOptions,
 ): Promise<Message[][]> {
   const format = options.format ?? 'hermes';
-  const environment = new SupportDeskEnvironment({ format });
+  const environment = new SupportDeskEnvironment({
+    format,
+    ...(options.toolPrompt ? { toolPrompt: options.toolPrompt } : {}),
+  });
   const dialogues: Message[][] = [];
   for (const [index, task] of options.tasks.entries()) {
     const episode = await environment.reset({ scenario: task, seed: options.seed + index });
-    while (!episode.done) await episode.step(supportDeskReferenceReply(episode.messages, format));
-    if (episode.endReason !== 'success') {
+    while (!episode.done) {
+      const reference = supportDeskReferenceReply(episode.messages, format);
+      await episode.step(
+        options.reply
+          ? options.reply({ messages: episode.messages, reference, taskIndex: index })
+          : reference,
+      );
+    }
+    if (options.reply === undefined && episode.endReason !== 'success') {
       throw new InvalidArgumentError({
         argument: 'tasks',
         value: task.id,

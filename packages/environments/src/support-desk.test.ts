@@ -1,6 +1,6 @@
 import { Random, ValidationError } from '@cohort/core';
 import { describe, expect, it } from 'vitest';
-import { checkSupportDeskEpisode } from './support-desk-check';
+import { checkSupportDeskEpisode, inventedOrderIds } from './support-desk-check';
 import { SupportDeskBackend, supportDeskState } from './support-desk-database';
 import { createSupportDeskEnvironment } from './support-desk-environment';
 import {
@@ -264,5 +264,41 @@ describe('support desk agents', () => {
       expect(dialogue.some((message) => message.role === 'tool')).toBe(true);
       expect(dialogue.at(-1)!.content).toContain(`${tasks[index]!.facts.days}`);
     }
+  });
+
+  it('generates dialogues of another agent from the reference reply, kept whatever their outcome, with compact tool prompts', async () => {
+    const tasks = heldOut.slice(0, 4);
+    const vague = 'Sorry to hear that.';
+    const dialogues = await generateSupportDeskDialogues({
+      tasks,
+      seed: 3,
+      toolPrompt: 'compact',
+      // Task 1's agent answers vaguely at once: the customer leaves, the task is not done.
+      reply: ({ reference, taskIndex }) => (taskIndex === 1 ? vague : reference),
+    });
+    expect(dialogues[0]![0]!.content).not.toContain('<tools>');
+    expect(dialogues[1]!.filter((message) => message.role === 'assistant')).toEqual([
+      { role: 'assistant', content: vague },
+    ]);
+    expect(dialogues[0]!.at(-1)!.content).toContain(`${tasks[0]!.facts.days}`);
+  });
+
+  it('counts the order ids an agent wrote that the database does not hold', () => {
+    const task = heldOut[0]!;
+    const known = task.database.orders.map((order) => order.id);
+    const unknown = ['A0000', 'A0001'].filter((id) => !known.includes(id));
+    expect(unknown).toHaveLength(2);
+    const messages = [
+      { role: 'user' as const, content: `Is it ${unknown[1]}?` },
+      { role: 'assistant' as const, content: `Order ${known[0]} or ${unknown[1]}, ${unknown[0]}.` },
+      { role: 'tool' as const, content: `{"order_id":"${unknown[0]}"}` },
+      {
+        role: 'assistant' as const,
+        content: `<tool_call>{"name":"get_order","arguments":{"order_id":"${unknown[1]}"}}</tool_call>`,
+      },
+    ];
+    // Only the agent's words and calls count, each id once, sorted.
+    expect(inventedOrderIds(task, messages)).toEqual([...unknown].sort());
+    expect(inventedOrderIds(task, messages.slice(0, 1))).toEqual([]);
   });
 });

@@ -120,8 +120,6 @@ export { createPromptEvolution } from './prompt-evolution';
 export type { ReferenceScores } from './reference-scoring-stage';
 export { scoreReference } from './reference-scoring-stage';
 export { refreshReference } from './refresh-reference';
-export type { ReplyDiversity } from './reply-diversity';
-export { replyDiversity } from './reply-diversity';
 export { shapeReturns } from './return-shaping-stage';
 export type {
   RewardFailure,
@@ -196,6 +194,7 @@ export {
 export type {
   GenerationRecord,
   PromptEvolution,
+  RaisedDegenerationFlag,
   StepHealth,
   TrainingRunEvent,
   TrainingRunOptions,

@@ -5,6 +5,7 @@ import {
   type Scenario,
   type Trajectory,
 } from '@cohort/core';
+import { type ToolCallMetrics, toolCallMetrics } from '@cohort/environments';
 import type { GrpoTrainer } from './grpo-trainer';
 import type { ScenarioLike, WeightedReward } from './reward-scoring-stage';
 import { rolloutGroups } from './rollout';
@@ -39,6 +40,10 @@ export interface StratifiedEvaluationMetrics extends EvaluationMetrics {
   successInterval: Interval;
   byCategory: Record<string, CategoryEvaluation>;
   perScenario: ScenarioResult[];
+  /** Tool use over every evaluated episode (absent when no episode could call tools). */
+  toolCalls?: ToolCallMetrics;
+  /** The sums over every evaluated episode of the figures of `episodeCounts` (for example invented order ids). */
+  counts?: Record<string, number>;
 }
 
 /** The category of a scenario: its `category` field, else `all`. */
@@ -149,6 +154,11 @@ export interface StratifiedEvaluationOptions<S extends ScenarioLike = Scenario> 
   maxScenarios?: number;
   /** Overrides `trainer.config.evaluation.seed`. */
   seed?: number;
+  /**
+   * Figures counted on each evaluated episode and summed over all of them
+   * into `counts` (for example the support desk's invented order ids).
+   */
+  episodeCounts?: (trajectory: Trajectory, scenario: S) => Record<string, number>;
 }
 
 function mean(values: readonly number[]): number {
@@ -236,6 +246,19 @@ export async function evaluateStratified<S extends ScenarioLike>(
   }
   const totals = trajectories.map((trajectory) => trajectory.totalReward);
   const overall = mean(totals);
+  let counts: Record<string, number> | undefined;
+  if (options.episodeCounts) {
+    counts = {};
+    for (const [index, group] of result.groups.entries()) {
+      for (const trajectory of group.trajectories) {
+        for (const [name, value] of Object.entries(
+          options.episodeCounts(trajectory, scenarios[index]!),
+        ))
+          counts[name] = (counts[name] ?? 0) + value;
+      }
+    }
+  }
+  const withTools = trajectories.some((trajectory) => trajectory.toolCalls !== undefined);
   const firstOfCategory = new Map<string, Trajectory>();
   for (const [index, group] of result.groups.entries()) {
     const category = categoryOf(scenarios[index]!);
@@ -255,6 +278,8 @@ export async function evaluateStratified<S extends ScenarioLike>(
     successInterval: stratifiedBootstrapInterval({ values: successes, strata, seed: seed + 1 }),
     byCategory,
     perScenario,
+    ...(withTools ? { toolCalls: toolCallMetrics(trajectories) } : {}),
+    ...(counts ? { counts } : {}),
     rewardMeanByFunction: meanByFunction(trajectories),
     samples: [...firstOfCategory.values()].map((trajectory) => ({
       scenarioId: trajectory.scenarioId,

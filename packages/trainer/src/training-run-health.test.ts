@@ -2,12 +2,11 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { MockTokenizer } from '@cohort/core/test';
-import { createBanditEnvironment } from '@cohort/environments';
+import { createBanditEnvironment, replyDiversity } from '@cohort/environments';
 import { createOptimizer, initializeBackend, UnigramPolicy, UnigramReference } from '@cohort/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GrpoTrainer } from './grpo-trainer';
 import { parseMetricsLog } from './metrics-log';
-import { replyDiversity } from './reply-diversity';
 import { TrainingRun, type TrainingRunEvent } from './training-run';
 
 const tokenizer = new MockTokenizer();
@@ -91,7 +90,7 @@ describe('TrainingRun health metrics', () => {
     expect(warnings[0]).toMatchObject({
       step: 1,
       message: expect.stringMatching(
-        /^degenerate policy\? 100% of the agent's replies at step 1 are the same: "2"/,
+        /^degenerate policy\? one reply makes up 100% of the agent's replies at step 1: "2"/,
       ),
     });
   });

@@ -1,6 +1,14 @@
 import { appendFile, readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { CheckpointError, type Scenario, type TrajectoryGroup } from '@cohort/core';
+import {
+  type DegenerationFlag,
+  detectDegeneratePolicy,
+  type PolicySnapshot,
+  policySnapshot,
+  replyDiversity,
+  toolCallMetrics,
+} from '@cohort/environments';
 import type {
   CachedFitnessFunction,
   EvolutionaryPopulation,
@@ -22,7 +30,6 @@ import {
   type EncodedOptimizerState,
   encodeOptimizerState,
 } from './optimizer-state-codec';
-import { replyDiversity } from './reply-diversity';
 import type { ScenarioLike } from './reward-scoring-stage';
 import { removeStaleTemporaries, truncateJsonLines } from './run-files';
 import {
@@ -94,13 +101,23 @@ export interface TrainingSummary {
   lastStep?: StepMetrics;
   generations: GenerationRecord[];
   systemPrompt: string | undefined;
+  /** Each kind of degenerate-policy flag raised during the run: the step it first rose and its latest figures. */
+  degenerationFlags: RaisedDegenerationFlag[];
+}
+
+/** A {@link DegenerationFlag} as a run saw it: first raised at `firstStep`, last at `step`. */
+export interface RaisedDegenerationFlag extends DegenerationFlag {
+  firstStep: number;
+  step: number;
 }
 
 /**
  * When a step's rollouts earn a warning: more than half the episodes ended
- * by a full context; half or more of at least 8 agent replies identical (a
- * policy that found one stock reply that the reward pays for). A warning of
- * one kind is given again at most every `warningIntervalSteps` steps.
+ * by a full context; more than half of at least 8 agent replies identical (a
+ * policy that found one stock reply that the reward pays for), tool calls
+ * dropped or success falling while reward rises ({@link detectDegeneratePolicy}
+ * over the run's steps). A warning of one kind is given again at most every
+ * `warningIntervalSteps` steps.
  */
 export const runHealthThresholds = {
   lengthEndedFraction: 0.5,
@@ -123,6 +140,9 @@ export interface StepHealth {
   emptyReplyShare: number;
   /** Share of the step's episodes that ended because the context was full. */
   lengthEndedFraction: number;
+  /** Tool calls per episode and the share of them that failed (0 where the environment offers no tools). */
+  toolCallsPerEpisode: number;
+  toolCallErrorRate: number;
 }
 
 /**
@@ -148,6 +168,9 @@ export class TrainingRun<S extends ScenarioLike = Scenario> {
   private stepGroups: TrajectoryGroup[] = [];
   /** The step each kind of warning was last given at, so a recurring one is not printed at every step. */
   private readonly lastWarned = new Map<string, number>();
+  /** One snapshot per step for {@link detectDegeneratePolicy} (replies kept for the latest only). */
+  private readonly snapshots: PolicySnapshot[] = [];
+  private readonly raisedFlags = new Map<DegenerationFlag['kind'], RaisedDegenerationFlag>();
 
   constructor(options: TrainingRunOptions<S>) {
     this.options = options;
@@ -356,10 +379,13 @@ export class TrainingRun<S extends ScenarioLike = Scenario> {
   }
 
   /**
-   * What the step's rollouts say about the run's health: reply diversity
-   * (a degenerate policy repeats itself), episodes ended by a full context,
-   * and whether anything was sampled at all. Emits a `warning` event when a
-   * problem appears (and again only after `warningIntervalSteps` steps).
+   * What the step's rollouts say about the run's health: reply diversity,
+   * tool use, episodes ended by a full context, and whether anything was
+   * sampled at all; and, over the run's steps so far, the signs of a
+   * degenerate policy ({@link detectDegeneratePolicy}: one reply repeated,
+   * tool calls dropped, success falling while reward rises). Emits a
+   * `warning` event when a problem appears (and again only after
+   * `warningIntervalSteps` steps).
    */
   private stepHealth(metrics: StepMetrics): StepHealth {
     const trajectories = this.stepGroups.flatMap((group) => group.trajectories);
@@ -367,6 +393,7 @@ export class TrainingRun<S extends ScenarioLike = Scenario> {
       trajectory.turns.filter((turn) => turn.role === 'assistant').map((turn) => turn.content),
     );
     const diversity = replyDiversity(replies);
+    const tools = toolCallMetrics(trajectories);
     const lengthEnded = trajectories.filter((trajectory) => trajectory.endReason === 'length');
     const lengthEndedFraction = trajectories.length ? lengthEnded.length / trajectories.length : 0;
     const { maxNewTokens } = this.options.trainer.config.generation;
@@ -383,19 +410,32 @@ export class TrainingRun<S extends ScenarioLike = Scenario> {
       metrics.step,
       `${Math.round(lengthEndedFraction * 100)}% of the episodes of step ${metrics.step} ended because the context was full (maxSequenceLength ${maxSequenceLength}, maxNewTokens ${maxNewTokens})`,
     );
-    this.warnWhile(
-      'degenerate',
-      diversity.replies >= runHealthThresholds.minimumReplies &&
-        diversity.topReplyShare >= runHealthThresholds.topReplyShare,
-      metrics.step,
-      `degenerate policy? ${Math.round(diversity.topReplyShare * 100)}% of the agent's replies at step ${metrics.step} are the same: ${JSON.stringify(diversity.topReply.slice(0, 80))} (distinct-2 ${diversity.distinct2.toFixed(2)})`,
-    );
+    if (trajectories.length > 0) {
+      const previous = this.snapshots.at(-1);
+      if (previous) this.snapshots[this.snapshots.length - 1] = { ...previous, agentReplies: [] };
+      this.snapshots.push({ ...policySnapshot(metrics.step, trajectories), agentReplies: replies });
+      const flags = detectDegeneratePolicy(this.snapshots, {
+        maxRepeatedShare: runHealthThresholds.topReplyShare,
+        minReplies: runHealthThresholds.minimumReplies,
+      });
+      for (const flag of flags) {
+        const raised = this.raisedFlags.get(flag.kind);
+        this.raisedFlags.set(flag.kind, {
+          ...flag,
+          firstStep: raised?.firstStep ?? metrics.step,
+          step: metrics.step,
+        });
+        this.warnWhile(flag.kind, true, metrics.step, `degenerate policy? ${flag.message}`);
+      }
+    }
     return {
       distinct1: diversity.distinct1,
       distinct2: diversity.distinct2,
       topReplyShare: diversity.topReplyShare,
       emptyReplyShare: diversity.emptyShare,
       lengthEndedFraction,
+      toolCallsPerEpisode: tools.callsPerEpisode,
+      toolCallErrorRate: tools.errorRate,
     };
   }
 
@@ -494,6 +534,7 @@ export class TrainingRun<S extends ScenarioLike = Scenario> {
       ...(lastStep ? { lastStep } : {}),
       generations: [...this.generations],
       systemPrompt: trainer.systemPrompt,
+      degenerationFlags: [...this.raisedFlags.values()],
     };
   }
 }

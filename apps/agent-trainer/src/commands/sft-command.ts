@@ -1,23 +1,38 @@
+import path from 'node:path';
 import { defaultModelDirectory } from '../app-config';
 import type { CliIo } from '../cli-io';
 import type { SftCommand } from '../command-line';
 import { type ExitCode, exitCodes } from '../exit-codes';
 import { formatDuration } from '../progress';
-import { trainSupportAgent } from '../sft';
+import { type SftOptions, trainSupportAgent } from '../sft';
+import { trainToolAgent } from '../sft-tool-agent';
 
-/** `agent-trainer sft`: trains the embedded default chat model. */
+/** Where `sft --family llama` writes by default: beside the embedded model. */
+const defaultToolAgentDirectory = path.join(
+  path.dirname(defaultModelDirectory),
+  'support-desk-llama',
+);
+
+/**
+ * `agent-trainer sft`: trains the embedded default chat model, or with
+ * `--family llama` the Llama-family support-desk tool agent.
+ */
 export async function sftCommand(command: SftCommand, io: CliIo): Promise<ExitCode> {
-  const out = command.out ?? defaultModelDirectory;
-  const parts = ['agent-trainer sft', `--seed ${command.seed}`];
+  const llama = command.family === 'llama';
+  const out = command.out ?? (llama ? defaultToolAgentDirectory : defaultModelDirectory);
+  const parts = [
+    'agent-trainer sft',
+    ...(llama ? ['--family llama'] : []),
+    `--seed ${command.seed}`,
+  ];
   if (command.steps !== undefined) parts.push(`--steps ${command.steps}`);
   if (command.dialogues !== undefined) parts.push(`--dialogues ${command.dialogues}`);
   if (command.vocabSize !== undefined) parts.push(`--vocab-size ${command.vocabSize}`);
   const live = !command.json && io.stderr.isTTY === true;
-  const result = await trainSupportAgent({
+  const shared: SftOptions = {
     out,
     seed: command.seed,
     ...(command.steps !== undefined ? { steps: command.steps } : {}),
-    ...(command.dialogues !== undefined ? { dialogues: command.dialogues } : {}),
     ...(command.vocabSize !== undefined ? { vocabSize: command.vocabSize } : {}),
     command: parts.join(' '),
     log: (line) => {
@@ -36,7 +51,16 @@ export async function sftCommand(command: SftCommand, io: CliIo): Promise<ExitCo
       else if (step % 25 === 0 || step === steps)
         io.stderr.write(`sft step ${step}/${steps} loss ${loss.toFixed(3)} ETA ${eta}\n`);
     },
-  });
+  };
+  const result = llama
+    ? await trainToolAgent({
+        ...shared,
+        ...(command.dialogues !== undefined ? { tasks: command.dialogues } : {}),
+      })
+    : await trainSupportAgent({
+        ...shared,
+        ...(command.dialogues !== undefined ? { dialogues: command.dialogues } : {}),
+      });
   if (live) io.stderr.write('\r\x1b[2K');
   if (command.json) io.stdout.write(`${JSON.stringify({ type: 'summary', out, ...result })}\n`);
   else

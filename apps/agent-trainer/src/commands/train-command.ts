@@ -10,6 +10,7 @@ import {
   type Interval,
   type MetricsRecord,
   parseMetricsLog,
+  type RaisedDegenerationFlag,
   type RunLock,
   RunLockedError,
   removeStaleTemporaries,
@@ -71,6 +72,10 @@ export interface EvaluationSummary {
   successInterval?: Interval;
   byCategory?: StratifiedEvaluationMetrics['byCategory'];
   perScenario?: ScenarioResult[];
+  /** Tool use over every evaluated episode (tool environments). */
+  toolCalls?: StratifiedEvaluationMetrics['toolCalls'];
+  /** Order ids written by the agent that the task's database does not hold, summed over every evaluated episode (support desk). */
+  inventedOrderIds?: number;
 }
 
 /** What `summary.json` holds. */
@@ -87,6 +92,8 @@ export interface RunSummaryFile {
   successRateGainInterval?: Interval;
   generations: number;
   systemPrompt: string | null;
+  /** Signs of a degenerate policy raised during the run (one reply repeated, tool calls dropped, success falling while reward rises). */
+  degenerationFlags: RaisedDegenerationFlag[];
   /** Why a failed run stopped. */
   failure?: string;
 }
@@ -105,6 +112,10 @@ function evaluationSummary(
     ...(stratified.successInterval ? { successInterval: stratified.successInterval } : {}),
     ...(stratified.byCategory ? { byCategory: stratified.byCategory } : {}),
     ...(stratified.perScenario ? { perScenario: stratified.perScenario } : {}),
+    ...(stratified.toolCalls ? { toolCalls: stratified.toolCalls } : {}),
+    ...(typeof stratified.counts?.inventedOrderIds === 'number'
+      ? { inventedOrderIds: stratified.counts.inventedOrderIds }
+      : {}),
   };
 }
 
@@ -140,7 +151,10 @@ function plainInterval(range: Interval | undefined, digits: number): string {
 export function summaryLines(file: RunSummaryFile): string[] {
   const before = file.evaluationBefore;
   const after = file.evaluationAfter;
-  if (!before || !after) return [];
+  const flagLines = (file.degenerationFlags ?? []).map(
+    (flag) => `warning: degenerate policy? ${flag.message} (from step ${flag.firstStep})`,
+  );
+  if (!before || !after) return flagLines;
   const lines = [
     `held-out reward ${before.rewardMean.toFixed(3)}${plainInterval(before.rewardInterval, 3)} -> ${after.rewardMean.toFixed(3)}${plainInterval(after.rewardInterval, 3)}, gain ${sign(file.rewardGain ?? after.rewardMean - before.rewardMean, 3)}${interval(file.rewardGainInterval, 3)} (95% intervals, ${after.episodes} episodes)`,
     `success rate ${before.successRate.toFixed(2)}${plainInterval(before.successInterval, 2)} -> ${after.successRate.toFixed(2)}${plainInterval(after.successInterval, 2)}, gain ${sign(file.successRateGain ?? after.successRate - before.successRate, 2)}${interval(file.successRateGainInterval, 2)}`,
@@ -151,7 +165,17 @@ export function summaryLines(file: RunSummaryFile): string[] {
       `  ${category.padEnd(10)} reward ${start ? `${start.rewardMean.toFixed(3)} -> ` : ''}${end.rewardMean.toFixed(3)}${plainInterval(end.rewardInterval, 3)}  success ${start ? `${start.successRate.toFixed(2)} -> ` : ''}${end.successRate.toFixed(2)}  (${end.scenarios} scenarios)`,
     );
   }
-  return lines;
+  if (after.toolCalls) {
+    lines.push(
+      `tool calls per episode ${after.toolCalls.callsPerEpisode.toFixed(2)}, failed ${(after.toolCalls.errorRate * 100).toFixed(0)}%`,
+    );
+  }
+  if (after.inventedOrderIds !== undefined) {
+    lines.push(
+      `invented order ids over all ${after.episodes} held-out episodes: ${after.inventedOrderIds}`,
+    );
+  }
+  return [...lines, ...flagLines];
 }
 
 /**
@@ -309,6 +333,8 @@ async function trainInDirectory(options: {
             environment: parts.environment,
             rewards: parts.rewards,
             scenarios: parts.evalScenarios,
+            ...(parts.categoryOf ? { categoryOf: parts.categoryOf } : {}),
+            ...(parts.episodeCounts ? { episodeCounts: parts.episodeCounts } : {}),
           },
         }
       : {}),
@@ -385,6 +411,7 @@ async function trainInDirectory(options: {
       : {}),
     generations: summary.generations.length,
     systemPrompt: summary.systemPrompt ?? null,
+    degenerationFlags: summary.degenerationFlags,
     ...(failure ? { failure } : {}),
   };
   await writeJsonAtomic(paths.summary, file);

@@ -1,0 +1,67 @@
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { readLlamaConfig } from '@cohort/tfjs/node';
+import { afterAll, describe, expect, it } from 'vitest';
+import { trainToolAgent } from './sft-tool-agent';
+
+const directories: string[] = [];
+afterAll(async () => {
+  for (const directory of directories) await rm(directory, { recursive: true, force: true });
+});
+
+describe('trainToolAgent (sft --family llama)', () => {
+  it('learns the reference agent tool dialogues, writes an fp16 Llama folder with its ONNX export, and is reproducible', async () => {
+    const run = async () => {
+      const out = await mkdtemp(path.join(tmpdir(), 'cohort-sft-llama-'));
+      directories.push(out);
+      const result = await trainToolAgent({
+        out,
+        seed: 3,
+        steps: 6,
+        tasks: 6,
+        batchSize: 2,
+        degradedFraction: 0.5,
+        learningRate: 1e-2,
+        model: {
+          hiddenSize: 16,
+          intermediateSize: 32,
+          layerCount: 1,
+          headCount: 2,
+          keyValueHeadCount: 1,
+        },
+        vocabSize: 400,
+        evaluationTasks: 1,
+      });
+      return { out, result };
+    };
+    const { out, result } = await run();
+    expect(result.finalLoss).toBeLessThan(result.initialLoss);
+    expect(result.tasks).toBe(6);
+    expect(result.degradedDialogues + result.successfulDialogues).toBe(6);
+    expect(result.model).toMatchObject({
+      modelType: 'llama',
+      contextLength: 2048,
+      keyValueHeadCount: 1,
+    });
+    // Dialogues of a whole task fit: the system prompt with one-line tools, tool calls and results.
+    expect(result.meanSequenceLength).toBeGreaterThan(300);
+    expect(result.heldOut).toMatchObject({ tasks: 1 });
+    const config = await readLlamaConfig(out);
+    expect(config.contextLength).toBe(2048);
+    const safetensors = await readFile(path.join(out, 'model.safetensors'));
+    const headerLength = Number(safetensors.readBigUInt64LE(0));
+    const entries = JSON.parse(safetensors.subarray(8, 8 + headerLength).toString('utf8'));
+    for (const [name, entry] of Object.entries(entries)) {
+      if (name !== '__metadata__') expect((entry as { dtype: string }).dtype).toBe('F16');
+    }
+    expect((await stat(path.join(out, 'onnx', 'model.onnx'))).size).toBeGreaterThan(0);
+    const training = JSON.parse(await readFile(path.join(out, 'training.json'), 'utf8'));
+    expect(training.seed).toBe(3);
+    expect(training.lossHistory.at(-1).step).toBe(6);
+    // The same seed gives the same data, model and losses.
+    const again = await run();
+    expect(again.result.lossHistory).toEqual(result.lossHistory);
+    expect(again.result.degradedDialogues).toBe(result.degradedDialogues);
+  }, 240_000);
+});
