@@ -127,7 +127,9 @@ async function scoreRewards<S extends ScenarioLike>(options: {
  * environment's turn reward plus the weighted turn-scoped reward functions)
  * and the weighted episode-scoped reward functions. A reward function that
  * throws or returns a non-finite value counts as `null` and is reported in
- * `rewardFailures`.
+ * `rewardFailures`. The episode-scoped rewards of a group's G episodes are
+ * scored concurrently, so a reward that waits on the whole group (a person
+ * who rates the G replies side by side) is asked for all G at once.
  */
 export async function rolloutGroups<S extends ScenarioLike>(
   options: RolloutOptions<S>,
@@ -305,28 +307,40 @@ export async function rolloutGroups<S extends ScenarioLike>(
   for (let groupIndex = 0; groupIndex < options.scenarios.length; groupIndex++) {
     const scenario = options.scenarios[groupIndex]!;
     const trajectories: Trajectory[] = [];
-    for (let sampleIndex = 0; sampleIndex < options.groupSize; sampleIndex++) {
-      const episode = running[groupIndex * options.groupSize + sampleIndex]!;
-      const rewardStart = performance.now();
-      const episodeRewards = await scoreRewards({
-        rewards: options.rewards,
-        scope: 'episode',
-        context: {
-          scenario,
-          messages: episode.episode.messages,
-          completion: episode.lastAgentMessage,
-          turnIndex: Math.max(0, episode.rewardsPerTurn.length - 1),
-          done: true,
-          endReason: episode.endReason,
-          completionTokenCount: episode.lastAgentTokenCount,
-          ...(episode.lastFinishReason === undefined
-            ? {}
-            : { finishReason: episode.lastFinishReason }),
-        },
-        trajectoryId: episode.id,
-        failures,
-      });
-      timings.rewards += elapsedSeconds(rewardStart);
+    const episodes = running.slice(
+      groupIndex * options.groupSize,
+      (groupIndex + 1) * options.groupSize,
+    );
+    // The G episodes of a group are scored at once: a reward that waits (a judge model, a
+    // person shown the whole group) sees them together. Failures keep the episodes' order.
+    const rewardStart = performance.now();
+    const failuresPerEpisode = episodes.map((): RewardFailure[] => []);
+    const episodeRewardsPerEpisode = await Promise.all(
+      episodes.map((episode, sampleIndex) =>
+        scoreRewards({
+          rewards: options.rewards,
+          scope: 'episode',
+          context: {
+            scenario,
+            messages: episode.episode.messages,
+            completion: episode.lastAgentMessage,
+            turnIndex: Math.max(0, episode.rewardsPerTurn.length - 1),
+            done: true,
+            endReason: episode.endReason,
+            completionTokenCount: episode.lastAgentTokenCount,
+            ...(episode.lastFinishReason === undefined
+              ? {}
+              : { finishReason: episode.lastFinishReason }),
+          },
+          trajectoryId: episode.id,
+          failures: failuresPerEpisode[sampleIndex]!,
+        }),
+      ),
+    );
+    for (const episodeFailures of failuresPerEpisode) failures.push(...episodeFailures);
+    timings.rewards += elapsedSeconds(rewardStart);
+    for (const [sampleIndex, episode] of episodes.entries()) {
+      const episodeRewards = episodeRewardsPerEpisode[sampleIndex]!;
       const perTurnTotal = episode.rewardsPerTurn.reduce((sum, value) => sum + value, 0);
       trajectories.push({
         id: episode.id,
