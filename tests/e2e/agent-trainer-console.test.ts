@@ -125,6 +125,9 @@ describe('agent-trainer train --console and console', () => {
         for (const token of turn.tokens) {
           expect(Number.isInteger(token.id)).toBe(true);
           expect(token.logProb).toBeLessThanOrEqual(0);
+          // What the learner made of the token: its advantage and the policy's entropy there.
+          expect(Number.isFinite(token.advantage)).toBe(true);
+          expect(token.entropy).toBeGreaterThan(0);
         }
       }
     }
