@@ -142,6 +142,20 @@ export const RewardConfigSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('length'), weight, options: LengthRewardOptionsSchema }).strict(),
   z
     .object({
+      type: z.literal('human-feedback'),
+      weight,
+      /**
+       * A person's score in [0, 1] from the console's feedback page, which
+       * shows the G replies of each group side by side (needs `--console`).
+       * A reply not rated within this many seconds scores null and is not
+       * trained on; 10 minutes leaves a person time to read a group, and the
+       * step waits that long at most.
+       */
+      timeoutSeconds: z.number().positive().max(86_400).default(600),
+    })
+    .strict(),
+  z
+    .object({
       type: z.literal('module'),
       weight,
       /** Path of a module exporting a RewardFunction, relative to the config file. */
