@@ -210,7 +210,7 @@ export const AppConfigSchema = z
         { type: 'format', weight: 0.2 },
       ])
       .describe(
-        'weighted reward functions: goal-completion, format, keyword, regex, length, module',
+        'weighted reward functions: goal-completion, format, keyword, regex, length, module, human-feedback (a person on the console, with train --console)',
       ),
     systemPrompt: z.string().min(1).optional().describe("the agent's system prompt"),
     evolution: PromptEvolutionConfigSchema.optional().describe(
