@@ -39,6 +39,33 @@ function runCli(
   });
 }
 
+/** Runs `train --config CONFIG --run-dir DIR --console` and calls `onOpen` once with the console's URL. */
+function trainWithConsole(
+  configPath: string,
+  runDirectory: string,
+  onOpen: (url: string) => void,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  let opened = false;
+  return runCli(
+    [
+      'train',
+      '--config',
+      configPath,
+      '--run-dir',
+      runDirectory,
+      '--console',
+      '--console-port',
+      '0',
+    ],
+    ({ stderr }) => {
+      const url = /console: open (http:\/\/\S+)/.exec(stderr)?.[1];
+      if (!url || opened) return;
+      opened = true;
+      onOpen(url);
+    },
+  );
+}
+
 let scratch: string;
 beforeAll(async () => {
   scratch = await mkdtemp(path.join(tmpdir(), 'cohort-console-e2e-'));
@@ -69,42 +96,28 @@ describe('agent-trainer train --console and console', () => {
     const liveSteps: number[] = [];
     let streaming: Promise<void> | undefined;
     const controller = new AbortController();
-    const result = await runCli(
-      [
-        'train',
-        '--config',
-        configPath,
-        '--run-dir',
-        runDirectory,
-        '--console',
-        '--console-port',
-        '0',
-      ],
-      ({ stderr }) => {
-        const url = /console: open (http:\/\/\S+)/.exec(stderr)?.[1];
-        if (!url || streaming) return;
-        // A client that follows the run while it trains, as the browser's EventSource does.
-        streaming = (async () => {
-          const response = await fetch(new URL('api/runs/run/metrics/stream', url), {
-            signal: controller.signal,
-          });
-          const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
-          try {
-            for (;;) {
-              const { value, done } = await reader.read();
-              if (done) return;
-              for (const match of value.matchAll(/^data: (\[.*\])$/gm)) {
-                for (const record of JSON.parse(match[1]!) as { kind: string; step: number }[]) {
-                  if (record.kind === 'step') liveSteps.push(record.step);
-                }
+    const result = await trainWithConsole(configPath, runDirectory, (url) => {
+      // A client that follows the run while it trains, as the browser's EventSource does.
+      streaming = (async () => {
+        const response = await fetch(new URL('api/runs/run/metrics/stream', url), {
+          signal: controller.signal,
+        });
+        const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
+        try {
+          for (;;) {
+            const { value, done } = await reader.read();
+            if (done) return;
+            for (const match of value.matchAll(/^data: (\[.*\])$/gm)) {
+              for (const record of JSON.parse(match[1]!) as { kind: string; step: number }[]) {
+                if (record.kind === 'step') liveSteps.push(record.step);
               }
             }
-          } catch {
-            // The server closes the stream when training ends.
           }
-        })();
-      },
-    );
+        } catch {
+          // The server closes the stream when training ends.
+        }
+      })();
+    });
     controller.abort();
     await streaming;
     expect(result.code, result.stderr).toBe(0);
@@ -213,41 +226,27 @@ describe('agent-trainer train --console and console', () => {
 
     const runDirectory = path.join(scratch, 'rated');
     let rating: Promise<{ candidates: string[]; status: number }> | undefined;
-    const result = await runCli(
-      [
-        'train',
-        '--config',
-        configPath,
-        '--run-dir',
-        runDirectory,
-        '--console',
-        '--console-port',
-        '0',
-      ],
-      ({ stderr }) => {
-        const url = /console: open (http:\/\/\S+)/.exec(stderr)?.[1];
-        if (!url || rating) return;
-        // A person on the feedback page: the page polls this state and posts the scores as here.
-        rating = (async () => {
-          for (;;) {
-            const state = (await (await fetch(new URL('api/runs/rated/feedback', url))).json()) as {
-              pending: { id: string; kind: string; candidates: string[] }[];
-            };
-            const item = state.pending[0];
-            if (item) {
-              expect(item.kind).toBe('group');
-              const response = await fetch(new URL('api/runs/rated/feedback', url), {
-                method: 'POST',
-                headers: { 'Content-Type': 'application/json' },
-                body: JSON.stringify({ itemId: item.id, answer: [1, 0], who: 'ada' }),
-              });
-              return { candidates: item.candidates, status: response.status };
-            }
-            await new Promise((resolve) => setTimeout(resolve, 200));
+    const result = await trainWithConsole(configPath, runDirectory, (url) => {
+      // A person on the feedback page: the page polls this state and posts the scores as here.
+      rating = (async () => {
+        for (;;) {
+          const state = (await (await fetch(new URL('api/runs/rated/feedback', url))).json()) as {
+            pending: { id: string; kind: string; candidates: string[] }[];
+          };
+          const item = state.pending[0];
+          if (item) {
+            expect(item.kind).toBe('group');
+            const response = await fetch(new URL('api/runs/rated/feedback', url), {
+              method: 'POST',
+              headers: { 'Content-Type': 'application/json' },
+              body: JSON.stringify({ itemId: item.id, answer: [1, 0], who: 'ada' }),
+            });
+            return { candidates: item.candidates, status: response.status };
           }
-        })();
-      },
-    );
+          await new Promise((resolve) => setTimeout(resolve, 200));
+        }
+      })();
+    });
     expect(result.code, result.stderr).toBe(0);
     const rated = await rating!;
     expect(rated.status).toBe(200);
