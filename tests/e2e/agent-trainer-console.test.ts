@@ -39,6 +39,33 @@ function runCli(
   });
 }
 
+/** Runs `train --config CONFIG --run-dir DIR --console` and calls `onOpen` once with the console's URL. */
+function trainWithConsole(
+  configPath: string,
+  runDirectory: string,
+  onOpen: (url: string) => void,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  let opened = false;
+  return runCli(
+    [
+      'train',
+      '--config',
+      configPath,
+      '--run-dir',
+      runDirectory,
+      '--console',
+      '--console-port',
+      '0',
+    ],
+    ({ stderr }) => {
+      const url = /console: open (http:\/\/\S+)/.exec(stderr)?.[1];
+      if (!url || opened) return;
+      opened = true;
+      onOpen(url);
+    },
+  );
+}
+
 let scratch: string;
 beforeAll(async () => {
   scratch = await mkdtemp(path.join(tmpdir(), 'cohort-console-e2e-'));
@@ -69,42 +96,28 @@ describe('agent-trainer train --console and console', () => {
     const liveSteps: number[] = [];
     let streaming: Promise<void> | undefined;
     const controller = new AbortController();
-    const result = await runCli(
-      [
-        'train',
-        '--config',
-        configPath,
-        '--run-dir',
-        runDirectory,
-        '--console',
-        '--console-port',
-        '0',
-      ],
-      ({ stderr }) => {
-        const url = /console: open (http:\/\/\S+)/.exec(stderr)?.[1];
-        if (!url || streaming) return;
-        // A client that follows the run while it trains, as the browser's EventSource does.
-        streaming = (async () => {
-          const response = await fetch(new URL('api/runs/run/metrics/stream', url), {
-            signal: controller.signal,
-          });
-          const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
-          try {
-            for (;;) {
-              const { value, done } = await reader.read();
-              if (done) return;
-              for (const match of value.matchAll(/^data: (\[.*\])$/gm)) {
-                for (const record of JSON.parse(match[1]!) as { kind: string; step: number }[]) {
-                  if (record.kind === 'step') liveSteps.push(record.step);
-                }
+    const result = await trainWithConsole(configPath, runDirectory, (url) => {
+      // A client that follows the run while it trains, as the browser's EventSource does.
+      streaming = (async () => {
+        const response = await fetch(new URL('api/runs/run/metrics/stream', url), {
+          signal: controller.signal,
+        });
+        const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
+        try {
+          for (;;) {
+            const { value, done } = await reader.read();
+            if (done) return;
+            for (const match of value.matchAll(/^data: (\[.*\])$/gm)) {
+              for (const record of JSON.parse(match[1]!) as { kind: string; step: number }[]) {
+                if (record.kind === 'step') liveSteps.push(record.step);
               }
             }
-          } catch {
-            // The server closes the stream when training ends.
           }
-        })();
-      },
-    );
+        } catch {
+          // The server closes the stream when training ends.
+        }
+      })();
+    });
     controller.abort();
     await streaming;
     expect(result.code, result.stderr).toBe(0);
@@ -125,6 +138,9 @@ describe('agent-trainer train --console and console', () => {
         for (const token of turn.tokens) {
           expect(Number.isInteger(token.id)).toBe(true);
           expect(token.logProb).toBeLessThanOrEqual(0);
+          // What the learner made of the token: its advantage and the policy's entropy there.
+          expect(Number.isFinite(token.advantage)).toBe(true);
+          expect(token.entropy).toBeGreaterThan(0);
         }
       }
     }
@@ -178,5 +194,87 @@ describe('agent-trainer train --console and console', () => {
     const refused = await runCli(['console', path.join(scratch, 'missing'), '--port', '0']);
     expect(refused.code).toBe(2);
     expect(refused.stderr).toMatch(/runDirectories\[0\].*is not a directory/);
+  });
+
+  it('trains on a person’s scores from the feedback page: a human-feedback reward with --console', async () => {
+    const configPath = path.join(scratch, 'rated.yaml');
+    await writeFile(
+      configPath,
+      [
+        'name: rated',
+        'environment: { type: bandit, armMeans: [0, 0] }',
+        'rewards: [{ type: human-feedback, timeoutSeconds: 300 }]',
+        'trainer:',
+        '  seed: 3',
+        '  steps: 1',
+        '  scenariosPerStep: 1',
+        '  groupSize: 2',
+        '  generation: { maxNewTokens: 6 }',
+        '  evolution: { everyEpisodes: 0 }',
+        '',
+      ].join('\n'),
+    );
+    const refused = await runCli([
+      'train',
+      '--config',
+      configPath,
+      '--run-dir',
+      path.join(scratch, 'never'),
+    ]);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/human-feedback.*add --console/);
+
+    const runDirectory = path.join(scratch, 'rated');
+    let rating: Promise<{ candidates: string[]; status: number }> | undefined;
+    const result = await trainWithConsole(configPath, runDirectory, (url) => {
+      // A person on the feedback page: the page polls this state and posts the scores as here.
+      rating = (async () => {
+        for (;;) {
+          const state = (await (await fetch(new URL('api/runs/rated/feedback', url))).json()) as {
+            pending: { id: string; kind: string; candidates: string[] }[];
+          };
+          const item = state.pending[0];
+          if (item) {
+            expect(item.kind).toBe('group');
+            const response = await fetch(new URL('api/runs/rated/feedback', url), {
+              method: 'POST',
+              headers: { 'Content-Type': 'application/json' },
+              body: JSON.stringify({ itemId: item.id, answer: [1, 0], who: 'ada' }),
+            });
+            return { candidates: item.candidates, status: response.status };
+          }
+          await new Promise((resolve) => setTimeout(resolve, 200));
+        }
+      })();
+    });
+    expect(result.code, result.stderr).toBe(0);
+    const rated = await rating!;
+    expect(rated.status).toBe(200);
+    expect(rated.candidates).toHaveLength(2);
+    const stored = JSON.parse(
+      (await readFile(path.join(runDirectory, 'feedback.jsonl'), 'utf8')).trim(),
+    );
+    expect(stored).toMatchObject({ who: 'ada', itemKind: 'group', answer: [1, 0] });
+    // The scores reached the trainer: the step's reward by function, and each rollout's own score.
+    const metrics = (await readFile(path.join(runDirectory, 'metrics.jsonl'), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line))
+      .filter((record) => record.kind === 'step');
+    expect(metrics[0].rewardMeanByFunction['human-feedback']).toBeCloseTo(0.5, 12);
+    const lines = (await readFile(path.join(runDirectory, 'trajectories.jsonl'), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line));
+    expect(lines.map((line) => line.rewardsByFunction['human-feedback'])).toEqual([1, 0]);
+    // ... and the update: the rollout scored 1 was pushed up (positive advantage), the other down.
+    const advantages = lines.map((line) =>
+      line.turns
+        .flatMap((turn: { tokens?: { advantage: number }[] }) => turn.tokens ?? [])
+        .map((token: { advantage: number }) => token.advantage),
+    );
+    expect(advantages[0]!.length).toBeGreaterThan(0);
+    expect(advantages[0]!.every((value: number) => value > 0)).toBe(true);
+    expect(advantages[1]!.every((value: number) => value < 0)).toBe(true);
   });
 });

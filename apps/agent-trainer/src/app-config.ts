@@ -185,6 +185,20 @@ export const RewardConfigSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('length'), weight, options: LengthRewardOptionsSchema }).strict(),
   z
     .object({
+      type: z.literal('human-feedback'),
+      weight,
+      /**
+       * A person's score in [0, 1] from the console's feedback page, which
+       * shows the G replies of each group side by side (needs `--console`).
+       * A reply not rated within this many seconds scores null and is not
+       * trained on; 10 minutes leaves a person time to read a group, and the
+       * step waits that long at most.
+       */
+      timeoutSeconds: z.number().positive().max(86_400).default(600),
+    })
+    .strict(),
+  z
+    .object({
       type: z.literal('module'),
       weight,
       /** Path of a module exporting a RewardFunction, relative to the config file. */
@@ -268,7 +282,7 @@ export const AppConfigSchema = z
         { type: 'format', weight: 0.2 },
       ])
       .describe(
-        "weighted reward functions added to the environment's own reward: goal-completion, format, keyword, regex, length, module; empty by default for `support-desk`, which scores its episodes on its database",
+        "weighted reward functions added to the environment's own reward: goal-completion, format, keyword, regex, length, module, human-feedback (a person on the console, with train --console); empty by default for `support-desk`, which scores its episodes on its database",
       ),
     systemPrompt: z.string().min(1).optional().describe("the agent's system prompt"),
     evolution: PromptEvolutionConfigSchema.optional().describe(

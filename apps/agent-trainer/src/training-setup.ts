@@ -3,6 +3,7 @@ import path from 'node:path';
 import type {
   Environment,
   ReferenceModel,
+  RewardContext,
   RewardFunction,
   Scenario,
   Trajectory,
@@ -14,6 +15,7 @@ import {
   defaultSupportSystemPrompt,
   formatReward,
   goalCompletionReward,
+  humanFeedbackReward,
   inventedOrderIds,
   keywordReward,
   lengthReward,
@@ -148,9 +150,25 @@ export async function createEnvironmentSetup(
 }
 
 /** Builds the weighted reward functions of the config (module rewards are imported). */
+/**
+ * Where a `human-feedback` reward sends its questions: bound after the run
+ * directory exists (the console's feedback broker lives there), so the trainer
+ * can be built, and its config checked, before anything is written.
+ */
+export interface HumanFeedbackLink {
+  ask?: (
+    context: RewardContext<unknown>,
+    options: { signal: AbortSignal },
+  ) => Promise<number | null>;
+}
+
+/** The reward name a `human-feedback` config gets (and that evaluation leaves out). */
+export const humanFeedbackRewardName = 'human-feedback';
+
 export async function createRewards(
   configs: readonly RewardConfig[],
   moduleOptions: UserModuleOptions = {},
+  humanFeedback: HumanFeedbackLink = {},
 ): Promise<WeightedReward<Scenario>[]> {
   const rewards: WeightedReward<Scenario>[] = [];
   for (const config of configs) {
@@ -170,6 +188,21 @@ export async function createRewards(
         break;
       case 'length':
         reward = lengthReward(config.options) as RewardFunction<Scenario>;
+        break;
+      case 'human-feedback':
+        reward = humanFeedbackReward({
+          name: humanFeedbackRewardName,
+          range: [0, 1],
+          timeoutMs: config.timeoutSeconds * 1000,
+          ask: (context, options) => {
+            if (!humanFeedback.ask) {
+              throw new UsageError(
+                'reward "human-feedback" asks a person through the console: run "train" with --console',
+              );
+            }
+            return humanFeedback.ask(context, options);
+          },
+        }) as RewardFunction<Scenario>;
         break;
       case 'module':
         reward = (await loadRewardModule(
@@ -262,6 +295,8 @@ export interface CreateTrainerOptions {
   log?: (line: string) => void;
   /** Receives the environment, rewards and held-out scenarios the trainer was built with (for evaluation). */
   onParts?: (parts: TrainerParts) => void;
+  /** Where a `human-feedback` reward asks (bound by `train --console` once the run directory exists). */
+  humanFeedback?: HumanFeedbackLink;
 }
 
 /** What a trainer was built from, for an evaluation on the same scale. */
@@ -291,7 +326,7 @@ export async function createTrainer(options: CreateTrainerOptions): Promise<Grpo
     moduleOptions,
   );
   const rewards = [
-    ...(await createRewards(config.rewards, moduleOptions)),
+    ...(await createRewards(config.rewards, moduleOptions, options.humanFeedback)),
     ...setup.moduleRewards.map((reward) => ({ reward, weight: 1 })),
   ];
   if (config.policy.type === 'candidate-selector') {

@@ -147,4 +147,94 @@ describe('FeedbackBroker', () => {
     expect(impatient.stats.timedOut).toBe(1);
     expect(broker.pending()).toEqual([]);
   });
+
+  it('gathers the G replies of a group into one question, gives each its score, and keeps them across a restart', async () => {
+    const directory = await mkdtemp(path.join(tmpdir(), 'cohort-feedback-'));
+    const scenarioA = { id: 'a' };
+    const scenarioB = { id: 'b' };
+    const context = (scenario: object, completion: string, turns = 1): RewardContext<unknown> => ({
+      scenario,
+      messages: [
+        { role: 'system', content: 'Be brief.' },
+        { role: 'user', content: 'Refund?' },
+        ...(turns > 1
+          ? [
+              { role: 'assistant' as const, content: 'Which order?' },
+              { role: 'user' as const, content: 'Order 7.' },
+            ]
+          : []),
+        { role: 'assistant', content: completion },
+      ],
+      completion,
+      turnIndex: turns - 1,
+      done: true,
+      completionTokenCount: 2,
+    });
+    const first = await FeedbackBroker.open({ runDirectory: directory });
+    const reward = humanFeedbackReward({
+      ask: first.askGroupForFeedback({ groupSize: 3, gatherMs: 5_000 }),
+      range: [0, 1],
+    });
+    // Two groups asked at once: each is one question as soon as its 3 replies are in.
+    const scoresA = Promise.all(
+      ['Yes.', 'No.', 'Done.'].map((text) => reward.score(context(scenarioA, text))),
+    );
+    const scoresB = Promise.all([
+      reward.score(context(scenarioB, 'Refunded.', 2)),
+      reward.score(context(scenarioB, 'Hm.')),
+      reward.score(context(scenarioB, 'Bye.')),
+    ]);
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    const [itemA, itemB] = first.pending();
+    expect(itemA).toMatchObject({
+      kind: 'group',
+      prompt: 'Be brief.',
+      query: 'Refund?',
+      candidates: ['Yes.', 'No.', 'Done.'],
+    });
+    // A reply of several agent turns shows its exchange after the opening message.
+    expect(itemB!.candidates).toEqual([
+      'agent: Which order?\nuser: Order 7.\nagent: Refunded.',
+      'Hm.',
+      'Bye.',
+    ]);
+    for (const [answer, message] of [
+      [[0.5, 1], /answer = an array of length 2: must be 3 scores in \[0, 1\]/],
+      [[0.5, 1, 2], /answer = an array of length 3: must be 3 scores/],
+      [0.5, /answer = 0.5/],
+    ] as const) {
+      await expect(
+        first.rate({ itemId: itemA!.id, answer: answer as unknown as number[], who: 'ada' }),
+      ).rejects.toThrow(message);
+    }
+    await first.rate({ itemId: itemA!.id, answer: [1, 0, 0.25], who: 'ada' });
+    await first.rate({ itemId: itemB!.id, answer: null, who: 'ada' });
+    expect(await scoresA).toEqual([1, 0, 0.25]);
+    expect(await scoresB).toEqual([null, null, null]);
+    expect(reward.stats).toMatchObject({ asked: 6, answered: 3, skipped: 3 });
+
+    // A resumed session asks nothing already rated; a group that never fills is asked with what came.
+    const second = await FeedbackBroker.open({ runDirectory: directory });
+    const again = second.askGroupForFeedback({ groupSize: 3, gatherMs: 20 });
+    const signal = new AbortController().signal;
+    expect(
+      await Promise.all(
+        ['Yes.', 'No.', 'Done.'].map((text) => again(context(scenarioA, text), { signal })),
+      ),
+    ).toEqual([1, 0, 0.25]);
+    const partial = Promise.all(
+      ['Sure.', 'Nope.'].map((text) => again(context(scenarioB, text), { signal })),
+    );
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    const [item] = second.pending();
+    expect(item).toMatchObject({ kind: 'group', candidates: ['Sure.', 'Nope.'] });
+    await second.rate({ itemId: item!.id, answer: [0.75, 0.5], who: 'bob' });
+    expect(await partial).toEqual([0.75, 0.5]);
+    expect(() => second.askGroupForFeedback({ groupSize: 1 })).toThrow(
+      /groupSize = 1: must be an integer >= 2/,
+    );
+    expect(() => second.askGroupForFeedback({ groupSize: 2, gatherMs: -1 })).toThrow(
+      /gatherMs = -1/,
+    );
+  });
 });

@@ -7,12 +7,13 @@ import type { CandidateRewardSource } from '@cohort/trainer';
 /**
  * What a person is asked. `choose`: which of the K candidate replies to the
  * query is best (the answer is its index). `score`: how good one reply is (the
- * answer is in [0, 1]).
+ * answer is in [0, 1]). `group`: how good each of the G replies of a GRPO
+ * group is, seen side by side (the answer is one score in [0, 1] per reply).
  */
 export interface FeedbackItem {
   /** Content address: the same question always has the same id, across restarts. */
   id: string;
-  kind: 'choose' | 'score';
+  kind: 'choose' | 'score' | 'group';
   prompt: string;
   query: string;
   candidates: string[];
@@ -25,13 +26,29 @@ export interface FeedbackRating {
   kind: 'rating';
   itemId: string;
   itemKind: FeedbackItem['kind'];
-  /** `choose`: index of the best candidate; `score`: in [0, 1]; null: skipped. */
-  answer: number | null;
+  /** `choose`: index of the best candidate; `score`: in [0, 1]; `group`: a score in [0, 1] per candidate; null: skipped. */
+  answer: number | number[] | null;
   who: string;
   time: string;
   prompt: string;
   query: string;
   candidates: string[];
+}
+
+/**
+ * What a person sees of one episode in a group question: the agent's reply,
+ * or for several agent turns the whole exchange after the opening message.
+ */
+function groupReply(context: RewardContext<unknown>): string {
+  const agentTurns = context.messages.filter((message) => message.role === 'assistant');
+  if (agentTurns.length <= 1) return context.completion;
+  const opening = context.messages.findIndex((message) => message.role === 'user');
+  return context.messages
+    .slice(opening + 1)
+    .map(
+      (message) => `${message.role === 'assistant' ? 'agent' : message.role}: ${message.content}`,
+    )
+    .join('\n');
 }
 
 /** The file in a run directory that holds the ratings, one JSON line each. */
@@ -148,7 +165,7 @@ export class FeedbackBroker {
     options: { signal?: AbortSignal } = {},
   ): Promise<FeedbackRating> {
     const candidates = [...question.candidates];
-    const minimum = question.kind === 'choose' ? 2 : 1;
+    const minimum = question.kind === 'score' ? 1 : 2;
     if (candidates.length < minimum || candidates.some((text) => typeof text !== 'string')) {
       throw new InvalidArgumentError({
         argument: 'candidates',
@@ -200,7 +217,7 @@ export class FeedbackBroker {
    */
   async rate(input: {
     itemId: string;
-    answer: number | null;
+    answer: number | number[] | null;
     who: string;
   }): Promise<FeedbackRating> {
     const entry = this.waiting.get(input.itemId);
@@ -216,10 +233,17 @@ export class FeedbackBroker {
     const { item } = entry;
     const answer = input.answer;
     if (answer !== null) {
+      const isScore = (value: unknown) => typeof value === 'number' && value >= 0 && value <= 1;
       const valid =
         item.kind === 'choose'
-          ? Number.isInteger(answer) && answer >= 0 && answer < item.candidates.length
-          : typeof answer === 'number' && answer >= 0 && answer <= 1;
+          ? Number.isInteger(answer) &&
+            (answer as number) >= 0 &&
+            (answer as number) < item.candidates.length
+          : item.kind === 'score'
+            ? isScore(answer)
+            : Array.isArray(answer) &&
+              answer.length === item.candidates.length &&
+              answer.every(isScore);
       if (!valid) {
         throw new InvalidArgumentError({
           argument: 'answer',
@@ -227,7 +251,9 @@ export class FeedbackBroker {
           message:
             item.kind === 'choose'
               ? `must be a candidate index in [0, ${item.candidates.length - 1}] or null`
-              : 'must be a score in [0, 1] or null',
+              : item.kind === 'score'
+                ? 'must be a score in [0, 1] or null'
+                : `must be ${item.candidates.length} scores in [0, 1] (one per reply) or null`,
         });
       }
     }
@@ -242,7 +268,7 @@ export class FeedbackBroker {
       kind: 'rating',
       itemId: item.id,
       itemKind: item.kind,
-      answer,
+      answer: Array.isArray(answer) ? [...answer] : answer,
       who: input.who.trim(),
       time: new Date().toISOString(),
       prompt: item.prompt,
@@ -304,8 +330,116 @@ export class FeedbackBroker {
         },
         { signal: options.signal },
       );
-      return rating.answer;
+      return typeof rating.answer === 'number' ? rating.answer : null;
     };
+  }
+
+  /**
+   * The `ask` of `humanFeedbackReward` for GRPO that shows a person the G
+   * replies of a group side by side: the asks of one scenario (the trainer
+   * scores a group's episodes at once) are gathered until `groupSize` have
+   * come, or `gatherMs` after the first, into one `group` question; the person
+   * scores each reply in [0, 1] and each episode gets its own score (all null
+   * when skipped). A reply of several agent turns is shown as its whole
+   * exchange after the opening message. Use an episode-scoped reward (the
+   * default): turn-scoped rewards are asked one episode at a time, so each
+   * would wait `gatherMs` and come alone, as a `score` question.
+   *
+   * @example
+   * ```ts
+   * const reward = humanFeedbackReward({ ask: broker.askGroupForFeedback({ groupSize: 4 }), timeoutMs: 600_000 });
+   * ```
+   */
+  askGroupForFeedback(options: {
+    groupSize: number;
+    gatherMs?: number;
+  }): (
+    context: RewardContext<unknown>,
+    options: { signal: AbortSignal },
+  ) => Promise<number | null> {
+    const { groupSize, gatherMs = 1000 } = options ?? ({} as { groupSize: number });
+    if (!Number.isInteger(groupSize) || groupSize < 2) {
+      throw new InvalidArgumentError({
+        argument: 'groupSize',
+        value: groupSize,
+        message: 'must be an integer >= 2 (a group of one is a score question: askForFeedback)',
+      });
+    }
+    if (!(Number.isFinite(gatherMs) && gatherMs >= 0)) {
+      throw new InvalidArgumentError({
+        argument: 'gatherMs',
+        value: gatherMs,
+        message: 'must be a finite number of milliseconds >= 0',
+      });
+    }
+    interface Waiting {
+      reply: string;
+      signal: AbortSignal;
+      resolve: (score: number | null) => void;
+      reject: (error: unknown) => void;
+    }
+    const gathering = new Map<
+      unknown,
+      { prompt: string; query: string; waiting: Waiting[]; timer: ReturnType<typeof setTimeout> }
+    >();
+    const flush = (key: unknown) => {
+      const group = gathering.get(key);
+      if (!group) return;
+      gathering.delete(key);
+      clearTimeout(group.timer);
+      const { waiting } = group;
+      const single = waiting.length === 1;
+      this.request(
+        {
+          kind: single ? 'score' : 'group',
+          prompt: group.prompt,
+          query: group.query,
+          candidates: waiting.map((entry) => entry.reply),
+        },
+        { signal: AbortSignal.any(waiting.map((entry) => entry.signal)) },
+      ).then(
+        (rating) => {
+          waiting.forEach((entry, index) => {
+            const answer = rating.answer;
+            entry.resolve(
+              answer === null
+                ? null
+                : Array.isArray(answer)
+                  ? answer[index]!
+                  : single
+                    ? answer
+                    : null,
+            );
+          });
+        },
+        (error: unknown) => {
+          for (const entry of waiting) entry.reject(error);
+        },
+      );
+    };
+    return (context, askOptions) =>
+      new Promise((resolve, reject) => {
+        const key = context.scenario;
+        let group = gathering.get(key);
+        if (!group) {
+          const system = context.messages.find((message) => message.role === 'system');
+          const opening = context.messages.find((message) => message.role === 'user');
+          group = {
+            prompt: system?.content ?? '',
+            query: opening?.content ?? '',
+            waiting: [],
+            timer: setTimeout(() => flush(key), gatherMs),
+          };
+          gathering.set(key, group);
+        }
+        group.waiting.push({
+          reply: groupReply(context),
+          signal: askOptions.signal,
+          resolve,
+          reject,
+        });
+        if (group.waiting.length >= groupSize) flush(key);
+      });
   }
 
   /**

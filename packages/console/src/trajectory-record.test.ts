@@ -51,4 +51,31 @@ describe('trajectoryLine', () => {
       }),
     ).toThrow(/perToken.entropyPerToken.length = 2: must equal tokenIds.length = 12/);
   });
+
+  it('rounds the per-token numbers to significantDigits, and names a bad digit count', () => {
+    const trajectory = fixtureTrajectory(1, 4);
+    const entropyPerToken = trajectory.tokenIds.map((_, position) => Math.PI * 10 ** -position);
+    const line = trajectoryLine({
+      step: 4,
+      groupId: 'g',
+      trajectory,
+      decodeToken,
+      perToken: { entropyPerToken },
+      significantDigits: 3,
+    });
+    const tokens = line.turns[2]!.tokens!;
+    // Position p (3..11): entropy pi * 10^-p and log-prob -0.1 (p - 2) - 1, written to 3 digits.
+    tokens.forEach((token, index) => {
+      const position = index + 3;
+      expect(token.entropy).toBe(Number(`3.14e-${position}`));
+      expect(token.logProb).toBe(Number((-0.1 * (position - 2) - 1).toFixed(2)));
+    });
+    for (const significantDigits of [0, 2.5, 18]) {
+      expect(() =>
+        trajectoryLine({ step: 1, groupId: 'g', trajectory, decodeToken, significantDigits }),
+      ).toThrow(
+        new RegExp(`significantDigits = ${significantDigits}: must be an integer in \\[1, 17\\]`),
+      );
+    }
+  });
 });

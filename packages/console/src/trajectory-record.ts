@@ -51,7 +51,9 @@ export interface PerTokenValues {
  * its text, and each agent turn with its sampled tokens (the ids kept as
  * sampled, each decoded on its own by `decodeToken`), their behaviour
  * log-probabilities, and the advantages, KL and entropy per token when the
- * trainer supplies them.
+ * trainer supplies them. `significantDigits` rounds the per-token numbers
+ * (a log written every step stays small: 4 digits is what a hover shows);
+ * without it they are kept in full.
  *
  * @example
  * ```ts
@@ -65,8 +67,23 @@ export function trajectoryLine(options: {
   trajectory: Trajectory;
   decodeToken: (id: number) => string;
   perToken?: PerTokenValues;
+  significantDigits?: number;
 }): TrajectoryLine {
-  const { trajectory, perToken = {} } = options;
+  const { trajectory, perToken = {}, significantDigits } = options;
+  if (
+    significantDigits !== undefined &&
+    !(Number.isInteger(significantDigits) && significantDigits >= 1 && significantDigits <= 17)
+  ) {
+    throw new InvalidArgumentError({
+      argument: 'significantDigits',
+      value: significantDigits,
+      message: 'must be an integer in [1, 17]',
+    });
+  }
+  const round =
+    significantDigits === undefined
+      ? (value: number) => value
+      : (value: number) => Number(value.toPrecision(significantDigits));
   const length = trajectory.tokenIds.length;
   for (const [name, values] of Object.entries(perToken)) {
     if (values !== undefined && values.length !== length) {
@@ -92,10 +109,12 @@ export function trajectoryLine(options: {
       tokens.push({
         id,
         text: options.decodeToken(id),
-        logProb: trajectory.behaviorLogProbs[index]!,
-        ...(perToken.advantagesPerToken ? { advantage: perToken.advantagesPerToken[index]! } : {}),
-        ...(perToken.klPerToken ? { kl: perToken.klPerToken[index]! } : {}),
-        ...(perToken.entropyPerToken ? { entropy: perToken.entropyPerToken[index]! } : {}),
+        logProb: round(trajectory.behaviorLogProbs[index]!),
+        ...(perToken.advantagesPerToken
+          ? { advantage: round(perToken.advantagesPerToken[index]!) }
+          : {}),
+        ...(perToken.klPerToken ? { kl: round(perToken.klPerToken[index]!) } : {}),
+        ...(perToken.entropyPerToken ? { entropy: round(perToken.entropyPerToken[index]!) } : {}),
       });
     }
     record.tokens = tokens;

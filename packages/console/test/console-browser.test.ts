@@ -2,7 +2,9 @@ import { appendFile, mkdir, mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Random } from '@cohort/core';
-import { initializeBackend } from '@cohort/tfjs';
+import { MockTokenizer } from '@cohort/core/test';
+import { createBanditEnvironment, humanFeedbackReward } from '@cohort/environments';
+import { createOptimizer, initializeBackend, UnigramPolicy } from '@cohort/tfjs';
 import {
   type CandidateDecision,
   type CandidateGenerator,
@@ -10,6 +12,7 @@ import {
   CandidateSelectorTrainer,
   createCandidateUpdateRule,
   createHashingFeaturizer,
+  GrpoTrainer,
   MlpCandidateActor,
   MlpRewardCritic,
   type TrainableCandidateActor,
@@ -55,6 +58,7 @@ describe.skipIf(!hasChromium)('the console in headless chromium', () => {
   let context: BrowserContext;
   let server: ConsoleServer;
   let broker: FeedbackBroker;
+  let groupBroker: FeedbackBroker;
   let liveFile: string;
   const dimension = 32;
   const featurizer = createHashingFeaturizer({ dimension });
@@ -74,6 +78,8 @@ describe.skipIf(!hasChromium)('the console in headless chromium', () => {
     liveFile = path.join(runA.directory, 'metrics.jsonl');
     const feedbackDirectory = path.join(root, 'selector');
     broker = await FeedbackBroker.open({ runDirectory: feedbackDirectory });
+    const groupDirectory = path.join(root, 'grpo-group');
+    groupBroker = await FeedbackBroker.open({ runDirectory: groupDirectory });
     trainer = new CandidateSelectorTrainer({
       generator,
       featurizer,
@@ -92,11 +98,16 @@ describe.skipIf(!hasChromium)('the console in headless chromium', () => {
       onEvent: (event) => events.push(event),
     });
     server = await createConsoleServer({
-      runDirectories: [runA.directory, path.join(root, 'support-b'), feedbackDirectory],
+      runDirectories: [
+        runA.directory,
+        path.join(root, 'support-b'),
+        feedbackDirectory,
+        groupDirectory,
+      ],
       allowEmptyRuns: true,
       webDirectory: inject('webDirectory'),
       pollMs: 100,
-      feedback: [broker],
+      feedback: [broker, groupBroker],
       // The chat protocol's simplest honest implementation: it answers with the checkpoint and the
       // user's words reversed, so the page's plumbing is checked (the app's model-backed chat is
       // checked end to end in tests/e2e/agent-trainer-console.test.ts).
@@ -300,6 +311,90 @@ describe.skipIf(!hasChromium)('the console in headless chromium', () => {
       ['ada', first.chosenIndex, queries[0]!.query],
       ['ada', second.chosenIndex, queries[1]!.query],
     ]);
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+
+  it('takes a person’s keyboard scores of a GRPO group’s replies to the trainer, whose update follows them', async () => {
+    // A one-token policy answering with a digit (or nothing), the environment's own reward 0:
+    // the only reward is the person's, who likes higher digits (score = digit / 4).
+    const tokenizer = new MockTokenizer();
+    const digitIds = [...'01234'].map((digit) => tokenizer.encode(digit)[0]!);
+    const policy = new UnigramPolicy({
+      tokenizer,
+      initialLogits: Array.from({ length: tokenizer.vocabSize }, (_, id) =>
+        digitIds.includes(id) ? 2 : id === tokenizer.endOfTurnTokenId ? 0 : -4,
+      ),
+    });
+    const groupSize = 4;
+    const trainer = new GrpoTrainer({
+      policy,
+      optimizer: createOptimizer({
+        type: 'adam',
+        learningRate: 0.1,
+        variables: policy.namedVariables(),
+      }),
+      environment: createBanditEnvironment({
+        bandit: { armMeans: [0, 0, 0, 0, 0], noise: 'bernoulli' },
+      }),
+      trainScenarios: [{ id: 'bandit' }],
+      rewards: [
+        {
+          reward: humanFeedbackReward({
+            ask: groupBroker.askGroupForFeedback({ groupSize }),
+            range: [0, 1],
+          }),
+          weight: 1,
+        },
+      ],
+      config: {
+        seed: 2,
+        scenariosPerStep: 1,
+        groupSize,
+        generation: { maxNewTokens: 1, temperature: 1 },
+        maxSequenceLength: 512,
+        minibatchSize: groupSize,
+      },
+    });
+    const { page, problems } = await watchedPage(context, server.url.slice(0, -1));
+    await page.goto(`${server.url}#/feedback`);
+    await page.getByLabel('grpo-group (waiting for feedback)').check();
+    await page.getByLabel('your name').fill('ada');
+    await page.locator('body').click({ position: { x: 5, y: 5 } });
+
+    const before = policy.probabilities();
+    const stepping = trainer.stepWithRecords();
+    await page.waitForSelector('.question[data-kind="group"]');
+    const shown = await page.$$eval('.candidates.group .reply', (spans) =>
+      spans.map((span) => span.textContent ?? ''),
+    );
+    expect(shown).toHaveLength(groupSize);
+    const digitOf = (reply: string) => (/^[0-4]$/.test(reply.trim()) ? Number(reply.trim()) : 0);
+    // Keys 1 to 5 score the marked reply (then the next is marked), Enter sends the group.
+    for (const reply of shown) await page.keyboard.press(String(digitOf(reply) + 1));
+    await screenshot(page, 'feedback-group');
+    await page.keyboard.press('Enter');
+    const { records } = await stepping;
+    const given = shown.map((reply) => digitOf(reply) / 4);
+    // Each rollout got the score of the reply shown at its place, under the reward's name.
+    expect(records.map((record) => record.rewardsByFunction['human-feedback'])).toEqual(given);
+    await page.waitForSelector('.rated-count[data-rated="1"]');
+    const [stored] = (await readFile(groupBroker.file, 'utf8'))
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { who: string; answer: number[]; itemKind: string });
+    expect(stored).toMatchObject({ who: 'ada', itemKind: 'group', answer: given });
+    // The update follows the person: the best-scored reply's token became likelier, the worst's less.
+    const tokenOf = (index: number) => {
+      const record = records[index]!;
+      return record.tokenIds[record.lossMask.lastIndexOf(1)]!;
+    };
+    const best = given.indexOf(Math.max(...given));
+    const worst = given.indexOf(Math.min(...given));
+    expect(given[best]!).toBeGreaterThan(given[worst]!);
+    const after = policy.probabilities();
+    expect(after[tokenOf(best)]!).toBeGreaterThan(before[tokenOf(best)]! + 1e-3);
+    expect(after[tokenOf(worst)]!).toBeLessThan(before[tokenOf(worst)]! - 1e-3);
     expect(problems).toEqual([]);
     await page.close();
   });

@@ -10,18 +10,43 @@ interface FeedbackState {
 
 const nameKey = 'cohort-console-rater';
 
+interface Grading {
+  itemId: string;
+  scores: (number | null)[];
+  marked: number;
+}
+
+/** The score of key 1 to 5: 0, 0.25, ..., 1. */
+function keyScore(digit: number): number {
+  return (digit - 1) / 4;
+}
+
+/** How a stored answer reads in the ratings table. */
+function answerText(rating: FeedbackRating): string {
+  const { answer } = rating;
+  if (answer === null) return 'skipped';
+  if (Array.isArray(answer)) return answer.map((score) => score.toFixed(2)).join(' / ');
+  return rating.itemKind === 'choose' ? (rating.candidates[answer] ?? '') : String(answer);
+}
+
 /**
  * A person's ratings for a trainer that waits on them. Keyboard first: for a
  * `choose` question, keys 1 to K pick the best candidate; for a `score`
- * question, keys 1 to 5 give a score of 0, 0.25, ..., 1; `s` skips. Each
- * answer is stored in the run directory (with the name given here and the
- * time) before the trainer gets it.
+ * question, keys 1 to 5 give a score of 0, 0.25, ..., 1; for a `group`
+ * question (the G replies of a GRPO group), keys 1 to 5 score the marked
+ * reply and mark the next, arrows or j/k move the mark, Enter sends once
+ * every reply has a score; `s` skips. Each answer is stored in the run
+ * directory (with the name given here and the time) before the trainer gets it.
  */
 export function FeedbackPage(props: { runId: string | undefined }) {
   const [state, setState] = useState<FeedbackState | null>(null);
   const [who, setWho] = useState(() => localStorage.getItem(nameKey) ?? '');
   const [message, setMessage] = useState('');
   const [busy, setBusy] = useState(false);
+  // The scores given so far to the replies of a group question, and the reply the keys score;
+  // mirrored in a ref so that keys pressed faster than the page renders build on each other.
+  const [grading, setGrading] = useState<Grading>({ itemId: '', scores: [], marked: 0 });
+  const gradingRef = useRef(grading);
   const nameInput = useRef<HTMLInputElement>(null);
 
   useEffect(() => {
@@ -36,8 +61,32 @@ export function FeedbackPage(props: { runId: string | undefined }) {
   }, [props.runId]);
 
   const item = state?.pending[0];
+  const currentGrading = (): Grading =>
+    item && gradingRef.current.itemId === item.id
+      ? gradingRef.current
+      : { itemId: item?.id ?? '', scores: item?.candidates.map(() => null) ?? [], marked: 0 };
+  const updateGrading = (change: (current: Grading) => Grading) => {
+    const next = change(currentGrading());
+    gradingRef.current = next;
+    setGrading(next);
+  };
+  const { scores, marked } = item && grading.itemId === item.id ? grading : currentGrading();
 
-  const answer = async (value: number | null) => {
+  const scoreReply = (index: number, score: number) =>
+    updateGrading((current) => {
+      const next = [...current.scores];
+      next[index] = score;
+      const unscored = next.findIndex((value, other) => value === null && other > index);
+      const firstUnscored = next.indexOf(null);
+      return {
+        ...current,
+        scores: next,
+        marked: unscored >= 0 ? unscored : firstUnscored >= 0 ? firstUnscored : index,
+      };
+    });
+  const mark = (index: number) => updateGrading((current) => ({ ...current, marked: index }));
+
+  const answer = async (value: number | number[] | null) => {
     if (!item || !props.runId || busy) return;
     if (who.trim() === '') {
       setMessage('Enter your name first: every rating is stored with who gave it.');
@@ -70,13 +119,35 @@ export function FeedbackPage(props: { runId: string | undefined }) {
         return;
       }
       const digit = Number(event.key);
+      if (item.kind === 'group') {
+        const last = item.candidates.length - 1;
+        const current = currentGrading();
+        if (event.key === 'ArrowDown' || event.key === 'j') {
+          event.preventDefault();
+          mark(Math.min(last, current.marked + 1));
+        } else if (event.key === 'ArrowUp' || event.key === 'k') {
+          event.preventDefault();
+          mark(Math.max(0, current.marked - 1));
+        } else if (event.key === 'Enter') {
+          event.preventDefault();
+          if (current.scores.every((score) => score !== null)) {
+            void answer(current.scores as number[]);
+          } else {
+            setMessage('score every reply first (1 to 5), or s to skip the group');
+          }
+        } else if (Number.isInteger(digit) && digit >= 1 && digit <= 5) {
+          event.preventDefault();
+          scoreReply(Math.min(current.marked, last), keyScore(digit));
+        }
+        return;
+      }
       if (!Number.isInteger(digit) || digit < 1) return;
       if (item.kind === 'choose' && digit <= item.candidates.length) {
         event.preventDefault();
         void answer(digit - 1);
       } else if (item.kind === 'score' && digit <= 5) {
         event.preventDefault();
-        void answer((digit - 1) / 4);
+        void answer(keyScore(digit));
       }
     };
     window.addEventListener('keydown', onKey);
@@ -126,9 +197,49 @@ export function FeedbackPage(props: { runId: string | undefined }) {
           <p class="hint">
             {item.kind === 'choose'
               ? `Press 1–${item.candidates.length} for the best reply, s to skip.`
-              : 'Press 1 (bad) to 5 (good), s to skip.'}
+              : item.kind === 'group'
+                ? `${item.candidates.length} replies to the same prompt: press 1 (bad) to 5 (good) for the marked one, ↑/↓ or j/k to move, Enter to send, s to skip.`
+                : 'Press 1 (bad) to 5 (good), s to skip.'}
           </p>
-          {item.kind === 'choose' ? (
+          {item.kind === 'group' ? (
+            <div>
+              <ol class="candidates group">
+                {item.candidates.map((candidate, index) => (
+                  <li
+                    key={index}
+                    class={index === marked ? 'marked' : undefined}
+                    data-score={scores[index] ?? ''}
+                  >
+                    <button type="button" class="candidate" onClick={() => mark(index)}>
+                      <span class="reply">{candidate}</span>
+                      {candidate.trim() === '' ? <em class="empty">(empty reply)</em> : null}
+                    </button>
+                    <span class="scores">
+                      {[1, 2, 3, 4, 5].map((digit) => (
+                        <button
+                          key={digit}
+                          type="button"
+                          disabled={busy}
+                          aria-pressed={scores[index] === keyScore(digit)}
+                          onClick={() => scoreReply(index, keyScore(digit))}
+                        >
+                          {digit}
+                        </button>
+                      ))}
+                    </span>
+                  </li>
+                ))}
+              </ol>
+              <button
+                type="button"
+                class="send"
+                disabled={busy || scores.some((score) => score === null)}
+                onClick={() => void answer(scores as number[])}
+              >
+                <kbd>Enter</kbd> send
+              </button>
+            </div>
+          ) : item.kind === 'choose' ? (
             <ol class="candidates">
               {item.candidates.map((candidate, index) => (
                 <li key={index}>
@@ -151,7 +262,7 @@ export function FeedbackPage(props: { runId: string | undefined }) {
                   key={digit}
                   type="button"
                   disabled={busy}
-                  onClick={() => void answer((digit - 1) / 4)}
+                  onClick={() => void answer(keyScore(digit))}
                 >
                   <kbd>{digit}</kbd>
                 </button>
@@ -179,13 +290,7 @@ export function FeedbackPage(props: { runId: string | undefined }) {
                 <td>{rating.time}</td>
                 <td>{rating.who}</td>
                 <td>{rating.query}</td>
-                <td>
-                  {rating.answer === null
-                    ? 'skipped'
-                    : rating.itemKind === 'choose'
-                      ? rating.candidates[rating.answer]
-                      : rating.answer}
-                </td>
+                <td>{answerText(rating)}</td>
               </tr>
             ))}
         </tbody>

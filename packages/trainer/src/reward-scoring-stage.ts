@@ -141,28 +141,37 @@ export async function scoreEpisodeRewards<S extends ScenarioLike>(
     const group = options.groups[groupIndex]!;
     const scenario = options.scenarios[groupIndex]!;
     const trajectories: Trajectory[] = [];
-    for (const trajectory of group.trajectories) {
-      const last = lastAgentTurn(trajectory);
-      const start = performance.now();
-      const episode = await scoreRewardFunctions({
-        rewards: options.rewards,
-        scope: 'episode',
-        context: {
-          scenario,
-          messages: trajectory.messages,
-          completion: last?.content ?? '',
-          turnIndex: Math.max(0, trajectory.rewardsPerTurn.length - 1),
-          done: true,
-          // Gateway episodes end `external`, which a reward context does not name.
-          ...(trajectory.endReason === 'external' ? {} : { endReason: trajectory.endReason }),
-          // An agent turn's token span holds exactly the ids it sampled.
-          completionTokenCount: last === undefined ? 0 : last.tokenEnd - last.tokenStart,
-          ...(last?.finishReason === undefined ? {} : { finishReason: last.finishReason }),
-        },
-        trajectoryId: trajectory.id,
-        failures,
-      });
-      seconds += (performance.now() - start) / 1000;
+    // The G episodes of a group are scored at once: a reward that waits (a judge model, a
+    // person shown the whole group) sees them together. Failures keep the episodes' order.
+    const start = performance.now();
+    const failuresPerEpisode = group.trajectories.map((): RewardFailure[] => []);
+    const scoredEpisodes = await Promise.all(
+      group.trajectories.map((trajectory, sampleIndex) => {
+        const last = lastAgentTurn(trajectory);
+        return scoreRewardFunctions({
+          rewards: options.rewards,
+          scope: 'episode',
+          context: {
+            scenario,
+            messages: trajectory.messages,
+            completion: last?.content ?? '',
+            turnIndex: Math.max(0, trajectory.rewardsPerTurn.length - 1),
+            done: true,
+            // Gateway episodes end `external`, which a reward context does not name.
+            ...(trajectory.endReason === 'external' ? {} : { endReason: trajectory.endReason }),
+            // An agent turn's token span holds exactly the ids it sampled.
+            completionTokenCount: last === undefined ? 0 : last.tokenEnd - last.tokenStart,
+            ...(last?.finishReason === undefined ? {} : { finishReason: last.finishReason }),
+          },
+          trajectoryId: trajectory.id,
+          failures: failuresPerEpisode[sampleIndex]!,
+        });
+      }),
+    );
+    for (const episodeFailures of failuresPerEpisode) failures.push(...episodeFailures);
+    seconds += (performance.now() - start) / 1000;
+    for (const [sampleIndex, trajectory] of group.trajectories.entries()) {
+      const episode = scoredEpisodes[sampleIndex]!;
       // Turn-scoped functions report their sum over turns, so every reward shows by name.
       const rewardsByFunction = { ...trajectory.rewardsByFunction, ...episode.byName };
       for (const [rewardName, score] of Object.entries(rewardsByFunction)) {

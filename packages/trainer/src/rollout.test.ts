@@ -145,4 +145,55 @@ describe('rolloutGroups', () => {
       }
     }
   });
+
+  it("asks an episode reward for a group's G episodes at once, and keeps each answer with its episode", async () => {
+    // A reward that answers only when the whole group has asked, as a person rating G replies side
+    // by side does: scored one episode after another, it would never answer.
+    const asked: { completion: string; resolve: (value: number) => void }[] = [];
+    const groupReward = {
+      name: 'group',
+      score: ({ completion }: { completion: string }) =>
+        new Promise<number>((resolve, reject) => {
+          const timer = setTimeout(
+            () => reject(new Error('the group was never asked in full')),
+            2000,
+          );
+          asked.push({
+            completion,
+            resolve: (value) => {
+              clearTimeout(timer);
+              resolve(value);
+            },
+          });
+          if (asked.length % 3 === 0) {
+            const groupNumber = asked.length / 3;
+            for (const [index, entry] of asked.slice(-3).entries()) {
+              entry.resolve(10 * groupNumber + index);
+            }
+          }
+        }),
+    };
+    const result = await rolloutGroups({
+      policy: new MockPolicy({ logits, tokenizer }),
+      environment,
+      scenarios: [scenario, scenario],
+      groupSize: 3,
+      seed: 3,
+      generation: { maxNewTokens: 4, temperature: 1, stopTokenIds: [tokenizer.endOfTurnTokenId] },
+      rewards: [{ reward: groupReward, weight: 1 }],
+      maxSequenceLength: 512,
+      label: 'g',
+    });
+    expect(result.rewardFailures).toEqual([]);
+    expect(asked).toHaveLength(6);
+    result.groups.forEach((group, groupIndex) => {
+      group.trajectories.forEach((trajectory, index) => {
+        // Group g (from 1) answers 10 g + i to its i-th episode.
+        expect(trajectory.rewardsByFunction.group).toBe(10 * (groupIndex + 1) + index);
+        expect(asked[3 * groupIndex + index]!.completion).toBe(
+          trajectory.messages.filter((message) => message.role === 'assistant').at(-1)!.content,
+        );
+      });
+    });
+  });
 });

@@ -79,7 +79,9 @@ function elapsedSeconds(start: number): number {
  * environment's turn reward plus the weighted turn-scoped reward functions)
  * and the weighted episode-scoped reward functions. A reward function that
  * throws or returns a non-finite value counts as `null` and is reported in
- * `rewardFailures`.
+ * `rewardFailures`. The episode-scoped rewards of a group's G episodes are
+ * scored concurrently, so a reward that waits on the whole group (a person
+ * who rates the G replies side by side) is asked for all G at once.
  */
 export async function rolloutGroups<S extends ScenarioLike>(
   options: RolloutOptions<S>,

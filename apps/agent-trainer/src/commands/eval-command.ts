@@ -5,7 +5,7 @@ import type { EvalCommand } from '../command-line';
 import { type ExitCode, exitCodes, UsageError } from '../exit-codes';
 import { assertRunModulesTrusted, readRunConfig } from '../run-config';
 import { loadRunWeights } from '../run-weights';
-import { createTrainer, type TrainerParts } from '../training-setup';
+import { createTrainer, humanFeedbackRewardName, type TrainerParts } from '../training-setup';
 
 /**
  * `agent-trainer eval`: held-out evaluation of a run's newest weights (or of
@@ -43,7 +43,8 @@ export async function evalCommand(command: EvalCommand, io: CliIo): Promise<Exit
       : undefined;
   const metrics = await evaluateStratified(trainer, {
     environment: parts!.environment,
-    rewards: parts!.rewards,
+    // A person is asked only about training groups (`train --console`), never in an evaluation.
+    rewards: parts!.rewards.filter(({ reward }) => reward.name !== humanFeedbackRewardName),
     scenarios: parts!.evalScenarios,
     maxScenarios: command.scenarios ?? 0,
     ...(command.seed !== undefined ? { seed: command.seed } : {}),

@@ -36,7 +36,12 @@ import { supportPromptPhrases } from '../prompt-phrases';
 import { assertRunModulesTrusted, readRunConfig } from '../run-config';
 import { createRunDirectory, type RunPaths, runPaths, writeJsonAtomic } from '../run-directory';
 import { checkRunFits } from '../run-preflight';
-import { createTrainer, type TrainerParts } from '../training-setup';
+import {
+  createTrainer,
+  type HumanFeedbackLink,
+  humanFeedbackRewardName,
+  type TrainerParts,
+} from '../training-setup';
 import { writeRunReport } from './report-command';
 import { attachTrainingConsole } from './training-console';
 
@@ -189,9 +194,17 @@ export function summaryLines(file: RunSummaryFile): string[] {
  */
 export async function trainCommand(command: TrainCommand, io: CliIo): Promise<ExitCode> {
   const config = await resolveConfig(command);
+  const asksPerson = config.rewards.some((reward) => reward.type === 'human-feedback');
+  if (asksPerson && !command.console && !command.dryRun) {
+    throw new UsageError(
+      'reward "human-feedback" asks a person on the console\'s feedback page: add --console (and open the URL it prints)',
+    );
+  }
+  const humanFeedback: HumanFeedbackLink = {};
   let parts: TrainerParts | undefined;
   const trainer = await createTrainer({
     config,
+    humanFeedback,
     ...(command.verbose ? { log: (line: string) => io.stderr.write(`${line}\n`) } : {}),
     onParts: (built) => {
       parts = built;
@@ -235,7 +248,16 @@ export async function trainCommand(command: TrainCommand, io: CliIo): Promise<Ex
     throw error;
   }
   try {
-    return await trainInDirectory({ command, io, config, trainer, parts: parts!, paths, warnings });
+    return await trainInDirectory({
+      command,
+      io,
+      config,
+      trainer,
+      parts: parts!,
+      paths,
+      warnings,
+      humanFeedback: asksPerson ? humanFeedback : undefined,
+    });
   } finally {
     await lock.release();
   }
@@ -249,6 +271,7 @@ async function trainInDirectory(options: {
   parts: TrainerParts;
   paths: RunPaths;
   warnings: string[];
+  humanFeedback: HumanFeedbackLink | undefined;
 }): Promise<ExitCode> {
   const { command, io, config, trainer, parts, paths } = options;
   if (!command.resume) {
@@ -331,7 +354,8 @@ async function trainInDirectory(options: {
       ? {
           evaluation: {
             environment: parts.environment,
-            rewards: parts.rewards,
+            // Held-out evaluation is checked by code: a person is asked only about training groups.
+            rewards: parts.rewards.filter(({ reward }) => reward.name !== humanFeedbackRewardName),
             scenarios: parts.evalScenarios,
             ...(parts.categoryOf ? { categoryOf: parts.categoryOf } : {}),
             ...(parts.episodeCounts ? { episodeCounts: parts.episodeCounts } : {}),
@@ -349,6 +373,9 @@ async function trainInDirectory(options: {
     trainer,
     runDirectory: paths.root,
     ...(command.console ? { console: command.console } : {}),
+    ...(options.humanFeedback
+      ? { humanFeedback: { link: options.humanFeedback, groupSize: config.trainer.groupSize } }
+      : {}),
     io,
     message: (text) => progress.message(text),
   });
