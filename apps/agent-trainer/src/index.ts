@@ -19,8 +19,8 @@ export {
   readConfigFile,
   resolveAppConfig,
 } from './app-config';
-export type { ChatModel } from './chat-model';
-export { loadChatModel } from './chat-model';
+export type { ChatEngine, ChatModel, ChatSampleOptions, LoadChatModelOptions } from './chat-model';
+export { chatEngines, loadChatModel } from './chat-model';
 export { runCli } from './cli';
 export type { CliIo } from './cli-io';
 export { processIo } from './cli-io';
