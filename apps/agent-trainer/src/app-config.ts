@@ -212,6 +212,12 @@ export interface AppConfigOverrides {
   steps?: number;
   /** A module path given with `--environment` (relative to the working directory). */
   environmentModule?: string;
+  /**
+   * A model folder given with `--model`: the folder the policy starts from
+   * (`tfjs-lm`'s `modelDirectory`, the default policy type; `proxy`'s
+   * `baseModelDirectory`; `candidate-selector`'s `modelDirectory`).
+   */
+  model?: string;
 }
 
 /**
@@ -242,6 +248,13 @@ export const defaultAppConfigInput = {
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+/** The config's policy section with `--model` in the field its type reads the model folder from. */
+function withModel(policy: unknown, model: string): Record<string, unknown> {
+  const section = isPlainObject(policy) ? policy : { type: 'tfjs-lm' };
+  const field = section.type === 'proxy' ? 'baseModelDirectory' : 'modelDirectory';
+  return { type: 'tfjs-lm', ...section, [field]: path.resolve(model) };
 }
 
 /**
@@ -285,6 +298,7 @@ export function resolveAppConfig(input: unknown, overrides: AppConfigOverrides =
   if (overrides.environmentModule !== undefined) {
     raw.environment = { type: 'module', module: path.resolve(overrides.environmentModule) };
   }
+  if (overrides.model !== undefined) raw.policy = withModel(raw.policy, overrides.model);
   const result = AppConfigSchema.safeParse(raw);
   if (result.success) {
     const issues = [...unknownKeyIssues(AppConfigSchema, raw), ...configBoundIssues(result.data)];

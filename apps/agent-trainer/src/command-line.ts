@@ -7,9 +7,11 @@ import {
   parseConsoleCommand,
   portFlag,
 } from './commands/console-command-line';
+import type { ExportCommand } from './commands/export-command';
 import { UsageError } from './exit-codes';
 
 export type { ConsoleCommand } from './commands/console-command-line';
+export type { ExportCommand } from './commands/export-command';
 
 /** Flags every command accepts. */
 export interface CommonFlags {
@@ -33,6 +35,8 @@ export interface TrainCommand extends CommonFlags {
   steps?: number;
   /** A user module exporting an environment (overrides the config's environment). */
   environment?: string;
+  /** The model folder the policy starts from (overrides the config's; any GPT-2 or Llama-family folder). */
+  model?: string;
   /** Serve the training console on this run while it trains (`--console [--console-port N]`). */
   console?: { port: number };
   /** Validate and print the resolved differences from the preset and the batch arithmetic; train nothing. */
@@ -60,6 +64,8 @@ export interface ChatCommand extends CommonFlags {
   runDirectory?: string;
   model?: string;
   system?: string;
+  /** `tfjs` or `transformers.js` (default: tfjs when the folder has model.safetensors). */
+  engine?: 'tfjs' | 'transformers.js';
   temperature: number;
   maxNewTokens: number;
   seed: number;
@@ -94,9 +100,18 @@ export type Command =
   | SftCommand
   | ReportCommand
   | ConsoleCommand
+  | ExportCommand
   | HelpCommand;
 
-export const commandNames = ['train', 'eval', 'chat', 'sft', 'report', 'console'] as const;
+export const commandNames = [
+  'train',
+  'eval',
+  'chat',
+  'export',
+  'sft',
+  'report',
+  'console',
+] as const;
 export type CommandName = (typeof commandNames)[number];
 
 const common = {
@@ -116,6 +131,7 @@ const optionsByCommand = {
     name: { type: 'string' },
     steps: { type: 'string' },
     environment: { type: 'string' },
+    model: { type: 'string' },
     console: { type: 'boolean' },
     'console-port': { type: 'string' },
     'dry-run': { type: 'boolean', default: false },
@@ -134,6 +150,7 @@ const optionsByCommand = {
     'run-dir': { type: 'string' },
     model: { type: 'string' },
     system: { type: 'string' },
+    engine: { type: 'string' },
     temperature: { type: 'string' },
     'max-new-tokens': { type: 'string' },
     seed: { type: 'string' },
@@ -146,18 +163,28 @@ const optionsByCommand = {
     dialogues: { type: 'string' },
     'vocab-size': { type: 'string' },
   },
+  export: {
+    ...common,
+    'run-dir': { type: 'string' },
+    model: { type: 'string' },
+    adapter: { type: 'string' },
+    out: { type: 'string' },
+    dtype: { type: 'string' },
+  },
   report: { ...common },
   console: { ...common, ...consoleFlags },
 } as const;
 
 const presetNames = ['conservative', 'balanced', 'aggressive'] as const;
+const chatEngineNames = ['tfjs', 'transformers.js'] as const;
+const exportDtypes = ['F32', 'BF16', 'F16'] as const;
 
 /** Usage text of the whole program, or of one command. */
 export function helpText(topic?: CommandName): string {
   const lines: Record<CommandName, string> = {
     train: `agent-trainer train [--config FILE] [--preset conservative|balanced|aggressive]
                     [--resume RUN_DIR] [--run-dir DIR] [--runs-root DIR] [--name NAME]
-                    [--steps N] [--environment MODULE] [--dry-run] [--trust-run-modules]
+                    [--steps N] [--environment MODULE] [--model DIR] [--dry-run] [--trust-run-modules]
                     [--console [--console-port N]] [--json] [--verbose]
   Train an agent with GRPO. Without --config: the embedded support model on the
   built-in customer-support scenarios. --resume continues a run from its last checkpoint;
@@ -165,14 +192,23 @@ export function helpText(topic?: CommandName): string {
   --trust-run-modules, because importing them runs their code. --dry-run validates
   everything, prints the settings that differ from the preset and the batch arithmetic,
   and creates nothing. --console serves the training console on the run (port
-  ${defaultConsolePort} unless --console-port).`,
+  ${defaultConsolePort} unless --console-port). --model starts the policy from a model folder
+  (GPT-2 or Llama, SmolLM, Qwen2, Qwen3; with policy.lora in the config, LoRA adapters are
+  trained and saved in the PEFT layout to RUN_DIR/adapter).`,
     eval: `agent-trainer eval (--run-dir DIR | --model DIR) [--scenarios N] [--seed N]
                    [--trust-run-modules] [--json]
   Held-out evaluation with the run's environment and rewards (the scale train reports),
   per category, with 95% intervals; prints a table.`,
-    chat: `agent-trainer chat (--run-dir DIR | --model DIR) [--system TEXT] [--temperature T]
-                   [--max-new-tokens N] [--seed N]
-  Talk to an agent in the terminal; reads one user message per line from stdin.`,
+    chat: `agent-trainer chat (--run-dir DIR | --model DIR) [--engine tfjs|transformers.js]
+                   [--system TEXT] [--temperature T] [--max-new-tokens N] [--seed N]
+  Talk to an agent in the terminal; reads one user message per line from stdin. A folder
+  runs on tfjs when it has model.safetensors, else on transformers.js (onnx/); --engine
+  chooses (an exported folder has both).`,
+    export: `agent-trainer export (--run-dir DIR | --model DIR [--adapter DIR]) --out DIR
+                     [--dtype f32|bf16|f16] [--json]
+  Merge LoRA adapters (a run's newest checkpoint, or a PEFT adapter folder) into a
+  Llama-family model and write a Hugging Face folder (model.safetensors, default f32)
+  plus onnx/model.onnx, which transformers.js loads.`,
     sft: `agent-trainer sft [--out DIR] [--seed N] [--steps N] [--dialogues N] [--vocab-size N] [--json]
   Train the embedded default chat model on generated support dialogues
   (default --out apps/agent-trainer/models/support-agent-tiny).`,
@@ -275,6 +311,9 @@ export function parseCommandLine(argv: readonly string[]): Command {
       if (string('resume') !== undefined && string('config') !== undefined) {
         throw new UsageError('--resume takes the config from the run directory; drop --config');
       }
+      if (string('resume') !== undefined && string('model') !== undefined) {
+        throw new UsageError('--resume takes the model from the run directory; drop --model');
+      }
       const steps = integerFlag('steps', string('steps'), 1);
       const consolePort = portFlag('console-port', string('console-port'));
       if (consolePort !== undefined && values.console !== true) {
@@ -297,6 +336,7 @@ export function parseCommandLine(argv: readonly string[]): Command {
         ...optional('name', string('name')),
         ...optional('steps', steps),
         ...optional('environment', string('environment')),
+        ...optional('model', string('model')),
         ...(values.console === true
           ? { console: { port: consolePort ?? defaultConsolePort } }
           : {}),
@@ -322,10 +362,17 @@ export function parseCommandLine(argv: readonly string[]): Command {
           trustRunModules: values['trust-run-modules'] === true,
         };
       }
+      const engine = string('engine');
+      if (engine !== undefined && !(chatEngineNames as readonly string[]).includes(engine)) {
+        throw new UsageError(
+          `--engine must be one of ${chatEngineNames.join(', ')}, got ${JSON.stringify(engine)}`,
+        );
+      }
       return {
         command: 'chat',
         ...flags,
         ...source,
+        ...optional('engine', engine as ChatCommand['engine']),
         ...optional('system', string('system')),
         temperature: numberFlag('temperature', string('temperature'), 0) ?? 0,
         maxNewTokens: integerFlag('max-new-tokens', string('max-new-tokens'), 1) ?? 64,
@@ -342,6 +389,33 @@ export function parseCommandLine(argv: readonly string[]): Command {
         ...optional('dialogues', integerFlag('dialogues', string('dialogues'), 1)),
         ...optional('vocabSize', integerFlag('vocab-size', string('vocab-size'), 300)),
       };
+    case 'export': {
+      const runDirectory = string('run-dir');
+      const model = string('model');
+      if ((runDirectory === undefined) === (model === undefined)) {
+        throw new UsageError('export needs exactly one of --run-dir DIR or --model DIR');
+      }
+      if (string('adapter') !== undefined && model === undefined) {
+        throw new UsageError('--adapter merges into --model DIR; a run exports its own adapters');
+      }
+      const out = string('out');
+      if (out === undefined) throw new UsageError('export needs --out DIR');
+      const dtype = (string('dtype') ?? 'f32').toUpperCase();
+      if (!(exportDtypes as readonly string[]).includes(dtype)) {
+        throw new UsageError(
+          `--dtype must be one of f32, bf16, f16, got ${JSON.stringify(string('dtype'))}`,
+        );
+      }
+      return {
+        command: 'export',
+        ...flags,
+        ...optional('runDirectory', runDirectory),
+        ...optional('model', model),
+        ...optional('adapter', string('adapter')),
+        out,
+        dtype: dtype as ExportCommand['dtype'],
+      };
+    }
     case 'report': {
       const [runDirectory, ...extra] = parsed.positionals;
       if (runDirectory === undefined)

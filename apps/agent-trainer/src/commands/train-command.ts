@@ -45,6 +45,7 @@ async function resolveConfig(command: TrainCommand): Promise<AppConfig> {
     ...(command.preset ? { preset: command.preset } : {}),
     ...(command.steps !== undefined ? { steps: command.steps } : {}),
     ...(command.environment ? { environmentModule: command.environment } : {}),
+    ...(command.model ? { model: command.model } : {}),
   };
   if (command.resume) {
     const config = await readRunConfig(command.resume, overrides);
