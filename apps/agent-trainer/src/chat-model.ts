@@ -17,11 +17,10 @@ import {
   ModelFilesError,
   TransformersSampler,
 } from '@cohort/transformers';
+import type { ChatEngine } from './chat-engines';
 import { UsageError } from './exit-codes';
 
-/** The runtime a chat model runs on: TensorFlow.js (the trainable weights) or transformers.js (an exported ONNX graph). */
-export const chatEngines = ['tfjs', 'transformers.js'] as const;
-export type ChatEngine = (typeof chatEngines)[number];
+export type { ChatEngine } from './chat-engines';
 
 /** One reply's sampling settings. */
 export interface ChatSampleOptions {

@@ -12,7 +12,7 @@ import {
 import { loadTransformersTokenizer, ModelFilesError } from '@cohort/transformers';
 import { assertModelDirectory, readModelType } from '../chat-model';
 import type { CliIo } from '../cli-io';
-import type { CommonFlags } from '../command-line';
+import type { ExportCommand } from '../command-line';
 import { type ExitCode, exitCodes, UsageError } from '../exit-codes';
 import { readRunWeights } from './model-source';
 
@@ -27,21 +27,6 @@ const tokenizerFileNames = [
   'chat_template.jinja',
   'chat_template.json',
 ] as const;
-
-/** `export`: a merged Hugging Face folder plus its ONNX graph for transformers.js. */
-export interface ExportCommand extends CommonFlags {
-  command: 'export';
-  /** A run whose newest checkpoint is exported. */
-  runDirectory?: string;
-  /** A Llama-family model folder to export (with `adapter`, merged). */
-  model?: string;
-  /** A PEFT LoRA adapter folder merged into `model`. */
-  adapter?: string;
-  /** The folder written. */
-  out: string;
-  /** Element type of `model.safetensors` (the ONNX graph is float32). */
-  dtype: 'F32' | 'BF16' | 'F16';
-}
 
 /**
  * `agent-trainer export`: merges a Llama-family model's LoRA adapters into its
