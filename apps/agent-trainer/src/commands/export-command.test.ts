@@ -3,6 +3,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
 import { Random } from '@cohort/core';
 import { generate, initializeBackend, type WeightMap } from '@cohort/tfjs';
 import {
@@ -41,6 +42,7 @@ const lora = {
   alpha: 8,
   targets: ['q_proj', 'o_proj', 'gate_proj', 'down_proj'] as const,
 };
+const embeddedModel = fileURLToPath(new URL('../../models/support-agent-tiny', import.meta.url));
 let scratch = '';
 let base = '';
 let adapter = '';
@@ -174,7 +176,7 @@ describe('agent-trainer export', () => {
       exportCommand(
         {
           command: 'export',
-          model: path.resolve('models/support-agent-tiny'),
+          model: embeddedModel,
           out: path.join(scratch, 'never'),
           dtype: 'F32',
           json: false,
@@ -187,7 +189,7 @@ describe('agent-trainer export', () => {
       exportCommand(
         {
           command: 'export',
-          model: path.resolve('models/support-agent-tiny'),
+          model: embeddedModel,
           out: path.join(scratch, 'never'),
           dtype: 'F32',
           json: false,
