@@ -1,30 +1,11 @@
-import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { initializeBackend } from '@cohort/tfjs';
-import { loadCheckpoint, writeTinyLlamaFolder } from '@cohort/tfjs/node';
+import { loadCheckpoint, readLoraAdapter, writeTinyLlamaFolder } from '@cohort/tfjs/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-
-const root = fileURLToPath(new URL('../..', import.meta.url));
-const cliPath = path.join(root, 'apps/agent-trainer/src/bin.ts');
-
-function runCli(args: readonly string[]): Promise<{ code: number | null; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      ['--conditions=@cohort/source', '--import', 'tsx', cliPath, ...args],
-      { cwd: root, env: { ...process.env, NO_COLOR: '1' }, stdio: ['ignore', 'ignore', 'pipe'] },
-    );
-    let stderr = '';
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString();
-    });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stderr }));
-  });
-}
+import { runCli } from './cli-process';
 
 let scratch = '';
 beforeAll(async () => {
@@ -35,8 +16,18 @@ afterAll(async () => {
   await rm(scratch, { recursive: true, force: true });
 });
 
-describe('agent-trainer train on a Llama-family folder with LoRA', () => {
-  it('trains the adapters of a tiny Qwen2 folder (BF16, transformers.js tokenizer) from a config file', async () => {
+/** The `reply` lines of `chat --json`. */
+function replies(stdout: string): string[] {
+  return stdout
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line) as { type: string; agent: string })
+    .filter((line) => line.type === 'reply')
+    .map((line) => line.agent);
+}
+
+describe('agent-trainer on a Llama-family folder with LoRA, from the command line', () => {
+  it('trains adapters of a tiny Qwen2 folder (--model), saves a PEFT adapter, exports a merged folder with ONNX, and chats with it through transformers.js', async () => {
     const modelDirectory = path.join(scratch, 'tiny-qwen2');
     await writeTinyLlamaFolder(modelDirectory, {
       config: {
@@ -62,22 +53,35 @@ describe('agent-trainer train on a Llama-family folder with LoRA', () => {
         '  minibatchSize: 8',
         '  generation: { maxNewTokens: 4 }',
         '  maxSequenceLength: 128',
+        '  optimizer: { learningRate: 0.05 }',
         '  evaluation: { everySteps: 0 }',
         '  evolution: { everyEpisodes: 0 }',
         'environment: { type: bandit }',
-        'rewards: [{ type: length, options: { maxTokens: 4 } }]',
+        // Random text matches sometimes, so rewards differ within a group and the adapters move.
+        "rewards: [{ type: regex, options: { pattern: '[aeiou]' } }]",
         'policy:',
         '  type: tfjs-lm',
-        `  modelDirectory: ${modelDirectory}`,
         '  lora: { rank: 2, alpha: 4, targets: [q_proj, v_proj, down_proj] }',
         '',
       ].join('\n'),
     );
     const runDirectory = path.join(scratch, 'run');
-    const result = await runCli(['train', '--config', configPath, '--run-dir', runDirectory]);
-    expect(result.code, result.stderr).toBe(0);
+    const train = await runCli([
+      'train',
+      '--config',
+      configPath,
+      '--model',
+      modelDirectory,
+      '--run-dir',
+      runDirectory,
+    ]);
+    expect(train.code, train.stderr).toBe(0);
     const summary = JSON.parse(await readFile(path.join(runDirectory, 'summary.json'), 'utf8'));
     expect(summary.stepsCompleted).toBe(2);
+    const resolved = JSON.parse(
+      await readFile(path.join(runDirectory, 'config.resolved.json'), 'utf8'),
+    );
+    expect(resolved.policy.modelDirectory).toBe(path.resolve(modelDirectory));
     const checkpoints = await readdir(path.join(runDirectory, 'checkpoints'));
     const { weights } = await loadCheckpoint(
       path.join(runDirectory, 'checkpoints', checkpoints.at(-1) as string),
@@ -86,5 +90,81 @@ describe('agent-trainer train on a Llama-family folder with LoRA', () => {
     // Only the adapters are trained and checkpointed: 2 layers x 3 projections x (A, B).
     expect(names.filter((name) => /\.lora_[AB]\.weight$/.test(name))).toHaveLength(12);
     expect(names.some((name) => name.endsWith('mlp.up_proj.weight'))).toBe(false);
+
+    // The run's adapter in the PEFT layout, equal to the final checkpoint's and trained (B no longer zero).
+    expect(train.stderr).toContain(
+      `LoRA adapter (PEFT layout) ${path.join(runDirectory, 'adapter')}`,
+    );
+    const adapter = await readLoraAdapter(path.join(runDirectory, 'adapter'));
+    expect(adapter.options).toMatchObject({ rank: 2, alpha: 4 });
+    expect([...adapter.options.targets].sort()).toEqual(['down_proj', 'q_proj', 'v_proj']);
+    const config = JSON.parse(
+      await readFile(path.join(runDirectory, 'adapter', 'adapter_config.json'), 'utf8'),
+    );
+    expect(config).toMatchObject({ peft_type: 'LORA', r: 2, lora_alpha: 4 });
+    expect(config.base_model_name_or_path).toBe(path.resolve(modelDirectory));
+    for (const [name, tensor] of Object.entries(adapter.weights)) {
+      expect(Array.from(tensor.data)).toEqual(Array.from(weights[name]?.data ?? []));
+    }
+    const trainedB = adapter.weights['model.layers.0.self_attn.q_proj.lora_B.weight'];
+    expect(trainedB?.data.some((value) => value !== 0)).toBe(true);
+
+    // Merge and export: a Hugging Face folder plus onnx/model.onnx.
+    const exported = path.join(scratch, 'exported');
+    const exportResult = await runCli([
+      'export',
+      '--run-dir',
+      runDirectory,
+      '--out',
+      exported,
+      '--json',
+    ]);
+    expect(exportResult.code, exportResult.stderr).toBe(0);
+    expect(JSON.parse(exportResult.stdout.trim())).toMatchObject({ type: 'export', merged: true });
+    for (const file of ['config.json', 'model.safetensors', 'tokenizer.json', 'onnx/model.onnx'])
+      expect(existsSync(path.join(exported, file)), file).toBe(true);
+
+    // The same greedy conversation from the run (tfjs, base + adapters) and from the exported ONNX
+    // graph on transformers.js (the merged folder on tfjs: export-command.test.ts).
+    const conversation = 'hello, how can I help you today?\nthank you, goodbye!\n';
+    const chat = (args: string[]) =>
+      runCli(
+        ['chat', ...args, '--max-new-tokens', '6', '--system', 'Be brief.', '--json'],
+        undefined,
+        conversation,
+      );
+    const fromRun = await chat(['--run-dir', runDirectory]);
+    expect(fromRun.code, fromRun.stderr).toBe(0);
+    const fromOnnx = await chat(['--model', exported, '--engine', 'transformers.js']);
+    expect(fromOnnx.code, fromOnnx.stderr).toBe(0);
+    expect(replies(fromRun.stdout)).toHaveLength(2);
+    expect(replies(fromOnnx.stdout)).toEqual(replies(fromRun.stdout));
+
+    // eval reads the Llama run; the exported folder is a frozen base for the proxy-tuned policy.
+    const evaluation = await runCli(['eval', '--run-dir', runDirectory, '--json']);
+    expect(evaluation.code, evaluation.stderr).toBe(0);
+    expect(evaluation.stdout).toContain('"type":"summary"');
+    const proxyConfig = path.join(scratch, 'proxy.yaml');
+    await writeFile(
+      proxyConfig,
+      (await readFile(configPath, 'utf8'))
+        .replace(
+          /policy:[\s\S]*$/,
+          'policy:\n  type: proxy\n  delta: { layerCount: 1, embeddingSize: 16, headCount: 2 }\n',
+        )
+        .replace('name: lora', 'name: proxy'),
+    );
+    const proxy = await runCli([
+      'train',
+      '--config',
+      proxyConfig,
+      '--model',
+      exported,
+      '--run-dir',
+      path.join(scratch, 'proxy-run'),
+      '--steps',
+      '1',
+    ]);
+    expect(proxy.code, proxy.stderr).toBe(0);
   });
 });

@@ -15,19 +15,24 @@ export interface CliResult {
 }
 
 /**
- * Runs `agent-trainer ARGS` in a child process (stdin closed); `onStart` gets
- * the child and a reader of its stderr so far, for tests that act on it
- * (kill it at some moment).
+ * Runs `agent-trainer ARGS` in a child process (stdin closed, or fed `input`
+ * and then closed); `onStart` gets the child and a reader of its stderr so
+ * far, for tests that act on it (kill it at some moment).
  */
 export function runCli(
   args: readonly string[],
   onStart?: (child: ChildProcess, stderr: () => string) => void,
+  input?: string,
 ): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(
       process.execPath,
       ['--conditions=@cohort/source', '--import', 'tsx', cliPath, ...args],
-      { cwd: root, env: { ...process.env, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] },
+      {
+        cwd: root,
+        env: { ...process.env, NO_COLOR: '1' },
+        stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+      },
     );
     let stdout = '';
     let stderr = '';
@@ -39,6 +44,7 @@ export function runCli(
     });
     child.on('error', reject);
     child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
+    if (input !== undefined) child.stdin!.end(input);
     onStart?.(child, () => stderr);
   });
 }

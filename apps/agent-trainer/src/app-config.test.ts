@@ -159,6 +159,24 @@ describe('resolveAppConfig', () => {
     const config = resolveAppConfig({}, { environmentModule: 'my-env.ts' });
     expect(config.environment).toEqual({ type: 'module', module: path.resolve('my-env.ts') });
   });
+
+  it('puts --model in the field each policy type reads its model folder from, keeping the rest', () => {
+    const model = path.resolve('models/tiny-qwen2');
+    expect(resolveAppConfig({}, { model: 'models/tiny-qwen2' }).policy).toEqual({
+      type: 'tfjs-lm',
+      modelDirectory: model,
+    });
+    const lora = { rank: 4, alpha: 8, targets: ['q_proj', 'v_proj'] };
+    expect(
+      resolveAppConfig(
+        { policy: { type: 'tfjs-lm', modelDirectory: 'elsewhere', lora } },
+        { model: 'models/tiny-qwen2' },
+      ).policy,
+    ).toMatchObject({ type: 'tfjs-lm', modelDirectory: model, lora: { rank: 4, alpha: 8 } });
+    expect(
+      resolveAppConfig({ policy: { type: 'proxy' } }, { model: 'models/tiny-qwen2' }).policy,
+    ).toMatchObject({ type: 'proxy', baseModelDirectory: model });
+  });
 });
 
 describe('readConfigFile', () => {

@@ -320,6 +320,12 @@ export interface AppConfigOverrides {
   steps?: number;
   /** A module path given with `--environment` (relative to the working directory). */
   environmentModule?: string;
+  /**
+   * A model folder given with `--model`: the folder the policy starts from
+   * (`tfjs-lm`'s `modelDirectory`, the default policy type; `proxy`'s
+   * `baseModelDirectory`; `candidate-selector`'s `modelDirectory`).
+   */
+  model?: string;
 }
 
 /**
@@ -368,6 +374,13 @@ function rewardlessIssues(config: AppConfig): ValidationIssue[] {
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+/** The config's policy section with `--model` in the field its type reads the model folder from. */
+function withModel(policy: unknown, model: string): Record<string, unknown> {
+  const section = isPlainObject(policy) ? policy : { type: 'tfjs-lm' };
+  const field = section.type === 'proxy' ? 'baseModelDirectory' : 'modelDirectory';
+  return { type: 'tfjs-lm', ...section, [field]: path.resolve(model) };
 }
 
 /**
@@ -420,6 +433,7 @@ export function resolveAppConfig(input: unknown, overrides: AppConfigOverrides =
   ) {
     raw.rewards = [];
   }
+  if (overrides.model !== undefined) raw.policy = withModel(raw.policy, overrides.model);
   const result = AppConfigSchema.safeParse(raw);
   if (result.success) {
     const issues = [

@@ -1,5 +1,4 @@
 import type { Message } from '@cohort/core';
-import { type GptModel, generate } from '@cohort/tfjs';
 import type { ChatModel } from './chat-model';
 
 /**
@@ -11,32 +10,30 @@ import type { ChatModel } from './chat-model';
  *
  * @example
  * ```ts
- * const reply = await replyTo({ model, tokenizer, messages, maxNewTokens: 64, temperature: 0, seed: 0 });
+ * const reply = await replyTo({ model: await loadChatModel(directory), messages, maxNewTokens: 64, temperature: 0, seed: 0 });
  * ```
  */
 export async function replyTo(options: {
-  model: GptModel;
-  tokenizer: ChatModel['tokenizer'];
+  model: ChatModel;
   messages: Message[];
   maxNewTokens: number;
   temperature: number;
   seed: number;
 }): Promise<string> {
-  const { model, tokenizer, messages, maxNewTokens } = options;
+  const { model, messages, maxNewTokens } = options;
+  const { tokenizer, contextLength } = model;
   let prompt = tokenizer.applyChatTemplate(messages, { addGenerationPrompt: true });
-  while (prompt.length + maxNewTokens > model.config.contextLength && messages.length > 2) {
+  while (prompt.length + maxNewTokens > contextLength && messages.length > 2) {
     messages.splice(1, 1);
     prompt = tokenizer.applyChatTemplate(messages, { addGenerationPrompt: true });
   }
-  const room = Math.max(1, Math.min(maxNewTokens, model.config.contextLength - prompt.length));
-  const [sequence] = await generate(model, {
-    prompts: [prompt.slice(-(model.config.contextLength - 1))],
+  const room = Math.max(1, Math.min(maxNewTokens, contextLength - prompt.length));
+  const tokenIds = await model.sample({
+    prompt: prompt.slice(-(contextLength - 1)),
     maxNewTokens: room,
     temperature: options.temperature,
-    stopTokenIds: [tokenizer.endOfTurnTokenId],
-    eosTokenId: tokenizer.eosTokenId,
-    padTokenId: tokenizer.padTokenId,
+    stopTokenIds: [tokenizer.endOfTurnTokenId ?? tokenizer.eosTokenId],
     seed: options.seed,
   });
-  return tokenizer.decode(sequence!.tokenIds, { skipSpecialTokens: true }).trim();
+  return tokenizer.decode(tokenIds, { skipSpecialTokens: true }).trim();
 }

@@ -37,6 +37,10 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo()): 
         const { chatCommand } = await import('./commands/chat-command');
         return await chatCommand(command, io);
       }
+      case 'export': {
+        const { exportCommand } = await import('./commands/export-command');
+        return await exportCommand(command, io);
+      }
       case 'console': {
         const { consoleCommand } = await import('./commands/console-command');
         return await consoleCommand(command, io);

@@ -13,6 +13,46 @@ function usageMessage(argv: string[]): string {
 }
 
 describe('parseCommandLine', () => {
+  it('parses the model flags of train, chat and export', () => {
+    expect(parseCommandLine(['train', '--model', 'models/tiny-qwen2'])).toMatchObject({
+      command: 'train',
+      model: 'models/tiny-qwen2',
+    });
+    expect(
+      parseCommandLine(['chat', '--model', 'out', '--engine', 'transformers.js']),
+    ).toMatchObject({ command: 'chat', model: 'out', engine: 'transformers.js' });
+    expect(parseCommandLine(['export', '--run-dir', 'r', '--out', 'o'])).toEqual({
+      command: 'export',
+      runDirectory: 'r',
+      out: 'o',
+      dtype: 'F32',
+      json: false,
+      verbose: false,
+    });
+    expect(
+      parseCommandLine([
+        'export',
+        '--model',
+        'm',
+        '--adapter',
+        'a',
+        '--out',
+        'o',
+        '--dtype',
+        'bf16',
+        '--json',
+      ]),
+    ).toEqual({
+      command: 'export',
+      model: 'm',
+      adapter: 'a',
+      out: 'o',
+      dtype: 'BF16',
+      json: true,
+      verbose: false,
+    });
+  });
+
   it('parses train flags', () => {
     expect(
       parseCommandLine([
@@ -106,7 +146,7 @@ describe('parseCommandLine', () => {
 
   it('refuses bad usage with one clear message', () => {
     expect(usageMessage(['trian'])).toBe(
-      'unknown command "trian"; commands: train, eval, chat, sft, report, console (see --help)',
+      'unknown command "trian"; commands: train, eval, chat, export, sft, report, console (see --help)',
     );
     expect(usageMessage(['train', '--stepz', '3'])).toMatch(/^train: Unknown option '--stepz'/);
     expect(usageMessage(['train', '--steps', '0'])).toBe(
@@ -127,6 +167,22 @@ describe('parseCommandLine', () => {
     );
     expect(usageMessage(['chat', '--model', 'm', '--temperature', 'hot'])).toBe(
       '--temperature must be a number >= 0, got "hot"',
+    );
+    expect(usageMessage(['train', '--resume', 'r', '--model', 'm'])).toMatch(
+      /--resume takes the model from the run directory/,
+    );
+    expect(usageMessage(['chat', '--model', 'm', '--engine', 'onnx'])).toBe(
+      '--engine must be one of tfjs, transformers.js, got "onnx"',
+    );
+    expect(usageMessage(['export', '--out', 'o'])).toBe(
+      'export needs exactly one of --run-dir DIR or --model DIR',
+    );
+    expect(usageMessage(['export', '--run-dir', 'r'])).toBe('export needs --out DIR');
+    expect(usageMessage(['export', '--run-dir', 'r', '--adapter', 'a', '--out', 'o'])).toMatch(
+      /--adapter merges into --model DIR/,
+    );
+    expect(usageMessage(['export', '--model', 'm', '--out', 'o', '--dtype', 'f64'])).toBe(
+      '--dtype must be one of f32, bf16, f16, got "f64"',
     );
     expect(usageMessage(['report'])).toMatch(/report needs a run directory/);
     expect(usageMessage(['report', 'a', 'b'])).toMatch(/extra/);

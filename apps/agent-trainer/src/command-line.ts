@@ -1,3 +1,4 @@
+import { chatEngines } from './chat-engines';
 import {
   type CommandRecord,
   commandHelp,
@@ -9,11 +10,13 @@ import {
 } from './cli-command';
 import { booleanFlag, choiceFlag, integerFlag, numberFlag, stringFlag } from './cli-flag';
 import { consoleCommandLine, defaultConsolePort } from './commands/console-command-line';
+import { exportCommandLine } from './commands/export-command-line';
 import { UsageError } from './exit-codes';
 import { presetNames } from './preset-names';
 
 export type { CommonFlags } from './cli-command';
 export type { ConsoleCommand } from './commands/console-command-line';
+export type { ExportCommand } from './commands/export-command-line';
 
 const runNamePattern = /^[A-Za-z0-9][A-Za-z0-9_-]*$/;
 
@@ -66,6 +69,11 @@ export const trainCommandLine = defineCommand({
       placeholder: 'MODULE',
       description: "a module exporting an environment (overrides the config's environment)",
     }),
+    model: stringFlag({
+      placeholder: 'DIR',
+      description:
+        "the model folder the policy starts from (overrides the config's): GPT-2 or Llama, SmolLM, Qwen2, Qwen3; with policy.lora, LoRA adapters train and are saved in the PEFT layout to RUN_DIR/adapter",
+    }),
     'dry-run': booleanFlag({
       description:
         'validate, print the settings that differ from the preset and the batch arithmetic; create nothing',
@@ -82,6 +90,8 @@ export const trainCommandLine = defineCommand({
   build(values) {
     if (values.resume !== undefined && values.config !== undefined)
       throw new UsageError('--resume takes the config from the run directory; drop --config');
+    if (values.resume !== undefined && values.model !== undefined)
+      throw new UsageError('--resume takes the model from the run directory; drop --model');
     if (values['console-port'] !== undefined && !values.console)
       throw new UsageError('--console-port needs --console');
     return {
@@ -94,6 +104,7 @@ export const trainCommandLine = defineCommand({
       name: values.name,
       steps: values.steps,
       environment: values.environment,
+      model: values.model,
       console: values.console ? { port: values['console-port'] ?? defaultConsolePort } : undefined,
       dryRun: values['dry-run'],
       trustRunModules: values['trust-run-modules'],
@@ -147,6 +158,12 @@ export const chatCommandLine = defineCommand({
   exactlyOne: ['run-dir', 'model'],
   flags: {
     ...modelSourceFlags,
+    engine: choiceFlag({
+      choices: chatEngines,
+      defaultText: 'tfjs when the folder has model.safetensors, else transformers.js',
+      description:
+        'the runtime: tfjs, or transformers.js on the onnx/ graph (what export writes); a run directory runs on tfjs',
+    }),
     system: stringFlag({ placeholder: 'TEXT', description: 'system prompt' }),
     temperature: numberFlag({
       placeholder: 'T',
@@ -165,6 +182,7 @@ export const chatCommandLine = defineCommand({
     command: 'chat' as const,
     runDirectory: values['run-dir'],
     model: values.model,
+    engine: values.engine,
     system: values.system,
     temperature: values.temperature,
     maxNewTokens: values['max-new-tokens'],
@@ -249,6 +267,7 @@ export const commandLines = {
   train: trainCommandLine,
   eval: evalCommandLine,
   chat: chatCommandLine,
+  export: exportCommandLine,
   sft: sftCommandLine,
   report: reportCommandLine,
   console: consoleCommandLine,

@@ -27,7 +27,7 @@ export function createConsoleChat(options: {
   const load = async (runDirectory: string, checkpoint: string | null) => {
     const key = `${runDirectory}\n${checkpoint ?? ''}`;
     if (loaded?.key === key) return loaded.source;
-    loaded?.source.model.dispose();
+    loaded?.source.dispose();
     loaded = undefined;
     await initializeBackend({ logger: false });
     const source = await loadModelSource({ runDirectory, checkpoint });
@@ -44,8 +44,7 @@ export function createConsoleChat(options: {
           ...request.messages,
         ];
         const reply = await replyTo({
-          model: source.model,
-          tokenizer: source.tokenizer,
+          model: source,
           messages,
           maxNewTokens: options.maxNewTokens,
           temperature: options.temperature ?? 0,
@@ -57,7 +56,7 @@ export function createConsoleChat(options: {
       return answer;
     },
     dispose() {
-      loaded?.source.model.dispose();
+      loaded?.source.dispose();
       loaded = undefined;
     },
   };

@@ -21,7 +21,9 @@ export {
   readConfigFile,
   resolveAppConfig,
 } from './app-config';
-export type { ChatModel } from './chat-model';
+export type { ChatEngine } from './chat-engines';
+export { chatEngines } from './chat-engines';
+export type { ChatModel, ChatSampleOptions, LoadChatModelOptions } from './chat-model';
 export { loadChatModel } from './chat-model';
 export { runCli } from './cli';
 export type { CliIo } from './cli-io';

@@ -18,6 +18,8 @@ export interface RunPaths {
   report: string;
   /** The outcome of the run: evaluations before and after, steps, time. */
   summary: string;
+  /** A LoRA run's final adapters in the PEFT layout (`adapter_config.json`, `adapter_model.safetensors`). */
+  adapter: string;
 }
 
 /**
@@ -37,6 +39,7 @@ export function runPaths(root: string): RunPaths {
     samples: path.join(root, 'samples.jsonl'),
     report: path.join(root, 'report.html'),
     summary: path.join(root, 'summary.json'),
+    adapter: path.join(root, 'adapter'),
   };
 }
 

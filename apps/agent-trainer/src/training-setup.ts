@@ -1,4 +1,3 @@
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type {
   Environment,
@@ -51,7 +50,7 @@ import {
   type EnvironmentConfig,
   type RewardConfig,
 } from './app-config';
-import { assertModelDirectory } from './chat-model';
+import { assertModelDirectory, readModelType } from './chat-model';
 import { createConfiguredLearner, withConfiguredSampler } from './engine-setup';
 import { UsageError } from './exit-codes';
 import { loadEnvironmentModule, loadRewardModule, type UserModuleOptions } from './user-module';
@@ -250,15 +249,6 @@ async function createTfjsPolicy(
     policy: new LlamaPolicy({ model, tokenizer }),
     referenceModel: new LlamaReferenceModel({ model: reference, padTokenId: tokenizer.padTokenId }),
   };
-}
-
-async function readModelType(directory: string): Promise<string | undefined> {
-  try {
-    const json = JSON.parse(await readFile(path.join(directory, 'config.json'), 'utf8'));
-    return typeof json.model_type === 'string' ? json.model_type : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 /** A frozen transformers.js model plus a trainable tfjs delta; the base itself is the reference. */

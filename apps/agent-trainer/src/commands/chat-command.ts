@@ -15,7 +15,8 @@ import { loadModelSource } from './model-source';
  */
 export async function chatCommand(command: ChatCommand, io: CliIo): Promise<ExitCode> {
   await initializeBackend({ logger: false });
-  const { model, tokenizer, systemPrompt } = await loadModelSource(command);
+  const model = await loadModelSource(command);
+  const { systemPrompt } = model;
   const system = command.system ?? systemPrompt ?? defaultSupportSystemPrompt;
   let messages: Message[] = [{ role: 'system', content: system }];
   const interactive = (io.stdin as { isTTY?: boolean }).isTTY === true && !command.json;
@@ -39,7 +40,6 @@ export async function chatCommand(command: ChatCommand, io: CliIo): Promise<Exit
     messages.push({ role: 'user', content: line });
     const reply = await replyTo({
       model,
-      tokenizer,
       messages,
       maxNewTokens: command.maxNewTokens,
       temperature: command.temperature,

@@ -2,6 +2,8 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Scenario } from '@cohort/core';
+import { LlamaPolicy } from '@cohort/tfjs';
+import { saveLoraAdapter } from '@cohort/tfjs/node';
 import {
   acquireRunLock,
   CallTimeoutError,
@@ -50,6 +52,7 @@ async function resolveConfig(command: TrainCommand): Promise<AppConfig> {
     ...(command.preset ? { preset: command.preset } : {}),
     ...(command.steps !== undefined ? { steps: command.steps } : {}),
     ...(command.environment ? { environmentModule: command.environment } : {}),
+    ...(command.model ? { model: command.model } : {}),
   };
   if (command.resume) {
     const config = await readRunConfig(command.resume, overrides);
@@ -263,6 +266,25 @@ export async function trainCommand(command: TrainCommand, io: CliIo): Promise<Ex
   }
 }
 
+/**
+ * Writes a LoRA run's adapters in the PEFT layout to `adapter/` (what PEFT,
+ * vLLM and `agent-trainer export` read); returns the folder, or undefined for
+ * a run without LoRA.
+ */
+async function saveRunAdapter(
+  trainer: Awaited<ReturnType<typeof createTrainer>>,
+  config: AppConfig,
+  paths: RunPaths,
+): Promise<string | undefined> {
+  const policy = trainer.policy;
+  if (!(policy instanceof LlamaPolicy) || policy.model.lora === undefined) return undefined;
+  const base = config.policy.type === 'tfjs-lm' ? config.policy.modelDirectory : undefined;
+  await saveLoraAdapter(paths.adapter, policy.model, {
+    ...(base !== undefined ? { baseModelNameOrPath: path.resolve(base) } : {}),
+  });
+  return paths.adapter;
+}
+
 async function trainInDirectory(options: {
   command: TrainCommand;
   io: CliIo;
@@ -405,6 +427,7 @@ async function trainInDirectory(options: {
     `step-${String(trainer.currentStep).padStart(6, '0')}`,
   );
   if (trainer.currentStep > 0 && !existsSync(finalCheckpoint)) await run.saveCheckpoint();
+  const adapter = await saveRunAdapter(trainer, config, paths);
   const logged = await loggedEvaluations(paths);
   const evaluationBefore = evaluationSummary(summary.firstEvaluation) ?? logged.first;
   // A resumed run that had nothing left to do evaluated nothing: its last evaluation is in the log.
@@ -445,7 +468,7 @@ async function trainInDirectory(options: {
   const reportPath = await writeRunReport(paths.root);
   if (command.json) {
     io.stdout.write(
-      `${JSON.stringify({ type: 'summary', runDirectory: paths.root, report: reportPath, ...file })}\n`,
+      `${JSON.stringify({ type: 'summary', runDirectory: paths.root, report: reportPath, ...(adapter ? { adapter } : {}), ...file })}\n`,
     );
   } else {
     const head =
@@ -456,6 +479,7 @@ async function trainInDirectory(options: {
     ];
     if (failure) lines.push(`failure: ${failure}`);
     lines.push(`run directory ${paths.root}`, `report ${reportPath}`);
+    if (adapter) lines.push(`LoRA adapter (PEFT layout) ${adapter}`);
     io.stderr.write(`${lines.join('\n')}\n`);
   }
   if (failure) return exitCodes.failure;
