@@ -17,6 +17,7 @@ import {
   GrpoTrainerConfigSchema,
 } from './trainer-config';
 import type { TrajectoryRecord } from './trajectory-record';
+import type { TransportRolloutsOptionsInput } from './transport-rollouts-options';
 import type { TrainableValueFunction } from './value-function';
 
 /** Events a trainer emits for progress bars, logs and reports. */
@@ -53,6 +54,11 @@ export interface GrpoTrainerOptions<S extends ScenarioLike = Scenario> {
   valueFunction?: TrainableValueFunction;
   /** The critic's optimizer. Omitted: Adam(W) at `config.value.learningRate`. */
   valueOptimizer?: PolicyOptimizer;
+  /**
+   * Rollouts on workers over a transport (in-process or NATS JetStream)
+   * instead of in the trainer's process. Omitted: rollouts run here, batched.
+   */
+  rollouts?: TransportRolloutsOptionsInput;
 }
 
 const defaultConfig = GrpoTrainerConfigSchema.parse({});

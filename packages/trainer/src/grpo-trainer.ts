@@ -23,11 +23,20 @@ import { type ReferenceScores, scoreReference } from './reference-scoring-stage'
 import { refreshReference } from './refresh-reference';
 import { shapeReturns } from './return-shaping-stage';
 import type { ScenarioLike } from './rollout';
-import { collectRollouts, refuseStaleGroups } from './rollout-collection-stage';
+import {
+  collectRollouts,
+  type RolloutCollection,
+  refuseStaleGroups,
+} from './rollout-collection-stage';
 import { buildStepMetrics, type EvaluationMetrics, type StepMetrics } from './step-metrics';
 import type { PolicyOptimizer, TrainablePolicy } from './trainable-policy';
 import { type GrpoTrainerConfig, resolveTrainerConfig } from './trainer-config';
 import { buildTrajectoryRecords, type TrajectoryRecord } from './trajectory-record';
+import {
+  type TransportRolloutCollection,
+  TransportRolloutCollector,
+  type TransportRolloutsState,
+} from './transport-rollout-collection';
 import type { TrainableValueFunction } from './value-function';
 
 export type { GrpoTrainerOptions, TrainerEvent } from './grpo-trainer-options';
@@ -49,6 +58,8 @@ export interface GrpoTrainerState {
   klController: ReturnType<KlController['getState']>;
   systemPrompt?: string;
   policyVersion: number;
+  /** Rollouts over a transport: its stream positions and the tasks handed out ahead. */
+  rollouts?: TransportRolloutsState;
 }
 
 /**
@@ -84,6 +95,8 @@ export class GrpoTrainer<S extends ScenarioLike = Scenario> {
   private readonly klEstimator;
   private readonly pendingWarnings: string[] = [];
   private readonly listeners = new Set<(event: TrainerEvent) => void>();
+  /** Set when rollouts run on workers over a transport. */
+  readonly rolloutCollector: TransportRolloutCollector<S> | undefined;
   private klController: KlController;
   private random: Random;
   private stepIndex = 0;
@@ -131,6 +144,13 @@ export class GrpoTrainer<S extends ScenarioLike = Scenario> {
     this.systemPrompt = options.systemPrompt;
     this.klController = createKlController(config.kl.controller);
     this.random = new Random(config.seed);
+    this.rolloutCollector =
+      options.rollouts === undefined ? undefined : new TransportRolloutCollector(options.rollouts);
+    if (this.rolloutCollector?.options.mode === 'asynchronous' && config.maxPolicyLag === 0) {
+      warn(
+        'rollouts.mode is asynchronous but maxPolicyLag is 0: every group sampled ahead is stale and dropped; set maxPolicyLag to the updates per step times rollouts.stepsAhead',
+      );
+    }
   }
 
   /** Steps taken so far. */
@@ -190,7 +210,7 @@ export class GrpoTrainer<S extends ScenarioLike = Scenario> {
     const warn = (message: string) => this.warn(message);
     for (const message of this.pendingWarnings.splice(0)) warn(message);
     const stepStart = performance.now();
-    const collection = await collectRollouts({
+    const rolloutSettings = {
       policy: this.policy,
       environment: this.options.environment,
       rewards: this.options.rewards,
@@ -204,7 +224,17 @@ export class GrpoTrainer<S extends ScenarioLike = Scenario> {
       zeroSpreadTolerance: config.advantage.zeroSpreadTolerance,
       dynamicSampling: config.dynamicSampling,
       label: `s${this.stepIndex}`,
-    });
+    };
+    const transportCollection: TransportRolloutCollection | undefined = this.rolloutCollector
+      ? await this.rolloutCollector.collect({
+          ...rolloutSettings,
+          step: this.stepIndex,
+          maxPolicyLag: config.maxPolicyLag,
+          warn,
+        })
+      : undefined;
+    const collection: RolloutCollection =
+      transportCollection ?? (await collectRollouts(rolloutSettings));
     this.episodeCount += collection.episodes;
     for (const failure of collection.failures)
       this.emit({ type: 'reward-failure', step: this.stepIndex, failure });
@@ -317,7 +347,7 @@ export class GrpoTrainer<S extends ScenarioLike = Scenario> {
       episodes: this.episodeCount,
       trajectories,
       collection,
-      staleGroups: refused.length,
+      staleGroups: refused.length + (transportCollection?.staleGroups ?? 0),
       klToReference: reference.klToReference,
       klCoefficient: this.klController.coefficient,
       policy,
@@ -363,6 +393,9 @@ export class GrpoTrainer<S extends ScenarioLike = Scenario> {
       klController: this.klController.getState(),
       ...(this.systemPrompt === undefined ? {} : { systemPrompt: this.systemPrompt }),
       policyVersion: this.policy.version,
+      ...(this.rolloutCollector === undefined
+        ? {}
+        : { rollouts: this.rolloutCollector.getState() }),
     };
   }
 
@@ -375,5 +408,6 @@ export class GrpoTrainer<S extends ScenarioLike = Scenario> {
     this.klController.setState(state.klController);
     this.systemPrompt = state.systemPrompt;
     this.policy.version = state.policyVersion;
+    if (this.rolloutCollector && state.rollouts) this.rolloutCollector.setState(state.rollouts);
   }
 }

@@ -88,6 +88,12 @@ export { MetricsLog, parseMetricsLog } from './metrics-log';
 export type { LearnPolicyOptions, PolicyLearningResult } from './policy-learning-stage';
 export { learnPolicy } from './policy-learning-stage';
 export { createPolicyOptimizer } from './policy-optimizer';
+export {
+  applyPolicySnapshot,
+  encodePolicySnapshot,
+  type PolicySnapshotKind,
+  policySnapshotKind,
+} from './policy-snapshot';
 export type { CreatePromptEvolutionOptions } from './prompt-evolution';
 export { createPromptEvolution } from './prompt-evolution';
 export type { ReferenceScores } from './reference-scoring-stage';
@@ -106,6 +112,7 @@ export type {
 export { rolloutGroups } from './rollout';
 export type { CollectRolloutsOptions, RolloutCollection } from './rollout-collection-stage';
 export { collectRollouts, refuseStaleGroups } from './rollout-collection-stage';
+export { createRolloutTaskHandler, type RolloutTaskHandlerOptions } from './rollout-task-handler';
 export {
   removeStaleCheckpointTemporaries,
   removeStaleTemporaries,
@@ -171,6 +178,18 @@ export type {
 export { runHealthThresholds, TrainingRun } from './training-run';
 export type { TrajectoryRecord } from './trajectory-record';
 export { buildTrajectoryRecords } from './trajectory-record';
+export {
+  type RolloutTaskPayload,
+  type TransportCollectInput,
+  type TransportRolloutCollection,
+  TransportRolloutCollector,
+  type TransportRolloutsState,
+} from './transport-rollout-collection';
+export {
+  type TransportRolloutsOptions,
+  type TransportRolloutsOptionsInput,
+  TransportRolloutsOptionsSchema,
+} from './transport-rollouts-options';
 export type { TurnTargets } from './turn-advantages';
 export { turnLevelAdvantages, turnTargets } from './turn-advantages';
 export type { TrainableValueFunction } from './value-function';
