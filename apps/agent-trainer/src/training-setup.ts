@@ -24,6 +24,7 @@ import {
   GrpoTrainer,
   type TrainablePolicy,
   type TrainerEvent,
+  type TransportRolloutsOptionsInput,
   type WeightedReward,
 } from '@cohort/trainer';
 import {
@@ -219,6 +220,8 @@ export interface CreateTrainerOptions {
   log?: (line: string) => void;
   /** Receives the environment, rewards and held-out scenarios the trainer was built with (for evaluation). */
   onParts?: (parts: TrainerParts) => void;
+  /** Rollouts on workers over a transport (`train --workers N` / `--nats URL`); default: in this process. */
+  rollouts?: TransportRolloutsOptionsInput;
 }
 
 /** What a trainer was built from, for an evaluation on the same scale. */
@@ -286,5 +289,6 @@ export async function createTrainer(options: CreateTrainerOptions): Promise<Grpo
     config: config.trainer,
     ...(systemPrompt ? { systemPrompt } : {}),
     ...(options.onEvent ? { onEvent: options.onEvent } : {}),
+    ...(options.rollouts ? { rollouts: options.rollouts } : {}),
   });
 }
