@@ -14,6 +14,7 @@ import { GrpoTrainerConfigSchema, mergeConfig, trainerPresets } from '@cohort/tr
 import { z } from 'zod';
 import { configBoundIssues } from './config-bounds';
 import { unknownKeyIssues, zodIssuesWithAllowedValues } from './config-issues';
+import { type PresetName, presetNames } from './preset-names';
 
 export { readConfigFile } from './config-file';
 
@@ -22,8 +23,7 @@ export const defaultModelDirectory = fileURLToPath(
   new URL('../models/support-agent-tiny', import.meta.url),
 );
 
-export const presetNames = ['conservative', 'balanced', 'aggressive'] as const;
-export type PresetName = (typeof presetNames)[number];
+export { type PresetName, presetNames } from './preset-names';
 
 /**
  * The preset of a config that names none, the same with and without a
@@ -166,37 +166,58 @@ export const PromptEvolutionConfigSchema = z
  */
 export const AppConfigSchema = z
   .object({
-    /** Used in the run directory's name. */
     name: z
       .string()
       .regex(/^[A-Za-z0-9][A-Za-z0-9_-]*$/, 'must be letters, digits, - and _')
-      .default('support'),
-    /** Trainer settings the `trainer` section is merged over (default `balanced`). */
-    preset: z.enum(presetNames).default(defaultPresetName),
-    trainer: GrpoTrainerConfigSchema,
-    policy: PolicyConfigSchema.default({ type: 'tfjs-lm' }),
+      .default('support')
+      .describe("the run's name, used in its directory's name"),
+    preset: z
+      .enum(presetNames)
+      .default(defaultPresetName)
+      .describe(
+        `trainer settings the \`trainer\` section is merged over: ${presetNames.join(', ')}`,
+      ),
+    trainer: GrpoTrainerConfigSchema.describe(
+      "`@cohort/trainer`'s `GrpoTrainerConfig`, merged over the default run's settings and the preset",
+    ),
+    policy: PolicyConfigSchema.default({ type: 'tfjs-lm' }).describe(
+      'the trained policy: `tfjs-lm`, `proxy` or `candidate-selector` (below)',
+    ),
     environment: EnvironmentConfigSchema.default({
       type: 'support',
       turnReward: 'none',
       includeContext: true,
-    }),
+    }).describe('the conversation environment: `support`, `bandit` or `module`'),
     rewards: z
       .array(RewardConfigSchema)
       .min(1)
       .default([
         { type: 'goal-completion', weight: 1 },
         { type: 'format', weight: 0.2 },
-      ]),
-    systemPrompt: z.string().min(1).optional(),
-    evolution: PromptEvolutionConfigSchema.optional(),
-    backend: z.enum(['auto', 'node', 'wasm', 'cpu']).default('auto'),
+      ])
+      .describe(
+        'weighted reward functions: goal-completion, format, keyword, regex, length, module',
+      ),
+    systemPrompt: z.string().min(1).optional().describe("the agent's system prompt"),
+    evolution: PromptEvolutionConfigSchema.optional().describe(
+      "prompt evolution's starting population `{ prompts }` (its schedule is `trainer.evolution`)",
+    ),
+    backend: z
+      .enum(['auto', 'node', 'wasm', 'cpu'])
+      .default('auto')
+      .describe('TensorFlow.js backend: tfjs-node when it loads, else WASM, else pure JS'),
     /**
-     * Every call into a user's module (environment reset and step, reward
-     * score) must settle within this many seconds, else the run fails naming
-     * the module and the function. 60 s is far above any scripted check and
-     * short enough that a promise that never settles is found at once.
+     * 60 s is far above any scripted check and short enough that a promise
+     * that never settles is found at once.
      */
-    callTimeoutSeconds: z.number().positive().max(86_400).default(60),
+    callTimeoutSeconds: z
+      .number()
+      .positive()
+      .max(86_400)
+      .default(60)
+      .describe(
+        "every call into a user's module (environment reset and step, reward score) must settle within this many seconds, else the run fails naming the module and the function",
+      ),
   })
   .strict();
 

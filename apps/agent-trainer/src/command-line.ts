@@ -1,226 +1,298 @@
-import { parseArgs } from 'node:util';
 import {
-  type ConsoleCommand,
-  consoleFlags,
-  consoleHelp,
-  defaultConsolePort,
-  parseConsoleCommand,
-  portFlag,
-} from './commands/console-command-line';
+  type CommandRecord,
+  commandHelp,
+  commonFlags,
+  defineCommand,
+  parseCommand,
+  usageLine,
+  wrap,
+} from './cli-command';
+import { booleanFlag, choiceFlag, integerFlag, numberFlag, stringFlag } from './cli-flag';
+import { consoleCommandLine, defaultConsolePort } from './commands/console-command-line';
 import { UsageError } from './exit-codes';
+import { presetNames } from './preset-names';
 
+export type { CommonFlags } from './cli-command';
 export type { ConsoleCommand } from './commands/console-command-line';
 
-/** Flags every command accepts. */
-export interface CommonFlags {
-  /** Print machine-readable JSON lines on stdout instead of human text. */
-  json: boolean;
-  /** Print stack traces and extra detail. */
-  verbose: boolean;
-}
+const runNamePattern = /^[A-Za-z0-9][A-Za-z0-9_-]*$/;
+
+const trustRunModules = booleanFlag({
+  description:
+    "import the modules named in the run's stored config (environment, rewards); they run as your code",
+});
 
 /** `train`: GRPO training from a config, or a resumed run. */
-export interface TrainCommand extends CommonFlags {
-  command: 'train';
-  config?: string;
-  preset?: 'conservative' | 'balanced' | 'aggressive';
-  resume?: string;
-  /** The run directory itself (default: `runs/<timestamp>-<name>`). */
-  runDirectory?: string;
-  /** Parent of new run directories (default `runs`). */
-  runsRoot?: string;
-  name?: string;
-  steps?: number;
-  /** A user module exporting an environment (overrides the config's environment). */
-  environment?: string;
-  /** Serve the training console on this run while it trains (`--console [--console-port N]`). */
-  console?: { port: number };
-  /** Validate and print the resolved differences from the preset and the batch arithmetic; train nothing. */
-  dryRun: boolean;
-  /** With --resume: import the modules named in the run's stored config (they run as your code). */
-  trustRunModules: boolean;
-}
+export const trainCommandLine = defineCommand({
+  name: 'train',
+  summary:
+    'GRPO training; the config is validated before any work. `--resume` continues a run, `--dry-run` checks and trains nothing, `--console` serves the console on it.',
+  description: `Train an agent with GRPO. Without --config: the embedded support model on the built-in customer-support scenarios. --resume continues a run from its last checkpoint with the same random stream, optimizer state and step counter; a run whose config names modules (environment, rewards) resumes only with --trust-run-modules, because importing them runs their code. --dry-run validates everything (model, modules, room for a turn), prints the settings that differ from the preset and the batch arithmetic, and creates nothing. --console serves the training console on the run (port ${defaultConsolePort} unless --console-port).`,
+  flags: {
+    config: stringFlag({
+      short: 'c',
+      placeholder: 'FILE',
+      description: 'config file, JSON (.json) or YAML (anything else)',
+    }),
+    preset: choiceFlag({
+      choices: presetNames,
+      defaultText: "the file's, else balanced",
+      description: 'trainer preset the config is merged over',
+    }),
+    resume: stringFlag({
+      placeholder: 'RUN_DIR',
+      description: 'continue this run from its newest checkpoint (its config comes from the run)',
+    }),
+    'run-dir': stringFlag({
+      placeholder: 'DIR',
+      defaultText: 'RUNS_ROOT/<timestamp>-<name>',
+      description: 'the run directory itself',
+    }),
+    'runs-root': stringFlag({
+      placeholder: 'DIR',
+      defaultText: 'runs',
+      description: 'parent of new run directories',
+    }),
+    name: stringFlag({
+      placeholder: 'NAME',
+      description: "the run's name in its directory's name (overrides the config's)",
+      problem: (name) =>
+        runNamePattern.test(name)
+          ? undefined
+          : `must be letters, digits, - and _, got ${JSON.stringify(name)}`,
+    }),
+    steps: integerFlag({ minimum: 1, description: 'training steps (overrides the config)' }),
+    environment: stringFlag({
+      placeholder: 'MODULE',
+      description: "a module exporting an environment (overrides the config's environment)",
+    }),
+    'dry-run': booleanFlag({
+      description:
+        'validate, print the settings that differ from the preset and the batch arithmetic; create nothing',
+    }),
+    'trust-run-modules': trustRunModules,
+    console: booleanFlag({ description: 'serve the training console on this run while it trains' }),
+    'console-port': integerFlag({
+      minimum: 0,
+      maximum: 65_535,
+      defaultText: String(defaultConsolePort),
+      description: "the console's port with --console, 0 for any free port",
+    }),
+  },
+  build(values) {
+    if (values.resume !== undefined && values.config !== undefined)
+      throw new UsageError('--resume takes the config from the run directory; drop --config');
+    if (values['console-port'] !== undefined && !values.console)
+      throw new UsageError('--console-port needs --console');
+    return {
+      command: 'train' as const,
+      config: values.config,
+      preset: values.preset,
+      resume: values.resume,
+      runDirectory: values['run-dir'],
+      runsRoot: values['runs-root'],
+      name: values.name,
+      steps: values.steps,
+      environment: values.environment,
+      console: values.console ? { port: values['console-port'] ?? defaultConsolePort } : undefined,
+      dryRun: values['dry-run'],
+      trustRunModules: values['trust-run-modules'],
+    };
+  },
+});
+
+const modelSourceFlags = {
+  'run-dir': stringFlag({ placeholder: 'DIR', description: 'a run directory: its latest weights' }),
+  model: stringFlag({ placeholder: 'DIR', description: 'a model folder (Hugging Face layout)' }),
+};
 
 /** `eval`: held-out evaluation of a run's latest weights, or of a model folder. */
-export interface EvalCommand extends CommonFlags {
-  command: 'eval';
-  runDirectory?: string;
-  model?: string;
-  /** At most this many held-out scenarios, stratified over categories (default: all). */
-  scenarios?: number;
-  /** Default: the run's evaluation seed (1234 for a model folder). */
-  seed?: number;
-  /** With --run-dir: import the modules named in the run's stored config. */
-  trustRunModules: boolean;
-}
+export const evalCommandLine = defineCommand({
+  name: 'eval',
+  summary:
+    "Held-out evaluation with the run's environment, rewards and evaluation settings (the scale `train` reports): each scenario, each category, 95% intervals.",
+  description:
+    "Held-out evaluation with the run's environment and rewards (the scale train reports), per category, with 95% intervals; prints a table.",
+  exactlyOne: ['run-dir', 'model'],
+  flags: {
+    ...modelSourceFlags,
+    scenarios: integerFlag({
+      minimum: 1,
+      defaultText: 'all',
+      description: 'at most this many held-out scenarios, stratified over categories',
+    }),
+    seed: integerFlag({
+      minimum: 0,
+      defaultText: "the run's; 1234 for a model folder",
+      description: 'evaluation seed',
+    }),
+    'trust-run-modules': trustRunModules,
+  },
+  build: (values) => ({
+    command: 'eval' as const,
+    runDirectory: values['run-dir'],
+    model: values.model,
+    scenarios: values.scenarios,
+    seed: values.seed,
+    trustRunModules: values['trust-run-modules'],
+  }),
+});
 
 /** `chat`: a terminal conversation with a trained agent. */
-export interface ChatCommand extends CommonFlags {
-  command: 'chat';
-  runDirectory?: string;
-  model?: string;
-  system?: string;
-  temperature: number;
-  maxNewTokens: number;
-  seed: number;
-}
+export const chatCommandLine = defineCommand({
+  name: 'chat',
+  summary:
+    "One user message per stdin line, the agent's reply on stdout. Works with piped stdin. `/reset`, `/exit`.",
+  description: 'Talk to an agent in the terminal; reads one user message per line from stdin.',
+  exactlyOne: ['run-dir', 'model'],
+  flags: {
+    ...modelSourceFlags,
+    system: stringFlag({ placeholder: 'TEXT', description: 'system prompt' }),
+    temperature: numberFlag({
+      placeholder: 'T',
+      minimum: 0,
+      default: 0,
+      description: 'sampling temperature; 0 picks the most likely token',
+    }),
+    'max-new-tokens': integerFlag({
+      minimum: 1,
+      default: 64,
+      description: 'the most tokens of one reply',
+    }),
+    seed: integerFlag({ minimum: 0, default: 0, description: 'sampling seed' }),
+  },
+  build: (values) => ({
+    command: 'chat' as const,
+    runDirectory: values['run-dir'],
+    model: values.model,
+    system: values.system,
+    temperature: values.temperature,
+    maxNewTokens: values['max-new-tokens'],
+    seed: values.seed,
+  }),
+});
 
 /** `sft`: trains the embedded default chat model. */
-export interface SftCommand extends CommonFlags {
-  command: 'sft';
-  out?: string;
-  seed: number;
-  steps?: number;
-  dialogues?: number;
-  vocabSize?: number;
-}
+export const sftCommandLine = defineCommand({
+  name: 'sft',
+  summary: 'Trains the embedded default chat model (below).',
+  description:
+    'Train the embedded default chat model on generated support dialogues (default --out apps/agent-trainer/models/support-agent-tiny).',
+  flags: {
+    out: stringFlag({
+      placeholder: 'DIR',
+      defaultText: 'the embedded model folder',
+      description: 'folder to write the model to',
+    }),
+    seed: integerFlag({
+      minimum: 0,
+      default: 0,
+      description: 'seed of dialogues, tokenizer and training',
+    }),
+    steps: integerFlag({ minimum: 1, defaultText: '400', description: 'optimizer steps' }),
+    dialogues: integerFlag({ minimum: 1, defaultText: '600', description: 'generated dialogues' }),
+    'vocab-size': integerFlag({
+      minimum: 300,
+      defaultText: '1024',
+      description: "the tokenizer's vocabulary size",
+    }),
+  },
+  build: (values) => ({
+    command: 'sft' as const,
+    out: values.out,
+    seed: values.seed,
+    steps: values.steps,
+    dialogues: values.dialogues,
+    vocabSize: values['vocab-size'],
+  }),
+});
 
 /** `report RUN_DIR`: regenerates `report.html` from `metrics.jsonl`. */
-export interface ReportCommand extends CommonFlags {
-  command: 'report';
-  runDirectory: string;
-}
+export const reportCommandLine = defineCommand({
+  name: 'report',
+  summary:
+    'Rewrites `RUN_DIR/report.html` from `metrics.jsonl`, `samples.jsonl`, the config and the summary.',
+  description: 'Regenerate RUN_DIR/report.html from RUN_DIR/metrics.jsonl.',
+  positionals: { usage: 'RUN_DIR', description: 'the run directory' },
+  flags: {},
+  build(_values, positionals) {
+    const [runDirectory, ...extra] = positionals;
+    if (runDirectory === undefined)
+      throw new UsageError('report needs a run directory: agent-trainer report RUN_DIR');
+    if (extra.length > 0)
+      throw new UsageError(`report takes one run directory, got extra ${JSON.stringify(extra)}`);
+    return { command: 'report' as const, runDirectory };
+  },
+});
+
+/**
+ * Every command, in the order the help lists them. To add one: declare it
+ * with `defineCommand` (its own file under `commands/` when it is long), add
+ * it here, and dispatch it in `cli.ts`; its help and README reference follow.
+ */
+export const commandLines = {
+  train: trainCommandLine,
+  eval: evalCommandLine,
+  chat: chatCommandLine,
+  sft: sftCommandLine,
+  report: reportCommandLine,
+  console: consoleCommandLine,
+} as const;
+
+export type CommandName = keyof typeof commandLines;
+export const commandNames = Object.keys(commandLines) as CommandName[];
+
+export type TrainCommand = CommandRecord<typeof trainCommandLine>;
+export type EvalCommand = CommandRecord<typeof evalCommandLine>;
+export type ChatCommand = CommandRecord<typeof chatCommandLine>;
+export type SftCommand = CommandRecord<typeof sftCommandLine>;
+export type ReportCommand = CommandRecord<typeof reportCommandLine>;
 
 /** `--help`, `help [COMMAND]`, or `COMMAND --help`. */
-export interface HelpCommand extends CommonFlags {
+export interface HelpCommand {
   command: 'help';
+  json: boolean;
+  verbose: boolean;
   topic?: CommandName;
 }
 
+/** A parsed command line: one record per command. */
 export type Command =
-  | TrainCommand
-  | EvalCommand
-  | ChatCommand
-  | SftCommand
-  | ReportCommand
-  | ConsoleCommand
+  | {
+      [Name in CommandName]: CommandRecord<(typeof commandLines)[Name]>;
+    }[CommandName]
   | HelpCommand;
 
-export const commandNames = ['train', 'eval', 'chat', 'sft', 'report', 'console'] as const;
-export type CommandName = (typeof commandNames)[number];
-
-const common = {
-  json: { type: 'boolean', default: false },
-  verbose: { type: 'boolean', short: 'v', default: false },
-  help: { type: 'boolean', short: 'h', default: false },
-} as const;
-
-const optionsByCommand = {
-  train: {
-    ...common,
-    config: { type: 'string', short: 'c' },
-    preset: { type: 'string' },
-    resume: { type: 'string' },
-    'run-dir': { type: 'string' },
-    'runs-root': { type: 'string' },
-    name: { type: 'string' },
-    steps: { type: 'string' },
-    environment: { type: 'string' },
-    console: { type: 'boolean' },
-    'console-port': { type: 'string' },
-    'dry-run': { type: 'boolean', default: false },
-    'trust-run-modules': { type: 'boolean', default: false },
-  },
-  eval: {
-    ...common,
-    'run-dir': { type: 'string' },
-    model: { type: 'string' },
-    scenarios: { type: 'string' },
-    seed: { type: 'string' },
-    'trust-run-modules': { type: 'boolean', default: false },
-  },
-  chat: {
-    ...common,
-    'run-dir': { type: 'string' },
-    model: { type: 'string' },
-    system: { type: 'string' },
-    temperature: { type: 'string' },
-    'max-new-tokens': { type: 'string' },
-    seed: { type: 'string' },
-  },
-  sft: {
-    ...common,
-    out: { type: 'string' },
-    seed: { type: 'string' },
-    steps: { type: 'string' },
-    dialogues: { type: 'string' },
-    'vocab-size': { type: 'string' },
-  },
-  report: { ...common },
-  console: { ...common, ...consoleFlags },
-} as const;
-
-const presetNames = ['conservative', 'balanced', 'aggressive'] as const;
-
-/** Usage text of the whole program, or of one command. */
+/** Usage text of the whole program, or of one command, made from the command declarations. */
 export function helpText(topic?: CommandName): string {
-  const lines: Record<CommandName, string> = {
-    train: `agent-trainer train [--config FILE] [--preset conservative|balanced|aggressive]
-                    [--resume RUN_DIR] [--run-dir DIR] [--runs-root DIR] [--name NAME]
-                    [--steps N] [--environment MODULE] [--dry-run] [--trust-run-modules]
-                    [--console [--console-port N]] [--json] [--verbose]
-  Train an agent with GRPO. Without --config: the embedded support model on the
-  built-in customer-support scenarios. --resume continues a run from its last checkpoint;
-  a run whose config names modules (environment, rewards) resumes only with
-  --trust-run-modules, because importing them runs their code. --dry-run validates
-  everything, prints the settings that differ from the preset and the batch arithmetic,
-  and creates nothing. --console serves the training console on the run (port
-  ${defaultConsolePort} unless --console-port).`,
-    eval: `agent-trainer eval (--run-dir DIR | --model DIR) [--scenarios N] [--seed N]
-                   [--trust-run-modules] [--json]
-  Held-out evaluation with the run's environment and rewards (the scale train reports),
-  per category, with 95% intervals; prints a table.`,
-    chat: `agent-trainer chat (--run-dir DIR | --model DIR) [--system TEXT] [--temperature T]
-                   [--max-new-tokens N] [--seed N]
-  Talk to an agent in the terminal; reads one user message per line from stdin.`,
-    sft: `agent-trainer sft [--out DIR] [--seed N] [--steps N] [--dialogues N] [--vocab-size N] [--json]
-  Train the embedded default chat model on generated support dialogues
-  (default --out apps/agent-trainer/models/support-agent-tiny).`,
-    report: `agent-trainer report RUN_DIR
-  Regenerate RUN_DIR/report.html from RUN_DIR/metrics.jsonl.`,
-    console: consoleHelp,
-  };
-  if (topic) return `${lines[topic]}\n`;
+  if (topic) return `${commandHelp(commandLines[topic])}\n`;
+  const commands = commandNames.map((name) => {
+    const command = commandLines[name];
+    const usage = usageLine(command).split('\n').join('\n  ');
+    return [`  ${usage}`, ...wrap(command.summary, 92, '    ')].join('\n');
+  });
   return `agent-trainer: train conversational agents with reinforcement learning
 
 Usage:
-${commandNames.map((name) => `  ${lines[name].split('\n').join('\n  ')}`).join('\n\n')}
+${commands.join('\n\n')}
 
-Common flags: --json (JSON lines on stdout), --verbose (stack traces, the TensorFlow.js backend line), --help.
+Common flags: ${Object.keys(commonFlags)
+    .map((name) => `--${name}`)
+    .join(', ')}; agent-trainer help COMMAND lists a command's flags.
 
 Exit codes: 0 ok, 1 runtime failure, 2 usage or config error, 130 interrupted (Ctrl-C).
 `;
 }
 
-function integerFlag(name: string, value: string | undefined, minimum: number): number | undefined {
-  if (value === undefined) return undefined;
-  const parsed = Number(value);
-  if (!/^-?\d+$/.test(value.trim()) || !Number.isSafeInteger(parsed) || parsed < minimum) {
-    throw new UsageError(
-      `--${name} must be an integer >= ${minimum}, got ${JSON.stringify(value)}`,
-    );
-  }
-  return parsed;
-}
-
-function numberFlag(name: string, value: string | undefined, minimum: number): number | undefined {
-  if (value === undefined) return undefined;
-  const parsed = Number(value);
-  if (value.trim() === '' || !Number.isFinite(parsed) || parsed < minimum) {
-    throw new UsageError(`--${name} must be a number >= ${minimum}, got ${JSON.stringify(value)}`);
-  }
-  return parsed;
-}
-
 /**
  * Parses the command line (without `node` and the script) into a
  * {@link Command}. Unknown commands and flags, missing values and bad numbers
- * throw {@link UsageError} (exit code 2).
+ * throw {@link UsageError} (exit code 2) naming the flag and the value.
  *
  * @example
  * ```ts
  * parseCommandLine(['train', '--preset', 'balanced', '--steps', '5']);
- * // { command: 'train', preset: 'balanced', steps: 5, json: false, verbose: false }
+ * // { command: 'train', preset: 'balanced', steps: 5, json: false, verbose: false, ... }
  * ```
  */
 export function parseCommandLine(argv: readonly string[]): Command {
@@ -245,116 +317,8 @@ export function parseCommandLine(argv: readonly string[]): Command {
     );
   }
   const name = first as CommandName;
-  let parsed: { values: Record<string, string | boolean | undefined>; positionals: string[] };
-  try {
-    parsed = parseArgs({
-      args: [...rest],
-      options: optionsByCommand[name],
-      allowPositionals: name === 'report' || name === 'console',
-      strict: true,
-    }) as typeof parsed;
-  } catch (error) {
-    const message = (error as Error).message
-      .split('\n')[0]!
-      .replace(/^TypeError \[[A-Z_]+\]: /, '');
-    throw new UsageError(`${name}: ${message} (see agent-trainer help ${name})`, { cause: error });
-  }
-  const values = parsed.values;
-  const string = (key: string): string | undefined => values[key] as string | undefined;
-  const flags: CommonFlags = { json: values.json === true, verbose: values.verbose === true };
-  if (values.help === true) return { command: 'help', topic: name, ...flags };
-
-  switch (name) {
-    case 'train': {
-      const preset = string('preset');
-      if (preset !== undefined && !(presetNames as readonly string[]).includes(preset)) {
-        throw new UsageError(
-          `--preset must be one of ${presetNames.join(', ')}, got ${JSON.stringify(preset)}`,
-        );
-      }
-      if (string('resume') !== undefined && string('config') !== undefined) {
-        throw new UsageError('--resume takes the config from the run directory; drop --config');
-      }
-      const steps = integerFlag('steps', string('steps'), 1);
-      const consolePort = portFlag('console-port', string('console-port'));
-      if (consolePort !== undefined && values.console !== true) {
-        throw new UsageError('--console-port needs --console');
-      }
-      const runName = string('name');
-      if (runName !== undefined && !/^[A-Za-z0-9][A-Za-z0-9_-]*$/.test(runName)) {
-        throw new UsageError(
-          `--name must be letters, digits, - and _, got ${JSON.stringify(runName)}`,
-        );
-      }
-      return {
-        command: 'train',
-        ...flags,
-        ...optional('config', string('config')),
-        ...optional('preset', preset as TrainCommand['preset']),
-        ...optional('resume', string('resume')),
-        ...optional('runDirectory', string('run-dir')),
-        ...optional('runsRoot', string('runs-root')),
-        ...optional('name', string('name')),
-        ...optional('steps', steps),
-        ...optional('environment', string('environment')),
-        ...(values.console === true
-          ? { console: { port: consolePort ?? defaultConsolePort } }
-          : {}),
-        dryRun: values['dry-run'] === true,
-        trustRunModules: values['trust-run-modules'] === true,
-      };
-    }
-    case 'eval':
-    case 'chat': {
-      const runDirectory = string('run-dir');
-      const model = string('model');
-      if ((runDirectory === undefined) === (model === undefined)) {
-        throw new UsageError(`${name} needs exactly one of --run-dir DIR or --model DIR`);
-      }
-      const source = { ...optional('runDirectory', runDirectory), ...optional('model', model) };
-      if (name === 'eval') {
-        return {
-          command: 'eval',
-          ...flags,
-          ...source,
-          ...optional('scenarios', integerFlag('scenarios', string('scenarios'), 1)),
-          ...optional('seed', integerFlag('seed', string('seed'), 0)),
-          trustRunModules: values['trust-run-modules'] === true,
-        };
-      }
-      return {
-        command: 'chat',
-        ...flags,
-        ...source,
-        ...optional('system', string('system')),
-        temperature: numberFlag('temperature', string('temperature'), 0) ?? 0,
-        maxNewTokens: integerFlag('max-new-tokens', string('max-new-tokens'), 1) ?? 64,
-        seed: integerFlag('seed', string('seed'), 0) ?? 0,
-      };
-    }
-    case 'sft':
-      return {
-        command: 'sft',
-        ...flags,
-        ...optional('out', string('out')),
-        seed: integerFlag('seed', string('seed'), 0) ?? 0,
-        ...optional('steps', integerFlag('steps', string('steps'), 1)),
-        ...optional('dialogues', integerFlag('dialogues', string('dialogues'), 1)),
-        ...optional('vocabSize', integerFlag('vocab-size', string('vocab-size'), 300)),
-      };
-    case 'report': {
-      const [runDirectory, ...extra] = parsed.positionals;
-      if (runDirectory === undefined)
-        throw new UsageError('report needs a run directory: agent-trainer report RUN_DIR');
-      if (extra.length > 0)
-        throw new UsageError(`report takes one run directory, got extra ${JSON.stringify(extra)}`);
-      return { command: 'report', ...flags, runDirectory };
-    }
-    case 'console':
-      return parseConsoleCommand(values, parsed.positionals, flags);
-  }
-}
-
-function optional<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {
-  return (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
+  const parsed = parseCommand<unknown>(commandLines[name], rest);
+  if (parsed.help) return { command: 'help', topic: name, ...parsed.flags };
+  // parseCommand built the record with the command's own `build`.
+  return parsed.result as Command;
 }

@@ -1,59 +1,46 @@
-import type { CommonFlags } from '../command-line';
-import { UsageError } from '../exit-codes';
-
-/** `console [RUN_DIR...]`: the training console in a browser. */
-export interface ConsoleCommand extends CommonFlags {
-  command: 'console';
-  /** Run directories or folders of runs (default `runs`). */
-  runDirectories: string[];
-  host: string;
-  port: number;
-  token?: string;
-}
+import { type CommandRecord, defineCommand } from '../cli-command';
+import { integerFlag, stringFlag } from '../cli-flag';
 
 /** The console's default port: fixed, so a bookmark keeps working between runs. */
 export const defaultConsolePort = 7707;
 
-export const consoleFlags = {
-  host: { type: 'string' },
-  port: { type: 'string' },
-  token: { type: 'string' },
-} as const;
-
-export const consoleHelp = `agent-trainer console [RUN_DIR...] [--host HOST] [--port N] [--token TOKEN]
-  Open the training console in a browser: live metrics of one or more runs
-  (a run directory or a folder of runs, default runs/), trajectories, and
-  the feedback page. Loopback only unless --host; then a token is required
-  (generated unless --token). Default port ${defaultConsolePort} (0: any free port).`;
-
-/** Parses a port flag: an integer in [0, 65535]. */
-export function portFlag(name: string, value: string | undefined): number | undefined {
-  if (value === undefined) return undefined;
-  const port = Number(value);
-  if (!/^\d+$/.test(value.trim()) || port > 65_535) {
-    throw new UsageError(
-      `--${name} must be an integer in [0, 65535], got ${JSON.stringify(value)}`,
-    );
-  }
-  return port;
-}
-
-/** The `console` command from parsed flags and positionals. */
-export function parseConsoleCommand(
-  values: Record<string, string | boolean | undefined>,
-  positionals: string[],
-  flags: CommonFlags,
-): ConsoleCommand {
-  const token = values.token as string | undefined;
-  if (token !== undefined && token.length < 16) {
-    throw new UsageError(`--token must be at least 16 characters, got ${token.length}`);
-  }
-  return {
-    command: 'console',
-    ...flags,
+/** `console [RUN_DIR...]`: the training console in a browser. */
+export const consoleCommandLine = defineCommand({
+  name: 'console',
+  summary:
+    'The training console in a browser (live metrics, trajectories, feedback); see `@cohort/console`.',
+  description: `Open the training console in a browser: live metrics of one or more runs (a run directory or a folder of runs, default runs/), trajectories, and the feedback page. Loopback only unless --host; then a token is required (generated unless --token). Default port ${defaultConsolePort} (0: any free port).`,
+  positionals: {
+    usage: '[RUN_DIR...]',
+    description: 'run directories or folders of runs (default `runs`)',
+  },
+  flags: {
+    host: stringFlag({
+      placeholder: 'HOST',
+      default: '127.0.0.1',
+      description: 'address to listen on; anything but loopback requires a token',
+    }),
+    port: integerFlag({
+      minimum: 0,
+      maximum: 65_535,
+      default: defaultConsolePort,
+      description: 'port to listen on, 0 for any free port',
+    }),
+    token: stringFlag({
+      placeholder: 'TOKEN',
+      description: 'access token of at least 16 characters (generated when --host is not loopback)',
+      problem: (token) =>
+        token.length < 16 ? `must be at least 16 characters, got ${token.length}` : undefined,
+    }),
+  },
+  build: (values, positionals) => ({
+    command: 'console' as const,
     runDirectories: positionals.length > 0 ? positionals : ['runs'],
-    host: (values.host as string | undefined) ?? '127.0.0.1',
-    port: portFlag('port', values.port as string | undefined) ?? defaultConsolePort,
-    ...(token !== undefined ? { token } : {}),
-  };
-}
+    host: values.host,
+    port: values.port,
+    token: values.token,
+  }),
+});
+
+/** `console [RUN_DIR...]`: the training console in a browser. */
+export type ConsoleCommand = CommandRecord<typeof consoleCommandLine>;
