@@ -1,11 +1,16 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
-import { createRolloutTaskHandler, type TransportRolloutsOptionsInput } from '@cohort/trainer';
+import { createRolloutTaskHandler } from '@cohort/trainer';
 import {
+  type CollectReport,
+  type CollectRequest,
   createInProcessTransport,
+  type PolicySnapshot,
   type RolloutHandler,
+  type RolloutTask,
   type RolloutTransport,
   runRolloutWorker,
+  type TransportPosition,
 } from '@cohort/transport';
 import {
   createNatsTransport,
@@ -55,7 +60,7 @@ export async function createAppRolloutHandler(
 
 /** Where a run's rollouts go, and how to stop what was started for them. */
 export interface RolloutWorkers {
-  rollouts: TransportRolloutsOptionsInput;
+  transport: RolloutTransport;
   /** One line for the user: which transport, how many workers, how to add workers. */
   description: string;
   /** Set when the run asked for something this machine cannot give (no nats-server). */
@@ -135,7 +140,7 @@ export async function startRolloutWorkers(
     const localWorkers =
       options.workers > 0 ? `${options.workers} worker processes` : 'no local worker';
     return {
-      rollouts: { transport },
+      transport,
       description: `rollouts on NATS JetStream at ${where}, run id ${runId}, ${localWorkers}; add workers on other machines with: agent-trainer worker --nats ${options.nats ?? 'nats://THIS-HOST:PORT'} --run-id ${runId} --config <this run's config file>`,
       stop: async () => {
         await Promise.all(children.map((child) => stopChild(child)));
@@ -168,7 +173,7 @@ async function startInProcessWorkers(options: StartRolloutWorkersOptions): Promi
     );
   }
   return {
-    rollouts: { transport },
+    transport,
     description: `rollouts on ${options.workers} workers inside this process (in-process transport)`,
     warning:
       'nats-server is not installed, so the workers run inside this process: the same results, but no extra cores (install it, Debian: apt-get install nats-server, for worker processes)',
@@ -190,4 +195,52 @@ function stopChild(child: ChildProcess): Promise<void> {
     });
     child.kill('SIGTERM');
   });
+}
+
+/**
+ * A rollout transport whose target is attached later: the trainer is built
+ * (and every setting checked) before the run directory exists, and the
+ * workers, which load the run's config from that directory, start after.
+ */
+export class DeferredRolloutTransport implements RolloutTransport {
+  readonly kind = 'deferred';
+  private target: RolloutTransport | undefined;
+  private position: TransportPosition = { resultsSequence: 0, deadLetterSequence: 0 };
+
+  /** Sends everything to `target` from now on, starting from the position set so far. */
+  attach(target: RolloutTransport): void {
+    target.setPosition(this.position);
+    this.target = target;
+  }
+
+  private get current(): RolloutTransport {
+    if (this.target === undefined)
+      throw new Error('the rollout transport was used before the workers were started');
+    return this.target;
+  }
+
+  publishPolicy(snapshot: PolicySnapshot): Promise<void> {
+    return this.current.publishPolicy(snapshot);
+  }
+
+  submit(tasks: readonly RolloutTask[]): Promise<void> {
+    return this.current.submit(tasks);
+  }
+
+  collect(request: CollectRequest): Promise<CollectReport> {
+    return this.current.collect(request);
+  }
+
+  getPosition(): TransportPosition {
+    return this.target?.getPosition() ?? { ...this.position };
+  }
+
+  setPosition(position: TransportPosition): void {
+    if (this.target) this.target.setPosition(position);
+    else this.position = { ...position };
+  }
+
+  async close(): Promise<void> {
+    await this.target?.close();
+  }
 }

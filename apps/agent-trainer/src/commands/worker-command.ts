@@ -12,29 +12,10 @@ import {
   resolveAppConfig,
 } from '../app-config';
 import type { CliIo } from '../cli-io';
-import type { CommonFlags } from '../command-line';
+import type { WorkerCommand } from '../command-line';
 import { type ExitCode, exitCodes, UsageError } from '../exit-codes';
 import { createAppRolloutHandler } from '../rollout-workers';
 import { assertRunModulesTrusted, readRunConfig } from '../run-config';
-
-/** `worker`: a rollout worker for a learner's run on NATS JetStream. */
-export interface WorkerCommand extends CommonFlags {
-  command: 'worker';
-  /** The NATS server of the learner, e.g. `nats://learner-host:4222`. */
-  nats: string;
-  /** The run id the learner printed (its run folder's name). */
-  runId: string;
-  /** The run's config file, as the learner was given it (default: the default run). */
-  config?: string;
-  /** On the learner's machine: take the config from the run folder. */
-  runDirectory?: string;
-  /** With --run-dir: import the modules named in the run's stored config. */
-  trustRunModules: boolean;
-  /** Default `<host>-<pid>`. */
-  workerId?: string;
-  /** How long to wait for the learner to create the run's streams. */
-  waitSeconds: number;
-}
 
 async function workerConfig(command: WorkerCommand): Promise<AppConfig> {
   if (command.runDirectory !== undefined) {
