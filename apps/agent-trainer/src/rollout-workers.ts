@@ -219,15 +219,15 @@ export class DeferredRolloutTransport implements RolloutTransport {
     return this.target;
   }
 
-  publishPolicy(snapshot: PolicySnapshot): Promise<void> {
-    return this.current.publishPolicy(snapshot);
+  async publishPolicy(snapshot: PolicySnapshot): Promise<void> {
+    await this.current.publishPolicy(snapshot);
   }
 
-  submit(tasks: readonly RolloutTask[]): Promise<void> {
-    return this.current.submit(tasks);
+  async submit(tasks: readonly RolloutTask[]): Promise<void> {
+    await this.current.submit(tasks);
   }
 
-  collect(request: CollectRequest): Promise<CollectReport> {
+  async collect(request: CollectRequest): Promise<CollectReport> {
     return this.current.collect(request);
   }
 
