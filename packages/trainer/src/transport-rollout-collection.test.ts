@@ -7,14 +7,13 @@ import {
   runRolloutWorker,
 } from '@cohort/transport';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { GrpoTrainer, type StepMetrics } from './grpo-trainer';
+import type { StepMetrics } from './grpo-trainer';
 import { rolloutGroups } from './rollout';
-import { createRolloutTaskHandler } from './rollout-task-handler';
 import {
   banditEnvironment,
   banditPolicy,
-  banditScenarios,
-  banditTrainerConfig,
+  banditTaskHandler,
+  banditTrainer,
   expectedBanditReward,
 } from './test-support/bandit-rollouts';
 import type { RolloutTaskPayload } from './transport-rollout-collection';
@@ -24,12 +23,7 @@ function startWorkers(transport: InProcessTransport, count: number, delayMs = 0)
   const controller = new AbortController();
   const taskCounts = new Map<string, number>();
   const loops = Array.from({ length: count }, (_, index) => {
-    const handler = createRolloutTaskHandler({
-      policy: banditPolicy(),
-      environment: banditEnvironment(),
-      rewards: [],
-      scenarios: banditScenarios,
-    });
+    const handler = banditTaskHandler();
     return runRolloutWorker({
       source: transport.source(),
       workerId: `worker-${index}`,
@@ -62,18 +56,10 @@ async function trainOverTransport(options: {
 }): Promise<{ policy: UnigramPolicy; metrics: StepMetrics[]; taskCounts: Map<string, number> }> {
   const transport = createInProcessTransport();
   const workers = startWorkers(transport, options.workers, options.delayMs);
-  const policy = banditPolicy();
-  const trainer = new GrpoTrainer({
-    policy,
-    environment: banditEnvironment(),
-    trainScenarios: banditScenarios,
-    rewards: [],
-    config: { ...banditTrainerConfig(options.seed), maxPolicyLag: options.maxPolicyLag ?? 0 },
-    rollouts: {
-      transport,
-      mode: options.mode ?? 'synchronous',
-      timeoutMs: 20_000,
-    },
+  const { policy, trainer } = banditTrainer({
+    seed: options.seed,
+    config: { maxPolicyLag: options.maxPolicyLag ?? 0 },
+    rollouts: { transport, mode: options.mode ?? 'synchronous', timeoutMs: 20_000 },
   });
   const metrics: StepMetrics[] = [];
   try {
@@ -122,12 +108,8 @@ describe('rollouts over a transport', () => {
     };
     const workers = startWorkers(transport, 2);
     const groups: TrajectoryGroup[] = [];
-    const trainer = new GrpoTrainer({
-      policy: banditPolicy(),
-      environment: banditEnvironment(),
-      trainScenarios: banditScenarios,
-      rewards: [],
-      config: banditTrainerConfig(9),
+    const { trainer } = banditTrainer({
+      seed: 9,
       rollouts: { transport, timeoutMs: 20_000 },
       onEvent: (event) => {
         if (event.type === 'rollouts') groups.push(...event.groups);
@@ -194,27 +176,12 @@ describe('rollouts over a transport', () => {
   });
 
   it('refuses stepsAhead in synchronous mode, naming the field', () => {
-    expect(
-      () =>
-        new GrpoTrainer({
-          policy: banditPolicy(),
-          environment: banditEnvironment(),
-          trainScenarios: banditScenarios,
-          rewards: [],
-          config: banditTrainerConfig(1),
-          rollouts: { transport: createInProcessTransport(), stepsAhead: 2 },
-        }),
-    ).toThrow(ValidationError);
-    expect(
-      () =>
-        new GrpoTrainer({
-          policy: banditPolicy(),
-          environment: banditEnvironment(),
-          trainScenarios: banditScenarios,
-          rewards: [],
-          config: banditTrainerConfig(1),
-          rollouts: { transport: createInProcessTransport(), stepsAhead: 2 },
-        }),
-    ).toThrow(/stepsAhead/);
+    const make = () =>
+      banditTrainer({
+        seed: 1,
+        rollouts: { transport: createInProcessTransport(), stepsAhead: 2 },
+      });
+    expect(make).toThrow(ValidationError);
+    expect(make).toThrow(/stepsAhead/);
   });
 });

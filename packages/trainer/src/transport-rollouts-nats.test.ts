@@ -10,14 +10,8 @@ import {
   startNatsServer,
 } from '@cohort/transport/nats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { GrpoTrainer, type StepMetrics } from './grpo-trainer';
-import { createRolloutTaskHandler } from './rollout-task-handler';
-import {
-  banditEnvironment,
-  banditPolicy,
-  banditScenarios,
-  banditTrainerConfig,
-} from './test-support/bandit-rollouts';
+import type { StepMetrics } from './grpo-trainer';
+import { banditTaskHandler, banditTrainer } from './test-support/bandit-rollouts';
 import { type JsonLinesProcess, spawnJsonLines } from './test-support/json-lines-process';
 
 // CI installs Debian's nats-server; elsewhere these tests say they are skipped.
@@ -36,22 +30,9 @@ async function inProcessRun(seed: number, steps: number) {
     workerId: 'here',
     signal: controller.signal,
     pollMs: 20,
-    handler: createRolloutTaskHandler({
-      policy: banditPolicy(),
-      environment: banditEnvironment(),
-      rewards: [],
-      scenarios: banditScenarios,
-    }),
+    handler: banditTaskHandler(),
   });
-  const policy = banditPolicy();
-  const trainer = new GrpoTrainer({
-    policy,
-    environment: banditEnvironment(),
-    trainScenarios: banditScenarios,
-    rewards: [],
-    config: banditTrainerConfig(seed),
-    rollouts: { transport, timeoutMs: 20_000 },
-  });
+  const { policy, trainer } = banditTrainer({ seed, rollouts: { transport, timeoutMs: 20_000 } });
   const metrics: StepMetrics[] = [];
   for (let step = 0; step < steps; step++) metrics.push(await trainer.step());
   controller.abort();
@@ -96,13 +77,8 @@ describe.skipIf(!hasNatsServer())('trainer rollouts on NATS JetStream', () => {
     const runId = 'sync';
     const transport = await createNatsTransport({ servers: server.url, runId });
     const started = startWorkers(runId, 2);
-    const policy = banditPolicy();
-    const trainer = new GrpoTrainer({
-      policy,
-      environment: banditEnvironment(),
-      trainScenarios: banditScenarios,
-      rewards: [],
-      config: banditTrainerConfig(21),
+    const { policy, trainer } = banditTrainer({
+      seed: 21,
       rollouts: { transport, timeoutMs: 60_000 },
     });
     const metrics: StepMetrics[] = [];

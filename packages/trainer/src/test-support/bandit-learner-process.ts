@@ -4,14 +4,8 @@
 
 import { initializeBackend } from '@cohort/tfjs';
 import { createNatsTransport } from '@cohort/transport/nats';
-import { GrpoTrainer } from '../grpo-trainer';
 import { TrainingRun } from '../training-run';
-import {
-  banditEnvironment,
-  banditPolicy,
-  banditScenarios,
-  banditTrainerConfig,
-} from './bandit-rollouts';
+import { banditTrainer } from './bandit-rollouts';
 
 const [url, runId, runDirectory, steps, seed] = process.argv.slice(2);
 if (
@@ -25,13 +19,9 @@ if (
 await initializeBackend({ logger: () => {} });
 const say = (event: object) => process.stdout.write(`${JSON.stringify(event)}\n`);
 const transport = await createNatsTransport({ servers: url, runId });
-const policy = banditPolicy();
-const trainer = new GrpoTrainer({
-  policy,
-  environment: banditEnvironment(),
-  trainScenarios: banditScenarios,
-  rewards: [],
-  config: { ...banditTrainerConfig(Number(seed)), checkpoint: { everySteps: 1, keep: 2 } },
+const { policy, trainer } = banditTrainer({
+  seed: Number(seed),
+  config: { checkpoint: { everySteps: 1, keep: 2 } },
   rollouts: { transport, timeoutMs: 60_000 },
 });
 const run = new TrainingRun({

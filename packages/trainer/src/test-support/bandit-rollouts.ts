@@ -3,6 +3,11 @@
 import { MockTokenizer } from '@cohort/core/test';
 import { createBanditEnvironment } from '@cohort/environments';
 import { UnigramPolicy } from '@cohort/tfjs';
+import type { RolloutHandler } from '@cohort/transport';
+import { GrpoTrainer, type TrainerEvent } from '../grpo-trainer';
+import { createRolloutTaskHandler } from '../rollout-task-handler';
+import type { GrpoTrainerConfigInput } from '../trainer-config';
+import type { TransportRolloutsOptionsInput } from '../transport-rollouts-options';
 
 export const banditArmMeans = [0.1, 0.3, 0.5, 0.7, 0.9];
 export const banditScenarios = [{ id: 'bandit-a' }, { id: 'bandit-b' }, { id: 'bandit-c' }];
@@ -45,4 +50,34 @@ export function banditTrainerConfig(seed: number) {
     optimizer: { type: 'adam' as const, learningRate: 0.1, maxGradNorm: 10 },
     kl: { controller: { type: 'fixed' as const, coefficient: 0 }, estimator: 'k3' as const },
   };
+}
+
+/** The learner of the transport tests: the bandit policy and a trainer whose rollouts go over `rollouts`. */
+export function banditTrainer(options: {
+  seed: number;
+  rollouts: TransportRolloutsOptionsInput;
+  config?: Partial<GrpoTrainerConfigInput>;
+  onEvent?: (event: TrainerEvent) => void;
+}): { policy: UnigramPolicy; trainer: GrpoTrainer<{ id: string }> } {
+  const policy = banditPolicy();
+  const trainer = new GrpoTrainer({
+    policy,
+    environment: banditEnvironment(),
+    trainScenarios: banditScenarios,
+    rewards: [],
+    config: { ...banditTrainerConfig(options.seed), ...options.config },
+    rollouts: options.rollouts,
+    ...(options.onEvent ? { onEvent: options.onEvent } : {}),
+  });
+  return { policy, trainer };
+}
+
+/** A worker's handler for the bandit tasks, with its own policy copy. */
+export function banditTaskHandler(): RolloutHandler {
+  return createRolloutTaskHandler({
+    policy: banditPolicy(),
+    environment: banditEnvironment(),
+    rewards: [],
+    scenarios: banditScenarios,
+  });
 }

@@ -4,8 +4,7 @@
 import { initializeBackend } from '@cohort/tfjs';
 import { runRolloutWorker } from '@cohort/transport';
 import { createNatsTaskSource } from '@cohort/transport/nats';
-import { createRolloutTaskHandler } from '../rollout-task-handler';
-import { banditEnvironment, banditPolicy, banditScenarios } from './bandit-rollouts';
+import { banditTaskHandler } from './bandit-rollouts';
 
 const [url, runId, workerId] = process.argv.slice(2);
 if (url === undefined || runId === undefined || workerId === undefined)
@@ -21,12 +20,7 @@ await runRolloutWorker({
   workerId,
   signal: controller.signal,
   pollMs: 200,
-  handler: createRolloutTaskHandler({
-    policy: banditPolicy(),
-    environment: banditEnvironment(),
-    rewards: [],
-    scenarios: banditScenarios,
-  }),
+  handler: banditTaskHandler(),
   onTask: (event) => say({ event: event.outcome, taskId: event.taskId, error: event.error }),
 });
 await source.close();
