@@ -16,7 +16,7 @@ import {
   runRolloutWorker,
 } from '../packages/transport/src/index';
 import { createNatsTaskSource, createNatsTransport } from '../packages/transport/src/nats';
-import { startNatsServer } from '../packages/transport/src/test-support/nats-server';
+import { startNatsServer } from '../packages/transport/src/nats-server';
 import {
   tasksFor,
   trajectoryGroupFor,

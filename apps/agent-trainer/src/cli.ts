@@ -45,6 +45,10 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo()): 
         const { consoleCommand } = await import('./commands/console-command');
         return await consoleCommand(command, io);
       }
+      case 'worker': {
+        const { workerCommand } = await import('./commands/worker-command');
+        return await workerCommand(command, io);
+      }
       case 'sft': {
         const { sftCommand } = await import('./commands/sft-command');
         return await sftCommand(command, io);

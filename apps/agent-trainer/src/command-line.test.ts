@@ -146,7 +146,7 @@ describe('parseCommandLine', () => {
 
   it('refuses bad usage with one clear message', () => {
     expect(usageMessage(['trian'])).toBe(
-      'unknown command "trian"; commands: train, eval, chat, export, sft, report, console (see --help)',
+      'unknown command "trian"; commands: train, eval, chat, export, sft, report, console, worker (see --help)',
     );
     expect(usageMessage(['train', '--stepz', '3'])).toMatch(/^train: Unknown option '--stepz'/);
     expect(usageMessage(['train', '--steps', '0'])).toBe(

@@ -20,6 +20,14 @@ export type { ExportCommand } from './commands/export-command-line';
 
 const runNamePattern = /^[A-Za-z0-9][A-Za-z0-9_-]*$/;
 
+const natsRunIdPattern = /^[A-Za-z0-9_-]{1,64}$/;
+
+function natsUrlProblem(url: string): string | undefined {
+  return /^(nats|tls|ws|wss):\/\/[^\s]+$/.test(url) || /^[^\s/:]+:\d+$/.test(url)
+    ? undefined
+    : `must be a NATS server URL such as nats://host:4222, got ${JSON.stringify(url)}`;
+}
+
 const trustRunModules = booleanFlag({
   description:
     "import the modules named in the run's stored config (environment, rewards); they run as your code",
@@ -86,6 +94,25 @@ export const trainCommandLine = defineCommand({
       defaultText: String(defaultConsolePort),
       description: "the console's port with --console, 0 for any free port",
     }),
+    workers: integerFlag({
+      minimum: 0,
+      maximum: 64,
+      defaultText: '0: rollouts in the learner',
+      description:
+        'local rollout worker processes, over a nats-server the app starts on a loopback port (JetStream in a temporary folder); without nats-server on the PATH they run inside this process, with a warning',
+    }),
+    nats: stringFlag({
+      placeholder: 'URL',
+      description:
+        'an existing NATS JetStream server for the rollouts; workers on any machine join with agent-trainer worker --nats URL --run-id ID (the run id is printed at the start)',
+      problem: natsUrlProblem,
+    }),
+    rollouts: choiceFlag({
+      choices: ['synchronous', 'asynchronous'] as const,
+      defaultText: 'synchronous',
+      description:
+        "with --workers or --nats: synchronous samples each step with the current weights (bit-identical to in-process rollouts); asynchronous hands out the next step's tasks while the learner updates and drops groups more than the config's maxPolicyLag versions old",
+    }),
   },
   build(values) {
     if (values.resume !== undefined && values.config !== undefined)
@@ -94,6 +121,10 @@ export const trainCommandLine = defineCommand({
       throw new UsageError('--resume takes the model from the run directory; drop --model');
     if (values['console-port'] !== undefined && !values.console)
       throw new UsageError('--console-port needs --console');
+    if (values.rollouts !== undefined && !values.workers && values.nats === undefined)
+      throw new UsageError(
+        `--rollouts ${values.rollouts} needs --workers N or --nats URL (rollouts run in the learner otherwise)`,
+      );
     return {
       command: 'train' as const,
       config: values.config,
@@ -108,6 +139,72 @@ export const trainCommandLine = defineCommand({
       console: values.console ? { port: values['console-port'] ?? defaultConsolePort } : undefined,
       dryRun: values['dry-run'],
       trustRunModules: values['trust-run-modules'],
+      workers: values.workers,
+      nats: values.nats,
+      rollouts: values.rollouts,
+    };
+  },
+});
+
+/** `worker`: a rollout worker for a learner's run on NATS JetStream. */
+export const workerCommandLine = defineCommand({
+  name: 'worker',
+  summary:
+    'A rollout worker for a run on NATS JetStream, on this machine or another: pulls tasks, runs the environment and policy, acks after the result is stored.',
+  description:
+    "Run rollouts for a learner started with train --nats URL (or --workers N). The worker builds the run's model architecture, environment and rewards from the same config as the learner (--config FILE as given to train, or --run-dir DIR on the learner's machine), then pulls tasks, loads each policy version once, heartbeats long episodes and acknowledges a task only after its result is stored. Ctrl-C or SIGTERM stops it after the task in hand.",
+  flags: {
+    nats: stringFlag({
+      placeholder: 'URL',
+      description: "the learner's NATS server, e.g. nats://learner-host:4222",
+      problem: natsUrlProblem,
+    }),
+    'run-id': stringFlag({
+      placeholder: 'ID',
+      description: "the run id the learner printed (its run directory's name)",
+      problem: (id) =>
+        natsRunIdPattern.test(id)
+          ? undefined
+          : `must be 1-64 letters, digits, - and _, got ${JSON.stringify(id)}`,
+    }),
+    config: stringFlag({
+      short: 'c',
+      placeholder: 'FILE',
+      defaultText: 'the default run',
+      description: "the run's config file, as the learner was given it",
+    }),
+    'run-dir': stringFlag({
+      placeholder: 'DIR',
+      description: "on the learner's machine: take the config from this run directory",
+    }),
+    'trust-run-modules': trustRunModules,
+    'worker-id': stringFlag({
+      placeholder: 'NAME',
+      defaultText: '<host>-<pid>',
+      description: "the worker's name in results and logs",
+    }),
+    'wait-seconds': integerFlag({
+      minimum: 1,
+      default: 120,
+      description: "how long to wait for the learner to create the run's streams",
+    }),
+  },
+  build(values) {
+    if (values.nats === undefined)
+      throw new UsageError("worker needs --nats URL (the learner's NATS server)");
+    if (values['run-id'] === undefined)
+      throw new UsageError('worker needs --run-id ID (printed by the learner at the start)');
+    if (values.config !== undefined && values['run-dir'] !== undefined)
+      throw new UsageError('--run-dir takes the config from the run directory; drop --config');
+    return {
+      command: 'worker' as const,
+      nats: values.nats,
+      runId: values['run-id'],
+      config: values.config,
+      runDirectory: values['run-dir'],
+      trustRunModules: values['trust-run-modules'],
+      workerId: values['worker-id'],
+      waitSeconds: values['wait-seconds'],
     };
   },
 });
@@ -271,6 +368,7 @@ export const commandLines = {
   sft: sftCommandLine,
   report: reportCommandLine,
   console: consoleCommandLine,
+  worker: workerCommandLine,
 } as const;
 
 export type CommandName = keyof typeof commandLines;
@@ -281,6 +379,7 @@ export type EvalCommand = CommandRecord<typeof evalCommandLine>;
 export type ChatCommand = CommandRecord<typeof chatCommandLine>;
 export type SftCommand = CommandRecord<typeof sftCommandLine>;
 export type ReportCommand = CommandRecord<typeof reportCommandLine>;
+export type WorkerCommand = CommandRecord<typeof workerCommandLine>;
 
 /** `--help`, `help [COMMAND]`, or `COMMAND --help`. */
 export interface HelpCommand {

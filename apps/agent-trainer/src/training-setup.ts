@@ -35,6 +35,7 @@ import {
   GrpoTrainer,
   type TrainablePolicy,
   type TrainerEvent,
+  type TransportRolloutsOptionsInput,
   type WeightedReward,
 } from '@cohort/trainer';
 import {
@@ -287,6 +288,8 @@ export interface CreateTrainerOptions {
   onParts?: (parts: TrainerParts) => void;
   /** Where a `human-feedback` reward asks (bound by `train --console` once the run directory exists). */
   humanFeedback?: HumanFeedbackLink;
+  /** Rollouts on workers over a transport (`train --workers N` / `--nats URL`); default: in this process. */
+  rollouts?: TransportRolloutsOptionsInput;
 }
 
 /** What a trainer was built from, for an evaluation on the same scale. */
@@ -365,5 +368,6 @@ export async function createTrainer(options: CreateTrainerOptions): Promise<Grpo
     config: config.trainer,
     ...(systemPrompt ? { systemPrompt } : {}),
     ...(options.onEvent ? { onEvent: options.onEvent } : {}),
+    ...(options.rollouts ? { rollouts: options.rollouts } : {}),
   });
 }

@@ -20,6 +20,7 @@ import {
   GrpoTrainerConfigSchema,
 } from './trainer-config';
 import type { TrajectoryRecord } from './trajectory-record';
+import type { TransportRolloutsOptionsInput } from './transport-rollouts-options';
 import type { TrainableValueFunction } from './value-function';
 
 /** Events a trainer emits for progress bars, logs and reports. */
@@ -74,6 +75,11 @@ export interface GrpoTrainerOptions<S extends ScenarioLike = Scenario> {
    * rollouts come from it; `environment`, when given, still runs `evaluate()`.
    */
   rolloutSource?: RolloutSource<S>;
+  /**
+   * Rollouts on workers over a transport (in-process or NATS JetStream)
+   * instead of in the trainer's process. Omitted: rollouts run here, batched.
+   */
+  rollouts?: TransportRolloutsOptionsInput;
 }
 
 const defaultConfig = GrpoTrainerConfigSchema.parse({});
@@ -175,6 +181,13 @@ export function validateTrainerOptions<S extends ScenarioLike>(
       argument: 'environment',
       value: undefined,
       message: 'is required unless a rolloutSource gives the training rollouts',
+    });
+  }
+  if (options.rolloutSource && options.rollouts) {
+    throw new InvalidArgumentError({
+      argument: 'rollouts',
+      value: options.rollouts.mode ?? 'synchronous',
+      message: `would not take effect: rollouts come from the ${options.rolloutSource.kind} source; give rolloutSource or rollouts, not both`,
     });
   }
   if (options.rolloutSource && config.dynamicSampling.enabled) {

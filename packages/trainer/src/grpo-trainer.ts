@@ -30,12 +30,21 @@ import { type ReferenceScores, scoreReference } from './reference-scoring-stage'
 import { refreshReference } from './refresh-reference';
 import { shapeReturns } from './return-shaping-stage';
 import type { ScenarioLike } from './reward-scoring-stage';
-import { collectRollouts, refuseStaleGroups } from './rollout-collection-stage';
+import {
+  collectRollouts,
+  type RolloutCollection,
+  refuseStaleGroups,
+} from './rollout-collection-stage';
 import { checkSourceGroups } from './rollout-source';
 import { buildStepMetrics, type EvaluationMetrics, type StepMetrics } from './step-metrics';
 import type { PolicyOptimizer, TrainablePolicy } from './trainable-policy';
 import { type GrpoTrainerConfig, resolveTrainerConfig } from './trainer-config';
 import { buildTrajectoryRecords, type TrajectoryRecord } from './trajectory-record';
+import {
+  type TransportRolloutCollection,
+  TransportRolloutCollector,
+  type TransportRolloutsState,
+} from './transport-rollout-collection';
 import type { TrainableValueFunction } from './value-function';
 
 export type { GrpoTrainerOptions, TrainerEvent } from './grpo-trainer-options';
@@ -64,6 +73,8 @@ export interface GrpoTrainerState {
   klController: ReturnType<KlController['getState']>;
   systemPrompt?: string;
   policyVersion: number;
+  /** Rollouts over a transport: its stream positions and the tasks handed out ahead. */
+  rollouts?: TransportRolloutsState;
 }
 
 /**
@@ -100,6 +111,8 @@ export class GrpoTrainer<S extends ScenarioLike = Scenario> {
   private readonly klEstimator;
   private readonly pendingWarnings: string[] = [];
   private readonly listeners = new Set<(event: TrainerEvent) => void>();
+  /** Set when rollouts run on workers over a transport. */
+  readonly rolloutCollector: TransportRolloutCollector<S> | undefined;
   private klController: KlController;
   private random: Random;
   private stepIndex = 0;
@@ -148,6 +161,13 @@ export class GrpoTrainer<S extends ScenarioLike = Scenario> {
     this.systemPrompt = options.systemPrompt;
     this.klController = createKlController(config.kl.controller);
     this.random = new Random(config.seed);
+    this.rolloutCollector =
+      options.rollouts === undefined ? undefined : new TransportRolloutCollector(options.rollouts);
+    if (this.rolloutCollector?.options.mode === 'asynchronous' && config.maxPolicyLag === 0) {
+      warn(
+        'rollouts.mode is asynchronous but maxPolicyLag is 0: every group sampled ahead is stale and dropped; set maxPolicyLag to the updates per step times rollouts.stepsAhead',
+      );
+    }
   }
 
   /** The data-parallel learner of the policy-learning stage, when it can be used (else a warning says why not). */
@@ -255,21 +275,33 @@ export class GrpoTrainer<S extends ScenarioLike = Scenario> {
       label: `s${this.stepIndex}`,
     };
     const { rolloutSource: source, environment } = this.options;
-    const collection = source
+    const transportCollection: TransportRolloutCollection | undefined =
+      !source && this.rolloutCollector
+        ? await this.rolloutCollector.collect({
+            ...request,
+            policy: this.policy,
+            dynamicSampling: config.dynamicSampling,
+            step: this.stepIndex,
+            maxPolicyLag: config.maxPolicyLag,
+            warn,
+          })
+        : undefined;
+    const collection: RolloutCollection = source
       ? await source.collect({
           ...request,
           step: this.stepIndex,
           currentVersion: this.policy.version,
           maxPolicyLag: config.maxPolicyLag,
         })
-      : await collectRollouts({
+      : (transportCollection ??
+        (await collectRollouts({
           ...request,
           policy: this.policy,
           // validateTrainerOptions made sure there is one when no source is given.
           environment: environment!,
           rewards: this.options.rewards,
           dynamicSampling: config.dynamicSampling,
-        });
+        })));
     if (source)
       checkSourceGroups({
         kind: source.kind,
@@ -390,7 +422,7 @@ export class GrpoTrainer<S extends ScenarioLike = Scenario> {
       episodes: this.episodeCount,
       trajectories,
       collection,
-      staleGroups: refused.length,
+      staleGroups: refused.length + (transportCollection?.staleGroups ?? 0),
       klToReference: reference.klToReference,
       klCoefficient: this.klController.coefficient,
       policy,
@@ -445,6 +477,9 @@ export class GrpoTrainer<S extends ScenarioLike = Scenario> {
       klController: this.klController.getState(),
       ...(this.systemPrompt === undefined ? {} : { systemPrompt: this.systemPrompt }),
       policyVersion: this.policy.version,
+      ...(this.rolloutCollector === undefined
+        ? {}
+        : { rollouts: this.rolloutCollector.getState() }),
     };
   }
 
@@ -457,5 +492,6 @@ export class GrpoTrainer<S extends ScenarioLike = Scenario> {
     this.klController.setState(state.klController);
     this.systemPrompt = state.systemPrompt;
     this.policy.version = state.policyVersion;
+    if (this.rolloutCollector && state.rollouts) this.rolloutCollector.setState(state.rollouts);
   }
 }

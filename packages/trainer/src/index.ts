@@ -104,6 +104,12 @@ export type {
 export { learnPolicy } from './policy-learning-stage';
 export { createPolicyOptimizer } from './policy-optimizer';
 export { policyShardLossModule } from './policy-shard-loss-module';
+export {
+  applyPolicySnapshot,
+  encodePolicySnapshot,
+  type PolicySnapshotKind,
+  policySnapshotKind,
+} from './policy-snapshot';
 export type {
   MemberHyperparameterName,
   PopulationScheduleOptions,
@@ -137,6 +143,7 @@ export type { CollectRolloutsOptions, RolloutCollection } from './rollout-collec
 export { collectRollouts, refuseStaleGroups } from './rollout-collection-stage';
 export type { RolloutSource, RolloutSourceRequest } from './rollout-source';
 export { checkSourceGroups } from './rollout-source';
+export { createRolloutTaskHandler, type RolloutTaskHandlerOptions } from './rollout-task-handler';
 export {
   removeStaleCheckpointTemporaries,
   removeStaleTemporaries,
@@ -203,6 +210,18 @@ export type {
 export { runHealthThresholds, TrainingRun } from './training-run';
 export type { TrajectoryRecord } from './trajectory-record';
 export { buildTrajectoryRecords } from './trajectory-record';
+export {
+  type RolloutTaskPayload,
+  type TransportCollectInput,
+  type TransportRolloutCollection,
+  TransportRolloutCollector,
+  type TransportRolloutsState,
+} from './transport-rollout-collection';
+export {
+  type TransportRolloutsOptions,
+  type TransportRolloutsOptionsInput,
+  TransportRolloutsOptionsSchema,
+} from './transport-rollouts-options';
 export type { TurnTargets } from './turn-advantages';
 export { turnLevelAdvantages, turnTargets } from './turn-advantages';
 export type { TrainableValueFunction } from './value-function';

@@ -2,10 +2,10 @@ import { Buffer } from 'node:buffer';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hasNatsServer, type NatsServerProcess, startNatsServer } from './nats-server';
 import { createNatsTaskSource } from './nats-task-source';
 import { createNatsTransport } from './nats-transport';
 import { runRolloutWorker } from './rollout-worker';
-import { hasNatsServer, type NatsServerProcess, startNatsServer } from './test-support/nats-server';
 import { tasksFor, trajectoryGroupFor } from './test-support/trajectory-group';
 
 // CI installs Debian's nats-server; elsewhere these tests say they are skipped.

@@ -1,4 +1,6 @@
 // Node-only entry (`@cohort/transport/nats`): the NATS JetStream transport, kept apart so the main entry stays browser-safe.
+
+export { hasNatsServer, type NatsServerProcess, startNatsServer } from './nats-server';
 export {
   createNatsTaskSource,
   NatsTaskSource,

@@ -35,6 +35,11 @@ import { engineWarnings } from '../engine-setup';
 import { type ExitCode, exitCodes, UsageError } from '../exit-codes';
 import { formatDuration, ProgressDisplay } from '../progress';
 import { supportPromptPhrases } from '../prompt-phrases';
+import {
+  DeferredRolloutTransport,
+  type RolloutWorkers,
+  startRolloutWorkers,
+} from '../rollout-workers';
 import { assertRunModulesTrusted, readRunConfig } from '../run-config';
 import { createRunDirectory, type RunPaths, runPaths, writeJsonAtomic } from '../run-directory';
 import { checkRunFits } from '../run-preflight';
@@ -205,9 +210,17 @@ export async function trainCommand(command: TrainCommand, io: CliIo): Promise<Ex
   }
   const humanFeedback: HumanFeedbackLink = {};
   let parts: TrainerParts | undefined;
+  // The workers start once the run directory holds the config they load; the trainer is built first.
+  const deferred =
+    !command.dryRun && ((command.workers ?? 0) > 0 || command.nats !== undefined)
+      ? new DeferredRolloutTransport()
+      : undefined;
   const trainer = await createTrainer({
     config,
     humanFeedback,
+    ...(deferred
+      ? { rollouts: { transport: deferred, mode: command.rollouts ?? 'synchronous' } }
+      : {}),
     ...(command.verbose ? { log: (line: string) => io.stderr.write(`${line}\n`) } : {}),
     onParts: (built) => {
       parts = built;
@@ -260,6 +273,7 @@ export async function trainCommand(command: TrainCommand, io: CliIo): Promise<Ex
       paths,
       warnings,
       humanFeedback: asksPerson ? humanFeedback : undefined,
+      ...(deferred ? { deferred } : {}),
     });
   } finally {
     await lock.release();
@@ -294,6 +308,7 @@ async function trainInDirectory(options: {
   paths: RunPaths;
   warnings: string[];
   humanFeedback: HumanFeedbackLink | undefined;
+  deferred?: DeferredRolloutTransport;
 }): Promise<ExitCode> {
   const { command, io, config, trainer, parts, paths } = options;
   if (!command.resume) {
@@ -385,103 +400,123 @@ async function trainInDirectory(options: {
         }
       : {}),
   });
-  if (command.resume) {
-    const from = await run.resume();
-    progress.message(`resuming ${paths.root} from step ${from}`);
-  } else {
-    progress.message(`run directory ${paths.root}`);
+  let workers: RolloutWorkers | undefined;
+  if (options.deferred) {
+    workers = await startRolloutWorkers({
+      config,
+      runDirectory: paths.root,
+      workers: command.workers ?? 0,
+      ...(command.nats ? { nats: command.nats } : {}),
+      log: (line) => progress.message(line),
+    });
+    options.deferred.attach(workers.transport);
+    progress.message(workers.description);
+    if (workers.warning) {
+      progress.message(`warning: ${workers.warning}`);
+      progress.emitJson({ type: 'warning', step: 0, message: workers.warning });
+    }
   }
-  const attached = await attachTrainingConsole({
-    trainer,
-    runDirectory: paths.root,
-    ...(command.console ? { console: command.console } : {}),
-    ...(options.humanFeedback
-      ? { humanFeedback: { link: options.humanFeedback, groupSize: config.trainer.groupSize } }
-      : {}),
-    io,
-    message: (text) => progress.message(text),
-  });
-  let interrupted = false;
-  const removeHandler = io.onInterrupt(() => {
-    interrupted = true;
-    run?.requestStop('interrupted (SIGINT)');
-    progress.message(
-      'interrupt: finishing the current step, then saving a checkpoint (Ctrl-C again to abort)',
-    );
-    removeHandler();
-  });
-  let summary: TrainingSummary;
   try {
-    summary = await run.run();
-  } catch (error) {
-    if (CallTimeoutError.isInstance(error)) failure = error.message;
-    throw error;
-  } finally {
-    removeHandler();
-    await attached.close();
-    progress.close();
-  }
-  // The final weights always get a checkpoint, so eval, chat and resume see them.
-  const finalCheckpoint = path.join(
-    paths.checkpoints,
-    `step-${String(trainer.currentStep).padStart(6, '0')}`,
-  );
-  if (trainer.currentStep > 0 && !existsSync(finalCheckpoint)) await run.saveCheckpoint();
-  const adapter = await saveRunAdapter(trainer, config, paths);
-  const logged = await loggedEvaluations(paths);
-  const evaluationBefore = evaluationSummary(summary.firstEvaluation) ?? logged.first;
-  // A resumed run that had nothing left to do evaluated nothing: its last evaluation is in the log.
-  const evaluationAfter = evaluationSummary(summary.lastEvaluation) ?? logged.last;
-  const gain =
-    evaluationBefore?.perScenario && evaluationAfter?.perScenario
-      ? evaluationGain(
-          evaluationBefore.perScenario,
-          evaluationAfter.perScenario,
-          config.trainer.evaluation.seed,
-        )
-      : undefined;
-  const file: RunSummaryFile = {
-    status: failure ? 'failed' : interrupted ? 'interrupted' : 'completed',
-    stepsCompleted: summary.stepsCompleted,
-    seconds: (performance.now() - started) / 1000,
-    ...(evaluationBefore ? { evaluationBefore } : {}),
-    ...(evaluationAfter ? { evaluationAfter } : {}),
-    ...(evaluationBefore && evaluationAfter
-      ? {
-          rewardGain: gain?.reward ?? evaluationAfter.rewardMean - evaluationBefore.rewardMean,
-          successRateGain:
-            gain?.successRate ?? evaluationAfter.successRate - evaluationBefore.successRate,
-          ...(gain
-            ? {
-                rewardGainInterval: gain.rewardInterval,
-                successRateGainInterval: gain.successInterval,
-              }
-            : {}),
-        }
-      : {}),
-    generations: summary.generations.length,
-    systemPrompt: summary.systemPrompt ?? null,
-    degenerationFlags: summary.degenerationFlags,
-    ...(failure ? { failure } : {}),
-  };
-  await writeJsonAtomic(paths.summary, file);
-  const reportPath = await writeRunReport(paths.root);
-  if (command.json) {
-    io.stdout.write(
-      `${JSON.stringify({ type: 'summary', runDirectory: paths.root, report: reportPath, ...(adapter ? { adapter } : {}), ...file })}\n`,
+    if (command.resume) {
+      const from = await run.resume();
+      progress.message(`resuming ${paths.root} from step ${from}`);
+    } else {
+      progress.message(`run directory ${paths.root}`);
+    }
+    const attached = await attachTrainingConsole({
+      trainer,
+      runDirectory: paths.root,
+      ...(command.console ? { console: command.console } : {}),
+      ...(options.humanFeedback
+        ? { humanFeedback: { link: options.humanFeedback, groupSize: config.trainer.groupSize } }
+        : {}),
+      io,
+      message: (text) => progress.message(text),
+    });
+    let interrupted = false;
+    const removeHandler = io.onInterrupt(() => {
+      interrupted = true;
+      run?.requestStop('interrupted (SIGINT)');
+      progress.message(
+        'interrupt: finishing the current step, then saving a checkpoint (Ctrl-C again to abort)',
+      );
+      removeHandler();
+    });
+    let summary: TrainingSummary;
+    try {
+      summary = await run.run();
+    } catch (error) {
+      if (CallTimeoutError.isInstance(error)) failure = error.message;
+      throw error;
+    } finally {
+      removeHandler();
+      await attached.close();
+      progress.close();
+    }
+    // The final weights always get a checkpoint, so eval, chat and resume see them.
+    const finalCheckpoint = path.join(
+      paths.checkpoints,
+      `step-${String(trainer.currentStep).padStart(6, '0')}`,
     );
-  } else {
-    const head =
-      file.status === 'completed' ? 'done' : file.status === 'failed' ? 'failed' : 'interrupted';
-    const lines = [
-      `${head}: ${file.stepsCompleted}/${config.trainer.steps} steps in ${formatDuration(file.seconds)}`,
-      ...summaryLines(file),
-    ];
-    if (failure) lines.push(`failure: ${failure}`);
-    lines.push(`run directory ${paths.root}`, `report ${reportPath}`);
-    if (adapter) lines.push(`LoRA adapter (PEFT layout) ${adapter}`);
-    io.stderr.write(`${lines.join('\n')}\n`);
+    if (trainer.currentStep > 0 && !existsSync(finalCheckpoint)) await run.saveCheckpoint();
+    const adapter = await saveRunAdapter(trainer, config, paths);
+    const logged = await loggedEvaluations(paths);
+    const evaluationBefore = evaluationSummary(summary.firstEvaluation) ?? logged.first;
+    // A resumed run that had nothing left to do evaluated nothing: its last evaluation is in the log.
+    const evaluationAfter = evaluationSummary(summary.lastEvaluation) ?? logged.last;
+    const gain =
+      evaluationBefore?.perScenario && evaluationAfter?.perScenario
+        ? evaluationGain(
+            evaluationBefore.perScenario,
+            evaluationAfter.perScenario,
+            config.trainer.evaluation.seed,
+          )
+        : undefined;
+    const file: RunSummaryFile = {
+      status: failure ? 'failed' : interrupted ? 'interrupted' : 'completed',
+      stepsCompleted: summary.stepsCompleted,
+      seconds: (performance.now() - started) / 1000,
+      ...(evaluationBefore ? { evaluationBefore } : {}),
+      ...(evaluationAfter ? { evaluationAfter } : {}),
+      ...(evaluationBefore && evaluationAfter
+        ? {
+            rewardGain: gain?.reward ?? evaluationAfter.rewardMean - evaluationBefore.rewardMean,
+            successRateGain:
+              gain?.successRate ?? evaluationAfter.successRate - evaluationBefore.successRate,
+            ...(gain
+              ? {
+                  rewardGainInterval: gain.rewardInterval,
+                  successRateGainInterval: gain.successInterval,
+                }
+              : {}),
+          }
+        : {}),
+      generations: summary.generations.length,
+      systemPrompt: summary.systemPrompt ?? null,
+      degenerationFlags: summary.degenerationFlags,
+      ...(failure ? { failure } : {}),
+    };
+    await writeJsonAtomic(paths.summary, file);
+    const reportPath = await writeRunReport(paths.root);
+    if (command.json) {
+      io.stdout.write(
+        `${JSON.stringify({ type: 'summary', runDirectory: paths.root, report: reportPath, ...(adapter ? { adapter } : {}), ...file })}\n`,
+      );
+    } else {
+      const head =
+        file.status === 'completed' ? 'done' : file.status === 'failed' ? 'failed' : 'interrupted';
+      const lines = [
+        `${head}: ${file.stepsCompleted}/${config.trainer.steps} steps in ${formatDuration(file.seconds)}`,
+        ...summaryLines(file),
+      ];
+      if (failure) lines.push(`failure: ${failure}`);
+      lines.push(`run directory ${paths.root}`, `report ${reportPath}`);
+      if (adapter) lines.push(`LoRA adapter (PEFT layout) ${adapter}`);
+      io.stderr.write(`${lines.join('\n')}\n`);
+    }
+    if (failure) return exitCodes.failure;
+    return interrupted ? exitCodes.interrupted : exitCodes.ok;
+  } finally {
+    await workers?.stop();
   }
-  if (failure) return exitCodes.failure;
-  return interrupted ? exitCodes.interrupted : exitCodes.ok;
 }

@@ -14,7 +14,7 @@ export function hasNatsServer(): boolean {
   }
 }
 
-/** A `nats-server -js` on a free loopback port with its store in a temporary folder. */
+/** A `nats-server -js` on a loopback port with its store in a temporary folder, started by {@link startNatsServer}. */
 export interface NatsServerProcess {
   url: string;
   port: number;
@@ -23,9 +23,21 @@ export interface NatsServerProcess {
   stop(): Promise<void>;
 }
 
-/** Starts a JetStream server for a test; `stop()` removes its store. */
-export async function startNatsServer(): Promise<NatsServerProcess> {
-  const port = await freePort();
+/**
+ * Starts `nats-server -js` on a free loopback port (or `options.port`) with
+ * its store in a new temporary folder, for tests and for `agent-trainer
+ * train --workers N` on one machine; `stop()` kills it and removes the store.
+ * Needs the `nats-server` binary on the PATH (Debian: `apt-get install
+ * nats-server`); see {@link hasNatsServer}.
+ *
+ * @example
+ * ```ts
+ * const server = await startNatsServer();
+ * const transport = await createNatsTransport({ servers: server.url, runId: 'run-1' });
+ * ```
+ */
+export async function startNatsServer(options: { port?: number } = {}): Promise<NatsServerProcess> {
+  const port = options.port ?? (await freePort());
   const store = mkdtempSync(join(tmpdir(), 'cohort-nats-'));
   let child = await launch(port, store);
   return {
