@@ -8,7 +8,9 @@ export type PolicySnapshotKind = 'full' | 'adapter';
 
 /** `'adapter'` for a policy whose `getWeights()` is its LoRA adapters only (a Llama-family policy with `lora`). */
 export function policySnapshotKind(policy: TrainablePolicy): PolicySnapshotKind {
-  return policy instanceof LlamaPolicy && policy.model.lora !== undefined ? 'adapter' : 'full';
+  // A sampling wrapper (the hybrid engine's OnnxSampledPolicy) exposes the tfjs policy it trains.
+  const inner = policy instanceof LlamaPolicy ? policy : (policy as { policy?: unknown }).policy;
+  return inner instanceof LlamaPolicy && inner.model.lora !== undefined ? 'adapter' : 'full';
 }
 
 /**

@@ -77,6 +77,8 @@ describe.skipIf(!hasNatsServer())('trainer rollouts on NATS JetStream', () => {
     const runId = 'sync';
     const transport = await createNatsTransport({ servers: server.url, runId });
     const started = startWorkers(runId, 2);
+    // Both pulling before the first task goes out, so a slow start does not leave one idle.
+    await Promise.all(started.map((worker) => worker.waitFor((event) => event.event === 'ready')));
     const { policy, trainer } = banditTrainer({
       seed: 21,
       rollouts: { transport, timeoutMs: 60_000 },

@@ -22,6 +22,7 @@ import {
   type TrainingRunEvent,
   type TrainingSummary,
 } from '@cohort/trainer';
+import { OnnxSampledPolicy } from '@cohort/transformers';
 import {
   type AppConfig,
   defaultAppConfigInput,
@@ -290,7 +291,9 @@ async function saveRunAdapter(
   config: AppConfig,
   paths: RunPaths,
 ): Promise<string | undefined> {
-  const policy = trainer.policy;
+  // With the ONNX sampler (engine.sampler) the trainer's policy wraps the tfjs policy it trains.
+  const policy =
+    trainer.policy instanceof OnnxSampledPolicy ? trainer.policy.policy : trainer.policy;
   if (!(policy instanceof LlamaPolicy) || policy.model.lora === undefined) return undefined;
   const base = config.policy.type === 'tfjs-lm' ? config.policy.modelDirectory : undefined;
   await saveLoraAdapter(paths.adapter, policy.model, {
