@@ -42,7 +42,9 @@ export function FeedbackPage(props: { runId: string | undefined }) {
   const [state, setState] = useState<FeedbackState | null>(null);
   const [who, setWho] = useState(() => localStorage.getItem(nameKey) ?? '');
   const [message, setMessage] = useState('');
-  const [busy, setBusy] = useState(false);
+  // The question whose answer is being sent: a key for the next question, shown by the stream
+  // before this request returns, must not be dropped as "busy".
+  const [sendingItem, setSendingItem] = useState<string | undefined>(undefined);
   // The scores given so far to the replies of a group question, and the reply the keys score;
   // mirrored in a ref so that keys pressed faster than the page renders build on each other.
   const [grading, setGrading] = useState<Grading>({ itemId: '', scores: [], marked: 0 });
@@ -70,6 +72,7 @@ export function FeedbackPage(props: { runId: string | undefined }) {
     gradingRef.current = next;
     setGrading(next);
   };
+  const busy = item !== undefined && sendingItem === item.id;
   const { scores, marked } = item && grading.itemId === item.id ? grading : currentGrading();
 
   const scoreReply = (index: number, score: number) =>
@@ -87,13 +90,14 @@ export function FeedbackPage(props: { runId: string | undefined }) {
   const mark = (index: number) => updateGrading((current) => ({ ...current, marked: index }));
 
   const answer = async (value: number | number[] | null) => {
-    if (!item || !props.runId || busy) return;
+    if (!item || !props.runId || sendingItem === item.id) return;
     if (who.trim() === '') {
       setMessage('Enter your name first: every rating is stored with who gave it.');
       nameInput.current?.focus();
       return;
     }
-    setBusy(true);
+    const itemId = item.id;
+    setSendingItem(itemId);
     try {
       await requestJson(`/api/runs/${encodeURIComponent(props.runId)}/feedback`, {
         itemId: item.id,
@@ -104,7 +108,7 @@ export function FeedbackPage(props: { runId: string | undefined }) {
     } catch (error) {
       setMessage(`not saved: ${(error as Error).message}`);
     } finally {
-      setBusy(false);
+      setSendingItem((current) => (current === itemId ? undefined : current));
     }
   };
 

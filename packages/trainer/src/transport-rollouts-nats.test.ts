@@ -105,6 +105,7 @@ describe.skipIf(!hasNatsServer())('trainer rollouts on NATS JetStream', () => {
     const runId = 'resume';
     const started = startWorkers(runId, 2);
     const runDirectory = mkdtempSync(join(tmpdir(), 'cohort-learner-'));
+    let second: JsonLinesProcess | undefined;
     try {
       const first = spawnJsonLines(learnerScript, [
         server.url,
@@ -133,7 +134,7 @@ describe.skipIf(!hasNatsServer())('trainer rollouts on NATS JetStream', () => {
       // The checkpoint holds the transport's position: the 9 results of steps 0-2 read.
       expect(metadata.trainer.rollouts.position.resultsSequence).toBe(9);
 
-      const second = spawnJsonLines(learnerScript, [
+      second = spawnJsonLines(learnerScript, [
         server.url,
         runId,
         runDirectory,
@@ -150,7 +151,13 @@ describe.skipIf(!hasNatsServer())('trainer rollouts on NATS JetStream', () => {
       expect(new Set(completed).size).toBe(completed.length);
     } finally {
       for (const worker of started) worker.child.kill('SIGTERM');
-      rmSync(runDirectory, { recursive: true, force: true });
+      // The resumed learner may still be writing its last checkpoint after 'done': let it finish.
+      if (second && second.child.exitCode === null && second.child.signalCode === null) {
+        const timer = setTimeout(() => second?.child.kill('SIGKILL'), 15_000);
+        await second.exited;
+        clearTimeout(timer);
+      }
+      rmSync(runDirectory, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 });
     }
   }, 180_000);
 });
