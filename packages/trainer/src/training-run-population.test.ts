@@ -91,6 +91,20 @@ describe('TrainingRun with an adapter population', () => {
     expect(generations.map((record) => record.step)).toEqual([2, 4, 6]);
     expect(generations.map((record) => record.episode)).toEqual([8, 16, 24]);
     expect(events.filter((event) => event.type === 'population')).toHaveLength(3);
+    // Each line names where every measured member came from, before that generation's changes.
+    type Lineage = { origin: string; generation: number; fromId?: string };
+    const lineages = generations.map((record) => record.lineage as Lineage[]);
+    expect(lineages[0]!.map((entry) => entry.generation)).toEqual([0, 0, 0]);
+    const exploited = population.records.findIndex((record) => record.exploits.length > 0);
+    const [exploit] = population.records[exploited]!.exploits;
+    const target = population.members[exploit!.targetIndex]!;
+    expect(target.lineage).toContainEqual({
+      generation: exploited + 1,
+      origin: 'exploit',
+      fromId: exploit!.sourceId,
+    });
+    const logged = lineages[exploited]![exploit!.targetIndex]!;
+    expect(logged.generation).toBeLessThan(exploited + 1);
 
     // The policy and the trainer now hold the deployed member: the fittest of the last generation.
     const best = population.bestMemberIndex();

@@ -563,7 +563,10 @@ export class TrainingRun<S extends ScenarioLike = Scenario> {
     await this.record('population', step, {
       ...record,
       best: this.options.population!.bestMemberIndex(),
-      lineage: this.options.population!.members.map((member) => member.lineage.at(-1)),
+      // Where each measured member came from: its lineage before this generation's changes.
+      lineage: this.options.population!.members.map((member) =>
+        member.lineage.filter((entry) => entry.generation < record.generation).at(-1),
+      ),
     });
     this.emit({ type: 'population', step, record });
   }
