@@ -138,6 +138,13 @@ describe('agent-trainer train with a population of LoRA adapters', () => {
     expect(last.members[last.best]!.fitness.mean).toBe(fittest);
     expect(summary.systemPrompt).toBe(summary.population.best.systemPrompt);
 
+    // The members' rollouts reach trajectories.jsonl, numbered by the population's steps.
+    const trajectorySteps = (await readFile(path.join(runDirectory, 'trajectories.jsonl'), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((line) => (JSON.parse(line) as { step: number }).step);
+    expect([...new Set(trajectorySteps)]).toEqual([1, 2, 3, 4, 5, 6]);
+
     const report = await readFile(path.join(runDirectory, 'report.html'), 'utf8');
     expect(report).toContain('Member fitness per generation');
     expect(report).toContain('★');
