@@ -17,14 +17,28 @@
  *
  * The policy is the UnigramPolicy of bench/switching-bandit.ts (digits at
  * logit 2, end of turn 1, the rest -4), whose "adapter" is its whole logit
- * vector, so members are cheap to clone. Prompt evolution + GRPO is not run
- * here: that policy ignores its prompt, so the arm would be GRPO plus wasted
- * fitness episodes by construction.
+ * vector, so members are cheap to clone. Prompt evolution + GRPO runs on
+ * the Llama policy only (POLICY=llama): the unigram policy ignores its
+ * prompt, so there the arm would be GRPO plus wasted fitness episodes by
+ * construction. It is the trainer's prompt evolution (`createPromptEvolution`
+ * in a `TrainingRun`: a population of 4 system prompts, fitness greedy on the
+ * training scenario, the learner's prompt replaced by one better by 0.05),
+ * compared with GRPO alone from the same starting system prompt
+ * (`grpo-prompted`); its deployed policy is scored under the prompt it ends with.
+ *
+ * ERL is run twice: at the margin 0.05 of the other arms, and with margin 0
+ * (`erl-margin-0`), with the largest fitness lead an evolved member ever had
+ * over the learner recorded per seed, to tell a strict margin from a weak
+ * population.
  *
  * Run: pnpm exec tsx --conditions=@cohort/source bench/population-schedules.ts
- * (SEEDS=5 by default). Results: bench/results/population-schedules.{json,md}.
+ * (SEEDS=5 by default; METHODS=grpo,pbt-4 runs only those arms and writes
+ * its results under a name that lists them). Results:
+ * bench/results/population-schedules-<policy>[-<methods>].{json,md}.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { MockTokenizer } from '@cohort/core/test';
 import { createBanditEnvironment } from '@cohort/environments';
 import {
@@ -40,9 +54,11 @@ import {
 } from '@cohort/tfjs';
 import {
   AdapterPopulation,
+  createPromptEvolution,
   GrpoTrainer,
   type GrpoTrainerConfigInput,
   type PopulationScheduleOptionsInput,
+  TrainingRun,
 } from '@cohort/trainer';
 import * as tf from '@tensorflow/tfjs';
 import { teachAnswers } from '../packages/trainer/src/stage-test-fixtures';
@@ -136,17 +152,26 @@ interface Outcome {
   fitnessEpisodes: number;
   generations: number;
   adoptions: number;
+  /** ERL: the largest fitness lead of the best evolved member over the learner in any generation. */
+  largestEvolvedLead?: number;
   seconds: number;
 }
 
-/** The deployed policy's probability of each arm's digit as its (first) answer token. */
-type ArmProbabilities = () => number[];
+/** The deployed policy's probability of each arm's digit as its (first) answer token, under a system prompt if given. */
+type ArmProbabilities = (systemPrompt?: string) => number[];
 
-function score(armProbabilities: ArmProbabilities): {
+/** The starting system prompt of the prompt arms, and the phrases their mutations insert (short: the context is 64 tokens). */
+const banditSystemPrompt = 'Pick an arm.';
+const banditPhrases = ['Be brief.', 'One digit.', 'Choose well.', 'Explore.', 'Try 3.', 'Try 1.'];
+
+function score(
+  armProbabilities: ArmProbabilities,
+  systemPrompt?: string,
+): {
   expectedReward: number;
   probabilityB: number;
 } {
-  const probabilities = armProbabilities();
+  const probabilities = armProbabilities(systemPrompt);
   const means = phaseMeans(budget);
   return {
     expectedReward: probabilities.reduce((sum, p, arm) => sum + p * means[arm]!, 0),
@@ -223,10 +248,20 @@ function llamaPolicy(seed: number) {
   });
   model.loadWeightMap(llamaBase);
   const policy = new LlamaPolicy({ model, tokenizer: llamaTokenizer });
-  const armProbabilities = () =>
+  const armProbabilities = (systemPrompt?: string) =>
     tf.tidy(() => {
-      const { logits } = model.forward([promptIds]);
-      const last = logits.slice([0, promptIds.length - 1, 0], [1, 1, -1]).reshape([-1]);
+      const ids =
+        systemPrompt === undefined
+          ? promptIds
+          : llamaTokenizer.applyChatTemplate(
+              [
+                { role: 'system', content: systemPrompt },
+                { role: 'user', content: question },
+              ],
+              { addGenerationPrompt: true },
+            );
+      const { logits } = model.forward([ids]);
+      const last = logits.slice([0, ids.length - 1, 0], [1, 1, -1]).reshape([-1]);
       const probabilities = tf.softmax(last).dataSync();
       return digitIds.map((id) => probabilities[id]!);
     });
@@ -263,16 +298,20 @@ function parts(seed: number) {
   };
 }
 
-async function grpoAlone(seed: number): Promise<Outcome> {
+async function grpoAlone(seed: number, systemPrompt?: string): Promise<Outcome> {
   const started = performance.now();
   const { armProbabilities, dispose, setPhase, shared } = parts(seed);
-  const trainer = new GrpoTrainer({ ...shared, config: { ...config, seed } });
+  const trainer = new GrpoTrainer({
+    ...shared,
+    config: { ...config, seed },
+    ...(systemPrompt === undefined ? {} : { systemPrompt }),
+  });
   while (trainer.episodes < budget) {
     setPhase(trainer.episodes);
     await trainer.step();
   }
   const result = {
-    ...score(armProbabilities),
+    ...score(armProbabilities, systemPrompt),
     fitnessEpisodes: 0,
     generations: 0,
     adoptions: 0,
@@ -320,11 +359,16 @@ async function withPopulation(
     (sum, record) => sum + record.exploits.length + (record.adopted ? 1 : 0),
     0,
   );
+  const leads = schedule.records.map((record) => {
+    const [learner, ...evolved] = record.members.map((member) => member.fitness.mean);
+    return Math.max(...evolved) - learner!;
+  });
   const result = {
     ...score(armProbabilities),
     fitnessEpisodes,
     generations: schedule.records.length,
     adoptions,
+    ...(population.mode === 'erl' ? { largestEvolvedLead: Math.max(...leads) } : {}),
     seconds: (performance.now() - started) / 1000,
   };
   schedule.dispose();
@@ -332,7 +376,74 @@ async function withPopulation(
   return result;
 }
 
-const methods: { name: string; description: string; run: (seed: number) => Promise<Outcome> }[] = [
+/**
+ * GRPO with the trainer's prompt evolution, in a `TrainingRun` (the way the
+ * app runs it): a generation every `everyEpisodes` training episodes, the
+ * phase switched after every step. Fitness episodes are counted at the
+ * trainer's `evaluate`, which the fitness calls.
+ */
+async function promptsAndGrpo(seed: number): Promise<Outcome> {
+  const started = performance.now();
+  const { armProbabilities, dispose, setPhase, shared } = parts(seed);
+  const trainer = new GrpoTrainer({
+    ...shared,
+    config: {
+      ...config,
+      seed,
+      evolution: {
+        everyEpisodes: setup.everyEpisodes,
+        populationSize: 4,
+        fitnessScenarios: 1,
+        adoptionMargin: 0.05,
+      },
+    },
+    systemPrompt: banditSystemPrompt,
+  });
+  let fitnessEpisodes = 0;
+  const evaluate = trainer.evaluate.bind(trainer);
+  trainer.evaluate = async (options) => {
+    const metrics = await evaluate(options);
+    fitnessEpisodes += metrics.episodes;
+    return metrics;
+  };
+  const evolution = await createPromptEvolution({ trainer, phrases: banditPhrases });
+  const directory = await mkdtemp(path.join(tmpdir(), 'cohort-bench-prompts-'));
+  const run = new TrainingRun({
+    trainer,
+    runDirectory: directory,
+    steps: setup.steps,
+    evaluateAtStart: false,
+    ...(evolution ? { evolution } : {}),
+    onEvent: (event) => {
+      if (event.type === 'step') setPhase(trainer.episodes);
+    },
+  });
+  const summary = await run.run();
+  await rm(directory, { recursive: true, force: true });
+  const result = {
+    ...score(armProbabilities, trainer.systemPrompt),
+    fitnessEpisodes,
+    generations: summary.generations.length,
+    adoptions: summary.generations.filter((generation) => generation.adopted !== null).length,
+    seconds: (performance.now() - started) / 1000,
+  };
+  dispose();
+  return result;
+}
+
+const erlMutation = {
+  mode: 'erl' as const,
+  initialHyperparameters: 'config' as const,
+  // The policy's own mutation scale: the unigram logits take sd 1, LoRA adapters sd 0.05
+  // (round 3 ran sd 1 on the adapters too, which wrecked every evolved member).
+  ...setup.mutation,
+};
+
+const allMethods: {
+  name: string;
+  description: string;
+  run: (seed: number) => Promise<Outcome>;
+}[] = [
   {
     name: 'grpo',
     description: `GRPO alone, Adam lr ${config.optimizer.learningRate}, KL ${config.kl.controller.coefficient}, clip 0.2`,
@@ -347,15 +458,39 @@ const methods: { name: string; description: string; run: (seed: number) => Promi
   {
     name: 'erl',
     description: `ERL-style: 1 GRPO learner (GRPO config) + 3 members evolved by Gaussian mutation of the ${policyKind === 'llama' ? 'adapters' : 'logits'} (sd ${setup.mutation.mutationStandardDeviation}, gene probability ${setup.mutation.geneProbability}); learner injected for the worst, adopts the best when better by 0.05`,
-    run: (seed) =>
-      withPopulation(seed, {
-        mode: 'erl',
-        initialHyperparameters: 'config',
-        mutationStandardDeviation: 1,
-        geneProbability: 0.5,
-      }),
+    run: (seed) => withPopulation(seed, erlMutation),
   },
+  {
+    name: 'erl-margin-0',
+    description:
+      'ERL as above with adoption margin 0: the learner adopts any evolved member with higher fitness',
+    run: (seed) => withPopulation(seed, { ...erlMutation, adoptionMargin: 0 }),
+  },
+  ...(policyKind === 'llama'
+    ? [
+        {
+          name: 'grpo-prompted',
+          description: `GRPO alone with the system prompt "${banditSystemPrompt}" (the prompt arm's start)`,
+          run: (seed: number) => grpoAlone(seed, banditSystemPrompt),
+        },
+        {
+          name: 'prompts+grpo',
+          description: `GRPO with the trainer's prompt evolution: 4 system prompts from "${banditSystemPrompt}" and rule mutations of ${banditPhrases.length} phrases, greedy fitness on the training scenario, adopted when better by 0.05; scored under the prompt it ends with`,
+          run: promptsAndGrpo,
+        },
+      ]
+    : []),
 ];
+const selected = process.env.METHODS?.split(',').map((name) => name.trim());
+const methods = selected
+  ? allMethods.filter((method) => selected.includes(method.name))
+  : allMethods;
+if (selected && methods.length !== selected.length) {
+  throw new Error(
+    `METHODS names an unknown arm: ${selected.join(', ')}; the arms are ${allMethods.map((method) => method.name).join(', ')}`,
+  );
+}
+const resultName = `population-schedules-${policyKind}${selected ? `-${selected.join('-')}` : ''}`;
 
 /** t(0.975, df) for df 1..30. */
 const tQuantile = [
@@ -391,12 +526,19 @@ for (const method of methods) {
     fitnessEpisodes: interval(outcomes.map((outcome) => outcome.fitnessEpisodes)).mean,
     generations: interval(outcomes.map((outcome) => outcome.generations)).mean,
     adoptions: interval(outcomes.map((outcome) => outcome.adoptions)).mean,
+    ...(outcomes[0]?.largestEvolvedLead !== undefined
+      ? {
+          largestEvolvedLead: interval(
+            outcomes.map((outcome) => outcome.largestEvolvedLead ?? Number.NaN),
+          ),
+        }
+      : {}),
     secondsPerSeed: interval(outcomes.map((outcome) => outcome.seconds)).mean,
     perSeed: outcomes,
   };
   summaries.push(summary);
   console.log(
-    `${method.name.padEnd(6)} reward ${summary.expectedReward.mean.toFixed(3)} [${summary.expectedReward.lower.toFixed(3)}, ${summary.expectedReward.upper.toFixed(3)}]  P(B) ${summary.probabilityB.mean.toFixed(3)} [${summary.probabilityB.lower.toFixed(3)}, ${summary.probabilityB.upper.toFixed(3)}]  fitness episodes ${summary.fitnessEpisodes}  adoptions ${summary.adoptions}  ${summary.secondsPerSeed.toFixed(1)} s/seed`,
+    `${method.name.padEnd(13)} reward ${summary.expectedReward.mean.toFixed(3)} [${summary.expectedReward.lower.toFixed(3)}, ${summary.expectedReward.upper.toFixed(3)}]  P(B) ${summary.probabilityB.mean.toFixed(3)} [${summary.probabilityB.lower.toFixed(3)}, ${summary.probabilityB.upper.toFixed(3)}]  fitness episodes ${summary.fitnessEpisodes}  adoptions ${summary.adoptions}  ${summary.secondsPerSeed.toFixed(1)} s/seed`,
   );
 }
 const format = (value: { mean: number; lower: number; upper: number }) =>
@@ -409,6 +551,12 @@ const table = [
       `| ${s.method} | ${format(s.expectedReward)} | ${format(s.probabilityB)} | ${s.trainingEpisodes} | ${s.fitnessEpisodes} | ${s.generations} | ${s.adoptions} | ${s.secondsPerSeed.toFixed(1)} |`,
   ),
 ];
+const leadLines = summaries
+  .filter((s) => s.largestEvolvedLead !== undefined)
+  .map(
+    (s) =>
+      `- ${s.method}: largest fitness lead of an evolved member over the learner, per seed ${s.perSeed.map((outcome) => outcome.largestEvolvedLead?.toFixed(3)).join(', ')}; mean ${format(s.largestEvolvedLead!)}`,
+  );
 const result = {
   benchmark: 'population-schedules',
   date: new Date().toISOString(),
@@ -426,11 +574,11 @@ const result = {
 };
 await mkdir(new URL('./results/', import.meta.url), { recursive: true });
 await writeFile(
-  new URL(`./results/population-schedules-${policyKind}.json`, import.meta.url),
+  new URL(`./results/${resultName}.json`, import.meta.url),
   `${JSON.stringify(result, null, 2)}\n`,
 );
 await writeFile(
-  new URL(`./results/population-schedules-${policyKind}.md`, import.meta.url),
-  `# Population schedules at equal training episodes: bandit with a changing best arm (${policyKind} policy)\n\n${result.setup.task}; ${budget} training episodes per method, a generation every ${setup.everyEpisodes}; ${seedCount} seeds; mean [95 % t-interval] over seeds.\n\n${table.join('\n')}\n\n${summaries.map((s) => `- ${s.method}: ${s.description}`).join('\n')}\n\nPrompt evolution + GRPO is not run on this task: the unigram policy ignores its prompt, and the bandit's prompt is fixed by the environment.\n\nTotal ${result.totalSeconds.toFixed(0)} s.\n`,
+  new URL(`./results/${resultName}.md`, import.meta.url),
+  `# Population schedules at equal training episodes: bandit with a changing best arm (${policyKind} policy)\n\n${result.setup.task}; ${budget} training episodes per method, a generation every ${setup.everyEpisodes}; ${seedCount} seeds; mean [95 % t-interval] over seeds.\n\n${table.join('\n')}\n\n${summaries.map((s) => `- ${s.method}: ${s.description}`).join('\n')}\n${leadLines.length > 0 ? `\n${leadLines.join('\n')}\n` : ''}${policyKind === 'llama' ? '' : '\nPrompt evolution + GRPO is not run on this task: the unigram policy ignores its prompt.\n'}\nTotal ${result.totalSeconds.toFixed(0)} s.\n`,
 );
 console.log(`total ${result.totalSeconds.toFixed(1)} s`);

@@ -59,7 +59,7 @@ describe('resolveAppConfig', () => {
     const top = issuesOf({ trainr: {} });
     expect(top[0]!.path).toBe('trainr');
     expect(top[0]!.message).toContain(
-      'allowed keys: name, preset, trainer, policy, engine, environment, rewards, systemPrompt, evolution, backend',
+      'allowed keys: name, preset, trainer, policy, engine, environment, rewards, systemPrompt, evolution, population, backend',
     );
   });
 

@@ -15,6 +15,7 @@ import { GrpoTrainerConfigSchema, mergeConfig, trainerPresets } from '@cohort/tr
 import { z } from 'zod';
 import { configBoundIssues } from './config-bounds';
 import { unknownKeyIssues, zodIssuesWithAllowedValues } from './config-issues';
+import { PopulationConfigSchema, populationIssues } from './population-config';
 import { type PresetName, presetNames } from './preset-names';
 
 export { readConfigFile } from './config-file';
@@ -288,6 +289,9 @@ export const AppConfigSchema = z
     evolution: PromptEvolutionConfigSchema.optional().describe(
       "prompt evolution's starting population `{ prompts }` (its schedule is `trainer.evolution`)",
     ),
+    population: PopulationConfigSchema.optional().describe(
+      'train a population of members on the one base (LoRA adapters, hyperparameters and system prompts), with PBT, ERL and prompt evolution every `everyEpisodes` (below); `trainer.steps` counts the steps of all members together, and the run deploys the fittest member',
+    ),
     backend: z
       .enum(['auto', 'node', 'wasm', 'cpu'])
       .default('auto')
@@ -313,6 +317,7 @@ export type PolicyConfig = z.output<typeof PolicyConfigSchema>;
 export type EnvironmentConfig = z.output<typeof EnvironmentConfigSchema>;
 export type RewardConfig = z.output<typeof RewardConfigSchema>;
 export type EngineConfig = z.output<typeof EngineConfigSchema>;
+export type { PopulationConfig } from './population-config';
 
 /** Command-line overrides applied over a config file. */
 export interface AppConfigOverrides {
@@ -407,6 +412,12 @@ export function resolveAppConfig(input: unknown, overrides: AppConfigOverrides =
       issues: [{ path: '', message: 'must be an object (a mapping of keys to values)' }],
     });
   }
+  // Read before the merge: a population turns the single learner's prompt evolution off unless the file asks for it.
+  const fileEvolution =
+    isPlainObject(raw.trainer) && isPlainObject(raw.trainer.evolution)
+      ? raw.trainer.evolution.everyEpisodes
+      : undefined;
+  const withPopulation = isPlainObject(raw.population);
   const presetValue = overrides.preset ?? raw.preset;
   if (overrides.preset) raw.preset = overrides.preset;
   const preset =
@@ -421,6 +432,8 @@ export function resolveAppConfig(input: unknown, overrides: AppConfigOverrides =
     trainer = mergeConfig(mergeConfig(trainerPresets[preset], defaultRunTrainerInput), trainer);
   if (overrides.steps !== undefined && isPlainObject(trainer))
     trainer = { ...trainer, steps: overrides.steps };
+  if (withPopulation && fileEvolution === undefined && isPlainObject(trainer))
+    trainer = mergeConfig(trainer, { evolution: { everyEpisodes: 0 } });
   raw.trainer = trainer;
   if (overrides.environmentModule !== undefined) {
     raw.environment = { type: 'module', module: path.resolve(overrides.environmentModule) };
@@ -440,6 +453,15 @@ export function resolveAppConfig(input: unknown, overrides: AppConfigOverrides =
       ...unknownKeyIssues(AppConfigSchema, raw),
       ...configBoundIssues(result.data),
       ...rewardlessIssues(result.data),
+      ...(result.data.population
+        ? populationIssues({
+            population: result.data.population,
+            hasSystemPrompt:
+              result.data.systemPrompt !== undefined || result.data.environment.type === 'support',
+            fileEvolutionEpisodes: fileEvolution,
+            fileEvolutionPrompts: (result.data.evolution?.prompts?.length ?? 0) > 0,
+          })
+        : []),
     ];
     if (issues.length === 0) return result.data;
     throw new ValidationError({ what: 'config', issues });

@@ -34,4 +34,25 @@ describe('dry run', () => {
       'evaluation: 6 of 24 held-out scenarios (refunds 2, shipping 2, technical 1, account 1) x 2 episodes, every 5 steps and before and after training',
     ]);
   });
+
+  it('adds a population: generations and its fitness episodes beside the training episodes', () => {
+    const config = resolveAppConfig({
+      trainer: {
+        scenariosPerStep: 3,
+        groupSize: 5,
+        steps: 10,
+        evaluation: { episodesPerScenario: 2 },
+      },
+      population: {
+        schedule: ['pbt', 'prompts'],
+        members: 4,
+        everyEpisodes: 40,
+        fitnessScenarios: 3,
+      },
+    });
+    // 150 training episodes / 40 = 3 generations; 3 scenarios x 2 episodes = 6 per member.
+    expect(batchArithmetic(config, []).at(-1)).toBe(
+      'population: 4 members (pbt + prompts) share the 10 steps; a generation every 40 training episodes = 3 generations, each at most 4 x 6 fitness episodes (72 in all, beside the training episodes)',
+    );
+  });
 });

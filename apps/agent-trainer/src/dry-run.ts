@@ -67,5 +67,21 @@ export function batchArithmetic(config: AppConfig, evalScenarios: readonly Scena
     chosen.length === 0
       ? 'evaluation: none (no held-out scenarios)'
       : `evaluation: ${chosen.length} of ${evalScenarios.length} held-out scenarios (${categories}) x ${t.evaluation.episodesPerScenario} episode${t.evaluation.episodesPerScenario === 1 ? '' : 's'}, ${t.evaluation.everySteps > 0 ? `every ${t.evaluation.everySteps} steps and ` : ''}before and after training`,
+    ...populationArithmetic(config),
+  ];
+}
+
+/** A population's share of the arithmetic: members, generations, and the fitness episodes beside the training episodes. */
+function populationArithmetic(config: AppConfig): string[] {
+  const population = config.population;
+  if (!population) return [];
+  const t = config.trainer;
+  const generations = Math.floor(
+    (t.steps * t.scenariosPerStep * t.groupSize) / population.everyEpisodes,
+  );
+  // Fitness is measured on at most fitnessScenarios training scenarios, evaluation.episodesPerScenario each.
+  const perMember = population.fitnessScenarios * t.evaluation.episodesPerScenario;
+  return [
+    `population: ${population.members} members (${population.schedule.join(' + ')}) share the ${t.steps} steps; a generation every ${population.everyEpisodes} training episodes = ${generations} generations, each at most ${population.members} x ${perMember} fitness episodes (${generations * population.members * perMember} in all, beside the training episodes)`,
   ];
 }

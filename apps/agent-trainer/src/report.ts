@@ -7,6 +7,7 @@ import {
   type StepHealth,
   type StepMetricName,
 } from '@cohort/trainer';
+import { populationSection } from './report-population';
 import type { SampleRecord } from './run-directory';
 import { escapeHtml, type PlotSeries, renderLinePlot } from './svg-plot';
 
@@ -483,6 +484,7 @@ export function renderReport(options: RenderReportOptions): string {
     ? `<ul>${events.map((record) => `<li>step ${format(record.step)}: ${escapeHtml(String(record.event ?? 'event'))}${record.reason ? ` (${escapeHtml(String(record.reason))})` : ''}</li>`).join('')}</ul>`
     : '';
   const configJson = JSON.stringify(options.config ?? null, null, 2) ?? 'null';
+  const population = populationSection(options.records);
 
   return `<!doctype html>
 <html lang="en">
@@ -502,9 +504,13 @@ ${healthSection(steps, options.summary)}
 <h2>Evaluation (held-out scenarios)</h2>
 <div class="grid">${evaluation.map(figure).join('\n')}</div>
 ${evaluationTable(evaluations)}
-<h2>Prompt evolution</h2>
+${population}${
+  population && generations.length === 0
+    ? ''
+    : `<h2>Prompt evolution</h2>
 <div class="grid">${figure(evolution)}</div>
-<p>${generations.length} generation(s); ${adopted.length} adopted a prompt from the population.</p>
+<p>${generations.length} generation(s); ${adopted.length} adopted a prompt from the population.</p>`
+}
 ${eventList ? `<h2>Events</h2>${eventList}` : ''}
 <h2>Sample conversations (one per category, last evaluation)</h2>
 ${renderSamples(options.samples ?? [], options.maxSamples ?? 6)}

@@ -19,7 +19,7 @@ import {
 } from '@cohort/evolution';
 import type { Optimizer, WeightMap } from '@cohort/tfjs';
 import { GrpoTrainer, type GrpoTrainerState } from './grpo-trainer';
-import type { GrpoTrainerOptions } from './grpo-trainer-options';
+import type { GrpoTrainerOptions, TrainerEvent } from './grpo-trainer-options';
 import { hyperparametersOfConfig, memberConfig } from './member-config';
 import {
   base64ToFloat32,
@@ -104,13 +104,49 @@ export interface PopulationGenerationRecord {
     targetFitness: number;
     sourceFitness: number;
     hyperparameters: Hyperparameters;
+    /** Whether the copy brought a system prompt other than the target's (prompt evolution). */
+    promptChanged?: boolean;
   }[];
   /** ERL: the learner's adapters injected in place of this member, or null. */
   injected: { index: number; replacedId: string } | null;
   /** ERL: the member whose adapters the learner adopted, or null when none beat it by the margin. */
-  adopted: { fromId: string; fitness: number; learnerFitness: number } | null;
+  adopted: {
+    fromId: string;
+    fitness: number;
+    learnerFitness: number;
+    promptChanged?: boolean;
+  } | null;
   /** ERL: members replaced by a mutation. */
   mutated: number[];
+}
+
+/** What a population's evolution adopted ({@link AdapterPopulation.adoptionSummary}). */
+export interface PopulationAdoptionSummary {
+  mode: 'pbt' | 'erl';
+  evolvePrompts: boolean;
+  size: number;
+  generations: number;
+  /** Episodes spent measuring fitness, beside the training episodes. */
+  fitnessEpisodes: number;
+  /** PBT: members that copied a better member's adapters and optimizer state (and explored). */
+  copies: number;
+  /** ERL: times the learner was injected into the evolving members. */
+  injections: number;
+  /** ERL: times the learner adopted an evolved member's adapters. */
+  adoptions: number;
+  /** ERL: evolved members replaced by a mutation. */
+  mutations: number;
+  /** Copies and adoptions that brought another system prompt. */
+  promptAdoptions: number;
+  /** The member to deploy: the fittest of the last generation. */
+  best: {
+    index: number;
+    id: string;
+    hyperparameters: Record<string, number>;
+    systemPrompt?: string;
+    lineage: LineageEntry[];
+    fitness?: FitnessInterval;
+  };
 }
 
 /** The JSON state of an {@link AdapterPopulation}, for checkpoints. */
@@ -217,6 +253,7 @@ export class AdapterPopulation<S extends ScenarioLike = Scenario> {
   private cursor = 0;
   private nextId = 0;
   private readonly recordList: PopulationGenerationRecord[] = [];
+  private readonly listeners = new Set<(event: TrainerEvent) => void>();
 
   private constructor(options: AdapterPopulationOptions<S>, settings: PopulationScheduleOptions) {
     this.options = settings;
@@ -297,6 +334,34 @@ export class AdapterPopulation<S extends ScenarioLike = Scenario> {
     return this.memberList;
   }
 
+  /** Training steps of the whole population so far (one per {@link step}, whichever member took it). */
+  get steps(): number {
+    return this.memberList.reduce((sum, member) => sum + member.trainer.currentStep, 0);
+  }
+
+  /**
+   * Receives the events of every member's trainer (steps, rollouts,
+   * warnings, reward failures; not the fitness evaluations), with their step
+   * numbers counted over the whole population ({@link steps}), so a run's
+   * progress, logs and health checks read one step sequence. Returns the
+   * function that unsubscribes.
+   */
+  subscribe(listener: (event: TrainerEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private forward(trainer: GrpoTrainer<S>, event: TrainerEvent): void {
+    if (event.type === 'evaluation' || this.listeners.size === 0) return;
+    // A member's own step count becomes the population's: the offset is what the other members took.
+    const offset = this.steps - trainer.currentStep;
+    const renumbered: TrainerEvent =
+      event.type === 'step'
+        ? { ...event, metrics: { ...event.metrics, step: event.metrics.step + offset } }
+        : { ...event, step: event.step + offset };
+    for (const listener of this.listeners) listener(renumbered);
+  }
+
   /** Training episodes of the whole population so far. */
   get episodes(): number {
     return this.episodeCount;
@@ -338,6 +403,44 @@ export class AdapterPopulation<S extends ScenarioLike = Scenario> {
       if (member.fitness.mean > last.members[best]!.fitness.mean) best = index;
     });
     return best;
+  }
+
+  /**
+   * What evolution adopted over the run, counted from the generation
+   * records, and the member to deploy ({@link bestMemberIndex}) with its
+   * hyperparameters, prompt, lineage and last fitness.
+   */
+  adoptionSummary(): PopulationAdoptionSummary {
+    const records = this.recordList;
+    const count = (pick: (record: PopulationGenerationRecord) => number) =>
+      records.reduce((sum, record) => sum + pick(record), 0);
+    const index = this.bestMemberIndex();
+    const member = this.memberList[index]!;
+    const fitness = records.at(-1)?.members[index]?.fitness;
+    return {
+      mode: this.options.mode,
+      evolvePrompts: this.options.evolvePrompts,
+      size: this.options.size,
+      generations: records.length,
+      fitnessEpisodes: count((record) => record.fitnessEpisodes),
+      copies: count((record) => record.exploits.length),
+      injections: count((record) => (record.injected ? 1 : 0)),
+      adoptions: count((record) => (record.adopted ? 1 : 0)),
+      mutations: count((record) => record.mutated.length),
+      promptAdoptions: count(
+        (record) =>
+          record.exploits.filter((exploit) => exploit.promptChanged).length +
+          (record.adopted?.promptChanged ? 1 : 0),
+      ),
+      best: {
+        index,
+        id: member.id,
+        hyperparameters: { ...member.hyperparameters },
+        ...(member.systemPrompt === undefined ? {} : { systemPrompt: member.systemPrompt }),
+        lineage: member.lineage.map((entry) => ({ ...entry })),
+        ...(fitness ? { fitness } : {}),
+      },
+    };
   }
 
   /** Trains the next gradient-trained member (in turn) for one step, then runs a generation if one is due. */
@@ -443,6 +546,7 @@ export class AdapterPopulation<S extends ScenarioLike = Scenario> {
       const target = this.memberList[step.target]!;
       const optimizerState = optimizerOf(source.trainer).getState();
       const systemPrompt = await this.childPrompt(source.systemPrompt, target.systemPrompt);
+      const promptChanged = systemPrompt !== target.systemPrompt;
       this.replaceTrainer(target, step.hyperparameters, systemPrompt);
       optimizerOf(target.trainer).setState(optimizerState);
       target.weights = copyWeights(source.weights);
@@ -458,6 +562,7 @@ export class AdapterPopulation<S extends ScenarioLike = Scenario> {
         targetFitness: step.targetFitness,
         sourceFitness: step.sourceFitness,
         hyperparameters: step.hyperparameters,
+        promptChanged,
       });
       target.id = this.newId();
     }
@@ -517,6 +622,7 @@ export class AdapterPopulation<S extends ScenarioLike = Scenario> {
     const margin = fitness[bestEvolved]! - fitness[0]!;
     if (margin > this.options.adoptionMargin) {
       const best = snapshot[bestEvolved]!;
+      const promptChanged = best.systemPrompt !== learner.systemPrompt;
       learner.weights = copyWeights(best.weights);
       learner.systemPrompt = best.systemPrompt;
       learner.trainer.systemPrompt = best.systemPrompt;
@@ -529,6 +635,7 @@ export class AdapterPopulation<S extends ScenarioLike = Scenario> {
         fromId: best.id,
         fitness: fitness[bestEvolved]!,
         learnerFitness: fitness[0]!,
+        promptChanged,
       };
       learner.id = this.newId();
     }
@@ -565,11 +672,13 @@ export class AdapterPopulation<S extends ScenarioLike = Scenario> {
   }
 
   private buildTrainer(hyperparameters: Hyperparameters, systemPrompt: string | undefined) {
-    return new GrpoTrainer<S>({
+    const trainer = new GrpoTrainer<S>({
       ...this.shared,
       config: memberConfig(this.baseConfig, hyperparameters),
       ...(systemPrompt === undefined ? {} : { systemPrompt }),
     });
+    trainer.subscribe((event) => this.forward(trainer, event));
+    return trainer;
   }
 
   /** A new trainer with new hyperparameters that keeps the member's step, episodes and random stream. */

@@ -4,6 +4,7 @@ export type {
   AdapterPopulationState,
   LineageEntry,
   MemberFitnessRecord,
+  PopulationAdoptionSummary,
   PopulationGenerationRecord,
   PopulationMember,
   PopulationStepResult,

@@ -3,7 +3,7 @@ import path from 'node:path';
 
 /** One line of the metrics log: a kind, the step, and numbers or short strings. */
 export interface MetricsRecord {
-  kind: 'step' | 'evaluation' | 'generation' | 'event';
+  kind: 'step' | 'evaluation' | 'generation' | 'population' | 'event';
   step: number;
   time: string;
   [key: string]: unknown;

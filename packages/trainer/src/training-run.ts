@@ -1,6 +1,11 @@
 import { appendFile, readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { CheckpointError, type Scenario, type TrajectoryGroup } from '@cohort/core';
+import {
+  CheckpointError,
+  InvalidArgumentError,
+  type Scenario,
+  type TrajectoryGroup,
+} from '@cohort/core';
 import {
   type DegenerationFlag,
   detectDegeneratePolicy,
@@ -18,13 +23,19 @@ import type {
 import type { OptimizerState, WeightMap } from '@cohort/tfjs';
 import { loadCheckpoint, saveCheckpoint } from '@cohort/tfjs/node';
 import type {
+  AdapterPopulation,
+  AdapterPopulationState,
+  PopulationAdoptionSummary,
+  PopulationGenerationRecord,
+} from './adapter-population';
+import type {
   EvaluationMetrics,
   GrpoTrainer,
   GrpoTrainerState,
   StepMetrics,
   TrainerEvent,
 } from './grpo-trainer';
-import { MetricsLog } from './metrics-log';
+import { MetricsLog, type MetricsRecord } from './metrics-log';
 import {
   decodeOptimizerState,
   type EncodedOptimizerState,
@@ -55,6 +66,18 @@ export interface TrainingRunOptions<S extends ScenarioLike = Scenario> {
   /** Total steps of the run (a resumed run continues to this count). */
   steps: number;
   evolution?: PromptEvolution;
+  /**
+   * Train a population of members on the trainer's policy instead of the
+   * trainer alone (PBT, ERL, prompts; {@link AdapterPopulation}): each run
+   * step is one member's step, so `steps` counts the population's steps and
+   * equal steps mean equal training episodes. The trainer then stands for the
+   * member to deploy: between steps the policy holds the fittest member's
+   * adapters and the trainer its system prompt, and its step and episode
+   * counts are the population's, so evaluations, checkpoints (with the whole
+   * population's state) and the saved model are that member's. Excludes
+   * `evolution` (the population evolves its own prompts).
+   */
+  population?: AdapterPopulation<S>;
   /** Events of the trainer and of the run (checkpoints, generations), for progress displays. */
   onEvent?: (event: TrainingRunEvent) => void;
   /** Evaluate before the first step too (default true when there are evaluation scenarios). */
@@ -77,6 +100,7 @@ export type TrainingRunEvent =
   | TrainerEvent
   | { type: 'checkpoint'; step: number; directory: string }
   | { type: 'generation'; step: number; record: GenerationRecord }
+  | { type: 'population'; step: number; record: PopulationGenerationRecord }
   | { type: 'stopped'; step: number; reason: string };
 
 /** What a generation of prompt evolution did. */
@@ -103,6 +127,8 @@ export interface TrainingSummary {
   systemPrompt: string | undefined;
   /** Each kind of degenerate-policy flag raised during the run: the step it first rose and its latest figures. */
   degenerationFlags: RaisedDegenerationFlag[];
+  /** With a population: what evolution adopted, and the deployed member. */
+  population?: PopulationAdoptionSummary;
 }
 
 /** A {@link DegenerationFlag} as a run saw it: first raised at `firstStep`, last at `step`. */
@@ -173,11 +199,40 @@ export class TrainingRun<S extends ScenarioLike = Scenario> {
   private readonly raisedFlags = new Map<DegenerationFlag['kind'], RaisedDegenerationFlag>();
 
   constructor(options: TrainingRunOptions<S>) {
+    if (options.population && options.evolution) {
+      throw new InvalidArgumentError({
+        argument: 'evolution',
+        value: 'prompt evolution',
+        message:
+          "cannot run beside a population: the population evolves its members' prompts (population evolvePrompts)",
+      });
+    }
     this.options = options;
     this.metrics = new MetricsLog(path.join(options.runDirectory, 'metrics.jsonl'));
-    options.trainer.subscribe((event) => {
+    const listener = (event: TrainerEvent) => {
       if (event.type === 'rollouts') this.stepGroups.push(...event.groups);
       this.emit(event);
+    };
+    options.trainer.subscribe(listener);
+    options.population?.subscribe(listener);
+  }
+
+  /**
+   * With a population: loads the member to deploy into the policy, gives the
+   * trainer its system prompt, and the population's step and episode counts.
+   */
+  private deployPopulationBest(): void {
+    const { population, trainer } = this.options;
+    if (!population) return;
+    const index = population.bestMemberIndex();
+    population.useMember(index);
+    const { systemPrompt: _previous, ...state } = trainer.getState();
+    const systemPrompt = population.members[index]!.systemPrompt;
+    trainer.setState({
+      ...state,
+      step: population.steps,
+      episodes: population.episodes,
+      ...(systemPrompt === undefined ? {} : { systemPrompt }),
     });
   }
 
@@ -232,6 +287,9 @@ export class TrainingRun<S extends ScenarioLike = Scenario> {
               population: this.options.evolution.population.getState(),
               schedule: this.options.evolution.schedule.getState(),
             }
+          : {}),
+        ...(this.options.population
+          ? { adapterPopulation: this.options.population.getState() }
           : {}),
       },
     });
@@ -334,6 +392,17 @@ export class TrainingRun<S extends ScenarioLike = Scenario> {
         metadata.schedule as HybridEvolutionScheduleState,
       );
     }
+    if (this.options.population) {
+      if (metadata.adapterPopulation === undefined) {
+        throw new CheckpointError({
+          path: latest.directory,
+          message:
+            'holds no population state: it was written by a run without a population, which this run cannot continue',
+        });
+      }
+      this.options.population.setState(metadata.adapterPopulation as AdapterPopulationState);
+      this.deployPopulationBest();
+    }
     await this.truncateLogs(trainer.currentStep);
     return trainer.currentStep;
   }
@@ -350,11 +419,7 @@ export class TrainingRun<S extends ScenarioLike = Scenario> {
     await truncateJsonLines(path.join(this.options.runDirectory, 'samples.jsonl'), keep);
   }
 
-  private async record(
-    kind: 'step' | 'evaluation' | 'generation' | 'event',
-    step: number,
-    data: object,
-  ): Promise<void> {
+  private async record(kind: MetricsRecord['kind'], step: number, data: object): Promise<void> {
     await this.metrics.append({ kind, step, time: new Date().toISOString(), ...data });
   }
 
@@ -478,6 +543,34 @@ export class TrainingRun<S extends ScenarioLike = Scenario> {
     this.emit({ type: 'generation', step, record: generation });
   }
 
+  /** One step of the population, then the fittest member deployed; logs the generation that step ran, if any. */
+  private async populationStep(population: AdapterPopulation<S>): Promise<{
+    metrics: StepMetrics;
+    generation: PopulationGenerationRecord | null;
+  }> {
+    const result = await population.step();
+    this.deployPopulationBest();
+    return {
+      metrics: { ...result.metrics, step: population.steps },
+      generation: result.generation,
+    };
+  }
+
+  private async recordPopulationGeneration(
+    step: number,
+    record: PopulationGenerationRecord,
+  ): Promise<void> {
+    await this.record('population', step, {
+      ...record,
+      best: this.options.population!.bestMemberIndex(),
+      // Where each measured member came from: its lineage before this generation's changes.
+      lineage: this.options.population!.members.map((member) =>
+        member.lineage.filter((entry) => entry.generation < record.generation).at(-1),
+      ),
+    });
+    this.emit({ type: 'population', step, record });
+  }
+
   /**
    * Runs steps until `steps` is reached or a stop is requested. Evaluates at
    * the configured interval and at the end, checkpoints at the configured
@@ -492,6 +585,8 @@ export class TrainingRun<S extends ScenarioLike = Scenario> {
     let firstEvaluation: EvaluationMetrics | undefined;
     let lastEvaluation: EvaluationMetrics | undefined;
     let lastStep: StepMetrics | undefined;
+    const { population } = this.options;
+    if (population && trainer.currentStep === 0) this.deployPopulationBest();
     if (canEvaluate && (this.options.evaluateAtStart ?? true) && trainer.currentStep === 0) {
       firstEvaluation = await this.runEvaluation();
       lastEvaluation = firstEvaluation;
@@ -499,7 +594,9 @@ export class TrainingRun<S extends ScenarioLike = Scenario> {
     let lastSaved = trainer.currentStep;
     while (trainer.currentStep < steps && this.stopReason === undefined) {
       this.stepGroups = [];
-      lastStep = await trainer.step();
+      let generation: PopulationGenerationRecord | null = null;
+      if (population) ({ metrics: lastStep, generation } = await this.populationStep(population));
+      else lastStep = await trainer.step();
       const { timings, rewardMeanByFunction, ...numbers } = lastStep;
       const health = this.stepHealth(lastStep);
       await this.record('step', lastStep.step, {
@@ -509,7 +606,8 @@ export class TrainingRun<S extends ScenarioLike = Scenario> {
         rewardMeanByFunction,
         systemPrompt: trainer.systemPrompt ?? null,
       });
-      await this.runGeneration(lastStep.step);
+      if (generation) await this.recordPopulationGeneration(lastStep.step, generation);
+      else await this.runGeneration(lastStep.step);
       const atEnd = trainer.currentStep >= steps;
       const due = evaluation.everySteps > 0 && trainer.currentStep % evaluation.everySteps === 0;
       if (canEvaluate && (due || atEnd)) lastEvaluation = await this.runEvaluation();
@@ -535,6 +633,7 @@ export class TrainingRun<S extends ScenarioLike = Scenario> {
       generations: [...this.generations],
       systemPrompt: trainer.systemPrompt,
       degenerationFlags: [...this.raisedFlags.values()],
+      ...(population ? { population: population.adoptionSummary() } : {}),
     };
   }
 }

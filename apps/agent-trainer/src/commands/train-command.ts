@@ -5,12 +5,14 @@ import type { Scenario } from '@cohort/core';
 import { LlamaPolicy } from '@cohort/tfjs';
 import { saveLoraAdapter } from '@cohort/tfjs/node';
 import {
+  type AdapterPopulation,
   acquireRunLock,
   CallTimeoutError,
   createPromptEvolution,
   evaluationGain,
   type Interval,
   type MetricsRecord,
+  type PopulationAdoptionSummary,
   parseMetricsLog,
   type RaisedDegenerationFlag,
   type RunLock,
@@ -43,6 +45,12 @@ import {
 } from '../rollout-workers';
 import { assertRunModulesTrusted, readRunConfig } from '../run-config';
 import { createRunDirectory, type RunPaths, runPaths, writeJsonAtomic } from '../run-directory';
+import {
+  createRunPopulation,
+  populationGenerationLine,
+  populationSummaryLines,
+  populationWarnings,
+} from '../run-population';
 import { checkRunFits } from '../run-preflight';
 import {
   createTrainer,
@@ -108,6 +116,8 @@ export interface RunSummaryFile {
   systemPrompt: string | null;
   /** Signs of a degenerate policy raised during the run (one reply repeated, tool calls dropped, success falling while reward rises). */
   degenerationFlags: RaisedDegenerationFlag[];
+  /** A population run: what evolution adopted (copies, injections, adoptions, prompt adoptions) and the deployed member. */
+  population?: PopulationAdoptionSummary;
   /** Why a failed run stopped. */
   failure?: string;
 }
@@ -168,7 +178,8 @@ export function summaryLines(file: RunSummaryFile): string[] {
   const flagLines = (file.degenerationFlags ?? []).map(
     (flag) => `warning: degenerate policy? ${flag.message} (from step ${flag.firstStep})`,
   );
-  if (!before || !after) return flagLines;
+  const population = file.population ? populationSummaryLines(file.population) : [];
+  if (!before || !after) return [...population, ...flagLines];
   const lines = [
     `held-out reward ${before.rewardMean.toFixed(3)}${plainInterval(before.rewardInterval, 3)} -> ${after.rewardMean.toFixed(3)}${plainInterval(after.rewardInterval, 3)}, gain ${sign(file.rewardGain ?? after.rewardMean - before.rewardMean, 3)}${interval(file.rewardGainInterval, 3)} (95% intervals, ${after.episodes} episodes)`,
     `success rate ${before.successRate.toFixed(2)}${plainInterval(before.successInterval, 2)} -> ${after.successRate.toFixed(2)}${plainInterval(after.successInterval, 2)}, gain ${sign(file.successRateGain ?? after.successRate - before.successRate, 2)}${interval(file.successRateGainInterval, 2)}`,
@@ -189,7 +200,7 @@ export function summaryLines(file: RunSummaryFile): string[] {
       `invented order ids over all ${after.episodes} held-out episodes: ${after.inventedOrderIds}`,
     );
   }
-  return [...lines, ...flagLines];
+  return [...lines, ...population, ...flagLines];
 }
 
 /**
@@ -207,6 +218,11 @@ export async function trainCommand(command: TrainCommand, io: CliIo): Promise<Ex
   if (asksPerson && !command.console && !command.dryRun) {
     throw new UsageError(
       'reward "human-feedback" asks a person on the console\'s feedback page: add --console (and open the URL it prints)',
+    );
+  }
+  if (config.population && ((command.workers ?? 0) > 0 || command.nats !== undefined)) {
+    throw new UsageError(
+      'a population (config population:) trains its members in turn in this process; rollouts on workers (--workers, --nats) do not run populations yet: leave those flags out',
     );
   }
   const humanFeedback: HumanFeedbackLink = {};
@@ -227,8 +243,10 @@ export async function trainCommand(command: TrainCommand, io: CliIo): Promise<Ex
       parts = built;
     },
   });
+  const population = await createRunPopulation({ config, trainer, parts: parts! });
   const warnings = [
     ...engineWarnings(config),
+    ...populationWarnings(config, trainer),
     ...(await checkRunFits({ config, trainer, parts: parts! })),
   ];
   const human = io.stderr;
@@ -275,8 +293,10 @@ export async function trainCommand(command: TrainCommand, io: CliIo): Promise<Ex
       warnings,
       humanFeedback: asksPerson ? humanFeedback : undefined,
       ...(deferred ? { deferred } : {}),
+      ...(population ? { population } : {}),
     });
   } finally {
+    population?.dispose();
     await lock.release();
   }
 }
@@ -312,8 +332,9 @@ async function trainInDirectory(options: {
   warnings: string[];
   humanFeedback: HumanFeedbackLink | undefined;
   deferred?: DeferredRolloutTransport;
+  population?: AdapterPopulation<Scenario>;
 }): Promise<ExitCode> {
-  const { command, io, config, trainer, parts, paths } = options;
+  const { command, io, config, trainer, parts, paths, population } = options;
   if (!command.resume) {
     // A fresh run in a --run-dir that a killed run left without a config: clear its debris.
     await removeStaleTemporaries(paths.root);
@@ -367,6 +388,10 @@ async function trainInDirectory(options: {
         );
         progress.emitJson({ type: 'generation', step: event.step, ...event.record });
         break;
+      case 'population':
+        progress.message(populationGenerationLine(event.record));
+        progress.emitJson({ type: 'population', step: event.step, ...event.record });
+        break;
       case 'stopped':
         progress.message(`stopped at step ${event.step}: ${event.reason}`);
         break;
@@ -390,6 +415,7 @@ async function trainInDirectory(options: {
     steps: config.trainer.steps,
     onEvent,
     ...(evolution ? { evolution } : {}),
+    ...(population ? { population } : {}),
     ...(parts.evalScenarios.length > 0
       ? {
           evaluation: {
@@ -428,6 +454,7 @@ async function trainInDirectory(options: {
     }
     const attached = await attachTrainingConsole({
       trainer,
+      ...(population ? { rolloutEvents: population } : {}),
       runDirectory: paths.root,
       ...(command.console ? { console: command.console } : {}),
       ...(options.humanFeedback
@@ -497,6 +524,7 @@ async function trainInDirectory(options: {
       generations: summary.generations.length,
       systemPrompt: summary.systemPrompt ?? null,
       degenerationFlags: summary.degenerationFlags,
+      ...(summary.population ? { population: summary.population } : {}),
       ...(failure ? { failure } : {}),
     };
     await writeJsonAtomic(paths.summary, file);

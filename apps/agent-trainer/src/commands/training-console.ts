@@ -18,6 +18,8 @@ import { startConsole } from './console-command';
  */
 export async function attachTrainingConsole(options: {
   trainer: GrpoTrainer<Scenario>;
+  /** Where the rollouts come from when not the trainer itself (a population's members). */
+  rolloutEvents?: Pick<GrpoTrainer<Scenario>, 'subscribe'>;
   runDirectory: string;
   console?: { port: number };
   humanFeedback?: { link: HumanFeedbackLink; groupSize: number };
@@ -25,8 +27,12 @@ export async function attachTrainingConsole(options: {
   message: (text: string) => void;
 }): Promise<{ close(): Promise<void> }> {
   let reported = false;
+  const events = options.rolloutEvents ?? options.trainer;
   const stopLog = logTrajectories({
-    trainer: options.trainer,
+    trainer: {
+      policy: options.trainer.policy,
+      subscribe: (listener) => events.subscribe(listener),
+    },
     file: path.join(options.runDirectory, runFileNames.trajectories),
     groupsPerStep: 1,
     onError: (error) => {
