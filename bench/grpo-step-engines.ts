@@ -2,7 +2,7 @@
  * One GRPO step of the default app run (`agent-trainer train` with no
  * arguments: the embedded 0.56M GPT, 2 scenarios x 4, 40 new tokens, KL to the
  * reference) on each engine, alternating in one run, against the commit before
- * the hybrid engine. Each side is a long-lived child process
+ * round 3's hybrid-engine merge. Each side is a long-lived child process
  * (bench/grpo-step-child.ts) that builds its trainer once; the parent asks the
  * sides for one step in turn, round after round, so the machine's load falls
  * on all sides alike, and reports medians and ratios to the base.
@@ -13,7 +13,7 @@
  *
  * Results: bench/results/grpo-step-engines.json.
  *
- * Run: pnpm exec tsx --conditions=@cohort/source bench/grpo-step-engines.ts [--base main] [--rounds 6]
+ * Run: pnpm exec tsx --conditions=@cohort/source bench/grpo-step-engines.ts [--base <commit>] [--rounds 6 | --quick]
  */
 import { type ChildProcessWithoutNullStreams, execFileSync, spawn } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -28,8 +28,9 @@ function argument(name: string, fallback: string): string {
 }
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const base = argument('--base', 'main');
-const rounds = Number(argument('--rounds', '6'));
+// The commit before round 3's hybrid-engine merge (2b5a310): every package on tfjs.
+const base = argument('--base', '2b5a310^1');
+const rounds = Number(argument('--rounds', process.argv.includes('--quick') ? '3' : '6'));
 const warmup = 1;
 const baseCommit = execFileSync('git', ['rev-parse', base], { cwd: root }).toString().trim();
 const baseRoot = `/tmp/cohort-bench-base-${baseCommit.slice(0, 10)}`;
@@ -119,13 +120,14 @@ function median(values: readonly number[]): number {
 
 prepareBase();
 const sides = [
-  await start('base (main: tfjs sampler)', baseRoot, {}),
-  await start('tfjs sampler', root, {
-    engine: { sampler: 'tfjs' },
-    trainer: { behaviorLogProbs: 'sampler' },
+  await start('base (tfjs sampler + reference)', baseRoot, {}),
+  await start('onnx sampler, tfjs reference', root, {
+    engine: { sampler: 'onnx', reference: 'tfjs' },
   }),
-  await start('onnx sampler + recompute', root, { engine: { sampler: 'onnx' } }),
-  await start('onnx + 2 learner workers', root, { engine: { sampler: 'onnx', learnerWorkers: 2 } }),
+  await start('onnx sampler + reference', root, { engine: { sampler: 'onnx', reference: 'onnx' } }),
+  await start('onnx + 2 learner workers', root, {
+    engine: { sampler: 'onnx', reference: 'onnx', learnerWorkers: 2 },
+  }),
 ];
 for (let round = 0; round < warmup + rounds; round++) {
   for (const side of sides) {
@@ -161,7 +163,7 @@ const result = {
 };
 for (const side of result.sides) {
   console.log(
-    `${side.label.padEnd(28)} step ${side.medianStepSeconds.toFixed(2)} s (rollout ${side.medianRolloutSeconds.toFixed(2)}, reference ${side.medianReferenceSeconds.toFixed(2)}, update ${side.medianUpdateSeconds.toFixed(2)})  ${side.speedupOverBase.toFixed(2)}x base  sampled ${side.sampledTokensPerSecond.toFixed(0)} tok/s  mismatch max ${side.logProbMismatchMax.toExponential(1)}  load ${side.meanLoadAverage.toFixed(1)}`,
+    `${side.label.padEnd(32)} step ${side.medianStepSeconds.toFixed(2)} s (rollout ${side.medianRolloutSeconds.toFixed(2)}, reference ${side.medianReferenceSeconds.toFixed(2)}, update ${side.medianUpdateSeconds.toFixed(2)})  ${side.speedupOverBase.toFixed(2)}x base  sampled ${side.sampledTokensPerSecond.toFixed(0)} tok/s  mismatch max ${side.logProbMismatchMax.toExponential(1)}  load ${side.meanLoadAverage.toFixed(1)}`,
   );
 }
 mkdirSync(path.join(root, 'bench/results'), { recursive: true });

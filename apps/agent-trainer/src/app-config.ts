@@ -209,8 +209,8 @@ export const RewardConfigSchema = z.discriminatedUnion('type', [
 ]);
 
 /**
- * The hybrid engine: which runtime samples the rollouts. Learning stays on
- * tfjs; with ONNX sampling the trainer's `behaviorLogProbs: 'recompute'`
+ * The hybrid engine: which runtimes sample the rollouts and score the frozen
+ * reference. Learning stays on tfjs; with ONNX sampling the trainer's `behaviorLogProbs: 'recompute'`
  * (the default run's) keeps the ratio free of the engines' rounding.
  */
 export const EngineConfigSchema = z
@@ -220,6 +220,12 @@ export const EngineConfigSchema = z
       .optional()
       .describe(
         "Runtime that samples a tfjs-lm policy: 'onnx' (onnxruntime-node, the weights exported after each update; the default for tfjs-lm) or 'tfjs' (the tfjs KV-cache loop). A proxy policy always samples with its own ONNX loop, so 'onnx' there only warns.",
+      ),
+    reference: z
+      .enum(['onnx', 'tfjs'])
+      .optional()
+      .describe(
+        "Runtime that scores the frozen KL reference of a tfjs-lm policy: 'onnx' (exported once to onnxruntime-node; a LoRA model's base with adapters off; the default for tfjs-lm) or 'tfjs'. A proxy policy's reference is its ONNX base already, so 'onnx' there only warns.",
       ),
     learnerWorkers: z
       .number()
@@ -266,7 +272,7 @@ export const AppConfigSchema = z
       'the trained policy: `tfjs-lm`, `proxy` or `candidate-selector` (below)',
     ),
     engine: EngineConfigSchema.default({ learnerWorkers: 0 }).describe(
-      'the hybrid engine: `{ sampler, learnerWorkers }` (below)',
+      'the hybrid engine: `{ sampler, reference, learnerWorkers }` (below)',
     ),
     environment: EnvironmentConfigSchema.default({
       type: 'support',

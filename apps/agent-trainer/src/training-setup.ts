@@ -52,7 +52,11 @@ import {
   type RewardConfig,
 } from './app-config';
 import { assertModelDirectory, readModelType } from './chat-model';
-import { createConfiguredLearner, withConfiguredSampler } from './engine-setup';
+import {
+  createConfiguredLearner,
+  withConfiguredReference,
+  withConfiguredSampler,
+} from './engine-setup';
 import { UsageError } from './exit-codes';
 import { loadEnvironmentModule, loadRewardModule, type UserModuleOptions } from './user-module';
 
@@ -360,7 +364,7 @@ export async function createTrainer(options: CreateTrainerOptions): Promise<Grpo
   return new GrpoTrainer<Scenario>({
     policy: await withConfiguredSampler(policy, config),
     ...(dataParallel ? { dataParallel } : {}),
-    referenceModel,
+    referenceModel: await withConfiguredReference(referenceModel, policy, config),
     environment: setup.environment,
     trainScenarios: setup.trainScenarios,
     evalScenarios: setup.evalScenarios,
