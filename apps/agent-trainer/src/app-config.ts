@@ -234,7 +234,7 @@ export const EngineConfigSchema = z
       .max(256)
       .default(0)
       .describe(
-        'Worker threads that compute the policy gradient of each minibatch, each on its own tfjs WASM replica (0: in the main thread). Applies to a GPT-2 tfjs-lm policy with a built-in objective whose loss aggregation shards add up to; otherwise the run warns and learns in the main thread.',
+        'Worker threads that compute the policy gradient of each minibatch, each on its own tfjs WASM replica (0: in the main thread). Applies to a tfjs-lm policy (GPT-2, or Llama-family where with LoRA only adapter weights and gradients cross threads) with a built-in objective whose loss aggregation shards add up to; otherwise the run warns and learns in the main thread.',
       ),
   })
   .strict();

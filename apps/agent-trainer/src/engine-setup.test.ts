@@ -1,8 +1,9 @@
-import { GptReferenceModel, initializeBackend } from '@cohort/tfjs';
+import { MockTokenizer } from '@cohort/core/test';
+import { createLlamaModel, GptReferenceModel, initializeBackend, LlamaPolicy } from '@cohort/tfjs';
 import { type OnnxReferenceModel, RefreshableOnnxReferenceModel } from '@cohort/transformers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { resolveAppConfig } from './app-config';
-import { engineWarnings, referenceEngineOf } from './engine-setup';
+import { createConfiguredLearner, engineWarnings, referenceEngineOf } from './engine-setup';
 import { createTrainer } from './training-setup';
 
 beforeAll(async () => {
@@ -45,5 +46,40 @@ describe('engine.reference', () => {
       engineWarnings(resolveAppConfig({ policy: proxy, engine: { reference: 'onnx' } })),
     ).toEqual([expect.stringContaining("engine.reference 'onnx' applies to tfjs-lm policies")]);
     expect(engineWarnings(resolveAppConfig({ engine: { reference: 'onnx' } }))).toEqual([]);
+  });
+});
+
+describe('engine.learnerWorkers', () => {
+  it('replicates a LoRA Llama policy: the workers take its adapters as their trainable weights', async () => {
+    const tokenizer = new MockTokenizer();
+    const model = createLlamaModel({
+      config: {
+        vocabSize: tokenizer.vocabSize,
+        hiddenSize: 16,
+        intermediateSize: 24,
+        layerCount: 1,
+        headCount: 2,
+        keyValueHeadCount: 1,
+        contextLength: 64,
+        eosTokenId: tokenizer.eosTokenId,
+      },
+      lora: { rank: 2 },
+      seed: 1,
+    });
+    const policy = new LlamaPolicy({ model, tokenizer });
+    const configured = await createConfiguredLearner(
+      policy,
+      resolveAppConfig({ engine: { learnerWorkers: 1 } }),
+    );
+    try {
+      expect(configured?.model).toBe(model);
+      expect(configured?.learner.options.llama?.lora?.rank).toBe(2);
+      // The replicas' trainable parameters must be the adapters' count, or setWeights refuses.
+      await configured!.learner.setWeights(model);
+    } finally {
+      await configured?.learner.dispose();
+      model.dispose();
+    }
+    expect(await createConfiguredLearner(policy, resolveAppConfig({}))).toBeUndefined();
   });
 });

@@ -69,8 +69,9 @@ export async function withConfiguredSampler(
 }
 
 /**
- * The data-parallel learner of `engine.learnerWorkers` for a GPT-2 tfjs-lm
- * policy (its workers hold replicas of the policy's model), else undefined.
+ * The data-parallel learner of `engine.learnerWorkers` for a tfjs-lm policy
+ * (its workers hold replicas of the policy's GPT-2 or Llama-family model; with
+ * LoRA only the adapters cross threads), else undefined.
  *
  * @example
  * ```ts
@@ -80,14 +81,27 @@ export async function withConfiguredSampler(
 export async function createConfiguredLearner(
   policy: TrainablePolicy,
   config: AppConfig,
-): Promise<{ learner: DataParallelLearner; model: GptPolicy['model'] } | undefined> {
-  if (config.engine.learnerWorkers === 0 || !(policy instanceof GptPolicy)) return undefined;
-  const learner = await createDataParallelLearner({
-    config: policy.model.config,
+): Promise<
+  { learner: DataParallelLearner; model: GptPolicy['model'] | LlamaPolicy['model'] } | undefined
+> {
+  if (config.engine.learnerWorkers === 0) return undefined;
+  const common = {
     lossModule: policyShardLossModule(),
     workerCount: config.engine.learnerWorkers,
-  });
-  return { learner, model: policy.model };
+  };
+  if (policy instanceof GptPolicy) {
+    const learner = await createDataParallelLearner({ ...common, config: policy.model.config });
+    return { learner, model: policy.model };
+  }
+  if (policy instanceof LlamaPolicy) {
+    const { model } = policy;
+    const learner = await createDataParallelLearner({
+      ...common,
+      llama: { config: model.config, ...(model.lora === undefined ? {} : { lora: model.lora }) },
+    });
+    return { learner, model };
+  }
+  return undefined;
 }
 
 /** Engine settings that this run cannot honour, as warnings (never silence). */
@@ -110,7 +124,7 @@ export function engineWarnings(config: AppConfig): string[] {
   }
   if (config.engine.learnerWorkers > 0 && config.policy.type !== 'tfjs-lm') {
     warnings.push(
-      `engine.learnerWorkers ${config.engine.learnerWorkers} applies to GPT-2 tfjs-lm policies; a ${config.policy.type} policy learns in the main thread`,
+      `engine.learnerWorkers ${config.engine.learnerWorkers} applies to tfjs-lm policies; a ${config.policy.type} policy learns in the main thread`,
     );
   }
   return warnings;

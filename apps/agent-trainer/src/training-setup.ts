@@ -358,7 +358,7 @@ export async function createTrainer(options: CreateTrainerOptions): Promise<Grpo
   const dataParallel = await createConfiguredLearner(policy, config);
   if (config.engine.learnerWorkers > 0 && dataParallel === undefined) {
     options.log?.(
-      `engine.learnerWorkers ${config.engine.learnerWorkers}: this policy is not a GPT-2 tfjs-lm, so it learns in the main thread`,
+      `engine.learnerWorkers ${config.engine.learnerWorkers}: this policy is not a tfjs-lm, so it learns in the main thread`,
     );
   }
   return new GrpoTrainer<Scenario>({
