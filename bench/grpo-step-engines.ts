@@ -7,20 +7,20 @@
  * sides for one step in turn, round after round, so the machine's load falls
  * on all sides alike, and reports medians and ratios to the base.
  *
- * The base is `git archive <base>` of the whole tree under /tmp, with this
- * tree's node_modules (pnpm's symlink farms copied, the store linked), so it
- * runs its own sources of every package.
+ * The base is `git archive <base>` of the whole tree under /tmp
+ * (bench/base-tree.ts), so it runs its own sources of every package.
  *
  * Results: bench/results/grpo-step-engines.json.
  *
  * Run: pnpm exec tsx --conditions=@cohort/source bench/grpo-step-engines.ts [--base <commit>] [--rounds 6 | --quick]
  */
-import { type ChildProcessWithoutNullStreams, execFileSync, spawn } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { prepareBaseTree, resolveCommit } from './base-tree';
 
 function argument(name: string, fallback: string): string {
   const index = process.argv.indexOf(name);
@@ -32,35 +32,7 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const base = argument('--base', '2b5a310^1');
 const rounds = Number(argument('--rounds', process.argv.includes('--quick') ? '3' : '6'));
 const warmup = 1;
-const baseCommit = execFileSync('git', ['rev-parse', base], { cwd: root }).toString().trim();
-const baseRoot = `/tmp/cohort-bench-base-${baseCommit.slice(0, 10)}`;
-
-function prepareBase(): void {
-  rmSync(baseRoot, { recursive: true, force: true });
-  mkdirSync(baseRoot, { recursive: true });
-  execFileSync('sh', ['-c', `git archive ${baseCommit} | tar -x -C ${baseRoot}`], { cwd: root });
-  symlinkSync(path.join(root, 'node_modules'), path.join(baseRoot, 'node_modules'));
-  for (const group of ['packages', 'apps']) {
-    for (const name of execFileSync('ls', [path.join(root, group)])
-      .toString()
-      .split('\n')) {
-      const from = path.join(root, group, name, 'node_modules');
-      if (name && existsSync(from) && existsSync(path.join(baseRoot, group, name)))
-        cpSync(from, path.join(baseRoot, group, name, 'node_modules'), {
-          recursive: true,
-          verbatimSymlinks: true,
-        });
-    }
-  }
-  cpSync(path.join(root, 'bench/node_modules'), path.join(baseRoot, 'bench/node_modules'), {
-    recursive: true,
-    verbatimSymlinks: true,
-  });
-  cpSync(
-    path.join(root, 'bench/grpo-step-child.ts'),
-    path.join(baseRoot, 'bench/grpo-step-child.ts'),
-  );
-}
+const baseCommit = resolveCommit(root, base);
 
 interface StepReply {
   seconds: number;
@@ -118,7 +90,7 @@ function median(values: readonly number[]): number {
   return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
 }
 
-prepareBase();
+const baseRoot = prepareBaseTree(root, baseCommit, ['bench/grpo-step-child.ts']);
 const sides = [
   await start('base (tfjs sampler + reference)', baseRoot, {}),
   await start('onnx sampler, tfjs reference', root, {
