@@ -48,9 +48,23 @@ export function exportDecoder(model: OnnxExportableModel, adapters: 'merged' | '
   return exportGpt2ToOnnx({ config: model.config, weights: model.toWeightMap() });
 }
 
-/** Opens an ONNX Runtime session on an exported decoder graph. */
-export function createDecoderSession(bytes: Uint8Array): Promise<ort.InferenceSession> {
-  return ort.InferenceSession.create(bytes, { graphOptimizationLevel: 'all' });
+/**
+ * Opens an ONNX Runtime session on an exported decoder graph. `memoryArena:
+ * false` turns off ONNX Runtime's CPU arena and memory patterns, which
+ * otherwise keep the largest run's buffers for the session's life: worth it
+ * for a session that runs one large batch per training step (the reference),
+ * not for the sampler's many small runs.
+ */
+export function createDecoderSession(
+  bytes: Uint8Array,
+  options: { memoryArena?: boolean } = {},
+): Promise<ort.InferenceSession> {
+  const memoryArena = options.memoryArena ?? true;
+  return ort.InferenceSession.create(bytes, {
+    graphOptimizationLevel: 'all',
+    enableCpuMemArena: memoryArena,
+    enableMemPattern: memoryArena,
+  });
 }
 
 /**

@@ -72,7 +72,10 @@ export class OnnxReferenceModel implements ReferenceModel {
 
   /** Exports the reference weights and opens a session on them, releasing the previous one. */
   async export(): Promise<void> {
-    const session = await createDecoderSession(exportDecoder(this.model, 'off'));
+    // One large batch per training step: no arena keeping its buffers between steps.
+    const session = await createDecoderSession(exportDecoder(this.model, 'off'), {
+      memoryArena: false,
+    });
     await this.session?.release();
     this.session = session;
     this.exports++;
