@@ -2,25 +2,25 @@
  * One GRPO step of the default app run (`agent-trainer train` with no
  * arguments: the embedded 0.56M GPT, 2 scenarios x 4, 40 new tokens, KL to the
  * reference) on each engine, alternating in one run, against the commit before
- * the hybrid engine. Each side is a long-lived child process
+ * round 3's hybrid-engine merge. Each side is a long-lived child process
  * (bench/grpo-step-child.ts) that builds its trainer once; the parent asks the
  * sides for one step in turn, round after round, so the machine's load falls
  * on all sides alike, and reports medians and ratios to the base.
  *
- * The base is `git archive <base>` of the whole tree under /tmp, with this
- * tree's node_modules (pnpm's symlink farms copied, the store linked), so it
- * runs its own sources of every package.
+ * The base is `git archive <base>` of the whole tree under /tmp
+ * (bench/base-tree.ts), so it runs its own sources of every package.
  *
  * Results: bench/results/grpo-step-engines.json.
  *
- * Run: pnpm exec tsx --conditions=@cohort/source bench/grpo-step-engines.ts [--base main] [--rounds 6]
+ * Run: pnpm exec tsx --conditions=@cohort/source bench/grpo-step-engines.ts [--base <commit>] [--rounds 6 | --quick]
  */
-import { type ChildProcessWithoutNullStreams, execFileSync, spawn } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { prepareBaseTree, resolveCommit } from './base-tree';
 
 function argument(name: string, fallback: string): string {
   const index = process.argv.indexOf(name);
@@ -28,38 +28,11 @@ function argument(name: string, fallback: string): string {
 }
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const base = argument('--base', 'main');
-const rounds = Number(argument('--rounds', '6'));
+// The commit before round 3's hybrid-engine merge (2b5a310): every package on tfjs.
+const base = argument('--base', '2b5a310^1');
+const rounds = Number(argument('--rounds', process.argv.includes('--quick') ? '3' : '6'));
 const warmup = 1;
-const baseCommit = execFileSync('git', ['rev-parse', base], { cwd: root }).toString().trim();
-const baseRoot = `/tmp/cohort-bench-base-${baseCommit.slice(0, 10)}`;
-
-function prepareBase(): void {
-  rmSync(baseRoot, { recursive: true, force: true });
-  mkdirSync(baseRoot, { recursive: true });
-  execFileSync('sh', ['-c', `git archive ${baseCommit} | tar -x -C ${baseRoot}`], { cwd: root });
-  symlinkSync(path.join(root, 'node_modules'), path.join(baseRoot, 'node_modules'));
-  for (const group of ['packages', 'apps']) {
-    for (const name of execFileSync('ls', [path.join(root, group)])
-      .toString()
-      .split('\n')) {
-      const from = path.join(root, group, name, 'node_modules');
-      if (name && existsSync(from) && existsSync(path.join(baseRoot, group, name)))
-        cpSync(from, path.join(baseRoot, group, name, 'node_modules'), {
-          recursive: true,
-          verbatimSymlinks: true,
-        });
-    }
-  }
-  cpSync(path.join(root, 'bench/node_modules'), path.join(baseRoot, 'bench/node_modules'), {
-    recursive: true,
-    verbatimSymlinks: true,
-  });
-  cpSync(
-    path.join(root, 'bench/grpo-step-child.ts'),
-    path.join(baseRoot, 'bench/grpo-step-child.ts'),
-  );
-}
+const baseCommit = resolveCommit(root, base);
 
 interface StepReply {
   seconds: number;
@@ -117,15 +90,16 @@ function median(values: readonly number[]): number {
   return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
 }
 
-prepareBase();
+const baseRoot = prepareBaseTree(root, baseCommit, ['bench/grpo-step-child.ts']);
 const sides = [
-  await start('base (main: tfjs sampler)', baseRoot, {}),
-  await start('tfjs sampler', root, {
-    engine: { sampler: 'tfjs' },
-    trainer: { behaviorLogProbs: 'sampler' },
+  await start('base (tfjs sampler + reference)', baseRoot, {}),
+  await start('onnx sampler, tfjs reference', root, {
+    engine: { sampler: 'onnx', reference: 'tfjs' },
   }),
-  await start('onnx sampler + recompute', root, { engine: { sampler: 'onnx' } }),
-  await start('onnx + 2 learner workers', root, { engine: { sampler: 'onnx', learnerWorkers: 2 } }),
+  await start('onnx sampler + reference', root, { engine: { sampler: 'onnx', reference: 'onnx' } }),
+  await start('onnx + 2 learner workers', root, {
+    engine: { sampler: 'onnx', reference: 'onnx', learnerWorkers: 2 },
+  }),
 ];
 for (let round = 0; round < warmup + rounds; round++) {
   for (const side of sides) {
@@ -161,7 +135,7 @@ const result = {
 };
 for (const side of result.sides) {
   console.log(
-    `${side.label.padEnd(28)} step ${side.medianStepSeconds.toFixed(2)} s (rollout ${side.medianRolloutSeconds.toFixed(2)}, reference ${side.medianReferenceSeconds.toFixed(2)}, update ${side.medianUpdateSeconds.toFixed(2)})  ${side.speedupOverBase.toFixed(2)}x base  sampled ${side.sampledTokensPerSecond.toFixed(0)} tok/s  mismatch max ${side.logProbMismatchMax.toExponential(1)}  load ${side.meanLoadAverage.toFixed(1)}`,
+    `${side.label.padEnd(32)} step ${side.medianStepSeconds.toFixed(2)} s (rollout ${side.medianRolloutSeconds.toFixed(2)}, reference ${side.medianReferenceSeconds.toFixed(2)}, update ${side.medianUpdateSeconds.toFixed(2)})  ${side.speedupOverBase.toFixed(2)}x base  sampled ${side.sampledTokensPerSecond.toFixed(0)} tok/s  mismatch max ${side.logProbMismatchMax.toExponential(1)}  load ${side.meanLoadAverage.toFixed(1)}`,
   );
 }
 mkdirSync(path.join(root, 'bench/results'), { recursive: true });

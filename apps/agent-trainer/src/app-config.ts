@@ -210,8 +210,8 @@ export const RewardConfigSchema = z.discriminatedUnion('type', [
 ]);
 
 /**
- * The hybrid engine: which runtime samples the rollouts. Learning stays on
- * tfjs; with ONNX sampling the trainer's `behaviorLogProbs: 'recompute'`
+ * The hybrid engine: which runtimes sample the rollouts and score the frozen
+ * reference. Learning stays on tfjs; with ONNX sampling the trainer's `behaviorLogProbs: 'recompute'`
  * (the default run's) keeps the ratio free of the engines' rounding.
  */
 export const EngineConfigSchema = z
@@ -222,6 +222,12 @@ export const EngineConfigSchema = z
       .describe(
         "Runtime that samples a tfjs-lm policy: 'onnx' (onnxruntime-node, the weights exported after each update; the default for tfjs-lm) or 'tfjs' (the tfjs KV-cache loop). A proxy policy always samples with its own ONNX loop, so 'onnx' there only warns.",
       ),
+    reference: z
+      .enum(['onnx', 'tfjs'])
+      .optional()
+      .describe(
+        "Runtime that scores the frozen KL reference of a tfjs-lm policy: 'onnx' (exported once to onnxruntime-node; a LoRA model's base with adapters off; the default for tfjs-lm) or 'tfjs'. A proxy policy's reference is its ONNX base already, so 'onnx' there only warns.",
+      ),
     learnerWorkers: z
       .number()
       .int()
@@ -229,7 +235,7 @@ export const EngineConfigSchema = z
       .max(256)
       .default(0)
       .describe(
-        'Worker threads that compute the policy gradient of each minibatch, each on its own tfjs WASM replica (0: in the main thread). Applies to a GPT-2 tfjs-lm policy with a built-in objective whose loss aggregation shards add up to; otherwise the run warns and learns in the main thread.',
+        'Worker threads that compute the policy gradient of each minibatch, each on its own tfjs WASM replica (0: in the main thread). Applies to a tfjs-lm policy (GPT-2, or Llama-family where with LoRA only adapter weights and gradients cross threads) with a built-in objective whose loss aggregation shards add up to; otherwise the run warns and learns in the main thread.',
       ),
   })
   .strict();
@@ -267,7 +273,7 @@ export const AppConfigSchema = z
       'the trained policy: `tfjs-lm`, `proxy` or `candidate-selector` (below)',
     ),
     engine: EngineConfigSchema.default({ learnerWorkers: 0 }).describe(
-      'the hybrid engine: `{ sampler, learnerWorkers }` (below)',
+      'the hybrid engine: `{ sampler, reference, learnerWorkers }` (below)',
     ),
     environment: EnvironmentConfigSchema.default({
       type: 'support',

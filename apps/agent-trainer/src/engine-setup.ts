@@ -1,12 +1,50 @@
-import { GptPolicy, LlamaPolicy } from '@cohort/tfjs';
+import type { ReferenceModel } from '@cohort/core';
+import { GptPolicy, GptReferenceModel, LlamaPolicy, LlamaReferenceModel } from '@cohort/tfjs';
 import { createDataParallelLearner, type DataParallelLearner } from '@cohort/tfjs/node';
 import { policyShardLossModule, type TrainablePolicy } from '@cohort/trainer';
-import { createOnnxSampledPolicy } from '@cohort/transformers';
+import { createOnnxReferenceModel, createOnnxSampledPolicy } from '@cohort/transformers';
 import type { AppConfig } from './app-config';
 
 /** The sampler a config asks for: `engine.sampler`, else ONNX Runtime for a tfjs-lm policy. */
 export function samplerOf(config: AppConfig): 'onnx' | 'tfjs' {
   return config.engine.sampler ?? (config.policy.type === 'tfjs-lm' ? 'onnx' : 'tfjs');
+}
+
+/** The reference engine a config asks for: `engine.reference`, else ONNX Runtime for a tfjs-lm policy. */
+export function referenceEngineOf(config: AppConfig): 'onnx' | 'tfjs' {
+  return config.engine.reference ?? (config.policy.type === 'tfjs-lm' ? 'onnx' : 'tfjs');
+}
+
+/**
+ * The KL reference the trainer scores: a tfjs-lm policy's frozen tfjs
+ * reference (a GPT-2 or Llama copy, or a LoRA model with adapters off)
+ * exported once to ONNX Runtime when the config's reference engine is
+ * `'onnx'`, else the reference itself.
+ *
+ * @example
+ * ```ts
+ * const referenceModel = await withConfiguredReference(tfjsReference, policy, config);
+ * ```
+ */
+export async function withConfiguredReference(
+  referenceModel: ReferenceModel,
+  policy: TrainablePolicy,
+  config: AppConfig,
+): Promise<ReferenceModel> {
+  if (config.policy.type !== 'tfjs-lm' || referenceEngineOf(config) !== 'onnx') {
+    return referenceModel;
+  }
+  if (
+    (referenceModel instanceof GptReferenceModel ||
+      referenceModel instanceof LlamaReferenceModel) &&
+    (policy instanceof GptPolicy || policy instanceof LlamaPolicy)
+  ) {
+    return createOnnxReferenceModel({
+      model: referenceModel.model,
+      padTokenId: policy.tokenizer.padTokenId,
+    });
+  }
+  return referenceModel;
 }
 
 /**
@@ -31,8 +69,9 @@ export async function withConfiguredSampler(
 }
 
 /**
- * The data-parallel learner of `engine.learnerWorkers` for a GPT-2 tfjs-lm
- * policy (its workers hold replicas of the policy's model), else undefined.
+ * The data-parallel learner of `engine.learnerWorkers` for a tfjs-lm policy
+ * (its workers hold replicas of the policy's GPT-2 or Llama-family model; with
+ * LoRA only the adapters cross threads), else undefined.
  *
  * @example
  * ```ts
@@ -42,14 +81,27 @@ export async function withConfiguredSampler(
 export async function createConfiguredLearner(
   policy: TrainablePolicy,
   config: AppConfig,
-): Promise<{ learner: DataParallelLearner; model: GptPolicy['model'] } | undefined> {
-  if (config.engine.learnerWorkers === 0 || !(policy instanceof GptPolicy)) return undefined;
-  const learner = await createDataParallelLearner({
-    config: policy.model.config,
+): Promise<
+  { learner: DataParallelLearner; model: GptPolicy['model'] | LlamaPolicy['model'] } | undefined
+> {
+  if (config.engine.learnerWorkers === 0) return undefined;
+  const common = {
     lossModule: policyShardLossModule(),
     workerCount: config.engine.learnerWorkers,
-  });
-  return { learner, model: policy.model };
+  };
+  if (policy instanceof GptPolicy) {
+    const learner = await createDataParallelLearner({ ...common, config: policy.model.config });
+    return { learner, model: policy.model };
+  }
+  if (policy instanceof LlamaPolicy) {
+    const { model } = policy;
+    const learner = await createDataParallelLearner({
+      ...common,
+      llama: { config: model.config, ...(model.lora === undefined ? {} : { lora: model.lora }) },
+    });
+    return { learner, model };
+  }
+  return undefined;
 }
 
 /** Engine settings that this run cannot honour, as warnings (never silence). */
@@ -65,9 +117,14 @@ export function engineWarnings(config: AppConfig): string[] {
       "engine.sampler 'onnx' with trainer.behaviorLogProbs 'sampler': the ratio's old log-probs are ONNX Runtime's, which differ from the learner's by float32 rounding; 'recompute' removes that bias",
     );
   }
+  if (config.engine.reference === 'onnx' && config.policy.type !== 'tfjs-lm') {
+    warnings.push(
+      `engine.reference 'onnx' applies to tfjs-lm policies; a ${config.policy.type} policy scores its own reference, so it has no effect here`,
+    );
+  }
   if (config.engine.learnerWorkers > 0 && config.policy.type !== 'tfjs-lm') {
     warnings.push(
-      `engine.learnerWorkers ${config.engine.learnerWorkers} applies to GPT-2 tfjs-lm policies; a ${config.policy.type} policy learns in the main thread`,
+      `engine.learnerWorkers ${config.engine.learnerWorkers} applies to tfjs-lm policies; a ${config.policy.type} policy learns in the main thread`,
     );
   }
   return warnings;

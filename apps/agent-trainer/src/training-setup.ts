@@ -52,7 +52,11 @@ import {
   type RewardConfig,
 } from './app-config';
 import { assertModelDirectory, readModelType } from './chat-model';
-import { createConfiguredLearner, withConfiguredSampler } from './engine-setup';
+import {
+  createConfiguredLearner,
+  withConfiguredReference,
+  withConfiguredSampler,
+} from './engine-setup';
 import { UsageError } from './exit-codes';
 import { loadEnvironmentModule, loadRewardModule, type UserModuleOptions } from './user-module';
 
@@ -354,13 +358,13 @@ export async function createTrainer(options: CreateTrainerOptions): Promise<Grpo
   const dataParallel = await createConfiguredLearner(policy, config);
   if (config.engine.learnerWorkers > 0 && dataParallel === undefined) {
     options.log?.(
-      `engine.learnerWorkers ${config.engine.learnerWorkers}: this policy is not a GPT-2 tfjs-lm, so it learns in the main thread`,
+      `engine.learnerWorkers ${config.engine.learnerWorkers}: this policy is not a tfjs-lm, so it learns in the main thread`,
     );
   }
   return new GrpoTrainer<Scenario>({
     policy: await withConfiguredSampler(policy, config),
     ...(dataParallel ? { dataParallel } : {}),
-    referenceModel,
+    referenceModel: await withConfiguredReference(referenceModel, policy, config),
     environment: setup.environment,
     trainScenarios: setup.trainScenarios,
     evalScenarios: setup.evalScenarios,

@@ -4,17 +4,20 @@ import { createBanditEnvironment } from '@cohort/environments';
 import { createObjective, type ObjectiveConfig } from '@cohort/objectives';
 import {
   createGptModel,
+  createLlamaModel,
   createOptimizer,
   GptPolicy,
   initializeBackend,
+  LlamaPolicy,
   randomGpt2Weights,
+  randomLlamaWeights,
 } from '@cohort/tfjs';
 import {
   createDataParallelLearner,
   type DataParallelLearner,
   DataParallelWorkerError,
 } from '@cohort/tfjs/node';
-import type * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GrpoTrainer } from './grpo-trainer';
 import { learnPolicy } from './policy-learning-stage';
@@ -88,7 +91,7 @@ async function learn(options: {
   objective: ObjectiveConfig;
   learner?: DataParallelLearner;
   minibatchSize: number;
-  policy?: GptPolicy;
+  policy?: GptPolicy | LlamaPolicy;
 }) {
   const policy = options.policy ?? freshPolicy();
   const optimizer = new RecordingSgd(policy.namedVariables());
@@ -127,7 +130,7 @@ async function learn(options: {
   return { result, optimizer, policy };
 }
 
-function bytesOf(policy: GptPolicy): Buffer[] {
+function bytesOf(policy: GptPolicy | LlamaPolicy): Buffer[] {
   return policy.model
     .trainableVariables()
     .map((variable) => Buffer.from((variable.dataSync() as Float32Array).buffer));
@@ -281,5 +284,95 @@ describe('data-parallel policy learning', () => {
     expect(resumed.policy.version).toBe(straight.policy.version);
     expect(straight.policy.version).toBeGreaterThan(1);
     expect(bytesOf(resumed.policy)).toEqual(bytesOf(straight.policy));
+  });
+});
+
+const llamaConfig = {
+  modelType: 'qwen2' as const,
+  vocabSize: tokenizer.vocabSize,
+  hiddenSize: 16,
+  intermediateSize: 24,
+  layerCount: 2,
+  headCount: 4,
+  keyValueHeadCount: 2,
+  contextLength: 192,
+  eosTokenId: tokenizer.eosTokenId,
+  bosTokenId: 0,
+};
+
+/** A LoRA policy over random base weights (biases, norm weights other than 1) with non-zero adapters. */
+function freshLlamaPolicy(): LlamaPolicy {
+  const model = createLlamaModel({
+    config: llamaConfig,
+    lora: { rank: 2, alpha: 4, targets: ['q_proj', 'v_proj', 'up_proj'] },
+    seed: 5,
+  });
+  model.loadWeightMap(randomLlamaWeights({ config: model.config, seed: 7, scale: 0.3 }));
+  for (const [name, variable] of Object.entries(model.namedVariables())) {
+    if (name.includes('lora_B'))
+      variable.assign(tf.randomNormal(variable.shape, 0, 0.2, 'float32', 6));
+  }
+  return new LlamaPolicy({ model, tokenizer });
+}
+
+describe('data-parallel policy learning of a LoRA Llama policy', () => {
+  // One learner for the describe (worker start-up is the slow part): its loss
+  // module throws once, on worker 1's second request, which the first test uses.
+  let llamaLearner: DataParallelLearner;
+  beforeAll(async () => {
+    const probe = freshLlamaPolicy();
+    llamaLearner = await createDataParallelLearner({
+      llama: { config: probe.model.config, lora: probe.model.lora! },
+      lossModule: new URL('./test-fixtures/failing-policy-shard-loss.ts', import.meta.url).href,
+      workerCount: 2,
+    });
+    probe.model.dispose();
+  });
+  afterAll(async () => {
+    await llamaLearner?.dispose();
+  });
+
+  it('fails a step whose worker throws and puts back the adapters, optimizer state and version', async () => {
+    const policy = freshLlamaPolicy();
+    const before = bytesOf(policy);
+    const attempt = learn({
+      objective: { preset: 'grpo' },
+      learner: llamaLearner,
+      minibatchSize: 3,
+      policy,
+    });
+    await expect(attempt).rejects.toThrow(/worker 1.*told to fail/);
+    expect(bytesOf(policy)).toEqual(before);
+    expect(policy.version).toBe(0);
+  });
+
+  it('computes the adapter gradients of the in-thread stage, bit-identically for a fixed worker count', async () => {
+    const objective = { preset: 'dapo' } as const;
+    const inThread = await learn({ objective, minibatchSize: 4, policy: freshLlamaPolicy() });
+    const sharded = await learn({
+      objective,
+      learner: llamaLearner,
+      minibatchSize: 4,
+      policy: freshLlamaPolicy(),
+    });
+    expect(sharded.result.applied).toBe(2);
+    for (const step of [0, 1]) {
+      const names = Object.keys(inThread.optimizer.applied[step]!);
+      expect(names.length).toBeGreaterThan(0);
+      expect(names.every((name) => /lora_[AB]/.test(name))).toBe(true);
+      for (const name of names) {
+        const values = Array.from(inThread.optimizer.applied[step]![name]!);
+        expect(Math.max(...values.map(Math.abs)), name).toBeGreaterThan(0);
+        expectArraysClose(Array.from(sharded.optimizer.applied[step]![name]!), values, 2e-5);
+      }
+    }
+    expect(sharded.result.loss).toBeCloseTo(inThread.result.loss, 5);
+    const again = await learn({
+      objective,
+      learner: llamaLearner,
+      minibatchSize: 4,
+      policy: freshLlamaPolicy(),
+    });
+    expect(bytesOf(again.policy)).toEqual(bytesOf(sharded.policy));
   });
 });

@@ -7,7 +7,7 @@ import {
   type Scenario,
   type TrajectoryGroup,
 } from '@cohort/core';
-import type { GptModel } from '@cohort/tfjs';
+import type { GptModel, LlamaModel } from '@cohort/tfjs';
 import type { DataParallelLearner } from '@cohort/tfjs/node';
 import type * as tf from '@tensorflow/tfjs';
 import type { RewardFailure, ScenarioLike, WeightedReward } from './reward-scoring-stage';
@@ -60,15 +60,17 @@ export interface GrpoTrainerOptions<S extends ScenarioLike = Scenario> {
   valueOptimizer?: PolicyOptimizer;
   /**
    * Data-parallel learning: a {@link DataParallelLearner} started with
-   * {@link policyShardLossModule} as its loss module and `model.config`,
-   * where `model` is the policy's own tfjs GPT. Each minibatch's gradient is
+   * {@link policyShardLossModule} as its loss module and `model.config`
+   * (`config` for a GPT, `llama: { config, lora }` for a Llama-family model),
+   * where `model` is the policy's own tfjs model; with LoRA only the adapters'
+   * weights and gradients cross threads. Each minibatch's gradient is
    * then computed over its workers (summed in worker order: bit-identical for
    * a given worker count). Needs the built-in objective (from
    * `config.objective`, not an instance) with an aggregation that shards add
    * up to; otherwise the trainer warns and learns in this thread. The caller
    * owns the learner (idle workers never keep the process alive).
    */
-  dataParallel?: { learner: DataParallelLearner; model: GptModel };
+  dataParallel?: { learner: DataParallelLearner; model: GptModel | LlamaModel };
   /**
    * Where rollouts come from. Omitted: the trainer runs `environment` in
    * process. Given (an OpenAI-compatible gateway, remote workers): training

@@ -1,6 +1,6 @@
 import type { Objective, ObjectiveMetrics, Random, Trajectory } from '@cohort/core';
 import type { ObjectiveConfig } from '@cohort/objectives';
-import type { GptModel, WeightMap } from '@cohort/tfjs';
+import type { GptModel, LlamaModel, WeightMap } from '@cohort/tfjs';
 import type { DataParallelLearner } from '@cohort/tfjs/node';
 import * as tf from '@tensorflow/tfjs';
 import type { PolicyShardExtras, PolicyShardItem, PolicyShardShared } from './policy-shard-loss';
@@ -34,13 +34,14 @@ export interface PolicyLearningResult {
 
 /**
  * Data-parallel gradients for the stage: a {@link DataParallelLearner} whose
- * workers replicate `model` (the policy's own tfjs GPT) and import the
+ * workers replicate `model` (the policy's own tfjs GPT or Llama-family model,
+ * a LoRA model's adapters the only weights that train) and import the
  * trainer's policy shard loss, which rebuilds the objective from
  * `objectiveConfig`.
  */
 export interface PolicyGradientWorkers {
   learner: DataParallelLearner;
-  model: GptModel;
+  model: GptModel | LlamaModel;
   objectiveConfig: ObjectiveConfig;
   padTokenId: number;
 }
@@ -102,7 +103,8 @@ export interface LearnPolicyOptions {
 export async function learnPolicy(options: LearnPolicyOptions): Promise<PolicyLearningResult> {
   const { workers } = options;
   if (workers === undefined) return learnPolicyInOrder(options);
-  const weights: WeightMap = workers.model.toWeightMap();
+  // The policy's own weights (a LoRA policy's adapters), which is what setWeights restores.
+  const weights: WeightMap = options.policy.getWeights();
   const optimizerState = structuredClone(options.optimizer.getState());
   const version = options.policy.version;
   try {

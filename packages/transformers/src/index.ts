@@ -36,6 +36,12 @@ export type {
   OnnxGptSamplerOptions,
 } from './onnx-gpt-sampler';
 export { createOnnxGptSampler, OnnxGptSampler } from './onnx-gpt-sampler';
+export type { OnnxReferenceModelOptions } from './onnx-reference-model';
+export {
+  createOnnxReferenceModel,
+  OnnxReferenceModel,
+  RefreshableOnnxReferenceModel,
+} from './onnx-reference-model';
 export type { OnnxSampledPolicyOptions } from './onnx-sampled-policy';
 export { createOnnxSampledPolicy, OnnxSampledPolicy } from './onnx-sampled-policy';
 export { ProxyReferenceModel } from './proxy-reference-model';

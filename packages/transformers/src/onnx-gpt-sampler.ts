@@ -4,14 +4,15 @@ import {
   type SampledCompletion,
   type Tokenizer,
 } from '@cohort/core';
+import { tokenLogProbs } from '@cohort/tfjs';
+import type * as ort from 'onnxruntime-node';
 import {
-  exportGpt2ToOnnx,
-  exportLlamaToOnnx,
-  type GptModel,
-  LlamaModel,
-  tokenLogProbs,
-} from '@cohort/tfjs';
-import * as ort from 'onnxruntime-node';
+  createDecoderSession,
+  exportDecoder,
+  type OnnxExportableModel,
+  type OnnxPastKeyValues,
+  runDecoder,
+} from './onnx-decoder-session';
 import {
   lastPositionLogits,
   type NextTokenStepper,
@@ -19,8 +20,7 @@ import {
   type SamplingLoopRequest,
 } from './sampling-loop';
 
-/** A trainable tfjs model that {@link OnnxGptSampler} can export: GPT-2 or the Llama family. */
-export type OnnxExportableModel = GptModel | LlamaModel;
+export type { OnnxExportableModel } from './onnx-decoder-session';
 
 /** Options of {@link createOnnxGptSampler}. */
 export interface OnnxGptSamplerOptions {
@@ -38,84 +38,29 @@ export interface LogProbMismatch {
   tokenCount: number;
 }
 
-function int64(rows: readonly (readonly number[])[]): ort.Tensor {
-  const width = rows[0]?.length ?? 0;
-  const values = new BigInt64Array(rows.length * width);
-  rows.forEach((row, b) => {
-    row.forEach((value, t) => {
-      values[b * width + t] = BigInt(value);
-    });
-  });
-  return new ort.Tensor('int64', values, [rows.length, width]);
-}
-
-/** The layout of a model's ONNX key/value cache: `[batch, cacheHeads, past, headSize]` per layer. */
-function cacheLayout(model: OnnxExportableModel): {
-  layerCount: number;
-  cacheHeads: number;
-  headSize: number;
-} {
-  if (model instanceof LlamaModel) {
-    const { layerCount, keyValueHeadCount, headSize } = model.config;
-    return { layerCount, cacheHeads: keyValueHeadCount, headSize };
-  }
-  const { layerCount, headCount, embeddingSize } = model.config;
-  return { layerCount, cacheHeads: headCount, headSize: embeddingSize / headCount };
-}
-
-/** The model's current weights as an ONNX graph (Llama-family adapters merged). */
-function exportModel(model: OnnxExportableModel): Uint8Array {
-  if (model instanceof LlamaModel) {
-    return exportLlamaToOnnx({
-      config: model.config,
-      weights: model.toWeightMap({ merged: true }),
-    });
-  }
-  return exportGpt2ToOnnx({ config: model.config, weights: model.toWeightMap() });
-}
-
 /** A {@link NextTokenStepper} over an ONNX Runtime session of the exported graph, with its key/value cache. */
 function sessionStepper(
   session: ort.InferenceSession,
   model: OnnxExportableModel,
 ): NextTokenStepper {
-  const { layerCount, cacheHeads, headSize } = cacheLayout(model);
   const { vocabSize } = model.config;
-  let past: Record<string, ort.Tensor> | undefined;
+  let past: OnnxPastKeyValues | undefined;
   const run = async (input: {
     tokenIds: number[][];
     attentionMask: number[][];
     positionIds: number[][];
   }): Promise<Float32Array> => {
-    const rows = input.tokenIds.length;
-    const length = input.tokenIds[0]?.length ?? 0;
-    const feeds: Record<string, ort.Tensor> = {
-      input_ids: int64(input.tokenIds),
-      attention_mask: int64(input.attentionMask),
-      position_ids: int64(input.positionIds),
-    };
-    for (let layer = 0; layer < layerCount; layer++) {
-      for (const part of ['key', 'value']) {
-        const name = `past_key_values.${layer}.${part}`;
-        feeds[name] =
-          past?.[name] ??
-          new ort.Tensor('float32', new Float32Array(0), [rows, cacheHeads, 0, headSize]);
-      }
-    }
-    const outputs = await session.run(feeds);
-    const next: Record<string, ort.Tensor> = {};
-    for (let layer = 0; layer < layerCount; layer++) {
-      for (const part of ['key', 'value']) {
-        next[`past_key_values.${layer}.${part}`] = outputs[
-          `present.${layer}.${part}`
-        ] as ort.Tensor;
-      }
-    }
-    past = next;
+    const output = await runDecoder({
+      session,
+      model,
+      ...input,
+      ...(past === undefined ? {} : { past }),
+    });
+    past = output.present;
     return lastPositionLogits(
-      (outputs.logits as ort.Tensor).data as Float32Array,
-      rows,
-      length,
+      output.logits,
+      input.tokenIds.length,
+      input.tokenIds[0]?.length ?? 0,
       vocabSize,
     );
   };
@@ -168,8 +113,7 @@ export class OnnxGptSampler {
   /** Exports the model's current weights and opens a new session on them. */
   async refresh(): Promise<void> {
     const started = performance.now();
-    const bytes = exportModel(this.model);
-    const session = await ort.InferenceSession.create(bytes, { graphOptimizationLevel: 'all' });
+    const session = await createDecoderSession(exportDecoder(this.model, 'merged'));
     await this.session?.release();
     this.session = session;
     this.refreshCount++;

@@ -2,6 +2,8 @@ import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initializeBackend } from '../backend';
 import { createGptModel, type GptModel } from '../gpt-model';
+import { createLlamaModel, type LlamaModel } from '../llama/llama-model';
+import { randomLlamaWeights } from '../llama/reference-llama';
 import { createOptimizer, type Optimizer } from '../optimizer';
 import { randomGpt2Weights } from '../reference-gpt2';
 import { createDataParallelLearner, type DataParallelLearner } from './data-parallel-learner';
@@ -43,7 +45,7 @@ function expectBitIdentical(actual: Float32Array[], expected: Float32Array[]): v
 
 async function trainSteps(
   learner: DataParallelLearner,
-  model: GptModel,
+  model: GptModel | LlamaModel,
   optimizer: Optimizer,
   steps: number,
 ): Promise<void> {
@@ -55,7 +57,47 @@ async function trainSteps(
   }
 }
 
-const makeOptimizer = (model: GptModel) =>
+/**
+ * The in-process gradient of the whole batch equals one worker's bit for bit
+ * and two workers' within float32 rounding (both losses too); returns the
+ * gradients' names, which are the model's trainable variables'.
+ */
+async function expectShardsSumToInProcess(
+  model: GptModel | LlamaModel,
+  one: DataParallelLearner,
+  two: DataParallelLearner,
+): Promise<string[]> {
+  const { value, grads } = tf.variableGrads(
+    () => weightedNllLoss({ model, items, shared, tf, workerIndex: 0 }),
+    model.trainableVariables(),
+  );
+  const inProcess = model
+    .trainableVariables()
+    .map((variable) => grads[variable.name]?.dataSync() as Float32Array);
+  await one.setWeights(model);
+  const single = await one.computeGradients({ items, shared });
+  expectBitIdentical(packed(single.gradients), inProcess);
+  expect(single.loss).toBe(value.dataSync()[0]);
+  await two.setWeights(model);
+  const split = await two.computeGradients({ items, shared });
+  const names = Object.keys(split.gradients);
+  expect(names).toEqual(Object.keys(model.namedVariables()));
+  packed(split.gradients).forEach((values, index) => {
+    const expected = inProcess[index] as Float32Array;
+    values.forEach((entry, at) => {
+      expect(Math.abs(entry - (expected[at] as number))).toBeLessThan(
+        1e-6 + 1e-4 * Math.abs(expected[at] as number),
+      );
+    });
+  });
+  // For a LoRA model this also says the frozen base reached the replicas.
+  expect(split.loss).toBeCloseTo(value.dataSync()[0] as number, 5);
+  expect(split.workerSeconds).toHaveLength(2);
+  tf.dispose([value, grads, single.gradients, split.gradients]);
+  return names;
+}
+
+const makeOptimizer = (model: GptModel | LlamaModel) =>
   createOptimizer({
     learningRate: 3e-3,
     maxGradNorm: 1,
@@ -81,31 +123,7 @@ describe('DataParallelLearner', () => {
 
   it('sums the shards to the full-batch gradient: bit-identical with one worker, within float32 with two', async () => {
     const model = freshModel();
-    const { value, grads } = tf.variableGrads(
-      () => weightedNllLoss({ model, items, shared, tf, workerIndex: 0 }),
-      model.trainableVariables(),
-    );
-    const inProcess = model
-      .trainableVariables()
-      .map((variable) => grads[variable.name]?.dataSync() as Float32Array);
-    await one.setWeights(model);
-    const single = await one.computeGradients({ items, shared });
-    expectBitIdentical(packed(single.gradients), inProcess);
-    expect(single.loss).toBe(value.dataSync()[0]);
-    await two.setWeights(model);
-    const split = await two.computeGradients({ items, shared });
-    expect(Object.keys(split.gradients)).toEqual(Object.keys(model.namedVariables()));
-    packed(split.gradients).forEach((values, index) => {
-      const expected = inProcess[index] as Float32Array;
-      values.forEach((entry, at) => {
-        expect(Math.abs(entry - (expected[at] as number))).toBeLessThan(
-          1e-6 + 1e-4 * Math.abs(expected[at] as number),
-        );
-      });
-    });
-    expect(split.loss).toBeCloseTo(value.dataSync()[0] as number, 5);
-    expect(split.workerSeconds).toHaveLength(2);
-    tf.dispose([value, grads, single.gradients, split.gradients]);
+    await expectShardsSumToInProcess(model, one, two);
     model.dispose();
   });
 
@@ -168,3 +186,112 @@ describe('DataParallelLearner', () => {
     other.dispose();
   });
 });
+
+const llamaConfig = {
+  modelType: 'qwen2' as const,
+  vocabSize: 40,
+  hiddenSize: 16,
+  intermediateSize: 24,
+  layerCount: 2,
+  headCount: 4,
+  keyValueHeadCount: 2,
+  contextLength: 32,
+  eosTokenId: 1,
+  bosTokenId: 0,
+};
+const lora = { rank: 2, alpha: 4, targets: ['q_proj', 'v_proj', 'down_proj'] as const };
+
+/** A LoRA model with random base weights (biases, norm weights other than 1) and non-zero adapters. */
+function freshLlama(): LlamaModel {
+  const model = createLlamaModel({
+    config: llamaConfig,
+    lora: { ...lora, targets: [...lora.targets] },
+    seed: 4,
+  });
+  model.loadWeightMap(randomLlamaWeights({ config: model.config, seed: 6, scale: 0.3 }));
+  for (const [name, variable] of Object.entries(model.namedVariables())) {
+    if (name.includes('lora_B'))
+      variable.assign(tf.randomNormal(variable.shape, 0, 0.2, 'float32', 8));
+  }
+  return model;
+}
+
+describe('DataParallelLearner with a LoRA Llama model', () => {
+  let two: DataParallelLearner;
+  let one: DataParallelLearner;
+
+  beforeAll(async () => {
+    await initializeBackend({ backend: 'wasm', logger: false });
+    const probe = freshLlama();
+    const llama = { config: probe.config, lora: probe.lora! };
+    probe.dispose();
+    [two, one] = await Promise.all([
+      createDataParallelLearner({ llama, lossModule, workerCount: 2 }),
+      createDataParallelLearner({ llama, lossModule, workerCount: 1 }),
+    ]);
+  });
+
+  afterAll(async () => {
+    await Promise.all([two?.dispose(), one?.dispose()]);
+  });
+
+  it('returns only adapter gradients, equal to the in-process gradient (bit-identical with one worker)', async () => {
+    const model = freshLlama();
+    const names = await expectShardsSumToInProcess(model, one, two);
+    expect(names.length).toBeGreaterThan(0);
+    expect(names.every((name) => /lora_[AB]/.test(name))).toBe(true);
+    model.dispose();
+  });
+
+  it('trains the adapters bit-identically for a fixed worker count, resumes exactly, and survives a dead worker', async () => {
+    const straight = freshLlama();
+    const straightOptimizer = makeOptimizer(straight);
+    await trainSteps(two, straight, straightOptimizer, 3);
+    const again = freshLlama();
+    const againOptimizer = makeOptimizer(again);
+    await trainSteps(two, again, againOptimizer, 2);
+    const savedAdapters = again.adapterWeights();
+    const savedState = againOptimizer.getState();
+    // A worker dies between the saved state and the resume: its fresh replica must get the base again.
+    const died = await two
+      .computeGradients({ items, shared: { ...shared, exitOnWorker: 1 } })
+      .catch((error: unknown) => error);
+    expect(DataParallelWorkerError.isInstance(died)).toBe(true);
+    const resumed = freshLlama();
+    resumed.loadAdapterWeights(savedAdapters);
+    const resumedOptimizer = makeOptimizer(resumed);
+    resumedOptimizer.setState(savedState);
+    await trainSteps(two, resumed, resumedOptimizer, 1);
+    const adaptersOf = (model: LlamaModel) =>
+      Object.values(model.adapterWeights()).map((tensor) => tensor.data);
+    expectBitIdentical(adaptersOf(resumed), adaptersOf(straight));
+    const start = adaptersOf(freshLlama());
+    expect(
+      adaptersOf(straight).some((values, index) =>
+        values.some((v, at) => v !== start[index]?.[at]),
+      ),
+    ).toBe(true);
+    for (const model of [straight, again, resumed]) model.dispose();
+    for (const optimizer of [straightOptimizer, againOptimizer, resumedOptimizer])
+      optimizer.dispose();
+  });
+
+  it('names a model of another shape, and a learner given both or neither model', async () => {
+    const full = createLlamaModel({ config: llamaConfig, seed: 1 });
+    await expect(one.setWeights(full)).rejects.toThrow(/parameterCount/);
+    full.dispose();
+    await expect(
+      createDataParallelLearner({ config, llama: { config: freshLlamaConfig() }, lossModule }),
+    ).rejects.toThrow(/exactly one of config/);
+    await expect(createDataParallelLearner({ lossModule })).rejects.toThrow(
+      /exactly one of config/,
+    );
+  });
+});
+
+function freshLlamaConfig(): LlamaModel['config'] {
+  const model = createLlamaModel({ config: llamaConfig });
+  const { config: value } = model;
+  model.dispose();
+  return value;
+}

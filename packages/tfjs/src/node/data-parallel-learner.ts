@@ -1,13 +1,21 @@
 import { Worker } from 'node:worker_threads';
 import { InvalidArgumentError, parseWithSchema } from '@cohort/core';
 import * as tf from '@tensorflow/tfjs';
-import type { GptModel } from '../gpt-model';
+import type { WeightMap } from '../weights';
 import {
   type DataParallelLearnerOptions,
   type DataParallelLearnerOptionsInput,
   DataParallelLearnerOptionsSchema,
 } from './data-parallel-learner-options';
-import { type LeaderMessage, packVariables, type WorkerMessage } from './data-parallel-protocol';
+import {
+  hasFrozenWeights,
+  type LeaderMessage,
+  packVariables,
+  type ReplicableModel,
+  type ReplicaSpecification,
+  trainableParameterCount,
+  type WorkerMessage,
+} from './data-parallel-protocol';
 import { DataParallelWorkerError } from './data-parallel-worker-error';
 
 /** One minibatch for {@link DataParallelLearner.computeGradients}. */
@@ -44,6 +52,8 @@ interface Slot {
   pending: Map<number, Pending>;
   dead: boolean;
   parameterCount: number;
+  /** Whether this replica holds the frozen weights (a LoRA model's base). */
+  hasFrozen: boolean;
 }
 
 /**
@@ -68,7 +78,7 @@ function startWorker(): Worker {
 
 /**
  * Data-parallel gradients over `worker_threads`: every worker holds a replica
- * of a {@link GptModel} on its own single-threaded tfjs WASM backend, computes
+ * of a {@link GptModel} or a {@link LlamaModel} on its own single-threaded tfjs WASM backend, computes
  * the gradient of its contiguous share of a minibatch with a user's loss
  * module ({@link ShardLoss}), and the leader sums the shares' gradients in
  * worker order, so a result is bit-identical for a given worker count. The
@@ -80,6 +90,10 @@ function startWorker(): Worker {
  * {@link DataParallelWorkerError}; no gradient is returned, so the leader's
  * weights and optimizer are untouched, and a dead worker is started again
  * (with the last weights) on the next call.
+ *
+ * With a LoRA {@link LlamaModel} only the adapters train: the frozen base
+ * reaches each replica once (on its first {@link setWeights}), and from then
+ * on only adapter weights and adapter gradients cross threads.
  *
  * @example
  * ```ts
@@ -97,6 +111,8 @@ export class DataParallelLearner {
   private readonly slots: Slot[] = [];
   private layout: { name: string; shape: number[]; size: number }[] = [];
   private lastWeights: Float32Array | undefined;
+  /** A LoRA model's base weights, kept to load a replica started again. */
+  private frozenWeights: WeightMap | undefined;
   private nextId = 0;
   private disposed = false;
 
@@ -125,6 +141,7 @@ export class DataParallelLearner {
       pending: new Map(),
       dead: false,
       parameterCount: 0,
+      hasFrozen: false,
       ready: Promise.resolve(),
     };
     const failAll = (message: string, cause?: unknown) => {
@@ -160,7 +177,7 @@ export class DataParallelLearner {
       holdWhileBusy(slot);
       this.post(slot, {
         type: 'init',
-        config: this.options.config,
+        replica: this.replica(),
         lossModule: this.options.lossModule,
         workerIndex: index,
       });
@@ -170,6 +187,19 @@ export class DataParallelLearner {
     // Never an unhandled rejection: callers observe failures through ready()/computeGradients().
     slot.ready.catch(() => undefined);
     return slot;
+  }
+
+  /** What each worker builds: the configured GPT-2 or Llama-family model. */
+  private replica(): ReplicaSpecification {
+    const { config, llama } = this.options;
+    if (llama !== undefined) {
+      return {
+        family: 'llama',
+        config: llama.config,
+        ...(llama.lora === undefined ? {} : { lora: llama.lora }),
+      };
+    }
+    return { family: 'gpt2', config: config as NonNullable<typeof config> };
   }
 
   private post(slot: Slot, message: LeaderMessage): void {
@@ -195,17 +225,26 @@ export class DataParallelLearner {
       const fresh = this.spawn(index);
       this.slots[index] = fresh;
       await fresh.ready;
+      await this.sendFrozen(fresh);
       if (this.lastWeights !== undefined) {
         await this.request(fresh, { type: 'weights', id: this.nextId++, packed: this.lastWeights });
       }
     }
   }
 
+  /** Loads the frozen weights into a replica that does not hold them yet. */
+  private async sendFrozen(slot: Slot): Promise<void> {
+    if (this.frozenWeights === undefined || slot.hasFrozen) return;
+    await this.request(slot, { type: 'frozen', id: this.nextId++, weights: this.frozenWeights });
+    slot.hasFrozen = true;
+  }
+
   /**
-   * Copies the leader model's current weights to every replica. `model` must
-   * have the configured shape.
+   * Copies the leader model's current weights to every replica (the
+   * trainable ones; a LoRA model's frozen base only the first time). `model`
+   * must have the configured shape.
    */
-  async setWeights(model: GptModel): Promise<void> {
+  async setWeights(model: ReplicableModel): Promise<void> {
     this.assertAlive();
     this.layout = Object.entries(model.namedVariables()).map(([name, variable]) => ({
       name,
@@ -215,13 +254,19 @@ export class DataParallelLearner {
     await this.revive();
     await Promise.all(this.slots.map((slot) => slot.ready));
     const expected = this.slots[0]?.parameterCount;
-    if (model.parameterCount() !== expected) {
+    if (trainableParameterCount(model) !== expected) {
       throw new InvalidArgumentError({
         argument: 'model.parameterCount()',
-        value: model.parameterCount(),
-        message: `must equal the replicas' ${expected} (the configured shape)`,
+        value: trainableParameterCount(model),
+        message: `must equal the replicas' ${expected} trainable parameters (the configured shape)`,
       });
     }
+    if (hasFrozenWeights(model) && this.frozenWeights === undefined) {
+      this.frozenWeights = model.toWeightMap();
+    }
+    const frozen = await Promise.allSettled(this.slots.map((slot) => this.sendFrozen(slot)));
+    const frozenFailure = frozen.find((result) => result.status === 'rejected');
+    if (frozenFailure !== undefined) throw (frozenFailure as PromiseRejectedResult).reason;
     const packed = packVariables(model);
     this.lastWeights = packed;
     const results = await Promise.allSettled(

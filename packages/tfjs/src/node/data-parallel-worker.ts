@@ -1,18 +1,26 @@
 /**
- * The worker side of {@link DataParallelLearner}: one replica of the GPT model
- * on its own tfjs WASM backend, which loads the leader's weights and returns
- * the gradient of its share of a minibatch, packed in the variables' order.
+ * The worker side of {@link DataParallelLearner}: one replica of the GPT or
+ * Llama-family model on its own tfjs WASM backend, which loads the leader's
+ * weights (a LoRA model's frozen base once, then its adapters) and returns the
+ * gradient of its share of a minibatch, packed in the trainable variables' order.
  */
 import { parentPort } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
 import { initializeBackend } from '../backend';
-import { createGptModel, type GptModel } from '../gpt-model';
-import type { LeaderMessage, ShardLoss, WorkerMessage } from './data-parallel-protocol';
+import { createGptModel } from '../gpt-model';
+import { createLlamaModel } from '../llama/llama-model';
+import {
+  type LeaderMessage,
+  type ReplicableModel,
+  type ShardLoss,
+  trainableParameterCount,
+  type WorkerMessage,
+} from './data-parallel-protocol';
 
 const port = parentPort;
 if (port === null) throw new Error('data-parallel-worker must run in a worker thread');
 
-let model: GptModel | undefined;
+let model: ReplicableModel | undefined;
 let loss: ShardLoss | undefined;
 let workerIndex = 0;
 
@@ -30,17 +38,29 @@ async function handle(message: LeaderMessage): Promise<void> {
   if (message.type === 'init') {
     await initializeBackend({ backend: 'wasm', logger: false });
     workerIndex = message.workerIndex;
-    model = createGptModel({ config: message.config });
+    const { replica } = message;
+    model =
+      replica.family === 'gpt2'
+        ? createGptModel({ config: replica.config })
+        : createLlamaModel({
+            config: replica.config,
+            ...(replica.lora === undefined ? {} : { lora: replica.lora }),
+          });
     const module = (await import(message.lossModule)) as { default?: ShardLoss };
     if (typeof module.default !== 'function') {
       throw new Error(`loss module ${message.lossModule} has no default export function`);
     }
     loss = module.default;
-    reply({ type: 'ready', parameterCount: model.parameterCount() });
+    reply({ type: 'ready', parameterCount: trainableParameterCount(model) });
     return;
   }
   if (model === undefined || loss === undefined) throw new Error('worker used before init');
   const replica = model;
+  if (message.type === 'frozen') {
+    replica.loadWeightMap(message.weights);
+    reply({ type: 'done', id: message.id });
+    return;
+  }
   if (message.type === 'weights') {
     let offset = 0;
     for (const variable of replica.trainableVariables()) {
@@ -72,7 +92,7 @@ async function handle(message: LeaderMessage): Promise<void> {
     extras = result.extras;
     return result.loss;
   }, variables);
-  const packed = new Float32Array(replica.parameterCount());
+  const packed = new Float32Array(trainableParameterCount(replica));
   let offset = 0;
   for (const variable of variables) {
     // A variable the loss does not reach keeps a zero gradient.

@@ -1,0 +1,85 @@
+import { MockTokenizer } from '@cohort/core/test';
+import { createLlamaModel, GptReferenceModel, initializeBackend, LlamaPolicy } from '@cohort/tfjs';
+import { type OnnxReferenceModel, RefreshableOnnxReferenceModel } from '@cohort/transformers';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { resolveAppConfig } from './app-config';
+import { createConfiguredLearner, engineWarnings, referenceEngineOf } from './engine-setup';
+import { createTrainer } from './training-setup';
+
+beforeAll(async () => {
+  await initializeBackend({ backend: 'wasm', logger: false });
+});
+
+describe('engine.reference', () => {
+  it('scores the default run reference on ONNX Runtime, as the tfjs reference does within 1e-4', async () => {
+    const onnxTrainer = await createTrainer({ config: resolveAppConfig({}) });
+    const tfjsTrainer = await createTrainer({
+      config: resolveAppConfig({ engine: { reference: 'tfjs' } }),
+    });
+    const onnx = onnxTrainer.referenceModel;
+    const tfjs = tfjsTrainer.referenceModel;
+    // A GPT-2 frozen copy: refreshable, so referenceRefresh still works on it.
+    expect(onnx).toBeInstanceOf(RefreshableOnnxReferenceModel);
+    expect(tfjs).toBeInstanceOf(GptReferenceModel);
+    const sequences = [
+      Array.from({ length: 60 }, (_, t) => (t * 37 + 5) % 1000),
+      Array.from({ length: 9 }, (_, t) => (t * 11 + 3) % 1000),
+    ];
+    const onnxLogProbs = await onnx!.referenceLogProbs({ sequences, temperature: 0.8 });
+    const tfjsLogProbs = await tfjs!.referenceLogProbs({ sequences, temperature: 0.8 });
+    let max = 0;
+    onnxLogProbs.forEach((row, i) => {
+      expect(row).toHaveLength(sequences[i]!.length);
+      row.forEach((value, t) => {
+        max = Math.max(max, Math.abs(value - tfjsLogProbs[i]![t]!));
+      });
+    });
+    expect(max).toBeLessThan(1e-4);
+    await (onnx as OnnxReferenceModel).dispose();
+  });
+
+  it('defaults to ONNX for tfjs-lm only, and warns where the setting has no effect', () => {
+    expect(referenceEngineOf(resolveAppConfig({}))).toBe('onnx');
+    const proxy = { type: 'proxy', baseModelDirectory: 'models/base' };
+    expect(referenceEngineOf(resolveAppConfig({ policy: proxy }))).toBe('tfjs');
+    expect(
+      engineWarnings(resolveAppConfig({ policy: proxy, engine: { reference: 'onnx' } })),
+    ).toEqual([expect.stringContaining("engine.reference 'onnx' applies to tfjs-lm policies")]);
+    expect(engineWarnings(resolveAppConfig({ engine: { reference: 'onnx' } }))).toEqual([]);
+  });
+});
+
+describe('engine.learnerWorkers', () => {
+  it('replicates a LoRA Llama policy: the workers take its adapters as their trainable weights', async () => {
+    const tokenizer = new MockTokenizer();
+    const model = createLlamaModel({
+      config: {
+        vocabSize: tokenizer.vocabSize,
+        hiddenSize: 16,
+        intermediateSize: 24,
+        layerCount: 1,
+        headCount: 2,
+        keyValueHeadCount: 1,
+        contextLength: 64,
+        eosTokenId: tokenizer.eosTokenId,
+      },
+      lora: { rank: 2 },
+      seed: 1,
+    });
+    const policy = new LlamaPolicy({ model, tokenizer });
+    const configured = await createConfiguredLearner(
+      policy,
+      resolveAppConfig({ engine: { learnerWorkers: 1 } }),
+    );
+    try {
+      expect(configured?.model).toBe(model);
+      expect(configured?.learner.options.llama?.lora?.rank).toBe(2);
+      // The replicas' trainable parameters must be the adapters' count, or setWeights refuses.
+      await configured!.learner.setWeights(model);
+    } finally {
+      await configured?.learner.dispose();
+      model.dispose();
+    }
+    expect(await createConfiguredLearner(policy, resolveAppConfig({}))).toBeUndefined();
+  });
+});

@@ -1,0 +1,195 @@
+import {
+  assertInteger,
+  InvalidArgumentError,
+  type ReferenceModel,
+  type RefreshableReferenceModel,
+  type TokenLogProbsRequest,
+} from '@cohort/core';
+import { LlamaModel, type WeightMap } from '@cohort/tfjs';
+import type * as ort from 'onnxruntime-node';
+import {
+  createDecoderSession,
+  exportDecoder,
+  type OnnxExportableModel,
+  runDecoder,
+} from './onnx-decoder-session';
+import { logProbsOfSequence, validateScoringRequest } from './transformers-reference-model';
+
+/** Options of {@link createOnnxReferenceModel}. */
+export interface OnnxReferenceModelOptions {
+  /**
+   * The frozen reference as a tfjs model: a GPT-2 or full-fine-tuning Llama
+   * copy, or the LoRA policy's own model, whose base (adapters off) is exported.
+   */
+  model: OnnxExportableModel;
+  /** Id put in padding positions (right padding: never attended to by a real position). Default: the model's EOS id. */
+  padTokenId?: number;
+  /** Sequences per ONNX forward pass. Default 16. */
+  batchSize?: number;
+}
+
+/**
+ * The frozen KL reference scored on ONNX Runtime: the tfjs reference model is
+ * exported once to an ONNX decoder graph ({@link exportDecoder}; a LoRA
+ * model's base with its adapters off) and
+ * `result[i][t] = log softmax(z_{t-1} / T)[x_t]` (0 at t = 0) comes from one
+ * forward pass per `batchSize` sequences, right-padded. The values equal the
+ * tfjs reference's up to float32 rounding (the test's tolerance is 1e-4 per
+ * token). Created by {@link createOnnxReferenceModel}.
+ *
+ * @example
+ * ```ts
+ * const reference = await createOnnxReferenceModel({ model: gptReference.model });
+ * const [logProbs] = await reference.referenceLogProbs({ sequences: [[...prompt, ...completion]] });
+ * ```
+ */
+export class OnnxReferenceModel implements ReferenceModel {
+  readonly model: OnnxExportableModel;
+  protected readonly padTokenId: number;
+  private readonly batchSize: number;
+  private session: ort.InferenceSession | undefined;
+  private exports = 0;
+
+  constructor(options: OnnxReferenceModelOptions) {
+    this.model = options.model;
+    this.padTokenId = options.padTokenId ?? options.model.config.eosTokenId;
+    this.batchSize = options.batchSize ?? 16;
+    assertInteger('batchSize', this.batchSize, 1);
+    assertInteger('padTokenId', this.padTokenId, 0);
+    if (this.padTokenId >= options.model.config.vocabSize) {
+      throw new InvalidArgumentError({
+        argument: 'padTokenId',
+        value: this.padTokenId,
+        message: `must be an id in [0, ${options.model.config.vocabSize})`,
+      });
+    }
+  }
+
+  /** How many times the weights were exported to ONNX (1 after creation; +1 after each `setWeights`). */
+  get exportCount(): number {
+    return this.exports;
+  }
+
+  /** Exports the reference weights and opens a session on them, releasing the previous one. */
+  async export(): Promise<void> {
+    // One large batch per training step: no arena keeping its buffers between steps.
+    const session = await createDecoderSession(exportDecoder(this.model, 'off'), {
+      memoryArena: false,
+    });
+    await this.session?.release();
+    this.session = session;
+    this.exports++;
+  }
+
+  /** Marks the exported graph stale, so the next scoring exports the weights again. */
+  protected invalidate(): void {
+    const session = this.session;
+    this.session = undefined;
+    void session?.release();
+  }
+
+  async referenceLogProbs(request: TokenLogProbsRequest): Promise<number[][]> {
+    const temperature = validateScoringRequest(request);
+    const { vocabSize, contextLength } = this.model.config;
+    request.sequences.forEach((sequence, index) => {
+      if (sequence.length > contextLength) {
+        throw new InvalidArgumentError({
+          argument: `sequences[${index}]`,
+          value: sequence.length,
+          message: `has more tokens than the model's context length ${contextLength}`,
+        });
+      }
+      sequence.forEach((id, position) => {
+        if (!Number.isInteger(id) || id < 0 || id >= vocabSize) {
+          throw new InvalidArgumentError({
+            argument: `sequences[${index}][${position}]`,
+            value: id,
+            message: `must be a token id in [0, ${vocabSize})`,
+          });
+        }
+      });
+    });
+    if (request.sequences.length === 0) return [];
+    if (this.session === undefined) await this.export();
+    const session = this.session as ort.InferenceSession;
+    const output: number[][] = [];
+    for (let start = 0; start < request.sequences.length; start += this.batchSize) {
+      const sequences = request.sequences.slice(start, start + this.batchSize);
+      const width = Math.max(...sequences.map((sequence) => sequence.length));
+      const pad = (sequence: readonly number[], value: number): number[] => [
+        ...sequence,
+        ...new Array<number>(width - sequence.length).fill(value),
+      ];
+      const { logits } = await runDecoder({
+        session,
+        model: this.model,
+        tokenIds: sequences.map((sequence) => pad(sequence, this.padTokenId)),
+        attentionMask: sequences.map((sequence) =>
+          pad(
+            sequence.map(() => 1),
+            0,
+          ),
+        ),
+        positionIds: sequences.map(() => Array.from({ length: width }, (_, t) => t)),
+      });
+      sequences.forEach((sequence, row) => {
+        output.push(
+          logProbsOfSequence(
+            sequence,
+            logits.subarray(row * width * vocabSize, (row + 1) * width * vocabSize),
+            vocabSize,
+            temperature,
+          ),
+        );
+      });
+    }
+    return output;
+  }
+
+  /** Releases the ONNX Runtime session. */
+  async dispose(): Promise<void> {
+    await this.session?.release();
+    this.session = undefined;
+  }
+}
+
+/**
+ * An {@link OnnxReferenceModel} over a frozen copy (GPT-2, or a Llama-family
+ * model without adapters) whose weights a reference refresh replaces: the
+ * tfjs copy keeps them, and the next scoring exports them again.
+ */
+export class RefreshableOnnxReferenceModel
+  extends OnnxReferenceModel
+  implements RefreshableReferenceModel<WeightMap>
+{
+  getWeights(): WeightMap {
+    return this.model.toWeightMap();
+  }
+
+  setWeights(weights: WeightMap): void {
+    this.model.loadWeightMap(weights);
+    this.invalidate();
+  }
+}
+
+/**
+ * Scores the KL reference on ONNX Runtime: exports `model` once and returns an
+ * {@link OnnxReferenceModel}. A LoRA Llama model gives its base with adapters
+ * off (not refreshable, as `LlamaReferenceModel`); any other model is a frozen
+ * copy and gives a {@link RefreshableOnnxReferenceModel}.
+ *
+ * @example
+ * ```ts
+ * const referenceModel = await createOnnxReferenceModel({ model: frozenCopy, padTokenId: tokenizer.padTokenId });
+ * ```
+ */
+export async function createOnnxReferenceModel(
+  options: OnnxReferenceModelOptions,
+): Promise<OnnxReferenceModel> {
+  const reference =
+    options.model instanceof LlamaModel && options.model.lora !== undefined
+      ? new OnnxReferenceModel(options)
+      : new RefreshableOnnxReferenceModel(options);
+  await reference.export();
+  return reference;
+}
