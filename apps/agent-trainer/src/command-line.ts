@@ -33,6 +33,14 @@ const trustRunModules = booleanFlag({
     "import the modules named in the run's stored config (environment, rewards); they run as your code",
 });
 
+/** `--resume` takes the config and the model from the run directory: naming either again is refused. */
+function refuseResumeOverrides(values: { resume?: string; config?: string; model?: string }): void {
+  if (values.resume !== undefined && values.config !== undefined)
+    throw new UsageError('--resume takes the config from the run directory; drop --config');
+  if (values.resume !== undefined && values.model !== undefined)
+    throw new UsageError('--resume takes the model from the run directory; drop --model');
+}
+
 /** `train`: GRPO training from a config, or a resumed run. */
 export const trainCommandLine = defineCommand({
   name: 'train',
@@ -115,10 +123,7 @@ export const trainCommandLine = defineCommand({
     }),
   },
   build(values) {
-    if (values.resume !== undefined && values.config !== undefined)
-      throw new UsageError('--resume takes the config from the run directory; drop --config');
-    if (values.resume !== undefined && values.model !== undefined)
-      throw new UsageError('--resume takes the model from the run directory; drop --model');
+    refuseResumeOverrides(values);
     if (values['console-port'] !== undefined && !values.console)
       throw new UsageError('--console-port needs --console');
     if (values.rollouts !== undefined && !values.workers && values.nats === undefined)
@@ -198,10 +203,7 @@ export const gatewayCommandLine = defineCommand({
     }),
   },
   build(values) {
-    if (values.resume !== undefined && values.config !== undefined)
-      throw new UsageError('--resume takes the config from the run directory; drop --config');
-    if (values.resume !== undefined && values.model !== undefined)
-      throw new UsageError('--resume takes the model from the run directory; drop --model');
+    refuseResumeOverrides(values);
     return {
       command: 'gateway' as const,
       config: values.config,
