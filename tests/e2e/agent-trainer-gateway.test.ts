@@ -199,4 +199,44 @@ describe('agent-trainer gateway', () => {
     const resumed = JSON.parse(await readFile(path.join(runDirectory, 'summary.json'), 'utf8'));
     expect(resumed).toMatchObject({ status: 'completed', stepsCompleted: 3 });
   });
+
+  it('stops waiting for an agent that never comes on Ctrl-C, saves the run and exits 130', async () => {
+    const runDirectory = path.join(scratch, 'interrupted');
+    let interruptedAt = 0;
+    const result = await runCli(
+      ['gateway', '--config', configPath, '--run-dir', runDirectory, '--group-timeout', '3600'],
+      (child, stderr) => {
+        const poll = setInterval(() => {
+          const baseUrl = /gateway: base URL (\S+),/.exec(stderr())?.[1];
+          if (baseUrl === undefined) return;
+          clearInterval(poll);
+          // Once the first step offers its tasks (the agent takes one and walks away), interrupt.
+          void (async () => {
+            for (;;) {
+              const response = await fetch(`${baseUrl}/tasks/next`, {
+                method: 'POST',
+                body: JSON.stringify({ wait_ms: 1000 }),
+              });
+              if (((await response.json()) as { task: unknown }).task !== null) break;
+            }
+            interruptedAt = Date.now();
+            child.kill('SIGINT');
+          })();
+        }, 100);
+        child.on('close', () => clearInterval(poll));
+      },
+    );
+    expect(result.code, result.stderr).toBe(130);
+    // Not the hour of --group-timeout: the wait ended at the interrupt.
+    expect(Date.now() - interruptedAt).toBeLessThan(300_000);
+    const summary = JSON.parse(await readFile(path.join(runDirectory, 'summary.json'), 'utf8'));
+    expect(summary).toMatchObject({ status: 'interrupted', stepsCompleted: 1 });
+    const steps = (await readFile(path.join(runDirectory, 'metrics.jsonl'), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as Record<string, unknown>)
+      .filter((record) => record.kind === 'step');
+    expect(steps).toHaveLength(1);
+    expect(steps[0]).toMatchObject({ timedOutEpisodes: 2 });
+  });
 });

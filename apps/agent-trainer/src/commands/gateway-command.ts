@@ -49,8 +49,9 @@ function refusals(config: AppConfig): void {
  * calls `/v1/chat/completions` with the task's episode id and posts each
  * episode's reward. Prints the base URL and the API key to use; writes the
  * same run directory, checkpoints, summary and report as `train`, and
- * resumes with `--resume`. At the end the gateway answers `done: true` to
- * `tasks/next` and closes.
+ * resumes with `--resume`. Ctrl-C stops waiting for the current step's
+ * episodes (they count as timed out), saves a checkpoint and exits 130. At
+ * the end the gateway answers `done: true` to `tasks/next` and closes.
  */
 export async function gatewayCommand(command: GatewayCommand, io: CliIo): Promise<ExitCode> {
   const config = await resolveConfig(command);
@@ -93,6 +94,11 @@ export async function gatewayCommand(command: GatewayCommand, io: CliIo): Promis
         : []),
     ];
     const { paths, lock } = await claimRunDirectory(command, config);
+    // Ctrl-C while the step waits for an agent that may never come: stop waiting (the step's groups count as timed out).
+    const removeInterrupt = io.onInterrupt(() => {
+      served.stopWaiting();
+      removeInterrupt();
+    });
     try {
       return await trainInDirectory({
         command,
@@ -123,6 +129,7 @@ export async function gatewayCommand(command: GatewayCommand, io: CliIo): Promis
         },
       });
     } finally {
+      removeInterrupt();
       await lock.release();
     }
   } finally {
