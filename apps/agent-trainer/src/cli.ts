@@ -29,6 +29,10 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo()): 
         const { trainCommand } = await import('./commands/train-command');
         return await trainCommand(command, io);
       }
+      case 'gateway': {
+        const { gatewayCommand } = await import('./commands/gateway-command');
+        return await gatewayCommand(command, io);
+      }
       case 'eval': {
         const { evalCommand } = await import('./commands/eval-command');
         return await evalCommand(command, io);

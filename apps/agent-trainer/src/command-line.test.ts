@@ -144,9 +144,57 @@ describe('parseCommandLine', () => {
     });
   });
 
+  it('parses gateway flags, with loopback and no key by default', () => {
+    expect(parseCommandLine(['gateway', '--config', 'run.yaml'])).toEqual({
+      command: 'gateway',
+      config: 'run.yaml',
+      host: '127.0.0.1',
+      port: 0,
+      servedModel: 'cohort-policy',
+      groupTimeoutSeconds: 600,
+      trustRunModules: false,
+      json: false,
+      verbose: false,
+    });
+    expect(
+      parseCommandLine([
+        'gateway',
+        '--resume',
+        'runs/a',
+        '--host',
+        '0.0.0.0',
+        '--port',
+        '8000',
+        '--api-key',
+        'a-key-of-16-chars',
+        '--served-model',
+        'desk',
+        '--group-timeout',
+        '30',
+        '--steps',
+        '9',
+      ]),
+    ).toMatchObject({
+      resume: 'runs/a',
+      host: '0.0.0.0',
+      port: 8000,
+      apiKey: 'a-key-of-16-chars',
+      servedModel: 'desk',
+      groupTimeoutSeconds: 30,
+      steps: 9,
+    });
+    expect(usageMessage(['gateway', '--api-key', 'short'])).toBe(
+      '--api-key must be at least 16 characters, got 5',
+    );
+    expect(usageMessage(['gateway', '--port', '70000'])).toMatch(/^--port must be an integer/);
+    expect(usageMessage(['gateway', '--resume', 'r', '--config', 'c'])).toBe(
+      '--resume takes the config from the run directory; drop --config',
+    );
+  });
+
   it('refuses bad usage with one clear message', () => {
     expect(usageMessage(['trian'])).toBe(
-      'unknown command "trian"; commands: train, eval, chat, export, sft, report, console, worker (see --help)',
+      'unknown command "trian"; commands: train, gateway, eval, chat, export, sft, report, console, worker (see --help)',
     );
     expect(usageMessage(['train', '--stepz', '3'])).toMatch(/^train: Unknown option '--stepz'/);
     expect(usageMessage(['train', '--steps', '0'])).toBe(

@@ -33,6 +33,14 @@ const trustRunModules = booleanFlag({
     "import the modules named in the run's stored config (environment, rewards); they run as your code",
 });
 
+/** `--resume` takes the config and the model from the run directory: naming either again is refused. */
+function refuseResumeOverrides(values: { resume?: string; config?: string; model?: string }): void {
+  if (values.resume !== undefined && values.config !== undefined)
+    throw new UsageError('--resume takes the config from the run directory; drop --config');
+  if (values.resume !== undefined && values.model !== undefined)
+    throw new UsageError('--resume takes the model from the run directory; drop --model');
+}
+
 /** `train`: GRPO training from a config, or a resumed run. */
 export const trainCommandLine = defineCommand({
   name: 'train',
@@ -115,10 +123,7 @@ export const trainCommandLine = defineCommand({
     }),
   },
   build(values) {
-    if (values.resume !== undefined && values.config !== undefined)
-      throw new UsageError('--resume takes the config from the run directory; drop --config');
-    if (values.resume !== undefined && values.model !== undefined)
-      throw new UsageError('--resume takes the model from the run directory; drop --model');
+    refuseResumeOverrides(values);
     if (values['console-port'] !== undefined && !values.console)
       throw new UsageError('--console-port needs --console');
     if (values.rollouts !== undefined && !values.workers && values.nats === undefined)
@@ -142,6 +147,79 @@ export const trainCommandLine = defineCommand({
       workers: values.workers,
       nats: values.nats,
       rollouts: values.rollouts,
+    };
+  },
+});
+
+const trainFlags = trainCommandLine.flags;
+
+/** `gateway`: trains the config's policy from the episodes of the user's own agent program. */
+export const gatewayCommandLine = defineCommand({
+  name: 'gateway',
+  summary:
+    "Serves the config's policy as an OpenAI-compatible API and trains it with GRPO on the episodes your own agent program runs through it (tasks from `POST /v1/tasks/next`); same run directory, checkpoints, `--resume`, summary and report as `train`.",
+  description:
+    "Train the agent you already have: start an OpenAI-compatible rollout gateway (POST /v1/chat/completions, GET /v1/models) serving the policy of a config, point your agent's baseURL at the URL it prints, and let it take tasks (POST /v1/tasks/next: a scenario of the config, G times per group), call the model with the task's episode id (x-episode-id header or the user field) and post each episode's reward (POST /v1/episodes/ID/reward). Every step trains on the recorded token ids and log-probs, so the next tasks are answered by the updated policy. Binds to loopback unless --host says otherwise; off loopback an API key is required (generated and printed unless --api-key). Held-out evaluation runs the config's environment in this process; prompt evolution is off (your agent owns its prompts).",
+  flags: {
+    config: trainFlags.config,
+    preset: trainFlags.preset,
+    resume: trainFlags.resume,
+    'run-dir': trainFlags['run-dir'],
+    'runs-root': trainFlags['runs-root'],
+    name: trainFlags.name,
+    steps: trainFlags.steps,
+    model: trainFlags.model,
+    'trust-run-modules': trustRunModules,
+    host: stringFlag({
+      placeholder: 'ADDRESS',
+      default: '127.0.0.1',
+      description:
+        'address to bind; anything but loopback (127.0.0.1, ::1, localhost) needs an API key',
+    }),
+    port: integerFlag({
+      minimum: 0,
+      maximum: 65_535,
+      default: 0,
+      description: 'port to bind; 0 picks a free one (the URL is printed)',
+    }),
+    'api-key': stringFlag({
+      placeholder: 'KEY',
+      defaultText: 'none on loopback, else a generated one (printed)',
+      description:
+        'the bearer key every request must carry (at least 16 characters); note that a command line is visible to other local users',
+      problem: (key) =>
+        key.length >= 16 ? undefined : `must be at least 16 characters, got ${key.length}`,
+    }),
+    'served-model': stringFlag({
+      placeholder: 'NAME',
+      default: 'cohort-policy',
+      description: 'the model name the agent passes as `model` (and GET /v1/models lists)',
+    }),
+    'group-timeout': integerFlag({
+      minimum: 1,
+      default: 600,
+      description:
+        'seconds a group waits for all its episodes to post a reward; a late group is dropped and counted',
+    }),
+  },
+  build(values) {
+    refuseResumeOverrides(values);
+    return {
+      command: 'gateway' as const,
+      config: values.config,
+      preset: values.preset,
+      resume: values.resume,
+      runDirectory: values['run-dir'],
+      runsRoot: values['runs-root'],
+      name: values.name,
+      steps: values.steps,
+      model: values.model,
+      trustRunModules: values['trust-run-modules'],
+      host: values.host,
+      port: values.port,
+      apiKey: values['api-key'],
+      servedModel: values['served-model'],
+      groupTimeoutSeconds: values['group-timeout'],
     };
   },
 });
@@ -362,6 +440,7 @@ export const reportCommandLine = defineCommand({
  */
 export const commandLines = {
   train: trainCommandLine,
+  gateway: gatewayCommandLine,
   eval: evalCommandLine,
   chat: chatCommandLine,
   export: exportCommandLine,
@@ -375,6 +454,7 @@ export type CommandName = keyof typeof commandLines;
 export const commandNames = Object.keys(commandLines) as CommandName[];
 
 export type TrainCommand = CommandRecord<typeof trainCommandLine>;
+export type GatewayCommand = CommandRecord<typeof gatewayCommandLine>;
 export type EvalCommand = CommandRecord<typeof evalCommandLine>;
 export type ChatCommand = CommandRecord<typeof chatCommandLine>;
 export type SftCommand = CommandRecord<typeof sftCommandLine>;

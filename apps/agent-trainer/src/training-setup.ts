@@ -33,6 +33,7 @@ import {
 import { loadGptPolicy, loadLlamaModel } from '@cohort/tfjs/node';
 import {
   GrpoTrainer,
+  type RolloutSource,
   type TrainablePolicy,
   type TrainerEvent,
   type TransportRolloutsOptionsInput,
@@ -294,6 +295,13 @@ export interface CreateTrainerOptions {
   humanFeedback?: HumanFeedbackLink;
   /** Rollouts on workers over a transport (`train --workers N` / `--nats URL`); default: in this process. */
   rollouts?: TransportRolloutsOptionsInput;
+  /**
+   * Training rollouts from outside the trainer (`agent-trainer gateway`): made
+   * from the policy that samples (the ONNX-sampled wrapper when the config
+   * asks for it), once the policy is built. Held-out evaluation still runs the
+   * config's environment in process.
+   */
+  rolloutSource?: (samplingPolicy: TrainablePolicy) => Promise<RolloutSource<Scenario>>;
 }
 
 /** What a trainer was built from, for an evaluation on the same scale. */
@@ -361,8 +369,12 @@ export async function createTrainer(options: CreateTrainerOptions): Promise<Grpo
       `engine.learnerWorkers ${config.engine.learnerWorkers}: this policy is not a tfjs-lm, so it learns in the main thread`,
     );
   }
+  const samplingPolicy = await withConfiguredSampler(policy, config);
+  const rolloutSource = options.rolloutSource
+    ? await options.rolloutSource(samplingPolicy)
+    : undefined;
   return new GrpoTrainer<Scenario>({
-    policy: await withConfiguredSampler(policy, config),
+    policy: samplingPolicy,
     ...(dataParallel ? { dataParallel } : {}),
     referenceModel: await withConfiguredReference(referenceModel, policy, config),
     environment: setup.environment,
@@ -373,5 +385,6 @@ export async function createTrainer(options: CreateTrainerOptions): Promise<Grpo
     ...(systemPrompt ? { systemPrompt } : {}),
     ...(options.onEvent ? { onEvent: options.onEvent } : {}),
     ...(options.rollouts ? { rollouts: options.rollouts } : {}),
+    ...(rolloutSource ? { rolloutSource } : {}),
   });
 }

@@ -301,4 +301,25 @@ describe('gateway safety', () => {
       await gateway.close();
     }
   });
+
+  it('ends a wait for episodes at once when told to stop waiting, counting them as timed out', async () => {
+    await initializeBackend({ logger: false });
+    const { policy } = await loadGptPolicy(modelDirectory);
+    const gateway = await createRolloutGateway({ policy, contextLength: 256 });
+    try {
+      const started = Date.now();
+      const waiting = gateway.waitForEpisodes(['never-run-1', 'never-run-2'], {
+        timeoutMs: 600_000,
+      });
+      setTimeout(() => gateway.stopWaiting(), 50);
+      expect(await waiting).toEqual({ completed: [], timedOut: ['never-run-1', 'never-run-2'] });
+      expect(Date.now() - started).toBeLessThan(10_000);
+      // A wait after the stop returns at once.
+      expect((await gateway.waitForEpisodes(['late'], { timeoutMs: 600_000 })).timedOut).toEqual([
+        'late',
+      ]);
+    } finally {
+      await gateway.close();
+    }
+  });
 });

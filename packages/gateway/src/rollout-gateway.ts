@@ -78,6 +78,7 @@ export class RolloutGateway {
   private readonly tasks: EpisodeTask[] = [];
   private readonly taskWaiters = new Set<() => void>();
   private finished = false;
+  private waitsStopped = false;
 
   private constructor(
     private readonly policy: Policy,
@@ -172,7 +173,7 @@ export class RolloutGateway {
       const open = episodeIds.filter(
         (id) => this.recorder.episodes.get(id)?.reward == null && !idle(id),
       );
-      if (open.length === 0 || now >= deadline) {
+      if (open.length === 0 || now >= deadline || this.waitsStopped) {
         const completed = episodeIds.flatMap((id) => {
           const episode = this.recorder.episodes.get(id);
           return episode !== undefined && episode.reward !== null ? [episode] : [];
@@ -192,6 +193,16 @@ export class RolloutGateway {
         this.waiters.add(wake);
       });
     }
+  }
+
+  /**
+   * Ends every wait for episodes now, and any later one at once: the episodes
+   * still without a reward count as timed out. For a run that is stopping
+   * (Ctrl-C) while no agent is running its tasks.
+   */
+  stopWaiting(): void {
+    this.waitsStopped = true;
+    for (const wake of [...this.waiters]) wake();
   }
 
   /** The version of the policy the gateway serves now. */

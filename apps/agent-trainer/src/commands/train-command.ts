@@ -61,7 +61,14 @@ import {
 import { writeRunReport } from './report-command';
 import { attachTrainingConsole } from './training-console';
 
-async function resolveConfig(command: TrainCommand): Promise<AppConfig> {
+/** What both `train` and `gateway` read to resolve a run's config. */
+export type RunConfigFlags = Pick<
+  TrainCommand,
+  'config' | 'preset' | 'steps' | 'model' | 'resume' | 'trustRunModules'
+> & { environment?: string | undefined };
+
+/** The run's config: from the run directory with `--resume`, else the file (or the default run) with the flags over it. */
+export async function resolveConfig(command: RunConfigFlags): Promise<AppConfig> {
   const overrides = {
     ...(command.preset ? { preset: command.preset } : {}),
     ...(command.steps !== undefined ? { steps: command.steps } : {}),
@@ -268,20 +275,7 @@ export async function trainCommand(command: TrainCommand, io: CliIo): Promise<Ex
     );
     return exitCodes.ok;
   }
-  const paths = command.resume
-    ? runPaths(command.resume)
-    : await createRunDirectory({
-        name: command.name ?? config.name,
-        ...(command.runsRoot ? { root: command.runsRoot } : {}),
-        ...(command.runDirectory ? { directory: command.runDirectory } : {}),
-      });
-  let lock: RunLock;
-  try {
-    lock = await acquireRunLock(paths.root);
-  } catch (error) {
-    if (RunLockedError.isInstance(error)) throw new UsageError(error.message, { cause: error });
-    throw error;
-  }
+  const { paths, lock } = await claimRunDirectory(command, config);
   try {
     return await trainInDirectory({
       command,
@@ -298,6 +292,29 @@ export async function trainCommand(command: TrainCommand, io: CliIo): Promise<Ex
   } finally {
     population?.dispose();
     await lock.release();
+  }
+}
+
+/**
+ * The run directory of a fresh run (created atomically) or of `--resume`,
+ * locked against a second process; a locked one is a usage error.
+ */
+export async function claimRunDirectory(
+  command: Pick<TrainCommand, 'resume' | 'name' | 'runsRoot' | 'runDirectory'>,
+  config: AppConfig,
+): Promise<{ paths: RunPaths; lock: RunLock }> {
+  const paths = command.resume
+    ? runPaths(command.resume)
+    : await createRunDirectory({
+        name: command.name ?? config.name,
+        ...(command.runsRoot ? { root: command.runsRoot } : {}),
+        ...(command.runDirectory ? { directory: command.runDirectory } : {}),
+      });
+  try {
+    return { paths, lock: await acquireRunLock(paths.root) };
+  } catch (error) {
+    if (RunLockedError.isInstance(error)) throw new UsageError(error.message, { cause: error });
+    throw error;
   }
 }
 
@@ -322,8 +339,22 @@ async function saveRunAdapter(
   return paths.adapter;
 }
 
-async function trainInDirectory(options: {
-  command: TrainCommand;
+/** Where the rollouts of a run come from when not from the trainer itself (the gateway). */
+export interface ExternalRollouts {
+  /** Lines printed (and a JSON record emitted) once the run directory is announced. */
+  announce(progress: ProgressDisplay): void;
+  /** Why prompt evolution is off for this run. */
+  evolutionOff: string;
+}
+
+/**
+ * Trains in a claimed run directory with live progress, then writes the
+ * final checkpoint, `summary.json` and `report.html`: the body of `train`,
+ * and of `gateway` with `external` rollouts.
+ */
+export async function trainInDirectory(options: {
+  command: Pick<TrainCommand, 'resume' | 'json' | 'verbose'> &
+    Partial<Pick<TrainCommand, 'console' | 'workers' | 'nats'>>;
   io: CliIo;
   config: AppConfig;
   trainer: Awaited<ReturnType<typeof createTrainer>>;
@@ -333,6 +364,7 @@ async function trainInDirectory(options: {
   humanFeedback: HumanFeedbackLink | undefined;
   deferred?: DeferredRolloutTransport;
   population?: AdapterPopulation<Scenario>;
+  external?: ExternalRollouts;
 }): Promise<ExitCode> {
   const { command, io, config, trainer, parts, paths, population } = options;
   if (!command.resume) {
@@ -399,15 +431,18 @@ async function trainInDirectory(options: {
         break;
     }
   };
-  const evolution = trainer.systemPrompt
-    ? await createPromptEvolution({
-        trainer,
-        initialPrompts: config.evolution?.prompts ?? [],
-        phrases: supportPromptPhrases,
-      })
-    : null;
+  const evolution =
+    trainer.systemPrompt && !options.external
+      ? await createPromptEvolution({
+          trainer,
+          initialPrompts: config.evolution?.prompts ?? [],
+          phrases: supportPromptPhrases,
+        })
+      : null;
   if (!evolution && config.trainer.evolution.everyEpisodes > 0) {
-    progress.message('prompt evolution is off: the environment has no system prompt to evolve');
+    progress.message(
+      `prompt evolution is off: ${options.external?.evolutionOff ?? 'the environment has no system prompt to evolve'}`,
+    );
   }
   run = new TrainingRun({
     trainer,
@@ -452,6 +487,7 @@ async function trainInDirectory(options: {
     } else {
       progress.message(`run directory ${paths.root}`);
     }
+    options.external?.announce(progress);
     const attached = await attachTrainingConsole({
       trainer,
       ...(population ? { rolloutEvents: population } : {}),
