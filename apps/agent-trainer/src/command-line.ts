@@ -325,6 +325,32 @@ export const sftCommandLine = defineCommand({
       defaultText: '1024',
       description: "the tokenizer's vocabulary size",
     }),
+    'hidden-size': integerFlag({
+      minimum: 8,
+      defaultText: 'llama 64',
+      description:
+        'llama only: model width (MLP width 2.75x, rounded to 8; head size = width / 4 heads)',
+    }),
+    layers: integerFlag({
+      minimum: 1,
+      defaultText: 'llama 2',
+      description: 'llama only: decoder layers',
+    }),
+    'batch-size': integerFlag({
+      minimum: 1,
+      defaultText: 'llama 4',
+      description: 'llama only: sequences per optimizer step',
+    }),
+    'learning-rate': numberFlag({
+      minimum: 0,
+      defaultText: 'llama 3e-3',
+      description: 'llama only: peak learning rate of the cosine schedule',
+    }),
+    'probe-every': integerFlag({
+      minimum: 1,
+      defaultText: 'none',
+      description: 'llama only: a greedy probe on 6 held-out tasks every N steps, logged',
+    }),
   },
   build: (values) => ({
     command: 'sft' as const,
@@ -334,6 +360,11 @@ export const sftCommandLine = defineCommand({
     steps: values.steps,
     dialogues: values.dialogues,
     vocabSize: values['vocab-size'],
+    hiddenSize: values['hidden-size'],
+    layers: values.layers,
+    batchSize: values['batch-size'],
+    learningRate: values['learning-rate'],
+    probeEvery: values['probe-every'],
   }),
 });
 

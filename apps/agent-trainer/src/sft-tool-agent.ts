@@ -15,7 +15,7 @@ import {
 } from '@cohort/tfjs';
 import { exportLlamaForTransformersJs, saveLlamaModel } from '@cohort/tfjs/node';
 import { writeFileAtomic } from '@cohort/trainer';
-import { evaluateModel } from './evaluate-model';
+import { type EvaluatedConversation, evaluateModel } from './evaluate-model';
 import type { SftOptions } from './sft';
 import { assistantLossMask, vagueReplies } from './sft-dialogues';
 import { trainOnAssistantTokens } from './sft-training-loop';
@@ -47,6 +47,24 @@ export interface ToolAgentSftOptions
   };
   /** Held-out tasks evaluated greedily at the end (default 20; 0 skips). */
   evaluationTasks?: number;
+  /**
+   * A greedy held-out probe every this many steps (0: none, the default), on
+   * `probeTasks` held-out tasks (default 6), logged and kept in `probes`, so
+   * that a long run can be judged while it runs.
+   */
+  probeEvery?: number;
+  probeTasks?: number;
+}
+
+/** One greedy held-out probe during training. */
+export interface ToolAgentProbe {
+  step: number;
+  tasks: number;
+  successRate: number;
+  inventedOrderIds: number;
+  /** Tool calls that failed to parse or to validate, over all agent turns of the probe. */
+  malformedToolCalls: number;
+  toolCalls: number;
 }
 
 /** What {@link trainToolAgent} produced (also written to `training.json`). */
@@ -65,6 +83,7 @@ export interface ToolAgentSftResult {
   initialLoss: number;
   finalLoss: number;
   lossHistory: { step: number; loss: number }[];
+  probes: ToolAgentProbe[];
   heldOut?: {
     tasks: number;
     rewardMean: number;
@@ -75,6 +94,31 @@ export interface ToolAgentSftResult {
   };
   backend: string;
   seconds: number;
+}
+
+/** Success, invented ids and tool-call validity of greedy held-out episodes. */
+function summarizeEpisodes(evaluation: readonly EvaluatedConversation[]) {
+  const toolMessages = evaluation.flatMap((entry) =>
+    entry.messages.filter((message) => message.role === 'tool'),
+  );
+  return {
+    tasks: evaluation.length,
+    rewardMean: evaluation.reduce((sum, entry) => sum + entry.reward, 0) / evaluation.length,
+    successRate:
+      evaluation.filter((entry) => entry.endReason === 'success').length / evaluation.length,
+    inventedOrderIds: evaluation.reduce(
+      (sum, entry) =>
+        sum +
+        ((entry.info?.supportDesk as { inventedOrderIds?: string[] } | undefined)?.inventedOrderIds
+          ?.length ?? 0),
+      0,
+    ),
+    toolCalls: toolMessages.length,
+    // The runner answers a call it could not run as `{"error": "<kind>: ..."}`; these kinds are the model's fault.
+    malformedToolCalls: toolMessages.filter((message) =>
+      /^\{"error":"(malformed|unknown-tool|invalid-arguments)/.test(message.content),
+    ).length,
+  };
 }
 
 /**
@@ -147,6 +191,8 @@ export async function trainToolAgent(options: ToolAgentSftOptions): Promise<Tool
   const tokenizer: BpeTokenizer = trainBpeTokenizer({
     texts: dialogues.flatMap((dialogue) => dialogue.map((message) => message.content)),
     vocabSize: options.vocabSize ?? 1024,
+    // Held-out order ids, emails and amounts are unseen strings: one token per digit lets the model copy them.
+    individualDigits: true,
   });
   const config = parseLlamaConfig({
     modelType: 'llama',
@@ -177,6 +223,19 @@ export async function trainToolAgent(options: ToolAgentSftOptions): Promise<Tool
   const model = createLlamaModel({ config, seed: options.seed });
   const parameterCount = model.parameterCount().base;
   log(`model: llama, ${parameterCount} parameters, context ${config.contextLength}`);
+  const evaluate = (count: number) =>
+    evaluateModel({
+      model,
+      tokenizer,
+      scenarios: supportDeskTasks({ split: 'eval', count }) as unknown as Scenario[],
+      environment: environment as unknown as Environment<Scenario>,
+      reward: 'environment',
+      maxNewTokens: 96,
+      seed: options.seed,
+    });
+  const probes: ToolAgentProbe[] = [];
+  const probeEvery = options.probeEvery ?? 0;
+  const probeTasks = options.probeTasks ?? 6;
   const learningRate = options.learningRate ?? 3e-3;
   const { initialLoss, lossHistory } = await trainOnAssistantTokens({
     model,
@@ -187,7 +246,30 @@ export async function trainToolAgent(options: ToolAgentSftOptions): Promise<Tool
     seed: options.seed,
     learningRate: learningRate,
     started,
+    groupByLength: true,
     ...(options.onStep ? { onStep: options.onStep } : {}),
+    ...(probeEvery > 0
+      ? {
+          probe: {
+            every: probeEvery,
+            run: async (step: number) => {
+              const { successRate, inventedOrderIds, malformedToolCalls, toolCalls, tasks } =
+                summarizeEpisodes(await evaluate(probeTasks));
+              probes.push({
+                step,
+                tasks,
+                successRate,
+                inventedOrderIds,
+                malformedToolCalls,
+                toolCalls,
+              });
+              log(
+                `probe at step ${step}: success ${successRate.toFixed(2)} on ${tasks} held-out tasks, ${malformedToolCalls}/${toolCalls} tool calls malformed, ${inventedOrderIds} invented order ids`,
+              );
+            },
+          },
+        }
+      : {}),
   });
 
   const tokenizerFiles = tokenizer.toFiles();
@@ -198,33 +280,12 @@ export async function trainToolAgent(options: ToolAgentSftOptions): Promise<Tool
   let heldOut: ToolAgentSftResult['heldOut'];
   const evaluationCount = options.evaluationTasks ?? 20;
   if (evaluationCount > 0) {
-    const evaluation = await evaluateModel({
-      model,
-      tokenizer,
-      scenarios: supportDeskTasks({
-        split: 'eval',
-        count: evaluationCount,
-      }) as unknown as Scenario[],
-      environment: environment as unknown as Environment<Scenario>,
-      reward: 'environment',
-      maxNewTokens: 96,
-      seed: options.seed,
-    });
-    heldOut = {
-      tasks: evaluation.length,
-      rewardMean: evaluation.reduce((sum, entry) => sum + entry.reward, 0) / evaluation.length,
-      successRate:
-        evaluation.filter((entry) => entry.endReason === 'success').length / evaluation.length,
-      inventedOrderIds: evaluation.reduce(
-        (sum, entry) =>
-          sum +
-          ((entry.info?.supportDesk as { inventedOrderIds?: string[] } | undefined)
-            ?.inventedOrderIds?.length ?? 0),
-        0,
-      ),
-    };
+    const { rewardMean, successRate, inventedOrderIds, tasks } = summarizeEpisodes(
+      await evaluate(evaluationCount),
+    );
+    heldOut = { tasks, rewardMean, successRate, inventedOrderIds };
     log(
-      `held-out: success rate ${heldOut.successRate.toFixed(2)}, ${heldOut.inventedOrderIds} invented order ids (greedy, ${evaluation.length} tasks)`,
+      `held-out: success rate ${successRate.toFixed(2)}, ${inventedOrderIds} invented order ids (greedy, ${tasks} tasks)`,
     );
   }
   model.dispose();
@@ -246,6 +307,7 @@ export async function trainToolAgent(options: ToolAgentSftOptions): Promise<Tool
     initialLoss,
     finalLoss: lossHistory.at(-1)?.loss ?? Number.NaN,
     lossHistory,
+    probes,
     ...(heldOut ? { heldOut } : {}),
     backend: backend.backend,
     seconds: Number(((performance.now() - started) / 1000).toFixed(1)),
