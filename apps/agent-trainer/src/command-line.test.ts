@@ -155,6 +155,8 @@ describe('parseCommandLine', () => {
         '0.002',
         '--probe-every',
         '50',
+        '--loss-on',
+        'all',
       ]),
     ).toMatchObject({
       hiddenSize: 128,
@@ -162,6 +164,7 @@ describe('parseCommandLine', () => {
       batchSize: 8,
       learningRate: 0.002,
       probeEvery: 50,
+      lossOn: 'all',
     });
     expect(() => parseCommandLine(['sft', '--layers', '0'])).toThrow(
       'must be an integer >= 1, got "0"',

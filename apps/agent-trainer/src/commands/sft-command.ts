@@ -25,6 +25,7 @@ export async function sftCommand(command: SftCommand, io: CliIo): Promise<ExitCo
     '--batch-size': command.batchSize,
     '--learning-rate': command.learningRate,
     '--probe-every': command.probeEvery,
+    '--loss-on': command.lossOn,
   };
   const refused = Object.entries(llamaOnly).find(([, value]) => value !== undefined);
   if (!llama && refused)
@@ -71,6 +72,7 @@ export async function sftCommand(command: SftCommand, io: CliIo): Promise<ExitCo
         ...(command.batchSize !== undefined ? { batchSize: command.batchSize } : {}),
         ...(command.learningRate !== undefined ? { learningRate: command.learningRate } : {}),
         ...(command.probeEvery !== undefined ? { probeEvery: command.probeEvery } : {}),
+        ...(command.lossOn !== undefined ? { lossOn: command.lossOn } : {}),
         model: {
           ...(command.hiddenSize !== undefined
             ? {
