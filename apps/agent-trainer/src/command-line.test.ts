@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { processIo } from './cli-io';
 import { helpText, parseCommandLine } from './command-line';
+import { sftCommand } from './commands/sft-command';
 import { UsageError } from './exit-codes';
 
 function usageMessage(argv: string[]): string {
@@ -138,6 +140,35 @@ describe('parseCommandLine', () => {
     expect(() => parseCommandLine(['sft', '--family', 'gpt3'])).toThrow(
       'must be one of gpt2, llama, got "gpt3"',
     );
+    expect(
+      parseCommandLine([
+        'sft',
+        '--family',
+        'llama',
+        '--hidden-size',
+        '128',
+        '--layers',
+        '3',
+        '--batch-size',
+        '8',
+        '--learning-rate',
+        '0.002',
+        '--probe-every',
+        '50',
+        '--loss-on',
+        'all',
+      ]),
+    ).toMatchObject({
+      hiddenSize: 128,
+      layers: 3,
+      batchSize: 8,
+      learningRate: 0.002,
+      probeEvery: 50,
+      lossOn: 'all',
+    });
+    expect(() => parseCommandLine(['sft', '--layers', '0'])).toThrow(
+      'must be an integer >= 1, got "0"',
+    );
     expect(parseCommandLine(['report', 'runs/x'])).toMatchObject({
       command: 'report',
       runDirectory: 'runs/x',
@@ -237,5 +268,17 @@ describe('parseCommandLine', () => {
     expect(usageMessage(['eval', 'stray', '--model', 'm'])).toMatch(
       /^eval: Unexpected argument 'stray'/,
     );
+  });
+});
+
+describe('sft --family gpt2 with a Llama-only flag', () => {
+  it('is refused before any work, naming the flag and its value', async () => {
+    const command = parseCommandLine(['sft', '--hidden-size', '96']);
+    if (command.command !== 'sft') throw new Error('expected sft');
+    const io = processIo();
+    await expect(sftCommand(command, io)).rejects.toThrow(
+      '--hidden-size 96 applies only to sft --family llama',
+    );
+    await expect(sftCommand(command, io)).rejects.toBeInstanceOf(UsageError);
   });
 });

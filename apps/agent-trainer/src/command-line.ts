@@ -370,7 +370,7 @@ export const sftCommandLine = defineCommand({
   name: 'sft',
   summary: 'Trains the embedded default chat model (below).',
   description:
-    'Train the embedded default chat model on generated support dialogues (default --out apps/agent-trainer/models/support-agent-tiny). With --family llama: a small Llama-family tool agent (RMSNorm, RoPE, SwiGLU, grouped-query attention, context 2048) on support-desk dialogues of the reference agent with tool calls, some with a deliberate mistake, written in fp16 with its ONNX export (default --out apps/agent-trainer/models/support-desk-llama).',
+    'Train the embedded default chat model on generated support dialogues (default --out apps/agent-trainer/models/support-agent-tiny). With --family llama: a small Llama-family tool agent (RMSNorm, RoPE, SwiGLU, grouped-query attention, context 2048, one token per digit) on support-desk dialogues of the reference agent with tool calls, some with a deliberate mistake, written in fp16 with its ONNX export (default --out apps/agent-trainer/models/support-desk-llama).',
   flags: {
     family: choiceFlag({
       choices: ['gpt2', 'llama'],
@@ -390,18 +390,50 @@ export const sftCommandLine = defineCommand({
     }),
     steps: integerFlag({
       minimum: 1,
-      defaultText: '400; llama 150',
+      defaultText: '400; llama 950',
       description: 'optimizer steps',
     }),
     dialogues: integerFlag({
       minimum: 1,
-      defaultText: '600; llama 240',
+      defaultText: '600; llama 3800',
       description: 'generated dialogues',
     }),
     'vocab-size': integerFlag({
       minimum: 300,
       defaultText: '1024',
       description: "the tokenizer's vocabulary size",
+    }),
+    'hidden-size': integerFlag({
+      minimum: 8,
+      defaultText: 'llama 128',
+      description:
+        'llama only: model width (MLP width 2.75x, rounded to 8; head size = width / 4 heads)',
+    }),
+    layers: integerFlag({
+      minimum: 1,
+      defaultText: 'llama 2',
+      description: 'llama only: decoder layers',
+    }),
+    'batch-size': integerFlag({
+      minimum: 1,
+      defaultText: 'llama 4',
+      description: 'llama only: sequences per optimizer step',
+    }),
+    'learning-rate': numberFlag({
+      minimum: 0,
+      defaultText: 'llama 4e-3',
+      description: 'llama only: peak learning rate of the cosine schedule',
+    }),
+    'loss-on': choiceFlag({
+      choices: ['assistant', 'all'],
+      defaultText: 'llama all',
+      description:
+        "llama only: the tokens the loss is on: the agent's, or all (more copying examples per dialogue)",
+    }),
+    'probe-every': integerFlag({
+      minimum: 1,
+      defaultText: 'none',
+      description: 'llama only: a greedy probe on 6 held-out tasks every N steps, logged',
     }),
   },
   build: (values) => ({
@@ -412,6 +444,12 @@ export const sftCommandLine = defineCommand({
     steps: values.steps,
     dialogues: values.dialogues,
     vocabSize: values['vocab-size'],
+    hiddenSize: values['hidden-size'],
+    layers: values.layers,
+    batchSize: values['batch-size'],
+    learningRate: values['learning-rate'],
+    probeEvery: values['probe-every'],
+    lossOn: values['loss-on'],
   }),
 });
 

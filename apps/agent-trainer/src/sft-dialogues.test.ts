@@ -2,7 +2,7 @@ import type { Message } from '@cohort/core';
 import { generateDialogues, supportScenarios } from '@cohort/environments';
 import { trainBpeTokenizer } from '@cohort/tfjs';
 import { describe, expect, it } from 'vitest';
-import { assistantLossMask, degradeDialogues, vagueReplies } from './sft-dialogues';
+import { assistantLossMask, degradeDialogues, lossMaskOn, vagueReplies } from './sft-dialogues';
 
 const dialogues = await generateDialogues({
   scenarios: supportScenarios({ split: 'train' }),
@@ -79,5 +79,25 @@ describe('assistantLossMask', () => {
     expect(runs.map((run) => tokenizer.decode(run.map((position) => tokenIds[position]!)))).toEqual(
       ['Hi! How can I help?<|im_end|>', 'Done.<|im_end|>'],
     );
+  });
+});
+
+describe('lossMaskOn', () => {
+  it("keeps the agent's mask, or covers every token but the first", () => {
+    const dialogue = dialogues[0] as Message[];
+    const tokenizer = trainBpeTokenizer({
+      texts: dialogue.map((message) => message.content),
+      vocabSize: 300,
+    });
+    const { tokenIds, lossMask } = assistantLossMask(dialogue, tokenizer);
+    expect(lossMaskOn('assistant', tokenIds, lossMask)).toEqual(lossMask);
+    const all = lossMaskOn('all', tokenIds, lossMask);
+    expect(all).toHaveLength(tokenIds.length);
+    expect(all[0]).toBe(0);
+    expect(all.slice(1).every((value) => value === 1)).toBe(true);
+    // The agent's tokens are a strict subset: the system and user turns are in `all` only.
+    const agentTokens = lossMask.reduce((sum, value) => sum + value, 0);
+    expect(agentTokens).toBeGreaterThan(0);
+    expect(agentTokens).toBeLessThan(tokenIds.length / 2);
   });
 });

@@ -118,3 +118,23 @@ export function assistantLossMask(
   });
   return { tokenIds, lossMask };
 }
+
+/**
+ * The loss mask of one dialogue for `lossOn`: the agent's tokens
+ * (`assistantMask`, from {@link assistantLossMask}), or every token after the
+ * first (the first has no prediction), as in pre-training.
+ *
+ * @example
+ * ```ts
+ * lossMaskOn('all', [5, 6, 7], [0, 0, 1]); // [0, 1, 1]
+ * ```
+ */
+export function lossMaskOn(
+  lossOn: 'assistant' | 'all',
+  tokenIds: readonly number[],
+  assistantMask: readonly number[],
+): number[] {
+  return lossOn === 'all'
+    ? tokenIds.map((_, position) => (position === 0 ? 0 : 1))
+    : [...assistantMask];
+}

@@ -12,7 +12,8 @@ afterAll(async () => {
 
 describe('trainToolAgent (sft --family llama)', () => {
   it('learns the reference agent tool dialogues, writes an fp16 Llama folder with its ONNX export, and is reproducible', async () => {
-    const run = async () => {
+    // Probes only in the first run: each costs greedy episodes of an untrained model.
+    const run = async (probe: boolean) => {
       const out = await mkdtemp(path.join(tmpdir(), 'cohort-sft-llama-'));
       directories.push(out);
       const result = await trainToolAgent({
@@ -32,10 +33,11 @@ describe('trainToolAgent (sft --family llama)', () => {
         },
         vocabSize: 400,
         evaluationTasks: 1,
+        ...(probe ? { probeEvery: 4, probeTasks: 1 } : {}),
       });
       return { out, result };
     };
-    const { out, result } = await run();
+    const { out, result } = await run(true);
     expect(result.finalLoss).toBeLessThan(result.initialLoss);
     expect(result.tasks).toBe(6);
     expect(result.degradedDialogues + result.successfulDialogues).toBe(6);
@@ -47,6 +49,16 @@ describe('trainToolAgent (sft --family llama)', () => {
     // Dialogues of a whole task fit: the system prompt with one-line tools, tool calls and results.
     expect(result.meanSequenceLength).toBeGreaterThan(300);
     expect(result.heldOut).toMatchObject({ tasks: 1 });
+    // Probes at every 4th step and after the last.
+    expect(result.probes.map((probe) => [probe.step, probe.tasks])).toEqual([
+      [4, 1],
+      [6, 1],
+    ]);
+    // Digits are single tokens: no merge of the written tokenizer holds a digit.
+    const tokenizerJson = JSON.parse(await readFile(path.join(out, 'tokenizer.json'), 'utf8'));
+    const merges: string[] = tokenizerJson.model.merges;
+    expect(merges.length).toBeGreaterThan(20);
+    expect(merges.filter((merge) => /[0-9]/.test(merge))).toEqual([]);
     const config = await readLlamaConfig(out);
     expect(config.contextLength).toBe(2048);
     const safetensors = await readFile(path.join(out, 'model.safetensors'));
@@ -60,7 +72,7 @@ describe('trainToolAgent (sft --family llama)', () => {
     expect(training.seed).toBe(3);
     expect(training.lossHistory.at(-1).step).toBe(6);
     // The same seed gives the same data, model and losses.
-    const again = await run();
+    const again = await run(false);
     expect(again.result.lossHistory).toEqual(result.lossHistory);
     expect(again.result.degradedDialogues).toBe(result.degradedDialogues);
   }, 240_000);

@@ -18,6 +18,37 @@ export interface AssistantTokenTrainingOptions {
   /** `performance.now()` when the whole job started, for the seconds of `onStep`. */
   started: number;
   onStep?: (progress: { step: number; steps: number; loss: number; seconds: number }) => void;
+  /**
+   * Batches of similar length (Hugging Face's `group_by_length`): each pass
+   * is shuffled, cut into windows of 16 batches, each window sorted by length
+   * and cut into batches, and the batches shuffled, so padding is small and
+   * the order stays random. Default false.
+   */
+  groupByLength?: boolean;
+  /** Runs after every `every` steps and after the last (a held-out probe); the loop waits for it. */
+  probe?: { every: number; run: (step: number) => Promise<void> };
+}
+
+/**
+ * The rows of one pass over `lengths.length` examples, in batches of
+ * similar length (see {@link AssistantTokenTrainingOptions.groupByLength}).
+ */
+export function lengthGroupedOrder(
+  lengths: readonly number[],
+  batchSize: number,
+  random: Random,
+): number[] {
+  const shuffled = random.shuffle(lengths.map((_, index) => index));
+  const window = batchSize * 16;
+  const batches: number[][] = [];
+  for (let start = 0; start < shuffled.length; start += window) {
+    const sorted = shuffled
+      .slice(start, start + window)
+      .sort((a, b) => (lengths[b] as number) - (lengths[a] as number));
+    for (let offset = 0; offset < sorted.length; offset += batchSize)
+      batches.push(sorted.slice(offset, offset + batchSize));
+  }
+  return random.shuffle(batches).flat();
 }
 
 /**
@@ -55,10 +86,14 @@ export async function trainOnAssistantTokens(
   const lossHistory: { step: number; loss: number }[] = [];
   let initialLoss = Number.NaN;
   let smoothed = Number.NaN;
+  const lengths = examples.map((example) => example.tokenIds.length);
   for (let step = 1; step <= steps; step++) {
     const rows: number[] = [];
     while (rows.length < batchSize) {
-      if (order.length === 0) order = random.shuffle(examples.map((_, index) => index));
+      if (order.length === 0)
+        order = options.groupByLength
+          ? lengthGroupedOrder(lengths, batchSize, random).reverse()
+          : random.shuffle(examples.map((_, index) => index));
       rows.push(order.pop()!);
     }
     const batch = rows.map((row) => examples[row]!);
@@ -91,6 +126,8 @@ export async function trainOnAssistantTokens(
       loss: smoothed,
       seconds: (performance.now() - options.started) / 1000,
     });
+    if (options.probe && (step % options.probe.every === 0 || step === steps))
+      await options.probe.run(step);
   }
   return { initialLoss, lossHistory };
 }

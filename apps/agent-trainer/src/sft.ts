@@ -1,4 +1,3 @@
-import path from 'node:path';
 import { generateDialogues, supportScenarios } from '@cohort/environments';
 import {
   type BpeTokenizer,
@@ -8,10 +7,10 @@ import {
   trainBpeTokenizer,
 } from '@cohort/tfjs';
 import { exportForTransformersJs, saveHuggingFaceModel } from '@cohort/tfjs/node';
-import { writeFileAtomic } from '@cohort/trainer';
 import { evaluateModel } from './evaluate-model';
 import { assistantLossMask, degradeDialogues } from './sft-dialogues';
 import { trainOnAssistantTokens } from './sft-training-loop';
+import { writeTrainingRecord } from './training-record';
 
 /** Options of {@link trainSupportAgent}. */
 export interface SftOptions {
@@ -170,28 +169,24 @@ export async function trainSupportAgent(options: SftOptions): Promise<SftResult>
   }
   model.dispose();
 
-  const result: SftResult = {
-    command:
-      options.command ??
-      `agent-trainer sft --seed ${options.seed} --steps ${steps} --dialogues ${dialogueCount}`,
-    seed: options.seed,
-    steps,
-    dialogues: dialogueCount,
-    degradedDialogues: mixed.degradedDialogues,
-    degradedTurns: mixed.degradedTurns,
-    vocabSize: tokenizer.vocabSize,
-    model: config,
-    parameterCount: Object.values(weights).reduce((sum, tensor) => sum + tensor.data.length, 0),
-    initialLoss,
-    finalLoss: lossHistory.at(-1)?.loss ?? Number.NaN,
-    lossHistory,
-    ...(heldOut ? { heldOut } : {}),
+  return writeTrainingRecord({
+    out: options.out,
+    head: {
+      command:
+        options.command ??
+        `agent-trainer sft --seed ${options.seed} --steps ${steps} --dialogues ${dialogueCount}`,
+      seed: options.seed,
+      steps,
+      dialogues: dialogueCount,
+      degradedDialogues: mixed.degradedDialogues,
+      degradedTurns: mixed.degradedTurns,
+      vocabSize: tokenizer.vocabSize,
+      model: config,
+      parameterCount: Object.values(weights).reduce((sum, tensor) => sum + tensor.data.length, 0),
+    },
+    training: { initialLoss, lossHistory },
+    tail: heldOut ? { heldOut } : {},
     backend: backend.backend,
-    seconds: Number(((performance.now() - started) / 1000).toFixed(1)),
-  };
-  await writeFileAtomic(
-    path.join(options.out, 'training.json'),
-    `${JSON.stringify(result, null, 2)}\n`,
-  );
-  return result;
+    started,
+  });
 }

@@ -2,7 +2,7 @@ import path from 'node:path';
 import { defaultModelDirectory } from '../app-config';
 import type { CliIo } from '../cli-io';
 import type { SftCommand } from '../command-line';
-import { type ExitCode, exitCodes } from '../exit-codes';
+import { type ExitCode, exitCodes, UsageError } from '../exit-codes';
 import { formatDuration } from '../progress';
 import { type SftOptions, trainSupportAgent } from '../sft';
 import { trainToolAgent } from '../sft-tool-agent';
@@ -19,6 +19,17 @@ const defaultToolAgentDirectory = path.join(
  */
 export async function sftCommand(command: SftCommand, io: CliIo): Promise<ExitCode> {
   const llama = command.family === 'llama';
+  const llamaOnly = {
+    '--hidden-size': command.hiddenSize,
+    '--layers': command.layers,
+    '--batch-size': command.batchSize,
+    '--learning-rate': command.learningRate,
+    '--probe-every': command.probeEvery,
+    '--loss-on': command.lossOn,
+  };
+  const refused = Object.entries(llamaOnly).find(([, value]) => value !== undefined);
+  if (!llama && refused)
+    throw new UsageError(`${refused[0]} ${refused[1]} applies only to sft --family llama`);
   const out = command.out ?? (llama ? defaultToolAgentDirectory : defaultModelDirectory);
   const parts = [
     'agent-trainer sft',
@@ -28,6 +39,8 @@ export async function sftCommand(command: SftCommand, io: CliIo): Promise<ExitCo
   if (command.steps !== undefined) parts.push(`--steps ${command.steps}`);
   if (command.dialogues !== undefined) parts.push(`--dialogues ${command.dialogues}`);
   if (command.vocabSize !== undefined) parts.push(`--vocab-size ${command.vocabSize}`);
+  for (const [flag, value] of Object.entries(llamaOnly))
+    if (value !== undefined) parts.push(`${flag} ${value}`);
   const live = !command.json && io.stderr.isTTY === true;
   const shared: SftOptions = {
     out,
@@ -56,6 +69,19 @@ export async function sftCommand(command: SftCommand, io: CliIo): Promise<ExitCo
     ? await trainToolAgent({
         ...shared,
         ...(command.dialogues !== undefined ? { tasks: command.dialogues } : {}),
+        ...(command.batchSize !== undefined ? { batchSize: command.batchSize } : {}),
+        ...(command.learningRate !== undefined ? { learningRate: command.learningRate } : {}),
+        ...(command.probeEvery !== undefined ? { probeEvery: command.probeEvery } : {}),
+        ...(command.lossOn !== undefined ? { lossOn: command.lossOn } : {}),
+        model: {
+          ...(command.hiddenSize !== undefined
+            ? {
+                hiddenSize: command.hiddenSize,
+                intermediateSize: Math.round((command.hiddenSize * 2.75) / 8) * 8,
+              }
+            : {}),
+          ...(command.layers !== undefined ? { layerCount: command.layers } : {}),
+        },
       })
     : await trainSupportAgent({
         ...shared,

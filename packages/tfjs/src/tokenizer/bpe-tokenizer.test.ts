@@ -44,7 +44,11 @@ const probes = [
  * An independent, slow BPE trainer: recounts every pair of every word
  * occurrence (no word deduplication, no incremental counts) before each merge.
  */
-function naiveMerges(texts: string[], mergeCount: number): [string, string][] {
+function naiveMerges(
+  texts: string[],
+  mergeCount: number,
+  allowed: (left: string, right: string) => boolean = () => true,
+): [string, string][] {
   const sequences: string[][] = texts.flatMap((text) =>
     text
       .split(/<\|im_start\|>|<\|im_end\|>|<\|endoftext\|>|<\|pad\|>/)
@@ -56,6 +60,7 @@ function naiveMerges(texts: string[], mergeCount: number): [string, string][] {
     for (const sequence of sequences) {
       for (let index = 0; index + 1 < sequence.length; index++) {
         const pair: [string, string] = [sequence[index] as string, sequence[index + 1] as string];
+        if (!allowed(...pair)) continue;
         const key = JSON.stringify(pair);
         counts[key] = { pair, count: (counts[key]?.count ?? 0) + 1 };
       }
@@ -100,6 +105,13 @@ const rich = trainBpeTokenizer({
   vocabSize: 5000,
 });
 let richReference: PreTrainedTokenizer;
+const digitCorpus = [
+  ...corpus,
+  'order A7746 total $34.50, order A7746 again, A1234 A1234 A5678 12 12 12 3 days 3 days',
+];
+/** Saturated too, with digits kept apart. */
+const digits = trainBpeTokenizer({ texts: digitCorpus, vocabSize: 5000, individualDigits: true });
+let digitsReference: PreTrainedTokenizer;
 
 beforeAll(async () => {
   directory = await mkdtemp(path.join(tmpdir(), 'cohort-bpe-'));
@@ -109,6 +121,8 @@ beforeAll(async () => {
   reference = await AutoTokenizer.from_pretrained('tiny-bpe');
   await saveBpeTokenizer(rich, path.join(directory, 'rich-bpe'));
   richReference = await AutoTokenizer.from_pretrained('rich-bpe');
+  await saveBpeTokenizer(digits, path.join(directory, 'digits-bpe'));
+  digitsReference = await AutoTokenizer.from_pretrained('digits-bpe');
 });
 
 afterAll(async () => {
@@ -200,6 +214,25 @@ describe('trainBpeTokenizer', () => {
     expect(repeat.merges[0]).toEqual(['a', 'a']);
     expect(() => trainBpeTokenizer({ texts: [], vocabSize: 100 })).toThrow(/vocabSize = 100/);
     expect(() => trainBpeTokenizer({ texts: [], vocabSize: 100 })).toThrow(InvalidArgumentError);
+  });
+
+  it('keeps every digit its own token with individualDigits, and transformers.js encodes the same', () => {
+    const hasDigit = (symbol: string) => /[0-9]/.test(symbol);
+    expect(digits.merges).toEqual(
+      naiveMerges(digitCorpus, 5000, (left, right) => !hasDigit(left) && !hasDigit(right)),
+    );
+    expect(digits.merges.some(([left, right]) => hasDigit(left + right))).toBe(false);
+    // Without the option the same corpus merges digits ("A7746" repeats), so the option does something.
+    const merged = trainBpeTokenizer({ texts: digitCorpus, vocabSize: 5000 });
+    expect(merged.merges.some(([left, right]) => hasDigit(left + right))).toBe(true);
+    const text = 'Refund A7746: $34.50 in 3 days, A90210 and 1e-5';
+    const pieces = digits.encode(text).map((id) => digits.vocab[id] as string);
+    for (const piece of pieces) if (hasDigit(piece)) expect(piece).toMatch(/^Ġ?[0-9]$/);
+    expect(pieces.filter(hasDigit).length).toBe(text.replace(/[^0-9]/g, '').length);
+    for (const probe of [...probes, ...digitCorpus, text]) {
+      expect(digits.encode(probe), JSON.stringify(probe)).toEqual(digitsReference.encode(probe));
+      expect(digits.decode(digits.encode(probe))).toBe(probe);
+    }
   });
 });
 

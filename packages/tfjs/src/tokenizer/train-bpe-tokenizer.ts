@@ -14,10 +14,20 @@ export const TrainBpeTokenizerOptionsSchema = z
     specialTokens: z.array(z.string().min(1)).default([]),
     /** A pair must occur at least this often to be merged. Default 2. */
     minFrequency: z.number().int().positive().default(2),
+    /**
+     * Never merge a digit with anything, so every digit stays its own token
+     * (as the SmolLM and Llama tokenizers split numbers): a model then copies
+     * an unseen number digit by digit instead of needing a token for it.
+     * Encoding needs nothing else, since no merge holds a digit. Default false.
+     */
+    individualDigits: z.boolean().default(false),
   })
   .strict();
 
 export type TrainBpeTokenizerOptions = z.input<typeof TrainBpeTokenizerOptionsSchema>;
+
+/** ASCII digits are printable bytes, so byte-level symbols write them as themselves. */
+const isDigitSymbol = (symbol: string) => /[0-9]/.test(symbol);
 
 interface Word {
   symbols: string[];
@@ -35,7 +45,8 @@ interface Word {
  * the most frequent adjacent pair over all words (weighted by word count) is
  * merged everywhere; ties go to the pair that sorts first as (left, right)
  * strings, so training is deterministic and needs no seed. Special-token
- * texts in the corpus are never merged across.
+ * texts in the corpus are never merged across; with `individualDigits`, no
+ * pair that holds a digit is ever merged.
  *
  * @example
  * ```ts
@@ -49,6 +60,7 @@ export function trainBpeTokenizer(options: TrainBpeTokenizerOptions): BpeTokeniz
     vocabSize,
     specialTokens: extra,
     minFrequency,
+    individualDigits,
   } = parseWithSchema(TrainBpeTokenizerOptionsSchema, options, 'trainBpeTokenizer options');
   const specialTokens = [
     ...Object.values(standardSpecialTokens),
@@ -86,6 +98,12 @@ export function trainBpeTokenizer(options: TrainBpeTokenizerOptions): BpeTokeniz
   const addPairs = (wordIndex: number, sign: 1 | -1) => {
     const word = words[wordIndex] as Word;
     for (let index = 0; index + 1 < word.symbols.length; index++) {
+      if (
+        individualDigits &&
+        (isDigitSymbol(word.symbols[index] as string) ||
+          isDigitSymbol(word.symbols[index + 1] as string))
+      )
+        continue;
       const key = `${word.symbols[index]} ${word.symbols[index + 1]}`;
       pairCounts.set(key, (pairCounts.get(key) ?? 0) + sign * word.count);
       if (sign === 1) {
