@@ -1,6 +1,7 @@
 import { InvalidArgumentError } from '@cohort/core';
 import * as tf from '@tensorflow/tfjs';
 import { customGradient } from '../custom-gradient';
+import { checkLinearShapes } from '../linear';
 import { transposeBMatMul } from '../mat-mul-2d';
 
 /**
@@ -17,15 +18,7 @@ import { transposeBMatMul } from '../mat-mul-2d';
  * ```
  */
 export function frozenLinear(x: tf.Tensor, weight: tf.Tensor2D, bias?: tf.Tensor1D): tf.Tensor {
-  const inSize = x.shape[x.rank - 1] as number;
-  if (weight.rank !== 2 || weight.shape[0] !== inSize) {
-    throw new InvalidArgumentError({
-      argument: 'weight.shape',
-      value: weight.shape,
-      message: `must be [${inSize}, out] to match x.shape = [${x.shape.join(', ')}]`,
-    });
-  }
-  const outSize = weight.shape[1];
+  const { inSize, outSize } = checkLinearShapes(x, weight, bias);
   const inputShape = [...x.shape];
   const product = customGradient((input: tf.Tensor, save: tf.GradSaveFunc) => {
     // Saved, not captured: a weight made inside the caller's tidy must outlive it.

@@ -1,6 +1,7 @@
 import { InvalidArgumentError } from '@cohort/core';
 import * as tf from '@tensorflow/tfjs';
 import { customGradient } from '../custom-gradient';
+import { checkLinearShapes } from '../linear';
 import { transposeAMatMul, transposeBMatMul } from '../mat-mul-2d';
 
 /** Options of {@link loraLinear}. */
@@ -37,22 +38,7 @@ export interface LoraLinearOptions {
  */
 export function loraLinear(x: tf.Tensor, options: LoraLinearOptions): tf.Tensor {
   const { weight, bias, loraA, loraB, scale } = options;
-  const inSize = x.shape[x.rank - 1] as number;
-  if (weight.rank !== 2 || weight.shape[0] !== inSize) {
-    throw new InvalidArgumentError({
-      argument: 'weight.shape',
-      value: weight.shape,
-      message: `must be [${inSize}, out] to match x.shape = [${x.shape.join(', ')}]`,
-    });
-  }
-  const outSize = weight.shape[1];
-  if (bias !== undefined && (bias.rank !== 1 || bias.shape[0] !== outSize)) {
-    throw new InvalidArgumentError({
-      argument: 'bias.shape',
-      value: bias.shape,
-      message: `must be [${outSize}]`,
-    });
-  }
+  const { inSize, outSize } = checkLinearShapes(x, weight, bias);
   if (loraA.rank !== 2 || loraA.shape[0] !== inSize) {
     throw new InvalidArgumentError({
       argument: 'loraA.shape',
