@@ -96,17 +96,72 @@ function learner(config: LlamaConfigInput, withLora: boolean): Learner {
   };
 }
 
+/**
+ * Bytes of the backend's live data buffers, and their peak. tfjs's own
+ * `numBytes` (and `tf.profile`'s `peakBytes`) count a buffer once per tensor
+ * that views it, so every reshape and every tensor saved for the backward
+ * pass (a clone) counts its buffer again; this counts each buffer once, by
+ * watching the WASM backend's data map.
+ */
+function bufferMeter() {
+  const storage = (
+    tf.backend() as unknown as {
+      dataIdMap: {
+        set(dataId: object, value: { shape: number[]; dtype: string }): unknown;
+        delete(dataId: object): unknown;
+      };
+    }
+  ).dataIdMap;
+  const sizes = new Map<object, number>();
+  let live = 0;
+  let peak = 0;
+  const set = storage.set.bind(storage);
+  const remove = storage.delete.bind(storage);
+  storage.set = (dataId, value) => {
+    if (!sizes.has(dataId)) {
+      const bytes = value.shape.reduce((product, size) => product * size, 1) * 4;
+      sizes.set(dataId, bytes);
+      live += bytes;
+      peak = Math.max(peak, live);
+    }
+    return set(dataId, value);
+  };
+  storage.delete = (dataId) => {
+    live -= sizes.get(dataId) ?? 0;
+    sizes.delete(dataId);
+    return remove(dataId);
+  };
+  return {
+    live: () => live,
+    peak: () => peak,
+    resetPeak: () => {
+      peak = live;
+    },
+  };
+}
+const buffers = bufferMeter();
+
 const results: Record<string, unknown> = {};
 for (const [name, config] of Object.entries(shapes)) {
   // Memory of each learner on its own: bytes held after a step (weights, adapters, optimizer
   // moments) and the peak of a step (activations and gradients on top), both above what was there.
+  // Measured twice: buffer bytes (each buffer once) and tfjs's tensor-counted bytes (the figure
+  // of earlier rounds, which counts shared buffers again and again).
   const measure = async (withLora: boolean) => {
     const start = tf.memory().numBytes;
+    const bufferStart = buffers.live();
     const run = learner(config, withLora);
+    buffers.resetPeak();
     const profile = await tf.profile(() => {
       run.step();
     });
-    return { run, heldBytes: tf.memory().numBytes - start, peakBytes: profile.peakBytes - start };
+    return {
+      run,
+      heldBytes: buffers.live() - bufferStart,
+      peakBytes: buffers.peak() - bufferStart,
+      countedHeldBytes: tf.memory().numBytes - start,
+      countedPeakBytes: profile.peakBytes - start,
+    };
   };
   const fullMeasured = await measure(false);
   const loraMeasured = await measure(true);
@@ -138,9 +193,12 @@ for (const [name, config] of Object.entries(shapes)) {
     fullHeldBytes: fullMeasured.heldBytes,
     loraHeldBytes: loraMeasured.heldBytes,
     heldMemoryRatio: loraMeasured.heldBytes / fullMeasured.heldBytes,
+    countedPeakMemoryRatio: loraMeasured.countedPeakBytes / fullMeasured.countedPeakBytes,
+    fullCountedPeakBytes: fullMeasured.countedPeakBytes,
+    loraCountedPeakBytes: loraMeasured.countedPeakBytes,
   };
   console.log(
-    `${name} (${((parameters.base + parameters.adapters) / 1e6).toFixed(1)}M, adapters ${(parameters.adapters / 1e3).toFixed(0)}k): full ${entry.fullTokensPerSecond.toFixed(0)} tok/s, LoRA ${entry.loraTokensPerSecond.toFixed(0)} tok/s (${entry.loraSpeedup.toFixed(2)}x); peak MB full ${(entry.fullPeakBytes / 2 ** 20).toFixed(0)}, LoRA ${(entry.loraPeakBytes / 2 ** 20).toFixed(0)} (${entry.peakMemoryRatio.toFixed(2)}); held MB full ${(entry.fullHeldBytes / 2 ** 20).toFixed(0)}, LoRA ${(entry.loraHeldBytes / 2 ** 20).toFixed(0)} (${entry.heldMemoryRatio.toFixed(2)})`,
+    `${name} (${((parameters.base + parameters.adapters) / 1e6).toFixed(1)}M, adapters ${(parameters.adapters / 1e3).toFixed(0)}k): full ${entry.fullTokensPerSecond.toFixed(0)} tok/s, LoRA ${entry.loraTokensPerSecond.toFixed(0)} tok/s (${entry.loraSpeedup.toFixed(2)}x); peak MB full ${(entry.fullPeakBytes / 2 ** 20).toFixed(0)}, LoRA ${(entry.loraPeakBytes / 2 ** 20).toFixed(0)} (${entry.peakMemoryRatio.toFixed(2)}); held MB full ${(entry.fullHeldBytes / 2 ** 20).toFixed(0)}, LoRA ${(entry.loraHeldBytes / 2 ** 20).toFixed(0)} (${entry.heldMemoryRatio.toFixed(2)}); tfjs-counted peak MB full ${(entry.fullCountedPeakBytes / 2 ** 20).toFixed(0)}, LoRA ${(entry.loraCountedPeakBytes / 2 ** 20).toFixed(0)} (${entry.countedPeakMemoryRatio.toFixed(2)})`,
   );
   results[name] = entry;
   full.dispose();

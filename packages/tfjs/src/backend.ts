@@ -1,6 +1,7 @@
 import { InvalidArgumentError } from '@cohort/core';
 import * as tf from '@tensorflow/tfjs';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import { shareIdentityBuffersOnWasm } from './wasm-shared-identity';
 
 /** A backend that {@link initializeBackend} can be asked for. */
 export type BackendRequest = 'auto' | 'node' | 'wasm' | 'cpu';
@@ -78,6 +79,7 @@ async function locateWasmFiles(): Promise<void> {
 async function tryWasm(): Promise<string | undefined> {
   try {
     await locateWasmFiles();
+    shareIdentityBuffersOnWasm();
     if (!(await tf.setBackend('wasm'))) return 'wasm backend failed to initialize';
     await tf.ready();
     return undefined;

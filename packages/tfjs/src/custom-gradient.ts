@@ -14,7 +14,11 @@ export function customGradient<T extends tf.Tensor>(
     gradFunc: (dy: T, saved: tf.Tensor[]) => tf.Tensor | tf.Tensor[];
   },
 ): (...inputs: tf.Tensor[]) => T {
-  return tf.customGrad(f as unknown as CustomGradientFunction) as unknown as (
+  const tidied = (...inputs: never[]) => {
+    const { value, gradFunc } = f(...inputs);
+    return { value, gradFunc: (dy: T, saved: tf.Tensor[]) => tf.tidy(() => gradFunc(dy, saved)) };
+  };
+  return tf.customGrad(tidied as unknown as CustomGradientFunction) as unknown as (
     ...inputs: tf.Tensor[]
   ) => T;
 }

@@ -1,6 +1,7 @@
 import { InvalidArgumentError } from '@cohort/core';
 import * as tf from '@tensorflow/tfjs';
 import type { CausalLanguageModel } from './causal-language-model';
+import { reshapeView } from './reshape-view';
 import { selectedLogProbs } from './selected-log-probs';
 
 /** Options of {@link tokenLogProbs}. */
@@ -119,7 +120,8 @@ export function tokenLogProbs(
     });
     for (const { key, value } of presentKeyValues) tf.dispose([key, value]);
     const mask = tf.tensor2d(maskValues, [batchSize, width]);
-    const flat = logits.reshape([batchSize * width, vocabSize]) as tf.Tensor2D;
+    // A view whose gradient saves nothing: the logits need not outlive the loss's own saved values.
+    const flat = reshapeView<tf.Rank.R2>(logits, [batchSize * width, vocabSize]);
     const selected = selectedLogProbs(
       temperature === 1 ? flat : (flat.div(temperature) as tf.Tensor2D),
       targets,

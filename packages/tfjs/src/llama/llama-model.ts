@@ -6,10 +6,12 @@ import { checkForwardInputs } from '../forward-inputs';
 import type { GptForwardOptions, GptForwardResult, LayerKeyValue } from '../gpt-model';
 import { linear } from '../linear';
 import { matMul2d } from '../mat-mul-2d';
+import { reshapeView } from '../reshape-view';
 import { causalAttentionBias, scaledDotProductAttention } from '../scaled-dot-product-attention';
 import type { WeightMap, WeightTensor } from '../weights';
-import { frozenLinear } from './frozen-linear';
+import { frozenLinear, frozenTransposedLinear } from './frozen-linear';
 import { type LlamaConfig, type LlamaConfigInput, parseLlamaConfig } from './llama-config';
+import { loraLinear } from './lora-linear';
 import {
   type LoraOptions,
   type LoraOptionsInput,
@@ -17,8 +19,10 @@ import {
   parseLoraOptions,
 } from './lora-options';
 import { repeatKeyValueHeads } from './repeat-key-value-heads';
+import { residualAdd } from './residual-add';
 import { rmsNorm } from './rms-norm';
 import { applyRotary, rotaryInverseFrequencies, rotaryTables } from './rotary-embedding';
+import { swiGlu } from './swi-glu';
 
 /** Options of {@link LlamaModel.forward}: those of the GPT model, and whether LoRA adapters apply. */
 export interface LlamaForwardOptions extends GptForwardOptions {
@@ -457,29 +461,33 @@ export class LlamaModel implements CausalLanguageModel {
       let x = embeddingLookup(this.embedding, ids);
       const presentKeyValues: LayerKeyValue[] = [];
       this.layers.forEach((layer, index) => {
-        const h = rmsNorm(x, layer.inputNorm, config.rmsNormEpsilon);
-        const { output, present } = this.attention(
-          h,
-          layer,
-          past?.[index],
-          bias,
-          cos,
-          sin,
-          useAdapters,
-        );
+        // One tidy per layer: only what the backward pass saved outlives it, not every
+        // intermediate of every layer until the whole forward pass ends.
+        const { output, present } = tf.tidy(() => {
+          const h = rmsNorm(x, layer.inputNorm, config.rmsNormEpsilon);
+          const attention = this.attention(h, layer, past?.[index], bias, cos, sin, useAdapters);
+          const mid = residualAdd(x, attention.output);
+          const h2 = rmsNorm(mid, layer.postAttentionNorm, config.rmsNormEpsilon);
+          const hidden = swiGlu(
+            this.project(h2, layer.gate, useAdapters),
+            this.project(h2, layer.up, useAdapters),
+          );
+          return {
+            output: residualAdd(mid, this.project(hidden, layer.down, useAdapters)),
+            present: attention.present,
+          } as unknown as tf.TensorContainerObject;
+        }) as unknown as { output: tf.Tensor; present: LayerKeyValue };
         presentKeyValues.push(present);
-        x = x.add(output);
-        const h2 = rmsNorm(x, layer.postAttentionNorm, config.rmsNormEpsilon);
-        const gate = this.project(h2, layer.gate, useAdapters);
-        const hidden = tf.mul(gate, tf.sigmoid(gate)).mul(this.project(h2, layer.up, useAdapters));
-        x = x.add(this.project(hidden, layer.down, useAdapters));
+        x = output;
       });
       const final = rmsNorm(x, this.finalNorm, config.rmsNormEpsilon) as tf.Tensor3D;
-      const flat = final.reshape([-1, config.hiddenSize]) as tf.Tensor2D;
-      const headWeight = this.head ?? (this.embedding.transpose() as tf.Tensor2D);
-      const logits2d =
-        this.lora !== undefined ? frozenLinear(flat, headWeight) : matMul2d(flat, headWeight);
-      const logits = logits2d.reshape([batchSize, length, config.vocabSize]) as tf.Tensor3D;
+      const flat = reshapeView<tf.Rank.R2>(final, [-1, config.hiddenSize]);
+      let logits2d: tf.Tensor2D;
+      if (this.lora === undefined)
+        logits2d = matMul2d(flat, this.head ?? (this.embedding.transpose() as tf.Tensor2D));
+      else if (this.head === undefined) logits2d = frozenTransposedLinear(flat, this.embedding);
+      else logits2d = frozenLinear(flat, this.head) as tf.Tensor2D;
+      const logits = reshapeView<tf.Rank.R3>(logits2d, [batchSize, length, config.vocabSize]);
       return {
         logits,
         presentKeyValues,
@@ -512,13 +520,17 @@ export class LlamaModel implements CausalLanguageModel {
 
   /** `x W + b`, plus `(alpha / rank) x A B` when adapters apply; `W` and `b` get no gradient under LoRA. */
   private project(x: tf.Tensor, projection: Projection, useAdapters: boolean): tf.Tensor {
-    const base =
-      this.lora !== undefined
-        ? frozenLinear(x, projection.weight, projection.bias)
-        : linear(x, projection.weight, projection.bias);
-    if (!useAdapters || projection.loraA === undefined || projection.loraB === undefined)
-      return base;
-    return base.add(linear(linear(x, projection.loraA), projection.loraB).mul(this.loraScale));
+    const { weight, bias, loraA, loraB } = projection;
+    if (this.lora === undefined) return linear(x, weight, bias);
+    if (!useAdapters || loraA === undefined || loraB === undefined)
+      return frozenLinear(x, weight, bias);
+    return loraLinear(x, {
+      weight,
+      ...(bias !== undefined ? { bias } : {}),
+      loraA,
+      loraB,
+      scale: this.loraScale,
+    });
   }
 
   private attention(
@@ -533,8 +545,8 @@ export class LlamaModel implements CausalLanguageModel {
     const { headCount, keyValueHeadCount, headSize, rmsNormEpsilon } = this.config;
     const [batchSize, length] = h.shape as [number, number, number];
     const heads = (part: tf.Tensor, count: number, norm: tf.Tensor1D | undefined): tf.Tensor4D => {
-      let split = part.reshape([batchSize, length, count, headSize]);
-      if (norm !== undefined) split = rmsNorm(split, norm, rmsNormEpsilon);
+      let split = reshapeView<tf.Rank.R4>(part, [batchSize, length, count, headSize]);
+      if (norm !== undefined) split = rmsNorm(split, norm, rmsNormEpsilon) as tf.Tensor4D;
       return split.transpose([0, 2, 1, 3]);
     };
     const query = applyRotary(
@@ -558,9 +570,11 @@ export class LlamaModel implements CausalLanguageModel {
       repeatKeyValueHeads(value, this.config.headCount / this.config.keyValueHeadCount),
       bias,
     );
-    const merged = attended
-      .transpose([0, 2, 1, 3])
-      .reshape([batchSize, length, headCount * headSize]);
+    const merged = reshapeView(attended.transpose([0, 2, 1, 3]), [
+      batchSize,
+      length,
+      headCount * headSize,
+    ]);
     return { output: this.project(merged, layer.output, useAdapters), present: { key, value } };
   }
 }

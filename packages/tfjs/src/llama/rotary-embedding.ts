@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { customGradient } from '../custom-gradient';
 import type { LlamaConfig } from './llama-config';
 
 /**
@@ -67,16 +68,36 @@ export function rotaryTables(
   return { cos: tf.tensor4d(cos, shape), sin: tf.tensor4d(sin, shape) };
 }
 
+/** `cat(-x[d/2:], x[:d/2])` over the last axis; its transpose is `cat(x[d/2:], -x[:d/2])`. */
+function rotateHalf(x: tf.Tensor4D, sign: 1 | -1): tf.Tensor4D {
+  const half = x.shape[3] / 2;
+  return tf.tidy(() => {
+    const [first, second] = tf.split(x, [half, half], 3) as [tf.Tensor4D, tf.Tensor4D];
+    return (
+      sign === 1 ? tf.concat([second.neg(), first], 3) : tf.concat([second, first.neg()], 3)
+    ) as tf.Tensor4D;
+  });
+}
+
 /**
  * Rotates queries or keys `x [B, H, T, d]` by their positions in the Hugging
  * Face layout: `x cos + rotate_half(x) sin` with
  * `rotate_half(x) = cat(-x[d/2:], x[:d/2])` (transformers' `apply_rotary_pos_emb`).
+ * One op whose gradient is the transposed rotation,
+ * `dx = dy cos + rotate_half^T(dy sin)`, so the backward pass keeps one
+ * gradient instead of one per split, negation, concatenation and product.
  */
 export function applyRotary(x: tf.Tensor4D, cos: tf.Tensor4D, sin: tf.Tensor4D): tf.Tensor4D {
-  const half = x.shape[3] / 2;
-  return tf.tidy(() => {
-    const [first, second] = tf.split(x, [half, half], 3) as [tf.Tensor4D, tf.Tensor4D];
-    const rotated = tf.concat([second.neg(), first], 3);
-    return x.mul(cos).add(rotated.mul(sin)) as tf.Tensor4D;
+  const rotate = customGradient((input: tf.Tensor4D, save: tf.GradSaveFunc) => {
+    // Saved, not captured: the tables are made inside the caller's tidy.
+    save([cos, sin]);
+    return {
+      value: tf.tidy(() => input.mul(cos).add(rotateHalf(input, 1).mul(sin))) as tf.Tensor4D,
+      gradFunc: (dy: tf.Tensor4D, saved: tf.Tensor[]) => {
+        const [savedCos, savedSin] = saved as [tf.Tensor4D, tf.Tensor4D];
+        return dy.mul(savedCos).add(rotateHalf(dy.mul(savedSin) as tf.Tensor4D, -1));
+      },
+    };
   });
+  return rotate(x);
 }
