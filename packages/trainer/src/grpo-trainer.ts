@@ -1,6 +1,7 @@
 import {
   type AdvantageEstimator,
   InvalidArgumentError,
+  type KlEstimator,
   type Objective,
   Random,
   type ReferenceModel,
@@ -104,11 +105,12 @@ export class GrpoTrainer<S extends ScenarioLike = Scenario> {
   readonly valueOptimizer: PolicyOptimizer | undefined;
   readonly advantageEstimator: AdvantageEstimator;
   readonly objective: Objective<tf.Tensor>;
+  /** The one KL estimator of the loss term, the KL in the reward and the `klToReference` metric. */
+  readonly klEstimator: KlEstimator<tf.Tensor>;
   systemPrompt: string | undefined;
   private readonly options: GrpoTrainerOptions<S>;
   private readonly advantageStage: AdvantageStage;
   private readonly workers: PolicyGradientWorkers | undefined;
-  private readonly klEstimator;
   private readonly pendingWarnings: string[] = [];
   private readonly listeners = new Set<(event: TrainerEvent) => void>();
   /** Set when rollouts run on workers over a transport. */
@@ -144,6 +146,7 @@ export class GrpoTrainer<S extends ScenarioLike = Scenario> {
       config,
       ...(options.advantageEstimator ? { advantageEstimator: options.advantageEstimator } : {}),
       ...(options.objective ? { objective: options.objective } : {}),
+      ...(options.klEstimator ? { klEstimator: options.klEstimator } : {}),
     });
     this.advantageEstimator = algorithms.advantageEstimator;
     this.objective = algorithms.objective;
@@ -192,7 +195,7 @@ export class GrpoTrainer<S extends ScenarioLike = Scenario> {
     }
     const reason =
       objectiveConfig === undefined
-        ? 'an objective instance was given, which workers cannot rebuild'
+        ? `${options.objective ? 'an objective' : 'a klEstimator'} instance was given, which workers cannot rebuild`
         : unshardableReason(objectiveConfig);
     if (reason !== undefined || objectiveConfig === undefined) {
       warn(`data-parallel learning is off: ${reason}; the policy learns in this thread`);
