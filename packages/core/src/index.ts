@@ -49,6 +49,7 @@ export type {
   Policy,
   ReferenceModel,
   SampledCompletion,
+  SampledTokens,
   SampleRequest,
   TokenLogProbs,
   TokenLogProbsRequest,
