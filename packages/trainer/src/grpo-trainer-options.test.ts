@@ -13,6 +13,8 @@ import {
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { GrpoTrainer, type GrpoTrainerOptions, type TrainerEvent } from './grpo-trainer';
+import { createInProcessRolloutSource } from './in-process-rollout-source';
+import type { RolloutSource, RolloutSourceRequest } from './rollout-source';
 import { unigramLogProb } from './stage-test-fixtures';
 import type { GrpoTrainerConfigInput } from './trainer-config';
 import { GptValueFunction } from './value-function';
@@ -232,6 +234,40 @@ describe('GrpoTrainer settings that must take effect', () => {
     expect(banditTrainer({}, { advantageEstimator: estimator }).trainer.advantageEstimator).toBe(
       estimator,
     );
+  });
+});
+
+describe('GrpoTrainer rollout sources', () => {
+  it('meets every source through one protocol: the in-process source given explicitly trains bit-identically to the default', async () => {
+    const reference = banditTrainer({ optimizer: { type: 'adam', learningRate: 0.1 } });
+    for (let step = 0; step < 2; step++) await reference.trainer.step();
+    expect(reference.trainer.rolloutSource.kind).toBe('in-process');
+    const environment = createBanditEnvironment({
+      bandit: { armMeans: [0.1, 0.3, 0.5, 0.7, 0.9], noise: 'gaussian', noiseStd: 0.1, seed: 2 },
+    });
+    const inner = createInProcessRolloutSource<{ id: string }>({ environment, rewards: [] });
+    const requests: RolloutSourceRequest<{ id: string }>[] = [];
+    const rolloutSource: RolloutSource<{ id: string }> = {
+      kind: 'recording',
+      collect: (request) => {
+        requests.push(request);
+        return inner.collect(request);
+      },
+    };
+    const { trainer, policy } = banditTrainer(
+      { optimizer: { type: 'adam', learningRate: 0.1 } },
+      { rolloutSource },
+    );
+    for (let step = 0; step < 2; step++) await trainer.step();
+    expect(Array.from(policy.logits.dataSync())).toEqual(
+      Array.from(reference.policy.logits.dataSync()),
+    );
+    expect(requests.map((request) => [request.step, request.currentVersion])).toEqual([
+      [0, 0],
+      [1, 1],
+    ]);
+    expect(requests[0]!.policy).toBe(policy);
+    expect(requests[0]!.dynamicSampling).toEqual(trainer.config.dynamicSampling);
   });
 });
 
