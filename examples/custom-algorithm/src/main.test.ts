@@ -1,7 +1,8 @@
-import { expectArraysClose } from '@cohort/core/test';
+import { checkKlEstimatorConformance, expectArraysClose } from '@cohort/core/test';
 import { initializeBackend } from '@cohort/tfjs';
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { BoundedKlEstimator } from './bounded-kl-estimator';
 import { main } from './main';
 import { RankAdvantageEstimator } from './rank-advantage-estimator';
 import { TruncatedReinforceObjective } from './truncated-reinforce-objective';
@@ -22,6 +23,28 @@ describe('examples/custom-algorithm', () => {
     expect(() =>
       new RankAdvantageEstimator().estimate({ rewards: [1, 2, 3], groupSize: 2 }),
     ).toThrow(/groupSize/);
+  });
+
+  it('bounds the KL estimate: k2 near the reference, at most cap far from it, and conforms to KlEstimator', () => {
+    const estimator = new BoundedKlEstimator(1);
+    // d = 0.1: k2 = 0.005, tanh(0.005) = 0.00499996; d = 10: k2 = 50, tanh(50) = 1.
+    expectArraysClose(
+      estimator.estimate({ logProbs: [-1, -1, -12], refLogProbs: [-1, -1.1, -2] }),
+      [0, Math.tanh(0.005), Math.tanh(50)],
+      1e-12,
+    );
+    checkKlEstimatorConformance({
+      estimator,
+      toTensor: (values) => tf.tensor2d(values),
+      toArray: (tensor) => tensor.arraySync() as number[][],
+      gradient: ({ logProbs, refLogProbs }) =>
+        tf
+          .grad((x: tf.Tensor) => tf.sum(estimator.estimateTensor({ logProbs: x, refLogProbs })))(
+            logProbs,
+          )
+          .arraySync() as number[][],
+    });
+    expect(() => new BoundedKlEstimator(0)).toThrow(/cap/);
   });
 
   it('computes the truncated REINFORCE loss and its gradient as written by hand', () => {

@@ -1,8 +1,9 @@
 /**
  * A user's own algorithm in the trainer: `RankAdvantageEstimator` (an
- * `AdvantageEstimator`) and `TruncatedReinforceObjective` (an `Objective`),
- * written here in under 50 lines each, plug into `GrpoTrainer` exactly where
- * the built-in ones would. It trains a policy on a five-armed bandit whose
+ * `AdvantageEstimator`), `TruncatedReinforceObjective` (an `Objective`) and
+ * `BoundedKlEstimator` (a `KlEstimator`, here the KL to the initial policy
+ * placed in the reward), written here in under 50 lines each, plug into
+ * `GrpoTrainer` exactly where the built-in ones would. It trains a policy on a five-armed bandit whose
  * arms pay 0.1 ... 0.9, and reports the expected reward and the probability of
  * naming the best arm before and after.
  *
@@ -11,8 +12,9 @@
 import { pathToFileURL } from 'node:url';
 import { MockTokenizer } from '@cohort/core/test';
 import { createBanditEnvironment } from '@cohort/environments';
-import { initializeBackend, UnigramPolicy } from '@cohort/tfjs';
+import { initializeBackend, UnigramPolicy, UnigramReference } from '@cohort/tfjs';
 import { GrpoTrainer } from '@cohort/trainer';
+import { BoundedKlEstimator } from './bounded-kl-estimator';
 import { RankAdvantageEstimator } from './rank-advantage-estimator';
 import { TruncatedReinforceObjective } from './truncated-reinforce-objective';
 
@@ -27,7 +29,7 @@ export interface CustomAlgorithmRun {
   rewardPerStep: number[];
 }
 
-/** Trains a policy that answers with an arm number, with the user's estimator and objective. */
+/** Trains a policy that answers with an arm number, with the user's estimators and objective. */
 export async function trainWithCustomAlgorithm(options: {
   steps: number;
   seed?: number;
@@ -56,7 +58,10 @@ export async function trainWithCustomAlgorithm(options: {
     rewards: [],
     advantageEstimator: new RankAdvantageEstimator(),
     objective: new TruncatedReinforceObjective(2),
+    referenceModel: new UnigramReference(policy),
+    klEstimator: new BoundedKlEstimator(1),
     config: {
+      kl: { controller: { type: 'fixed', coefficient: 0.01 }, placement: 'reward' },
       seed,
       scenariosPerStep: 2,
       groupSize: 8,

@@ -33,6 +33,7 @@ export type {
   GenomeOperators,
   Population,
 } from './evolution';
+export type { KlEstimator, KlEstimatorInput } from './kl-estimator';
 export type { Message, Role } from './message';
 export { MessageSchema } from './message';
 export type {
@@ -48,6 +49,7 @@ export type {
   Policy,
   ReferenceModel,
   SampledCompletion,
+  SampledTokens,
   SampleRequest,
   TokenLogProbs,
   TokenLogProbsRequest,

@@ -1,6 +1,10 @@
 import type { Tokenizer } from './tokenizer';
 
-/** Why a sampled completion stopped. */
+/**
+ * Why a sampled completion stopped: `'eos'`, the end-of-sequence id; `'stop'`,
+ * a stop id or stop string; `'length'`, `maxNewTokens` was reached or prompt
+ * plus completion filled the model's context (so the sequence stays scorable).
+ */
 export type FinishReason = 'eos' | 'stop' | 'length';
 
 /** Decoding settings shared by every sampler. */
@@ -27,21 +31,31 @@ export interface SampleRequest extends GenerationOptions {
   seed: number;
 }
 
-/** One sampled completion, kept exactly as sampled. */
-export interface SampledCompletion {
-  /** Index of the prompt in the request. */
-  promptIndex: number;
-  /** Index within the prompt's group, in [0, groupSize). */
-  sampleIndex: number;
+/**
+ * The generation record every sampler produces (tfjs `generate`, the
+ * transformers.js and ONNX Runtime samplers, the proxy-tuned and test
+ * policies): the new tokens exactly as sampled, their log-probs, and why
+ * sampling stopped.
+ */
+export interface SampledTokens {
   /** The sampled ids, never decoded and re-encoded; includes the stop/EOS id when one ended it. */
   tokenIds: number[];
   /**
    * Log-probability of each sampled token under the temperature-scaled full
-   * distribution (before top-k/top-p truncation), the same distribution that
-   * {@link Policy.tokenLogProbs} computes at that temperature.
+   * distribution (before top-k/top-p truncation; under `T = 1` when greedy),
+   * the same distribution that {@link Policy.tokenLogProbs} computes at that
+   * temperature, so importance ratios start at 1.
    */
   logProbsPerToken: number[];
   finishReason: FinishReason;
+}
+
+/** One sampled completion of a {@link SampleRequest}: its {@link SampledTokens} and where it stands in the request. */
+export interface SampledCompletion extends SampledTokens {
+  /** Index of the prompt in the request. */
+  promptIndex: number;
+  /** Index within the prompt's group, in [0, groupSize). */
+  sampleIndex: number;
 }
 
 /** Input of {@link Policy.tokenLogProbs}. */

@@ -19,8 +19,9 @@ export {
   FixedKlControllerConfigSchema,
   KlControllerConfigSchema,
 } from './kl-controller-options';
-export type { KlEstimator } from './kl-estimator-options';
-export { KlEstimatorSchema } from './kl-estimator-options';
+export { createKlEstimator } from './kl-estimator';
+export type { KlEstimatorName, KlEstimatorOptions } from './kl-estimator-options';
+export { KlEstimatorOptionsSchema, KlEstimatorSchema } from './kl-estimator-options';
 export type { KlLossOptions } from './kl-loss';
 export { klLoss } from './kl-loss';
 export type { KlPenalizedRewardsOptions } from './kl-penalized-rewards';

@@ -9,5 +9,19 @@ import { z } from 'zod';
  */
 export const KlEstimatorSchema = z.enum(['k1', 'k2', 'k3', 'abs']);
 
-/** Name of a per-token KL estimator: `'k1' | 'k2' | 'k3' | 'abs'`. */
-export type KlEstimator = z.infer<typeof KlEstimatorSchema>;
+/** Name of a built-in per-token KL estimator: `'k1' | 'k2' | 'k3' | 'abs'`. */
+export type KlEstimatorName = z.infer<typeof KlEstimatorSchema>;
+
+/** Options of `createKlEstimator`: a built-in estimator by name, with the optional clamps of `klPerToken`. */
+export const KlEstimatorOptionsSchema = z
+  .object({
+    name: KlEstimatorSchema,
+    /** Clip each per-token estimate to `[-clamp, clamp]` (verl clamps its k3 to 10). */
+    clamp: z.number().positive().optional(),
+    /** Clip the log-ratio `logp_ref - logp` to `[-logRatioClamp, logRatioClamp]` first (NeMo-RL uses 20). */
+    logRatioClamp: z.number().positive().optional(),
+  })
+  .strict();
+
+/** Input type of {@link KlEstimatorOptionsSchema}. */
+export type KlEstimatorOptions = z.input<typeof KlEstimatorOptionsSchema>;

@@ -1,5 +1,5 @@
 import type * as tf from '@tensorflow/tfjs';
-import type { KlEstimator } from './kl-estimator-options';
+import type { KlEstimatorName } from './kl-estimator-options';
 import { klPerTokenTensor } from './kl-per-token';
 import { aggregateTokenValues } from './loss-aggregation';
 import type { EmptyRows, LossAggregation } from './loss-aggregation-options';
@@ -13,7 +13,7 @@ export interface KlLossOptions {
   /** `[B, L]`, 1 on agent tokens. */
   lossMask: tf.Tensor;
   /** Default `'k3'`. */
-  estimator?: KlEstimator;
+  estimator?: KlEstimatorName;
   /** Default `'token-mean'`. */
   aggregation?: LossAggregation;
   /** See {@link aggregateTokenValues}. */

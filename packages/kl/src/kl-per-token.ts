@@ -9,7 +9,7 @@ import {
   isNested,
   type NumberRows,
 } from './internal/shapes';
-import type { KlEstimator } from './kl-estimator-options';
+import type { KlEstimatorName } from './kl-estimator-options';
 
 /**
  * Above this log-ratio `d = logp_ref - logp`, k3 continues along the tangent
@@ -31,7 +31,7 @@ export interface KlPerTokenOptions<Values> {
   /** Log-probs of the same tokens under the reference policy, `log pi_ref(y_t)`. */
   refLogProbs: Values;
   /** Which estimator: `'k1'`, `'k2'`, `'k3'` or `'abs'`. */
-  estimator: KlEstimator;
+  estimator: KlEstimatorName;
   /**
    * Optional: clip each per-token estimate to `[-clamp, clamp]` (verl clamps
    * its k3, "low_var_kl", to `[-10, 10]`; NeMo-RL's `output_clamp_value` is
@@ -60,7 +60,7 @@ export interface KlPerTokenOptions<Values> {
   straightThrough?: boolean;
 }
 
-function validateEstimator(estimator: unknown): asserts estimator is KlEstimator {
+function validateEstimator(estimator: unknown): asserts estimator is KlEstimatorName {
   if (estimator !== 'k1' && estimator !== 'k2' && estimator !== 'k3' && estimator !== 'abs') {
     throw new InvalidArgumentError({
       argument: 'estimator',
@@ -102,7 +102,7 @@ function k3OfLogRatio(logRatio: number): number {
 function klOfToken(
   logProb: number,
   refLogProb: number,
-  estimator: KlEstimator,
+  estimator: KlEstimatorName,
   clamp: number,
   logRatioClamp: number,
 ): number {

@@ -1,4 +1,4 @@
-import { InvalidArgumentError } from '@cohort/core';
+import { InvalidArgumentError, type KlEstimator } from '@cohort/core';
 import {
   aggregateTokenValues,
   assertFiniteTensor,
@@ -43,10 +43,43 @@ export interface SurrogateInputs {
 
 /** Options of {@link clippedSurrogateLoss}: inputs, settings (defaults: PPO), and `checkFinite`. */
 export type ClippedSurrogateLossOptions = SurrogateInputs &
-  Partial<SurrogateSettings> & {
+  Partial<Omit<SurrogateSettings, 'klEstimator'>> & {
+    /**
+     * The KL estimator of the KL term: a built-in one by name, or any
+     * {@link KlEstimator} instance (then `klClamp`, `klLogRatioClamp` and
+     * `klStraightThrough`, which shape the built-in ones, must be unset).
+     */
+    klEstimator?: SurrogateSettings['klEstimator'] | KlEstimator<tf.Tensor>;
     /** Read every input and throw NonFiniteError at the first NaN/Infinity (costs one read per input). */
     checkFinite?: boolean;
   };
+
+/** Validates a {@link KlEstimator} instance given in place of a built-in estimator's name. */
+function validateKlEstimatorInstance(
+  estimator: KlEstimator<tf.Tensor>,
+  settings: SurrogateSettings,
+): void {
+  if (
+    typeof estimator !== 'object' ||
+    estimator === null ||
+    typeof estimator.estimateTensor !== 'function'
+  ) {
+    throw new InvalidArgumentError({
+      argument: 'klEstimator',
+      value: estimator,
+      message: "must be 'k1', 'k2', 'k3', 'abs' or a KlEstimator with an estimateTensor method",
+    });
+  }
+  for (const name of ['klClamp', 'klLogRatioClamp', 'klStraightThrough'] as const) {
+    if (settings[name] !== undefined) {
+      throw new InvalidArgumentError({
+        argument: name,
+        value: settings[name],
+        message: `would not take effect: it shapes the built-in estimators, and klEstimator is the instance '${estimator.name}'`,
+      });
+    }
+  }
+}
 
 /**
  * Diagnostics as plain numbers. Rates and means are over masked tokens
@@ -101,6 +134,23 @@ const OPTIONAL_SETTINGS = [
   'topEntropyQuantile',
   'samplerCorrection',
 ] as const;
+
+/** A user estimator's per-token KL, checked for shape and zeroed off the mask (whatever it gives there). */
+function userKl(
+  estimator: KlEstimator<tf.Tensor>,
+  logProbs: tf.Tensor,
+  refLogProbs: tf.Tensor,
+  keep: (values: tf.Tensor) => tf.Tensor,
+): tf.Tensor {
+  const values = estimator.estimateTensor({ logProbs, refLogProbs });
+  requireShape(
+    `klEstimator '${estimator.name}' estimateTensor`,
+    values,
+    logProbs.shape,
+    'one value per token, the shape of logProbs',
+  );
+  return keep(values);
+}
 
 function shapeText(shape: readonly number[]): string {
   return `[${shape.join(', ')}]`;
@@ -339,11 +389,18 @@ export function clippedSurrogateLoss(options: ClippedSurrogateLossOptions): {
   const settings: SurrogateSettings = { ...DEFAULT_SETTINGS };
   for (const key of Object.keys(DEFAULT_SETTINGS).concat(OPTIONAL_SETTINGS)) {
     const value = (options as unknown as Record<string, unknown>)[key];
-    if (value !== undefined) (settings as unknown as Record<string, unknown>)[key] = value;
+    if (value !== undefined && key !== 'klEstimator')
+      (settings as unknown as Record<string, unknown>)[key] = value;
   }
   if (options.clipHigh === undefined && options.clipLow !== undefined)
     settings.clipHigh = options.clipLow;
+  const klEstimatorInstance =
+    options.klEstimator !== undefined && typeof options.klEstimator !== 'string'
+      ? options.klEstimator
+      : undefined;
+  if (typeof options.klEstimator === 'string') settings.klEstimator = options.klEstimator;
   validateSettings(settings);
+  if (klEstimatorInstance !== undefined) validateKlEstimatorInstance(klEstimatorInstance, settings);
 
   if (
     logProbs == null ||
@@ -505,16 +562,18 @@ export function clippedSurrogateLoss(options: ClippedSurrogateLossOptions): {
     let total = policyTerm;
     let klMean: tf.Tensor | undefined;
     if (refLogProbs !== undefined) {
-      const kl = klPerTokenTensor({
-        logProbs: keep(logProbs),
-        refLogProbs: keep(refLogProbs),
-        estimator: settings.klEstimator,
-        ...(settings.klClamp === undefined ? {} : { clamp: settings.klClamp }),
-        ...(settings.klLogRatioClamp === undefined
-          ? {}
-          : { logRatioClamp: settings.klLogRatioClamp }),
-        ...(settings.klStraightThrough ? { straightThrough: true } : {}),
-      });
+      const kl = klEstimatorInstance
+        ? userKl(klEstimatorInstance, keep(logProbs), keep(refLogProbs), keep)
+        : klPerTokenTensor({
+            logProbs: keep(logProbs),
+            refLogProbs: keep(refLogProbs),
+            estimator: settings.klEstimator,
+            ...(settings.klClamp === undefined ? {} : { clamp: settings.klClamp }),
+            ...(settings.klLogRatioClamp === undefined
+              ? {}
+              : { logRatioClamp: settings.klLogRatioClamp }),
+            ...(settings.klStraightThrough ? { straightThrough: true } : {}),
+          });
       klMean = maskedMean(kl);
       if (settings.klCoefficient > 0) total = tf.add(total, tf.mul(settings.klCoefficient, kl));
     }

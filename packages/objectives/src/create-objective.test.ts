@@ -1,4 +1,5 @@
-import { Random, ValidationError } from '@cohort/core';
+import { InvalidArgumentError, type KlEstimator, Random, ValidationError } from '@cohort/core';
+import { expectArraysClose } from '@cohort/core/test';
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import { clippedSurrogateLoss } from './clipped-surrogate-loss';
@@ -138,6 +139,94 @@ describe('createObjective', () => {
       directOverridden.loss,
       ...Object.values(inputs),
     ]);
+  });
+
+  /** 1.5 (logp - logp_ref)^2, an estimator no built-in name gives, written here on arrays and tensors. */
+  const scaledSquare: KlEstimator<tf.Tensor> = {
+    name: 'scaled-square',
+    estimate: ({ logProbs, refLogProbs }) =>
+      logProbs.map((value, index) => 1.5 * (value - refLogProbs[index]!) ** 2),
+    estimateTensor: ({ logProbs, refLogProbs }) =>
+      tf.mul(1.5, tf.square(tf.sub(logProbs, refLogProbs))),
+  };
+
+  it('takes a KL estimator instance: the KL term is its sequence-mean, checked in float64', () => {
+    const inputs = batch();
+    const objective = createObjective({ preset: 'grpo' }, { klEstimator: scaledSquare });
+    const withKl = objective.compute(inputs, { klCoefficient: 1 });
+    const without = objective.compute(inputs, { klCoefficient: 0 });
+    const logProbs = inputs.logProbs.arraySync() as number[][];
+    const refLogProbs = inputs.refLogProbs.arraySync() as number[][];
+    const mask = inputs.lossMask.arraySync() as number[][];
+    // GRPO aggregates each sequence's token mean, then the mean over sequences.
+    const expected =
+      logProbs.reduce((sum, row, rowIndex) => {
+        let total = 0;
+        let count = 0;
+        row.forEach((value, position) => {
+          if (mask[rowIndex]![position] !== 1) return;
+          total += 1.5 * (value - refLogProbs[rowIndex]![position]!) ** 2;
+          count++;
+        });
+        return sum + total / count;
+      }, 0) / logProbs.length;
+    expect(withKl.loss.dataSync()[0]! - without.loss.dataSync()[0]!).toBeCloseTo(expected, 5);
+    const builtIn = createObjective({ preset: 'grpo' }).compute(inputs, { klCoefficient: 1 });
+    expect(Math.abs(builtIn.loss.dataSync()[0]! - withKl.loss.dataSync()[0]!)).toBeGreaterThan(
+      1e-3,
+    );
+    tf.dispose([withKl.loss, without.loss, builtIn.loss, ...Object.values(inputs)]);
+  });
+
+  it('gives the built-in loss and gradient with an instance that computes k3 independently', () => {
+    const inputs = batch();
+    const k3: KlEstimator<tf.Tensor> = {
+      name: 'my-k3',
+      estimate: ({ logProbs, refLogProbs }) =>
+        logProbs.map((value, index) => {
+          const d = refLogProbs[index]! - value;
+          return Math.exp(d) - d - 1;
+        }),
+      estimateTensor: ({ logProbs, refLogProbs }) => {
+        const d = tf.sub(refLogProbs, logProbs);
+        return tf.sub(tf.sub(tf.exp(d), d), 1);
+      },
+    };
+    const lossOf = (objective: ReturnType<typeof createObjective>) =>
+      tf.valueAndGrad(
+        (logProbs: tf.Tensor) =>
+          objective.compute({ ...inputs, logProbs }, { klCoefficient: 0.7 }).loss,
+      )(inputs.logProbs);
+    const mine = lossOf(createObjective({ preset: 'grpo' }, { klEstimator: k3 }));
+    const builtIn = lossOf(createObjective({ preset: 'grpo', klEstimator: 'k3' }));
+    expect(mine.value.dataSync()[0]).toBeCloseTo(builtIn.value.dataSync()[0]!, 5);
+    expectArraysClose(Array.from(mine.grad.dataSync()), Array.from(builtIn.grad.dataSync()), 1e-5);
+    tf.dispose([mine.value, mine.grad, builtIn.value, builtIn.grad, ...Object.values(inputs)]);
+  });
+
+  it('refuses settings an estimator instance would leave without effect, and a wrong shape', () => {
+    expect(() =>
+      createObjective({ preset: 'grpo', klEstimator: 'k1' }, { klEstimator: scaledSquare }),
+    ).toThrow(/config\.klEstimator = "k1": would not take effect/);
+    expect(() =>
+      createObjective({ preset: 'grpo', klClamp: 10 }, { klEstimator: scaledSquare }),
+    ).toThrow(InvalidArgumentError);
+    const inputs = batch();
+    expect(() =>
+      clippedSurrogateLoss({ ...inputs, klEstimator: scaledSquare, klStraightThrough: true }),
+    ).toThrow(/klStraightThrough = true: would not take effect/);
+    const perSequence: KlEstimator<tf.Tensor> = {
+      ...scaledSquare,
+      name: 'per-sequence',
+      estimateTensor: ({ logProbs }) => tf.sum(logProbs, 1),
+    };
+    expect(() =>
+      clippedSurrogateLoss({ ...inputs, klCoefficient: 0.1, klEstimator: perSequence }),
+    ).toThrow(/klEstimator 'per-sequence' estimateTensor.*must have shape \[3, 4\]/);
+    expect(() =>
+      clippedSurrogateLoss({ ...inputs, klEstimator: null as unknown as KlEstimator<tf.Tensor> }),
+    ).toThrow(/klEstimator = null: must be/);
+    tf.dispose(Object.values(inputs));
   });
 
   it('trains a 4-armed bandit policy past chance with the GRPO preset', () => {

@@ -1,4 +1,4 @@
-import type { Objective, ObjectiveInput, ObjectiveOutput } from '@cohort/core';
+import type { KlEstimator, Objective, ObjectiveInput, ObjectiveOutput } from '@cohort/core';
 import { InvalidArgumentError, parseWithSchema } from '@cohort/core';
 import type * as tf from '@tensorflow/tfjs';
 import { clippedSurrogateLoss, type SurrogateInputs } from './clipped-surrogate-loss';
@@ -53,20 +53,51 @@ export function resolveObjectiveConfig(config: ObjectiveConfig): SurrogateSettin
   return resolved;
 }
 
+/** What {@link createObjective} takes besides the config: instances a config cannot hold. */
+export interface CreateObjectiveInstances {
+  /**
+   * The KL estimator of the KL term, in place of the preset's or
+   * `config.klEstimator` (which must then be unset, as must the clamps that
+   * shape the built-in estimators).
+   */
+  klEstimator?: KlEstimator<tf.Tensor>;
+}
+
 /**
  * Builds the surrogate objective from a config (see {@link ObjectiveConfigSchema}).
  * `compute(inputs, { klCoefficient })` returns the scalar loss and the metrics
  * of {@link clippedSurrogateLoss} as a `Record<string, number>`.
  *
+ * @throws InvalidArgumentError naming a config field that an instance replaces.
  * @example
  * ```ts
  * const objective = createObjective({ preset: 'dapo' });
  * const { loss, metrics } = objective.compute({ logProbs, oldLogProbs, advantages, lossMask });
  * ```
  */
-export function createObjective(config: ObjectiveConfig): SurrogateObjective {
+export function createObjective(
+  config: ObjectiveConfig,
+  instances: CreateObjectiveInstances = {},
+): SurrogateObjective {
   const settings = Object.freeze(resolveObjectiveConfig(config));
   const name = config.preset ?? 'custom';
+  const { klEstimator } = instances;
+  if (klEstimator !== undefined) {
+    for (const field of [
+      'klEstimator',
+      'klClamp',
+      'klLogRatioClamp',
+      'klStraightThrough',
+    ] as const) {
+      if (config[field] !== undefined) {
+        throw new InvalidArgumentError({
+          argument: `config.${field}`,
+          value: config[field],
+          message: `would not take effect: the KL estimator instance '${klEstimator.name}' was given`,
+        });
+      }
+    }
+  }
   return {
     name,
     settings,
@@ -90,6 +121,7 @@ export function createObjective(config: ObjectiveConfig): SurrogateObjective {
       const { loss, metrics } = clippedSurrogateLoss({
         ...settings,
         ...input,
+        ...(klEstimator === undefined ? {} : { klEstimator }),
         klCoefficient,
         entropyCoefficient,
       });

@@ -1,4 +1,4 @@
-export type { KlEstimator, LossAggregation } from '@cohort/kl';
+export type { KlEstimatorName, LossAggregation } from '@cohort/kl';
 export { aggregateTokenValues, assertFiniteTensor } from '@cohort/kl';
 export type {
   ClippedSurrogateLossOptions,
@@ -6,7 +6,11 @@ export type {
   SurrogateMetrics,
 } from './clipped-surrogate-loss';
 export { clippedSurrogateLoss, MAX_LOG_RATIO } from './clipped-surrogate-loss';
-export type { ComputeOverrides, SurrogateObjective } from './create-objective';
+export type {
+  ComputeOverrides,
+  CreateObjectiveInstances,
+  SurrogateObjective,
+} from './create-objective';
 export { createObjective, resolveObjectiveConfig } from './create-objective';
 export type { EntropyControllerState } from './entropy-controller';
 export { AdaptiveEntropyController, createAdaptiveEntropyController } from './entropy-controller';

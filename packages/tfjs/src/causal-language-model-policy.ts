@@ -39,11 +39,9 @@ export async function sampleCompletions(
     seed: request.seed,
   });
   return generated.map((sequence, index) => ({
+    ...sequence,
     promptIndex: Math.floor(index / request.groupSize),
     sampleIndex: index % request.groupSize,
-    tokenIds: sequence.tokenIds,
-    logProbsPerToken: sequence.logProbsPerToken,
-    finishReason: sequence.finishReason,
   }));
 }
 

@@ -1,4 +1,10 @@
-import { assertSamplingSettings, assertTokenIds, InvalidArgumentError, Random } from '@cohort/core';
+import {
+  assertSamplingSettings,
+  assertTokenIds,
+  InvalidArgumentError,
+  Random,
+  type SampledTokens,
+} from '@cohort/core';
 import * as tf from '@tensorflow/tfjs';
 import type { CausalLanguageModel } from './causal-language-model';
 import type { LayerKeyValue } from './gpt-model';
@@ -27,26 +33,6 @@ export interface GenerateOptions {
   random?: Random;
   /** Reuse keys and values of earlier positions (default true). `false` recomputes every step, for tests and benchmarks. */
   useCache?: boolean;
-}
-
-/**
- * Why a sequence stopped. `'length'`: `maxNewTokens` was reached, or prompt plus
- * completion filled the model's context length (so the sequence stays scorable).
- */
-export type FinishReason = 'eos' | 'stop' | 'length';
-
-/** One generated sequence. */
-export interface GeneratedSequence {
-  /** The new tokens only, exactly as sampled (including a final EOS or stop token). */
-  tokenIds: number[];
-  /**
-   * Per new token, `log softmax(z / temperature)[token]`: its log-probability under
-   * the temperature-scaled full distribution, before top-k / top-p truncation
-   * (under `temperature = 1` when greedy). This is the distribution that
-   * {@link tokenLogProbs} computes, so importance ratios line up.
-   */
-  logProbsPerToken: number[];
-  finishReason: FinishReason;
 }
 
 function assertPositiveInteger(argument: string, value: number, minimum: number): void {
@@ -130,7 +116,7 @@ function argmax(values: Float64Array): number {
 export async function generate(
   model: CausalLanguageModel,
   options: GenerateOptions,
-): Promise<GeneratedSequence[]> {
+): Promise<SampledTokens[]> {
   const {
     prompts,
     maxNewTokens,
@@ -173,7 +159,7 @@ export async function generate(
     positionIds.push([...new Array<number>(padding).fill(0), ...prompt.map((_, index) => index)]);
     nextPosition.push(prompt.length);
   }
-  const results: GeneratedSequence[] = prompts.map(() => ({
+  const results: SampledTokens[] = prompts.map(() => ({
     tokenIds: [],
     logProbsPerToken: [],
     finishReason: 'length',
@@ -218,7 +204,7 @@ export async function generate(
         const logProbs = logSoftmaxRow(row, temperature === 0 ? 1 : temperature);
         const token =
           temperature === 0 ? argmax(logProbs) : sampleTruncated(logProbs, topK, topP, random);
-        const result = results[b] as GeneratedSequence;
+        const result = results[b] as SampledTokens;
         result.tokenIds.push(token);
         result.logProbsPerToken.push(logProbs[token] as number);
         chosen.push(token);

@@ -11,7 +11,7 @@ export type { FusedSelfAttentionResult } from './causal-self-attention';
 export { fusedSelfAttention } from './causal-self-attention';
 export { embeddingLookup } from './embedding-lookup';
 export { gelu } from './gelu';
-export type { FinishReason, GeneratedSequence, GenerateOptions } from './generate';
+export type { GenerateOptions } from './generate';
 export { generate } from './generate';
 export type {
   CreateGptModelOptions,

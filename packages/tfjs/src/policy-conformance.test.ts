@@ -8,6 +8,8 @@ import { beforeAll, describe, it } from 'vitest';
 import { initializeBackend } from './backend';
 import { createGptModel } from './gpt-model';
 import { GptPolicy, GptReferenceModel } from './gpt-policy';
+import { createLlamaModel } from './llama/llama-model';
+import { LlamaPolicy, LlamaReferenceModel } from './llama/llama-policy';
 import { UnigramPolicy, UnigramReference } from './unigram-policy';
 
 const tokenizer = new MockTokenizer();
@@ -27,7 +29,10 @@ beforeAll(async () => {
   await initializeBackend({ logger: false });
 });
 
-async function expectedLogProbs(policy: GptPolicy | UnigramPolicy, sequences: number[][]) {
+async function expectedLogProbs(
+  policy: GptPolicy | LlamaPolicy | UnigramPolicy,
+  sequences: number[][],
+) {
   const logProbs = policy.tokenLogProbs({ sequences }).logProbs;
   const rows = toArray(logProbs);
   logProbs.dispose();
@@ -36,6 +41,17 @@ async function expectedLogProbs(policy: GptPolicy | UnigramPolicy, sequences: nu
 
 describe('Policy and ReferenceModel conformance of the tfjs policies', () => {
   const sequences = [prompts[0]!, [...prompts[1]!, 7, 8, 9]];
+
+  /** Both suites on a transformer policy and a reference that should score as it does. */
+  async function conformsWith(
+    policy: GptPolicy | LlamaPolicy,
+    referenceModel: GptReferenceModel | LlamaReferenceModel,
+  ) {
+    const options = { policy, toArray, dispose, prompts, stopTokenIds, maxNewTokens: 5 };
+    await checkPolicyConformance(options);
+    const expected = await expectedLogProbs(policy, sequences);
+    await checkReferenceModelConformance({ referenceModel, sequences, expected });
+  }
 
   it('UnigramPolicy and UnigramReference conform', async () => {
     const initialLogits = Array.from({ length: tokenizer.vocabSize }, (_, id) => Math.cos(id) * 2);
@@ -50,18 +66,24 @@ describe('Policy and ReferenceModel conformance of the tfjs policies', () => {
 
   it('GptPolicy and GptReferenceModel conform', async () => {
     const policy = new GptPolicy({ model: createGptModel({ config, seed: 7 }), tokenizer });
-    await checkPolicyConformance({
-      policy,
-      toArray,
-      dispose,
-      prompts,
-      stopTokenIds,
-      maxNewTokens: 5,
-    });
-    await checkReferenceModelConformance({
-      referenceModel: new GptReferenceModel({ model: createGptModel({ config, seed: 7 }) }),
-      sequences,
-      expected: await expectedLogProbs(policy, sequences),
-    });
+    const referenceModel = new GptReferenceModel({ model: createGptModel({ config, seed: 7 }) });
+    await conformsWith(policy, referenceModel);
+  });
+
+  it('LlamaPolicy (with LoRA) and LlamaReferenceModel (the base, adapters off) conform', async () => {
+    const llamaConfig = {
+      modelType: 'qwen2' as const,
+      vocabSize: tokenizer.vocabSize,
+      hiddenSize: 16,
+      intermediateSize: 24,
+      layerCount: 2,
+      headCount: 4,
+      keyValueHeadCount: 2,
+      contextLength: 64,
+      eosTokenId: tokenizer.eosTokenId,
+    };
+    const model = createLlamaModel({ config: llamaConfig, seed: 5, lora: { rank: 2 } });
+    // LoRA's B starts at 0, so the policy is still its base: the reference's log-probs.
+    await conformsWith(new LlamaPolicy({ model, tokenizer }), new LlamaReferenceModel({ model }));
   });
 });

@@ -1,6 +1,11 @@
 import { createAdvantageEstimator } from '@cohort/advantages';
-import { type AdvantageEstimator, InvalidArgumentError, type Objective } from '@cohort/core';
-import type { KlEstimator } from '@cohort/kl';
+import {
+  type AdvantageEstimator,
+  InvalidArgumentError,
+  type KlEstimator,
+  type Objective,
+} from '@cohort/core';
+import { createKlEstimator } from '@cohort/kl';
 import { createObjective, type ObjectiveConfig, resolveObjectiveConfig } from '@cohort/objectives';
 import type * as tf from '@tensorflow/tfjs';
 import { type GrpoTrainerConfig, GrpoTrainerConfigSchema } from './trainer-config';
@@ -9,10 +14,13 @@ import { type GrpoTrainerConfig, GrpoTrainerConfigSchema } from './trainer-confi
 export interface TrainerAlgorithms {
   advantageEstimator: AdvantageEstimator;
   objective: Objective<tf.Tensor>;
-  /** The config the built-in objective was made from (absent for a user's instance): workers rebuild it from this. */
+  /**
+   * The config the built-in objective was made from (absent for a user's
+   * objective or KL estimator instance): workers rebuild it from this.
+   */
   objectiveConfig?: ObjectiveConfig;
-  /** The estimator of the KL metric and of the KL in the reward; the built-in objective uses it too. */
-  klEstimator: KlEstimator;
+  /** The estimator of the KL metric and of the KL in the reward; the built-in objective's KL term uses it too. */
+  klEstimator: KlEstimator<tf.Tensor>;
 }
 
 const defaults = GrpoTrainerConfigSchema.parse({});
@@ -23,12 +31,14 @@ function differsFromDefault(value: unknown, fallback: unknown): boolean {
 
 /**
  * Resolves the config's algorithm names to built-in instances, or takes the
- * caller's own instances in their place: a user's `AdvantageEstimator` or
- * `Objective` plugs in exactly where a built-in one would (the names are a
- * convenience, as in verl, without a global registry). One source per
- * setting: a config section that an instance replaces must stay at its
- * default, and `kl.estimator` must agree with `objective.klEstimator` when
- * both are set.
+ * caller's own instances in their place: a user's `AdvantageEstimator`,
+ * `Objective` or `KlEstimator` plugs in exactly where a built-in one would
+ * (the names are a convenience, as in verl, without a global registry). One
+ * source per setting: a config section that an instance replaces must stay at
+ * its default, and `kl.estimator` must agree with `objective.klEstimator` when
+ * both are set. One KL estimator serves the loss's KL term (of the built-in
+ * objective), the KL placed in the reward and the `klToReference` metric; a
+ * user's own objective decides its own KL term.
  *
  * @throws InvalidArgumentError naming the config field that could not take effect.
  * @example
@@ -40,8 +50,10 @@ export function resolveAlgorithms(options: {
   config: GrpoTrainerConfig;
   advantageEstimator?: AdvantageEstimator;
   objective?: Objective<tf.Tensor>;
+  klEstimator?: KlEstimator<tf.Tensor>;
 }): TrainerAlgorithms {
   const { config } = options;
+  if (options.klEstimator) refuseReplacedKlSettings(config, options.klEstimator);
   const settings = resolveObjectiveConfig(config.objective);
   if (
     config.kl.estimator !== undefined &&
@@ -54,7 +66,7 @@ export function resolveAlgorithms(options: {
       message: `disagrees with config.objective.klEstimator ('${config.objective.klEstimator}'); set one of them`,
     });
   }
-  const klEstimator = config.kl.estimator ?? settings.klEstimator;
+  const klEstimatorName = config.kl.estimator ?? settings.klEstimator;
   if (options.advantageEstimator && differsFromDefault(config.advantage, defaults.advantage)) {
     throw new InvalidArgumentError({
       argument: 'config.advantage',
@@ -78,11 +90,42 @@ export function resolveAlgorithms(options: {
       message: 'would not take effect: an objective instance was given; leave config.objective out',
     });
   }
-  const objectiveConfig = { ...config.objective, klEstimator };
+  const advantageEstimator =
+    options.advantageEstimator ?? createAdvantageEstimator(config.advantage);
+  if (options.klEstimator) {
+    return {
+      advantageEstimator,
+      objective:
+        options.objective ??
+        createObjective(config.objective, { klEstimator: options.klEstimator }),
+      klEstimator: options.klEstimator,
+    };
+  }
+  const objectiveConfig = { ...config.objective, klEstimator: klEstimatorName };
   return {
-    advantageEstimator: options.advantageEstimator ?? createAdvantageEstimator(config.advantage),
+    advantageEstimator,
     objective: options.objective ?? createObjective(objectiveConfig),
     ...(options.objective ? {} : { objectiveConfig }),
-    klEstimator,
+    klEstimator: createKlEstimator({ name: klEstimatorName }),
   };
+}
+
+/** The config fields that name or shape a built-in KL estimator, refused next to a user's instance. */
+function refuseReplacedKlSettings(config: GrpoTrainerConfig, klEstimator: KlEstimator<tf.Tensor>) {
+  const replaced = [
+    ['config.kl.estimator', config.kl.estimator],
+    ['config.objective.klEstimator', config.objective.klEstimator],
+    ['config.objective.klClamp', config.objective.klClamp],
+    ['config.objective.klLogRatioClamp', config.objective.klLogRatioClamp],
+    ['config.objective.klStraightThrough', config.objective.klStraightThrough],
+  ] as const;
+  for (const [argument, value] of replaced) {
+    if (value !== undefined) {
+      throw new InvalidArgumentError({
+        argument,
+        value,
+        message: `would not take effect: the klEstimator instance '${klEstimator.name}' was given; leave it out`,
+      });
+    }
+  }
 }

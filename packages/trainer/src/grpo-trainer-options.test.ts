@@ -1,6 +1,6 @@
-import type { AdvantageEstimator } from '@cohort/core';
+import type { AdvantageEstimator, KlEstimator } from '@cohort/core';
 import { InvalidArgumentError } from '@cohort/core';
-import { MockTokenizer } from '@cohort/core/test';
+import { expectArraysClose, MockTokenizer } from '@cohort/core/test';
 import { createBanditEnvironment } from '@cohort/environments';
 import {
   createGptModel,
@@ -10,8 +10,11 @@ import {
   UnigramPolicy,
   UnigramReference,
 } from '@cohort/tfjs';
+import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { GrpoTrainer, type GrpoTrainerOptions, type TrainerEvent } from './grpo-trainer';
+import { createInProcessRolloutSource } from './in-process-rollout-source';
+import type { RolloutSource, RolloutSourceRequest } from './rollout-source';
 import { unigramLogProb } from './stage-test-fixtures';
 import type { GrpoTrainerConfigInput } from './trainer-config';
 import { GptValueFunction } from './value-function';
@@ -121,6 +124,105 @@ describe('GrpoTrainer settings that must take effect', () => {
     ).toThrow(/config\.kl\.estimator.*disagrees with config\.objective\.klEstimator/);
   });
 
+  /** k3, `exp(d) - d - 1` with `d = logp_ref - logp`, written here apart from @cohort/kl (as `expm1(d) - d`), times `scale`. */
+  function userK3(scale: number): KlEstimator<tf.Tensor> {
+    return {
+      name: `k3x${scale}`,
+      estimate: ({ logProbs, refLogProbs }) =>
+        logProbs.map((logProb, index) => {
+          const d = refLogProbs[index]! - logProb;
+          return scale * (Math.exp(d) - d - 1);
+        }),
+      estimateTensor: ({ logProbs, refLogProbs }) =>
+        tf.tidy(() => {
+          const d = tf.sub(refLogProbs, logProbs);
+          return tf.mul(scale, tf.sub(tf.expm1(d), d));
+        }),
+    };
+  }
+
+  it('takes a klEstimator instance as the one estimator of the loss, the reward and the metric', async () => {
+    const run = async (config: GrpoTrainerConfigInput, klEstimator?: KlEstimator<tf.Tensor>) => {
+      // A reference away from the initial policy, so the KL and its gradient are far above float32 noise.
+      const referenceLogits = Array.from({ length: tokenizer.vocabSize }, (_, id) =>
+        digitIds.includes(id) ? 2.5 - 0.2 * id : 0.5,
+      );
+      const referenceModel = new UnigramReference(
+        new UnigramPolicy({ tokenizer, initialLogits: referenceLogits }),
+      );
+      const { trainer, policy } = banditTrainer(
+        { optimizer: { type: 'adam', learningRate: 0.1 }, ...config },
+        { referenceModel, ...(klEstimator ? { klEstimator } : {}) },
+      );
+      const results = [];
+      for (let step = 0; step < 3; step++) results.push(await trainer.stepWithRecords());
+      return { trainer, results, weights: Array.from(policy.logits.dataSync()) };
+    };
+    const inLoss = { controller: { type: 'fixed', coefficient: 0.5 } } as const;
+    const named = await run({ kl: { ...inLoss, estimator: 'k3' } });
+    const same = await run({ kl: inLoss }, userK3(1));
+    const scaled = await run({ kl: inLoss }, userK3(4));
+    expect(same.trainer.klEstimator.name).toBe('k3x1');
+    expect(named.trainer.klEstimator.name).toBe('k3');
+    // The user's k3 trains as the built-in k3 does (float32 rounding apart) ...
+    expectArraysClose(same.weights, named.weights, 1e-4);
+    // ... and four times k3 pulls harder toward the reference: a different policy, a 4x metric.
+    const moved = Math.max(
+      ...scaled.weights.map((value, index) => Math.abs(value - named.weights[index]!)),
+    );
+    expect(moved).toBeGreaterThan(1e-3);
+    const firstMetric = (result: typeof named) => result.results[0]!.metrics.klToReference;
+    expect(firstMetric(named)).toBeGreaterThan(0);
+    expect(firstMetric(scaled)).toBeCloseTo(4 * firstMetric(named), 6);
+    expect(same.results[0]!.objectiveMetrics.klToReference).toBeCloseTo(
+      named.results[0]!.objectiveMetrics.klToReference!,
+      6,
+    );
+
+    // In the reward: return = R - beta * sum of the user's per-token KL.
+    const beta = 0.3;
+    const inReward = await run(
+      { kl: { controller: { type: 'fixed', coefficient: beta }, placement: 'reward' } },
+      userK3(4),
+    );
+    const records = inReward.results[1]!.records;
+    for (const record of records) {
+      const sum = record.klPerToken.reduce((total, value) => total + value, 0);
+      expect(record.shapedReturn).toBeCloseTo(record.totalReward - beta * sum, 5);
+    }
+    const namedInReward = await run({
+      kl: {
+        controller: { type: 'fixed', coefficient: beta },
+        placement: 'reward',
+        estimator: 'k3',
+      },
+    });
+    namedInReward.results[1]!.records.forEach((record, index) => {
+      const klSum = record.klPerToken.reduce((total, value) => total + value, 0);
+      const userSum = records[index]!.klPerToken.reduce((total, value) => total + value, 0);
+      if (klSum > 1e-6) expect(userSum / klSum).toBeCloseTo(4, 3);
+    });
+  });
+
+  it('refuses KL settings that a klEstimator instance replaces', () => {
+    const klEstimator = userK3(1);
+    for (const [config, field] of [
+      [{ kl: { estimator: 'k1' } }, 'config.kl.estimator'],
+      [{ objective: { preset: 'grpo', klEstimator: 'k2' } }, 'config.objective.klEstimator'],
+      [{ objective: { preset: 'grpo', klClamp: 10 } }, 'config.objective.klClamp'],
+      [
+        { objective: { preset: 'grpo', klStraightThrough: true } },
+        'config.objective.klStraightThrough',
+      ],
+    ] as const) {
+      expect(() => banditTrainer(config, { klEstimator })).toThrow(
+        new RegExp(
+          `${field.replaceAll('.', '\\.')} = .*would not take effect: the klEstimator instance 'k3x1'`,
+        ),
+      );
+    }
+  });
+
   it('refuses config.advantage next to an advantageEstimator instance', () => {
     const estimator: AdvantageEstimator = {
       name: 'raw',
@@ -132,6 +234,40 @@ describe('GrpoTrainer settings that must take effect', () => {
     expect(banditTrainer({}, { advantageEstimator: estimator }).trainer.advantageEstimator).toBe(
       estimator,
     );
+  });
+});
+
+describe('GrpoTrainer rollout sources', () => {
+  it('meets every source through one protocol: the in-process source given explicitly trains bit-identically to the default', async () => {
+    const reference = banditTrainer({ optimizer: { type: 'adam', learningRate: 0.1 } });
+    for (let step = 0; step < 2; step++) await reference.trainer.step();
+    expect(reference.trainer.rolloutSource.kind).toBe('in-process');
+    const environment = createBanditEnvironment({
+      bandit: { armMeans: [0.1, 0.3, 0.5, 0.7, 0.9], noise: 'gaussian', noiseStd: 0.1, seed: 2 },
+    });
+    const inner = createInProcessRolloutSource<{ id: string }>({ environment, rewards: [] });
+    const requests: RolloutSourceRequest<{ id: string }>[] = [];
+    const rolloutSource: RolloutSource<{ id: string }> = {
+      kind: 'recording',
+      collect: (request) => {
+        requests.push(request);
+        return inner.collect(request);
+      },
+    };
+    const { trainer, policy } = banditTrainer(
+      { optimizer: { type: 'adam', learningRate: 0.1 } },
+      { rolloutSource },
+    );
+    for (let step = 0; step < 2; step++) await trainer.step();
+    expect(Array.from(policy.logits.dataSync())).toEqual(
+      Array.from(reference.policy.logits.dataSync()),
+    );
+    expect(requests.map((request) => [request.step, request.currentVersion])).toEqual([
+      [0, 0],
+      [1, 1],
+    ]);
+    expect(requests[0]!.policy).toBe(policy);
+    expect(requests[0]!.dynamicSampling).toEqual(trainer.config.dynamicSampling);
   });
 });
 

@@ -2,6 +2,7 @@ import {
   type AdvantageEstimator,
   type Environment,
   InvalidArgumentError,
+  type KlEstimator,
   type Objective,
   type ReferenceModel,
   type Scenario,
@@ -52,6 +53,13 @@ export interface GrpoTrainerOptions<S extends ScenarioLike = Scenario> {
   advantageEstimator?: AdvantageEstimator;
   /** An objective of your own, in place of the one `config.objective` configures. */
   objective?: Objective<tf.Tensor>;
+  /**
+   * A KL estimator of your own, in place of the one `config.kl.estimator`
+   * names: it gives the built-in objective's KL term, the KL placed in the
+   * reward and the `klToReference` metric. The config's estimator name and
+   * clamps must then be unset. Data-parallel learning needs a named one.
+   */
+  klEstimator?: KlEstimator<tf.Tensor>;
   systemPrompt?: string;
   onEvent?: (event: TrainerEvent) => void;
   /** The critic of PPO mode (`config.value.enabled`). */

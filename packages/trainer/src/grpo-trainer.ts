@@ -1,6 +1,7 @@
 import {
   type AdvantageEstimator,
   InvalidArgumentError,
+  type KlEstimator,
   type Objective,
   Random,
   type ReferenceModel,
@@ -19,6 +20,7 @@ import {
   type TrainerEvent,
   validateTrainerOptions,
 } from './grpo-trainer-options';
+import { createInProcessRolloutSource } from './in-process-rollout-source';
 import {
   learnPolicy,
   type PolicyGradientWorkers,
@@ -30,18 +32,13 @@ import { type ReferenceScores, scoreReference } from './reference-scoring-stage'
 import { refreshReference } from './refresh-reference';
 import { shapeReturns } from './return-shaping-stage';
 import type { ScenarioLike } from './reward-scoring-stage';
-import {
-  collectRollouts,
-  type RolloutCollection,
-  refuseStaleGroups,
-} from './rollout-collection-stage';
-import { checkSourceGroups } from './rollout-source';
+import { type RolloutCollection, refuseStaleGroups } from './rollout-collection-stage';
+import { checkSourceGroups, type RolloutSource } from './rollout-source';
 import { buildStepMetrics, type EvaluationMetrics, type StepMetrics } from './step-metrics';
 import type { PolicyOptimizer, TrainablePolicy } from './trainable-policy';
 import { type GrpoTrainerConfig, resolveTrainerConfig } from './trainer-config';
 import { buildTrajectoryRecords, type TrajectoryRecord } from './trajectory-record';
 import {
-  type TransportRolloutCollection,
   TransportRolloutCollector,
   type TransportRolloutsState,
 } from './transport-rollout-collection';
@@ -104,15 +101,18 @@ export class GrpoTrainer<S extends ScenarioLike = Scenario> {
   readonly valueOptimizer: PolicyOptimizer | undefined;
   readonly advantageEstimator: AdvantageEstimator;
   readonly objective: Objective<tf.Tensor>;
+  /** The one KL estimator of the loss term, the KL in the reward and the `klToReference` metric. */
+  readonly klEstimator: KlEstimator<tf.Tensor>;
   systemPrompt: string | undefined;
   private readonly options: GrpoTrainerOptions<S>;
   private readonly advantageStage: AdvantageStage;
   private readonly workers: PolicyGradientWorkers | undefined;
-  private readonly klEstimator;
   private readonly pendingWarnings: string[] = [];
   private readonly listeners = new Set<(event: TrainerEvent) => void>();
   /** Set when rollouts run on workers over a transport. */
   readonly rolloutCollector: TransportRolloutCollector<S> | undefined;
+  /** Where training rollouts come from: the given source, the transport's workers, or this process. */
+  readonly rolloutSource: RolloutSource<S>;
   private klController: KlController;
   private random: Random;
   private stepIndex = 0;
@@ -144,6 +144,7 @@ export class GrpoTrainer<S extends ScenarioLike = Scenario> {
       config,
       ...(options.advantageEstimator ? { advantageEstimator: options.advantageEstimator } : {}),
       ...(options.objective ? { objective: options.objective } : {}),
+      ...(options.klEstimator ? { klEstimator: options.klEstimator } : {}),
     });
     this.advantageEstimator = algorithms.advantageEstimator;
     this.objective = algorithms.objective;
@@ -163,6 +164,14 @@ export class GrpoTrainer<S extends ScenarioLike = Scenario> {
     this.random = new Random(config.seed);
     this.rolloutCollector =
       options.rollouts === undefined ? undefined : new TransportRolloutCollector(options.rollouts);
+    this.rolloutSource =
+      options.rolloutSource ??
+      this.rolloutCollector ??
+      createInProcessRolloutSource({
+        // validateTrainerOptions made sure there is one when no source is given.
+        environment: options.environment!,
+        rewards: options.rewards,
+      });
     if (this.rolloutCollector?.options.mode === 'asynchronous' && config.maxPolicyLag === 0) {
       warn(
         'rollouts.mode is asynchronous but maxPolicyLag is 0: every group sampled ahead is stale and dropped; set maxPolicyLag to the updates per step times rollouts.stepsAhead',
@@ -192,7 +201,7 @@ export class GrpoTrainer<S extends ScenarioLike = Scenario> {
     }
     const reason =
       objectiveConfig === undefined
-        ? 'an objective instance was given, which workers cannot rebuild'
+        ? `${options.objective ? 'an objective' : 'a klEstimator'} instance was given, which workers cannot rebuild`
         : unshardableReason(objectiveConfig);
     if (reason !== undefined || objectiveConfig === undefined) {
       warn(`data-parallel learning is off: ${reason}; the policy learns in this thread`);
@@ -263,51 +272,28 @@ export class GrpoTrainer<S extends ScenarioLike = Scenario> {
     const warn = (message: string) => this.warn(message);
     for (const message of this.pendingWarnings.splice(0)) warn(message);
     const stepStart = performance.now();
-    const request = {
+    const collection: RolloutCollection = await this.rolloutSource.collect({
+      step: this.stepIndex,
+      label: `s${this.stepIndex}`,
       scenarioPool: this.options.trainScenarios,
       random: this.random,
       scenariosPerStep: config.scenariosPerStep,
       groupSize: config.groupSize,
+      policy: this.policy,
+      currentVersion: this.policy.version,
+      maxPolicyLag: config.maxPolicyLag,
       generation: this.generationOptions(),
       ...(this.systemPrompt === undefined ? {} : { systemPrompt: this.systemPrompt }),
       maxSequenceLength: config.maxSequenceLength,
       zeroSpreadTolerance: config.advantage.zeroSpreadTolerance,
-      label: `s${this.stepIndex}`,
-    };
-    const { rolloutSource: source, environment } = this.options;
-    const transportCollection: TransportRolloutCollection | undefined =
-      !source && this.rolloutCollector
-        ? await this.rolloutCollector.collect({
-            ...request,
-            policy: this.policy,
-            dynamicSampling: config.dynamicSampling,
-            step: this.stepIndex,
-            maxPolicyLag: config.maxPolicyLag,
-            warn,
-          })
-        : undefined;
-    const collection: RolloutCollection = source
-      ? await source.collect({
-          ...request,
-          step: this.stepIndex,
-          currentVersion: this.policy.version,
-          maxPolicyLag: config.maxPolicyLag,
-        })
-      : (transportCollection ??
-        (await collectRollouts({
-          ...request,
-          policy: this.policy,
-          // validateTrainerOptions made sure there is one when no source is given.
-          environment: environment!,
-          rewards: this.options.rewards,
-          dynamicSampling: config.dynamicSampling,
-        })));
-    if (source)
-      checkSourceGroups({
-        kind: source.kind,
-        groups: collection.groups,
-        groupSize: config.groupSize,
-      });
+      dynamicSampling: config.dynamicSampling,
+      warn,
+    });
+    checkSourceGroups({
+      kind: this.rolloutSource.kind,
+      groups: collection.groups,
+      groupSize: config.groupSize,
+    });
     this.episodeCount += collection.episodes;
     for (const failure of collection.failures)
       this.emit({ type: 'reward-failure', step: this.stepIndex, failure });
@@ -422,7 +408,7 @@ export class GrpoTrainer<S extends ScenarioLike = Scenario> {
       episodes: this.episodeCount,
       trajectories,
       collection,
-      staleGroups: refused.length + (transportCollection?.staleGroups ?? 0),
+      staleGroups: refused.length + (collection.staleGroups ?? 0),
       klToReference: reference.klToReference,
       klCoefficient: this.klController.coefficient,
       policy,

@@ -94,6 +94,7 @@ export type {
 } from './grpo-trainer';
 export { GrpoTrainer } from './grpo-trainer';
 export { validateTrainerOptions } from './grpo-trainer-options';
+export { createInProcessRolloutSource } from './in-process-rollout-source';
 export { hyperparametersOfConfig, memberConfig } from './member-config';
 export type { MetricsRecord } from './metrics-log';
 export { MetricsLog, parseMetricsLog } from './metrics-log';
@@ -213,7 +214,6 @@ export type { TrajectoryRecord } from './trajectory-record';
 export { buildTrajectoryRecords } from './trajectory-record';
 export {
   type RolloutTaskPayload,
-  type TransportCollectInput,
   type TransportRolloutCollection,
   TransportRolloutCollector,
   type TransportRolloutsState,

@@ -1,6 +1,8 @@
-import { Random } from '@cohort/core';
+import { InvalidArgumentError, type KlEstimator, NonFiniteError, Random } from '@cohort/core';
 import { expectArraysClose } from '@cohort/core/test';
+import { createKlEstimator } from '@cohort/kl';
 import { initializeBackend, UnigramReference } from '@cohort/tfjs';
+import type * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { scoreReference } from './reference-scoring-stage';
 import { fixturePolicy, fixtureTrajectory, unigramLogProb } from './stage-test-fixtures';
@@ -38,7 +40,7 @@ describe('scoreReference', () => {
         referenceModel: new UnigramReference(referencePolicy),
         trajectories,
         temperature: 1,
-        estimator,
+        estimator: createKlEstimator({ name: estimator }),
       });
       const expectedPerToken = trajectories.map((trajectory) =>
         trajectory.tokenIds.map((id, position) =>
@@ -69,8 +71,53 @@ describe('scoreReference', () => {
       referenceModel: new UnigramReference(fixturePolicy()),
       trajectories: [],
       temperature: 1,
-      estimator: 'k3',
+      estimator: createKlEstimator({ name: 'k3' }),
     });
     expect(scores).toEqual({ klPerToken: [], klSumPerTrajectory: [], klToReference: 0 });
+  });
+
+  it("uses a user's estimator on the sampled tokens, and refuses one that gives a wrong count or NaN", async () => {
+    const referencePolicy = fixturePolicy(2);
+    const policyLogits = Array.from(fixturePolicy(1).logits.dataSync());
+    const trajectories = [
+      fixtureTrajectory({
+        id: 't0',
+        random: new Random(4),
+        behaviorLogits: policyLogits,
+        length: 7,
+        sampled: 3,
+        reward: 0,
+      }),
+    ];
+    const user = (estimate: KlEstimator<tf.Tensor>['estimate']): KlEstimator<tf.Tensor> => ({
+      name: 'user',
+      estimate,
+      estimateTensor: () => {
+        throw new Error('not used by this stage');
+      },
+    });
+    const score = (estimator: KlEstimator<tf.Tensor>) =>
+      scoreReference({
+        referenceModel: new UnigramReference(referencePolicy),
+        trajectories,
+        temperature: 1,
+        estimator,
+      });
+    const referenceLogits = Array.from(referencePolicy.logits.dataSync());
+    const squares = await score(
+      user(({ logProbs, refLogProbs }) => logProbs.map((p, t) => (p - refLogProbs[t]!) ** 2)),
+    );
+    const expected = trajectories[0]!.tokenIds.map((id, position) =>
+      trajectories[0]!.lossMask[position] === 1
+        ? (unigramLogProb(policyLogits, id) - unigramLogProb(referenceLogits, id)) ** 2
+        : 0,
+    );
+    expectArraysClose(squares.klPerToken, [expected], 1e-6);
+    await expect(score(user(({ logProbs }) => logProbs.slice(1)))).rejects.toThrow(
+      InvalidArgumentError,
+    );
+    await expect(score(user(({ logProbs }) => logProbs.map(() => Number.NaN)))).rejects.toThrow(
+      NonFiniteError,
+    );
   });
 });

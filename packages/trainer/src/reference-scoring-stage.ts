@@ -1,5 +1,10 @@
-import type { ReferenceModel, Trajectory } from '@cohort/core';
-import { type KlEstimator, klPerToken } from '@cohort/kl';
+import {
+  InvalidArgumentError,
+  type KlEstimator,
+  NonFiniteError,
+  type ReferenceModel,
+  type Trajectory,
+} from '@cohort/core';
 
 /** What the reference-scoring stage hands on. */
 export interface ReferenceScores {
@@ -16,14 +21,14 @@ export interface ReferenceScores {
 /**
  * The reference-scoring stage: log-probs of the sampled tokens under the frozen
  * reference, and the per-token KL of the behaviour policy to it with the
- * configured estimator (Schulman 2020, "Approximating KL divergence": k1 =
- * log p - log q, k2 = (log p - log q)^2 / 2, k3 = q/p - 1 - log(q/p)), the same
- * estimator as the loss uses, so the metric, the reward penalty and the loss
- * agree.
+ * trainer's {@link KlEstimator} (a built-in one, Schulman 2020, "Approximating
+ * KL divergence": k1 = log p - log q, k2 = (log p - log q)^2 / 2,
+ * k3 = q/p - 1 - log(q/p); or the user's own), the same instance as the loss
+ * uses, so the metric, the reward penalty and the loss agree.
  *
  * @example
  * ```ts
- * const scores = await scoreReference({ referenceModel, trajectories, temperature: 1, estimator: 'k3' });
+ * const scores = await scoreReference({ referenceModel, trajectories, temperature: 1, estimator: createKlEstimator({ name: 'k3' }) });
  * ```
  */
 export async function scoreReference(options: {
@@ -44,11 +49,25 @@ export async function scoreReference(options: {
     trajectory.lossMask.forEach((mask, position) => {
       if (mask === 1) positions.push(position);
     });
-    const masked = klPerToken({
+    const masked = options.estimator.estimate({
       logProbs: positions.map((position) => trajectory.behaviorLogProbs[position]!),
       refLogProbs: positions.map((position) => refLogProbsPerToken[row]![position]!),
-      estimator: options.estimator,
     });
+    if (masked.length !== positions.length) {
+      throw new InvalidArgumentError({
+        argument: `estimator '${options.estimator.name}'`,
+        value: `${masked.length} values`,
+        message: `must give one value per sampled token (${positions.length} in trajectory ${trajectory.id})`,
+      });
+    }
+    const bad = masked.findIndex((value) => !Number.isFinite(value));
+    if (bad >= 0) {
+      throw new NonFiniteError({
+        quantity: `klPerToken[${positions[bad]}]`,
+        value: masked[bad]!,
+        context: `trajectory ${trajectory.id}, KL estimator '${options.estimator.name}'`,
+      });
+    }
     const perToken = new Array<number>(trajectory.tokenIds.length).fill(0);
     positions.forEach((position, index) => {
       perToken[position] = masked[index]!;

@@ -28,6 +28,8 @@ export interface RolloutCollection {
   staleEpisodes?: number;
   /** Episodes the source gave up on because their reward never came. */
   timedOutEpisodes?: number;
+  /** Groups the source dropped because they were sampled too many versions ago (sources that see groups, such as a transport). */
+  staleGroups?: number;
 }
 
 /** Options of {@link collectRollouts}. */

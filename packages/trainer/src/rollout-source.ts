@@ -2,6 +2,7 @@ import { InvalidArgumentError, type Random, type TrajectoryGroup } from '@cohort
 import type { ScenarioLike } from './reward-scoring-stage';
 import type { RolloutOptions } from './rollout';
 import type { RolloutCollection } from './rollout-collection-stage';
+import type { TrainablePolicy } from './trainable-policy';
 
 /** What the trainer asks a {@link RolloutSource} for at the start of a step. */
 export interface RolloutSourceRequest<S extends ScenarioLike> {
@@ -16,7 +17,9 @@ export interface RolloutSourceRequest<S extends ScenarioLike> {
   scenariosPerStep: number;
   /** Trajectories per group: every kept group must hold exactly this many. */
   groupSize: number;
-  /** The learner's policy version when the step starts. */
+  /** The learner's policy: sources that sample in this process use it, sources over a transport publish its weights. */
+  policy: TrainablePolicy;
+  /** The learner's policy version when the step starts (`policy.version`). */
   currentVersion: number;
   /** Trajectories sampled more than this many versions before `currentVersion` must not be kept. */
   maxPolicyLag: number;
@@ -25,14 +28,21 @@ export interface RolloutSourceRequest<S extends ScenarioLike> {
   maxSequenceLength: number;
   /** Groups whose returns spread by at most this count as zero-spread in `zeroSpreadGroupFraction`. */
   zeroSpreadTolerance: number;
+  /** Dynamic sampling (DAPO): drop zero-spread groups and roll out again, at most `maxRefills` times. */
+  dynamicSampling: { enabled: boolean; maxRefills: number };
+  /** Reports what the source dropped or could not get, as trainer warnings. */
+  warn: (message: string) => void;
 }
 
 /**
- * Where a trainer's rollouts come from when they are not run in process by
- * the trainer itself: an OpenAI-compatible gateway fed by an external agent
- * program, a queue of remote workers. It hands back the same
- * {@link RolloutCollection} as the in-process stage, so every later stage
- * (reference scoring, return shaping, advantages, objectives) runs unchanged.
+ * Where a trainer's rollouts come from: the one protocol of the
+ * rollout-collection stage. The trainer's environment run in process
+ * (`createInProcessRolloutSource`, the default), workers over a transport
+ * (`TransportRolloutCollector`), an OpenAI-compatible gateway fed by an
+ * external agent program (`createGatewayRolloutSource` in `@cohort/gateway`).
+ * Each hands back a {@link RolloutCollection}, so every later stage
+ * (reference scoring, return shaping, advantages, objectives) runs the same
+ * whichever source ran.
  *
  * @example
  * ```ts
@@ -40,7 +50,7 @@ export interface RolloutSourceRequest<S extends ScenarioLike> {
  * ```
  */
 export interface RolloutSource<S extends ScenarioLike> {
-  /** A short name for logs: `gateway`, `nats`, ... */
+  /** A short name for logs: `in-process`, `transport`, `gateway`, ... */
   readonly kind: string;
   collect(request: RolloutSourceRequest<S>): Promise<RolloutCollection>;
 }

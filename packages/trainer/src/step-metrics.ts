@@ -2,7 +2,7 @@ import type { Trajectory } from '@cohort/core';
 import type { CriticLearningResult } from './critic-learning-stage';
 import type { PolicyLearningResult } from './policy-learning-stage';
 import type { RolloutCollection } from './rollout-collection-stage';
-import { summarize } from './statistics';
+import { mean, summarize } from './statistics';
 
 /** Numbers reported after each training step. */
 export interface StepMetrics {
@@ -83,11 +83,6 @@ export interface EvaluationMetrics {
     endReason: string;
     messages: Trajectory['messages'];
   }[];
-}
-
-/** Mean of `values`, 0 when empty. */
-export function mean(values: readonly number[]): number {
-  return values.length === 0 ? 0 : values.reduce((sum, value) => sum + value, 0) / values.length;
 }
 
 /** Mean of each reward function over the trajectories where it applied (null: did not apply or failed). */

@@ -9,6 +9,7 @@ import { type ToolCallMetrics, toolCallMetrics } from '@cohort/environments';
 import type { GrpoTrainer } from './grpo-trainer';
 import type { ScenarioLike, WeightedReward } from './reward-scoring-stage';
 import { rolloutGroups } from './rollout';
+import { mean } from './statistics';
 import { type EvaluationMetrics, meanByFunction } from './step-metrics';
 
 /** A 95% interval `[low, high]`. */
@@ -159,10 +160,6 @@ export interface StratifiedEvaluationOptions<S extends ScenarioLike = Scenario> 
    * into `counts` (for example the support desk's invented order ids).
    */
   episodeCounts?: (trajectory: Trajectory, scenario: S) => Record<string, number>;
-}
-
-function mean(values: readonly number[]): number {
-  return values.length === 0 ? 0 : values.reduce((sum, value) => sum + value, 0) / values.length;
 }
 
 /**

@@ -45,7 +45,8 @@ export const KlConfigSchema = z
     controller: KlControllerConfigSchema.default({ type: 'fixed', coefficient: 0 }),
     /**
      * The KL estimator of the loss term, the reward penalty and the `klToReference` metric.
-     * Omitted: the objective's (its preset's `klEstimator`, k3 for every built-in preset).
+     * Omitted: the objective's (its preset's `klEstimator`, k3 for every built-in preset),
+     * or the trainer's `klEstimator` instance when one is given.
      */
     estimator: KlEstimatorSchema.optional(),
     /** `loss`: beta * KL in the objective (GRPO); `reward`: subtract beta * sum of the per-token KL from the return (PPO/RLHF). */

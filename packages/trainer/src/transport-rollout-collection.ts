@@ -9,6 +9,7 @@ import type {
 import { encodePolicySnapshot } from './policy-snapshot';
 import type { ScenarioLike } from './reward-scoring-stage';
 import type { RolloutCollection } from './rollout-collection-stage';
+import type { RolloutSource, RolloutSourceRequest } from './rollout-source';
 import type { TrainablePolicy } from './trainable-policy';
 import {
   type TransportRolloutsOptions,
@@ -31,24 +32,6 @@ export interface TransportRolloutsState {
   position: TransportPosition;
   /** Tasks already handed out for later steps (asynchronous mode); a resumed learner collects them, never redraws them. */
   aheadTasks: RolloutTask[];
-}
-
-/** What the trainer gives {@link TransportRolloutCollector.collect} each step. */
-export interface TransportCollectInput<S extends ScenarioLike> {
-  step: number;
-  policy: TrainablePolicy;
-  scenarioPool: readonly S[];
-  random: Random;
-  scenariosPerStep: number;
-  groupSize: number;
-  generation: GenerationOptions;
-  systemPrompt?: string;
-  maxSequenceLength: number;
-  zeroSpreadTolerance: number;
-  dynamicSampling: { enabled: boolean; maxRefills: number };
-  /** Groups sampled more than this many versions before the learner's are dropped. */
-  maxPolicyLag: number;
-  warn: (message: string) => void;
 }
 
 /** A {@link RolloutCollection} with what the transport counted. */
@@ -85,7 +68,8 @@ function drawScenarios<S>(random: Random, pool: readonly S[], count: number): S[
  * const trainer = new GrpoTrainer({ ...options, rollouts: { transport } });
  * ```
  */
-export class TransportRolloutCollector<S extends ScenarioLike> {
+export class TransportRolloutCollector<S extends ScenarioLike> implements RolloutSource<S> {
+  readonly kind = 'transport';
   readonly options: TransportRolloutsOptions;
   private readonly ahead = new Map<number, RolloutTask[]>();
   private publishedVersion: number | undefined;
@@ -99,7 +83,7 @@ export class TransportRolloutCollector<S extends ScenarioLike> {
   }
 
   /** Runs one step's rollouts on the transport's workers. */
-  async collect(input: TransportCollectInput<S>): Promise<TransportRolloutCollection> {
+  async collect(input: RolloutSourceRequest<S>): Promise<TransportRolloutCollection> {
     const { step, dynamicSampling } = input;
     await this.publish(input.policy);
     const planned = this.ahead.get(step);
@@ -199,7 +183,7 @@ export class TransportRolloutCollector<S extends ScenarioLike> {
   }
 
   private plan(
-    input: TransportCollectInput<S>,
+    input: RolloutSourceRequest<S>,
     step: number,
     round: number,
     count: number,

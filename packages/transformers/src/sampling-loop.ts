@@ -1,4 +1,5 @@
 import {
+  type FinishReason,
   InvalidArgumentError,
   NonFiniteError,
   Random,
@@ -70,7 +71,7 @@ interface Row {
   random: Random;
   tokenIds: number[];
   logProbsPerToken: number[];
-  finishReason?: SampledCompletion['finishReason'];
+  finishReason?: FinishReason;
 }
 
 /**

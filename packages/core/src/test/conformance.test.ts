@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import type { KlEstimator } from '../kl-estimator';
 import type { Policy, SampledCompletion, SampleRequest } from '../policy';
 import {
   ConformanceError,
+  checkKlEstimatorConformance,
   checkPolicyConformance,
   checkRewardFunctionConformance,
 } from './conformance';
@@ -83,5 +85,55 @@ describe('the RewardFunction conformance suite', () => {
       reward: { name: 'constant', score: () => 0.5 },
       contexts: [context],
     });
+  });
+});
+
+describe('the KlEstimator conformance suite', () => {
+  // A "runtime" whose tensors are plain [row][position] arrays, with k2 and its gradient by hand.
+  type Rows = number[][];
+  const k2 = (p: number, q: number) => 0.5 * (q - p) ** 2;
+  function estimator(tensorValue: (p: number, q: number) => number): KlEstimator<Rows> {
+    return {
+      name: 'k2',
+      estimate: ({ logProbs, refLogProbs }) =>
+        logProbs.map((p, index) => k2(p, refLogProbs[index]!)),
+      estimateTensor: ({ logProbs, refLogProbs }) =>
+        logProbs.map((row, r) => row.map((p, t) => tensorValue(p, refLogProbs[r]![t]!))),
+    };
+  }
+  const options = (kl: KlEstimator<Rows>, gradient: (p: number, q: number) => number) => ({
+    estimator: kl,
+    toTensor: (values: Rows) => values,
+    toArray: (tensor: Rows) => tensor,
+    gradient: ({ logProbs, refLogProbs }: { logProbs: Rows; refLogProbs: Rows }) =>
+      logProbs.map((row, r) => row.map((p, t) => gradient(p, refLogProbs[r]![t]!))),
+  });
+
+  it('passes k2 with its true gradient, p - q', () => {
+    expect(() =>
+      checkKlEstimatorConformance(options(estimator(k2), (p, q) => p - q)),
+    ).not.toThrow();
+  });
+
+  it('catches tensor values that disagree with the arrays, and a wrong gradient', () => {
+    expect(() =>
+      checkKlEstimatorConformance(
+        options(
+          estimator((p, q) => 2 * k2(p, q)),
+          (p, q) => p - q,
+        ),
+      ),
+    ).toThrow(/estimate and estimateTensor agree/);
+    expect(() => checkKlEstimatorConformance(options(estimator(k2), (p, q) => q - p))).toThrow(
+      ConformanceError,
+    );
+    expect(() =>
+      checkKlEstimatorConformance(
+        options(
+          estimator((p, q) => k2(p, q) + 0.1),
+          (p, q) => p - q,
+        ),
+      ),
+    ).toThrow(/agree/);
   });
 });

@@ -1,5 +1,6 @@
 import type { Environment } from '../environment';
 import { InvalidArgumentError } from '../errors';
+import type { KlEstimator, KlEstimatorInput } from '../kl-estimator';
 import type { Policy, ReferenceModel } from '../policy';
 import type { RewardContext, RewardFunction } from '../reward-function';
 
@@ -392,4 +393,132 @@ export async function checkRewardFunctionConformance<ScenarioType>(options: {
       `context ${index}`,
     );
   }
+}
+
+/** Options of {@link checkKlEstimatorConformance}. */
+export interface KlEstimatorConformanceOptions<TensorType> {
+  estimator: KlEstimator<TensorType>;
+  /** Makes a tensor of the estimator's runtime from `[row][position]` numbers (for tfjs: `tf.tensor2d`). */
+  toTensor: (values: number[][]) => TensorType;
+  /** Reads a tensor back as `[row][position]` numbers (for tfjs: `(t) => t.arraySync()`). */
+  toArray: (tensor: TensorType) => number[][];
+  /** `d/d logProbs` of the sum of `estimateTensor`'s values, as `[row][position]` numbers. */
+  gradient: (input: KlEstimatorInput<TensorType>) => number[][];
+  /** Largest allowed gap between the array and tensor values, and of the gradient to finite differences. */
+  tolerance?: number;
+  /** Disposes a tensor after reading it, for runtimes that need it. */
+  dispose?: (tensor: TensorType) => void;
+}
+
+/**
+ * The shared conformance suite of {@link KlEstimator}: per-token values of
+ * the input's shape; 0 where the two log-probs are equal; finite on finite
+ * inputs; `estimate` and `estimateTensor` agree; the gradient of
+ * `estimateTensor` with respect to `logProbs` matches central finite
+ * differences of `estimate` away from ties (so the loss's KL term and the
+ * reward's agree);
+ * the input is not mutated.
+ *
+ * @throws ConformanceError naming the guarantee.
+ * @example
+ * ```ts
+ * checkKlEstimatorConformance({ estimator, toTensor: (v) => tf.tensor2d(v), toArray: (t) => t.arraySync() as number[][],
+ *   gradient: ({ logProbs, refLogProbs }) => tf.grad((x) => tf.sum(estimator.estimateTensor({ logProbs: x, refLogProbs })))(logProbs).arraySync() as number[][] });
+ * ```
+ */
+export function checkKlEstimatorConformance<TensorType>(
+  options: KlEstimatorConformanceOptions<TensorType>,
+): void {
+  const { estimator } = options;
+  const protocol = 'KlEstimator';
+  const tolerance = options.tolerance ?? 1e-4;
+  // Log-ratios from -3 to 3 and a row of ties, with log-probs well inside float32's range.
+  const logProbs = [
+    [-0.5, -1.2, -2.0, -0.1, -3.5],
+    [-1.0, -0.7, -4.0, -2.5, -0.3],
+  ];
+  const refLogProbs = [
+    [-0.5, -0.4, -3.0, -3.1, -0.5],
+    [-1.0, -0.7, -4.0, -2.5, -0.3],
+  ];
+  const frozen = JSON.stringify([logProbs, refLogProbs]);
+  const rows = logProbs.map((row, index) =>
+    estimator.estimate({ logProbs: row, refLogProbs: refLogProbs[index]! }),
+  );
+  check(
+    JSON.stringify([logProbs, refLogProbs]) === frozen,
+    protocol,
+    'estimate does not mutate its input',
+    'the input changed',
+  );
+  rows.forEach((row, index) => {
+    check(
+      Array.isArray(row) && row.length === logProbs[index]!.length,
+      protocol,
+      'one value per token',
+      `row ${index}: ${row?.length} values for ${logProbs[index]!.length} tokens`,
+    );
+    check(
+      row.every((value) => Number.isFinite(value)),
+      protocol,
+      'finite inputs give finite values',
+      `row ${index}: [${row}]`,
+    );
+  });
+  check(
+    rows[1]!.every((value) => Math.abs(value) <= 1e-12) && rows[0]![0] === 0,
+    protocol,
+    'equal log-probs give 0',
+    `[${rows[1]}], ${rows[0]![0]}`,
+  );
+  const policyTensor = options.toTensor(logProbs);
+  const referenceTensor = options.toTensor(refLogProbs);
+  const valuesTensor = estimator.estimateTensor({
+    logProbs: policyTensor,
+    refLogProbs: referenceTensor,
+  });
+  const values = options.toArray(valuesTensor);
+  options.dispose?.(valuesTensor);
+  check(
+    values.length === rows.length &&
+      values.every((row, index) => row.length === rows[index]!.length),
+    protocol,
+    'estimateTensor keeps the input shape',
+    `got ${values.length} rows of [${values.map((row) => row.length)}]`,
+  );
+  values.forEach((row, rowIndex) => {
+    row.forEach((value, position) => {
+      const expected = rows[rowIndex]![position]!;
+      check(
+        Math.abs(value - expected) <= tolerance * Math.max(1, Math.abs(expected)),
+        protocol,
+        'estimate and estimateTensor agree',
+        `row ${rowIndex}, position ${position}: ${value} vs ${expected}`,
+      );
+    });
+  });
+  const gradient = options.gradient({ logProbs: policyTensor, refLogProbs: referenceTensor });
+  options.dispose?.(policyTensor);
+  options.dispose?.(referenceTensor);
+  const step = 1e-3;
+  logProbs.forEach((row, rowIndex) => {
+    row.forEach((logProb, position) => {
+      // At a tie an estimator may have a kink (abs = |d|), so its gradient there is a convention.
+      if (logProb === refLogProbs[rowIndex]![position]) return;
+      const at = (shift: number) =>
+        estimator.estimate({
+          logProbs: [logProb + shift],
+          refLogProbs: [refLogProbs[rowIndex]![position]!],
+        })[0]!;
+      const expected = (at(step) - at(-step)) / (2 * step);
+      const actual = gradient[rowIndex]?.[position];
+      check(
+        actual !== undefined &&
+          Math.abs(actual - expected) <= 10 * tolerance * Math.max(1, Math.abs(expected)),
+        protocol,
+        'the gradient of estimateTensor matches finite differences of estimate',
+        `row ${rowIndex}, position ${position}: ${actual} vs ${expected}`,
+      );
+    });
+  });
 }

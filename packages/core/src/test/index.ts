@@ -1,7 +1,8 @@
-export type { PolicyConformanceOptions } from './conformance';
+export type { KlEstimatorConformanceOptions, PolicyConformanceOptions } from './conformance';
 export {
   ConformanceError,
   checkEnvironmentConformance,
+  checkKlEstimatorConformance,
   checkPolicyConformance,
   checkReferenceModelConformance,
   checkRewardFunctionConformance,
