@@ -28,6 +28,8 @@ export interface CandidateGenerator {
   propose(request: {
     prompt: string;
     query: string;
+    /** The scenario the query came from, when it came from one. */
+    scenario?: unknown;
     count: number;
     seed: number;
   }): Promise<string[]>;
@@ -371,6 +373,7 @@ export class CandidateSelectorTrainer<
       const decision: CandidateDecision = {
         prompt: query.prompt,
         query: query.query,
+        ...(query.scenario === undefined ? {} : { scenario: query.scenario }),
         candidates,
         candidateFeatures: features,
         chosenIndex,
@@ -430,6 +433,7 @@ export class CandidateSelectorTrainer<
       return await this.parts.reward({
         prompt: decision.prompt,
         query: decision.query,
+        ...(decision.scenario === undefined ? {} : { scenario: decision.scenario }),
         response: decision.response,
         candidates: decision.candidates,
         chosenIndex: decision.chosenIndex,

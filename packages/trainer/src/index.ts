@@ -37,7 +37,7 @@ export type {
   CandidateRewardInput,
   CandidateRewardSource,
 } from './candidate-reward';
-export { candidateRewardFromFunction } from './candidate-reward';
+export { candidateRewardFromFunction, candidateRewardFromRewards } from './candidate-reward';
 export type {
   CandidateActorLossOptions,
   CandidateActorLossResult,
@@ -47,6 +47,13 @@ export {
   criticBaselineAdvantages,
   transitionGroupAdvantages,
 } from './candidate-selector-advantages';
+export type {
+  CandidateSelectorRunEvent,
+  CandidateSelectorRunOptions,
+  CandidateSelectorRunSummary,
+  RunnableCandidateSelector,
+} from './candidate-selector-run';
+export { CandidateSelectorRun } from './candidate-selector-run';
 export type {
   TrainableCandidateActor,
   TrainableRewardCritic,
