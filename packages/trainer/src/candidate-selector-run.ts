@@ -1,4 +1,4 @@
-import { readdir, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { CheckpointError, InvalidArgumentError, Random } from '@cohort/core';
 import type { OptimizerState, WeightMap } from '@cohort/tfjs';
@@ -20,7 +20,7 @@ import {
   type EncodedOptimizerState,
   encodeOptimizerState,
 } from './optimizer-state-codec';
-import { removeStaleTemporaries, truncateJsonLines } from './run-files';
+import { listStepCheckpoints, removeStaleTemporaries, truncateJsonLines } from './run-files';
 
 /** The trainer a {@link CandidateSelectorRun} drives: the MLP actor and critic, or any trainable pair. */
 export type RunnableCandidateSelector = CandidateSelectorTrainer<
@@ -70,7 +70,6 @@ export interface CandidateSelectorRunSummary {
   lastEvaluation?: CandidateEvaluation & { step: number };
 }
 
-const checkpointPattern = /^step-(\d{6,})$/;
 const actorPrefix = 'actor.';
 const criticPrefix = 'critic.';
 const initialActorPrefix = 'initial-actor.';
@@ -333,21 +332,8 @@ export class CandidateSelectorRun {
     return directory;
   }
 
-  private async listCheckpoints(): Promise<{ step: number; directory: string }[]> {
-    let names: string[];
-    try {
-      names = await readdir(this.checkpointDirectory);
-    } catch {
-      return [];
-    }
-    return names
-      .map((name) => ({ name, match: checkpointPattern.exec(name) }))
-      .filter((entry) => entry.match !== null)
-      .map((entry) => ({
-        step: Number(entry.match![1]),
-        directory: path.join(this.checkpointDirectory, entry.name),
-      }))
-      .sort((a, b) => a.step - b.step);
+  private listCheckpoints(): Promise<{ step: number; directory: string }[]> {
+    return listStepCheckpoints(this.checkpointDirectory);
   }
 
   /**

@@ -58,7 +58,12 @@ export type CandidateSkipReason = 'null-reward' | 'non-finite-reward' | 'reward-
 /** Events of the {@link CandidateSelectorTrainer}, for logging and callbacks. */
 export type CandidateSelectorEvent =
   | { type: 'decision'; decision: CandidateDecision }
-  | { type: 'transition'; transition: Transition }
+  | {
+      type: 'transition';
+      transition: Transition;
+      /** The decision rewarded, with the actor's probabilities when it chose. */
+      decision: CandidateDecision;
+    }
   | {
       type: 'skipped';
       reason: CandidateSkipReason;
@@ -411,7 +416,7 @@ export class CandidateSelectorTrainer<
       groupId: decision.groupId,
     };
     this.buffer.push(transition);
-    this.emit({ type: 'transition', transition });
+    this.emit({ type: 'transition', transition, decision });
     return true;
   }
 

@@ -152,6 +152,7 @@ export type { RolloutSource, RolloutSourceRequest } from './rollout-source';
 export { checkSourceGroups } from './rollout-source';
 export { createRolloutTaskHandler, type RolloutTaskHandlerOptions } from './rollout-task-handler';
 export {
+  listStepCheckpoints,
   removeStaleCheckpointTemporaries,
   removeStaleTemporaries,
   truncateJsonLines,
