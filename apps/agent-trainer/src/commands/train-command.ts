@@ -5,7 +5,6 @@ import type { Scenario } from '@cohort/core';
 import { LlamaPolicy } from '@cohort/tfjs';
 import { saveLoraAdapter } from '@cohort/tfjs/node';
 import {
-  acquireRunLock,
   CallTimeoutError,
   createPromptEvolution,
   evaluationGain,
@@ -13,8 +12,6 @@ import {
   type MetricsRecord,
   parseMetricsLog,
   type RaisedDegenerationFlag,
-  type RunLock,
-  RunLockedError,
   removeStaleTemporaries,
   type ScenarioResult,
   type StratifiedEvaluationMetrics,
@@ -42,7 +39,7 @@ import {
   startRolloutWorkers,
 } from '../rollout-workers';
 import { assertRunModulesTrusted, readRunConfig } from '../run-config';
-import { createRunDirectory, type RunPaths, runPaths, writeJsonAtomic } from '../run-directory';
+import { claimRunDirectory, type RunPaths, runPaths, writeJsonAtomic } from '../run-directory';
 import { checkRunFits } from '../run-preflight';
 import {
   createTrainer,
@@ -51,6 +48,7 @@ import {
   type TrainerParts,
 } from '../training-setup';
 import { writeRunReport } from './report-command';
+import { trainCandidateSelector } from './train-candidate-selector';
 import { attachTrainingConsole } from './training-console';
 
 async function resolveConfig(command: TrainCommand): Promise<AppConfig> {
@@ -209,6 +207,9 @@ export async function trainCommand(command: TrainCommand, io: CliIo): Promise<Ex
       'reward "human-feedback" asks a person on the console\'s feedback page: add --console (and open the URL it prints)',
     );
   }
+  if (config.policy.type === 'candidate-selector') {
+    return trainCandidateSelector({ command, io, config });
+  }
   const humanFeedback: HumanFeedbackLink = {};
   let parts: TrainerParts | undefined;
   // The workers start once the run directory holds the config they load; the trainer is built first.
@@ -250,20 +251,12 @@ export async function trainCommand(command: TrainCommand, io: CliIo): Promise<Ex
     );
     return exitCodes.ok;
   }
-  const paths = command.resume
-    ? runPaths(command.resume)
-    : await createRunDirectory({
-        name: command.name ?? config.name,
-        ...(command.runsRoot ? { root: command.runsRoot } : {}),
-        ...(command.runDirectory ? { directory: command.runDirectory } : {}),
-      });
-  let lock: RunLock;
-  try {
-    lock = await acquireRunLock(paths.root);
-  } catch (error) {
-    if (RunLockedError.isInstance(error)) throw new UsageError(error.message, { cause: error });
-    throw error;
-  }
+  const { paths, lock } = await claimRunDirectory({
+    ...(command.resume ? { resume: command.resume } : {}),
+    name: command.name ?? config.name,
+    ...(command.runsRoot ? { runsRoot: command.runsRoot } : {}),
+    ...(command.runDirectory ? { runDirectory: command.runDirectory } : {}),
+  });
   try {
     return await trainInDirectory({
       command,
