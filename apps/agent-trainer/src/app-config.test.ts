@@ -4,6 +4,7 @@ import path from 'node:path';
 import { ValidationError } from '@cohort/core';
 import { describe, expect, it } from 'vitest';
 import { defaultAppConfigInput, readConfigFile, resolveAppConfig } from './app-config';
+import { candidateSelectorWarnings } from './candidate-selector-setup';
 import { UsageError } from './exit-codes';
 
 function issuesOf(input: unknown, overrides = {}): { path: string; message: string }[] {
@@ -176,6 +177,34 @@ describe('resolveAppConfig', () => {
     expect(
       resolveAppConfig({ policy: { type: 'proxy' } }, { model: 'models/tiny-qwen2' }).policy,
     ).toMatchObject({ type: 'proxy', baseModelDirectory: model });
+  });
+});
+
+describe('the candidate-selector policy', () => {
+  it('fills its defaults and names what a candidate-selector run would not use', () => {
+    const config = resolveAppConfig({
+      policy: { type: 'candidate-selector', candidates: 3 },
+      trainer: { steps: 5, groupSize: 8, evolution: { everyEpisodes: 0 } },
+    });
+    expect(config.policy).toEqual({
+      type: 'candidate-selector',
+      candidates: 3,
+      updateEvery: 8,
+      samplesPerQuery: 4,
+      advantage: 'group',
+      featureDimension: 256,
+      hiddenSize: 32,
+      epochs: 4,
+      learningRate: 0.01,
+      klCoefficient: 0.01,
+    });
+    // steps applies; groupSize does not; turning evolution off is no news.
+    expect(candidateSelectorWarnings(config)).toEqual([
+      'trainer.groupSize does not apply to the candidate-selector policy (it trains a small actor)',
+    ]);
+    expect(() =>
+      resolveAppConfig({ policy: { type: 'candidate-selector', candidates: 1 } }),
+    ).toThrow(/policy\.candidates/);
   });
 });
 

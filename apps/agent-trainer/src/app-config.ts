@@ -63,17 +63,76 @@ const ProxyPolicySchema = z
   })
   .strict();
 
-/** A frozen LM proposes K candidates; a small actor chooses one (GPRO actor-critic). */
+/**
+ * The candidate selector (GPRO actor-critic): a frozen LM proposes K
+ * candidate replies to each query (the opening message of a scenario), a
+ * small tfjs actor chooses one from hashed text features, a critic predicts
+ * the reward, and an update every M queries trains both. Rewarded by the
+ * config's `rewards` (functions, a person on the console with
+ * `human-feedback`, or both). `trainer.steps` counts updates; the trainer's
+ * `generation`, `seed`, `evaluation` and `checkpoint` settings apply.
+ */
 const CandidateSelectorPolicySchema = z
   .object({
     type: z.literal('candidate-selector'),
-    /** Folder of the frozen proposing model (default: the embedded model). */
-    modelDirectory: z.string().min(1).optional(),
-    /** K: candidates per query. */
-    candidates: z.number().int().min(2).default(4),
-    /** M: queries between updates. */
-    updateEvery: z.number().int().positive().default(8),
-    advantage: z.enum(['group', 'critic']).default('group'),
+    modelDirectory: z
+      .string()
+      .min(1)
+      .optional()
+      .describe(
+        'folder of the frozen LM that proposes the candidates (default: the embedded model)',
+      ),
+    candidates: z.number().int().min(2).max(16).default(4).describe('K: candidates per query'),
+    updateEvery: z
+      .number()
+      .int()
+      .positive()
+      .max(1024)
+      .default(8)
+      .describe('M: queries per actor-critic update (one training step)'),
+    samplesPerQuery: z
+      .number()
+      .int()
+      .positive()
+      .max(64)
+      .default(4)
+      .describe(
+        'choices the actor samples per query, the group of `group` advantages; a person is asked once per query however many (4 gives group advantages room without re-asking)',
+      ),
+    advantage: z
+      .enum(['group', 'critic'])
+      .default('group')
+      .describe(
+        '`group`: relative to the other choices for the same query (GRPO); `critic`: r - V',
+      ),
+    featureDimension: z
+      .number()
+      .int()
+      .positive()
+      .max(65_536)
+      .default(256)
+      .describe(
+        'size of the hashed word features of query + candidate, the input of the actor and the critic',
+      ),
+    hiddenSize: z
+      .number()
+      .int()
+      .positive()
+      .max(4096)
+      .default(32)
+      .describe('hidden units of the actor and the critic (one layer each)'),
+    epochs: z.number().int().positive().max(64).default(4).describe('passes over each batch'),
+    learningRate: z
+      .number()
+      .positive()
+      .max(1)
+      .default(0.01)
+      .describe('Adam learning rate of the actor and the critic (small MLPs learn at 1e-2)'),
+    klCoefficient: z
+      .number()
+      .min(0)
+      .default(0.01)
+      .describe("weight of the exact KL to the initial actor's choice distribution"),
   })
   .strict();
 
@@ -467,6 +526,15 @@ export function resolveAppConfig(input: unknown, overrides: AppConfigOverrides =
             fileEvolutionEpisodes: fileEvolution,
             fileEvolutionPrompts: (result.data.evolution?.prompts?.length ?? 0) > 0,
           })
+        : []),
+      ...(result.data.population && result.data.policy.type === 'candidate-selector'
+        ? [
+            {
+              path: 'population',
+              message:
+                'evolves the weights, hyperparameters and prompts of a language-model policy trained with GRPO; policy candidate-selector has none of them: leave population out',
+            },
+          ]
         : []),
     ];
     if (issues.length === 0) return result.data;

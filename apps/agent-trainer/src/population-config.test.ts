@@ -66,6 +66,16 @@ describe('the population section of the app config', () => {
     });
     const twice = issuesOf({ population: { schedule: ['pbt', 'pbt'], everyEpisodes: 8 } });
     expect(twice[0]!.message).toMatch(/twice/);
+    const selector = issuesOf({
+      policy: { type: 'candidate-selector' },
+      population: { schedule: ['erl'], everyEpisodes: 8 },
+    });
+    expect(selector).toEqual([
+      {
+        path: 'population',
+        message: expect.stringMatching(/candidate-selector .* leave population out$/),
+      },
+    ]);
     // The bandit brings no system prompt, so there is none to evolve.
     const noPrompt = issuesOf({
       environment: { type: 'bandit' },

@@ -82,6 +82,61 @@ describe('renderReport', () => {
     expect(html).toContain('1 adopted a prompt');
   });
 
+  it('adds the candidate selector’s plots for its runs only', () => {
+    expect(html).not.toContain('Candidate selector');
+    const selector = renderReport({
+      records: [
+        {
+          kind: 'evaluation',
+          step: 0,
+          time: '',
+          rewardMean: 0.1,
+          bestChoiceRate: 0.25,
+          chanceBestChoiceRate: 0.25,
+        },
+        {
+          kind: 'step',
+          step: 1,
+          time: '',
+          rewardMean: 0.5,
+          actorLoss: -0.1,
+          criticLoss: 0.2,
+          klToInitial: 0.01,
+        },
+        {
+          kind: 'step',
+          step: 2,
+          time: '',
+          rewardMean: 0.7,
+          actorLoss: -0.2,
+          criticLoss: 0.1,
+          klToInitial: 0.02,
+        },
+        {
+          kind: 'evaluation',
+          step: 2,
+          time: '',
+          rewardMean: 0.6,
+          bestChoiceRate: 0.75,
+          chanceBestChoiceRate: 0.25,
+        },
+      ],
+      config: {},
+    });
+    for (const title of [
+      'Candidate selector: actor and critic loss',
+      'Candidate selector: KL to the initial actor',
+      'Candidate selector: best of K chosen (held-out)',
+    ]) {
+      expect(selector).toContain(title);
+    }
+    const bestOfK = selector.slice(selector.indexOf('best of K chosen (held-out)'));
+    // Two points per series: the greedy and the random choice.
+    expect(bestOfK.slice(0, bestOfK.indexOf('</svg>'))).toMatch(
+      /greedy choice[\s\S]*random choice/,
+    );
+  });
+
   it('is deterministic and renders an empty run', () => {
     expect(renderReport({ records, config, samples: syntheticSamples(20) })).toBe(
       renderReport({ records, config, samples: syntheticSamples(20) }),

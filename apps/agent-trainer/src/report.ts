@@ -34,9 +34,18 @@ function numberOf(value: unknown): number {
   return Number.NaN;
 }
 
+/** Numbers a candidate-selector run logs (CandidateSelectorRun): its updates, and its evaluations' best-of-K rates. */
+type CandidateSelectorMetricName =
+  | 'actorLoss'
+  | 'criticLoss'
+  | 'klToInitial'
+  | 'bestChoiceRate'
+  | 'chanceBestChoiceRate';
+
 /** A field the report plots: a numeric metric of a step, an evaluation or a generation (typos do not compile). */
 type PlottedField =
   | StepMetricName
+  | CandidateSelectorMetricName
   | NumericFieldName<StepHealth>
   | NumericFieldName<EvaluationMetrics>
   | NumericFieldName<GenerationRecord>;
@@ -477,6 +486,27 @@ export function renderReport(options: RenderReportOptions): string {
       series: categorySeries(evaluations),
     }),
   ];
+  // A candidate-selector run (policy type candidate-selector) logs its actor-critic updates and best-of-K choices.
+  const selector = steps.some((record) => record.actorLoss !== undefined)
+    ? [
+        stepPlot('Candidate selector: actor and critic loss', [
+          ['actor', 'actorLoss'],
+          ['critic', 'criticLoss'],
+        ]),
+        stepPlot('Candidate selector: KL to the initial actor', [['KL', 'klToInitial']], {
+          yBounds: nonNegative,
+        }),
+        renderLinePlot({
+          title: 'Candidate selector: best of K chosen (held-out)',
+          xLabel: 'step',
+          yBounds: rate,
+          series: [
+            { name: 'greedy choice', points: pointsOf(evaluations, 'bestChoiceRate') },
+            { name: 'random choice', points: pointsOf(evaluations, 'chanceBestChoiceRate') },
+          ],
+        }),
+      ]
+    : [];
   const adopted = generations.filter(
     (record) => record.adopted !== null && record.adopted !== undefined,
   );
@@ -499,6 +529,7 @@ export function renderReport(options: RenderReportOptions): string {
 <main>
 <h2>Training</h2>
 <div class="grid">${training.map(figure).join('\n')}</div>
+${selector.length ? `<h2>Candidate selector</h2>\n<div class="grid">${selector.map(figure).join('\n')}</div>` : ''}
 <h2>Policy health</h2>
 ${healthSection(steps, options.summary)}
 <h2>Evaluation (held-out scenarios)</h2>

@@ -1,6 +1,13 @@
 import { mkdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { type MetricsRecord, parseMetricsLog, writeFileAtomic } from '@cohort/trainer';
+import {
+  acquireRunLock,
+  type MetricsRecord,
+  parseMetricsLog,
+  type RunLock,
+  RunLockedError,
+  writeFileAtomic,
+} from '@cohort/trainer';
 import { UsageError } from './exit-codes';
 
 /** The files of a run directory. */
@@ -107,6 +114,61 @@ async function exists(target: string): Promise<boolean> {
   } catch {
     return false;
   }
+}
+
+/**
+ * The run directory of a `train` command, claimed: `resume`'s, or a new one
+ * (its own `runDirectory`, else a dated folder named `name` under `runsRoot`),
+ * with the run's lock held; a run already locked by a live process is a
+ * {@link UsageError}. Release the lock when the run ends.
+ *
+ * @example
+ * ```ts
+ * const { paths, lock } = await claimRunDirectory({ name: 'support' });
+ * try { ... } finally { await lock.release(); }
+ * ```
+ */
+export async function claimRunDirectory(options: {
+  resume?: string;
+  name: string;
+  runsRoot?: string;
+  runDirectory?: string;
+}): Promise<{ paths: RunPaths; lock: RunLock }> {
+  const paths = options.resume
+    ? runPaths(options.resume)
+    : await createRunDirectory({
+        name: options.name,
+        ...(options.runsRoot ? { root: options.runsRoot } : {}),
+        ...(options.runDirectory ? { directory: options.runDirectory } : {}),
+      });
+  try {
+    return { paths, lock: await acquireRunLock(paths.root) };
+  } catch (error) {
+    if (RunLockedError.isInstance(error)) throw new UsageError(error.message, { cause: error });
+    throw error;
+  }
+}
+
+/**
+ * The claim of {@link claimRunDirectory} from the flags of `train` or
+ * `gateway` (`--resume`, `--name`, `--runs-root`, `--run-dir`) and the
+ * config's name, which `--name` overrides.
+ */
+export function runDirectoryClaim(
+  flags: {
+    resume?: string | undefined;
+    name?: string | undefined;
+    runsRoot?: string | undefined;
+    runDirectory?: string | undefined;
+  },
+  configName: string,
+): Parameters<typeof claimRunDirectory>[0] {
+  return {
+    ...(flags.resume ? { resume: flags.resume } : {}),
+    name: flags.name ?? configName,
+    ...(flags.runsRoot ? { runsRoot: flags.runsRoot } : {}),
+    ...(flags.runDirectory ? { runDirectory: flags.runDirectory } : {}),
+  };
 }
 
 /** Writes a JSON file atomically, pretty-printed, non-finite numbers as strings. */

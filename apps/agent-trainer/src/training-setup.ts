@@ -319,8 +319,8 @@ export interface TrainerParts {
  * the policy and its frozen reference, the optimizer, the environment, and
  * the rewards. `tfjs-lm` fine-tunes a tfjs GPT against a frozen copy;
  * `proxy` trains a small tfjs delta over a frozen transformers.js model, which
- * is its own exact reference. `candidate-selector` has its own trainer in
- * `@cohort/trainer` and is refused here with a message that says so.
+ * is its own exact reference. `candidate-selector` has its own trainer
+ * (`createCandidateSelector`) and is refused here with a message that says so.
  */
 export async function createTrainer(options: CreateTrainerOptions): Promise<GrpoTrainer<Scenario>> {
   const { config } = options;
@@ -336,7 +336,7 @@ export async function createTrainer(options: CreateTrainerOptions): Promise<Grpo
   ];
   if (config.policy.type === 'candidate-selector') {
     throw new UsageError(
-      'policy type "candidate-selector" is trained with CandidateSelectorTrainer from @cohort/trainer (see its README), not from "agent-trainer train"; use "tfjs-lm" or "proxy"',
+      'policy type "candidate-selector" has its own trainer (createCandidateSelector in candidate-selector-setup.ts, which "agent-trainer train" uses), not a GrpoTrainer',
     );
   }
   await initializeBackend({ backend: config.backend, logger: options.log ?? false });

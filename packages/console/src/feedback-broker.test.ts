@@ -63,6 +63,28 @@ describe('FeedbackBroker', () => {
     expect(second.pending()).toEqual([]);
   });
 
+  it('withdraws a choose question not answered within timeoutMs: its decisions score null', async () => {
+    const broker = await FeedbackBroker.open({
+      runDirectory: await mkdtemp(path.join(tmpdir(), 'cohort-feedback-')),
+    });
+    const reward = broker.candidateReward({ timeoutMs: 50 });
+    const input = { ...question, response: '' };
+    const rewards = Promise.all([
+      reward({ ...input, chosenIndex: 0 }),
+      reward({ ...input, chosenIndex: 1 }),
+    ]);
+    await Promise.resolve();
+    expect(broker.pending()).toHaveLength(1);
+    expect(await rewards).toEqual([null, null]);
+    expect(broker.pending()).toEqual([]);
+    // Answered in time, the same source scores as without a timeout.
+    const answered = reward({ ...input, chosenIndex: 1 });
+    await Promise.resolve();
+    await broker.rate({ itemId: broker.pending()[0]!.id, answer: 1, who: 'ada' });
+    expect(await answered).toBe(1);
+    expect(() => broker.candidateReward({ timeoutMs: 0 })).toThrow(/timeoutMs = 0/);
+  });
+
   it('scores a single reply in [0, 1]', async () => {
     const broker = await FeedbackBroker.open({
       runDirectory: await mkdtemp(path.join(tmpdir(), 'cohort-feedback-')),

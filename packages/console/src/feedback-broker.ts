@@ -447,16 +447,38 @@ export class FeedbackBroker {
    * the query are shown as a `choose` question, and a decision scores 1 when
    * the person picked the candidate the actor chose, 0 when they picked
    * another, null (skipped, not trained on) when they skipped. All the
-   * decisions sampled for one query share the one question.
+   * decisions sampled for one query share the one question. With
+   * `timeoutMs`, a question not answered in time is withdrawn from the page
+   * and its decisions score null (a person who left does not stall the run).
    */
-  candidateReward(): CandidateRewardSource {
+  candidateReward(options: { timeoutMs?: number } = {}): CandidateRewardSource {
+    const { timeoutMs } = options;
+    if (timeoutMs !== undefined && !(Number.isFinite(timeoutMs) && timeoutMs > 0)) {
+      throw new InvalidArgumentError({
+        argument: 'timeoutMs',
+        value: timeoutMs,
+        message: 'must be a finite number of milliseconds > 0',
+      });
+    }
     return async (input) => {
-      const rating = await this.request({
-        kind: 'choose',
+      const question = {
+        kind: 'choose' as const,
         prompt: input.prompt,
         query: input.query,
         candidates: input.candidates,
-      });
+      };
+      let rating: FeedbackRating;
+      if (timeoutMs === undefined) {
+        rating = await this.request(question);
+      } else {
+        const signal = AbortSignal.timeout(timeoutMs);
+        try {
+          rating = await this.request(question, { signal });
+        } catch (error) {
+          if (signal.aborted) return null;
+          throw error;
+        }
+      }
       if (rating.answer === null) return null;
       return rating.answer === input.chosenIndex ? 1 : 0;
     };

@@ -28,6 +28,8 @@ export interface CandidateGenerator {
   propose(request: {
     prompt: string;
     query: string;
+    /** The scenario the query came from, when it came from one. */
+    scenario?: unknown;
     count: number;
     seed: number;
   }): Promise<string[]>;
@@ -56,7 +58,12 @@ export type CandidateSkipReason = 'null-reward' | 'non-finite-reward' | 'reward-
 /** Events of the {@link CandidateSelectorTrainer}, for logging and callbacks. */
 export type CandidateSelectorEvent =
   | { type: 'decision'; decision: CandidateDecision }
-  | { type: 'transition'; transition: Transition }
+  | {
+      type: 'transition';
+      transition: Transition;
+      /** The decision rewarded, with the actor's probabilities when it chose. */
+      decision: CandidateDecision;
+    }
   | {
       type: 'skipped';
       reason: CandidateSkipReason;
@@ -371,6 +378,7 @@ export class CandidateSelectorTrainer<
       const decision: CandidateDecision = {
         prompt: query.prompt,
         query: query.query,
+        ...(query.scenario === undefined ? {} : { scenario: query.scenario }),
         candidates,
         candidateFeatures: features,
         chosenIndex,
@@ -408,7 +416,7 @@ export class CandidateSelectorTrainer<
       groupId: decision.groupId,
     };
     this.buffer.push(transition);
-    this.emit({ type: 'transition', transition });
+    this.emit({ type: 'transition', transition, decision });
     return true;
   }
 
@@ -430,6 +438,7 @@ export class CandidateSelectorTrainer<
       return await this.parts.reward({
         prompt: decision.prompt,
         query: decision.query,
+        ...(decision.scenario === undefined ? {} : { scenario: decision.scenario }),
         response: decision.response,
         candidates: decision.candidates,
         chosenIndex: decision.chosenIndex,

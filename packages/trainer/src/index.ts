@@ -38,7 +38,7 @@ export type {
   CandidateRewardInput,
   CandidateRewardSource,
 } from './candidate-reward';
-export { candidateRewardFromFunction } from './candidate-reward';
+export { candidateRewardFromFunction, candidateRewardFromRewards } from './candidate-reward';
 export type {
   CandidateActorLossOptions,
   CandidateActorLossResult,
@@ -48,6 +48,13 @@ export {
   criticBaselineAdvantages,
   transitionGroupAdvantages,
 } from './candidate-selector-advantages';
+export type {
+  CandidateSelectorRunEvent,
+  CandidateSelectorRunOptions,
+  CandidateSelectorRunSummary,
+  RunnableCandidateSelector,
+} from './candidate-selector-run';
+export { CandidateSelectorRun } from './candidate-selector-run';
 export type {
   TrainableCandidateActor,
   TrainableRewardCritic,
@@ -147,6 +154,7 @@ export type { RolloutSource, RolloutSourceRequest } from './rollout-source';
 export { checkSourceGroups } from './rollout-source';
 export { createRolloutTaskHandler, type RolloutTaskHandlerOptions } from './rollout-task-handler';
 export {
+  listStepCheckpoints,
   removeStaleCheckpointTemporaries,
   removeStaleTemporaries,
   truncateJsonLines,

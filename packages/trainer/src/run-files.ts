@@ -129,3 +129,33 @@ export async function truncateJsonLines(
   await writeFileAtomic(filePath, kept.map((line) => `${line}\n`).join(''));
   return lines.length - kept.length;
 }
+
+const stepCheckpointPattern = /^step-(\d{6,})$/;
+
+/**
+ * The `step-NNNNNN` checkpoint folders of a `checkpoints/` directory, oldest
+ * first (none when it does not exist); what every run resumes from and prunes.
+ *
+ * @example
+ * ```ts
+ * (await listStepCheckpoints('runs/a/checkpoints')).at(-1); // { step: 20, directory: 'runs/a/checkpoints/step-000020' }
+ * ```
+ */
+export async function listStepCheckpoints(
+  directory: string,
+): Promise<{ step: number; directory: string }[]> {
+  let names: string[];
+  try {
+    names = await readdir(directory);
+  } catch {
+    return [];
+  }
+  return names
+    .map((name) => ({ name, match: stepCheckpointPattern.exec(name) }))
+    .filter((entry) => entry.match !== null)
+    .map((entry) => ({
+      step: Number(entry.match![1]),
+      directory: path.join(directory, entry.name),
+    }))
+    .sort((a, b) => a.step - b.step);
+}

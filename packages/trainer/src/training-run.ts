@@ -1,4 +1,4 @@
-import { appendFile, readdir, rm } from 'node:fs/promises';
+import { appendFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import {
   CheckpointError,
@@ -42,7 +42,7 @@ import {
   encodeOptimizerState,
 } from './optimizer-state-codec';
 import type { ScenarioLike } from './reward-scoring-stage';
-import { removeStaleTemporaries, truncateJsonLines } from './run-files';
+import { listStepCheckpoints, removeStaleTemporaries, truncateJsonLines } from './run-files';
 import {
   evaluateStratified,
   type StratifiedEvaluationMetrics,
@@ -154,7 +154,6 @@ export const runHealthThresholds = {
 
 const referencePrefix = 'reference/';
 const valuePrefix = 'value/';
-const checkpointPattern = /^step-(\d{6,})$/;
 
 /** The health figures logged with each step (beside {@link StepMetrics}) and plotted by the report. */
 export interface StepHealth {
@@ -298,21 +297,8 @@ export class TrainingRun<S extends ScenarioLike = Scenario> {
     return directory;
   }
 
-  private async listCheckpoints(): Promise<{ step: number; directory: string }[]> {
-    let names: string[];
-    try {
-      names = await readdir(this.checkpointDirectory);
-    } catch {
-      return [];
-    }
-    return names
-      .map((name) => ({ name, match: checkpointPattern.exec(name) }))
-      .filter((entry) => entry.match !== null)
-      .map((entry) => ({
-        step: Number(entry.match![1]),
-        directory: path.join(this.checkpointDirectory, entry.name),
-      }))
-      .sort((a, b) => a.step - b.step);
+  private listCheckpoints(): Promise<{ step: number; directory: string }[]> {
+    return listStepCheckpoints(this.checkpointDirectory);
   }
 
   private async pruneCheckpoints(): Promise<void> {

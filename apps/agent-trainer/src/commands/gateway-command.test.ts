@@ -60,7 +60,9 @@ describe('agent-trainer gateway', () => {
       if (command.command !== 'gateway') throw new Error('expected the gateway command');
       const refused = await gatewayCommand(command, {} as CliIo).catch((error: unknown) => error);
       expect(UsageError.isInstance(refused)).toBe(true);
-      expect((refused as Error).message).toMatch(/^a population .* drop population from the config$/);
+      expect((refused as Error).message).toMatch(
+        /^a population .* drop population from the config$/,
+      );
       expect(await readdir(scratch)).toEqual(['run.json']);
     } finally {
       await rm(scratch, { recursive: true, force: true });

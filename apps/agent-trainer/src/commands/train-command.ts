@@ -6,7 +6,6 @@ import { LlamaPolicy } from '@cohort/tfjs';
 import { saveLoraAdapter } from '@cohort/tfjs/node';
 import {
   type AdapterPopulation,
-  acquireRunLock,
   CallTimeoutError,
   createPromptEvolution,
   evaluationGain,
@@ -15,8 +14,6 @@ import {
   type PopulationAdoptionSummary,
   parseMetricsLog,
   type RaisedDegenerationFlag,
-  type RunLock,
-  RunLockedError,
   removeStaleTemporaries,
   type ScenarioResult,
   type StratifiedEvaluationMetrics,
@@ -44,7 +41,13 @@ import {
   startRolloutWorkers,
 } from '../rollout-workers';
 import { assertRunModulesTrusted, readRunConfig } from '../run-config';
-import { createRunDirectory, type RunPaths, runPaths, writeJsonAtomic } from '../run-directory';
+import {
+  claimRunDirectory,
+  type RunPaths,
+  runDirectoryClaim,
+  runPaths,
+  writeJsonAtomic,
+} from '../run-directory';
 import {
   createRunPopulation,
   populationGenerationLine,
@@ -59,6 +62,7 @@ import {
   type TrainerParts,
 } from '../training-setup';
 import { writeRunReport } from './report-command';
+import { trainCandidateSelector } from './train-candidate-selector';
 import { attachTrainingConsole } from './training-console';
 
 /** What both `train` and `gateway` read to resolve a run's config. */
@@ -232,6 +236,9 @@ export async function trainCommand(command: TrainCommand, io: CliIo): Promise<Ex
       'a population (config population:) trains its members in turn in this process; rollouts on workers (--workers, --nats) do not run populations yet: leave those flags out',
     );
   }
+  if (config.policy.type === 'candidate-selector') {
+    return trainCandidateSelector({ command, io, config });
+  }
   const humanFeedback: HumanFeedbackLink = {};
   let parts: TrainerParts | undefined;
   // The workers start once the run directory holds the config they load; the trainer is built first.
@@ -275,7 +282,7 @@ export async function trainCommand(command: TrainCommand, io: CliIo): Promise<Ex
     );
     return exitCodes.ok;
   }
-  const { paths, lock } = await claimRunDirectory(command, config);
+  const { paths, lock } = await claimRunDirectory(runDirectoryClaim(command, config.name));
   try {
     return await trainInDirectory({
       command,
@@ -292,29 +299,6 @@ export async function trainCommand(command: TrainCommand, io: CliIo): Promise<Ex
   } finally {
     population?.dispose();
     await lock.release();
-  }
-}
-
-/**
- * The run directory of a fresh run (created atomically) or of `--resume`,
- * locked against a second process; a locked one is a usage error.
- */
-export async function claimRunDirectory(
-  command: Pick<TrainCommand, 'resume' | 'name' | 'runsRoot' | 'runDirectory'>,
-  config: AppConfig,
-): Promise<{ paths: RunPaths; lock: RunLock }> {
-  const paths = command.resume
-    ? runPaths(command.resume)
-    : await createRunDirectory({
-        name: command.name ?? config.name,
-        ...(command.runsRoot ? { root: command.runsRoot } : {}),
-        ...(command.runDirectory ? { directory: command.runDirectory } : {}),
-      });
-  try {
-    return { paths, lock: await acquireRunLock(paths.root) };
-  } catch (error) {
-    if (RunLockedError.isInstance(error)) throw new UsageError(error.message, { cause: error });
-    throw error;
   }
 }
 
