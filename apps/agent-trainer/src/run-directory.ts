@@ -117,44 +117,19 @@ async function exists(target: string): Promise<boolean> {
 }
 
 /**
- * The run directory of a `train` command, claimed: `resume`'s, or a new one
- * (its own `runDirectory`, else a dated folder named `name` under `runsRoot`),
- * with the run's lock held; a run already locked by a live process is a
- * {@link UsageError}. Release the lock when the run ends.
+ * The run directory of `train` or `gateway`, claimed from their flags:
+ * `--resume`'s, or a new one (`--run-dir`, else a dated folder under
+ * `--runs-root` named `--name` or the config's name), with the run's lock
+ * held; a run already locked by a live process is a {@link UsageError}.
+ * Release the lock when the run ends.
  *
  * @example
  * ```ts
- * const { paths, lock } = await claimRunDirectory({ name: 'support' });
+ * const { paths, lock } = await claimRunDirectory({}, 'support');
  * try { ... } finally { await lock.release(); }
  * ```
  */
-export async function claimRunDirectory(options: {
-  resume?: string;
-  name: string;
-  runsRoot?: string;
-  runDirectory?: string;
-}): Promise<{ paths: RunPaths; lock: RunLock }> {
-  const paths = options.resume
-    ? runPaths(options.resume)
-    : await createRunDirectory({
-        name: options.name,
-        ...(options.runsRoot ? { root: options.runsRoot } : {}),
-        ...(options.runDirectory ? { directory: options.runDirectory } : {}),
-      });
-  try {
-    return { paths, lock: await acquireRunLock(paths.root) };
-  } catch (error) {
-    if (RunLockedError.isInstance(error)) throw new UsageError(error.message, { cause: error });
-    throw error;
-  }
-}
-
-/**
- * The claim of {@link claimRunDirectory} from the flags of `train` or
- * `gateway` (`--resume`, `--name`, `--runs-root`, `--run-dir`) and the
- * config's name, which `--name` overrides.
- */
-export function runDirectoryClaim(
+export async function claimRunDirectory(
   flags: {
     resume?: string | undefined;
     name?: string | undefined;
@@ -162,13 +137,20 @@ export function runDirectoryClaim(
     runDirectory?: string | undefined;
   },
   configName: string,
-): Parameters<typeof claimRunDirectory>[0] {
-  return {
-    ...(flags.resume ? { resume: flags.resume } : {}),
-    name: flags.name ?? configName,
-    ...(flags.runsRoot ? { runsRoot: flags.runsRoot } : {}),
-    ...(flags.runDirectory ? { runDirectory: flags.runDirectory } : {}),
-  };
+): Promise<{ paths: RunPaths; lock: RunLock }> {
+  const paths = flags.resume
+    ? runPaths(flags.resume)
+    : await createRunDirectory({
+        name: flags.name ?? configName,
+        ...(flags.runsRoot ? { root: flags.runsRoot } : {}),
+        ...(flags.runDirectory ? { directory: flags.runDirectory } : {}),
+      });
+  try {
+    return { paths, lock: await acquireRunLock(paths.root) };
+  } catch (error) {
+    if (RunLockedError.isInstance(error)) throw new UsageError(error.message, { cause: error });
+    throw error;
+  }
 }
 
 /** Writes a JSON file atomically, pretty-printed, non-finite numbers as strings. */

@@ -7,6 +7,29 @@ import { parseCommandLine } from '../command-line';
 import { UsageError } from '../exit-codes';
 import { gatewayApiKey, gatewayCommand } from './gateway-command';
 
+/** Runs `gateway --config` on `config` and expects a usage error matching `message`, with nothing written beside the config. */
+async function expectRefusedBeforeCreating(config: unknown, message: RegExp): Promise<void> {
+  const scratch = await mkdtemp(path.join(tmpdir(), 'cohort-gateway-command-'));
+  try {
+    const configPath = path.join(scratch, 'run.json');
+    await writeFile(configPath, JSON.stringify(config));
+    const command = parseCommandLine([
+      'gateway',
+      '--config',
+      configPath,
+      '--runs-root',
+      path.join(scratch, 'runs'),
+    ]);
+    if (command.command !== 'gateway') throw new Error('expected the gateway command');
+    const refused = await gatewayCommand(command, {} as CliIo).catch((error: unknown) => error);
+    expect(UsageError.isInstance(refused)).toBe(true);
+    expect((refused as Error).message).toMatch(message);
+    expect(await readdir(scratch)).toEqual(['run.json']);
+  } finally {
+    await rm(scratch, { recursive: true, force: true });
+  }
+}
+
 describe('agent-trainer gateway', () => {
   it('asks for no key on loopback, a generated one elsewhere, and the given one when given', () => {
     for (const host of ['127.0.0.1', '::1', 'localhost'])
@@ -19,53 +42,16 @@ describe('agent-trainer gateway', () => {
   });
 
   it('refuses a human-feedback reward before creating anything: the agent posts the rewards', async () => {
-    const scratch = await mkdtemp(path.join(tmpdir(), 'cohort-gateway-command-'));
-    try {
-      const configPath = path.join(scratch, 'run.json');
-      await writeFile(configPath, JSON.stringify({ rewards: [{ type: 'human-feedback' }] }));
-      const command = parseCommandLine([
-        'gateway',
-        '--config',
-        configPath,
-        '--runs-root',
-        path.join(scratch, 'runs'),
-      ]);
-      if (command.command !== 'gateway') throw new Error('expected the gateway command');
-      const refused = await gatewayCommand(command, {} as CliIo).catch((error: unknown) => error);
-      expect(UsageError.isInstance(refused)).toBe(true);
-      expect((refused as Error).message).toMatch(
-        /^reward "human-feedback" .* drop it from rewards$/,
-      );
-      expect(await readdir(scratch)).toEqual(['run.json']);
-    } finally {
-      await rm(scratch, { recursive: true, force: true });
-    }
+    await expectRefusedBeforeCreating(
+      { rewards: [{ type: 'human-feedback' }] },
+      /^reward "human-feedback" .* drop it from rewards$/,
+    );
   });
 
   it('refuses a population before creating anything: one policy serves the agent', async () => {
-    const scratch = await mkdtemp(path.join(tmpdir(), 'cohort-gateway-command-'));
-    try {
-      const configPath = path.join(scratch, 'run.json');
-      await writeFile(
-        configPath,
-        JSON.stringify({ population: { schedule: ['erl'], everyEpisodes: 8 } }),
-      );
-      const command = parseCommandLine([
-        'gateway',
-        '--config',
-        configPath,
-        '--runs-root',
-        path.join(scratch, 'runs'),
-      ]);
-      if (command.command !== 'gateway') throw new Error('expected the gateway command');
-      const refused = await gatewayCommand(command, {} as CliIo).catch((error: unknown) => error);
-      expect(UsageError.isInstance(refused)).toBe(true);
-      expect((refused as Error).message).toMatch(
-        /^a population .* drop population from the config$/,
-      );
-      expect(await readdir(scratch)).toEqual(['run.json']);
-    } finally {
-      await rm(scratch, { recursive: true, force: true });
-    }
+    await expectRefusedBeforeCreating(
+      { population: { schedule: ['erl'], everyEpisodes: 8 } },
+      /^a population .* drop population from the config$/,
+    );
   });
 });

@@ -11,7 +11,7 @@ import type { GatewayCommand } from '../command-line';
 import { engineWarnings } from '../engine-setup';
 import { type ExitCode, UsageError } from '../exit-codes';
 import type { ProgressDisplay } from '../progress';
-import { claimRunDirectory, runDirectoryClaim } from '../run-directory';
+import { claimRunDirectory } from '../run-directory';
 import { checkRunFits } from '../run-preflight';
 import { createTrainer, type TrainerParts } from '../training-setup';
 import { resolveConfig, trainInDirectory } from './train-command';
@@ -99,7 +99,7 @@ export async function gatewayCommand(command: GatewayCommand, io: CliIo): Promis
           ]
         : []),
     ];
-    const { paths, lock } = await claimRunDirectory(runDirectoryClaim(command, config.name));
+    const { paths, lock } = await claimRunDirectory(command, config.name);
     // Ctrl-C while the step waits for an agent that may never come: stop waiting (the step's groups count as timed out).
     const removeInterrupt = io.onInterrupt(() => {
       served.stopWaiting();

@@ -21,13 +21,7 @@ import type { TrainCommand } from '../command-line';
 import { configDifferences } from '../dry-run';
 import { type ExitCode, exitCodes, UsageError } from '../exit-codes';
 import { formatDuration, ProgressDisplay } from '../progress';
-import {
-  claimRunDirectory,
-  type RunPaths,
-  runDirectoryClaim,
-  runPaths,
-  writeJsonAtomic,
-} from '../run-directory';
+import { claimRunDirectory, type RunPaths, runPaths, writeJsonAtomic } from '../run-directory';
 import { startConsole } from './console-command';
 import { writeRunReport } from './report-command';
 
@@ -152,7 +146,7 @@ export async function trainCandidateSelector(options: {
       }
       return exitCodes.ok;
     }
-    const { paths, lock } = await claimRunDirectory(runDirectoryClaim(command, config.name));
+    const { paths, lock } = await claimRunDirectory(command, config.name);
     try {
       return await trainInDirectory({
         command,

@@ -41,13 +41,7 @@ import {
   startRolloutWorkers,
 } from '../rollout-workers';
 import { assertRunModulesTrusted, readRunConfig } from '../run-config';
-import {
-  claimRunDirectory,
-  type RunPaths,
-  runDirectoryClaim,
-  runPaths,
-  writeJsonAtomic,
-} from '../run-directory';
+import { claimRunDirectory, type RunPaths, runPaths, writeJsonAtomic } from '../run-directory';
 import {
   createRunPopulation,
   populationGenerationLine,
@@ -282,7 +276,7 @@ export async function trainCommand(command: TrainCommand, io: CliIo): Promise<Ex
     );
     return exitCodes.ok;
   }
-  const { paths, lock } = await claimRunDirectory(runDirectoryClaim(command, config.name));
+  const { paths, lock } = await claimRunDirectory(command, config.name);
   try {
     return await trainInDirectory({
       command,
