@@ -88,20 +88,23 @@ export class NatsTaskSource implements RolloutTaskSource {
     try {
       const client = jetstream(connection, { timeout: options.requestTimeoutMs ?? 20_000 });
       const deadline = Date.now() + (options.startTimeoutMs ?? 60_000);
+      // The learner creates the task stream, its consumer and the policy bucket one after another:
+      // a worker that starts first waits for all of them, not just the first.
       let consumer: Consumer | undefined;
-      while (consumer === undefined) {
-        consumer = await client.consumers
+      let policies: Awaited<ReturnType<Objm['open']>> | undefined;
+      while (consumer === undefined || policies === undefined) {
+        consumer ??= await client.consumers
           .get(topology.tasksStream, topology.workersConsumer)
           .catch(() => undefined);
-        if (consumer !== undefined) break;
+        policies ??= await new Objm(connection).open(topology.policyBucket).catch(() => undefined);
+        if (consumer !== undefined && policies !== undefined) break;
         if (Date.now() > deadline) {
           throw new TransportStartError(
-            `run '${options.runId}' has no task stream on ${String(options.servers)}: is its learner running?`,
+            `run '${options.runId}' has no ${consumer === undefined ? 'task stream' : 'policy bucket'} on ${String(options.servers)}: is its learner running?`,
           );
         }
         await sleep(250);
       }
-      const policies = await new Objm(connection).open(topology.policyBucket);
       const source = new NatsTaskSource(
         connection,
         client,
