@@ -63,8 +63,12 @@ export interface FeedbackExampleOptions {
   /** Passes over the training queries (each asks one question per query). */
   rounds: number;
   log: (line: string) => void;
-  /** Called with the console once it listens (tests attach their rater here). */
-  onConsole?: (server: ConsoleServer) => void;
+  /**
+   * Called with the console once it listens (tests attach their rater here).
+   * What it returns, if anything, is awaited before the console closes, so a
+   * client can finish its request instead of having the socket reset under it.
+   */
+  onConsole?: (server: ConsoleServer) => void | (() => Promise<void>);
 }
 
 /**
@@ -107,7 +111,7 @@ export async function main(options: FeedbackExampleOptions) {
     }),
   });
   options.log(`console: open ${server.url}#/feedback and pick the best reply (keys 1-4)`);
-  options.onConsole?.(server);
+  const detach = options.onConsole?.(server);
   try {
     const before = await trainer.evaluate(heldOutQueries, { reward: helpfulness });
     options.log(
@@ -135,6 +139,7 @@ export async function main(options: FeedbackExampleOptions) {
     options.log(`held-out best-choice rate after: ${after.bestChoiceRate.toFixed(3)}`);
     return { before, after, updates, ratings: broker.ratings() };
   } finally {
+    if (detach) await detach();
     await server.close();
     actor.dispose();
     critic.dispose();
