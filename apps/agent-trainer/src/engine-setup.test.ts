@@ -1,5 +1,6 @@
 import { MockTokenizer } from '@cohort/core/test';
 import { createLlamaModel, GptReferenceModel, initializeBackend, LlamaPolicy } from '@cohort/tfjs';
+import { DataParallelLearner, SequentialShardLearner } from '@cohort/tfjs/node';
 import { type OnnxReferenceModel, RefreshableOnnxReferenceModel } from '@cohort/transformers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { resolveAppConfig } from './app-config';
@@ -73,7 +74,8 @@ describe('engine.learnerWorkers', () => {
     );
     try {
       expect(configured?.model).toBe(model);
-      expect(configured?.learner.options.llama?.lora?.rank).toBe(2);
+      expect(configured?.learner).toBeInstanceOf(DataParallelLearner);
+      expect((configured?.learner as DataParallelLearner).options.llama?.lora?.rank).toBe(2);
       // The replicas' trainable parameters must be the adapters' count, or setWeights refuses.
       await configured!.learner.setWeights(model);
     } finally {
@@ -81,5 +83,45 @@ describe('engine.learnerWorkers', () => {
       model.dispose();
     }
     expect(await createConfiguredLearner(policy, resolveAppConfig({}))).toBeUndefined();
+  });
+});
+
+describe('engine.learnerShards', () => {
+  it('learns in shards in the main thread on the policy model itself, and refuses a combination with workers', async () => {
+    const tokenizer = new MockTokenizer();
+    const model = createLlamaModel({
+      config: {
+        vocabSize: tokenizer.vocabSize,
+        hiddenSize: 16,
+        intermediateSize: 24,
+        layerCount: 1,
+        headCount: 2,
+        keyValueHeadCount: 1,
+        contextLength: 64,
+        eosTokenId: tokenizer.eosTokenId,
+      },
+      seed: 1,
+    });
+    const policy = new LlamaPolicy({ model, tokenizer });
+    const configured = await createConfiguredLearner(
+      policy,
+      resolveAppConfig({ engine: { learnerShards: 4 } }),
+    );
+    expect(configured?.learner).toBeInstanceOf(SequentialShardLearner);
+    expect(configured?.learner.workerCount).toBe(4);
+    expect(configured?.model).toBe(model);
+    model.dispose();
+    expect(() => resolveAppConfig({ engine: { learnerShards: 2, learnerWorkers: 2 } })).toThrow(
+      /engine\.learnerShards.*learnerWorkers 2 already splits it/s,
+    );
+    expect(() => resolveAppConfig({ engine: { learnerShards: 0 } })).toThrow(/learnerShards/);
+    const proxy = { type: 'proxy', baseModelDirectory: 'models/base' };
+    expect(
+      engineWarnings(resolveAppConfig({ policy: proxy, engine: { learnerShards: 2 } })),
+    ).toEqual(
+      expect.arrayContaining([
+        expect.stringContaining('engine.learnerShards 2 applies to tfjs-lm'),
+      ]),
+    );
   });
 });
