@@ -50,24 +50,29 @@ describe('engine.reference', () => {
   });
 });
 
+/** A one-layer Llama policy on the mock tokenizer, with LoRA when given. */
+function tinyLlamaPolicy(options: { lora?: { rank: number } }) {
+  const tokenizer = new MockTokenizer();
+  const model = createLlamaModel({
+    config: {
+      vocabSize: tokenizer.vocabSize,
+      hiddenSize: 16,
+      intermediateSize: 24,
+      layerCount: 1,
+      headCount: 2,
+      keyValueHeadCount: 1,
+      contextLength: 64,
+      eosTokenId: tokenizer.eosTokenId,
+    },
+    ...(options.lora ? { lora: options.lora } : {}),
+    seed: 1,
+  });
+  return { model, policy: new LlamaPolicy({ model, tokenizer }) };
+}
+
 describe('engine.learnerWorkers', () => {
   it('replicates a LoRA Llama policy: the workers take its adapters as their trainable weights', async () => {
-    const tokenizer = new MockTokenizer();
-    const model = createLlamaModel({
-      config: {
-        vocabSize: tokenizer.vocabSize,
-        hiddenSize: 16,
-        intermediateSize: 24,
-        layerCount: 1,
-        headCount: 2,
-        keyValueHeadCount: 1,
-        contextLength: 64,
-        eosTokenId: tokenizer.eosTokenId,
-      },
-      lora: { rank: 2 },
-      seed: 1,
-    });
-    const policy = new LlamaPolicy({ model, tokenizer });
+    const { model, policy } = tinyLlamaPolicy({ lora: { rank: 2 } });
     const configured = await createConfiguredLearner(
       policy,
       resolveAppConfig({ engine: { learnerWorkers: 1 } }),
@@ -88,21 +93,7 @@ describe('engine.learnerWorkers', () => {
 
 describe('engine.learnerShards', () => {
   it('learns in shards in the main thread on the policy model itself, and refuses a combination with workers', async () => {
-    const tokenizer = new MockTokenizer();
-    const model = createLlamaModel({
-      config: {
-        vocabSize: tokenizer.vocabSize,
-        hiddenSize: 16,
-        intermediateSize: 24,
-        layerCount: 1,
-        headCount: 2,
-        keyValueHeadCount: 1,
-        contextLength: 64,
-        eosTokenId: tokenizer.eosTokenId,
-      },
-      seed: 1,
-    });
-    const policy = new LlamaPolicy({ model, tokenizer });
+    const { model, policy } = tinyLlamaPolicy({});
     const configured = await createConfiguredLearner(
       policy,
       resolveAppConfig({ engine: { learnerShards: 4 } }),

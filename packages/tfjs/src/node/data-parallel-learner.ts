@@ -18,6 +18,7 @@ import {
 } from './data-parallel-protocol';
 import { DataParallelWorkerError } from './data-parallel-worker-error';
 import {
+  assertGradientRequest,
   type GradientLayout,
   gradientLayout,
   shardRange,
@@ -304,20 +305,7 @@ export class DataParallelLearner implements ShardGradientLearner {
     batch: DataParallelBatch<Item, Shared>,
   ): Promise<DataParallelGradients> {
     this.assertAlive();
-    if (this.lastWeights === undefined) {
-      throw new InvalidArgumentError({
-        argument: 'weights',
-        value: undefined,
-        message: 'call setWeights(model) before computeGradients',
-      });
-    }
-    if (batch.items.length === 0) {
-      throw new InvalidArgumentError({
-        argument: 'batch.items',
-        value: batch.items,
-        message: 'must hold at least one item',
-      });
-    }
+    assertGradientRequest(this.lastWeights, batch.items);
     await this.revive();
     const count = batch.items.length;
     const workers = this.slots.length;

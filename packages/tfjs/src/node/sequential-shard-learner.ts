@@ -11,6 +11,7 @@ import {
   SequentialShardLearnerOptionsSchema,
 } from './sequential-shard-learner-options';
 import {
+  assertGradientRequest,
   computeShardGradient,
   type GradientLayout,
   gradientLayout,
@@ -78,20 +79,7 @@ export class SequentialShardLearner implements ShardGradientLearner {
     batch: DataParallelBatch<Item, Shared>,
   ): Promise<DataParallelGradients> {
     const model = this.model;
-    if (model === undefined) {
-      throw new InvalidArgumentError({
-        argument: 'weights',
-        value: undefined,
-        message: 'call setWeights(model) before computeGradients',
-      });
-    }
-    if (batch.items.length === 0) {
-      throw new InvalidArgumentError({
-        argument: 'batch.items',
-        value: batch.items,
-        message: 'must hold at least one item',
-      });
-    }
+    assertGradientRequest(model, batch.items);
     const count = batch.items.length;
     const shardCount = this.options.shardCount;
     const shards: (ShardGradient | undefined)[] = [];

@@ -6,6 +6,7 @@
  * shards' packed gradients. Both learners use these two functions, so the
  * same shards give bit-identical gradients in a worker or in this thread.
  */
+import { InvalidArgumentError } from '@cohort/core';
 import * as tf from '@tensorflow/tfjs';
 import {
   type ReplicableModel,
@@ -81,6 +82,30 @@ export function computeShardGradient(options: {
     ...(metrics === undefined ? {} : { metrics }),
     ...(extras === undefined ? {} : { extras }),
   };
+}
+
+/**
+ * Refuses a gradient request before `setWeights` (`weights` undefined) or
+ * with no items, naming the field.
+ */
+export function assertGradientRequest<T>(
+  weights: T | undefined,
+  items: readonly unknown[],
+): asserts weights is T {
+  if (weights === undefined) {
+    throw new InvalidArgumentError({
+      argument: 'weights',
+      value: undefined,
+      message: 'call setWeights(model) before computeGradients',
+    });
+  }
+  if (items.length === 0) {
+    throw new InvalidArgumentError({
+      argument: 'batch.items',
+      value: items,
+      message: 'must hold at least one item',
+    });
+  }
 }
 
 /**
