@@ -80,7 +80,7 @@ describe('engine.learnerWorkers', () => {
     try {
       expect(configured?.model).toBe(model);
       expect(configured?.learner).toBeInstanceOf(DataParallelLearner);
-      expect((configured?.learner as DataParallelLearner).options.llama?.lora?.rank).toBe(2);
+      expect((configured!.learner as DataParallelLearner).options.llama?.lora?.rank).toBe(2);
       // The replicas' trainable parameters must be the adapters' count, or setWeights refuses.
       await configured!.learner.setWeights(model);
     } finally {
