@@ -14,7 +14,7 @@ export type {
 } from './generalized-advantage-estimation';
 export { generalizedAdvantageEstimation } from './generalized-advantage-estimation';
 export type { MaskedWhitenOptions, MaskedWhitenSettings } from './masked-whiten';
-export { maskedWhiten } from './masked-whiten';
+export { maskedWhiten, whitenRows } from './masked-whiten';
 export type {
   TokenReinforcePlusPlusOptions,
   TokenReinforcePlusPlusResult,
