@@ -6,7 +6,7 @@ import {
   type Random,
   type Trajectory,
 } from '@cohort/core';
-import type { ObjectiveConfig } from '@cohort/objectives';
+import type { ObjectiveOptions } from '@cohort/objectives';
 import { createOptimizer } from '@cohort/tfjs';
 import type * as tf from '@tensorflow/tfjs';
 import type { AdvantageRecord } from './advantage-stage';
@@ -181,7 +181,7 @@ export function createGrpoTrainerStages<S extends ScenarioLike>(stageOptions: {
 /** The data-parallel learner of the policy-learning stage, when it can be used (else a warning says why not). */
 function policyGradientWorkers<S extends ScenarioLike>(
   options: GrpoTrainerOptions<S>,
-  objectiveConfig: ObjectiveConfig | undefined,
+  objectiveConfig: ObjectiveOptions | undefined,
   warn: (message: string) => void,
 ): PolicyGradientWorkers | undefined {
   const { dataParallel } = options;

@@ -1,5 +1,5 @@
 import type { Objective, ObjectiveMetrics, Random, Trajectory } from '@cohort/core';
-import type { ObjectiveConfig } from '@cohort/objectives';
+import type { ObjectiveOptions } from '@cohort/objectives';
 import type { GptModel, LlamaModel, WeightMap } from '@cohort/tfjs';
 import type { DataParallelLearner } from '@cohort/tfjs/node';
 import * as tf from '@tensorflow/tfjs';
@@ -42,7 +42,7 @@ export interface PolicyLearningResult {
 export interface PolicyGradientWorkers {
   learner: DataParallelLearner;
   model: GptModel | LlamaModel;
-  objectiveConfig: ObjectiveConfig;
+  objectiveConfig: ObjectiveOptions;
   padTokenId: number;
 }
 

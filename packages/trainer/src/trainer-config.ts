@@ -1,7 +1,7 @@
 import { AdvantageEstimatorConfigSchema } from '@cohort/advantages';
 import { parseWithSchema } from '@cohort/core';
 import { KlControllerConfigSchema, KlEstimatorSchema } from '@cohort/kl';
-import { ObjectiveConfigSchema } from '@cohort/objectives';
+import { ObjectiveOptionsSchema } from '@cohort/objectives';
 import { z } from 'zod';
 
 const positiveInteger = z.number().int().positive();
@@ -134,7 +134,7 @@ export const GrpoTrainerConfigSchema = z
       baseline: 'mean',
       zeroSpreadTolerance: 0,
     }),
-    objective: ObjectiveConfigSchema.default(ObjectiveConfigSchema.parse({ preset: 'grpo' })),
+    objective: ObjectiveOptionsSchema.default(ObjectiveOptionsSchema.parse({ preset: 'grpo' })),
     kl: KlConfigSchema.default(KlConfigSchema.parse({})),
     optimizer: OptimizerConfigSchema.default(OptimizerConfigSchema.parse({})),
     /** Passes over each batch of rollouts (mu in the GRPO paper). */
