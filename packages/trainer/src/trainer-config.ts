@@ -1,6 +1,6 @@
 import { AdvantageEstimatorConfigSchema } from '@cohort/advantages';
 import { parseWithSchema } from '@cohort/core';
-import { KlControllerConfigSchema, KlEstimatorSchema } from '@cohort/kl';
+import { KlControllerOptionsSchema, KlEstimatorSchema } from '@cohort/kl';
 import { ObjectiveOptionsSchema } from '@cohort/objectives';
 import { z } from 'zod';
 
@@ -42,7 +42,7 @@ export const OptimizerConfigSchema = z
 /** The KL term to the frozen reference model. */
 export const KlConfigSchema = z
   .object({
-    controller: KlControllerConfigSchema.default({ type: 'fixed', coefficient: 0 }),
+    controller: KlControllerOptionsSchema.default({ type: 'fixed', coefficient: 0 }),
     /**
      * The KL estimator of the loss term, the reward penalty and the `klToReference` metric.
      * Omitted: the objective's (its preset's `klEstimator`, k3 for every built-in preset),
