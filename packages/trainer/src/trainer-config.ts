@@ -1,4 +1,4 @@
-import { AdvantageEstimatorConfigSchema } from '@cohort/advantages';
+import { AdvantageEstimatorOptionsSchema } from '@cohort/advantages';
 import { parseWithSchema } from '@cohort/core';
 import { KlControllerOptionsSchema, KlEstimatorSchema } from '@cohort/kl';
 import { ObjectiveOptionsSchema } from '@cohort/objectives';
@@ -127,7 +127,7 @@ export const GrpoTrainerConfigSchema = z
     generation: GenerationConfigSchema.default(GenerationConfigSchema.parse({})),
     /** Longest conversation in tokens; at most the model's context length. */
     maxSequenceLength: positiveInteger.default(256),
-    advantage: AdvantageEstimatorConfigSchema.default({
+    advantage: AdvantageEstimatorOptionsSchema.default({
       type: 'grpo',
       scale: 'group',
       epsilon: 1e-4,
