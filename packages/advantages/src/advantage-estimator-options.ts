@@ -14,7 +14,7 @@ const zeroSpreadTolerance = z
   .describe('Absolute tolerance for a group to count as having zero spread (max - min).');
 
 /** GRPO (Shao et al. 2024): group mean (or median) baseline, divided by the group or batch std. */
-export const GrpoEstimatorConfigSchema = z
+export const GrpoEstimatorOptionsSchema = z
   .object({
     type: z.literal('grpo'),
     scale: z.enum(['group', 'batch']).default('group'),
@@ -31,7 +31,7 @@ export const GrpoEstimatorConfigSchema = z
   .strict();
 
 /** Dr. GRPO (Liu et al. 2025): the group baseline only, no division by a standard deviation. */
-export const DrGrpoEstimatorConfigSchema = z
+export const DrGrpoEstimatorOptionsSchema = z
   .object({
     type: z.literal('dr-grpo'),
     baseline: z.enum(['mean', 'median']).default('mean'),
@@ -41,7 +41,7 @@ export const DrGrpoEstimatorConfigSchema = z
   .strict();
 
 /** RLOO (Kool et al. 2019; Ahmadian et al. 2024): leave-one-out group baseline. */
-export const RlooEstimatorConfigSchema = z
+export const RlooEstimatorOptionsSchema = z
   .object({
     type: z.literal('rloo'),
     zeroSpreadTolerance,
@@ -65,7 +65,7 @@ export const RlooEstimatorConfigSchema = z
   .strict();
 
 /** REINFORCE++ (Hu 2025): optional group-mean baseline, then whitening over the batch. */
-export const ReinforcePlusPlusEstimatorConfigSchema = z
+export const ReinforcePlusPlusEstimatorOptionsSchema = z
   .object({
     type: z.literal('reinforce++'),
     baseline: z.enum(['group-mean', 'none']).default('group-mean'),
@@ -76,7 +76,7 @@ export const ReinforcePlusPlusEstimatorConfigSchema = z
   .strict();
 
 /** Critic baseline: `r - V`, with the values passed to `estimate`. */
-export const CriticEstimatorConfigSchema = z
+export const CriticEstimatorOptionsSchema = z
   .object({ type: z.literal('critic'), zeroSpreadTolerance })
   .strict();
 
@@ -87,20 +87,20 @@ export const CriticEstimatorConfigSchema = z
  *
  * @example
  * ```ts
- * AdvantageEstimatorConfigSchema.parse({ type: 'grpo' });
+ * AdvantageEstimatorOptionsSchema.parse({ type: 'grpo' });
  * // { type: 'grpo', scale: 'group', epsilon: 1e-4, baseline: 'mean', zeroSpreadTolerance: 0 }
  * ```
  */
-export const AdvantageEstimatorConfigSchema = z.discriminatedUnion('type', [
-  GrpoEstimatorConfigSchema,
-  DrGrpoEstimatorConfigSchema,
-  RlooEstimatorConfigSchema,
-  ReinforcePlusPlusEstimatorConfigSchema,
-  CriticEstimatorConfigSchema,
+export const AdvantageEstimatorOptionsSchema = z.discriminatedUnion('type', [
+  GrpoEstimatorOptionsSchema,
+  DrGrpoEstimatorOptionsSchema,
+  RlooEstimatorOptionsSchema,
+  ReinforcePlusPlusEstimatorOptionsSchema,
+  CriticEstimatorOptionsSchema,
 ]);
 
 /** A parsed estimator configuration, defaults filled in. */
-export type AdvantageEstimatorConfig = z.output<typeof AdvantageEstimatorConfigSchema>;
+export type AdvantageEstimatorOptions = z.output<typeof AdvantageEstimatorOptionsSchema>;
 
 /** An estimator configuration as a user writes it, defaults optional. */
-export type AdvantageEstimatorConfigInput = z.input<typeof AdvantageEstimatorConfigSchema>;
+export type AdvantageEstimatorOptionsInput = z.input<typeof AdvantageEstimatorOptionsSchema>;

@@ -1,4 +1,4 @@
-import type { AdvantageEstimatorConfigInput } from './advantage-estimator-options';
+import type { AdvantageEstimatorOptionsInput } from './advantage-estimator-options';
 
 /**
  * Estimator configurations that reproduce a peer library's numbers, by name,
@@ -25,7 +25,7 @@ export const advantageEstimatorPresets = Object.freeze({
   'verl-rloo': { type: 'rloo' },
   /** NeMo-RL GRPO with `use_leave_one_out_baseline` and `normalize_rewards`. */
   'nemo-rl-grpo': { type: 'rloo', scale: 'leave-one-out-std', epsilon: 1e-6 },
-} as const satisfies Record<string, AdvantageEstimatorConfigInput>);
+} as const satisfies Record<string, AdvantageEstimatorOptionsInput>);
 
 /** A name of {@link advantageEstimatorPresets}. */
 export type AdvantageEstimatorPresetName = keyof typeof advantageEstimatorPresets;

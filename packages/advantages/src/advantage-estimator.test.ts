@@ -2,20 +2,20 @@ import type { AdvantageEstimator } from '@cohort/core';
 import { InvalidArgumentError, ValidationError } from '@cohort/core';
 import { describe, expect, it } from 'vitest';
 import { createAdvantageEstimator } from './advantage-estimator';
-import { AdvantageEstimatorConfigSchema } from './advantage-estimator-options';
+import { AdvantageEstimatorOptionsSchema } from './advantage-estimator-options';
 
 const rewards = [1, 0, 0, 0, 2, 2, 3, 1];
 
 describe('createAdvantageEstimator', () => {
   it('fills in the documented defaults', () => {
-    expect(AdvantageEstimatorConfigSchema.parse({ type: 'grpo' })).toEqual({
+    expect(AdvantageEstimatorOptionsSchema.parse({ type: 'grpo' })).toEqual({
       type: 'grpo',
       scale: 'group',
       epsilon: 1e-4,
       baseline: 'mean',
       zeroSpreadTolerance: 0,
     });
-    expect(AdvantageEstimatorConfigSchema.parse({ type: 'reinforce++' })).toEqual({
+    expect(AdvantageEstimatorOptionsSchema.parse({ type: 'reinforce++' })).toEqual({
       type: 'reinforce++',
       baseline: 'group-mean',
       variance: 'population',

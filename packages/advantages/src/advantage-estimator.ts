@@ -1,9 +1,9 @@
 import type { AdvantageEstimator, AdvantageInput, AdvantageResult } from '@cohort/core';
 import { InvalidArgumentError, parseWithSchema } from '@cohort/core';
 import {
-  type AdvantageEstimatorConfig,
-  type AdvantageEstimatorConfigInput,
-  AdvantageEstimatorConfigSchema,
+  type AdvantageEstimatorOptions,
+  type AdvantageEstimatorOptionsInput,
+  AdvantageEstimatorOptionsSchema,
 } from './advantage-estimator-options';
 import { criticAdvantages } from './critic-advantages';
 import { groupRelativeAdvantages } from './group-relative-advantages';
@@ -18,11 +18,11 @@ import { zeroSpreadGroupFraction } from './zero-spread';
  */
 export class ConfiguredAdvantageEstimator implements AdvantageEstimator {
   readonly name: string;
-  readonly config: AdvantageEstimatorConfig;
+  readonly config: AdvantageEstimatorOptions;
 
-  constructor(config: AdvantageEstimatorConfigInput) {
+  constructor(config: AdvantageEstimatorOptionsInput) {
     this.config = parseWithSchema(
-      AdvantageEstimatorConfigSchema,
+      AdvantageEstimatorOptionsSchema,
       config,
       'advantage estimator config',
     );
@@ -97,7 +97,7 @@ export class ConfiguredAdvantageEstimator implements AdvantageEstimator {
 
 /**
  * Creates the advantage estimator that a configuration names, validating it
- * with {@link AdvantageEstimatorConfigSchema} (a `ValidationError` names each bad
+ * with {@link AdvantageEstimatorOptionsSchema} (a `ValidationError` names each bad
  * field).
  *
  * @example
@@ -108,7 +108,7 @@ export class ConfiguredAdvantageEstimator implements AdvantageEstimator {
  * ```
  */
 export function createAdvantageEstimator(
-  config: AdvantageEstimatorConfigInput,
+  config: AdvantageEstimatorOptionsInput,
 ): ConfiguredAdvantageEstimator {
   return new ConfiguredAdvantageEstimator(config);
 }

@@ -1,15 +1,15 @@
 export { ConfiguredAdvantageEstimator, createAdvantageEstimator } from './advantage-estimator';
 export type {
-  AdvantageEstimatorConfig,
-  AdvantageEstimatorConfigInput,
+  AdvantageEstimatorOptions,
+  AdvantageEstimatorOptionsInput,
 } from './advantage-estimator-options';
 export {
-  AdvantageEstimatorConfigSchema,
-  CriticEstimatorConfigSchema,
-  DrGrpoEstimatorConfigSchema,
-  GrpoEstimatorConfigSchema,
-  ReinforcePlusPlusEstimatorConfigSchema,
-  RlooEstimatorConfigSchema,
+  AdvantageEstimatorOptionsSchema,
+  CriticEstimatorOptionsSchema,
+  DrGrpoEstimatorOptionsSchema,
+  GrpoEstimatorOptionsSchema,
+  ReinforcePlusPlusEstimatorOptionsSchema,
+  RlooEstimatorOptionsSchema,
 } from './advantage-estimator-options';
 export type { AdvantageEstimatorPresetName } from './advantage-estimator-presets';
 export { advantageEstimatorPresets } from './advantage-estimator-presets';

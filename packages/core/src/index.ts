@@ -57,6 +57,13 @@ export type {
 export type { RandomState } from './random';
 export { Random } from './random';
 export type { Featurizer, RewardContext, RewardFunction } from './reward-function';
+export type {
+  RewardFailure,
+  RolloutCollection,
+  RolloutSource,
+  RolloutSourceRequest,
+  ScenarioLike,
+} from './rollout-source';
 export { sampleContextFree } from './sample-context-free';
 export {
   assertSamplingSettings,

@@ -1,10 +1,13 @@
-import { parseWithSchema, Random, type Trajectory, type TrajectoryGroup } from '@cohort/core';
-import type {
-  RolloutCollection,
-  RolloutSource,
-  RolloutSourceRequest,
-  ScenarioLike,
-} from '@cohort/trainer';
+import {
+  parseWithSchema,
+  Random,
+  type RolloutCollection,
+  type RolloutSource,
+  type RolloutSourceRequest,
+  type ScenarioLike,
+  type Trajectory,
+  type TrajectoryGroup,
+} from '@cohort/core';
 import { episodeTrajectories } from './episode-recorder';
 import type { EpisodeTask } from './episode-task';
 import {

@@ -10,14 +10,14 @@ export {
   FixedKlController,
 } from './kl-controller';
 export type {
-  AdaptiveKlControllerConfig,
-  FixedKlControllerConfig,
-  KlControllerConfig,
+  AdaptiveKlControllerOptions,
+  FixedKlControllerOptions,
+  KlControllerOptions,
 } from './kl-controller-options';
 export {
-  AdaptiveKlControllerConfigSchema,
-  FixedKlControllerConfigSchema,
-  KlControllerConfigSchema,
+  AdaptiveKlControllerOptionsSchema,
+  FixedKlControllerOptionsSchema,
+  KlControllerOptionsSchema,
 } from './kl-controller-options';
 export { createKlEstimator } from './kl-estimator';
 export type { KlEstimatorName, KlEstimatorOptions } from './kl-estimator-options';

@@ -1,13 +1,13 @@
 import { z } from 'zod';
 
 /** A fixed KL coefficient beta. */
-export const FixedKlControllerConfigSchema = z.object({
+export const FixedKlControllerOptionsSchema = z.object({
   type: z.literal('fixed'),
   coefficient: z.number().finite().min(0),
 });
 
 /** The adaptive KL coefficient of Ziegler et al. 2019. */
-export const AdaptiveKlControllerConfigSchema = z.object({
+export const AdaptiveKlControllerOptionsSchema = z.object({
   type: z.literal('adaptive'),
   initialCoefficient: z.number().finite().min(0),
   /** The KL (nats per sequence or per token, as you measure it) to aim for. */
@@ -17,11 +17,11 @@ export const AdaptiveKlControllerConfigSchema = z.object({
 });
 
 /** Config of a KL controller: `{ type: 'fixed', coefficient }` or `{ type: 'adaptive', initialCoefficient, target, horizon }`. */
-export const KlControllerConfigSchema = z.discriminatedUnion('type', [
-  FixedKlControllerConfigSchema,
-  AdaptiveKlControllerConfigSchema,
+export const KlControllerOptionsSchema = z.discriminatedUnion('type', [
+  FixedKlControllerOptionsSchema,
+  AdaptiveKlControllerOptionsSchema,
 ]);
 
-export type FixedKlControllerConfig = z.infer<typeof FixedKlControllerConfigSchema>;
-export type AdaptiveKlControllerConfig = z.infer<typeof AdaptiveKlControllerConfigSchema>;
-export type KlControllerConfig = z.infer<typeof KlControllerConfigSchema>;
+export type FixedKlControllerOptions = z.infer<typeof FixedKlControllerOptionsSchema>;
+export type AdaptiveKlControllerOptions = z.infer<typeof AdaptiveKlControllerOptionsSchema>;
+export type KlControllerOptions = z.infer<typeof KlControllerOptionsSchema>;

@@ -1,10 +1,10 @@
 import { InvalidArgumentError, NonFiniteError, parseWithSchema } from '@cohort/core';
 import {
-  type AdaptiveKlControllerConfig,
-  AdaptiveKlControllerConfigSchema,
-  FixedKlControllerConfigSchema,
-  type KlControllerConfig,
-  KlControllerConfigSchema,
+  type AdaptiveKlControllerOptions,
+  AdaptiveKlControllerOptionsSchema,
+  FixedKlControllerOptionsSchema,
+  type KlControllerOptions,
+  KlControllerOptionsSchema,
 } from './kl-controller-options';
 
 /** Serializable state of a KL controller, for checkpoints. */
@@ -64,7 +64,7 @@ export class FixedKlController implements KlController {
 
   constructor(options: { coefficient: number }) {
     const config = parseWithSchema(
-      FixedKlControllerConfigSchema,
+      FixedKlControllerOptionsSchema,
       { type: 'fixed', ...options },
       'fixed KL controller options',
     );
@@ -86,7 +86,7 @@ export class FixedKlController implements KlController {
 
   setState(state: KlControllerState): void {
     const parsed = parseWithSchema(
-      FixedKlControllerConfigSchema,
+      FixedKlControllerOptionsSchema,
       state,
       'fixed KL controller state',
     );
@@ -112,9 +112,9 @@ export class AdaptiveKlController implements KlController {
   readonly target: number;
   readonly horizon: number;
 
-  constructor(options: Omit<AdaptiveKlControllerConfig, 'type'>) {
+  constructor(options: Omit<AdaptiveKlControllerOptions, 'type'>) {
     const config = parseWithSchema(
-      AdaptiveKlControllerConfigSchema,
+      AdaptiveKlControllerOptionsSchema,
       { type: 'adaptive', ...options },
       'adaptive KL controller options',
     );
@@ -156,7 +156,7 @@ export class AdaptiveKlController implements KlController {
       });
     }
     const parsed = parseWithSchema(
-      AdaptiveKlControllerConfigSchema,
+      AdaptiveKlControllerOptionsSchema,
       {
         type: 'adaptive',
         initialCoefficient: state.coefficient,
@@ -177,7 +177,7 @@ export class AdaptiveKlController implements KlController {
 }
 
 /**
- * Builds a KL controller from a config validated by {@link KlControllerConfigSchema}.
+ * Builds a KL controller from a config validated by {@link KlControllerOptionsSchema}.
  *
  * @throws ValidationError naming the bad field.
  * @example
@@ -185,8 +185,8 @@ export class AdaptiveKlController implements KlController {
  * const controller = createKlController({ type: 'adaptive', initialCoefficient: 0.05, target: 6, horizon: 10000 });
  * ```
  */
-export function createKlController(config: KlControllerConfig): KlController {
-  const parsed = parseWithSchema(KlControllerConfigSchema, config, 'KL controller config');
+export function createKlController(config: KlControllerOptions): KlController {
+  const parsed = parseWithSchema(KlControllerOptionsSchema, config, 'KL controller config');
   if (parsed.type === 'fixed') return new FixedKlController({ coefficient: parsed.coefficient });
   return new AdaptiveKlController({
     initialCoefficient: parsed.initialCoefficient,

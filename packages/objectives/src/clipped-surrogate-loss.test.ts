@@ -3,7 +3,7 @@ import * as tf from '@tensorflow/tfjs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { clippedSurrogateLoss } from './clipped-surrogate-loss';
-import type { SurrogateSettings } from './objective-options';
+import type { SurrogateOptions } from './objective-options';
 
 interface Batch {
   logProbs: number[][];
@@ -14,7 +14,7 @@ interface Batch {
   entropy?: number[][];
 }
 
-const base: SurrogateSettings = {
+const base: SurrogateOptions = {
   ratioLevel: 'token',
   clip: true,
   clipLow: 0.2,
@@ -30,7 +30,7 @@ const base: SurrogateSettings = {
  * picks the PPO case by hand (which branch of the min is active) instead of
  * composing min/max/clip.
  */
-function referenceObjective(batch: Batch, s: SurrogateSettings) {
+function referenceObjective(batch: Batch, s: SurrogateOptions) {
   const rows = batch.logProbs.length;
   const width = batch.logProbs[0]?.length ?? 0;
   const lossPerToken: number[][] = [];
@@ -174,7 +174,7 @@ function disposeAll(tensors: Record<string, tf.Tensor>) {
   tf.dispose(Object.values(tensors));
 }
 
-const configurations: [string, Partial<SurrogateSettings>][] = [
+const configurations: [string, Partial<SurrogateOptions>][] = [
   ['ppo token-mean', {}],
   ['grpo sequence-mean with k3 KL', { aggregation: 'sequence-mean', klCoefficient: 0.04 }],
   ['dr grpo constant', { aggregation: 'constant' }],

@@ -8,7 +8,7 @@ import {
 } from '@cohort/kl';
 import * as tf from '@tensorflow/tfjs';
 import { highEntropyMask } from './high-entropy-mask';
-import type { SurrogateSettings } from './objective-options';
+import type { SurrogateOptions } from './objective-options';
 import { ppo } from './presets';
 import { stopGradient } from './stop-gradient';
 
@@ -43,13 +43,13 @@ export interface SurrogateInputs {
 
 /** Options of {@link clippedSurrogateLoss}: inputs, settings (defaults: PPO), and `checkFinite`. */
 export type ClippedSurrogateLossOptions = SurrogateInputs &
-  Partial<Omit<SurrogateSettings, 'klEstimator'>> & {
+  Partial<Omit<SurrogateOptions, 'klEstimator'>> & {
     /**
      * The KL estimator of the KL term: a built-in one by name, or any
      * {@link KlEstimator} instance (then `klClamp`, `klLogRatioClamp` and
      * `klStraightThrough`, which shape the built-in ones, must be unset).
      */
-    klEstimator?: SurrogateSettings['klEstimator'] | KlEstimator<tf.Tensor>;
+    klEstimator?: SurrogateOptions['klEstimator'] | KlEstimator<tf.Tensor>;
     /** Read every input and throw NonFiniteError at the first NaN/Infinity (costs one read per input). */
     checkFinite?: boolean;
   };
@@ -57,7 +57,7 @@ export type ClippedSurrogateLossOptions = SurrogateInputs &
 /** Validates a {@link KlEstimator} instance given in place of a built-in estimator's name. */
 function validateKlEstimatorInstance(
   estimator: KlEstimator<tf.Tensor>,
-  settings: SurrogateSettings,
+  settings: SurrogateOptions,
 ): void {
   if (
     typeof estimator !== 'object' ||
@@ -115,7 +115,7 @@ export type SurrogateMetrics = {
 };
 
 /** The defaults are PPO's; the SAPO temperatures are TRL's and verl's. */
-const DEFAULT_SETTINGS: SurrogateSettings = {
+const DEFAULT_SETTINGS: SurrogateOptions = {
   ...ppo,
   policyLoss: 'clip',
   sapoTemperaturePositive: 1,
@@ -182,7 +182,7 @@ function requireShape(
   }
 }
 
-function validateSettings(settings: SurrogateSettings): void {
+function validateSettings(settings: SurrogateOptions): void {
   const {
     clipLow,
     clipHigh,
@@ -386,7 +386,7 @@ export function clippedSurrogateLoss(options: ClippedSurrogateLossOptions): {
     samplerLogProbs,
     checkFinite,
   } = options;
-  const settings: SurrogateSettings = { ...DEFAULT_SETTINGS };
+  const settings: SurrogateOptions = { ...DEFAULT_SETTINGS };
   for (const key of Object.keys(DEFAULT_SETTINGS).concat(OPTIONAL_SETTINGS)) {
     const value = (options as unknown as Record<string, unknown>)[key];
     if (value !== undefined && key !== 'klEstimator')

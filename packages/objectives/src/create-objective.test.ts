@@ -3,8 +3,8 @@ import { expectArraysClose } from '@cohort/core/test';
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import { clippedSurrogateLoss } from './clipped-surrogate-loss';
-import { createObjective, resolveObjectiveConfig } from './create-objective';
-import { ObjectiveConfigSchema } from './objective-options';
+import { createObjective, resolveObjectiveOptions } from './create-objective';
+import { ObjectiveOptionsSchema } from './objective-options';
 import { dapo, drGrpo, grpo, gspo, objectivePresets, ppo, vanillaPg } from './presets';
 
 describe('presets', () => {
@@ -52,23 +52,26 @@ describe('presets', () => {
   });
 });
 
-describe('resolveObjectiveConfig', () => {
+describe('resolveObjectiveOptions', () => {
   it('layers defaults, preset and explicit fields', () => {
-    expect(resolveObjectiveConfig({})).toEqual({ ...ppo });
-    expect(resolveObjectiveConfig({ preset: 'grpo', klCoefficient: 0 })).toEqual({
+    expect(resolveObjectiveOptions({})).toEqual({ ...ppo });
+    expect(resolveObjectiveOptions({ preset: 'grpo', klCoefficient: 0 })).toEqual({
       ...grpo,
       klCoefficient: 0,
     });
-    expect(resolveObjectiveConfig({ clipLow: 0.1 })).toMatchObject({ clipLow: 0.1, clipHigh: 0.1 });
-    expect(resolveObjectiveConfig({ preset: 'dapo', clipLow: 0.1 })).toMatchObject({
+    expect(resolveObjectiveOptions({ clipLow: 0.1 })).toMatchObject({
       clipLow: 0.1,
       clipHigh: 0.1,
     });
-    expect(resolveObjectiveConfig({ preset: 'dapo', clipHigh: 0.3 })).toMatchObject({
+    expect(resolveObjectiveOptions({ preset: 'dapo', clipLow: 0.1 })).toMatchObject({
+      clipLow: 0.1,
+      clipHigh: 0.1,
+    });
+    expect(resolveObjectiveOptions({ preset: 'dapo', clipHigh: 0.3 })).toMatchObject({
       clipLow: 0.2,
       clipHigh: 0.3,
     });
-    expect(resolveObjectiveConfig({ preset: 'ppo', dualClip: 3 }).dualClip).toBe(3);
+    expect(resolveObjectiveOptions({ preset: 'ppo', dualClip: 3 }).dualClip).toBe(3);
   });
 
   it('names bad fields in a ValidationError', () => {
@@ -83,16 +86,16 @@ describe('resolveObjectiveConfig', () => {
     ];
     for (const [config, path] of cases) {
       try {
-        resolveObjectiveConfig(config as never);
+        resolveObjectiveOptions(config as never);
         expect.unreachable();
       } catch (error) {
         expect(ValidationError.isInstance(error)).toBe(true);
         expect((error as ValidationError).issues.map((issue) => issue.path)).toContain(path);
       }
     }
-    expect(() => resolveObjectiveConfig({ clipRange: 0.2 } as never)).toThrow(ValidationError);
+    expect(() => resolveObjectiveOptions({ clipRange: 0.2 } as never)).toThrow(ValidationError);
     expect(
-      ObjectiveConfigSchema.safeParse({ preset: 'gspo', entropyCoefficient: 0.01 }).success,
+      ObjectiveOptionsSchema.safeParse({ preset: 'gspo', entropyCoefficient: 0.01 }).success,
     ).toBe(true);
   });
 });

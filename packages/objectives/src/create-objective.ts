@@ -4,9 +4,9 @@ import type * as tf from '@tensorflow/tfjs';
 import { clippedSurrogateLoss, type SurrogateInputs } from './clipped-surrogate-loss';
 import type { AdaptiveEntropyController } from './entropy-controller';
 import {
-  type ObjectiveConfig,
-  ObjectiveConfigSchema,
-  type SurrogateSettings,
+  type ObjectiveOptions,
+  ObjectiveOptionsSchema,
+  type SurrogateOptions,
 } from './objective-options';
 import { objectivePresets, ppo } from './presets';
 
@@ -21,7 +21,7 @@ export interface ComputeOverrides {
 /** An {@link Objective} over tfjs tensors, with its resolved settings. */
 export interface SurrogateObjective extends Objective<tf.Tensor> {
   readonly name: string;
-  readonly settings: Readonly<SurrogateSettings>;
+  readonly settings: Readonly<SurrogateOptions>;
   compute(
     input: ObjectiveInput<tf.Tensor> & Pick<SurrogateInputs, 'samplerLogProbs'>,
     overrides?: ComputeOverrides,
@@ -36,14 +36,14 @@ export interface SurrogateObjective extends Objective<tf.Tensor> {
  * @throws ValidationError naming the bad field.
  * @example
  * ```ts
- * resolveObjectiveConfig({ preset: 'grpo', klCoefficient: 0 }).aggregation; // 'sequence-mean'
+ * resolveObjectiveOptions({ preset: 'grpo', klCoefficient: 0 }).aggregation; // 'sequence-mean'
  * ```
  */
-export function resolveObjectiveConfig(config: ObjectiveConfig): SurrogateSettings {
-  const parsed = parseWithSchema(ObjectiveConfigSchema, config, 'objective config');
+export function resolveObjectiveOptions(config: ObjectiveOptions): SurrogateOptions {
+  const parsed = parseWithSchema(ObjectiveOptionsSchema, config, 'objective config');
   const { preset, ...fields } = parsed;
-  const base: SurrogateSettings = { ...(preset === undefined ? ppo : objectivePresets[preset]) };
-  const resolved: SurrogateSettings = { ...base };
+  const base: SurrogateOptions = { ...(preset === undefined ? ppo : objectivePresets[preset]) };
+  const resolved: SurrogateOptions = { ...base };
   for (const [key, value] of Object.entries(fields)) {
     if (value !== undefined) (resolved as unknown as Record<string, unknown>)[key] = value;
   }
@@ -64,7 +64,7 @@ export interface CreateObjectiveInstances {
 }
 
 /**
- * Builds the surrogate objective from a config (see {@link ObjectiveConfigSchema}).
+ * Builds the surrogate objective from a config (see {@link ObjectiveOptionsSchema}).
  * `compute(inputs, { klCoefficient })` returns the scalar loss and the metrics
  * of {@link clippedSurrogateLoss} as a `Record<string, number>`.
  *
@@ -76,10 +76,10 @@ export interface CreateObjectiveInstances {
  * ```
  */
 export function createObjective(
-  config: ObjectiveConfig,
+  config: ObjectiveOptions,
   instances: CreateObjectiveInstances = {},
 ): SurrogateObjective {
-  const settings = Object.freeze(resolveObjectiveConfig(config));
+  const settings = Object.freeze(resolveObjectiveOptions(config));
   const name = config.preset ?? 'custom';
   const { klEstimator } = instances;
   if (klEstimator !== undefined) {

@@ -11,7 +11,7 @@ export type {
   CreateObjectiveInstances,
   SurrogateObjective,
 } from './create-objective';
-export { createObjective, resolveObjectiveConfig } from './create-objective';
+export { createObjective, resolveObjectiveOptions } from './create-objective';
 export type { EntropyControllerState } from './entropy-controller';
 export { AdaptiveEntropyController, createAdaptiveEntropyController } from './entropy-controller';
 export type { AdaptiveEntropyControllerOptions } from './entropy-controller-options';
@@ -20,15 +20,15 @@ export { entropyFromLogits } from './entropy-from-logits';
 export type { HighEntropyMaskOptions } from './high-entropy-mask';
 export { highEntropyMask, linearQuantile } from './high-entropy-mask';
 export type {
-  ObjectiveConfig,
+  ObjectiveOptions,
   ObjectivePresetName,
   PolicyLoss,
   RatioLevel,
   SamplerCorrection,
-  SurrogateSettings,
+  SurrogateOptions,
 } from './objective-options';
 export {
-  ObjectiveConfigSchema,
+  ObjectiveOptionsSchema,
   ObjectivePresetNameSchema,
   PolicyLossSchema,
   RatioLevelSchema,

@@ -64,7 +64,7 @@ export type SamplerCorrection = z.output<typeof SamplerCorrectionSchema>;
  * from the fields set here, then from the defaults (those of `ppo`).
  * A config that sets `clipLow` without `clipHigh` gets `clipHigh = clipLow`.
  */
-export const ObjectiveConfigSchema = z
+export const ObjectiveOptionsSchema = z
   .object({
     preset: ObjectivePresetNameSchema.optional(),
     ratioLevel: RatioLevelSchema.optional(),
@@ -107,11 +107,11 @@ export const ObjectiveConfigSchema = z
   })
   .strict();
 
-/** Input type of {@link ObjectiveConfigSchema}. */
-export type ObjectiveConfig = z.input<typeof ObjectiveConfigSchema>;
+/** Input type of {@link ObjectiveOptionsSchema}. */
+export type ObjectiveOptions = z.input<typeof ObjectiveOptionsSchema>;
 
 /** The fully resolved settings of the surrogate objective (a preset is one of these). */
-export interface SurrogateSettings {
+export interface SurrogateOptions {
   ratioLevel: RatioLevel;
   policyLoss?: PolicyLoss;
   clip: boolean;

@@ -1,4 +1,4 @@
-import type { ObjectivePresetName, SurrogateSettings } from './objective-options';
+import type { ObjectivePresetName, SurrogateOptions } from './objective-options';
 
 /**
  * GRPO as in DeepSeekMath (Shao et al. 2024, eq. 3): token ratios, clip
@@ -6,7 +6,7 @@ import type { ObjectivePresetName, SurrogateSettings } from './objective-options
  * KL penalty with beta = 0.04. (TRL's GRPOTrainer now defaults to beta = 0;
  * set `klCoefficient: 0` to match it.)
  */
-export const grpo: Readonly<SurrogateSettings> = Object.freeze({
+export const grpo: Readonly<SurrogateOptions> = Object.freeze({
   ratioLevel: 'token',
   clip: true,
   clipLow: 0.2,
@@ -25,7 +25,7 @@ export const grpo: Readonly<SurrogateSettings> = Object.freeze({
  * Dr. GRPO, advantages without std scaling, is `scale: 'none'` in
  * `@cohort/advantages`.
  */
-export const drGrpo: Readonly<SurrogateSettings> = Object.freeze({
+export const drGrpo: Readonly<SurrogateOptions> = Object.freeze({
   ratioLevel: 'token',
   clip: true,
   clipLow: 0.2,
@@ -41,7 +41,7 @@ export const drGrpo: Readonly<SurrogateSettings> = Object.freeze({
  * token-level mean over the batch, no KL term. Dynamic sampling and overlong
  * reward shaping belong to the trainer.
  */
-export const dapo: Readonly<SurrogateSettings> = Object.freeze({
+export const dapo: Readonly<SurrogateOptions> = Object.freeze({
   ratioLevel: 'token',
   clip: true,
   clipLow: 0.2,
@@ -57,7 +57,7 @@ export const dapo: Readonly<SurrogateSettings> = Object.freeze({
  * `exp(mean_t (logp - logp_old))`, clip ranges 3e-4 (low) and 4e-4 (high) as
  * in the paper, sequences averaged, no KL term.
  */
-export const gspo: Readonly<SurrogateSettings> = Object.freeze({
+export const gspo: Readonly<SurrogateOptions> = Object.freeze({
   ratioLevel: 'sequence',
   clip: true,
   clipLow: 3e-4,
@@ -73,7 +73,7 @@ export const gspo: Readonly<SurrogateSettings> = Object.freeze({
  * to the reference, if any, usually goes into the rewards
  * (`klPenalizedRewards` in `@cohort/kl`) rather than the loss.
  */
-export const ppo: Readonly<SurrogateSettings> = Object.freeze({
+export const ppo: Readonly<SurrogateOptions> = Object.freeze({
   ratioLevel: 'token',
   clip: true,
   clipLow: 0.2,
@@ -88,7 +88,7 @@ export const ppo: Readonly<SurrogateSettings> = Object.freeze({
  * Vanilla policy gradient (REINFORCE with the given advantages): no clipping,
  * `loss = -rho * A` whose gradient at `rho = 1` is `-A grad log pi`.
  */
-export const vanillaPg: Readonly<SurrogateSettings> = Object.freeze({
+export const vanillaPg: Readonly<SurrogateOptions> = Object.freeze({
   ratioLevel: 'token',
   clip: false,
   clipLow: 0.2,
@@ -104,7 +104,7 @@ export const vanillaPg: Readonly<SurrogateSettings> = Object.freeze({
  * averaged over all masked tokens of the (local) batch, no KL (TRL's default
  * beta = 0). On one process TRL's `'dapo'` normalizes the same way.
  */
-export const bnpo: Readonly<SurrogateSettings> = Object.freeze({
+export const bnpo: Readonly<SurrogateOptions> = Object.freeze({
   ratioLevel: 'token',
   policyLoss: 'clip',
   clip: true,
@@ -122,7 +122,7 @@ export const bnpo: Readonly<SurrogateSettings> = Object.freeze({
  * (`clipLow: 1`), token mean, no KL. verl's CISPO clips both sides with its
  * `clip_ratio` (0.2): set `clipLow: 0.2, clipHigh: 0.2`.
  */
-export const cispo: Readonly<SurrogateSettings> = Object.freeze({
+export const cispo: Readonly<SurrogateOptions> = Object.freeze({
   ratioLevel: 'token',
   policyLoss: 'cispo',
   clip: true,
@@ -140,7 +140,7 @@ export const cispo: Readonly<SurrogateSettings> = Object.freeze({
  * `(4 / tau) sigmoid(tau (rho - 1))` with tau 1 for positive and 1.05 for
  * negative advantages, sequences averaged (both use a sequence mean), no KL.
  */
-export const sapo: Readonly<SurrogateSettings> = Object.freeze({
+export const sapo: Readonly<SurrogateOptions> = Object.freeze({
   ratioLevel: 'token',
   policyLoss: 'sapo',
   clip: true,
@@ -155,7 +155,7 @@ export const sapo: Readonly<SurrogateSettings> = Object.freeze({
 });
 
 /** All presets by name. */
-export const objectivePresets: Readonly<Record<ObjectivePresetName, Readonly<SurrogateSettings>>> =
+export const objectivePresets: Readonly<Record<ObjectivePresetName, Readonly<SurrogateOptions>>> =
   Object.freeze({
     grpo,
     drGrpo,

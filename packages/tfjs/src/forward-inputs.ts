@@ -1,6 +1,7 @@
 import { assertTokenId, InvalidArgumentError } from '@cohort/core';
-import type * as tf from '@tensorflow/tfjs';
-import type { GptForwardOptions } from './gpt-model';
+import * as tf from '@tensorflow/tfjs';
+import type { GptForwardOptions, GptForwardResult, LayerKeyValue } from './gpt-model';
+import { causalAttentionBias } from './scaled-dot-product-attention';
 
 function toIdRows(
   tokenIds: readonly (readonly number[])[],
@@ -97,4 +98,53 @@ export function checkForwardInputs(
     ? toIdRows(tokenIds as readonly (readonly number[])[], 'tokenIds', config.vocabSize)
     : undefined;
   return { batchSize, length, pastLength, positions, idValues };
+}
+
+/** What a model's layers compute from the inputs that {@link runForward} prepared. */
+export interface ForwardBodyResult {
+  /** `[B, T, V]` next-token logits. */
+  logits: tf.Tensor3D;
+  presentKeyValues: LayerKeyValue[];
+  /** `[B, T, E]` after the final norm; returned only when `returnHiddenStates` is set. */
+  hiddenStates: tf.Tensor3D;
+}
+
+/**
+ * The scaffolding of a causal LM's forward pass, shared by `GptModel` and
+ * `LlamaModel`: checks the inputs ({@link checkForwardInputs}), then in one
+ * `tf.tidy` makes the int32 token ids `[B, T]` and the causal attention bias
+ * (with the padding mask), runs `body` and keeps only the logits, the cache
+ * and (when asked) the hidden states; the caller owns them.
+ *
+ * @example
+ * ```ts
+ * return runForward(tokenIds, options, this.config, ({ ids, bias, positions }) => this.layers(ids, bias, positions));
+ * ```
+ */
+export function runForward(
+  tokenIds: readonly (readonly number[])[] | tf.Tensor2D,
+  options: GptForwardOptions,
+  config: { layerCount: number; contextLength: number; vocabSize: number },
+  body: (inputs: ForwardInputs & { ids: tf.Tensor2D; bias: tf.Tensor4D }) => ForwardBodyResult,
+): GptForwardResult {
+  const inputs = checkForwardInputs(tokenIds, options, config);
+  const { batchSize, length, pastLength, idValues } = inputs;
+  return tf.tidy(() => {
+    const ids =
+      idValues === undefined
+        ? (tokenIds as tf.Tensor2D).toInt()
+        : tf.tensor2d(idValues, [batchSize, length], 'int32');
+    const bias = causalAttentionBias({
+      batchSize,
+      queryLength: length,
+      pastLength,
+      ...(options.attentionMask ? { attentionMask: options.attentionMask } : {}),
+    });
+    const { logits, presentKeyValues, hiddenStates } = body({ ...inputs, ids, bias });
+    return {
+      logits,
+      presentKeyValues,
+      ...(options.returnHiddenStates ? { hiddenStates } : {}),
+    } as unknown as tf.TensorContainerObject;
+  }) as unknown as GptForwardResult;
 }

@@ -6,6 +6,7 @@ import {
   type SampledTokens,
 } from '@cohort/core';
 import * as tf from '@tensorflow/tfjs';
+import { argmax } from './argmax';
 import type { CausalLanguageModel } from './causal-language-model';
 import type { LayerKeyValue } from './gpt-model';
 
@@ -90,13 +91,6 @@ function sampleTruncated(
   for (let index = 0; index < keep; index++)
     weights[index] = Math.exp(logProbs[order[index] as number] as number);
   return order[random.categorical(weights)] as number;
-}
-
-function argmax(values: Float64Array): number {
-  let best = 0;
-  for (let index = 1; index < values.length; index++)
-    if ((values[index] as number) > (values[best] as number)) best = index;
-  return best;
 }
 
 /**

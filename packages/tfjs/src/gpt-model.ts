@@ -2,13 +2,13 @@ import { InvalidArgumentError, Random } from '@cohort/core';
 import * as tf from '@tensorflow/tfjs';
 import { fusedSelfAttention } from './causal-self-attention';
 import { embeddingLookup } from './embedding-lookup';
-import { checkForwardInputs } from './forward-inputs';
+import { runForward } from './forward-inputs';
 import { gelu } from './gelu';
 import { type Gpt2Config, type Gpt2ConfigInput, parseGpt2Config } from './gpt2-config';
 import { layerNorm } from './layer-norm';
 import { linear } from './linear';
 import { matMul2d } from './mat-mul-2d';
-import { causalAttentionBias, scaledDotProductAttention } from './scaled-dot-product-attention';
+import { scaledDotProductAttention } from './scaled-dot-product-attention';
 import type { WeightMap } from './weights';
 
 /** Cached keys and values of one layer, `[B, H, T, headSize]` each (the Hugging Face layout). */
@@ -241,24 +241,9 @@ export class GptModel {
   ): GptForwardResult {
     this.assertAlive();
     const { config } = this;
-    const { batchSize, length, pastLength, positions, idValues } = checkForwardInputs(
-      tokenIds,
-      options,
-      config,
-    );
     const past = options.pastKeyValues;
-    return tf.tidy(() => {
-      const ids =
-        idValues === undefined
-          ? (tokenIds as tf.Tensor2D).toInt()
-          : tf.tensor2d(idValues, [batchSize, length], 'int32');
+    return runForward(tokenIds, options, config, ({ ids, bias, positions, batchSize, length }) => {
       const positionTensor = tf.tensor2d(positions, [batchSize, length], 'int32');
-      const bias = causalAttentionBias({
-        batchSize,
-        queryLength: length,
-        pastLength,
-        ...(options.attentionMask ? { attentionMask: options.attentionMask } : {}),
-      });
       let x = this.embed(this.tokenEmbedding, ids).add(
         this.embed(this.positionEmbedding, positionTensor),
       );
@@ -284,12 +269,8 @@ export class GptModel {
           ? matMul2d(flat, this.tokenEmbedding.transpose())
           : tf.matMul(flat, this.tokenEmbedding, false, true);
       const logits = logits2d.reshape([batchSize, length, config.vocabSize]) as tf.Tensor3D;
-      return {
-        logits,
-        presentKeyValues,
-        ...(options.returnHiddenStates ? { hiddenStates: final } : {}),
-      } as unknown as tf.TensorContainerObject;
-    }) as unknown as GptForwardResult;
+      return { logits, presentKeyValues, hiddenStates: final };
+    });
   }
 
   /** Frees every variable. The model cannot be used afterwards. */

@@ -1,3 +1,4 @@
+export { argmax } from './argmax';
 export type { BackendChoice, BackendRequest, InitializeBackendOptions } from './backend';
 export { initializeBackend } from './backend';
 export type { CausalLanguageModel } from './causal-language-model';

@@ -6,7 +6,11 @@ import {
   type Objective,
 } from '@cohort/core';
 import { createKlEstimator } from '@cohort/kl';
-import { createObjective, type ObjectiveConfig, resolveObjectiveConfig } from '@cohort/objectives';
+import {
+  createObjective,
+  type ObjectiveOptions,
+  resolveObjectiveOptions,
+} from '@cohort/objectives';
 import type * as tf from '@tensorflow/tfjs';
 import { type GrpoTrainerConfig, GrpoTrainerConfigSchema } from './trainer-config';
 
@@ -18,7 +22,7 @@ export interface TrainerAlgorithms {
    * The config the built-in objective was made from (absent for a user's
    * objective or KL estimator instance): workers rebuild it from this.
    */
-  objectiveConfig?: ObjectiveConfig;
+  objectiveConfig?: ObjectiveOptions;
   /** The estimator of the KL metric and of the KL in the reward; the built-in objective's KL term uses it too. */
   klEstimator: KlEstimator<tf.Tensor>;
 }
@@ -54,7 +58,7 @@ export function resolveAlgorithms(options: {
 }): TrainerAlgorithms {
   const { config } = options;
   if (options.klEstimator) refuseReplacedKlSettings(config, options.klEstimator);
-  const settings = resolveObjectiveConfig(config.objective);
+  const settings = resolveObjectiveOptions(config.objective);
   if (
     config.kl.estimator !== undefined &&
     config.objective.klEstimator !== undefined &&

@@ -10,7 +10,7 @@ import {
   type RewardCritic,
   type Transition,
 } from '@cohort/core';
-import type { WeightMap } from '@cohort/tfjs';
+import { argmax, type WeightMap } from '@cohort/tfjs';
 import * as tf from '@tensorflow/tfjs';
 import type { CandidateQuery, CandidateRewardSource } from './candidate-reward';
 import {
@@ -163,14 +163,6 @@ function hasState(value: unknown): value is WithState {
 
 /** What `rewardOf` returns when the reward threw (already reported). */
 const REWARD_FAILED = Symbol('reward-failed');
-
-function argmax(values: readonly number[]): number {
-  let best = 0;
-  for (let index = 1; index < values.length; index++) {
-    if (values[index]! > values[best]!) best = index;
-  }
-  return best;
-}
 
 /**
  * The candidate selector of the GPRO actor-critic formulation: a frozen

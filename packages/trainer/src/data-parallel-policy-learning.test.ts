@@ -1,7 +1,7 @@
 import { Random } from '@cohort/core';
 import { expectArraysClose, MockTokenizer } from '@cohort/core/test';
 import { createBanditEnvironment } from '@cohort/environments';
-import { createObjective, type ObjectiveConfig } from '@cohort/objectives';
+import { createObjective, type ObjectiveOptions } from '@cohort/objectives';
 import {
   createGptModel,
   createLlamaModel,
@@ -90,7 +90,7 @@ function trajectories() {
 }
 
 async function learn(options: {
-  objective: ObjectiveConfig;
+  objective: ObjectiveOptions;
   learner?: ShardGradientLearner;
   minibatchSize: number;
   policy?: GptPolicy | LlamaPolicy;

@@ -1,5 +1,5 @@
 import type { Objective, ObjectiveMetrics, Random, Trajectory } from '@cohort/core';
-import type { ObjectiveConfig } from '@cohort/objectives';
+import type { ObjectiveOptions } from '@cohort/objectives';
 import type { GptModel, LlamaModel, WeightMap } from '@cohort/tfjs';
 import type { ShardGradientLearner } from '@cohort/tfjs/node';
 import * as tf from '@tensorflow/tfjs';
@@ -43,7 +43,7 @@ export interface PolicyLearningResult {
 export interface PolicyGradientWorkers {
   learner: ShardGradientLearner;
   model: GptModel | LlamaModel;
-  objectiveConfig: ObjectiveConfig;
+  objectiveConfig: ObjectiveOptions;
   padTokenId: number;
 }
 

@@ -6,7 +6,11 @@
  * to the minibatch loss that the single-threaded stage computes.
  */
 import type { LossAggregation } from '@cohort/kl';
-import { createObjective, type ObjectiveConfig, type SurrogateObjective } from '@cohort/objectives';
+import {
+  createObjective,
+  type ObjectiveOptions,
+  type SurrogateObjective,
+} from '@cohort/objectives';
 import { tokenLogProbs } from '@cohort/tfjs';
 import type { ShardLossContext, ShardLossResult } from '@cohort/tfjs/node';
 
@@ -23,7 +27,7 @@ export interface PolicyShardItem {
 
 /** What every shard of a minibatch needs. */
 export interface PolicyShardShared {
-  objective: ObjectiveConfig;
+  objective: ObjectiveOptions;
   klCoefficient: number;
   temperature: number;
   padTokenId: number;
@@ -56,7 +60,7 @@ export const shardableAggregations: readonly LossAggregation[] = [
  * exactly (an aggregation over groups or micro-batches, or a top-entropy
  * quantile taken over the whole minibatch), or undefined when it can.
  */
-export function unshardableReason(config: ObjectiveConfig): string | undefined {
+export function unshardableReason(config: ObjectiveOptions): string | undefined {
   const { settings } = createObjective(config);
   if (!shardableAggregations.includes(settings.aggregation))
     return `loss aggregation '${settings.aggregation}' spans rows that different workers would hold`;
@@ -68,7 +72,7 @@ export function unshardableReason(config: ObjectiveConfig): string | undefined {
 const objectives = new Map<string, SurrogateObjective>();
 
 /** The objective of `config`, with the constant length pinned to the minibatch's, so that every shard divides alike. */
-function objectiveFor(config: ObjectiveConfig, maxLength: number): SurrogateObjective {
+function objectiveFor(config: ObjectiveOptions, maxLength: number): SurrogateObjective {
   const probe = createObjective(config);
   const pinned =
     (probe.settings.aggregation === 'constant' ||

@@ -5,6 +5,7 @@ import {
   type ReferenceModel,
   type Trajectory,
 } from '@cohort/core';
+import type { TrainablePolicy } from './trainable-policy';
 
 /** What the reference-scoring stage hands on. */
 export interface ReferenceScores {
@@ -87,4 +88,43 @@ export async function scoreReference(options: {
     klSumPerTrajectory: klPerTokenRows.map((row) => row.sum),
     klToReference,
   };
+}
+
+/**
+ * The reference-scoring stage of one training step: lets the policy prepare
+ * for the step's sequences (a proxy-tuned policy caches its base model's
+ * logits, which its reference shares), then scores them with
+ * {@link scoreReference} when there is a reference and the KL term is active;
+ * empty scores otherwise. Returns the scores and the seconds they took.
+ *
+ * @example
+ * ```ts
+ * const { scores, seconds } = await scoreStepReference({ policy, referenceModel, trajectories,
+ *   klActive: true, temperature: 1, estimator });
+ * ```
+ */
+export async function scoreStepReference(options: {
+  policy: TrainablePolicy;
+  referenceModel: ReferenceModel | undefined;
+  trajectories: readonly Trajectory[];
+  /** Whether the KL coefficient is non-zero or may become so (an adaptive controller). */
+  klActive: boolean;
+  temperature: number;
+  estimator: KlEstimator;
+}): Promise<{ scores: ReferenceScores; seconds: number }> {
+  const start = performance.now();
+  const { policy, referenceModel, trajectories } = options;
+  if (policy.prepare && trajectories.length > 0) {
+    await policy.prepare({ sequences: trajectories.map((trajectory) => trajectory.tokenIds) });
+  }
+  const scores: ReferenceScores =
+    referenceModel && options.klActive
+      ? await scoreReference({
+          referenceModel,
+          trajectories,
+          temperature: options.temperature,
+          estimator: options.estimator,
+        })
+      : { klPerToken: [], klSumPerTrajectory: [], klToReference: 0 };
+  return { scores, seconds: (performance.now() - start) / 1000 };
 }

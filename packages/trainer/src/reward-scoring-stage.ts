@@ -1,27 +1,19 @@
 import type {
   RewardContext,
+  RewardFailure,
   RewardFunction,
   Scenario,
+  ScenarioLike,
   Trajectory,
   TrajectoryGroup,
 } from '@cohort/core';
 
-/** What the trainer needs of a scenario: an id. The support scenarios of core are one kind. */
-export interface ScenarioLike {
-  id: string;
-}
+export type { RewardFailure, ScenarioLike } from '@cohort/core';
 
 /** A reward function with its weight in the total reward. */
 export interface WeightedReward<S extends ScenarioLike = Scenario> {
   reward: RewardFunction<S>;
   weight: number;
-}
-
-/** A reward function that threw or returned a non-finite value, reported instead of killing the run. */
-export interface RewardFailure {
-  rewardName: string;
-  trajectoryId: string;
-  message: string;
 }
 
 /**

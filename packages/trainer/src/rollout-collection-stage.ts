@@ -1,36 +1,23 @@
-import type { Environment, Random, TrajectoryGroup } from '@cohort/core';
+import type {
+  Environment,
+  GenerationOptions,
+  Random,
+  RewardFailure,
+  RolloutCollection,
+  Tokenizer,
+  TrajectoryGroup,
+} from '@cohort/core';
 import {
-  type RewardFailure,
   type ScenarioLike,
   scoreEpisodeRewards,
   type WeightedReward,
 } from './reward-scoring-stage';
+
+export type { RolloutCollection } from '@cohort/core';
+
 import { collectEpisodes, type RolloutOptions } from './rollout';
 import type { TrainablePolicy } from './trainable-policy';
-
-/** What the rollout-collection stage hands on: scored groups and how they were gathered. */
-export interface RolloutCollection {
-  /** Groups kept for learning; every trajectory carries the policy version that sampled it. */
-  groups: TrajectoryGroup[];
-  /** Episodes run, kept or dropped. */
-  episodes: number;
-  /** Fraction of the groups seen whose returns had no spread (no group-relative signal). */
-  zeroSpreadGroupFraction: number;
-  /** Zero-spread groups dropped by dynamic sampling. */
-  droppedGroups: number;
-  /** Extra rollout rounds run to refill dropped groups. */
-  refills: number;
-  sampledTokens: number;
-  /** Seconds in sampling and the environment (`rollout`) and in reward functions (`scoring`). */
-  timings: { rollout: number; scoring: number };
-  failures: RewardFailure[];
-  /** Episodes dropped by the source because they were sampled too many versions ago (sources that see episodes, such as the gateway). */
-  staleEpisodes?: number;
-  /** Episodes the source gave up on because their reward never came. */
-  timedOutEpisodes?: number;
-  /** Groups the source dropped because they were sampled too many versions ago (sources that see groups, such as a transport). */
-  staleGroups?: number;
-}
+import type { GrpoTrainerConfig } from './trainer-config';
 
 /** Options of {@link collectRollouts}. */
 export interface CollectRolloutsOptions<S extends ScenarioLike> {
@@ -157,6 +144,8 @@ export function refuseStaleGroups(options: {
   groups: readonly TrajectoryGroup[];
   currentVersion: number;
   maxPolicyLag: number;
+  /** Told how many groups were refused, when any were. */
+  warn?: (message: string) => void;
 }): { kept: TrajectoryGroup[]; refused: TrajectoryGroup[] } {
   const kept: TrajectoryGroup[] = [];
   const refused: TrajectoryGroup[] = [];
@@ -166,5 +155,35 @@ export function refuseStaleGroups(options: {
     );
     (fresh ? kept : refused).push(group);
   }
+  if (refused.length > 0) {
+    options.warn?.(
+      `refused ${refused.length} groups sampled more than ${options.maxPolicyLag} versions ago`,
+    );
+  }
   return { kept, refused };
+}
+
+/**
+ * The decoding settings of rollouts: the config's, at `temperature` (the
+ * config's by default), stopping at the end of the agent's turn (or at EOS
+ * for a tokenizer without one).
+ *
+ * @example
+ * ```ts
+ * const generation = rolloutGeneration({ generation: config.generation, tokenizer: policy.tokenizer });
+ * ```
+ */
+export function rolloutGeneration(options: {
+  generation: GrpoTrainerConfig['generation'];
+  tokenizer: Tokenizer;
+  temperature?: number;
+}): GenerationOptions {
+  const { generation, tokenizer } = options;
+  return {
+    maxNewTokens: generation.maxNewTokens,
+    temperature: options.temperature ?? generation.temperature,
+    topK: generation.topK,
+    topP: generation.topP,
+    stopTokenIds: [tokenizer.endOfTurnTokenId ?? tokenizer.eosTokenId],
+  };
 }

@@ -3,6 +3,22 @@ import type { CriticLearningResult } from './critic-learning-stage';
 import type { PolicyLearningResult } from './policy-learning-stage';
 import type { RolloutCollection } from './rollout-collection-stage';
 import { mean, summarize } from './statistics';
+import type { TrainablePolicy } from './trainable-policy';
+import type { TrajectoryRecord } from './trajectory-record';
+
+/** What one step produced: its metrics and one record per trajectory it learned from. */
+export interface StepResult {
+  metrics: StepMetrics;
+  records: TrajectoryRecord[];
+  /** Mean of every metric the objective reported, by its own names (a user objective's too). */
+  objectiveMetrics: Record<string, number>;
+}
+
+/** The sampler's own weight version, for a policy that samples on another engine (`OnnxSampledPolicy`). */
+export function samplerVersionOf(policy: TrainablePolicy): number {
+  const { samplerVersion } = policy as { samplerVersion?: unknown };
+  return typeof samplerVersion === 'number' ? samplerVersion : policy.version;
+}
 
 /** Numbers reported after each training step. */
 export interface StepMetrics {

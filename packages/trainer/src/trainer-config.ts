@@ -1,7 +1,7 @@
-import { AdvantageEstimatorConfigSchema } from '@cohort/advantages';
+import { AdvantageEstimatorOptionsSchema } from '@cohort/advantages';
 import { parseWithSchema } from '@cohort/core';
-import { KlControllerConfigSchema, KlEstimatorSchema } from '@cohort/kl';
-import { ObjectiveConfigSchema } from '@cohort/objectives';
+import { KlControllerOptionsSchema, KlEstimatorSchema } from '@cohort/kl';
+import { ObjectiveOptionsSchema } from '@cohort/objectives';
 import { z } from 'zod';
 
 const positiveInteger = z.number().int().positive();
@@ -42,7 +42,7 @@ export const OptimizerConfigSchema = z
 /** The KL term to the frozen reference model. */
 export const KlConfigSchema = z
   .object({
-    controller: KlControllerConfigSchema.default({ type: 'fixed', coefficient: 0 }),
+    controller: KlControllerOptionsSchema.default({ type: 'fixed', coefficient: 0 }),
     /**
      * The KL estimator of the loss term, the reward penalty and the `klToReference` metric.
      * Omitted: the objective's (its preset's `klEstimator`, k3 for every built-in preset),
@@ -127,14 +127,14 @@ export const GrpoTrainerConfigSchema = z
     generation: GenerationConfigSchema.default(GenerationConfigSchema.parse({})),
     /** Longest conversation in tokens; at most the model's context length. */
     maxSequenceLength: positiveInteger.default(256),
-    advantage: AdvantageEstimatorConfigSchema.default({
+    advantage: AdvantageEstimatorOptionsSchema.default({
       type: 'grpo',
       scale: 'group',
       epsilon: 1e-4,
       baseline: 'mean',
       zeroSpreadTolerance: 0,
     }),
-    objective: ObjectiveConfigSchema.default(ObjectiveConfigSchema.parse({ preset: 'grpo' })),
+    objective: ObjectiveOptionsSchema.default(ObjectiveOptionsSchema.parse({ preset: 'grpo' })),
     kl: KlConfigSchema.default(KlConfigSchema.parse({})),
     optimizer: OptimizerConfigSchema.default(OptimizerConfigSchema.parse({})),
     /** Passes over each batch of rollouts (mu in the GRPO paper). */

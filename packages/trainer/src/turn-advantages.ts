@@ -1,5 +1,5 @@
 import type { Trajectory } from '@cohort/core';
-import { batchedGeneralizedAdvantageEstimation } from '@cohort/value';
+import { batchedGeneralizedAdvantageEstimation, whitenRows } from '@cohort/value';
 
 /** Per-turn quantities of one trajectory for PPO over conversations. */
 export interface TurnTargets {
@@ -51,15 +51,13 @@ export function turnLevelAdvantages(options: {
     gamma: options.gamma,
     lambda: options.lambda,
   });
-  const all = gae.advantages.flat();
-  const mean = all.length === 0 ? 0 : all.reduce((sum, value) => sum + value, 0) / all.length;
-  const variance =
-    all.length === 0 ? 0 : all.reduce((sum, value) => sum + (value - mean) ** 2, 0) / all.length;
-  const scale = 1 / Math.sqrt(variance + 1e-8);
+  // Population variance, epsilon added inside the square root. Unchecked: a non-finite value
+  // (a diverged critic) must reach the loss, whose non-finite check skips the update.
+  const whitened = whitenRows(gae.advantages, () => true, { variance: 'population' });
   const advantagesPerToken = options.trajectories.map((trajectory, row) => {
     const perToken = new Array<number>(trajectory.tokenIds.length).fill(0);
     options.targets[row]!.turnRanges.forEach(([start, end], turn) => {
-      const advantage = (gae.advantages[row]![turn]! - mean) * scale;
+      const advantage = whitened[row]![turn]!;
       for (let position = start; position < end; position++) perToken[position] = advantage;
     });
     return perToken;

@@ -28,7 +28,7 @@ export { LoadCausalLmOptionsSchema } from './load-causal-lm-options';
 export type { LoadPipelineOptions } from './load-pipeline';
 export { loadPipeline } from './load-pipeline';
 export { loadTransformersTokenizer } from './load-transformers-tokenizer';
-export { argmax, logSoftmax, sampleTruncated } from './logits-math';
+export { logSoftmax, sampleTruncated } from './logits-math';
 export { ModelFilesError } from './model-files-error';
 export type {
   LogProbMismatch,

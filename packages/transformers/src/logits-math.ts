@@ -26,14 +26,6 @@ export function logSoftmax(
   return output;
 }
 
-/** Index of the largest value (the first one on ties). */
-export function argmax(values: ArrayLike<number>): number {
-  let best = 0;
-  for (let index = 1; index < values.length; index++)
-    if ((values[index] as number) > (values[best] as number)) best = index;
-  return best;
-}
-
 /**
  * Draws an id from `exp(logProbs)` restricted to the `topK` most likely ids
  * (0: all) and then to the smallest most-likely prefix holding `topP` of the

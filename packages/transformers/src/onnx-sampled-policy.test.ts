@@ -1,4 +1,5 @@
 import { fileURLToPath } from 'node:url';
+import { checkPolicyConformance } from '@cohort/core/test';
 import { createLlamaModel, type GptPolicy, initializeBackend, LlamaPolicy } from '@cohort/tfjs';
 import { loadGptPolicy } from '@cohort/tfjs/node';
 import * as tf from '@tensorflow/tfjs';
@@ -55,6 +56,19 @@ afterAll(async () => {
 });
 
 describe('OnnxSampledPolicy', () => {
+  it('conforms to the shared Policy suite, its sampled log-probs within the float32 gap of the two engines', async () => {
+    await checkPolicyConformance({
+      policy,
+      toArray: (tensor: tf.Tensor) => tensor.arraySync() as number[][],
+      dispose: (tensor: tf.Tensor) => tensor.dispose(),
+      prompts,
+      maxNewTokens: 8,
+      groupSize: 2,
+      tolerance: logProbTolerance,
+      stopTokenIds: [tfjsPolicy.tokenizer.endOfTurnTokenId ?? tfjsPolicy.tokenizer.eosTokenId],
+    });
+  });
+
   it('samples greedily the ids of the tfjs policy it wraps, and is the tfjs policy for everything else', async () => {
     const request = {
       prompts,

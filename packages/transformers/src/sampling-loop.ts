@@ -8,7 +8,8 @@ import {
   type Tokenizer,
   validateSampleRequest,
 } from '@cohort/core';
-import { argmax, logSoftmax, sampleTruncated } from './logits-math';
+import { argmax } from '@cohort/tfjs';
+import { logSoftmax, sampleTruncated } from './logits-math';
 
 /** A padded batch step: `[B, T]` ids and positions, `[B, past + T]` attention mask. */
 export interface StepInput {

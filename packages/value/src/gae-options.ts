@@ -17,10 +17,10 @@ export type MaskedPositions = z.output<typeof MaskedPositionsSchema>;
  *
  * @example
  * ```ts
- * GaeConfigSchema.parse({ lambda: 1 }); // { gamma: 1, lambda: 1, maskedPositions: 'skip' }
+ * GaeOptionsSchema.parse({ lambda: 1 }); // { gamma: 1, lambda: 1, maskedPositions: 'skip' }
  * ```
  */
-export const GaeConfigSchema = z
+export const GaeOptionsSchema = z
   .object({
     gamma: z.number().min(0).max(1).default(1).describe('Discount factor per step.'),
     lambda: z.number().min(0).max(1).default(0.95).describe('GAE bias-variance trade-off.'),
@@ -45,4 +45,4 @@ export const GaeConfigSchema = z
   .strict();
 
 /** Parsed GAE settings, defaults filled in. */
-export type GaeConfig = z.output<typeof GaeConfigSchema>;
+export type GaeOptions = z.output<typeof GaeOptionsSchema>;

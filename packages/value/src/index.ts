@@ -5,8 +5,8 @@ export type {
 export { batchedGeneralizedAdvantageEstimation } from './batched-generalized-advantage-estimation';
 export type { DiscountedReturnsOptions } from './discounted-returns';
 export { discountedReturns } from './discounted-returns';
-export type { GaeConfig, MaskedPositions } from './gae-options';
-export { GaeConfigSchema, MaskedPositionsSchema } from './gae-options';
+export type { GaeOptions, MaskedPositions } from './gae-options';
+export { GaeOptionsSchema, MaskedPositionsSchema } from './gae-options';
 export type {
   GaeResult,
   GaeTrajectory,
@@ -14,7 +14,7 @@ export type {
 } from './generalized-advantage-estimation';
 export { generalizedAdvantageEstimation } from './generalized-advantage-estimation';
 export type { MaskedWhitenOptions, MaskedWhitenSettings } from './masked-whiten';
-export { maskedWhiten } from './masked-whiten';
+export { maskedWhiten, whitenRows } from './masked-whiten';
 export type {
   TokenReinforcePlusPlusOptions,
   TokenReinforcePlusPlusResult,

@@ -75,7 +75,16 @@ export function assertWhitenOption(
   assertWhitenSettings(whiten as MaskedWhitenSettings, 'whiten.');
 }
 
-/** Whitening of already validated rows; masked-out positions give 0. */
+/**
+ * {@link maskedWhiten} without the input checks, for rows a caller has
+ * already validated (or whose non-finite values a later stage must see):
+ * the statistics use the positions where `isIn(row, index)`; the others give 0.
+ *
+ * @example
+ * ```ts
+ * whitenRows([[1, 2, 3]], () => true, { variance: 'population' }); // [[-1.22, 0, 1.22]]
+ * ```
+ */
 export function whitenRows(
   values: readonly (readonly number[])[],
   isIn: (row: number, index: number) => boolean,

@@ -2,12 +2,12 @@ import { InvalidArgumentError, Random } from '@cohort/core';
 import * as tf from '@tensorflow/tfjs';
 import type { CausalLanguageModel } from '../causal-language-model';
 import { embeddingLookup } from '../embedding-lookup';
-import { checkForwardInputs } from '../forward-inputs';
+import { runForward } from '../forward-inputs';
 import type { GptForwardOptions, GptForwardResult, LayerKeyValue } from '../gpt-model';
 import { linear } from '../linear';
 import { matMul2d } from '../mat-mul-2d';
 import { reshapeView } from '../reshape-view';
-import { causalAttentionBias, scaledDotProductAttention } from '../scaled-dot-product-attention';
+import { scaledDotProductAttention } from '../scaled-dot-product-attention';
 import type { WeightMap, WeightTensor } from '../weights';
 import { frozenLinear, frozenTransposedLinear } from './frozen-linear';
 import { type LlamaConfig, type LlamaConfigInput, parseLlamaConfig } from './llama-config';
@@ -439,24 +439,9 @@ export class LlamaModel implements CausalLanguageModel {
   ): GptForwardResult {
     this.assertAlive();
     const { config } = this;
-    const { batchSize, length, pastLength, positions, idValues } = checkForwardInputs(
-      tokenIds,
-      options,
-      config,
-    );
     const past = options.pastKeyValues;
     const useAdapters = options.useAdapters !== false && this.lora !== undefined;
-    return tf.tidy(() => {
-      const ids =
-        idValues === undefined
-          ? (tokenIds as tf.Tensor2D).toInt()
-          : tf.tensor2d(idValues, [batchSize, length], 'int32');
-      const bias = causalAttentionBias({
-        batchSize,
-        queryLength: length,
-        pastLength,
-        ...(options.attentionMask ? { attentionMask: options.attentionMask } : {}),
-      });
+    return runForward(tokenIds, options, config, ({ ids, bias, positions, batchSize, length }) => {
       const { cos, sin } = rotaryTables(this.inverseFrequencies, positions, [batchSize, length]);
       let x = embeddingLookup(this.embedding, ids);
       const presentKeyValues: LayerKeyValue[] = [];
@@ -488,12 +473,8 @@ export class LlamaModel implements CausalLanguageModel {
       else if (this.head === undefined) logits2d = frozenTransposedLinear(flat, this.embedding);
       else logits2d = frozenLinear(flat, this.head) as tf.Tensor2D;
       const logits = reshapeView<tf.Rank.R3>(logits2d, [batchSize, length, config.vocabSize]);
-      return {
-        logits,
-        presentKeyValues,
-        ...(options.returnHiddenStates ? { hiddenStates: final } : {}),
-      } as unknown as tf.TensorContainerObject;
-    }) as unknown as GptForwardResult;
+      return { logits, presentKeyValues, hiddenStates: final };
+    });
   }
 
   /** Frees every variable. The model cannot be used afterwards. */

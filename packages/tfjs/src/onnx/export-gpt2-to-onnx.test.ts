@@ -11,6 +11,7 @@ import {
 } from '@huggingface/transformers';
 import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { argmax } from '../argmax';
 import { parseGpt2Config } from '../gpt2-config';
 import { randomGpt2Weights, referenceGpt2Logits } from '../reference-gpt2';
 import { trainBpeTokenizer } from '../tokenizer/train-bpe-tokenizer';
@@ -120,13 +121,6 @@ function row(
     (batchIndex * length + start) * vocab,
     (batchIndex * length + start + count) * vocab,
   );
-}
-
-function argmax(values: ArrayLike<number>): number {
-  let best = 0;
-  for (let index = 1; index < values.length; index++)
-    if ((values[index] as number) > (values[best] as number)) best = index;
-  return best;
 }
 
 /** Greedy decoding with the float64 reference forward, stopping after a stop token as transformers.js does. */
