@@ -272,6 +272,61 @@ describe('rollout gateway with the openai client', () => {
     expect(usage).toEqual(plain.usage);
   });
 
+  it('takes the episode id from the user field, and puts per-call rewards on their turns', async () => {
+    const messages: OpenAI.ChatCompletionMessageParam[] = [
+      { role: 'system', content: system },
+      { role: 'user', content: userTurns[0]! },
+    ];
+    const ids: string[] = [];
+    for (const [index, user] of userTurns.slice(1, 3).entries()) {
+      const completion = await client.chat.completions.create({
+        model: 'tiny',
+        messages,
+        max_tokens: 8,
+        seed: 40 + index,
+        user: 'episode-user-field',
+      });
+      ids.push(completion.id);
+      messages.push(
+        { role: 'assistant', content: completion.choices[0]!.message.content ?? '' },
+        { role: 'user', content: user },
+      );
+    }
+    const post = (body: unknown) =>
+      fetch(`${gateway.url}/v1/episodes/episode-user-field/reward`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+    const unknownCall = await post({ reward: 1, callRewards: { 'chatcmpl-nope': 1 } });
+    expect(unknownCall.status).toBe(400);
+    expect(((await unknownCall.json()) as { error: { param: string } }).error.param).toBe(
+      'callRewards',
+    );
+    const notNumber = await post({ reward: 1, callRewards: { [ids[0]!]: 'high' } });
+    expect(notNumber.status).toBe(400);
+    expect(((await notNumber.json()) as { error: { param: string } }).error.param).toBe(
+      `callRewards.${ids[0]}`,
+    );
+    expect(
+      (await post({ reward: 0.5, callRewards: { [ids[0]!]: 0.25, [ids[1]!]: -1 } })).status,
+    ).toBe(200);
+    const report = await gateway.waitForEpisodes(['episode-user-field'], { timeoutMs: 1000 });
+    const [trajectory, ...others] = episodeTrajectories({
+      episode: report.completed[0]!,
+      scenarioId: 'user-field',
+      seed: 0,
+      temperature: 1,
+    });
+    expect(others).toEqual([]);
+    expect(trajectory!.rewardsPerTurn).toEqual([0.25, -1]);
+    // 0.5 + 0.25 - 1: the episode's reward plus each call's.
+    expect(trajectory!.totalReward).toBeCloseTo(-0.25, 12);
+    expect(
+      trajectory!.turns.filter((turn) => turn.role === 'assistant').map((turn) => turn.reward),
+    ).toEqual([0.25, -1]);
+  });
+
   it('answers bad requests with OpenAI-style errors that name the parameter', async () => {
     const bad = async (
       body: unknown,
