@@ -19,6 +19,7 @@ import { loadGptPolicy } from '@cohort/tfjs/node';
 import { GrpoTrainer } from '@cohort/trainer';
 import { runAgentWorker } from './agent-worker';
 import { type OrderScenario, orderScenarios } from './order-desk';
+import { statedProbability } from './stated-probability';
 
 /** Wilson score interval of a success rate (Wilson 1927), 95% by default. */
 export function wilsonInterval(successes: number, trials: number, z = 1.959964): [number, number] {
@@ -31,10 +32,23 @@ export function wilsonInterval(successes: number, trials: number, z = 1.959964):
   return [centre - half, centre + half];
 }
 
+/** A held-out measurement: sampled success through the agent, with its 95% Wilson interval. */
+export type HeldOutSuccess = GatewayEvaluation & { interval: [number, number] };
+
+/** What the held-out customers showed at one point of the run. */
+export interface HeldOutMeasurement {
+  /** The agent's episodes at its temperature (1). */
+  sampled: HeldOutSuccess;
+  /** One episode per customer at temperature 0, when `greedy` was asked for. */
+  greedy: GatewayEvaluation | null;
+  /** {@link statedProbability} on the held-out customers (no sampling). */
+  statedProbability: number;
+}
+
 /** What the run measured. */
 export interface OpenAiAgentResult {
-  before: GatewayEvaluation & { interval: [number, number] };
-  after: GatewayEvaluation & { interval: [number, number] };
+  before: HeldOutMeasurement;
+  after: HeldOutMeasurement;
   trainSuccessPerStep: number[];
   /** The policy version after training: one per applied update. */
   policyVersion: number;
@@ -46,17 +60,51 @@ export interface OpenAiAgentResult {
 
 export async function main(
   options: {
+    /** The warm-started model (Hugging Face layout; default the example's `model/`). */
+    modelDirectory?: string;
     steps?: number;
     seed?: number;
-    /** Held-out episodes per held-out customer, before and after (default 8: 64 episodes). */
+    /** GRPO learning rate (default 1e-3). */
+    learningRate?: number;
+    /** Training customers per step (default 4), each run `groupSize` times by the agent. */
+    scenariosPerStep?: number;
+    /** Episodes per training customer and step (default 4). */
+    groupSize?: number;
+    /**
+     * Adam's epsilon (default 1e-8). A larger one keeps Adam from scaling the
+     * tiny gradients of tokens the policy never samples up to full-size steps.
+     */
+    adamEpsilon?: number;
+    /** KL to the warm start in the loss, k3 estimator (default 0: no reference model). */
+    klCoefficient?: number;
+    /** Passes over each step's episodes (default 1), in minibatches of `minibatchSize` (default all of them). */
+    epochs?: number;
+    minibatchSize?: number;
+    /** Held-out episodes per held-out customer, before and after (default 4: 32 episodes). */
     heldOutEpisodesPerScenario?: number;
+    /** Also run each held-out customer once at temperature 0, before and after (default true). */
+    greedy?: boolean;
     log?: (line: string) => void;
   } = {},
 ): Promise<OpenAiAgentResult> {
-  const { steps = 16, seed = 1, heldOutEpisodesPerScenario = 8, log = console.log } = options;
+  const {
+    modelDirectory = fileURLToPath(new URL('../model', import.meta.url)),
+    steps = 12,
+    seed = 1,
+    learningRate = 1e-3,
+    scenariosPerStep = 4,
+    groupSize = 4,
+    adamEpsilon = 1e-8,
+    klCoefficient = 0,
+    epochs = 1,
+    minibatchSize = scenariosPerStep * groupSize,
+    heldOutEpisodesPerScenario = 4,
+    greedy = true,
+    log = console.log,
+  } = options;
   const started = performance.now();
   await initializeBackend({ logger: false });
-  const { policy } = await loadGptPolicy(fileURLToPath(new URL('../model', import.meta.url)));
+  const { policy, referenceModel } = await loadGptPolicy(modelDirectory);
   const contextLength = policy.model.config.contextLength;
   const gateway = await createRolloutGateway({
     policy,
@@ -73,16 +121,18 @@ export async function main(
       trainScenarios: orderScenarios('train'),
       rewards: [],
       rolloutSource: source,
+      ...(klCoefficient > 0 ? { referenceModel } : {}),
       config: {
         seed,
         steps,
-        scenariosPerStep: 4,
-        groupSize: 4,
-        minibatchSize: 16,
-        optimizer: { type: 'adamw', learningRate: 3e-4, maxGradNorm: 1 },
+        scenariosPerStep,
+        groupSize,
+        epochs,
+        minibatchSize,
+        optimizer: { type: 'adamw', learningRate, epsilon: adamEpsilon, maxGradNorm: 1 },
         generation: { maxNewTokens: 32, temperature: 1 },
         maxSequenceLength: contextLength,
-        kl: { controller: { type: 'fixed', coefficient: 0 } },
+        kl: { controller: { type: 'fixed', coefficient: klCoefficient } },
       },
     });
     const heldOut = {
@@ -92,12 +142,26 @@ export async function main(
       episodesPerScenario: heldOutEpisodesPerScenario,
       seed,
     };
-    const evaluate = async (label: string) => {
-      const evaluation = await source.evaluate({ ...heldOut, label });
-      return { ...evaluation, interval: wilsonInterval(evaluation.successes, evaluation.episodes) };
+    const measure = async (label: string): Promise<HeldOutMeasurement> => {
+      const sampled = await source.evaluate({ ...heldOut, label });
+      const measured: HeldOutMeasurement = {
+        sampled: { ...sampled, interval: wilsonInterval(sampled.successes, sampled.episodes) },
+        greedy: greedy
+          ? await source.evaluate({
+              ...heldOut,
+              temperature: 0,
+              episodesPerScenario: 1,
+              label: `${label}-greedy`,
+            })
+          : null,
+        statedProbability: (await statedProbability(policy, heldOut.scenarios)).mean,
+      };
+      log(
+        `held-out ${label}: success ${sampled.successes}/${sampled.episodes}${measured.greedy ? `, greedy ${measured.greedy.successes}/${measured.greedy.episodes}` : ''}, P(stated) ${measured.statedProbability.toFixed(3)}`,
+      );
+      return measured;
     };
-    const before = await evaluate('before');
-    log(`held-out success before: ${before.successes}/${before.episodes}`);
+    const before = await measure('before');
     const trainSuccessPerStep: number[] = [];
     let staleEpisodes = 0;
     let timedOutEpisodes = 0;
@@ -110,8 +174,7 @@ export async function main(
         `step ${metrics.step}: train success ${metrics.successRate.toFixed(2)}, zero-spread groups ${metrics.zeroSpreadGroupFraction.toFixed(2)}, truncated ${metrics.truncatedFraction.toFixed(2)}, completion ${metrics.completionLengthMean.toFixed(1)} tokens`,
       );
     }
-    const after = await evaluate('after');
-    log(`held-out success after: ${after.successes}/${after.episodes}`);
+    const after = await measure('after');
     gateway.finishTasks();
     const agentEpisodes = await agent;
     return {
@@ -133,7 +196,9 @@ export async function main(
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const result = await main();
   const percent = (value: number) => `${(100 * value).toFixed(0)}%`;
+  const sampled = (measured: HeldOutMeasurement) =>
+    `${percent(measured.sampled.successRate)} [${measured.sampled.interval.map(percent).join(', ')}]`;
   console.log(
-    `held-out success ${percent(result.before.successRate)} [${result.before.interval.map(percent).join(', ')}] -> ${percent(result.after.successRate)} [${result.after.interval.map(percent).join(', ')}] in ${result.seconds.toFixed(0)} s`,
+    `held-out success ${sampled(result.before)} -> ${sampled(result.after)} in ${result.seconds.toFixed(0)} s`,
   );
 }

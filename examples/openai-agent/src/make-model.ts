@@ -1,6 +1,8 @@
 /**
  * Writes the warm-started order-desk model to `model/` (Hugging Face layout):
- * `pnpm --filter @cohort/example-openai-agent make-model`.
+ * `pnpm --filter @cohort/example-openai-agent make-model`. It runs the
+ * shipped schedule ({@link defaultWarmStart}) and prints the held-out
+ * P(stated number) every 20 steps.
  */
 import { fileURLToPath } from 'node:url';
 import { initializeBackend } from '@cohort/tfjs';
@@ -9,7 +11,14 @@ import { makeOrderDeskModel } from './order-desk-model';
 
 await initializeBackend({ logger: false });
 const started = performance.now();
-const { policy, tokenizer, losses } = await makeOrderDeskModel({ seed: 1 });
+const { policy, tokenizer, losses } = await makeOrderDeskModel({
+  seed: 1,
+  probeEvery: 20,
+  onProbe: (probe) =>
+    console.log(
+      `step ${probe.step}: held-out P(stated) ${probe.heldOut.toFixed(3)}, most likely call stated for ${(100 * probe.heldOutArgmax).toFixed(0)}% of customers`,
+    ),
+});
 const directory = fileURLToPath(new URL('../model', import.meta.url));
 await saveHuggingFaceModel(directory, {
   config: policy.model.config,

@@ -6,6 +6,7 @@
  * states), designed for the suite; the support desk of `@cohort/environments`
  * needs a larger model than a test can train.
  */
+import { toolInstructionsFor } from '@cohort/environments';
 import type OpenAI from 'openai';
 
 /** One customer: who they are and the order they ask about. */
@@ -61,4 +62,28 @@ export function trackOrder(scenario: OrderScenario, orderId: unknown): string {
   return orderId === scenario.orderId
     ? JSON.stringify({ order_id: orderId, status: 'shipped', eta: 'tomorrow' })
     : JSON.stringify({ error: `no order ${String(orderId)} for ${scenario.name}` });
+}
+
+/**
+ * The system message as the gateway renders it for a request with
+ * `tools: [trackOrderTool]` and `toolPromptStyle: 'compact'`: the agent's
+ * system prompt, then the Hermes call syntax and one line for the tool.
+ */
+export function renderedSystemMessage(): string {
+  const { name, description, parameters } = trackOrderTool.function;
+  const instructions = toolInstructionsFor(
+    [
+      {
+        type: 'function',
+        function: {
+          description: description ?? '',
+          parameters: parameters ?? {},
+          name,
+        },
+      },
+    ],
+    'hermes',
+    'compact',
+  );
+  return `${systemPrompt}\n\n${instructions}`;
 }

@@ -1,6 +1,13 @@
 import { fileURLToPath } from 'node:url';
-import { type Environment, type Message, Random, type Scenario } from '@cohort/core';
-import { initializeBackend } from '@cohort/tfjs';
+import {
+  type Environment,
+  type Message,
+  type Policy,
+  Random,
+  type Scenario,
+  type Tokenizer,
+} from '@cohort/core';
+import { createLlamaModel, initializeBackend, LlamaPolicy } from '@cohort/tfjs';
 import { loadGptPolicy } from '@cohort/tfjs/node';
 import { rolloutGroups } from '@cohort/trainer';
 import OpenAI from 'openai';
@@ -42,6 +49,82 @@ const replay: Environment<Scenario> = {
   },
 };
 
+/**
+ * Drives `replay`'s conversation through the gateway with the openai client, as
+ * an agent program would, and checks the recorded trajectory equals, token for
+ * token, the in-process rollout of the same conversation with the same seeds.
+ */
+async function expectTokenForToken({
+  policy,
+  gateway,
+  client,
+  model,
+}: {
+  policy: Policy & { tokenizer: Tokenizer };
+  gateway: RolloutGateway;
+  client: OpenAI;
+  model: string;
+}): Promise<void> {
+  const seed = 1234;
+  const tokenizer = policy.tokenizer;
+  const generation = {
+    maxNewTokens: 24,
+    temperature: 1,
+    stopTokenIds: [
+      ...new Set([tokenizer.endOfTurnTokenId ?? tokenizer.eosTokenId, tokenizer.eosTokenId]),
+    ],
+  };
+  const inProcess = await rolloutGroups({
+    policy,
+    environment: replay,
+    scenarios: [{ id: 'replay' } as Scenario],
+    groupSize: 1,
+    seed,
+    generation,
+    rewards: [],
+    maxSequenceLength: 256,
+    label: 'replay',
+  });
+  const expected = inProcess.groups[0]!.trajectories[0]!;
+
+  // The agent program: its own loop over the openai client, seeds as the rollout draws them.
+  const sampling = new Random(seed).fork('sampling');
+  const messages: OpenAI.ChatCompletionMessageParam[] = [{ role: 'system', content: system }];
+  for (const [index, user] of userTurns.entries()) {
+    messages.push({ role: 'user', content: user });
+    const completion = await client.chat.completions.create(
+      { model, messages, max_tokens: 24, temperature: 1, seed: sampling.nextUint32() },
+      { headers: { 'x-episode-id': 'episode-1' } },
+    );
+    const reply = completion.choices[0]!.message;
+    expect(completion.choices[0]!.message.content).toBe(
+      expected.turns.filter((turn) => turn.role === 'assistant')[index]!.content,
+    );
+    messages.push({ role: 'assistant', content: reply.content ?? '' });
+  }
+  const response = await fetch(`${gateway.url}/v1/episodes/episode-1/reward`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ reward: 0.75, success: true }),
+  });
+  expect(response.status).toBe(200);
+  const report = await gateway.waitForEpisodes(['episode-1'], { timeoutMs: 1000 });
+  expect(report.timedOut).toEqual([]);
+  const [trajectory, ...others] = episodeTrajectories({
+    episode: report.completed[0]!,
+    scenarioId: 'replay',
+    seed,
+    temperature: 1,
+  });
+  expect(others).toEqual([]);
+  // The rollout stops before the last user turn is appended; the gateway's last call ends the same way.
+  expect(trajectory!.tokenIds).toEqual(expected.tokenIds);
+  expect(trajectory!.lossMask).toEqual(expected.lossMask);
+  expect(trajectory!.behaviorLogProbs).toEqual(expected.behaviorLogProbs);
+  expect(trajectory!.totalReward).toBe(0.75);
+  expect(trajectory!.endReason).toBe('success');
+}
+
 describe('rollout gateway with the openai client', () => {
   let loaded: Awaited<ReturnType<typeof loadGptPolicy>>;
   let gateway: RolloutGateway;
@@ -70,65 +153,47 @@ describe('rollout gateway with the openai client', () => {
   });
 
   it('records an agent loop token for token as an in-process rollout of the same conversation', async () => {
-    const seed = 1234;
-    const tokenizer = loaded.tokenizer;
-    const generation = {
-      maxNewTokens: 24,
-      temperature: 1,
-      stopTokenIds: [
-        ...new Set([tokenizer.endOfTurnTokenId ?? tokenizer.eosTokenId, tokenizer.eosTokenId]),
-      ],
-    };
-    const inProcess = await rolloutGroups({
-      policy: loaded.policy,
-      environment: replay,
-      scenarios: [{ id: 'replay' } as Scenario],
-      groupSize: 1,
-      seed,
-      generation,
-      rewards: [],
-      maxSequenceLength: 256,
-      label: 'replay',
-    });
-    const expected = inProcess.groups[0]!.trajectories[0]!;
-
-    // The agent program: its own loop over the openai client, seeds as the rollout draws them.
-    const sampling = new Random(seed).fork('sampling');
-    const messages: OpenAI.ChatCompletionMessageParam[] = [{ role: 'system', content: system }];
-    for (const [index, user] of userTurns.entries()) {
-      messages.push({ role: 'user', content: user });
-      const completion = await client.chat.completions.create(
-        { model: 'tiny', messages, max_tokens: 24, temperature: 1, seed: sampling.nextUint32() },
-        { headers: { 'x-episode-id': 'episode-1' } },
-      );
-      const reply = completion.choices[0]!.message;
-      expect(completion.choices[0]!.message.content).toBe(
-        expected.turns.filter((turn) => turn.role === 'assistant')[index]!.content,
-      );
-      messages.push({ role: 'assistant', content: reply.content ?? '' });
-    }
-    const response = await fetch(`${gateway.url}/v1/episodes/episode-1/reward`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ reward: 0.75, success: true }),
-    });
-    expect(response.status).toBe(200);
-    const report = await gateway.waitForEpisodes(['episode-1'], { timeoutMs: 1000 });
-    expect(report.timedOut).toEqual([]);
-    const [trajectory, ...others] = episodeTrajectories({
-      episode: report.completed[0]!,
-      scenarioId: 'replay',
-      seed,
-      temperature: 1,
-    });
-    expect(others).toEqual([]);
-    // The rollout stops before the last user turn is appended; the gateway's last call ends the same way.
-    expect(trajectory!.tokenIds).toEqual(expected.tokenIds);
-    expect(trajectory!.lossMask).toEqual(expected.lossMask);
-    expect(trajectory!.behaviorLogProbs).toEqual(expected.behaviorLogProbs);
-    expect(trajectory!.totalReward).toBe(0.75);
-    expect(trajectory!.endReason).toBe('success');
+    await expectTokenForToken({ policy: loaded.policy, gateway, client, model: 'tiny' });
     expect(gateway.statistics.newSegments).toBe(1);
+  });
+
+  it('records a Llama-family policy (grouped-query attention, rotary positions) token for token as well', async () => {
+    const model = createLlamaModel({
+      config: {
+        vocabSize: loaded.tokenizer.vocabSize,
+        hiddenSize: 32,
+        intermediateSize: 48,
+        layerCount: 2,
+        headCount: 4,
+        keyValueHeadCount: 2,
+        contextLength: 256,
+        eosTokenId: loaded.tokenizer.eosTokenId,
+      },
+      seed: 3,
+    });
+    const policy = new LlamaPolicy({ model, tokenizer: loaded.tokenizer });
+    const llamaGateway = await createRolloutGateway({
+      policy,
+      contextLength: 256,
+      modelName: 'llama',
+    });
+    try {
+      const llamaClient = new OpenAI({
+        baseURL: `${llamaGateway.url}/v1`,
+        apiKey: 'not-needed-on-loopback',
+        maxRetries: 0,
+      });
+      await expectTokenForToken({
+        policy,
+        gateway: llamaGateway,
+        client: llamaClient,
+        model: 'llama',
+      });
+      expect(llamaGateway.statistics.newSegments).toBe(1);
+    } finally {
+      await llamaGateway.close();
+      model.dispose();
+    }
   });
 
   it('starts a new segment when the history does not extend the recorded one, and branches n > 1 choices', async () => {
@@ -205,6 +270,61 @@ describe('rollout gateway with the openai client', () => {
     expect(text).toBe(plain.choices[0]!.message.content);
     expect(finish).toBe(plain.choices[0]!.finish_reason);
     expect(usage).toEqual(plain.usage);
+  });
+
+  it('takes the episode id from the user field, and puts per-call rewards on their turns', async () => {
+    const messages: OpenAI.ChatCompletionMessageParam[] = [
+      { role: 'system', content: system },
+      { role: 'user', content: userTurns[0]! },
+    ];
+    const ids: string[] = [];
+    for (const [index, user] of userTurns.slice(1, 3).entries()) {
+      const completion = await client.chat.completions.create({
+        model: 'tiny',
+        messages,
+        max_tokens: 8,
+        seed: 40 + index,
+        user: 'episode-user-field',
+      });
+      ids.push(completion.id);
+      messages.push(
+        { role: 'assistant', content: completion.choices[0]!.message.content ?? '' },
+        { role: 'user', content: user },
+      );
+    }
+    const post = (body: unknown) =>
+      fetch(`${gateway.url}/v1/episodes/episode-user-field/reward`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+    const unknownCall = await post({ reward: 1, callRewards: { 'chatcmpl-nope': 1 } });
+    expect(unknownCall.status).toBe(400);
+    expect(((await unknownCall.json()) as { error: { param: string } }).error.param).toBe(
+      'callRewards',
+    );
+    const notNumber = await post({ reward: 1, callRewards: { [ids[0]!]: 'high' } });
+    expect(notNumber.status).toBe(400);
+    expect(((await notNumber.json()) as { error: { param: string } }).error.param).toBe(
+      `callRewards.${ids[0]}`,
+    );
+    expect(
+      (await post({ reward: 0.5, callRewards: { [ids[0]!]: 0.25, [ids[1]!]: -1 } })).status,
+    ).toBe(200);
+    const report = await gateway.waitForEpisodes(['episode-user-field'], { timeoutMs: 1000 });
+    const [trajectory, ...others] = episodeTrajectories({
+      episode: report.completed[0]!,
+      scenarioId: 'user-field',
+      seed: 0,
+      temperature: 1,
+    });
+    expect(others).toEqual([]);
+    expect(trajectory!.rewardsPerTurn).toEqual([0.25, -1]);
+    // 0.5 + 0.25 - 1: the episode's reward plus each call's.
+    expect(trajectory!.totalReward).toBeCloseTo(-0.25, 12);
+    expect(
+      trajectory!.turns.filter((turn) => turn.role === 'assistant').map((turn) => turn.reward),
+    ).toEqual([0.25, -1]);
   });
 
   it('answers bad requests with OpenAI-style errors that name the parameter', async () => {
