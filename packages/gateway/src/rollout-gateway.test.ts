@@ -10,6 +10,11 @@ import {
 import { createLlamaModel, initializeBackend, LlamaPolicy } from '@cohort/tfjs';
 import { loadGptPolicy } from '@cohort/tfjs/node';
 import { rolloutGroups } from '@cohort/trainer';
+import {
+  createOnnxSampledPolicy,
+  createProxyTunedPolicy,
+  loadCausalLm,
+} from '@cohort/transformers';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { episodeTrajectories } from './episode-recorder';
@@ -193,6 +198,40 @@ describe('rollout gateway with the openai client', () => {
     } finally {
       await llamaGateway.close();
       model.dispose();
+    }
+  });
+
+  it('serves the hybrid engine (ONNX Runtime sampling) and a proxy-tuned policy token for token as well', async () => {
+    const onnx = await createOnnxSampledPolicy({ policy: loaded.policy });
+    const base = await loadCausalLm({ model: modelDirectory });
+    const proxy = await createProxyTunedPolicy({
+      base: base.model,
+      tokenizer: base.tokenizer,
+      delta: { embeddingSize: 16, layerCount: 1, headCount: 2 },
+      seed: 5,
+    });
+    // A delta head that is not zero, so the proxy answers differently from its base.
+    const random = new Random(8);
+    const weights = proxy.getWeights();
+    for (const tensor of Object.values(weights))
+      tensor.data = Float32Array.from(tensor.data, (value) => value + random.normal(0, 0.5));
+    proxy.setWeights(weights);
+    for (const [name, policy] of [
+      ['onnx', onnx],
+      ['proxy', proxy],
+    ] as const) {
+      const served = await createRolloutGateway({ policy, contextLength: 256, modelName: name });
+      try {
+        const servedClient = new OpenAI({
+          baseURL: `${served.url}/v1`,
+          apiKey: 'not-needed-on-loopback',
+          maxRetries: 0,
+        });
+        await expectTokenForToken({ policy, gateway: served, client: servedClient, model: name });
+        expect(served.statistics.newSegments).toBe(1);
+      } finally {
+        await served.close();
+      }
     }
   });
 
