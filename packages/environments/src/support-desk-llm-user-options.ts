@@ -37,12 +37,42 @@ export const SupportDeskLlmUserOptionsSchema = z
         typeof (value as { name?: unknown }).name === 'string',
       { message: 'must be a ChatModel (an object with name and complete(request))' },
     ),
-    temperature: z.number().nonnegative().max(2).default(0.7),
-    maxTokens: z.number().int().positive().max(4096).default(64),
-    timeoutMs: z.number().positive().max(3_600_000).default(30_000),
-    maxCharacters: z.number().int().positive().default(400),
-    historyMessages: z.number().int().positive().default(8),
-    stopMarker: z.string().min(1).default(defaultSupportDeskStopMarker),
+    temperature: z
+      .number()
+      .nonnegative()
+      .max(2)
+      .default(0.7)
+      .describe('Sampling temperature of the customer model.'),
+    maxTokens: z
+      .number()
+      .int()
+      .positive()
+      .max(4096)
+      .default(64)
+      .describe('Longest customer answer, in tokens.'),
+    timeoutMs: z
+      .number()
+      .positive()
+      .max(3_600_000)
+      .default(30_000)
+      .describe('A call that runs longer is abandoned; the scripted customer answers instead.'),
+    maxCharacters: z
+      .number()
+      .int()
+      .positive()
+      .default(400)
+      .describe('A longer answer is refused; the scripted customer answers instead.'),
+    historyMessages: z
+      .number()
+      .int()
+      .positive()
+      .default(8)
+      .describe('The most recent messages the customer model sees, to fit small contexts.'),
+    stopMarker: z
+      .string()
+      .min(1)
+      .default(defaultSupportDeskStopMarker)
+      .describe('What the customer writes to end the conversation.'),
     cache: z
       .custom<SupportDeskLlmUserCache | null>(
         (value) =>
