@@ -9,17 +9,17 @@ import {
   type SupportDeskTask,
   supportDeskReferenceReply,
   supportDeskTasks,
-  supportDeskUserPrompt,
 } from '@cohort/environments';
 import { createRolloutGateway, type RolloutGateway } from '@cohort/gateway';
 import { initializeBackend, LlamaPolicy } from '@cohort/tfjs';
-import { loadLlamaModel, writeTinyLlamaFolder } from '@cohort/tfjs/node';
+import { loadLlamaModel } from '@cohort/tfjs/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { writeTinySupportDeskLlama } from './tiny-support-desk-llama';
 
 /**
  * The LLM customer against a real OpenAI-compatible server: the project's
  * rollout gateway serving a tiny Llama the test writes (random weights, a
- * tokenizer trained on customer prompts), over HTTP, with nothing mocked.
+ * tokenizer trained on the desk's prompts), over HTTP, with nothing mocked.
  * A random model plays a poor customer; what is checked is the plumbing:
  * every answer is a real call, counted, checked, and replaced by the
  * scripted answer when it times out or breaks a rule.
@@ -32,29 +32,7 @@ beforeAll(async () => {
   await initializeBackend({ logger: false });
   scratch = await mkdtemp(path.join(tmpdir(), 'cohort-llm-customer-'));
   const directory = path.join(scratch, 'customer');
-  const texts = supportDeskTasks({ split: 'train', count: 10 }).map(
-    (task) =>
-      supportDeskUserPrompt({
-        task,
-        messages: [],
-        stopMarker: '###STOP###',
-        historyMessages: 1,
-      })[0]!.content,
-  );
-  const { tokenizer } = await writeTinyLlamaFolder(directory, {
-    config: {
-      modelType: 'llama',
-      hiddenSize: 32,
-      intermediateSize: 48,
-      layerCount: 2,
-      headCount: 4,
-      keyValueHeadCount: 2,
-      contextLength: 1024,
-    },
-    seed: 4,
-    texts,
-    tokenizerVocabSize: 700,
-  });
+  const { tokenizer } = await writeTinySupportDeskLlama(directory, { seed: 4 });
   const model = await loadLlamaModel(directory);
   gateway = await createRolloutGateway({
     policy: new LlamaPolicy({ model, tokenizer }),

@@ -1,14 +1,9 @@
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import {
-  createSupportDeskEnvironment,
-  supportDeskTasks,
-  supportDeskUserPrompt,
-} from '@cohort/environments';
-import { exportLlamaToOnnx, initializeBackend } from '@cohort/tfjs';
-import { loadLlamaModel, writeTinyLlamaFolder } from '@cohort/tfjs/node';
+import { initializeBackend } from '@cohort/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { writeTinySupportDeskLlama } from '../tiny-support-desk-llama';
 import { runCli } from './cli-process';
 
 /**
@@ -25,42 +20,7 @@ beforeAll(async () => {
   await initializeBackend({ logger: false });
   scratch = await mkdtemp(path.join(tmpdir(), 'cohort-customer-e2e-'));
   modelDirectory = path.join(scratch, 'tiny-llama');
-  const tasks = supportDeskTasks({ split: 'train', count: 6 });
-  const environment = createSupportDeskEnvironment({ toolPrompt: 'compact' });
-  const texts: string[] = [];
-  for (const task of tasks) {
-    const episode = await environment.reset({ scenario: task, seed: 0 });
-    texts.push(episode.messages[0]!.content, task.user.opening);
-    texts.push(
-      supportDeskUserPrompt({
-        task,
-        messages: [],
-        stopMarker: '###STOP###',
-        historyMessages: 1,
-      })[0]!.content,
-    );
-  }
-  await writeTinyLlamaFolder(modelDirectory, {
-    config: {
-      modelType: 'llama',
-      hiddenSize: 32,
-      intermediateSize: 48,
-      layerCount: 2,
-      headCount: 4,
-      keyValueHeadCount: 2,
-      contextLength: 1024,
-    },
-    seed: 6,
-    texts,
-    tokenizerVocabSize: 900,
-  });
-  const model = await loadLlamaModel(modelDirectory);
-  await mkdir(path.join(modelDirectory, 'onnx'));
-  await writeFile(
-    path.join(modelDirectory, 'onnx', 'model.onnx'),
-    exportLlamaToOnnx({ config: model.config, weights: model.toWeightMap({ merged: true }) }),
-  );
-  model.dispose();
+  await writeTinySupportDeskLlama(modelDirectory, { seed: 6, onnx: true });
 });
 
 afterAll(async () => {

@@ -1,5 +1,5 @@
-import type { ChatModel } from '@cohort/core';
 import { z } from 'zod';
+import { chatCacheSchema, chatModelSchema } from './chat-model-schemas';
 
 /** Where the LLM customer's answers are kept between calls: a `Map`, or any store with the same two methods. */
 export interface SupportDeskLlmUserCache {
@@ -29,14 +29,7 @@ export const defaultSupportDeskStopMarker = '###STOP###';
  */
 export const SupportDeskLlmUserOptionsSchema = z
   .object({
-    model: z.custom<ChatModel>(
-      (value) =>
-        typeof value === 'object' &&
-        value !== null &&
-        typeof (value as { complete?: unknown }).complete === 'function' &&
-        typeof (value as { name?: unknown }).name === 'string',
-      { message: 'must be a ChatModel (an object with name and complete(request))' },
-    ),
+    model: chatModelSchema,
     temperature: z
       .number()
       .nonnegative()
@@ -73,16 +66,7 @@ export const SupportDeskLlmUserOptionsSchema = z
       .min(1)
       .default(defaultSupportDeskStopMarker)
       .describe('What the customer writes to end the conversation.'),
-    cache: z
-      .custom<SupportDeskLlmUserCache | null>(
-        (value) =>
-          value === null ||
-          (typeof value === 'object' &&
-            typeof (value as { get?: unknown }).get === 'function' &&
-            typeof (value as { set?: unknown }).set === 'function'),
-        { message: 'must be null or a cache with get(key) and set(key, text)' },
-      )
-      .default(null),
+    cache: chatCacheSchema<SupportDeskLlmUserCache>('text').default(null),
   })
   .strict();
 

@@ -28,6 +28,18 @@ function conversation(task: SupportDeskTask, lastAgent: string): Message[] {
   ];
 }
 
+/** What the customer is given to answer `agentMessage` in {@link conversation}. */
+function inputFor(task: SupportDeskTask, agentMessage: string, askedBefore: number, seed: number) {
+  return {
+    task,
+    agentMessage,
+    messages: conversation(task, agentMessage),
+    askedBefore,
+    patience: 4,
+    seed,
+  };
+}
+
 /** A model that answers with the texts given, in turn, and records what it was asked. */
 function answering(...texts: string[]): ChatModel & { requests: ChatCompletionRequest[] } {
   const requests: ChatCompletionRequest[] = [];
@@ -220,14 +232,7 @@ describe('SupportDeskLlmUser', () => {
       maxTokens: 20,
     });
     const agentMessage = 'What is your order number?';
-    const input = {
-      task: knowing,
-      agentMessage,
-      messages: conversation(knowing, agentMessage),
-      askedBefore: 0,
-      patience: 4,
-      seed: 7,
-    };
+    const input = inputFor(knowing, agentMessage, 0, 7);
     const scripted = supportDeskUserReply(knowing, agentMessage, 0, 4);
     expect(await user.reply(input)).toEqual({ message: `It is ${id}.`, done: false });
     expect(await user.reply(input)).toEqual(scripted);
@@ -275,14 +280,7 @@ describe('SupportDeskLlmUser', () => {
       complete: () => Promise.reject(new Error('HTTP 500')),
     };
     const agentMessage = 'Your email?';
-    const input = {
-      task: knowing,
-      agentMessage,
-      messages: conversation(knowing, agentMessage),
-      askedBefore: 1,
-      patience: 4,
-      seed: 1,
-    };
+    const input = inputFor(knowing, agentMessage, 1, 1);
     const scripted = supportDeskUserReply(knowing, agentMessage, 1, 4);
     const slowUser = createSupportDeskLlmUser({ model: slow, timeoutMs: 50 });
     const started = performance.now();
@@ -303,14 +301,7 @@ describe('SupportDeskLlmUser', () => {
     const model = answering('first', 'second');
     const user = createSupportDeskLlmUser({ model, cache: new Map() });
     const agentMessage = 'Anything else?';
-    const input = {
-      task: knowing,
-      agentMessage,
-      messages: conversation(knowing, agentMessage),
-      askedBefore: 0,
-      patience: 4,
-      seed: 3,
-    };
+    const input = inputFor(knowing, agentMessage, 0, 3);
     expect((await user.reply(input)).message).toBe('first');
     expect((await user.reply(input)).message).toBe('first');
     expect((await user.reply({ ...input, seed: 4 })).message).toBe('second');
