@@ -8,6 +8,7 @@ import {
   LengthRewardOptionsSchema,
   RegexRewardOptionsSchema,
   SupportDeskEnvironmentOptionsSchema,
+  SupportDeskLlmUserOptionsSchema,
   supportCategories,
 } from '@cohort/environments';
 import { LoraOptionsSchema } from '@cohort/tfjs';
@@ -155,6 +156,73 @@ const SupportEnvironmentSchema = z
   .strict();
 
 const supportDeskOptions = SupportDeskEnvironmentOptionsSchema.shape;
+const llmUserOptions = SupportDeskLlmUserOptionsSchema.shape;
+
+/**
+ * The customer of the support desk: `scripted` (tells what the agent asks
+ * for, ends when asked nothing), or `llm`, a language model that plays the
+ * customer from a prompt of its facts: a local transformers.js model
+ * (`model`, a folder) or an OpenAI-compatible endpoint (`endpoint`), exactly
+ * one of them.
+ */
+const SupportDeskUserSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('scripted') }).strict(),
+  z
+    .object({
+      type: z.literal('llm'),
+      model: z
+        .string()
+        .min(1)
+        .optional()
+        .describe(
+          'A transformers.js causal LM folder (config.json, tokenizer.json, onnx/model.onnx), run locally with a seed per answer, so its answers are cached.',
+        ),
+      endpoint: z
+        .object({
+          baseUrl: z
+            .url({
+              protocol: /^https?$/,
+              error: (issue) =>
+                `must be a URL such as http://127.0.0.1:8000/v1, got ${JSON.stringify(issue.input)}`,
+            })
+            .describe('The API root, for example http://127.0.0.1:8000/v1.'),
+          model: z.string().min(1).describe('The model name sent in each request.'),
+          apiKeyEnv: z
+            .string()
+            .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, {
+              error: (issue) =>
+                `must be an environment variable name such as OPENAI_API_KEY, got ${JSON.stringify(issue.input)}`,
+            })
+            .optional()
+            .describe(
+              'The environment variable that holds the API key (sent as a Bearer token); the key never goes in the config.',
+            ),
+        })
+        .strict()
+        .optional()
+        .describe(
+          'An OpenAI-compatible chat endpoint; its answers are cached only at temperature 0.',
+        ),
+      temperature: llmUserOptions.temperature,
+      maxTokens: llmUserOptions.maxTokens,
+      timeoutMs: llmUserOptions.timeoutMs,
+      maxCharacters: llmUserOptions.maxCharacters,
+      historyMessages: llmUserOptions.historyMessages,
+    })
+    .strict()
+    .superRefine((value, context) => {
+      if ((value.model === undefined) === (value.endpoint === undefined)) {
+        context.addIssue({
+          code: 'custom',
+          path: [value.model === undefined ? 'model' : 'endpoint'],
+          message:
+            value.model === undefined
+              ? 'user type "llm" needs model (a local transformers.js folder) or endpoint ({ baseUrl, model })'
+              : `user type "llm" takes model or endpoint, not both (model ${JSON.stringify(value.model)})`,
+        });
+      }
+    }),
+]);
 
 /**
  * The support desk: a tool environment on a simulated store backend whose
@@ -176,6 +244,9 @@ const SupportDeskEnvironmentSchema = z
     maxAgentTurns: supportDeskOptions.maxAgentTurns,
     patience: supportDeskOptions.patience,
     rewards: supportDeskOptions.rewards,
+    user: SupportDeskUserSchema.default({ type: 'scripted' }).describe(
+      'The customer: `{ type: scripted }` (default), or `{ type: llm, model | endpoint: { baseUrl, model, apiKeyEnv }, temperature, maxTokens, timeoutMs, maxCharacters, historyMessages }`; an LLM answer that is empty, too long or tells what was not asked for is replaced by the scripted answer, counted in the summary.',
+    ),
     trainTasks: z
       .number()
       .int()
@@ -398,6 +469,7 @@ export type AppConfig = z.output<typeof AppConfigSchema>;
 export type AppConfigInput = z.input<typeof AppConfigSchema>;
 export type PolicyConfig = z.output<typeof PolicyConfigSchema>;
 export type EnvironmentConfig = z.output<typeof EnvironmentConfigSchema>;
+export type SupportDeskUserConfig = z.output<typeof SupportDeskUserSchema>;
 export type RewardConfig = z.output<typeof RewardConfigSchema>;
 export type EngineConfig = z.output<typeof EngineConfigSchema>;
 export type { PopulationConfig } from './population-config';

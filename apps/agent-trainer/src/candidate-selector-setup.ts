@@ -83,6 +83,11 @@ export function candidateSelectorWarnings(config: AppConfig): string[] {
   if (config.evolution !== undefined) {
     warnings.push('evolution.prompts does not apply to the candidate-selector policy');
   }
+  if (config.environment.type === 'support-desk' && config.environment.user.type === 'llm') {
+    warnings.push(
+      'environment.user does not apply to the candidate-selector policy (it answers only the opening message, so no customer speaks after it)',
+    );
+  }
   return warnings;
 }
 

@@ -262,6 +262,18 @@ function summaryCards(
     const toolCalls = after?.toolCalls as { callsPerEpisode?: unknown } | undefined;
     if (toolCalls)
       cards.push(['eval tool calls per episode', format(toolCalls.callsPerEpisode, 2)]);
+    const customer = (summary as { userSimulator?: Record<string, unknown> }).userSimulator;
+    if (customer) {
+      cards.push([
+        'LLM customer answers (cached)',
+        `${format(customer.calls, 0)} (${format(customer.cached, 0)})`,
+      ]);
+      const timeouts = (customer.fallbacksByReason as Record<string, unknown> | undefined)?.timeout;
+      cards.push([
+        'LLM customer fallbacks (timeouts)',
+        `${format(customer.fallbacks, 0)} (${format(timeouts, 0)})`,
+      ]);
+    }
     const seconds = numberOf((summary as Record<string, unknown>).seconds);
     if (Number.isFinite(seconds)) cards.push(['wall time', `${seconds.toFixed(0)} s`]);
     const status = (summary as Record<string, unknown>).status;

@@ -59,6 +59,7 @@ import {
   withConfiguredSampler,
 } from './engine-setup';
 import { UsageError } from './exit-codes';
+import { createSupportDeskUserSetup, type SupportDeskUserSetup } from './support-desk-user-setup';
 import { loadEnvironmentModule, loadRewardModule, type UserModuleOptions } from './user-module';
 
 /** The environment side of a run: the environment, its scenarios, and rewards it brings. */
@@ -72,6 +73,8 @@ export interface EnvironmentSetup {
   categoryOf?: (scenario: Scenario) => string;
   /** Figures counted on each held-out episode and summed in the evaluation's `counts`. */
   episodeCounts?: (trajectory: Trajectory, scenario: Scenario) => Record<string, number>;
+  /** The support desk's customer: which one, and the LLM customer's counts. */
+  customer?: SupportDeskUserSetup;
 }
 
 /**
@@ -101,12 +104,14 @@ export async function createEnvironmentSetup(
       };
     }
     case 'support-desk': {
+      const customer = await createSupportDeskUserSetup(config.user);
       const environment = createSupportDeskEnvironment({
         format: config.format,
         toolPrompt: config.toolPrompt,
         maxAgentTurns: config.maxAgentTurns,
         patience: config.patience,
         rewards: config.rewards,
+        ...(customer.user ? { user: customer.user } : {}),
       });
       const asTask = (scenario: Scenario) => scenario as unknown as SupportDeskTask;
       return {
@@ -124,6 +129,7 @@ export async function createEnvironmentSetup(
         episodeCounts: (trajectory, scenario) => ({
           inventedOrderIds: inventedOrderIds(asTask(scenario), trajectory.messages).length,
         }),
+        customer,
       };
     }
     case 'bandit': {
@@ -312,6 +318,7 @@ export interface TrainerParts {
   evalScenarios: Scenario[];
   categoryOf?: (scenario: Scenario) => string;
   episodeCounts?: (trajectory: Trajectory, scenario: Scenario) => Record<string, number>;
+  customer?: SupportDeskUserSetup;
 }
 
 /**
@@ -362,6 +369,7 @@ export async function createTrainer(options: CreateTrainerOptions): Promise<Grpo
     evalScenarios: setup.evalScenarios,
     ...(setup.categoryOf ? { categoryOf: setup.categoryOf } : {}),
     ...(setup.episodeCounts ? { episodeCounts: setup.episodeCounts } : {}),
+    ...(setup.customer ? { customer: setup.customer } : {}),
   });
   const dataParallel = await createConfiguredLearner(policy, config);
   if (config.engine.learnerWorkers > 0 && dataParallel === undefined) {

@@ -112,7 +112,11 @@ export { ScriptedUserSimulatorOptionsSchema } from './scripted-user-simulator-op
 export type { CriterionResult, SuccessCriteriaResult } from './success-criteria';
 export { evaluateSuccessCriteria } from './success-criteria';
 export type { CheckSupportDeskEpisodeOptions, SupportDeskCheck } from './support-desk-check';
-export { checkSupportDeskEpisode, inventedOrderIds } from './support-desk-check';
+export {
+  checkSupportDeskEpisode,
+  inventedOrderIds,
+  supportDeskOrderIdPattern,
+} from './support-desk-check';
 export type {
   SupportDeskAction,
   SupportDeskCustomer,
@@ -135,6 +139,30 @@ export type {
   SupportDeskEnvironmentOptionsInput,
 } from './support-desk-environment-options';
 export { SupportDeskEnvironmentOptionsSchema } from './support-desk-environment-options';
+export type {
+  SupportDeskUser,
+  SupportDeskUserCallReport,
+  SupportDeskUserCounts,
+  SupportDeskUserFallbackReason,
+  SupportDeskUserInput,
+  SupportDeskUserTurnCheck,
+} from './support-desk-llm-user';
+export {
+  checkSupportDeskUserTurn,
+  createSupportDeskLlmUser,
+  SupportDeskLlmUser,
+  supportDeskUserFallbackReasons,
+  supportDeskUserPrompt,
+} from './support-desk-llm-user';
+export type {
+  SupportDeskLlmUserCache,
+  SupportDeskLlmUserOptions,
+  SupportDeskLlmUserOptionsInput,
+} from './support-desk-llm-user-options';
+export {
+  defaultSupportDeskStopMarker,
+  SupportDeskLlmUserOptionsSchema,
+} from './support-desk-llm-user-options';
 export type { GenerateSupportDeskDialoguesOptions } from './support-desk-reference-agent';
 export {
   generateSupportDeskDialogues,
@@ -153,8 +181,8 @@ export {
   supportDeskTaskKinds,
   supportDeskTasks,
 } from './support-desk-tasks';
-export type { SupportDeskUserReply } from './support-desk-user';
-export { supportDeskUserReply } from './support-desk-user';
+export type { SupportDeskAskedFacts, SupportDeskUserReply } from './support-desk-user';
+export { supportDeskAskedFacts, supportDeskUserReply } from './support-desk-user';
 export type { SupportCategory, SupportScenariosOptions } from './support-scenarios';
 export {
   supportCategories,

@@ -1,5 +1,5 @@
-import type { ChatModel } from '@cohort/core';
 import { z } from 'zod';
+import { chatCacheSchema, chatModelSchema } from './chat-model-schemas';
 
 /** Where judged scores are kept between calls: a `Map`, or any store with the same two methods. */
 export interface JudgeScoreCache {
@@ -27,28 +27,13 @@ export const defaultJudgeRubric = [
  */
 export const JudgeRankerOptionsSchema = z
   .object({
-    model: z.custom<ChatModel>(
-      (value) =>
-        typeof value === 'object' &&
-        value !== null &&
-        typeof (value as { complete?: unknown }).complete === 'function',
-      { message: 'must be a ChatModel (an object with complete(request))' },
-    ),
+    model: chatModelSchema,
     rubric: z.string().min(1).default(defaultJudgeRubric),
     timeoutMs: z.number().positive().max(3_600_000).default(60_000),
     maxTokens: z.number().int().positive().default(1024),
     temperature: z.number().nonnegative().default(0),
     seed: z.number().int().default(0),
-    cache: z
-      .custom<JudgeScoreCache | null>(
-        (value) =>
-          value === null ||
-          (typeof value === 'object' &&
-            typeof (value as { get?: unknown }).get === 'function' &&
-            typeof (value as { set?: unknown }).set === 'function'),
-        { message: 'must be null or a cache with get(key) and set(key, scores)' },
-      )
-      .optional(),
+    cache: chatCacheSchema<JudgeScoreCache>('scores').optional(),
   })
   .strict();
 

@@ -1,4 +1,5 @@
 import { type Message, parseWithSchema, type Trajectory, type TrajectoryGroup } from '@cohort/core';
+import { callChatModel } from './chat-model-call';
 import { isDeepStrictEqual } from './deep-equal';
 import {
   type JudgeRankerOptions,
@@ -165,44 +166,28 @@ export class JudgeRanker {
       this.calls.push(report);
       return { scores: [...cached], explanations: cached.map(() => ''), report };
     }
-    const start = performance.now();
-    const controller = new AbortController();
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    let text = '';
-    let error: JudgeCallReport['error'];
+    const call = await callChatModel({
+      model: this.options.model,
+      messages,
+      timeoutMs: this.options.timeoutMs,
+      maxTokens: this.options.maxTokens,
+      temperature: this.options.temperature,
+      seed: this.options.seed,
+    });
+    let error: JudgeCallReport['error'] = call.error;
     let parsed: { scores: number[]; explanations: string[] } | undefined;
-    try {
-      text = await Promise.race([
-        this.options.model.complete({
-          messages,
-          signal: controller.signal,
-          maxTokens: this.options.maxTokens,
-          temperature: this.options.temperature,
-          seed: this.options.seed,
-        }),
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(() => {
-            controller.abort();
-            reject(new JudgeTimeout(`no answer within ${this.options.timeoutMs} ms`));
-          }, this.options.timeoutMs);
-        }),
-      ]);
+    if (error === undefined) {
       try {
-        parsed = parseScores(text, trajectories.length);
+        parsed = parseScores(call.text, trajectories.length);
       } catch (parseError) {
         error = { kind: 'parse', message: (parseError as Error).message };
       }
-    } catch (callError) {
-      const message = callError instanceof Error ? callError.message : String(callError);
-      error = { kind: callError instanceof JudgeTimeout ? 'timeout' : 'request', message };
-    } finally {
-      clearTimeout(timer);
     }
     const report: JudgeCallReport = {
       ...base,
       cached: false,
-      durationMs: performance.now() - start,
-      responseCharacters: text.length,
+      durationMs: call.durationMs,
+      responseCharacters: call.text.length,
       ...(error === undefined ? {} : { error }),
     };
     this.calls.push(report);
@@ -217,8 +202,6 @@ export class JudgeRanker {
     return { ...parsed, report };
   }
 }
-
-class JudgeTimeout extends Error {}
 
 /** Creates a {@link JudgeRanker}. */
 export function createJudgeRanker(options: JudgeRankerOptionsInput): JudgeRanker {

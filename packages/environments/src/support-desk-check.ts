@@ -36,7 +36,8 @@ export interface CheckSupportDeskEpisodeOptions {
   format: ToolCallFormat;
 }
 
-const orderIdPattern = /\bA\d{4}\b/g;
+/** An order id as the support desk writes them (`A1234`), anywhere in a text. */
+export const supportDeskOrderIdPattern = /\bA\d{4}\b/g;
 
 function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
@@ -59,7 +60,7 @@ export function inventedOrderIds(
   const invented = new Set<string>();
   for (const message of messages) {
     if (message.role !== 'assistant') continue;
-    for (const id of message.content.match(orderIdPattern) ?? [])
+    for (const id of message.content.match(supportDeskOrderIdPattern) ?? [])
       if (!known.has(id)) invented.add(id);
   }
   return [...invented].sort();

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { SupportDeskUser } from './support-desk-llm-user';
 import { toolLoopFields } from './tool-environment-options';
 
 /**
@@ -39,6 +40,18 @@ export const SupportDeskEnvironmentOptionsSchema = z
       .strict()
       .prefault({})
       .describe('Weights of the reward terms; task success alone by default.'),
+    user: z
+      .custom<SupportDeskUser>(
+        (value) =>
+          typeof value === 'object' &&
+          value !== null &&
+          typeof (value as { reply?: unknown }).reply === 'function',
+        { message: 'must be a SupportDeskUser (an object with reply(input))' },
+      )
+      .optional()
+      .describe(
+        'The customer: the scripted one (default) or another, such as createSupportDeskLlmUser.',
+      ),
   })
   .strict();
 

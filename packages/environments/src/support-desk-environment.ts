@@ -22,7 +22,9 @@ import { ToolEnvironment, type ToolEpisode } from './tool-environment';
  * Each episode gets a private copy of its task's database and the six tools
  * over it (find_customer, get_order, refund, cancel, exchange, escalate); the
  * system prompt states the store's policy; the scripted customer tells what
- * the agent asks for ({@link supportDeskUserReply}). When the episode ends,
+ * the agent asks for ({@link supportDeskUserReply}), or the `user` option
+ * answers (an LLM customer, `createSupportDeskLlmUser`), drawing its
+ * sampling seed from the episode's random stream. When the episode ends,
  * {@link checkSupportDeskEpisode} decides success (the end reason is
  * `success` when the customer leaves with the task done, else `give-up` or
  * `turn-limit`) and the reward terms, and
@@ -48,14 +50,14 @@ export class SupportDeskEnvironment implements Environment<SupportDeskTask> {
       'support desk environment options',
     );
     this.name = this.options.name;
-    const { format, rewards, patience } = this.options;
+    const { format, rewards, patience, user } = this.options;
     this.tools = new ToolEnvironment<SupportDeskTask>({
       name: this.options.name,
       format,
       toolPrompt: this.options.toolPrompt,
       toolTimeoutMs: this.options.toolTimeoutMs,
       maxAgentTurns: this.options.maxAgentTurns,
-      createTask: ({ scenario, systemPrompt }) => {
+      createTask: ({ scenario, systemPrompt, random }) => {
         const task = scenario;
         const backend = new SupportDeskBackend(task.database);
         let asked = 0;
@@ -71,8 +73,18 @@ export class SupportDeskEnvironment implements Environment<SupportDeskTask> {
           systemPrompt: systemPrompt ?? supportDeskSystemPrompt(task),
           openingMessage: task.user.opening,
           tools: supportDeskTools(backend),
-          respond: ({ agentMessage, messages }) => {
-            const reply = supportDeskUserReply(task, agentMessage, asked, patience);
+          respond: async ({ agentMessage, messages }) => {
+            const reply =
+              user === undefined
+                ? supportDeskUserReply(task, agentMessage, asked, patience)
+                : await user.reply({
+                    task,
+                    agentMessage,
+                    messages,
+                    askedBefore: asked,
+                    patience,
+                    seed: random.seed(),
+                  });
             if (!reply.done) {
               asked += 1;
               return { userMessage: reply.message, done: false };

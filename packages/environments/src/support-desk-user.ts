@@ -7,6 +7,27 @@ export interface SupportDeskUserReply {
   done: boolean;
 }
 
+/** Which of the customer's facts an agent message asks for. */
+export interface SupportDeskAskedFacts {
+  email: boolean;
+  orderId: boolean;
+  name: boolean;
+}
+
+/**
+ * Which facts an agent message asks for, by the words it uses: `email` (or
+ * `e-mail`), `order number` / `order id` / `order #` / `order no`, `name`.
+ * The one rule of what a customer may tell, shared by the scripted customer
+ * and the LLM customer's leak check.
+ */
+export function supportDeskAskedFacts(agentText: string): SupportDeskAskedFacts {
+  return {
+    email: /e-?mail/i.test(agentText),
+    orderId: /order\s*(?:number|id|#|no\b)/i.test(agentText),
+    name: /\bname\b/i.test(agentText),
+  };
+}
+
 /**
  * The scripted customer of a support desk task. It tells what the agent asks
  * for and nothing else: its email when the message mentions an email, its
@@ -29,15 +50,16 @@ export function supportDeskUserReply(
   patience = 4,
 ): SupportDeskUserReply {
   const parts: string[] = [];
-  if (/e-?mail/i.test(agentText)) parts.push(`My email is ${task.user.email}.`);
-  if (/order\s*(?:number|id|#|no\b)/i.test(agentText)) {
+  const asked = supportDeskAskedFacts(agentText);
+  if (asked.email) parts.push(`My email is ${task.user.email}.`);
+  if (asked.orderId) {
     parts.push(
       task.user.knowsOrderId
         ? `The order number is ${task.user.orderId}.`
         : 'I do not have the order number.',
     );
   }
-  if (/\bname\b/i.test(agentText)) parts.push(`My name is ${task.user.name}.`);
+  if (asked.name) parts.push(`My name is ${task.user.name}.`);
   if (parts.length === 0) return { message: 'Thank you.', done: true };
   if (askedBefore >= patience) return { message: 'This is taking too long, goodbye.', done: true };
   return { message: parts.join(' '), done: false };

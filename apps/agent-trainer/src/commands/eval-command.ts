@@ -5,6 +5,7 @@ import type { EvalCommand } from '../command-line';
 import { type ExitCode, exitCodes, UsageError } from '../exit-codes';
 import { assertRunModulesTrusted, readRunConfig } from '../run-config';
 import { loadRunWeights } from '../run-weights';
+import { supportDeskUserSummaryLines } from '../support-desk-user-setup';
 import { createTrainer, humanFeedbackRewardName, type TrainerParts } from '../training-setup';
 
 /**
@@ -53,8 +54,9 @@ export async function evalCommand(command: EvalCommand, io: CliIo): Promise<Exit
     for (const entry of metrics.perScenario)
       io.stdout.write(`${JSON.stringify({ type: 'scenario', ...entry })}\n`);
     const { samples, perScenario, ...figures } = metrics;
+    const customer = parts!.customer?.user?.counts();
     io.stdout.write(
-      `${JSON.stringify({ type: 'summary', ...figures, checkpoint: checkpoint ?? null })}\n`,
+      `${JSON.stringify({ type: 'summary', ...figures, checkpoint: checkpoint ?? null, ...(customer ? { userSimulator: customer } : {}) })}\n`,
     );
     return exitCodes.ok;
   }
@@ -77,6 +79,8 @@ export async function evalCommand(command: EvalCommand, io: CliIo): Promise<Exit
   lines.push(
     `${'all'.padEnd(width)}  ${`${metrics.scenarios} scen.`.padEnd(10)}  ${metrics.rewardMean.toFixed(3).padStart(6)}  ${metrics.successRate.toFixed(2).padStart(7)}  reward 95% [${metrics.rewardInterval[0].toFixed(3)}, ${metrics.rewardInterval[1].toFixed(3)}], success 95% [${metrics.successInterval[0].toFixed(2)}, ${metrics.successInterval[1].toFixed(2)}], ${metrics.episodes} episodes`,
   );
+  const customer = parts!.customer?.user?.counts();
+  if (customer) lines.push(...supportDeskUserSummaryLines(customer));
   lines.push(
     `weights: ${checkpoint ?? command.model ?? 'the run has no checkpoint: initial weights'}`,
   );

@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Scenario } from '@cohort/core';
+import type { SupportDeskUserCounts } from '@cohort/environments';
 import { LlamaPolicy } from '@cohort/tfjs';
 import { saveLoraAdapter } from '@cohort/tfjs/node';
 import {
@@ -49,6 +50,7 @@ import {
   populationWarnings,
 } from '../run-population';
 import { checkRunFits } from '../run-preflight';
+import { supportDeskUserSummaryLines } from '../support-desk-user-setup';
 import {
   createTrainer,
   type HumanFeedbackLink,
@@ -123,6 +125,8 @@ export interface RunSummaryFile {
   degenerationFlags: RaisedDegenerationFlag[];
   /** A population run: what evolution adopted (copies, injections, adoptions, prompt adoptions) and the deployed member. */
   population?: PopulationAdoptionSummary;
+  /** The support desk's LLM customer: its answers, fallbacks to the scripted customer and timeouts, in this process. */
+  userSimulator?: SupportDeskUserCounts;
   /** Why a failed run stopped. */
   failure?: string;
 }
@@ -184,7 +188,8 @@ export function summaryLines(file: RunSummaryFile): string[] {
     (flag) => `warning: degenerate policy? ${flag.message} (from step ${flag.firstStep})`,
   );
   const population = file.population ? populationSummaryLines(file.population) : [];
-  if (!before || !after) return [...population, ...flagLines];
+  const customer = file.userSimulator ? supportDeskUserSummaryLines(file.userSimulator) : [];
+  if (!before || !after) return [...customer, ...population, ...flagLines];
   const lines = [
     `held-out reward ${before.rewardMean.toFixed(3)}${plainInterval(before.rewardInterval, 3)} -> ${after.rewardMean.toFixed(3)}${plainInterval(after.rewardInterval, 3)}, gain ${sign(file.rewardGain ?? after.rewardMean - before.rewardMean, 3)}${interval(file.rewardGainInterval, 3)} (95% intervals, ${after.episodes} episodes)`,
     `success rate ${before.successRate.toFixed(2)}${plainInterval(before.successInterval, 2)} -> ${after.successRate.toFixed(2)}${plainInterval(after.successInterval, 2)}, gain ${sign(file.successRateGain ?? after.successRate - before.successRate, 2)}${interval(file.successRateGainInterval, 2)}`,
@@ -205,7 +210,7 @@ export function summaryLines(file: RunSummaryFile): string[] {
       `invented order ids over all ${after.episodes} held-out episodes: ${after.inventedOrderIds}`,
     );
   }
-  return [...lines, ...population, ...flagLines];
+  return [...lines, ...customer, ...population, ...flagLines];
 }
 
 /**
@@ -256,6 +261,11 @@ export async function trainCommand(command: TrainCommand, io: CliIo): Promise<Ex
     ...engineWarnings(config),
     ...populationWarnings(config, trainer),
     ...(await checkRunFits({ config, trainer, parts: parts! })),
+    ...(parts!.customer?.user && ((command.workers ?? 0) > 0 || command.nats !== undefined)
+      ? [
+          "the LLM customer answers on the rollout workers too, and each worker loads its own; the summary counts only this process's answers (held-out evaluation)",
+        ]
+      : []),
   ];
   const human = io.stderr;
   if (command.dryRun) {
@@ -266,12 +276,13 @@ export async function trainCommand(command: TrainCommand, io: CliIo): Promise<Ex
         ? `settings that differ from the preset's default run:\n${differences.map((line) => `  ${line}`).join('\n')}`
         : "no setting differs from the preset's default run",
       ...batchArithmetic(config, parts!.evalScenarios),
+      ...(parts!.customer ? [parts!.customer.description] : []),
       ...warnings.map((warning) => `warning: ${warning}`),
       'dry run: nothing was created',
     ];
     (command.json ? io.stdout : human).write(
       command.json
-        ? `${JSON.stringify({ type: 'dry-run', preset: config.preset, differences, batch: batchArithmetic(config, parts!.evalScenarios), warnings })}\n`
+        ? `${JSON.stringify({ type: 'dry-run', preset: config.preset, differences, batch: batchArithmetic(config, parts!.evalScenarios), ...(parts!.customer ? { customer: parts!.customer.description } : {}), warnings })}\n`
         : `${lines.join('\n')}\n`,
     );
     return exitCodes.ok;
@@ -539,6 +550,7 @@ export async function trainInDirectory(options: {
       systemPrompt: summary.systemPrompt ?? null,
       degenerationFlags: summary.degenerationFlags,
       ...(summary.population ? { population: summary.population } : {}),
+      ...(parts.customer?.user ? { userSimulator: parts.customer.user.counts() } : {}),
       ...(failure ? { failure } : {}),
     };
     await writeJsonAtomic(paths.summary, file);
