@@ -23,6 +23,7 @@ describe('trainToolAgent (sft --family llama)', () => {
         tasks: 6,
         batchSize: 2,
         degradedFraction: 0.5,
+        singleOrderFraction: 0.5,
         learningRate: 1e-2,
         model: {
           hiddenSize: 16,
@@ -54,6 +55,15 @@ describe('trainToolAgent (sft --family llama)', () => {
       [4, 1],
       [6, 1],
     ]);
+    // Each probe scores the copied digits and emails of held-out dialogues, teacher-forced.
+    for (const probe of result.probes) {
+      expect(probe.copyNats.orderIdDigit).toBeGreaterThan(0);
+      expect(probe.copyNats.emailToken).toBeGreaterThan(0);
+    }
+    // Copy fragments: at least one per dialogue (every solved task copies an id or email).
+    expect(result.copyFragments).toBeGreaterThanOrEqual(6);
+    expect(result.singleOrderTasks).toBeGreaterThan(0);
+    expect(result.singleOrderTasks).toBeLessThan(6);
     // Digits are single tokens: no merge of the written tokenizer holds a digit.
     const tokenizerJson = JSON.parse(await readFile(path.join(out, 'tokenizer.json'), 'utf8'));
     const merges: string[] = tokenizerJson.model.merges;

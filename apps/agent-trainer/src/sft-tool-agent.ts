@@ -2,6 +2,7 @@ import { type Environment, type Message, Random, type Scenario } from '@cohort/c
 import {
   createSupportDeskEnvironment,
   generateSupportDeskDialogues,
+  type SupportDeskTask,
   supportDeskTasks,
 } from '@cohort/environments';
 import {
@@ -13,14 +14,23 @@ import {
   trainBpeTokenizer,
 } from '@cohort/tfjs';
 import { exportLlamaForTransformersJs, saveLlamaModel } from '@cohort/tfjs/node';
+import { copyFragments } from './copy-fragments';
+import { copyNats, copyTargets } from './copy-metric';
 import { type EvaluatedConversation, evaluateModel } from './evaluate-model';
 import type { SftOptions } from './sft';
 import { assistantLossMask, lossMaskOn, vagueReplies } from './sft-dialogues';
 import { trainOnAssistantTokens } from './sft-training-loop';
 import { writeTrainingRecord } from './training-record';
 
-/** How the support desk tools are described to the model: one line per tool keeps dialogues near 600 tokens. */
-export const toolAgentToolPrompt = 'compact' as const;
+/**
+ * How the support desk tools are described to the model: one line per tool
+ * with its argument names, and the policy in four short lines (158 instead of
+ * 302 tokens of system prompt), so that the ids to copy are close together.
+ */
+export const toolAgentToolPrompt = 'signatures' as const;
+
+/** Held-out reference dialogues whose copied tokens the probe scores. */
+const copyProbeDialogues = 8;
 
 /** Options of {@link trainToolAgent}. */
 export interface ToolAgentSftOptions
@@ -29,8 +39,25 @@ export interface ToolAgentSftOptions
   steps?: number;
   /** Support desk training tasks the reference agent plays (default 3800, so each is seen about once). */
   tasks?: number;
-  /** Share of the dialogues in which the agent makes one mistake (default 0.4). */
+  /**
+   * Share of the dialogues in which the agent may make one mistake (default
+   * 0.1): wrong turns delay the emergence of copying (issue 16 found 50%
+   * wrong numbers kept it from emerging in 400 steps).
+   */
   degradedFraction?: number;
+  /**
+   * Share of the training tasks in which the customer has only the order the
+   * task is about (default 0.5), so the agent copies the id the customer
+   * states or the tool returns without choosing among orders; the rest, and
+   * every held-out task, have three.
+   */
+  singleOrderFraction?: number;
+  /**
+   * Train on {@link copyFragments} of the dialogues too (default true): each
+   * agent turn that copies an id or email, with the message it copies from,
+   * as a short sequence of its own.
+   */
+  copyFragments?: boolean;
   /**
    * Which tokens the loss is on: `assistant` (the agent's tokens only) or
    * `all` (every token after the first, as in pre-training): tool
@@ -67,9 +94,11 @@ export interface ToolAgentSftOptions
   probeTasks?: number;
 }
 
-/** One greedy held-out probe during training. */
+/** One held-out probe during training: copying (teacher-forced) and greedy episodes. */
 export interface ToolAgentProbe {
   step: number;
+  /** Mean nats of the order-id digits and email tokens the reference agent copies in held-out dialogues (`ln 10 = 2.30` per digit is chance). */
+  copyNats: { orderIdDigit: number; emailToken: number };
   tasks: number;
   successRate: number;
   inventedOrderIds: number;
@@ -85,11 +114,16 @@ export interface ToolAgentSftResult {
   steps: number;
   tasks: number;
   degradedDialogues: number;
+  /** Training tasks whose customer has only the task's order. */
+  singleOrderTasks: number;
+  /** Short copy sequences cut from the dialogues, trained on beside them. */
+  copyFragments: number;
   /** Dialogues of the training data that end in task success (the rest hold a mistake). */
   successfulDialogues: number;
   vocabSize: number;
   model: LlamaConfig;
   parameterCount: number;
+  /** Mean tokens of a training dialogue (the copy fragments left out). */
   meanSequenceLength: number;
   lossOn: 'assistant' | 'all';
   initialLoss: number;
@@ -106,6 +140,19 @@ export interface ToolAgentSftResult {
   };
   backend: string;
   seconds: number;
+}
+
+function customerOf(task: SupportDeskTask): string {
+  return task.database.orders.find((order) => order.id === task.user.orderId)!.customerId;
+}
+
+/** The task with the customer's other orders removed: the one order left is the one the task is about. */
+function withOnlyTaskOrder(task: SupportDeskTask): SupportDeskTask {
+  const customerId = customerOf(task);
+  const orders = task.database.orders.filter(
+    (order) => order.customerId !== customerId || order.id === task.user.orderId,
+  );
+  return { ...task, database: { ...task.database, orders } };
 }
 
 /** Success, invented ids and tool-call validity of greedy held-out episodes. */
@@ -174,7 +221,8 @@ export async function trainToolAgent(options: ToolAgentSftOptions): Promise<Tool
   const taskCount = options.tasks ?? 3800;
   const batchSize = options.batchSize ?? 4;
   const lossOn = options.lossOn ?? 'all';
-  const degradedFraction = options.degradedFraction ?? 0.4;
+  const degradedFraction = options.degradedFraction ?? 0.1;
+  const singleOrderFraction = options.singleOrderFraction ?? 0.5;
   const backend = await initializeBackend({ logger: false });
   log(`backend ${backend.backend}`);
 
@@ -185,7 +233,14 @@ export async function trainToolAgent(options: ToolAgentSftOptions): Promise<Tool
     if (degradeRandom.bernoulli(degradedFraction)) degradedTasks.add(index);
   }
   const mistakes = new Set<number>();
-  const tasks = supportDeskTasks({ split: 'train', count: taskCount, seed: options.seed });
+  const singleOrderRandom = random.fork('single-order');
+  const tasks = supportDeskTasks({ split: 'train', count: taskCount, seed: options.seed }).map(
+    (task) => (singleOrderRandom.bernoulli(singleOrderFraction) ? withOnlyTaskOrder(task) : task),
+  );
+  const singleOrderTasks = tasks.filter(
+    (task) =>
+      task.database.orders.filter((order) => order.customerId === customerOf(task)).length === 1,
+  ).length;
   const dialogues: Message[][] = await generateSupportDeskDialogues({
     tasks,
     seed: options.seed,
@@ -200,7 +255,9 @@ export async function trainToolAgent(options: ToolAgentSftOptions): Promise<Tool
     },
   });
   const environment = createSupportDeskEnvironment({ toolPrompt: toolAgentToolPrompt });
-  log(`${dialogues.length} dialogues (${mistakes.size} with a mistake)`);
+  log(
+    `${dialogues.length} dialogues (${mistakes.size} with a mistake, ${singleOrderTasks} with one order)`,
+  );
 
   const tokenizer: BpeTokenizer = trainBpeTokenizer({
     texts: dialogues.flatMap((dialogue) => dialogue.map((message) => message.content)),
@@ -221,17 +278,23 @@ export async function trainToolAgent(options: ToolAgentSftOptions): Promise<Tool
     bosTokenId: tokenizer.eosTokenId,
     eosTokenId: tokenizer.eosTokenId,
   });
-  const examples = dialogues
+  const fragments = (options.copyFragments ?? true) ? copyFragments(dialogues) : [];
+  const examples = [...dialogues, ...fragments]
     .map((dialogue) => assistantLossMask(dialogue, tokenizer))
     .map(({ tokenIds, lossMask }) => ({
       tokenIds: tokenIds.slice(0, config.contextLength),
       lossMask: lossMaskOn(lossOn, tokenIds, lossMask).slice(0, config.contextLength),
     }))
     .filter((example) => example.lossMask.some((value) => value === 1));
+  // Of the dialogues alone: the fragments are short by design.
   const meanSequenceLength =
-    examples.reduce((sum, example) => sum + example.tokenIds.length, 0) / examples.length;
+    dialogues.reduce(
+      (sum, dialogue) =>
+        sum + Math.min(tokenizer.applyChatTemplate(dialogue).length, config.contextLength),
+      0,
+    ) / dialogues.length;
   log(
-    `tokenizer: ${tokenizer.vocabSize} tokens; ${examples.length} sequences, mean length ${meanSequenceLength.toFixed(0)} tokens`,
+    `tokenizer: ${tokenizer.vocabSize} tokens; ${examples.length} sequences (${fragments.length} copy fragments), mean dialogue length ${meanSequenceLength.toFixed(0)} tokens`,
   );
 
   const model = createLlamaModel({ config, seed: options.seed });
@@ -247,6 +310,13 @@ export async function trainToolAgent(options: ToolAgentSftOptions): Promise<Tool
       maxNewTokens: 96,
       seed: options.seed,
     });
+  const copyProbe = (
+    await generateSupportDeskDialogues({
+      tasks: supportDeskTasks({ split: 'eval', count: copyProbeDialogues }),
+      seed: options.seed,
+      toolPrompt: toolAgentToolPrompt,
+    })
+  ).map((dialogue) => copyTargets(dialogue, tokenizer));
   const probes: ToolAgentProbe[] = [];
   const probeEvery = options.probeEvery ?? 0;
   const probeTasks = options.probeTasks ?? 6;
@@ -267,10 +337,27 @@ export async function trainToolAgent(options: ToolAgentSftOptions): Promise<Tool
           probe: {
             every: probeEvery,
             run: async (step: number) => {
+              const nats = copyNats(model, copyProbe, { padTokenId: tokenizer.padTokenId });
+              const copied = { orderIdDigit: nats.orderIdDigit, emailToken: nats.emailToken };
+              const copyLine = `copy nats per order-id digit ${nats.orderIdDigit.toFixed(2)}, per email token ${nats.emailToken.toFixed(2)}`;
+              if (probeTasks === 0) {
+                probes.push({
+                  step,
+                  copyNats: copied,
+                  tasks: 0,
+                  successRate: Number.NaN,
+                  inventedOrderIds: 0,
+                  malformedToolCalls: 0,
+                  toolCalls: 0,
+                });
+                log(`probe at step ${step}: ${copyLine}`);
+                return;
+              }
               const { successRate, inventedOrderIds, malformedToolCalls, toolCalls, tasks } =
                 summarizeEpisodes(await evaluate(probeTasks));
               probes.push({
                 step,
+                copyNats: copied,
                 tasks,
                 successRate,
                 inventedOrderIds,
@@ -278,7 +365,7 @@ export async function trainToolAgent(options: ToolAgentSftOptions): Promise<Tool
                 toolCalls,
               });
               log(
-                `probe at step ${step}: success ${successRate.toFixed(2)} on ${tasks} held-out tasks, ${malformedToolCalls}/${toolCalls} tool calls malformed, ${inventedOrderIds} invented order ids`,
+                `probe at step ${step}: ${copyLine}; success ${successRate.toFixed(2)} on ${tasks} held-out tasks, ${malformedToolCalls}/${toolCalls} tool calls malformed, ${inventedOrderIds} invented order ids`,
               );
             },
           },
@@ -314,6 +401,8 @@ export async function trainToolAgent(options: ToolAgentSftOptions): Promise<Tool
       steps,
       tasks: taskCount,
       degradedDialogues: mistakes.size,
+      singleOrderTasks,
+      copyFragments: fragments.length,
       // Both mistakes end the task unsolved (the customer leaves, or is not told the facts).
       successfulDialogues: dialogues.length - mistakes.size,
       vocabSize: tokenizer.vocabSize,
