@@ -35,9 +35,9 @@ const copyProbeDialogues = 8;
 /** Options of {@link trainToolAgent}. */
 export interface ToolAgentSftOptions
   extends Pick<SftOptions, 'out' | 'seed' | 'vocabSize' | 'log' | 'onStep' | 'command'> {
-  /** Optimizer steps (default 950: the shipped model; about 40 minutes on one core of a loaded 2-core machine). */
+  /** Optimizer steps (default 1600: the shipped model, about one pass over the dialogues and their copy fragments). */
   steps?: number;
-  /** Support desk training tasks the reference agent plays (default 3800, so each is seen about once). */
+  /** Support desk training tasks the reference agent plays (default 3000). */
   tasks?: number;
   /**
    * Share of the dialogues in which the agent may make one mistake (default
@@ -66,9 +66,9 @@ export interface ToolAgentSftOptions
    * must learn to pass on unseen order ids. Default `all`.
    */
   lossOn?: 'assistant' | 'all';
-  /** Sequences per optimizer step (default 4). */
+  /** Sequences per optimizer step (default 8). */
   batchSize?: number;
-  /** Peak learning rate of the cosine schedule (default 4e-3). */
+  /** Peak learning rate of the cosine schedule (default 3e-3). */
   learningRate?: number;
   /**
    * Model size (default: 2 layers, width 128, 4 query and 2 key-value heads, MLP 352, context
@@ -217,9 +217,9 @@ function degradedReply(reference: string, random: Random): string | undefined {
 export async function trainToolAgent(options: ToolAgentSftOptions): Promise<ToolAgentSftResult> {
   const log = options.log ?? (() => {});
   const started = performance.now();
-  const steps = options.steps ?? 950;
-  const taskCount = options.tasks ?? 3800;
-  const batchSize = options.batchSize ?? 4;
+  const steps = options.steps ?? 1600;
+  const taskCount = options.tasks ?? 3000;
+  const batchSize = options.batchSize ?? 8;
   const lossOn = options.lossOn ?? 'all';
   const degradedFraction = options.degradedFraction ?? 0.1;
   const singleOrderFraction = options.singleOrderFraction ?? 0.5;
@@ -320,7 +320,7 @@ export async function trainToolAgent(options: ToolAgentSftOptions): Promise<Tool
   const probes: ToolAgentProbe[] = [];
   const probeEvery = options.probeEvery ?? 0;
   const probeTasks = options.probeTasks ?? 6;
-  const learningRate = options.learningRate ?? 4e-3;
+  const learningRate = options.learningRate ?? 3e-3;
   const { initialLoss, lossHistory } = await trainOnAssistantTokens({
     model,
     examples,
