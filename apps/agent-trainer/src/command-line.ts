@@ -390,12 +390,12 @@ export const sftCommandLine = defineCommand({
     }),
     steps: integerFlag({
       minimum: 1,
-      defaultText: '400; llama 1600',
+      defaultText: '400; llama 700 (after 800 on copy fragments alone)',
       description: 'optimizer steps',
     }),
     dialogues: integerFlag({
       minimum: 1,
-      defaultText: '600; llama 3000',
+      defaultText: '600; llama 1400',
       description: 'generated dialogues',
     }),
     'vocab-size': integerFlag({
