@@ -370,7 +370,7 @@ export const sftCommandLine = defineCommand({
   name: 'sft',
   summary: 'Trains the embedded default chat model (below).',
   description:
-    'Train the embedded default chat model on generated support dialogues (default --out apps/agent-trainer/models/support-agent-tiny). With --family llama: a small Llama-family tool agent (RMSNorm, RoPE, SwiGLU, grouped-query attention, context 2048, one token per digit) on support-desk dialogues of the reference agent with tool calls, some with a deliberate mistake, written in fp16 with its ONNX export (default --out apps/agent-trainer/models/support-desk-llama).',
+    'Train the embedded default chat model on generated support dialogues (default --out apps/agent-trainer/models/support-agent-tiny). With --family llama: a small Llama-family tool agent (RMSNorm, RoPE, SwiGLU, grouped-query attention, context 2048, one token per digit) on support-desk dialogues of the reference agent with tool calls (a few with a deliberate mistake) and short copy fragments cut from them, written in fp16 with its ONNX export (default --out apps/agent-trainer/models/support-desk-llama).',
   flags: {
     family: choiceFlag({
       choices: ['gpt2', 'llama'],
@@ -390,12 +390,12 @@ export const sftCommandLine = defineCommand({
     }),
     steps: integerFlag({
       minimum: 1,
-      defaultText: '400; llama 950',
+      defaultText: '400; llama 700 (after 800 on copy fragments alone)',
       description: 'optimizer steps',
     }),
     dialogues: integerFlag({
       minimum: 1,
-      defaultText: '600; llama 3800',
+      defaultText: '600; llama 1400',
       description: 'generated dialogues',
     }),
     'vocab-size': integerFlag({
@@ -416,12 +416,12 @@ export const sftCommandLine = defineCommand({
     }),
     'batch-size': integerFlag({
       minimum: 1,
-      defaultText: 'llama 4',
+      defaultText: 'llama 8',
       description: 'llama only: sequences per optimizer step',
     }),
     'learning-rate': numberFlag({
       minimum: 0,
-      defaultText: 'llama 4e-3',
+      defaultText: 'llama 3e-3',
       description: 'llama only: peak learning rate of the cosine schedule',
     }),
     'loss-on': choiceFlag({
@@ -433,7 +433,8 @@ export const sftCommandLine = defineCommand({
     'probe-every': integerFlag({
       minimum: 1,
       defaultText: 'none',
-      description: 'llama only: a greedy probe on 6 held-out tasks every N steps, logged',
+      description:
+        'llama only: every N steps, log the nats per copied order-id digit and email token of 8 held-out dialogues and a greedy probe on 6 held-out tasks',
     }),
   },
   build: (values) => ({

@@ -23,6 +23,8 @@ describe('trainToolAgent (sft --family llama)', () => {
         tasks: 6,
         batchSize: 2,
         degradedFraction: 0.5,
+        singleOrderFraction: 0.5,
+        copyWarmupSteps: 2,
         learningRate: 1e-2,
         model: {
           hiddenSize: 16,
@@ -49,11 +51,23 @@ describe('trainToolAgent (sft --family llama)', () => {
     // Dialogues of a whole task fit: the system prompt with one-line tools, tool calls and results.
     expect(result.meanSequenceLength).toBeGreaterThan(300);
     expect(result.heldOut).toMatchObject({ tasks: 1 });
-    // Probes at every 4th step and after the last.
+    // Probes after the 2 copy warm-up steps, then at every 4th step of the 6 that follow and after the last.
     expect(result.probes.map((probe) => [probe.step, probe.tasks])).toEqual([
-      [4, 1],
+      [2, 1],
       [6, 1],
+      [8, 1],
     ]);
+    expect(result.copyWarmupSteps).toBe(2);
+    // Each probe scores the copied digits and emails of held-out dialogues, teacher-forced.
+    for (const probe of result.probes) {
+      expect(probe.copyNats.orderIdDigit).toBeGreaterThan(0);
+      expect(probe.copyNats.emailToken).toBeGreaterThan(0);
+      expect(probe.copyNats.fragmentOrderIdDigit).toBeGreaterThan(0);
+    }
+    // Copy fragments: at least one per dialogue (every solved task copies an id or email).
+    expect(result.copyFragments).toBeGreaterThanOrEqual(6);
+    expect(result.singleOrderTasks).toBeGreaterThan(0);
+    expect(result.singleOrderTasks).toBeLessThan(6);
     // Digits are single tokens: no merge of the written tokenizer holds a digit.
     const tokenizerJson = JSON.parse(await readFile(path.join(out, 'tokenizer.json'), 'utf8'));
     const merges: string[] = tokenizerJson.model.merges;
@@ -70,7 +84,7 @@ describe('trainToolAgent (sft --family llama)', () => {
     expect((await stat(path.join(out, 'onnx', 'model.onnx'))).size).toBeGreaterThan(0);
     const training = JSON.parse(await readFile(path.join(out, 'training.json'), 'utf8'));
     expect(training.seed).toBe(3);
-    expect(training.lossHistory.at(-1).step).toBe(6);
+    expect(training.lossHistory.at(-1).step).toBe(8);
     // The same seed gives the same data, model and losses.
     const again = await run(false);
     expect(again.result.lossHistory).toEqual(result.lossHistory);

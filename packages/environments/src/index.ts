@@ -204,6 +204,11 @@ export type {
 } from './tool-environment-options';
 export { ToolEnvironmentOptionsSchema } from './tool-environment-options';
 export type { ToolDefinition, ToolPromptStyle } from './tool-prompt';
-export { toolDefinition, toolInstructions, toolInstructionsFor } from './tool-prompt';
+export {
+  toolDefinition,
+  toolInstructions,
+  toolInstructionsFor,
+  toolPromptStyles,
+} from './tool-prompt';
 export type { RunToolCallsOptions, ToolCallsOutcome } from './tool-runner';
 export { runToolCalls } from './tool-runner';

@@ -70,7 +70,12 @@ export class SupportDeskEnvironment implements Environment<SupportDeskTask> {
             format,
           });
         return {
-          systemPrompt: systemPrompt ?? supportDeskSystemPrompt(task),
+          systemPrompt:
+            systemPrompt ??
+            supportDeskSystemPrompt(
+              task,
+              this.options.toolPrompt === 'signatures' ? 'short' : 'full',
+            ),
           openingMessage: task.user.opening,
           tools: supportDeskTools(backend),
           respond: async ({ agentMessage, messages }) => {

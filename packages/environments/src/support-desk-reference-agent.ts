@@ -7,6 +7,7 @@ import {
 import { SupportDeskEnvironment } from './support-desk-environment';
 import { productLine, type SupportDeskTask } from './support-desk-tasks';
 import { formatToolCalls, parseToolCalls } from './tool-call-parser';
+import type { ToolPromptStyle } from './tool-prompt';
 
 interface OrderView {
   order_id: string;
@@ -175,8 +176,8 @@ export interface GenerateSupportDeskDialoguesOptions {
   /** Seeds the episodes (task order is as given). */
   seed: number;
   format?: ToolCallFormat;
-  /** How the tools are described in the system prompt (default `json-schema`); match the environment the model will meet. */
-  toolPrompt?: 'json-schema' | 'compact';
+  /** How the tools (and with `signatures` the policy) are described in the system prompt (default `json-schema`); match the environment the model will meet. */
+  toolPrompt?: ToolPromptStyle;
   /**
    * The agent's turn, given the conversation and the reference agent's reply
    * (default: the reference reply). An imperfect agent here makes imperfect

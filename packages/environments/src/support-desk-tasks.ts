@@ -157,9 +157,28 @@ function policyText(policy: SupportDeskPolicy): string {
   ].join('\n');
 }
 
-/** The system prompt of a task: the store's instructions and policy. */
-export function supportDeskSystemPrompt(task: SupportDeskTask): string {
-  return policyText(task.database.policy);
+/** The same policy in four short lines, for tiny models whose every prompt token costs. */
+function shortPolicyText(policy: SupportDeskPolicy): string {
+  return [
+    `Support agent of ${policy.storeName}. Use the tools; never guess an order id.`,
+    `Refund or exchange within ${policy.returnWindowDays} days of delivery. Refunds arrive in ${policy.refundDays} business days; exchanges ship within ${policy.exchangeShipDays} days.`,
+    `Cancel only processing orders. Escalate the rest; a specialist answers within ${policy.escalationDays} days.`,
+    'Tell the amount and the days.',
+  ].join('\n');
+}
+
+/**
+ * The system prompt of a task: the store's instructions and policy, in full
+ * (default) or `short` (four lines, the same numbers; the support desk uses it
+ * with the `signatures` tool prompt).
+ */
+export function supportDeskSystemPrompt(
+  task: SupportDeskTask,
+  length: 'full' | 'short' = 'full',
+): string {
+  return length === 'short'
+    ? shortPolicyText(task.database.policy)
+    : policyText(task.database.policy);
 }
 
 /** The database state a correct agent leaves: the task's expected actions applied to its database. */

@@ -184,6 +184,27 @@ describe('support desk agents', () => {
     );
   });
 
+  it('with signature tool prompts states the same policy numbers in a short prompt, and the reference agent still succeeds', async () => {
+    const short = await successRate(heldOut, reference, { toolPrompt: 'signatures' });
+    expect(short.rate).toBe(1);
+    const full = await successRate(heldOut, reference, { toolPrompt: 'compact' });
+    heldOut.forEach((task, index) => {
+      const system = short.episodes[index]!.messages[0]!.content;
+      expect(system).toContain('- exchange(order_id, product_id)');
+      const { policy } = task.database;
+      for (const value of [
+        policy.storeName,
+        `within ${policy.returnWindowDays} days of delivery`,
+        `in ${policy.refundDays} business days`,
+        `within ${policy.exchangeShipDays} days`,
+        `within ${policy.escalationDays} days`,
+      ]) {
+        expect(system).toContain(value);
+      }
+      expect(system.length).toBeLessThan(full.episodes[index]!.messages[0]!.content.length / 2);
+    });
+  });
+
   it('an agent without tools and a random tool user do not succeed', async () => {
     const noTools: Agent = (episode, _, task) =>
       episode.messages.length < 3

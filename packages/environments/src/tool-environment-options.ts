@@ -7,6 +7,7 @@ import {
   toolCallFormats,
 } from '@cohort/core';
 import { z } from 'zod';
+import { toolPromptStyles } from './tool-prompt';
 
 /** The answer to an agent message that calls no tool: the user's next line, or the end. */
 export interface ToolTaskReply {
@@ -66,10 +67,10 @@ export function toolLoopFields(defaults: { toolTimeoutMs: number; maxAgentTurns:
       .default('hermes')
       .describe('How the model writes tool calls: hermes (Qwen) or llama3-json.'),
     toolPrompt: z
-      .enum(['json-schema', 'compact'])
+      .enum(toolPromptStyles)
       .default('json-schema')
       .describe(
-        'How tools are described in the system prompt: full JSON Schema, or one line per tool for short contexts.',
+        'How tools are described in the system prompt: full JSON Schema, one line per tool (compact), or one line per tool with its arguments only (signatures; the support desk then also states its policy in four short lines).',
       ),
     toolTimeoutMs: z
       .number()

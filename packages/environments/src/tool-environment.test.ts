@@ -106,6 +106,11 @@ describe('ToolEnvironment', () => {
     expect(toolInstructions([add], 'llama3-json', 'compact')).toContain(
       'answer only {"name": <tool name>, "parameters": <JSON object>}',
     );
+    // Signatures: argument names only, optional ones marked.
+    expect(toolInstructions([add, search], 'hermes', 'signatures').split('\n').slice(2)).toEqual([
+      '- add(a, b)',
+      '- search(status, tags?, limit?)',
+    ]);
     expect(() => toolInstructions([add], 'hermes', 'yaml' as never)).toThrow(/style = "yaml"/);
   });
 

@@ -27,8 +27,15 @@ export function toolDefinition(tool: Tool): ToolDefinition {
   };
 }
 
-/** How tools are described to the model: full JSON Schema as the templates do, or one line per tool. */
-export type ToolPromptStyle = 'json-schema' | 'compact';
+/**
+ * How tools are described to the model: full JSON Schema as the templates do,
+ * one line per tool with its description (`compact`), or one line per tool
+ * with its argument names only (`signatures`).
+ */
+export type ToolPromptStyle = 'json-schema' | 'compact' | 'signatures';
+
+/** Every {@link ToolPromptStyle}. */
+export const toolPromptStyles = ['json-schema', 'compact', 'signatures'] as const;
 
 function typeOf(schema: Record<string, unknown>): string {
   if (Array.isArray(schema.enum))
@@ -39,16 +46,23 @@ function typeOf(schema: Record<string, unknown>): string {
   return typeof schema.type === 'string' ? schema.type : 'any';
 }
 
-/** `name(a: string, b?: number): description`, from the tool's JSON Schema. */
-function compactLine(definition: ToolDefinition): string {
+/**
+ * `name(a: string, b?: number): description`, from the tool's JSON Schema;
+ * without types and description, `name(a, b?)`, when `described` is false.
+ */
+function compactLine(definition: ToolDefinition, described: boolean): string {
   const { properties = {}, required = [] } = definition.function.parameters as {
     properties?: Record<string, Record<string, unknown>>;
     required?: string[];
   };
   const parameters = Object.entries(properties)
-    .map(([name, schema]) => `${name}${required.includes(name) ? '' : '?'}: ${typeOf(schema)}`)
+    .map(
+      ([name, schema]) =>
+        `${name}${required.includes(name) ? '' : '?'}${described ? `: ${typeOf(schema)}` : ''}`,
+    )
     .join(', ');
-  return `- ${definition.function.name}(${parameters}): ${definition.function.description}`;
+  const line = `- ${definition.function.name}(${parameters})`;
+  return described ? `${line}: ${definition.function.description}` : line;
 }
 
 /**
@@ -63,7 +77,9 @@ function compactLine(definition: ToolDefinition): string {
  *   `llama3-json`), every tool as its full JSON definition;
  * - `compact`: the same call syntax, one line per tool,
  *   `name(param: type, optional?: type): description`, for small models with
- *   short contexts (on the support desk, 1247 instead of 2827 characters of system prompt).
+ *   short contexts (on the support desk, 1247 instead of 2827 characters of system prompt);
+ * - `signatures`: as `compact` without types and descriptions, `name(a, b?)`,
+ *   for tiny models whose every prompt token costs (the names say what they are).
  *
  * @example
  * ```ts
@@ -88,13 +104,15 @@ export function toolInstructionsFor(
   style: ToolPromptStyle = 'json-schema',
 ): string {
   assertOneOf('format', format, toolCallFormats);
-  assertOneOf('style', style, ['json-schema', 'compact'] as const);
-  if (style === 'compact') {
+  assertOneOf('style', style, toolPromptStyles);
+  if (style !== 'json-schema') {
     const syntax =
       format === 'hermes'
         ? 'To call a tool, write <tool_call>{"name": <tool name>, "arguments": <JSON object>}</tool_call>.'
         : 'To call a tool, answer only {"name": <tool name>, "parameters": <JSON object>}.';
-    return ['# Tools', syntax, ...tools.map((tool) => compactLine(tool))].join('\n');
+    return ['# Tools', syntax, ...tools.map((tool) => compactLine(tool, style === 'compact'))].join(
+      '\n',
+    );
   }
   const definitions = tools.map((tool) => JSON.stringify(tool));
   if (format === 'hermes') {

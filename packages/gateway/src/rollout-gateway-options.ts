@@ -1,4 +1,5 @@
 import { toolCallFormats } from '@cohort/core';
+import { toolPromptStyles } from '@cohort/environments';
 import { z } from 'zod';
 
 /** Zod schema of {@link RolloutGatewayOptions} (without the policy). */
@@ -33,10 +34,10 @@ export const RolloutGatewayOptionsSchema = z
       .default('hermes')
       .describe('How the policy writes tool calls.'),
     toolPromptStyle: z
-      .enum(['json-schema', 'compact'])
+      .enum(toolPromptStyles)
       .default('json-schema')
       .describe(
-        'How tool definitions are shown to the policy: full JSON (as Qwen/Llama templates) or one line per tool, for small models with short contexts.',
+        'How tool definitions are shown to the policy: full JSON (as Qwen/Llama templates), one line per tool (compact), or one line per tool with its argument names only (signatures), for small models with short contexts.',
       ),
     /** Context of the policy: prompt plus completion tokens. */
     contextLength: z.number().int().positive().describe('Most tokens of prompt plus completion.'),

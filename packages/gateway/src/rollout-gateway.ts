@@ -2,7 +2,12 @@ import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { InvalidArgumentError, type Message, type Policy, parseWithSchema } from '@cohort/core';
-import { formatToolCalls, parseToolCalls, toolInstructionsFor } from '@cohort/environments';
+import {
+  formatToolCalls,
+  parseToolCalls,
+  type ToolPromptStyle,
+  toolInstructionsFor,
+} from '@cohort/environments';
 import { ConversationTokens } from '@cohort/trainer';
 import {
   type ChatCompletionRequest,
@@ -729,7 +734,7 @@ function throwError(error: Error): never {
 function toTemplateMessages(
   body: ChatCompletionRequest,
   format: 'hermes' | 'llama3-json',
-  style: 'json-schema' | 'compact',
+  style: ToolPromptStyle,
 ) {
   const messages: Message[] = [];
   const echoes: (AssistantEcho | null)[] = [];

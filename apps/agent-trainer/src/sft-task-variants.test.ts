@@ -1,0 +1,58 @@
+import { Random } from '@cohort/core';
+import {
+  generateSupportDeskDialogues,
+  SupportDeskTaskSchema,
+  supportDeskTasks,
+} from '@cohort/environments';
+import { describe, expect, it } from 'vitest';
+import { customerOrderCount, withOnlyTaskOrder, withRandomCustomers } from './sft-task-variants';
+
+const tasks = supportDeskTasks({ split: 'train', count: 10, seed: 4 });
+
+describe('support desk task variants for supervised data', () => {
+  it('leaves the customer only the order the task is about, other customers untouched', async () => {
+    for (const task of tasks) {
+      expect(customerOrderCount(task)).toBe(3);
+      const single = withOnlyTaskOrder(task);
+      expect(customerOrderCount(single)).toBe(1);
+      expect(single.database.orders.map((order) => order.id)).toContain(task.user.orderId);
+      // The three orders of the customer go to one; the other customers keep theirs.
+      expect(single.database.orders).toHaveLength(task.database.orders.length - 2);
+      expect(SupportDeskTaskSchema.parse(single)).toEqual(single);
+    }
+    // The reference agent still solves them (a dialogue is an error otherwise).
+    const dialogues = await generateSupportDeskDialogues({
+      tasks: tasks.map(withOnlyTaskOrder),
+      seed: 1,
+    });
+    expect(dialogues).toHaveLength(tasks.length);
+  });
+
+  it('renames every customer to fresh random letters, consistently in the database and the user, and stays solvable', async () => {
+    const random = new Random(3);
+    const renamed = tasks.map((task) => withRandomCustomers(task, random));
+    const names = new Set<string>();
+    renamed.forEach((task, index) => {
+      const original = tasks[index]!;
+      expect(task.user.email).not.toBe(original.user.email);
+      expect(task.user.email).toMatch(/^[a-z]{3,7}\.[a-z]{3,7}\d{1,2}@example\.com$/);
+      const customer = task.database.customers.find((item) => item.email === task.user.email)!;
+      expect(customer.name).toBe(task.user.name);
+      // The same customer ids in the same order; orders unchanged.
+      expect(task.database.customers.map((item) => item.id)).toEqual(
+        original.database.customers.map((item) => item.id),
+      );
+      expect(task.database.orders).toEqual(original.database.orders);
+      for (const item of task.database.customers) names.add(item.name);
+      expect(SupportDeskTaskSchema.parse(task)).toEqual(task);
+    });
+    // 30 customers, 30 different names (the generator's pool repeats its 90 within a few tasks).
+    expect(names.size).toBe(30);
+    const dialogues = await generateSupportDeskDialogues({ tasks: renamed, seed: 1 });
+    expect(dialogues).toHaveLength(tasks.length);
+    // Seeded: the same random gives the same names.
+    expect(tasks.map((task) => withRandomCustomers(task, new Random(3)).user.name)[0]).toBe(
+      renamed[0]!.user.name,
+    );
+  });
+});
