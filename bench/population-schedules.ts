@@ -56,7 +56,7 @@ import {
   AdapterPopulation,
   createPromptEvolution,
   GrpoTrainer,
-  type GrpoTrainerConfigInput,
+  type GrpoTrainingOptionsInput,
   type PopulationScheduleOptionsInput,
   TrainingRun,
 } from '@cohort/trainer';
@@ -130,7 +130,7 @@ const setups = {
   {
     pullsPerStep: number;
     steps: number;
-    config: GrpoTrainerConfigInput;
+    config: GrpoTrainingOptionsInput;
     hyperparameters: PopulationScheduleOptionsInput['hyperparameters'];
     mutation: Partial<PopulationScheduleOptionsInput>;
     everyEpisodes: number;
