@@ -26,7 +26,7 @@ const shared: WeightedShared = { tokenCount };
 function freshModel(): GptModel {
   const model = createGptModel({ config, seed: 2 });
   // Non-zero biases and layer-norm gains other than 1, so every parameter matters.
-  model.loadWeightMap(randomGpt2Weights({ config, seed: 9, scale: 0.3 }));
+  model.setWeights(randomGpt2Weights({ config, seed: 9, scale: 0.3 }));
   return model;
 }
 
@@ -134,15 +134,15 @@ describe('DataParallelLearner', () => {
     const again = freshModel();
     const againOptimizer = makeOptimizer(again);
     await trainSteps(two, again, againOptimizer, 2);
-    const savedWeights = again.toWeightMap();
+    const savedWeights = again.getWeights();
     const savedState = againOptimizer.getState();
     const resumed = freshModel();
-    resumed.loadWeightMap(savedWeights);
+    resumed.setWeights(savedWeights);
     const resumedOptimizer = makeOptimizer(resumed);
     resumedOptimizer.setState(savedState);
     await trainSteps(two, resumed, resumedOptimizer, 1);
     const weightsOf = (model: GptModel) =>
-      Object.values(model.toWeightMap()).map((tensor) => tensor.data);
+      Object.values(model.getWeights()).map((tensor) => tensor.data);
     expectBitIdentical(weightsOf(resumed), weightsOf(straight));
     // And the three steps moved the weights (the test could not pass with a no-op).
     const start = weightsOf(freshModel());
@@ -208,7 +208,7 @@ function freshLlama(): LlamaModel {
     lora: { ...lora, targets: [...lora.targets] },
     seed: 4,
   });
-  model.loadWeightMap(randomLlamaWeights({ config: model.config, seed: 6, scale: 0.3 }));
+  model.setWeights(randomLlamaWeights({ config: model.config, seed: 6, scale: 0.3 }));
   for (const [name, variable] of Object.entries(model.namedVariables())) {
     if (name.includes('lora_B'))
       variable.assign(tf.randomNormal(variable.shape, 0, 0.2, 'float32', 8));

@@ -262,7 +262,7 @@ export class DataParallelLearner {
       });
     }
     if (hasFrozenWeights(model) && this.frozenWeights === undefined) {
-      this.frozenWeights = model.toWeightMap();
+      this.frozenWeights = model.getWeights();
     }
     const frozen = await Promise.allSettled(this.slots.map((slot) => this.sendFrozen(slot)));
     const frozenFailure = frozen.find((result) => result.status === 'rejected');
