@@ -3,7 +3,9 @@
  * child process per setup runs `--steps` default steps, each inside
  * `tf.profile`, and reports the step's peak of live tfjs tensor bytes, the
  * WASM heap's size after it (it grows to the largest peak and never
- * shrinks), and the process's peak RSS.
+ * shrinks), the process's peak RSS and the step's seconds (noisy on a
+ * shared machine). The `learnerShards` setups split the learner's minibatch
+ * into in-thread shards (the same update) to cut the activation peak.
  *
  * Results: bench/results/wasm-heap.json.
  *
@@ -26,19 +28,24 @@ if (process.argv[2] === '--child') {
   const heap = () =>
     (tf.backend() as unknown as { wasm: { HEAPU8: Uint8Array } }).wasm.HEAPU8.byteLength / 2 ** 20;
   const heapAtStart = heap();
+  // What the process holds before the first step: Node, the sources, the policy, ONNX Runtime sessions.
+  const rssBeforeStepsMegabytes = process.memoryUsage().rss / 2 ** 20;
   const rows = [];
   for (let step = 0; step < Number(process.argv[4]); step++) {
+    const started = performance.now();
     const profile = await tf.profile(async () => {
       await trainer.step();
     });
+    const seconds = (performance.now() - started) / 1000;
     rows.push({
       peakTensorMegabytes: profile.peakBytes / 2 ** 20,
       kernels: profile.kernels.length,
       heapMegabytes: heap(),
       maxRssMegabytes: process.resourceUsage().maxRSS / 1024,
+      seconds,
     });
   }
-  process.stdout.write(`${JSON.stringify({ heapAtStart, rows })}\n`);
+  process.stdout.write(`${JSON.stringify({ heapAtStart, rssBeforeStepsMegabytes, rows })}\n`);
   process.exit(0);
 }
 
@@ -49,6 +56,9 @@ const setups: [string, unknown][] = [
   ],
   ['onnx sampler, tfjs reference (round 3)', { engine: { sampler: 'onnx', reference: 'tfjs' } }],
   ['onnx sampler + reference (default)', {}],
+  ['default + learnerShards 2', { engine: { learnerShards: 2 } }],
+  ['default + learnerShards 4', { engine: { learnerShards: 4 } }],
+  ['default + learnerShards 8', { engine: { learnerShards: 8 } }],
 ];
 const results = setups.map(([label, config]) => {
   const output = execFileSync(
@@ -70,16 +80,18 @@ const results = setups.map(([label, config]) => {
     .at(-1)!;
   const measured = JSON.parse(output) as {
     heapAtStart: number;
+    rssBeforeStepsMegabytes: number;
     rows: {
       peakTensorMegabytes: number;
       kernels: number;
       heapMegabytes: number;
       maxRssMegabytes: number;
+      seconds: number;
     }[];
   };
   const last = measured.rows.at(-1)!;
   console.log(
-    `${label.padEnd(40)} peak tensors ${Math.max(...measured.rows.map((row) => row.peakTensorMegabytes)).toFixed(0)} MB, WASM heap ${measured.heapAtStart.toFixed(0)} -> ${last.heapMegabytes.toFixed(0)} MB, peak RSS ${last.maxRssMegabytes.toFixed(0)} MB, kernels/step ${measured.rows.map((row) => row.kernels).join(' ')}`,
+    `${label.padEnd(40)} peak tensors ${Math.max(...measured.rows.map((row) => row.peakTensorMegabytes)).toFixed(0)} MB, WASM heap ${measured.heapAtStart.toFixed(0)} -> ${last.heapMegabytes.toFixed(0)} MB, RSS before steps ${measured.rssBeforeStepsMegabytes.toFixed(0)} MB, peak RSS ${last.maxRssMegabytes.toFixed(0)} MB, kernels/step ${measured.rows.map((row) => row.kernels).join(' ')}, s/step ${measured.rows.map((row) => row.seconds.toFixed(1)).join(' ')}`,
   );
   return { label, config, ...measured, loadAverage: loadavg()[0] };
 });

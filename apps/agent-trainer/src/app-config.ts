@@ -296,8 +296,26 @@ export const EngineConfigSchema = z
       .describe(
         'Worker threads that compute the policy gradient of each minibatch, each on its own tfjs WASM replica (0: in the main thread). Applies to a tfjs-lm policy (GPT-2, or Llama-family where with LoRA only adapter weights and gradients cross threads) with a built-in objective whose loss aggregation shards add up to; otherwise the run warns and learns in the main thread.',
       ),
+    learnerShards: z
+      .number()
+      .int()
+      .min(1)
+      .max(1024)
+      .default(1)
+      .describe(
+        'Contiguous shards each minibatch is split into in the main thread, their gradients computed one after another and summed: the same update (bit-identical to that many learnerWorkers) with only one shard of activations in memory, to bound the peak (1: one pass). Same conditions as learnerWorkers; cannot be combined with learnerWorkers, which already split the minibatch.',
+      ),
   })
-  .strict();
+  .strict()
+  .superRefine((engine, context) => {
+    if (engine.learnerShards > 1 && engine.learnerWorkers > 0) {
+      context.addIssue({
+        code: 'custom',
+        path: ['learnerShards'],
+        message: `learnerShards ${engine.learnerShards} splits the minibatch in the main thread, but learnerWorkers ${engine.learnerWorkers} already splits it across workers: set one of them`,
+      });
+    }
+  });
 
 /** Prompt evolution's starting population (its schedule is `trainer.evolution`). */
 export const PromptEvolutionConfigSchema = z
@@ -331,8 +349,8 @@ export const AppConfigSchema = z
     policy: PolicyConfigSchema.default({ type: 'tfjs-lm' }).describe(
       'the trained policy: `tfjs-lm`, `proxy` or `candidate-selector` (below)',
     ),
-    engine: EngineConfigSchema.default({ learnerWorkers: 0 }).describe(
-      'the hybrid engine: `{ sampler, reference, learnerWorkers }` (below)',
+    engine: EngineConfigSchema.default({ learnerWorkers: 0, learnerShards: 1 }).describe(
+      'the hybrid engine: `{ sampler, reference, learnerWorkers, learnerShards }` (below)',
     ),
     environment: EnvironmentConfigSchema.default({
       type: 'support',

@@ -1,5 +1,6 @@
 import { MockTokenizer } from '@cohort/core/test';
 import { createLlamaModel, GptReferenceModel, initializeBackend, LlamaPolicy } from '@cohort/tfjs';
+import { DataParallelLearner, SequentialShardLearner } from '@cohort/tfjs/node';
 import { type OnnxReferenceModel, RefreshableOnnxReferenceModel } from '@cohort/transformers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { resolveAppConfig } from './app-config';
@@ -49,31 +50,37 @@ describe('engine.reference', () => {
   });
 });
 
+/** A one-layer Llama policy on the mock tokenizer, with LoRA when given. */
+function tinyLlamaPolicy(options: { lora?: { rank: number } }) {
+  const tokenizer = new MockTokenizer();
+  const model = createLlamaModel({
+    config: {
+      vocabSize: tokenizer.vocabSize,
+      hiddenSize: 16,
+      intermediateSize: 24,
+      layerCount: 1,
+      headCount: 2,
+      keyValueHeadCount: 1,
+      contextLength: 64,
+      eosTokenId: tokenizer.eosTokenId,
+    },
+    ...(options.lora ? { lora: options.lora } : {}),
+    seed: 1,
+  });
+  return { model, policy: new LlamaPolicy({ model, tokenizer }) };
+}
+
 describe('engine.learnerWorkers', () => {
   it('replicates a LoRA Llama policy: the workers take its adapters as their trainable weights', async () => {
-    const tokenizer = new MockTokenizer();
-    const model = createLlamaModel({
-      config: {
-        vocabSize: tokenizer.vocabSize,
-        hiddenSize: 16,
-        intermediateSize: 24,
-        layerCount: 1,
-        headCount: 2,
-        keyValueHeadCount: 1,
-        contextLength: 64,
-        eosTokenId: tokenizer.eosTokenId,
-      },
-      lora: { rank: 2 },
-      seed: 1,
-    });
-    const policy = new LlamaPolicy({ model, tokenizer });
+    const { model, policy } = tinyLlamaPolicy({ lora: { rank: 2 } });
     const configured = await createConfiguredLearner(
       policy,
       resolveAppConfig({ engine: { learnerWorkers: 1 } }),
     );
     try {
       expect(configured?.model).toBe(model);
-      expect(configured?.learner.options.llama?.lora?.rank).toBe(2);
+      expect(configured?.learner).toBeInstanceOf(DataParallelLearner);
+      expect((configured!.learner as DataParallelLearner).options.llama?.lora?.rank).toBe(2);
       // The replicas' trainable parameters must be the adapters' count, or setWeights refuses.
       await configured!.learner.setWeights(model);
     } finally {
@@ -81,5 +88,31 @@ describe('engine.learnerWorkers', () => {
       model.dispose();
     }
     expect(await createConfiguredLearner(policy, resolveAppConfig({}))).toBeUndefined();
+  });
+});
+
+describe('engine.learnerShards', () => {
+  it('learns in shards in the main thread on the policy model itself, and refuses a combination with workers', async () => {
+    const { model, policy } = tinyLlamaPolicy({});
+    const configured = await createConfiguredLearner(
+      policy,
+      resolveAppConfig({ engine: { learnerShards: 4 } }),
+    );
+    expect(configured?.learner).toBeInstanceOf(SequentialShardLearner);
+    expect(configured?.learner.workerCount).toBe(4);
+    expect(configured?.model).toBe(model);
+    model.dispose();
+    expect(() => resolveAppConfig({ engine: { learnerShards: 2, learnerWorkers: 2 } })).toThrow(
+      /engine\.learnerShards.*learnerWorkers 2 already splits it/s,
+    );
+    expect(() => resolveAppConfig({ engine: { learnerShards: 0 } })).toThrow(/learnerShards/);
+    const proxy = { type: 'proxy', baseModelDirectory: 'models/base' };
+    expect(
+      engineWarnings(resolveAppConfig({ policy: proxy, engine: { learnerShards: 2 } })),
+    ).toEqual(
+      expect.arrayContaining([
+        expect.stringContaining('engine.learnerShards 2 applies to tfjs-lm'),
+      ]),
+    );
   });
 });

@@ -1,6 +1,11 @@
 import type { ReferenceModel } from '@cohort/core';
 import { GptPolicy, GptReferenceModel, LlamaPolicy, LlamaReferenceModel } from '@cohort/tfjs';
-import { createDataParallelLearner, type DataParallelLearner } from '@cohort/tfjs/node';
+import {
+  createDataParallelLearner,
+  createSequentialShardLearner,
+  type DataParallelLearner,
+  type SequentialShardLearner,
+} from '@cohort/tfjs/node';
 import { policyShardLossModule, type TrainablePolicy } from '@cohort/trainer';
 import { createOnnxReferenceModel, createOnnxSampledPolicy } from '@cohort/transformers';
 import type { AppConfig } from './app-config';
@@ -69,9 +74,10 @@ export async function withConfiguredSampler(
 }
 
 /**
- * The data-parallel learner of `engine.learnerWorkers` for a tfjs-lm policy
- * (its workers hold replicas of the policy's GPT-2 or Llama-family model; with
- * LoRA only the adapters cross threads), else undefined.
+ * The sharded learner of a tfjs-lm policy: `engine.learnerWorkers` worker
+ * threads holding replicas of the policy's GPT-2 or Llama-family model (with
+ * LoRA only the adapters cross threads), or `engine.learnerShards` shards
+ * run one after another in this thread; else undefined.
  *
  * @example
  * ```ts
@@ -82,26 +88,31 @@ export async function createConfiguredLearner(
   policy: TrainablePolicy,
   config: AppConfig,
 ): Promise<
-  { learner: DataParallelLearner; model: GptPolicy['model'] | LlamaPolicy['model'] } | undefined
+  | {
+      learner: DataParallelLearner | SequentialShardLearner;
+      model: GptPolicy['model'] | LlamaPolicy['model'];
+    }
+  | undefined
 > {
-  if (config.engine.learnerWorkers === 0) return undefined;
-  const common = {
-    lossModule: policyShardLossModule(),
-    workerCount: config.engine.learnerWorkers,
-  };
+  const { learnerWorkers, learnerShards } = config.engine;
+  if (!(policy instanceof GptPolicy || policy instanceof LlamaPolicy)) return undefined;
+  const lossModule = policyShardLossModule();
+  if (learnerWorkers === 0) {
+    if (learnerShards === 1) return undefined;
+    const learner = await createSequentialShardLearner({ lossModule, shardCount: learnerShards });
+    return { learner, model: policy.model };
+  }
+  const common = { lossModule, workerCount: learnerWorkers };
   if (policy instanceof GptPolicy) {
     const learner = await createDataParallelLearner({ ...common, config: policy.model.config });
     return { learner, model: policy.model };
   }
-  if (policy instanceof LlamaPolicy) {
-    const { model } = policy;
-    const learner = await createDataParallelLearner({
-      ...common,
-      llama: { config: model.config, ...(model.lora === undefined ? {} : { lora: model.lora }) },
-    });
-    return { learner, model };
-  }
-  return undefined;
+  const { model } = policy;
+  const learner = await createDataParallelLearner({
+    ...common,
+    llama: { config: model.config, ...(model.lora === undefined ? {} : { lora: model.lora }) },
+  });
+  return { learner, model };
 }
 
 /** Engine settings that this run cannot honour, as warnings (never silence). */
@@ -125,6 +136,11 @@ export function engineWarnings(config: AppConfig): string[] {
   if (config.engine.learnerWorkers > 0 && config.policy.type !== 'tfjs-lm') {
     warnings.push(
       `engine.learnerWorkers ${config.engine.learnerWorkers} applies to tfjs-lm policies; a ${config.policy.type} policy learns in the main thread`,
+    );
+  }
+  if (config.engine.learnerShards > 1 && config.policy.type !== 'tfjs-lm') {
+    warnings.push(
+      `engine.learnerShards ${config.engine.learnerShards} applies to tfjs-lm policies; a ${config.policy.type} policy learns its minibatch in one pass`,
     );
   }
   return warnings;

@@ -10,7 +10,11 @@ export { loadLoraAdapter, readLoraAdapter, saveLoraAdapter } from './llama/peft-
 export type { WriteTinyLlamaFolderOptions } from './llama/tiny-llama-folder';
 export { writeTinyLlamaFolder } from './llama/tiny-llama-folder';
 export { loadGptPolicy } from './load-gpt-policy';
-export type { DataParallelBatch, DataParallelGradients } from './node/data-parallel-learner';
+export type {
+  DataParallelBatch,
+  DataParallelGradients,
+  ShardGradientLearner,
+} from './node/data-parallel-learner';
 export { createDataParallelLearner, DataParallelLearner } from './node/data-parallel-learner';
 export type {
   DataParallelLearnerOptions,
@@ -19,6 +23,15 @@ export type {
 export { DataParallelLearnerOptionsSchema } from './node/data-parallel-learner-options';
 export type { ShardLoss, ShardLossContext, ShardLossResult } from './node/data-parallel-protocol';
 export { DataParallelWorkerError } from './node/data-parallel-worker-error';
+export {
+  createSequentialShardLearner,
+  SequentialShardLearner,
+} from './node/sequential-shard-learner';
+export type {
+  SequentialShardLearnerOptions,
+  SequentialShardLearnerOptionsInput,
+} from './node/sequential-shard-learner-options';
+export { SequentialShardLearnerOptionsSchema } from './node/sequential-shard-learner-options';
 export type {
   ExportableTokenizer,
   ExportForTransformersJsOptions,

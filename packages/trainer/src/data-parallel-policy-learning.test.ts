@@ -14,8 +14,10 @@ import {
 } from '@cohort/tfjs';
 import {
   createDataParallelLearner,
+  createSequentialShardLearner,
   type DataParallelLearner,
   DataParallelWorkerError,
+  type ShardGradientLearner,
 } from '@cohort/tfjs/node';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -89,7 +91,7 @@ function trajectories() {
 
 async function learn(options: {
   objective: ObjectiveOptions;
-  learner?: DataParallelLearner;
+  learner?: ShardGradientLearner;
   minibatchSize: number;
   policy?: GptPolicy | LlamaPolicy;
 }) {
@@ -182,6 +184,23 @@ describe('data-parallel policy learning', () => {
       });
     },
   );
+
+  it('learns in this thread in shards exactly as that many workers do (a SequentialShardLearner)', async () => {
+    const shards = await createSequentialShardLearner({
+      lossModule: policyShardLossModule(),
+      shardCount: 2,
+    });
+    for (const objective of [{ preset: 'grpo' }, { preset: 'dapo' }] as const) {
+      const inShards = await learn({ objective, learner: shards, minibatchSize: 4 });
+      const onWorkers = await learn({ objective, learner, minibatchSize: 4 });
+      expect(inShards.result.applied).toBe(2);
+      expect(bytesOf(inShards.policy)).toEqual(bytesOf(onWorkers.policy));
+      expect(inShards.result.loss).toBe(onWorkers.result.loss);
+      expect(inShards.result.entropyPerToken).toEqual(onWorkers.result.entropyPerToken);
+      // The update moved the weights away from the start.
+      expect(bytesOf(inShards.policy)).not.toEqual(bytesOf(freshPolicy()));
+    }
+  });
 
   it('is bit-identical for a fixed worker count', async () => {
     const first = await learn({ objective: { preset: 'dapo' }, learner, minibatchSize: 3 });

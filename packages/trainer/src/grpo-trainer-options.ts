@@ -9,7 +9,7 @@ import {
   type TrajectoryGroup,
 } from '@cohort/core';
 import type { GptModel, LlamaModel } from '@cohort/tfjs';
-import type { DataParallelLearner } from '@cohort/tfjs/node';
+import type { ShardGradientLearner } from '@cohort/tfjs/node';
 import type * as tf from '@tensorflow/tfjs';
 import {
   type GrpoTrainingOptions,
@@ -77,8 +77,14 @@ export interface GrpoTrainerOptions<S extends ScenarioLike = Scenario> {
    * `config.objective`, not an instance) with an aggregation that shards add
    * up to; otherwise the trainer warns and learns in this thread. The caller
    * owns the learner (idle workers never keep the process alive).
+   *
+   * A {@link SequentialShardLearner} (`createSequentialShardLearner({
+   * lossModule: policyShardLossModule(), shardCount })`) takes the same place
+   * to bound memory instead: the shards run one after another in this thread,
+   * so only one shard's activations are alive at a time, and the update is
+   * bit-identical to `shardCount` workers'.
    */
-  dataParallel?: { learner: DataParallelLearner; model: GptModel | LlamaModel };
+  dataParallel?: { learner: ShardGradientLearner; model: GptModel | LlamaModel };
   /**
    * Where rollouts come from. Omitted: the trainer runs `environment` in
    * process. Given (an OpenAI-compatible gateway, remote workers): training

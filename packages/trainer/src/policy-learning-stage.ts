@@ -1,7 +1,7 @@
 import type { Objective, ObjectiveMetrics, Random, Trajectory } from '@cohort/core';
 import type { ObjectiveOptions } from '@cohort/objectives';
 import type { GptModel, LlamaModel, WeightMap } from '@cohort/tfjs';
-import type { DataParallelLearner } from '@cohort/tfjs/node';
+import type { ShardGradientLearner } from '@cohort/tfjs/node';
 import * as tf from '@tensorflow/tfjs';
 import type { PolicyShardExtras, PolicyShardItem, PolicyShardShared } from './policy-shard-loss';
 import type { PolicyOptimizer, TrainablePolicy } from './trainable-policy';
@@ -33,14 +33,15 @@ export interface PolicyLearningResult {
 }
 
 /**
- * Data-parallel gradients for the stage: a {@link DataParallelLearner} whose
+ * Sharded gradients for the stage: a {@link DataParallelLearner} whose
  * workers replicate `model` (the policy's own tfjs GPT or Llama-family model,
- * a LoRA model's adapters the only weights that train) and import the
- * trainer's policy shard loss, which rebuilds the objective from
- * `objectiveConfig`.
+ * a LoRA model's adapters the only weights that train), or a
+ * {@link SequentialShardLearner} that runs the shards in this thread on
+ * `model` itself; both import the trainer's policy shard loss, which
+ * rebuilds the objective from `objectiveConfig`.
  */
 export interface PolicyGradientWorkers {
-  learner: DataParallelLearner;
+  learner: ShardGradientLearner;
   model: GptModel | LlamaModel;
   objectiveConfig: ObjectiveOptions;
   padTokenId: number;

@@ -3,32 +3,19 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initializeBackend } from '../backend';
 import { createGptModel, type GptModel } from '../gpt-model';
 import { createLlamaModel, type LlamaModel } from '../llama/llama-model';
-import { randomLlamaWeights } from '../llama/reference-llama';
 import { createOptimizer, type Optimizer } from '../optimizer';
-import { randomGpt2Weights } from '../reference-gpt2';
 import { createDataParallelLearner, type DataParallelLearner } from './data-parallel-learner';
 import { DataParallelWorkerError } from './data-parallel-worker-error';
-import weightedNllLoss, {
-  type WeightedItem,
-  type WeightedShared,
-} from './test-fixtures/weighted-nll-loss';
-
-const config = { vocabSize: 40, contextLength: 24, embeddingSize: 16, layerCount: 2, headCount: 2 };
-const lossModule = new URL('./test-fixtures/weighted-nll-loss.ts', import.meta.url).href;
-// Lengths differ (padding) and reach 20 tokens (position effects); advantages of both signs.
-const items: WeightedItem[] = Array.from({ length: 5 }, (_, index) => ({
-  tokenIds: Array.from({ length: 12 + index * 2 }, (_, t) => (index * 7 + t * 3 + 1) % 40),
-  advantage: index % 2 === 0 ? 1 - index * 0.2 : -0.7,
-}));
-const tokenCount = items.reduce((sum, item) => sum + item.tokenIds.length - 1, 0);
-const shared: WeightedShared = { tokenCount };
-
-function freshModel(): GptModel {
-  const model = createGptModel({ config, seed: 2 });
-  // Non-zero biases and layer-norm gains other than 1, so every parameter matters.
-  model.setWeights(randomGpt2Weights({ config, seed: 9, scale: 0.3 }));
-  return model;
-}
+import {
+  config,
+  freshLlama,
+  freshModel,
+  items,
+  llamaConfig,
+  lossModule,
+  shared,
+} from './test-fixtures/sharded-models';
+import weightedNllLoss from './test-fixtures/weighted-nll-loss';
 
 function packed(map: tf.NamedTensorMap): Float32Array[] {
   return Object.values(map).map((tensor) => tensor.dataSync() as Float32Array);
@@ -186,35 +173,6 @@ describe('DataParallelLearner', () => {
     other.dispose();
   });
 });
-
-const llamaConfig = {
-  modelType: 'qwen2' as const,
-  vocabSize: 40,
-  hiddenSize: 16,
-  intermediateSize: 24,
-  layerCount: 2,
-  headCount: 4,
-  keyValueHeadCount: 2,
-  contextLength: 32,
-  eosTokenId: 1,
-  bosTokenId: 0,
-};
-const lora = { rank: 2, alpha: 4, targets: ['q_proj', 'v_proj', 'down_proj'] as const };
-
-/** A LoRA model with random base weights (biases, norm weights other than 1) and non-zero adapters. */
-function freshLlama(): LlamaModel {
-  const model = createLlamaModel({
-    config: llamaConfig,
-    lora: { ...lora, targets: [...lora.targets] },
-    seed: 4,
-  });
-  model.setWeights(randomLlamaWeights({ config: model.config, seed: 6, scale: 0.3 }));
-  for (const [name, variable] of Object.entries(model.namedVariables())) {
-    if (name.includes('lora_B'))
-      variable.assign(tf.randomNormal(variable.shape, 0, 0.2, 'float32', 8));
-  }
-  return model;
-}
 
 describe('DataParallelLearner with a LoRA Llama model', () => {
   let two: DataParallelLearner;

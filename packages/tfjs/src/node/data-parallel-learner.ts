@@ -1,6 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import { InvalidArgumentError, parseWithSchema } from '@cohort/core';
-import * as tf from '@tensorflow/tfjs';
+import type * as tf from '@tensorflow/tfjs';
 import type { WeightMap } from '../weights';
 import {
   type DataParallelLearnerOptions,
@@ -17,6 +17,13 @@ import {
   type WorkerMessage,
 } from './data-parallel-protocol';
 import { DataParallelWorkerError } from './data-parallel-worker-error';
+import {
+  assertGradientRequest,
+  type GradientLayout,
+  gradientLayout,
+  shardRange,
+  sumShardGradients,
+} from './shard-gradient';
 
 /** One minibatch for {@link DataParallelLearner.computeGradients}. */
 export interface DataParallelBatch<Item = unknown, Shared = unknown> {
@@ -38,6 +45,23 @@ export interface DataParallelGradients {
   metrics: Record<string, number>;
   /** The loss module's `extras` of each worker that had items, in worker order. */
   extras: unknown[];
+}
+
+/**
+ * What a trainer needs of a sharded learner: {@link DataParallelLearner}
+ * (shards on worker threads) and {@link SequentialShardLearner} (shards one
+ * after another in this thread, to bound memory) both are one.
+ */
+export interface ShardGradientLearner {
+  /** Shards a minibatch is split into. */
+  readonly workerCount: number;
+  /** Makes the next gradients use `model`'s current weights (call after each optimizer step). */
+  setWeights(model: ReplicableModel): Promise<void>;
+  /** Gradient of the minibatch loss, the shards' parts summed in shard order. */
+  computeGradients<Item, Shared>(
+    batch: DataParallelBatch<Item, Shared>,
+  ): Promise<DataParallelGradients>;
+  dispose(): Promise<void>;
 }
 
 interface Pending {
@@ -106,10 +130,10 @@ function startWorker(): Worker {
  * await learner.dispose();
  * ```
  */
-export class DataParallelLearner {
+export class DataParallelLearner implements ShardGradientLearner {
   readonly options: DataParallelLearnerOptions;
   private readonly slots: Slot[] = [];
-  private layout: { name: string; shape: number[]; size: number }[] = [];
+  private layout: GradientLayout[] = [];
   private lastWeights: Float32Array | undefined;
   /** A LoRA model's base weights, kept to load a replica started again. */
   private frozenWeights: WeightMap | undefined;
@@ -246,11 +270,7 @@ export class DataParallelLearner {
    */
   async setWeights(model: ReplicableModel): Promise<void> {
     this.assertAlive();
-    this.layout = Object.entries(model.namedVariables()).map(([name, variable]) => ({
-      name,
-      shape: [...variable.shape],
-      size: variable.size,
-    }));
+    this.layout = gradientLayout(model);
     await this.revive();
     await Promise.all(this.slots.map((slot) => slot.ready));
     const expected = this.slots[0]?.parameterCount;
@@ -285,20 +305,7 @@ export class DataParallelLearner {
     batch: DataParallelBatch<Item, Shared>,
   ): Promise<DataParallelGradients> {
     this.assertAlive();
-    if (this.lastWeights === undefined) {
-      throw new InvalidArgumentError({
-        argument: 'weights',
-        value: undefined,
-        message: 'call setWeights(model) before computeGradients',
-      });
-    }
-    if (batch.items.length === 0) {
-      throw new InvalidArgumentError({
-        argument: 'batch.items',
-        value: batch.items,
-        message: 'must hold at least one item',
-      });
-    }
+    assertGradientRequest(this.lastWeights, batch.items);
     await this.revive();
     const count = batch.items.length;
     const workers = this.slots.length;
@@ -306,10 +313,7 @@ export class DataParallelLearner {
     const workerSeconds = new Array<number>(workers).fill(0);
     const results = await Promise.allSettled(
       this.slots.map(async (slot, index) => {
-        const items = batch.items.slice(
-          Math.floor((index * count) / workers),
-          Math.floor(((index + 1) * count) / workers),
-        );
+        const items = batch.items.slice(...shardRange(index, workers, count));
         if (items.length === 0) return undefined;
         const reply = await this.request(slot, {
           type: 'gradients',
@@ -323,29 +327,11 @@ export class DataParallelLearner {
     );
     const failure = results.find((result) => result.status === 'rejected');
     if (failure !== undefined) throw (failure as PromiseRejectedResult).reason;
-    const total = new Float32Array(this.lastWeights.length);
-    let loss = 0;
-    const metrics: Record<string, number> = {};
-    const extras: unknown[] = [];
-    for (const result of results) {
+    const shards = results.map((result) => {
       const reply = (result as PromiseFulfilledResult<WorkerMessage | undefined>).value;
-      if (reply?.type !== 'gradients') continue;
-      loss += reply.loss;
-      for (const [name, value] of Object.entries(reply.metrics ?? {}))
-        metrics[name] = (metrics[name] ?? 0) + value;
-      if (reply.extras !== undefined) extras.push(reply.extras);
-      const packed = reply.packed;
-      for (let index = 0; index < total.length; index++) {
-        total[index] = (total[index] as number) + (packed[index] as number);
-      }
-    }
-    const gradients: tf.NamedTensorMap = {};
-    let offset = 0;
-    for (const { name, shape, size } of this.layout) {
-      gradients[name] = tf.tensor(total.subarray(offset, offset + size), shape);
-      offset += size;
-    }
-    return { loss, gradients, workerSeconds, metrics, extras };
+      return reply?.type === 'gradients' ? reply : undefined;
+    });
+    return { ...sumShardGradients(this.layout, shards), workerSeconds };
   }
 
   /** Stops every worker. */

@@ -16,6 +16,7 @@ import {
   trainableParameterCount,
   type WorkerMessage,
 } from './data-parallel-protocol';
+import { computeShardGradient } from './shard-gradient';
 
 const port = parentPort;
 if (port === null) throw new Error('data-parallel-worker must run in a worker thread');
@@ -75,43 +76,20 @@ async function handle(message: LeaderMessage): Promise<void> {
     reply({ type: 'done', id: message.id });
     return;
   }
-  const shardLoss = loss;
-  const variables = replica.trainableVariables();
-  let metrics: Record<string, number> | undefined;
-  let extras: unknown;
-  const { value, grads } = tf.variableGrads(() => {
-    const result = shardLoss({
-      model: replica,
-      items: message.items,
-      shared: message.shared,
-      tf,
-      workerIndex,
-    });
-    if (result instanceof tf.Tensor) return result;
-    metrics = result.metrics;
-    extras = result.extras;
-    return result.loss;
-  }, variables);
-  const packed = new Float32Array(trainableParameterCount(replica));
-  let offset = 0;
-  for (const variable of variables) {
-    // A variable the loss does not reach keeps a zero gradient.
-    const gradient = grads[variable.name];
-    if (gradient !== undefined) packed.set(gradient.dataSync() as Float32Array, offset);
-    offset += variable.size;
-  }
-  const lossValue = value.dataSync()[0] as number;
-  tf.dispose([value, grads]);
+  const shard = computeShardGradient({
+    model: replica,
+    loss,
+    items: message.items,
+    shared: message.shared,
+    shardIndex: workerIndex,
+  });
   reply(
     {
       type: 'gradients',
       id: message.id,
-      loss: lossValue,
-      packed,
-      ...(metrics === undefined ? {} : { metrics }),
-      ...(extras === undefined ? {} : { extras }),
+      ...shard,
     },
-    [packed.buffer],
+    [shard.packed.buffer as ArrayBuffer],
   );
 }
 
