@@ -44,7 +44,7 @@ const results: Record<string, unknown> = {};
 for (const [name, config] of Object.entries(shapes)) {
   const weights = randomGpt2Weights({ config, seed: 1, scale: 0.05 });
   const model = createGptModel({ config });
-  model.loadWeightMap(weights);
+  model.setWeights(weights);
   const session = await ort.InferenceSession.create(exportGpt2ToOnnx({ config, weights }), {
     graphOptimizationLevel: 'all',
     intraOpNumThreads: threads,

@@ -56,7 +56,7 @@ import {
   AdapterPopulation,
   createPromptEvolution,
   GrpoTrainer,
-  type GrpoTrainerConfigInput,
+  type GrpoTrainingOptionsInput,
   type PopulationScheduleOptionsInput,
   TrainingRun,
 } from '@cohort/trainer';
@@ -130,7 +130,7 @@ const setups = {
   {
     pullsPerStep: number;
     steps: number;
-    config: GrpoTrainerConfigInput;
+    config: GrpoTrainingOptionsInput;
     hyperparameters: PopulationScheduleOptionsInput['hyperparameters'];
     mutation: Partial<PopulationScheduleOptionsInput>;
     everyEpisodes: number;
@@ -218,7 +218,7 @@ function pretrainedLlamaBase(): WeightMap {
   const weights = randomLlamaWeights({ config: llamaConfig, seed: 1, scale: 0.05 });
   const embedding = weights['model.embed_tokens.weight'] as { data: Float32Array };
   embedding.data = embedding.data.map((value) => value * 8);
-  model.loadWeightMap(weights);
+  model.setWeights(weights);
   teachAnswers({
     model,
     promptIds,
@@ -227,7 +227,7 @@ function pretrainedLlamaBase(): WeightMap {
     steps: 40,
     learningRate: 0.01,
   });
-  const result = model.toWeightMap();
+  const result = model.getWeights();
   model.dispose();
   return result;
 }
@@ -246,7 +246,7 @@ function llamaPolicy(seed: number) {
       seed,
     },
   });
-  model.loadWeightMap(llamaBase);
+  model.setWeights(llamaBase);
   const policy = new LlamaPolicy({ model, tokenizer: llamaTokenizer });
   const armProbabilities = (systemPrompt?: string) =>
     tf.tidy(() => {

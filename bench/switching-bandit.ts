@@ -18,7 +18,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { MockTokenizer } from '@cohort/core/test';
 import { createBanditEnvironment } from '@cohort/environments';
 import { createOptimizer, initializeBackend, UnigramPolicy, UnigramReference } from '@cohort/tfjs';
-import { GrpoTrainer, type GrpoTrainerConfigInput } from '@cohort/trainer';
+import { GrpoTrainer, type GrpoTrainingOptionsInput } from '@cohort/trainer';
 
 const seedCount = Number(process.env.SEEDS ?? 20);
 const steps = 100;
@@ -39,7 +39,7 @@ function phaseMeans(step: number): number[] {
 interface BenchOption {
   name: string;
   description: string;
-  config: GrpoTrainerConfigInput;
+  config: GrpoTrainingOptionsInput;
 }
 
 const baseConfig = {
@@ -51,7 +51,7 @@ const baseConfig = {
   minibatchSize: 8,
   objective: { preset: 'grpo', klCoefficient: 0 },
   kl: { controller: { type: 'fixed', coefficient: 0 }, estimator: 'k3' },
-} as const satisfies GrpoTrainerConfigInput;
+} as const satisfies GrpoTrainingOptionsInput;
 
 const options: BenchOption[] = [
   { name: 'plain', description: 'GRPO, clip 0.2/0.2, no KL, no entropy bonus', config: baseConfig },

@@ -65,7 +65,7 @@ function pretrainedBase(): LlamaModel {
   // scale 0.05 cap every logit gap near 2 whatever the adapters do; a trained LM's embeddings are larger.
   const embedding = weights['model.embed_tokens.weight'] as { data: Float32Array };
   embedding.data = embedding.data.map((value) => value * 8);
-  model.loadWeightMap(weights);
+  model.setWeights(weights);
   const optimizer = createOptimizer({
     type: 'adam',
     learningRate: 0.01,
@@ -93,7 +93,7 @@ describe('LoRA-GRPO on a tiny Llama-family model', () => {
 
   it('learns the best bandit arm through the adapters only, with the base (reference) unchanged', async () => {
     const base = pretrainedBase();
-    const baseWeights = base.toWeightMap();
+    const baseWeights = base.getWeights();
     const start = armProbabilities(base);
     base.dispose();
     // The supervised base answers with a digit almost always, close to uniformly over the arms.
@@ -110,7 +110,7 @@ describe('LoRA-GRPO on a tiny Llama-family model', () => {
         seed: 2,
       },
     });
-    model.loadWeightMap(baseWeights);
+    model.setWeights(baseWeights);
     const policy = new LlamaPolicy({ model, tokenizer });
     const environment = createBanditEnvironment({
       bandit: { armMeans, noise: 'gaussian', noiseStd: 0.1, seed: 5 },
@@ -159,7 +159,7 @@ describe('LoRA-GRPO on a tiny Llama-family model', () => {
     ).toBe(4);
     // The reference (adapters off) is still the base, exactly.
     expect(armProbabilities(model.withoutAdapters())).toEqual(start);
-    expect(model.toWeightMap()['model.layers.1.mlp.up_proj.weight']?.data).toEqual(
+    expect(model.getWeights()['model.layers.1.mlp.up_proj.weight']?.data).toEqual(
       baseWeights['model.layers.1.mlp.up_proj.weight']?.data,
     );
     model.dispose();

@@ -83,7 +83,7 @@ describe('the proxy-tuned policy over a Llama-family base run by transformers.js
         'tokenizer_config.json': await readFile(path.join(folder, 'tokenizer_config.json'), 'utf8'),
       };
       await exportLlamaForTransformersJs(exported, { model, tokenizer, tokenizerFiles });
-      const weights = model.toWeightMap();
+      const weights = model.getWeights();
       const config = model.config;
       model.dispose();
 

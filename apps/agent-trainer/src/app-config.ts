@@ -12,7 +12,7 @@ import {
   supportCategories,
 } from '@cohort/environments';
 import { LoraOptionsSchema } from '@cohort/tfjs';
-import { GrpoTrainerConfigSchema, mergeConfig, trainerPresets } from '@cohort/trainer';
+import { GrpoTrainingOptionsSchema, mergeConfig, trainerPresets } from '@cohort/trainer';
 import { z } from 'zod';
 import { configBoundIssues } from './config-bounds';
 import { unknownKeyIssues, zodIssuesWithAllowedValues } from './config-issues';
@@ -414,8 +414,8 @@ export const AppConfigSchema = z
       .describe(
         `trainer settings the \`trainer\` section is merged over: ${presetNames.join(', ')}`,
       ),
-    trainer: GrpoTrainerConfigSchema.describe(
-      "`@cohort/trainer`'s `GrpoTrainerConfig`, merged over the default run's settings and the preset",
+    trainer: GrpoTrainingOptionsSchema.describe(
+      "`@cohort/trainer`'s `GrpoTrainingOptions`, merged over the default run's settings and the preset",
     ),
     policy: PolicyConfigSchema.default({ type: 'tfjs-lm' }).describe(
       'the trained policy: `tfjs-lm`, `proxy` or `candidate-selector` (below)',

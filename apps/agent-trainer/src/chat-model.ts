@@ -106,7 +106,7 @@ export async function loadChatModel(
       options.lora === undefined ? {} : { lora: options.lora },
     );
     return tfjsChatModel(resolved, model, tokenizer, (weights) => {
-      if (model.lora === undefined) model.loadWeightMap(weights);
+      if (model.lora === undefined) model.setWeights(weights);
       else model.loadAdapterWeights(weights);
     });
   }
@@ -118,8 +118,8 @@ export async function loadChatModel(
   const { config, weights } = await loadHuggingFaceModel(directory);
   const tokenizer = await loadBpeTokenizer(directory);
   const model = createGptModel({ config });
-  model.loadWeightMap(weights);
-  return tfjsChatModel(resolved, model, tokenizer, (loaded) => model.loadWeightMap(loaded));
+  model.setWeights(weights);
+  return tfjsChatModel(resolved, model, tokenizer, (loaded) => model.setWeights(loaded));
 }
 
 function tfjsChatModel(

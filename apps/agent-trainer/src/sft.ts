@@ -139,7 +139,7 @@ export async function trainSupportAgent(options: SftOptions): Promise<SftResult>
     ...(options.onStep ? { onStep: options.onStep } : {}),
   });
 
-  const weights = model.toWeightMap();
+  const weights = model.getWeights();
   await saveHuggingFaceModel(options.out, {
     config: model.config,
     weights,

@@ -41,7 +41,7 @@ describe('checkpoints', () => {
     random.float();
     const directory = path.join(root, name);
     await saveCheckpoint(directory, {
-      weights: model.toWeightMap(),
+      weights: model.getWeights(),
       optimizerState: optimizer.getState(),
       rngState: random.getState(),
       metadata: { config: model.config, step: 1 },
@@ -53,15 +53,15 @@ describe('checkpoints', () => {
     const { directory, random } = await save('a');
     await save('a');
     const loaded = await loadCheckpoint(directory, {
-      expect: { weights: model.toWeightMap(), metadata: { config: model.config } },
+      expect: { weights: model.getWeights(), metadata: { config: model.config } },
     });
-    expect(loaded.weights).toEqual(model.toWeightMap());
+    expect(loaded.weights).toEqual(model.getWeights());
     expect(loaded.optimizerState).toEqual(optimizer.getState());
     expect(Random.fromState(loaded.rngState as never).float()).toBe(random.float());
     expect(loaded.metadata).toMatchObject({ step: 1 });
     const restored = createGptModel({ config, seed: 2 });
-    restored.loadWeightMap(loaded.weights);
-    expect(restored.toWeightMap()).toEqual(model.toWeightMap());
+    restored.setWeights(loaded.weights);
+    expect(restored.getWeights()).toEqual(model.getWeights());
     restored.dispose();
     const entries = await fs.readdir(root);
     expect(entries.filter((entry) => entry.includes('.tmp-') || entry.includes('.old-'))).toEqual(
@@ -101,11 +101,11 @@ describe('checkpoints', () => {
     const { directory } = await save('mismatch');
     const bigger = createGptModel({ config: { ...config, embeddingSize: 8 }, seed: 3 });
     await expect(
-      loadCheckpoint(directory, { expect: { weights: bigger.toWeightMap() } }),
+      loadCheckpoint(directory, { expect: { weights: bigger.getWeights() } }),
     ).rejects.toThrow(/weights\.bin.*transformer\.wte\.weight.*\[9, 4\].*\[9, 8\]/);
     const deeper = createGptModel({ config: { ...config, layerCount: 2 }, seed: 3 });
     await expect(
-      loadCheckpoint(directory, { expect: { weights: deeper.toWeightMap() } }),
+      loadCheckpoint(directory, { expect: { weights: deeper.getWeights() } }),
     ).rejects.toThrow(/no tensor "transformer\.h\.1/);
     await expect(
       loadCheckpoint(directory, { expect: { metadata: { config: bigger.config } } }),

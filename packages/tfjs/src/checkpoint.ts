@@ -133,7 +133,7 @@ let temporaryCounter = 0;
  *
  * @example
  * ```ts
- * await saveCheckpoint('runs/a/step-100', { weights: model.toWeightMap(), optimizerState: optimizer.getState(), rngState: random.getState(), metadata: { config: model.config, step: 100 } });
+ * await saveCheckpoint('runs/a/step-100', { weights: model.getWeights(), optimizerState: optimizer.getState(), rngState: random.getState(), metadata: { config: model.config, step: 100 } });
  * ```
  */
 export async function saveCheckpoint(
@@ -213,8 +213,8 @@ function canonical(value: unknown): string {
  *
  * @example
  * ```ts
- * const { weights, optimizerState, rngState } = await loadCheckpoint('runs/a/step-100', { expect: { weights: model.toWeightMap(), metadata: { config: model.config } } });
- * model.loadWeightMap(weights);
+ * const { weights, optimizerState, rngState } = await loadCheckpoint('runs/a/step-100', { expect: { weights: model.getWeights(), metadata: { config: model.config } } });
+ * model.setWeights(weights);
  * ```
  */
 export async function loadCheckpoint(

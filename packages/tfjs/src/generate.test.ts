@@ -20,9 +20,9 @@ describe('generate', () => {
   beforeAll(async () => {
     await initializeBackend({ backend: 'wasm', logger: false });
     model = createGptModel({ config, seed: 3 });
-    model.loadWeightMap(
+    model.setWeights(
       Object.fromEntries(
-        Object.entries(model.toWeightMap()).map(([name, t]) => [
+        Object.entries(model.getWeights()).map(([name, t]) => [
           name,
           { shape: t.shape, data: t.data.map((v) => v * 15) },
         ]),

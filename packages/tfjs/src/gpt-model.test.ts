@@ -129,7 +129,7 @@ describe('GptModel', () => {
 
   it('exposes the Hugging Face GPT-2 names and layouts', () => {
     const model = createGptModel({ config, seed: 1 });
-    const weights = model.toWeightMap();
+    const weights = model.getWeights();
     expect(weights['transformer.wte.weight']?.shape).toEqual([11, 8]);
     expect(weights['transformer.wpe.weight']?.shape).toEqual([12, 8]);
     expect(weights['transformer.h.1.attn.c_attn.weight']?.shape).toEqual([8, 24]);
@@ -152,15 +152,15 @@ describe('GptModel', () => {
       0.015,
     );
     expect(
-      createGptModel({ config, seed: 1 }).toWeightMap()['transformer.wte.weight']?.data,
+      createGptModel({ config, seed: 1 }).getWeights()['transformer.wte.weight']?.data,
     ).toEqual(weights['transformer.wte.weight']?.data);
     model.dispose();
   });
 
   it('matches an independent plain-JS forward pass from the weight map', () => {
     const model = createGptModel({ config, seed: 2 });
-    const weights = randomize(model.toWeightMap(), 3);
-    model.loadWeightMap(weights);
+    const weights = randomize(model.getWeights(), 3);
+    model.setWeights(weights);
     const ids = [3, 1, 4, 1, 5, 9, 2];
     const expected = referenceLogits(weights, ids, 2, 2);
     const { logits, presentKeyValues } = model.forward([ids]);
@@ -172,7 +172,7 @@ describe('GptModel', () => {
       });
     });
     const plain = createGptModel({ config, seed: 5, ops: 'plain' });
-    plain.loadWeightMap(weights);
+    plain.setWeights(weights);
     const plainLogits = plain.forward([ids]).logits.arraySync()[0] as number[][];
     expected.forEach((row, t) => {
       row.forEach((value, v) => {
@@ -219,7 +219,7 @@ describe('GptModel', () => {
 
   it('continues with a KV cache exactly as a full pass, and left padding does not change a sequence', () => {
     const model = createGptModel({ config, seed: 7 });
-    model.loadWeightMap(randomize(model.toWeightMap(), 8));
+    model.setWeights(randomize(model.getWeights(), 8));
     const ids = [5, 6, 7, 8, 9];
     const full = model.forward([ids]);
     const first = model.forward([ids.slice(0, 3)]);
@@ -239,27 +239,27 @@ describe('GptModel', () => {
   it('loads weights without the transformer. prefix, ignores tied lm_head and attention buffers, refuses bad maps', () => {
     const source = createGptModel({ config, seed: 9 });
     const target = createGptModel({ config, seed: 10 });
-    const weights = source.toWeightMap();
+    const weights = source.getWeights();
     const stripped: WeightMap = Object.fromEntries(
       Object.entries(weights).map(([name, tensor]) => [name.replace(/^transformer\./, ''), tensor]),
     );
     stripped['lm_head.weight'] = weights['transformer.wte.weight'] as WeightMap[string];
     stripped['h.0.attn.bias'] = { shape: [1, 1, 12, 12], data: new Float32Array(144) };
     stripped['h.0.attn.masked_bias'] = { shape: [], data: new Float32Array(1) };
-    target.loadWeightMap(stripped);
-    expect(target.toWeightMap()['transformer.h.1.mlp.c_fc.weight']?.data).toEqual(
+    target.setWeights(stripped);
+    expect(target.getWeights()['transformer.h.1.mlp.c_fc.weight']?.data).toEqual(
       weights['transformer.h.1.mlp.c_fc.weight']?.data,
     );
     const missing = { ...weights };
     delete missing['transformer.ln_f.bias'];
-    expect(() => target.loadWeightMap(missing)).toThrow(/transformer\.ln_f\.bias.*missing/);
+    expect(() => target.setWeights(missing)).toThrow(/transformer\.ln_f\.bias.*missing/);
     const misshaped = {
       ...weights,
       'transformer.wte.weight': { shape: [10, 8], data: new Float32Array(80) },
     };
-    expect(() => target.loadWeightMap(misshaped)).toThrow(InvalidArgumentError);
+    expect(() => target.setWeights(misshaped)).toThrow(InvalidArgumentError);
     expect(() =>
-      target.loadWeightMap({
+      target.setWeights({
         ...weights,
         'transformer.h.7.ln_1.weight': { shape: [8], data: new Float32Array(8) },
       }),

@@ -82,7 +82,7 @@ function isIgnoredBuffer(name: string): boolean {
  * `x += attn(ln_1(x)); x += mlp(ln_2(x))` with GELU (tanh approximation) in the
  * MLP, a final layer norm, and the output head tied to the token embedding
  * (`logits = ln_f(x) W_te^T`). Parameters use the Hugging Face GPT-2 names and
- * layouts, so {@link GptModel.toWeightMap} and {@link GptModel.loadWeightMap}
+ * layouts, so {@link GptModel.getWeights} and {@link GptModel.setWeights}
  * exchange weights with `transformers` checkpoints.
  *
  * @example
@@ -171,7 +171,7 @@ export class GptModel {
   }
 
   /** A copy of every parameter under its Hugging Face GPT-2 name (tied head not repeated). */
-  toWeightMap(): WeightMap {
+  getWeights(): WeightMap {
     const weights: WeightMap = {};
     for (const [name, variable] of this.parameters) {
       weights[name] = { shape: [...variable.shape], data: variable.dataSync() as Float32Array };
@@ -184,7 +184,7 @@ export class GptModel {
    * `lm_head.weight` (tied) and the `.attn.bias` / `.attn.masked_bias` buffers are
    * ignored. A missing, unknown or misshaped tensor throws, naming it.
    */
-  loadWeightMap(weights: WeightMap): void {
+  setWeights(weights: WeightMap): void {
     this.assertAlive();
     const byName = new Map<string, string>();
     for (const key of Object.keys(weights)) {

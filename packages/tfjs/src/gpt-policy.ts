@@ -28,11 +28,11 @@ export class GptPolicy extends CausalLanguageModelPolicy<GptModel> {
   }
 
   getWeights(): WeightMap {
-    return this.model.toWeightMap();
+    return this.model.getWeights();
   }
 
   setWeights(weights: WeightMap): void {
-    this.model.loadWeightMap(weights);
+    this.model.setWeights(weights);
   }
 }
 
@@ -60,10 +60,10 @@ export class GptReferenceModel implements ReferenceModel {
   }
 
   getWeights(): WeightMap {
-    return this.model.toWeightMap();
+    return this.model.getWeights();
   }
 
   setWeights(weights: WeightMap): void {
-    this.model.loadWeightMap(weights);
+    this.model.setWeights(weights);
   }
 }

@@ -24,7 +24,7 @@ describe('heads', () => {
     });
     const values = head.predict(hiddenStates as tf.Tensor3D);
     expect(values.shape).toEqual([2, 3]);
-    const weights = head.toWeightMap();
+    const weights = head.getWeights();
     expect(Object.keys(weights)).toEqual(['v_head.weight', 'v_head.bias']);
     const h = (hiddenStates as tf.Tensor3D).arraySync();
     const w = weights['v_head.weight']?.data as Float32Array;
@@ -35,10 +35,10 @@ describe('heads', () => {
       expected.map((row) => row.map((value) => expect.closeTo(value, 5))),
     );
     const copy = createValueHead({ inputSize: 4 });
-    copy.loadWeightMap(weights);
-    expect(copy.toWeightMap()).toEqual(weights);
+    copy.setWeights(weights);
+    expect(copy.getWeights()).toEqual(weights);
     expect(() =>
-      copy.loadWeightMap({
+      copy.setWeights({
         'v_head.weight': { shape: [5, 1], data: new Float32Array(5) },
         'v_head.bias': weights['v_head.bias'] as never,
       }),
@@ -75,9 +75,9 @@ describe('heads', () => {
     expect(initial).toBeGreaterThan(0.1);
     expect(final).toBeLessThan(0.01);
     const copy = createMlpModel({ layerSizes: [2, 16, 1], activation: 'tanh', seed: 9 });
-    copy.loadWeightMap(mlp.toWeightMap());
+    copy.setWeights(mlp.getWeights());
     expect(copy.predict(x).arraySync()).toEqual(mlp.predict(x).arraySync());
-    expect(Object.keys(mlp.toWeightMap())).toEqual([
+    expect(Object.keys(mlp.getWeights())).toEqual([
       'layers.0.weight',
       'layers.0.bias',
       'layers.1.weight',

@@ -22,9 +22,9 @@ export async function loadGptPolicy(directory: string): Promise<{
   const { config, weights } = await loadHuggingFaceModel(directory);
   const tokenizer = await loadBpeTokenizer(directory);
   const model = createGptModel({ config });
-  model.loadWeightMap(weights);
+  model.setWeights(weights);
   const reference = createGptModel({ config });
-  reference.loadWeightMap(weights);
+  reference.setWeights(weights);
   return {
     policy: new GptPolicy({ model, tokenizer }),
     referenceModel: new GptReferenceModel({ model: reference, padTokenId: tokenizer.padTokenId }),

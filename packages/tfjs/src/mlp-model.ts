@@ -102,11 +102,11 @@ export class MlpModel {
     return Object.fromEntries(this.parameters);
   }
 
-  toWeightMap(): WeightMap {
+  getWeights(): WeightMap {
     return variablesToWeightMap(this.parameters);
   }
 
-  loadWeightMap(weights: WeightMap): void {
+  setWeights(weights: WeightMap): void {
     assignWeightMap(this.parameters, weights);
   }
 

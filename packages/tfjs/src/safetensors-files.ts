@@ -36,7 +36,7 @@ export interface HuggingFaceModel {
  *
  * @example
  * ```ts
- * await saveHuggingFaceModel('out/my-model', { config, weights: model.toWeightMap(), tokenizerFiles: tokenizer.toFiles() });
+ * await saveHuggingFaceModel('out/my-model', { config, weights: model.getWeights(), tokenizerFiles: tokenizer.toFiles() });
  * ```
  */
 export async function saveHuggingFaceModel(

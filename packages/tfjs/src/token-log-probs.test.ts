@@ -40,9 +40,9 @@ describe('tokenLogProbs', () => {
     await initializeBackend({ backend: 'wasm', logger: false });
     model = createGptModel({ config, seed: 1 });
     // Sharpen the distributions so temperature and entropy matter.
-    model.loadWeightMap(
+    model.setWeights(
       Object.fromEntries(
-        Object.entries(model.toWeightMap()).map(([name, t]) => [
+        Object.entries(model.getWeights()).map(([name, t]) => [
           name,
           { shape: t.shape, data: t.data.map((v) => v * 20) },
         ]),
@@ -82,9 +82,9 @@ describe('tokenLogProbs', () => {
 
   it('stays finite for extreme logits and rejects bad arguments', () => {
     const hot = createGptModel({ config, seed: 2 });
-    hot.loadWeightMap(
+    hot.setWeights(
       Object.fromEntries(
-        Object.entries(hot.toWeightMap()).map(([name, t]) => [
+        Object.entries(hot.getWeights()).map(([name, t]) => [
           name,
           { shape: t.shape, data: t.data.map((v) => v * 1e3) },
         ]),

@@ -75,11 +75,11 @@ export class ValueHead {
     return Object.fromEntries(this.parameters);
   }
 
-  toWeightMap(): WeightMap {
+  getWeights(): WeightMap {
     return variablesToWeightMap(this.parameters);
   }
 
-  loadWeightMap(weights: WeightMap): void {
+  setWeights(weights: WeightMap): void {
     assignWeightMap(this.parameters, weights);
   }
 

@@ -20,6 +20,11 @@ import {
 import type { Optimizer, WeightMap } from '@cohort/tfjs';
 import { GrpoTrainer, type GrpoTrainerState } from './grpo-trainer';
 import type { GrpoTrainerOptions, TrainerEvent } from './grpo-trainer-options';
+import {
+  type GrpoTrainingOptions,
+  type GrpoTrainingOptionsInput,
+  resolveTrainingOptions,
+} from './grpo-training-options';
 import { hyperparametersOfConfig, memberConfig } from './member-config';
 import {
   base64ToFloat32,
@@ -36,18 +41,13 @@ import {
 } from './population-schedule-options';
 import type { ScenarioLike } from './reward-scoring-stage';
 import type { StepMetrics } from './step-metrics';
-import {
-  type GrpoTrainerConfig,
-  type GrpoTrainerConfigInput,
-  resolveTrainerConfig,
-} from './trainer-config';
 
 /** Options of {@link AdapterPopulation.create}. */
 export interface AdapterPopulationOptions<S extends ScenarioLike = Scenario> {
   /** What every member's trainer shares: the policy (one frozen base), reference, environment, scenarios, rewards. */
   trainer: Omit<GrpoTrainerOptions<S>, 'config' | 'optimizer' | 'systemPrompt'>;
   /** The trainer config; each member's hyperparameters are written over it ({@link memberConfig}). */
-  config?: GrpoTrainerConfigInput | GrpoTrainerConfig;
+  config?: GrpoTrainingOptionsInput | GrpoTrainingOptions;
   /** Every member's starting system prompt. */
   systemPrompt?: string;
   population: PopulationScheduleOptionsInput;
@@ -239,7 +239,7 @@ function optimizerOf(trainer: GrpoTrainer<ScenarioLike>): Optimizer {
  */
 export class AdapterPopulation<S extends ScenarioLike = Scenario> {
   readonly options: PopulationScheduleOptions;
-  readonly baseConfig: GrpoTrainerConfig;
+  readonly baseConfig: GrpoTrainingOptions;
   readonly space: HyperparameterSpace;
   /** The fixed fitness subset of the training scenarios. */
   readonly fitnessScenarios: readonly S[];
@@ -257,7 +257,7 @@ export class AdapterPopulation<S extends ScenarioLike = Scenario> {
 
   private constructor(options: AdapterPopulationOptions<S>, settings: PopulationScheduleOptions) {
     this.options = settings;
-    this.baseConfig = resolveTrainerConfig(options.config ?? {});
+    this.baseConfig = resolveTrainingOptions(options.config ?? {});
     this.shared = options.trainer;
     this.promptGenome = options.promptGenome;
     this.space = settings.hyperparameters as HyperparameterSpace;

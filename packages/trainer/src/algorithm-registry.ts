@@ -12,7 +12,7 @@ import {
   resolveObjectiveOptions,
 } from '@cohort/objectives';
 import type * as tf from '@tensorflow/tfjs';
-import { type GrpoTrainerConfig, GrpoTrainerConfigSchema } from './trainer-config';
+import { type GrpoTrainingOptions, GrpoTrainingOptionsSchema } from './grpo-training-options';
 
 /** The algorithm instances a trainer runs. */
 export interface TrainerAlgorithms {
@@ -27,7 +27,7 @@ export interface TrainerAlgorithms {
   klEstimator: KlEstimator<tf.Tensor>;
 }
 
-const defaults = GrpoTrainerConfigSchema.parse({});
+const defaults = GrpoTrainingOptionsSchema.parse({});
 
 function differsFromDefault(value: unknown, fallback: unknown): boolean {
   return JSON.stringify(value) !== JSON.stringify(fallback);
@@ -51,7 +51,7 @@ function differsFromDefault(value: unknown, fallback: unknown): boolean {
  * ```
  */
 export function resolveAlgorithms(options: {
-  config: GrpoTrainerConfig;
+  config: GrpoTrainingOptions;
   advantageEstimator?: AdvantageEstimator;
   objective?: Objective<tf.Tensor>;
   klEstimator?: KlEstimator<tf.Tensor>;
@@ -115,7 +115,10 @@ export function resolveAlgorithms(options: {
 }
 
 /** The config fields that name or shape a built-in KL estimator, refused next to a user's instance. */
-function refuseReplacedKlSettings(config: GrpoTrainerConfig, klEstimator: KlEstimator<tf.Tensor>) {
+function refuseReplacedKlSettings(
+  config: GrpoTrainingOptions,
+  klEstimator: KlEstimator<tf.Tensor>,
+) {
   const replaced = [
     ['config.kl.estimator', config.kl.estimator],
     ['config.objective.klEstimator', config.objective.klEstimator],

@@ -92,11 +92,11 @@ export abstract class CandidateMlp {
   }
 
   getWeights(): WeightMap {
-    return this.model.toWeightMap();
+    return this.model.getWeights();
   }
 
   setWeights(weights: WeightMap): void {
-    this.model.loadWeightMap(weights);
+    this.model.setWeights(weights);
   }
 
   dispose(): void {

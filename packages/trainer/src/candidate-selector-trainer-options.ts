@@ -1,7 +1,7 @@
 import { z } from 'zod';
 
 /** The numeric settings of {@link CandidateSelectorTrainer}, with defaults. */
-export const CandidateSelectorSettingsSchema = z
+export const CandidateSelectorOptionsSchema = z
   .object({
     /** K: candidates the generator proposes per query. */
     candidateCount: z.number().int().min(2).default(4),
@@ -22,5 +22,5 @@ export const CandidateSelectorSettingsSchema = z
   })
   .strict();
 
-export type CandidateSelectorSettings = z.output<typeof CandidateSelectorSettingsSchema>;
-export type CandidateSelectorSettingsInput = z.input<typeof CandidateSelectorSettingsSchema>;
+export type CandidateSelectorOptions = z.output<typeof CandidateSelectorOptionsSchema>;
+export type CandidateSelectorOptionsInput = z.input<typeof CandidateSelectorOptionsSchema>;

@@ -14,9 +14,9 @@ import { argmax, type WeightMap } from '@cohort/tfjs';
 import * as tf from '@tensorflow/tfjs';
 import type { CandidateQuery, CandidateRewardSource } from './candidate-reward';
 import {
-  type CandidateSelectorSettings,
-  type CandidateSelectorSettingsInput,
-  CandidateSelectorSettingsSchema,
+  type CandidateSelectorOptions,
+  type CandidateSelectorOptionsInput,
+  CandidateSelectorOptionsSchema,
 } from './candidate-selector-trainer-options';
 
 /**
@@ -83,11 +83,11 @@ export type CandidateSelectorEvent =
       metrics: Record<string, number>;
     };
 
-/** Options of {@link CandidateSelectorTrainer}: its parts and {@link CandidateSelectorSettingsSchema}. */
+/** Options of {@link CandidateSelectorTrainer}: its parts and {@link CandidateSelectorOptionsSchema}. */
 export interface CandidateSelectorTrainerOptions<
   Actor extends CandidateActor<tf.Tensor, tf.Variable>,
   Critic extends RewardCritic<tf.Tensor, tf.Variable>,
-> extends CandidateSelectorSettingsInput {
+> extends CandidateSelectorOptionsInput {
   generator: CandidateGenerator;
   /** Turns `query + "\n" + candidate` into the features the actor and the critic see. */
   featurizer: Featurizer;
@@ -196,7 +196,7 @@ export class CandidateSelectorTrainer<
   Actor extends CandidateActor<tf.Tensor, tf.Variable>,
   Critic extends RewardCritic<tf.Tensor, tf.Variable>,
 > {
-  readonly settings: CandidateSelectorSettings;
+  readonly settings: CandidateSelectorOptions;
   private readonly parts: CandidateSelectorTrainerOptions<Actor, Critic>;
   private readonly random: Random;
   private readonly buffer: Transition[] = [];
@@ -208,7 +208,7 @@ export class CandidateSelectorTrainer<
     const { generator, featurizer, actor, critic, updateRule, reward, onEvent, ...settings } =
       options;
     this.settings = parseWithSchema(
-      CandidateSelectorSettingsSchema,
+      CandidateSelectorOptionsSchema,
       settings,
       'candidate selector trainer options',
     );

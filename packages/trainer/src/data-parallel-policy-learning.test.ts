@@ -39,7 +39,7 @@ const config = {
 function freshPolicy(): GptPolicy {
   const model = createGptModel({ config, seed: 4 });
   // Non-zero biases and layer-norm gains other than 1, so every parameter matters.
-  model.loadWeightMap(randomGpt2Weights({ config, seed: 8, scale: 0.3 }));
+  model.setWeights(randomGpt2Weights({ config, seed: 8, scale: 0.3 }));
   return new GptPolicy({ model, tokenizer });
 }
 
@@ -326,7 +326,7 @@ function freshLlamaPolicy(): LlamaPolicy {
     lora: { rank: 2, alpha: 4, targets: ['q_proj', 'v_proj', 'up_proj'] },
     seed: 5,
   });
-  model.loadWeightMap(randomLlamaWeights({ config: model.config, seed: 7, scale: 0.3 }));
+  model.setWeights(randomLlamaWeights({ config: model.config, seed: 7, scale: 0.3 }));
   for (const [name, variable] of Object.entries(model.namedVariables())) {
     if (name.includes('lora_B'))
       variable.assign(tf.randomNormal(variable.shape, 0, 0.2, 'float32', 6));

@@ -1,9 +1,9 @@
 import { type Environment, InvalidArgumentError } from '@cohort/core';
+import type { GrpoTrainingOptions } from './grpo-training-options';
 import type { ScenarioLike, WeightedReward } from './reward-scoring-stage';
 import { type RolloutOptions, rolloutGroups } from './rollout';
 import { type EvaluationMetrics, trajectoryFigures } from './step-metrics';
 import type { TrainablePolicy } from './trainable-policy';
-import type { GrpoTrainerConfig } from './trainer-config';
 
 /**
  * The evaluation stage: the held-out scenarios with a fixed seed (greedy by
@@ -22,7 +22,7 @@ export async function evaluatePolicy<S extends ScenarioLike>(options: {
   environment: Environment<S>;
   rewards: readonly WeightedReward<S>[];
   scenarios: readonly S[];
-  evaluation: GrpoTrainerConfig['evaluation'];
+  evaluation: GrpoTrainingOptions['evaluation'];
   generation: RolloutOptions<S>['generation'];
   systemPrompt?: string;
   maxSequenceLength: number;

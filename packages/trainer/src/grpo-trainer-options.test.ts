@@ -13,10 +13,10 @@ import {
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { GrpoTrainer, type GrpoTrainerOptions, type TrainerEvent } from './grpo-trainer';
+import type { GrpoTrainingOptionsInput } from './grpo-training-options';
 import { createInProcessRolloutSource } from './in-process-rollout-source';
 import type { RolloutSource, RolloutSourceRequest } from './rollout-source';
 import { unigramLogProb } from './stage-test-fixtures';
-import type { GrpoTrainerConfigInput } from './trainer-config';
 import { GptValueFunction } from './value-function';
 
 const tokenizer = new MockTokenizer();
@@ -27,7 +27,7 @@ beforeAll(async () => {
 });
 
 function banditTrainer(
-  config: GrpoTrainerConfigInput,
+  config: GrpoTrainingOptionsInput,
   extra: Partial<GrpoTrainerOptions<{ id: string }>> = {},
 ) {
   const initialLogits = Array.from({ length: tokenizer.vocabSize }, (_, id) =>
@@ -142,7 +142,7 @@ describe('GrpoTrainer settings that must take effect', () => {
   }
 
   it('takes a klEstimator instance as the one estimator of the loss, the reward and the metric', async () => {
-    const run = async (config: GrpoTrainerConfigInput, klEstimator?: KlEstimator<tf.Tensor>) => {
+    const run = async (config: GrpoTrainingOptionsInput, klEstimator?: KlEstimator<tf.Tensor>) => {
       // A reference away from the initial policy, so the KL and its gradient are far above float32 noise.
       const referenceLogits = Array.from({ length: tokenizer.vocabSize }, (_, id) =>
         digitIds.includes(id) ? 2.5 - 0.2 * id : 0.5,

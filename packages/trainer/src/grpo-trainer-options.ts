@@ -11,15 +11,15 @@ import {
 import type { GptModel, LlamaModel } from '@cohort/tfjs';
 import type { ShardGradientLearner } from '@cohort/tfjs/node';
 import type * as tf from '@tensorflow/tfjs';
+import {
+  type GrpoTrainingOptions,
+  type GrpoTrainingOptionsInput,
+  GrpoTrainingOptionsSchema,
+} from './grpo-training-options';
 import type { RewardFailure, ScenarioLike, WeightedReward } from './reward-scoring-stage';
 import type { RolloutSource } from './rollout-source';
 import type { EvaluationMetrics, StepMetrics } from './step-metrics';
 import { isRefreshable, type PolicyOptimizer, type TrainablePolicy } from './trainable-policy';
-import {
-  type GrpoTrainerConfig,
-  type GrpoTrainerConfigInput,
-  GrpoTrainerConfigSchema,
-} from './trainer-config';
 import type { TrajectoryRecord } from './trajectory-record';
 import type { TransportRolloutsOptionsInput } from './transport-rollouts-options';
 import type { TrainableValueFunction } from './value-function';
@@ -48,7 +48,7 @@ export interface GrpoTrainerOptions<S extends ScenarioLike = Scenario> {
   trainScenarios: readonly S[];
   evalScenarios?: readonly S[];
   rewards: readonly WeightedReward<S>[];
-  config?: GrpoTrainerConfigInput | GrpoTrainerConfig;
+  config?: GrpoTrainingOptionsInput | GrpoTrainingOptions;
   /** An advantage estimator of your own, in place of the one `config.advantage` names. */
   advantageEstimator?: AdvantageEstimator;
   /** An objective of your own, in place of the one `config.objective` configures. */
@@ -98,7 +98,7 @@ export interface GrpoTrainerOptions<S extends ScenarioLike = Scenario> {
   rollouts?: TransportRolloutsOptionsInput;
 }
 
-const defaultConfig = GrpoTrainerConfigSchema.parse({});
+const defaultConfig = GrpoTrainingOptionsSchema.parse({});
 
 function changed(value: unknown, fallback: unknown): boolean {
   return JSON.stringify(value) !== JSON.stringify(fallback);
@@ -108,7 +108,7 @@ function changed(value: unknown, fallback: unknown): boolean {
  * The config fields that are set away from their defaults but cannot take
  * effect because the switch they belong to is off, one message each.
  */
-export function inertSettings(config: GrpoTrainerConfig): string[] {
+export function inertSettings(config: GrpoTrainingOptions): string[] {
   const messages: string[] = [];
   const inert = (field: string, value: unknown, fallback: unknown, because: string) => {
     if (changed(value, fallback))
@@ -156,12 +156,12 @@ export function inertSettings(config: GrpoTrainerConfig): string[] {
  * @throws InvalidArgumentError naming the option or config field.
  * @example
  * ```ts
- * validateTrainerOptions(options, resolveTrainerConfig(options.config ?? {}), console.warn);
+ * validateTrainerOptions(options, resolveTrainingOptions(options.config ?? {}), console.warn);
  * ```
  */
 export function validateTrainerOptions<S extends ScenarioLike>(
   options: GrpoTrainerOptions<S>,
-  config: GrpoTrainerConfig,
+  config: GrpoTrainingOptions,
   warn: (message: string) => void = () => {},
 ): void {
   if (options.trainScenarios.length === 0) {

@@ -9,7 +9,7 @@ import { MockTokenizer } from '@cohort/core/test';
 import { createOptimizer, initializeBackend, UnigramPolicy } from '@cohort/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { GrpoTrainer, type TrainerEvent } from './grpo-trainer';
-import { resolveTrainerConfig } from './trainer-config';
+import { resolveTrainingOptions } from './grpo-training-options';
 
 const tokenizer = new MockTokenizer();
 const [aId, bId] = tokenizer.encode('ab') as [number, number];
@@ -124,7 +124,7 @@ describe('GrpoTrainer safeguards', () => {
   it('refuses a bad config before any work, naming the field', () => {
     const messageOf = (input: unknown) => {
       try {
-        resolveTrainerConfig(input);
+        resolveTrainingOptions(input);
       } catch (error) {
         expect(ValidationError.isInstance(error)).toBe(true);
         return (error as Error).message;
@@ -137,6 +137,6 @@ describe('GrpoTrainer safeguards', () => {
       /generation: Unrecognized key.*temprature/,
     );
     expect(messageOf({ kl: { placement: 'everywhere' } })).toMatch(/kl\.placement/);
-    expect(resolveTrainerConfig({ steps: 3 }, 'aggressive').dynamicSampling.enabled).toBe(true);
+    expect(resolveTrainingOptions({ steps: 3 }, 'aggressive').dynamicSampling.enabled).toBe(true);
   });
 });

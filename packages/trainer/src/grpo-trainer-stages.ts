@@ -14,6 +14,7 @@ import { type AdvantageStage, criticAdvantageStage, groupAdvantageStage } from '
 import { resolveAlgorithms } from './algorithm-registry';
 import { type CriticLearningResult, learnCritic } from './critic-learning-stage';
 import type { GrpoTrainerOptions } from './grpo-trainer-options';
+import type { GrpoTrainingOptions } from './grpo-training-options';
 import { createInProcessRolloutSource } from './in-process-rollout-source';
 import {
   learnPolicy,
@@ -26,7 +27,6 @@ import type { ReferenceScores } from './reference-scoring-stage';
 import type { ScenarioLike } from './reward-scoring-stage';
 import type { RolloutSource } from './rollout-source';
 import type { PolicyOptimizer } from './trainable-policy';
-import type { GrpoTrainerConfig } from './trainer-config';
 import { TransportRolloutCollector } from './transport-rollout-collection';
 
 /** What a learning stage needs from the step besides its fixed settings. */
@@ -78,7 +78,7 @@ export interface GrpoTrainerStages<S extends ScenarioLike> {
  */
 export function createGrpoTrainerStages<S extends ScenarioLike>(stageOptions: {
   options: GrpoTrainerOptions<S>;
-  config: GrpoTrainerConfig;
+  config: GrpoTrainingOptions;
   warn: (message: string) => void;
 }): GrpoTrainerStages<S> {
   const { options, config, warn } = stageOptions;

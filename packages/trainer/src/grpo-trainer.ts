@@ -16,6 +16,7 @@ import {
   validateTrainerOptions,
 } from './grpo-trainer-options';
 import { createGrpoTrainerStages, type GrpoTrainerStages } from './grpo-trainer-stages';
+import { type GrpoTrainingOptions, resolveTrainingOptions } from './grpo-training-options';
 import { scoreStepReference } from './reference-scoring-stage';
 import { refreshReference } from './refresh-reference';
 import { shapeReturns } from './return-shaping-stage';
@@ -30,7 +31,6 @@ import {
   samplerVersionOf,
 } from './step-metrics';
 import type { PolicyOptimizer, TrainablePolicy } from './trainable-policy';
-import { type GrpoTrainerConfig, resolveTrainerConfig } from './trainer-config';
 import { buildTrajectoryRecords } from './trajectory-record';
 import type {
   TransportRolloutCollector,
@@ -73,7 +73,7 @@ export interface GrpoTrainerState {
  * ```
  */
 export class GrpoTrainer<S extends ScenarioLike = Scenario> {
-  readonly config: GrpoTrainerConfig;
+  readonly config: GrpoTrainingOptions;
   readonly policy: TrainablePolicy;
   readonly referenceModel: ReferenceModel | undefined;
   readonly valueFunction: TrainableValueFunction | undefined;
@@ -89,8 +89,8 @@ export class GrpoTrainer<S extends ScenarioLike = Scenario> {
   private episodeCount = 0;
 
   constructor(options: GrpoTrainerOptions<S>) {
-    // A parsed config parses to itself, so configs from resolveTrainerConfig pass through unchanged.
-    const config = resolveTrainerConfig(options.config ?? {});
+    // A parsed config parses to itself, so configs from resolveTrainingOptions pass through unchanged.
+    const config = resolveTrainingOptions(options.config ?? {});
     const warn = (message: string) => this.pendingWarnings.push(message);
     validateTrainerOptions(options, config, warn);
     this.options = options;

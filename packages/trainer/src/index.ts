@@ -71,10 +71,10 @@ export type {
 } from './candidate-selector-trainer';
 export { CandidateSelectorTrainer } from './candidate-selector-trainer';
 export type {
-  CandidateSelectorSettings,
-  CandidateSelectorSettingsInput,
+  CandidateSelectorOptions,
+  CandidateSelectorOptionsInput,
 } from './candidate-selector-trainer-options';
-export { CandidateSelectorSettingsSchema } from './candidate-selector-trainer-options';
+export { CandidateSelectorOptionsSchema } from './candidate-selector-trainer-options';
 export type {
   CandidateUpdateRuleParts,
   ClippedCandidateUpdateResult,
@@ -101,6 +101,25 @@ export type {
 } from './grpo-trainer';
 export { GrpoTrainer } from './grpo-trainer';
 export { validateTrainerOptions } from './grpo-trainer-options';
+export type {
+  GrpoTrainingOptions,
+  GrpoTrainingOptionsInput,
+  TrainerPresetName,
+} from './grpo-training-options';
+export {
+  DynamicSamplingOptionsSchema,
+  EvaluationOptionsSchema,
+  EvolutionOptionsSchema,
+  GrpoTrainingOptionsSchema,
+  KlOptionsSchema,
+  mergeConfig,
+  PolicyOptimizerOptionsSchema,
+  ReferenceRefreshOptionsSchema,
+  RolloutGenerationOptionsSchema,
+  resolveTrainingOptions,
+  trainerPresets,
+  ValueOptionsSchema,
+} from './grpo-training-options';
 export { createInProcessRolloutSource } from './in-process-rollout-source';
 export { hyperparametersOfConfig, memberConfig } from './member-config';
 export type { MetricsRecord } from './metrics-log';
@@ -189,25 +208,6 @@ export type {
   TrainablePolicy,
 } from './trainable-policy';
 export { isRefreshable } from './trainable-policy';
-export type {
-  GrpoTrainerConfig,
-  GrpoTrainerConfigInput,
-  TrainerPresetName,
-} from './trainer-config';
-export {
-  DynamicSamplingConfigSchema,
-  EvaluationConfigSchema,
-  EvolutionConfigSchema,
-  GenerationConfigSchema,
-  GrpoTrainerConfigSchema,
-  KlConfigSchema,
-  mergeConfig,
-  OptimizerConfigSchema,
-  ReferenceRefreshConfigSchema,
-  resolveTrainerConfig,
-  trainerPresets,
-  ValueConfigSchema,
-} from './trainer-config';
 export type {
   GenerationRecord,
   PromptEvolution,

@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
+import { resolveTrainingOptions } from './grpo-training-options';
 import { hyperparametersOfConfig, memberConfig } from './member-config';
 import { parsePopulationScheduleOptions } from './population-schedule-options';
-import { resolveTrainerConfig } from './trainer-config';
 
 describe('memberConfig', () => {
   it('writes each hyperparameter where the trainer reads it', () => {
-    const base = resolveTrainerConfig({
+    const base = resolveTrainingOptions({
       kl: { controller: { type: 'adaptive', initialCoefficient: 0.2, target: 6, horizon: 100 } },
       objective: { preset: 'dapo' },
       steps: 7,
@@ -34,7 +34,7 @@ describe('memberConfig', () => {
   });
 
   it('refuses a hyperparameter the trainer has no place for, and bad population options, by name', () => {
-    expect(() => memberConfig(resolveTrainerConfig({}), { momentum: 0.9 })).toThrow(
+    expect(() => memberConfig(resolveTrainingOptions({}), { momentum: 0.9 })).toThrow(
       /hyperparameters\.momentum/,
     );
     expect(() => parsePopulationScheduleOptions({ everyEpisodes: 0 })).toThrow(/everyEpisodes/);

@@ -1,14 +1,18 @@
 import { InvalidArgumentError } from '@cohort/core';
 import type { Hyperparameters } from '@cohort/evolution';
 import {
+  type GrpoTrainingOptions,
+  mergeConfig,
+  resolveTrainingOptions,
+} from './grpo-training-options';
+import {
   type MemberHyperparameterName,
   memberHyperparameterNames,
 } from './population-schedule-options';
-import { type GrpoTrainerConfig, mergeConfig, resolveTrainerConfig } from './trainer-config';
 
 /** The value each member hyperparameter has in a trainer config. */
 export function hyperparametersOfConfig(
-  config: GrpoTrainerConfig,
+  config: GrpoTrainingOptions,
   names: readonly MemberHyperparameterName[],
 ): Record<string, number> {
   const values: Record<MemberHyperparameterName, number> = {
@@ -35,13 +39,13 @@ export function hyperparametersOfConfig(
  * @throws InvalidArgumentError naming `hyperparameters.NAME` for a name the trainer has no place for.
  * @example
  * ```ts
- * const config = memberConfig(resolveTrainerConfig({}), { learningRate: 3e-4, clipRange: 0.1 });
+ * const config = memberConfig(resolveTrainingOptions({}), { learningRate: 3e-4, clipRange: 0.1 });
  * ```
  */
 export function memberConfig(
-  base: GrpoTrainerConfig,
+  base: GrpoTrainingOptions,
   hyperparameters: Hyperparameters,
-): GrpoTrainerConfig {
+): GrpoTrainingOptions {
   const override: Record<string, Record<string, unknown>> = {};
   let klController: { type: 'fixed'; coefficient: number } | undefined;
   const section = (name: string) => {
@@ -66,9 +70,9 @@ export function memberConfig(
       section('objective').clipHigh = value;
     }
   }
-  const merged = mergeConfig(base, override) as GrpoTrainerConfig;
+  const merged = mergeConfig(base, override) as GrpoTrainingOptions;
   // Replaced whole: merging a fixed controller into an adaptive one would mix their fields.
-  return resolveTrainerConfig(
+  return resolveTrainingOptions(
     klController === undefined
       ? merged
       : { ...merged, kl: { ...merged.kl, controller: klController } },

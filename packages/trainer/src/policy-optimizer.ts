@@ -1,8 +1,8 @@
 import { InvalidArgumentError } from '@cohort/core';
 import { createOptimizer } from '@cohort/tfjs';
 import type * as tf from '@tensorflow/tfjs';
+import type { GrpoTrainingOptions } from './grpo-training-options';
 import type { PolicyOptimizer } from './trainable-policy';
-import type { GrpoTrainerConfig } from './trainer-config';
 
 /**
  * Builds the policy's optimizer from `config.optimizer`: the one place where
@@ -21,7 +21,7 @@ import type { GrpoTrainerConfig } from './trainer-config';
  * ```
  */
 export function createPolicyOptimizer(options: {
-  config: GrpoTrainerConfig;
+  config: GrpoTrainingOptions;
   variables: Record<string, tf.Variable>;
   warn: (message: string) => void;
 }): PolicyOptimizer {

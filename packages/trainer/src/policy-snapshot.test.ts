@@ -49,7 +49,7 @@ describe('policy snapshots', () => {
     expect(Object.keys(weights).sort()).toEqual(Object.keys(trained).sort());
     expect(Object.keys(weights).every((name) => name.includes('lora'))).toBe(true);
     expect(metadata).toMatchObject({ kind: 'adapter', version: '5' });
-    const fullBytes = Object.values(learner.model.toWeightMap()).reduce(
+    const fullBytes = Object.values(learner.model.getWeights()).reduce(
       (sum, tensor) => sum + tensor.data.length * 4,
       0,
     );
@@ -75,7 +75,7 @@ describe('policy snapshots', () => {
     const snapshot = encodePolicySnapshot(full);
     expect(snapshot.kind).toBe('full');
     expect(Object.keys(readSafetensors(snapshot.bytes).weights).sort()).toEqual(
-      Object.keys(full.model.toWeightMap()).sort(),
+      Object.keys(full.model.getWeights()).sort(),
     );
     const withAdapters = new LlamaPolicy({
       model: createLlamaModel({ config, seed: 3, lora: lora(1) }),

@@ -15,9 +15,9 @@ import {
 
 export type { RolloutCollection } from '@cohort/core';
 
+import type { GrpoTrainingOptions } from './grpo-training-options';
 import { collectEpisodes, type RolloutOptions } from './rollout';
 import type { TrainablePolicy } from './trainable-policy';
-import type { GrpoTrainerConfig } from './trainer-config';
 
 /** Options of {@link collectRollouts}. */
 export interface CollectRolloutsOptions<S extends ScenarioLike> {
@@ -174,7 +174,7 @@ export function refuseStaleGroups(options: {
  * ```
  */
 export function rolloutGeneration(options: {
-  generation: GrpoTrainerConfig['generation'];
+  generation: GrpoTrainingOptions['generation'];
   tokenizer: Tokenizer;
   temperature?: number;
 }): GenerationOptions {

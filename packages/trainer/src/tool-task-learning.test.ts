@@ -286,7 +286,7 @@ describe('LoRA-GRPO on the tiny tool task with a tiny Llama', () => {
         seed: 3,
       },
     });
-    model.loadWeightMap(weights);
+    model.setWeights(weights);
     const policy = new LlamaPolicy({ model, tokenizer: words });
     // A short conversation to read the next-token distribution from (the phrase logits are the
     // same in every context; this one has no tool instructions).

@@ -64,7 +64,7 @@ export class GptValueFunction implements TrainableValueFunction {
   }
 
   getWeights(): WeightMap {
-    return { ...this.model.toWeightMap(), ...this.head.toWeightMap() };
+    return { ...this.model.getWeights(), ...this.head.getWeights() };
   }
 
   setWeights(weights: WeightMap): void {
@@ -75,7 +75,7 @@ export class GptValueFunction implements TrainableValueFunction {
       if (headNames.has(name)) headWeights[name] = tensor;
       else modelWeights[name] = tensor;
     }
-    this.model.loadWeightMap(modelWeights);
-    this.head.loadWeightMap(headWeights);
+    this.model.setWeights(modelWeights);
+    this.head.setWeights(headWeights);
   }
 }

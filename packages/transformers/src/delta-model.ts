@@ -88,9 +88,9 @@ export class DeltaModel {
     return Object.values(this.namedVariables());
   }
 
-  toWeightMap(): WeightMap {
+  getWeights(): WeightMap {
     return {
-      ...this.gpt.toWeightMap(),
+      ...this.gpt.getWeights(),
       [deltaHeadWeightName]: {
         shape: [...this.headWeight.shape],
         data: this.headWeight.dataSync() as Float32Array,
@@ -102,8 +102,8 @@ export class DeltaModel {
     };
   }
 
-  /** Loads a map from {@link DeltaModel.toWeightMap}; throws naming a missing or misshaped tensor. */
-  loadWeightMap(weights: WeightMap): void {
+  /** Loads a map from {@link DeltaModel.getWeights}; throws naming a missing or misshaped tensor. */
+  setWeights(weights: WeightMap): void {
     const { [deltaHeadWeightName]: weight, [deltaHeadBiasName]: bias, ...body } = weights;
     for (const [name, tensor, variable] of [
       [deltaHeadWeightName, weight, this.headWeight],
@@ -121,7 +121,7 @@ export class DeltaModel {
         });
       }
     }
-    this.gpt.loadWeightMap(body);
+    this.gpt.setWeights(body);
     this.headWeight.assign(tf.tensor2d(weight!.data, this.headWeight.shape));
     this.headBias.assign(tf.tensor1d(bias!.data));
   }

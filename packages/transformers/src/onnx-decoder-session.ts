@@ -42,10 +42,10 @@ export function exportDecoder(model: OnnxExportableModel, adapters: 'merged' | '
   if (model instanceof LlamaModel) {
     return exportLlamaToOnnx({
       config: model.config,
-      weights: model.toWeightMap({ merged: adapters === 'merged' }),
+      weights: model.getWeights({ merged: adapters === 'merged' }),
     });
   }
-  return exportGpt2ToOnnx({ config: model.config, weights: model.toWeightMap() });
+  return exportGpt2ToOnnx({ config: model.config, weights: model.getWeights() });
 }
 
 /**

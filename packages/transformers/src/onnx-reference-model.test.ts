@@ -76,7 +76,7 @@ describe('OnnxReferenceModel', () => {
   it('scores a GPT-2 reference as float64 GPT-2 and the tfjs reference do, across batches and temperatures', async () => {
     const { vocabSize } = gptModel.config;
     const sequences = randomSequences(vocabSize, [37, 5, 90, 1, 64], 11);
-    const weights = gptModel.toWeightMap();
+    const weights = gptModel.getWeights();
     const tfjsReference = new GptReferenceModel({ model: gptModel, batchSize: 16 });
     const float64Rows = sequences.map((sequence) => {
       const logits = referenceGpt2Logits({ config: gptModel.config, weights, tokenIds: sequence });
@@ -111,7 +111,7 @@ describe('OnnxReferenceModel', () => {
     };
     const model = createLlamaModel({ config, lora: { rank: 4, alpha: 8 }, seed: 3 });
     const base = randomLlamaWeights({ config: model.config, seed: 5 });
-    model.loadWeightMap(base);
+    model.setWeights(base);
     for (const [name, variable] of Object.entries(model.namedVariables())) {
       if (name.includes('lora_B'))
         variable.assign(tf.randomNormal(variable.shape, 0, 0.3, 'float32', 9));

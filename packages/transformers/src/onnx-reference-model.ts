@@ -163,11 +163,11 @@ export class RefreshableOnnxReferenceModel
   implements RefreshableReferenceModel<WeightMap>
 {
   getWeights(): WeightMap {
-    return this.model.toWeightMap();
+    return this.model.getWeights();
   }
 
   setWeights(weights: WeightMap): void {
-    this.model.loadWeightMap(weights);
+    this.model.setWeights(weights);
     this.invalidate();
   }
 }

@@ -357,11 +357,11 @@ export class ProxyTunedPolicy implements Policy<tf.Tensor, tf.Variable> {
 
   /** The delta model's weights (the base is frozen and not included). */
   getWeights(): WeightMap {
-    return this.delta.toWeightMap();
+    return this.delta.getWeights();
   }
 
   setWeights(weights: WeightMap): void {
-    this.delta.loadWeightMap(weights);
+    this.delta.setWeights(weights);
   }
 
   dispose(): void {

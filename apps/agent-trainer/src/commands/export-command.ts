@@ -89,7 +89,7 @@ async function loadExportSource(
     );
     if (run.weights !== undefined) {
       try {
-        if (model.lora === undefined) model.loadWeightMap(run.weights);
+        if (model.lora === undefined) model.setWeights(run.weights);
         else model.loadAdapterWeights(run.weights);
       } catch (error) {
         model.dispose();

@@ -108,7 +108,7 @@ describe('Llama-family Hugging Face folders', () => {
           seed: 2,
         });
         const model = await loadLlamaModel(directory);
-        const loaded = model.toWeightMap();
+        const loaded = model.getWeights();
         expect(Object.keys(loaded).sort()).toEqual(Object.keys(expected).sort());
         for (const [name, tensor] of Object.entries(expected)) {
           expect(loaded[name]?.shape).toEqual(tensor.shape);

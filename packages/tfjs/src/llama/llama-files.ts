@@ -228,7 +228,7 @@ export async function saveLlamaModel(
       message: 'must be a positive number of bytes',
     });
   }
-  const weights = model.toWeightMap({ merged: options.merged === true });
+  const weights = model.getWeights({ merged: options.merged === true });
   const shards: WeightMap[] = [{}];
   let shardBytes = 0;
   let totalBytes = 0;

@@ -86,7 +86,7 @@ describe('LlamaModel', () => {
     it(`${family}: logits match an independent float64 implementation`, () => {
       const weights = randomLlamaWeights({ config, seed: 11 });
       const model = createLlamaModel({ config, zeroInitialize: true });
-      model.loadWeightMap(weights);
+      model.setWeights(weights);
       const expected = referenceLlamaLogits({ config, weights, tokenIds: sequence });
       const { logits, presentKeyValues } = model.forward([sequence]);
       const actual = logits.dataSync();
@@ -100,7 +100,7 @@ describe('LlamaModel', () => {
     it(`${family}: the KV cache continues a sequence exactly, with padding and offsets`, () => {
       const weights = randomLlamaWeights({ config, seed: 12 });
       const model = createLlamaModel({ config, zeroInitialize: true });
-      model.loadWeightMap(weights);
+      model.setWeights(weights);
       const full = model.forward([sequence.slice(0, 12)]);
       const first = model.forward([sequence.slice(0, 7)]);
       const second = model.forward([sequence.slice(7, 12)], {
@@ -132,7 +132,7 @@ describe('LlamaModel', () => {
   it('left-padded batches score like each sequence alone (tokenLogProbs)', () => {
     const config = tinyConfigs.llama as LlamaConfigInput;
     const model = createLlamaModel({ config, zeroInitialize: true });
-    model.loadWeightMap(randomLlamaWeights({ config, seed: 3 }));
+    model.setWeights(randomLlamaWeights({ config, seed: 3 }));
     const sequences = [sequence.slice(0, 9), sequence.slice(3, 6)];
     const batch = tokenLogProbs(model, { sequences, padding: 'left' });
     const alone = tokenLogProbs(model, { sequences: [sequences[1] as number[]] });
@@ -146,7 +146,7 @@ describe('LlamaModel', () => {
   it('generates with and without the cache to the same greedy tokens', async () => {
     const config = tinyConfigs.qwen3 as LlamaConfigInput;
     const model = createLlamaModel({ config, zeroInitialize: true });
-    model.loadWeightMap(randomLlamaWeights({ config, seed: 4 }));
+    model.setWeights(randomLlamaWeights({ config, seed: 4 }));
     const options = {
       prompts: [
         [1, 2, 3],
@@ -173,13 +173,13 @@ describe('LlamaModel', () => {
       ...weights,
       'model.layers.1.self_attn.k_proj.weight': { shape: [16, 4], data: new Float32Array(64) },
     };
-    expect(() => model.loadWeightMap(bad)).toThrow(
+    expect(() => model.setWeights(bad)).toThrow(
       /model\.layers\.1\.self_attn\.k_proj\.weight.*is \[16, 4\].*must be \[4, 16\]/,
     );
     const { 'model.norm.weight': _removed, ...missing } = weights;
-    expect(() => model.loadWeightMap(missing)).toThrow(/model\.norm\.weight.*is missing/);
+    expect(() => model.setWeights(missing)).toThrow(/model\.norm\.weight.*is missing/);
     expect(() =>
-      model.loadWeightMap({
+      model.setWeights({
         ...weights,
         'model.extra.weight': { shape: [1], data: new Float32Array(1) },
       }),

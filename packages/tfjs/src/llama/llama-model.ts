@@ -281,7 +281,7 @@ export class LlamaModel implements CausalLanguageModel {
    * the Hugging Face layout, `W^T + scale B^T A^T`), which is what
    * merge-and-save writes.
    */
-  toWeightMap(options: { merged?: boolean } = {}): WeightMap {
+  getWeights(options: { merged?: boolean } = {}): WeightMap {
     const merged = new Map<string, tf.Tensor2D>();
     if (options.merged === true && this.lora !== undefined) {
       for (const layer of this.layers) {
@@ -358,7 +358,7 @@ export class LlamaModel implements CausalLanguageModel {
    * model is accepted when it equals nothing else to load (transformers
    * sometimes saves it).
    */
-  loadWeightMap(weights: WeightMap): void {
+  setWeights(weights: WeightMap): void {
     const tiedHead = this.config.tieWordEmbeddings ? 'lm_head.weight' : undefined;
     const missing = [...this.base.keys()].filter((name) => weights[name] === undefined);
     if (missing.length > 0) {

@@ -33,11 +33,11 @@ export class LlamaPolicy extends CausalLanguageModelPolicy<LlamaModel> {
 
   /** The adapters (LoRA) or every weight (full fine-tuning), as a copy. */
   getWeights(): WeightMap {
-    return this.model.lora === undefined ? this.model.toWeightMap() : this.model.adapterWeights();
+    return this.model.lora === undefined ? this.model.getWeights() : this.model.adapterWeights();
   }
 
   setWeights(weights: WeightMap): void {
-    if (this.model.lora === undefined) this.model.loadWeightMap(weights);
+    if (this.model.lora === undefined) this.model.setWeights(weights);
     else this.model.loadAdapterWeights(weights);
   }
 }

@@ -75,7 +75,7 @@ function mergedWeights(
 function adaptedModel(seed: number): { model: LlamaModel; base: WeightMap } {
   const base = randomLlamaWeights({ config, seed });
   const model = createLlamaModel({ config, lora, zeroInitialize: true });
-  model.loadWeightMap(base);
+  model.setWeights(base);
   return { model, base };
 }
 
@@ -87,7 +87,7 @@ describe('LoRA on the Llama family', () => {
   it('starts exactly at the base, trains only the adapters, and switches them off for the reference', () => {
     const { model, base } = adaptedModel(5);
     const plain = createLlamaModel({ config, zeroInitialize: true });
-    plain.loadWeightMap(base);
+    plain.setWeights(base);
     const adapted = model.forward([sequence]);
     const off = model.withoutAdapters().forward([sequence]);
     const reference = plain.forward([sequence]);
@@ -174,7 +174,7 @@ describe('LoRA on the Llama family', () => {
     const qwen3: LlamaConfigInput = { ...config, modelType: 'qwen3', headSize: 6, ropeTheta: 50 };
     const base = randomLlamaWeights({ config: qwen3, seed: 8 });
     const model = createLlamaModel({ config: qwen3, zeroInitialize: true });
-    model.loadWeightMap(base);
+    model.setWeights(base);
     const variables = model.namedVariables();
     const { grads } = tf.variableGrads(() => {
       const { logProbs, mask } = tokenLogProbs(model, { sequences: [sequence] });
@@ -240,7 +240,7 @@ describe('LoRA on the Llama family', () => {
     }, model.trainableVariables());
     optimizer.applyGradients(grads);
     const after = model.forward([sequence]);
-    const baseAfter = model.toWeightMap();
+    const baseAfter = model.getWeights();
     for (const [name, tensor] of Object.entries(base)) {
       expect(Array.from((baseAfter[name] as { data: Float32Array }).data)).toEqual(
         Array.from(tensor.data),

@@ -56,7 +56,7 @@ export async function writeTinyLlamaFolder(
   });
   const model = createLlamaModel({ config, zeroInitialize: true });
   try {
-    model.loadWeightMap(randomLlamaWeights({ config, seed: options.seed }));
+    model.setWeights(randomLlamaWeights({ config, seed: options.seed }));
     await saveLlamaModel(directory, model, {
       dtype: options.dtype ?? 'BF16',
       extraFiles: tokenizer.toFiles(),

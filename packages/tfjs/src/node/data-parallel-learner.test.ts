@@ -121,15 +121,15 @@ describe('DataParallelLearner', () => {
     const again = freshModel();
     const againOptimizer = makeOptimizer(again);
     await trainSteps(two, again, againOptimizer, 2);
-    const savedWeights = again.toWeightMap();
+    const savedWeights = again.getWeights();
     const savedState = againOptimizer.getState();
     const resumed = freshModel();
-    resumed.loadWeightMap(savedWeights);
+    resumed.setWeights(savedWeights);
     const resumedOptimizer = makeOptimizer(resumed);
     resumedOptimizer.setState(savedState);
     await trainSteps(two, resumed, resumedOptimizer, 1);
     const weightsOf = (model: GptModel) =>
-      Object.values(model.toWeightMap()).map((tensor) => tensor.data);
+      Object.values(model.getWeights()).map((tensor) => tensor.data);
     expectBitIdentical(weightsOf(resumed), weightsOf(straight));
     // And the three steps moved the weights (the test could not pass with a no-op).
     const start = weightsOf(freshModel());

@@ -282,7 +282,7 @@ export class DataParallelLearner implements ShardGradientLearner {
       });
     }
     if (hasFrozenWeights(model) && this.frozenWeights === undefined) {
-      this.frozenWeights = model.toWeightMap();
+      this.frozenWeights = model.getWeights();
     }
     const frozen = await Promise.allSettled(this.slots.map((slot) => this.sendFrozen(slot)));
     const frozenFailure = frozen.find((result) => result.status === 'rejected');

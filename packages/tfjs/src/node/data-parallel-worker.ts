@@ -58,7 +58,7 @@ async function handle(message: LeaderMessage): Promise<void> {
   if (model === undefined || loss === undefined) throw new Error('worker used before init');
   const replica = model;
   if (message.type === 'frozen') {
-    replica.loadWeightMap(message.weights);
+    replica.setWeights(message.weights);
     reply({ type: 'done', id: message.id });
     return;
   }

@@ -29,7 +29,7 @@ export interface ExportForTransformersJsOptions {
  *
  * @example
  * ```ts
- * await exportForTransformersJs('models/tiny-chat', { config, weights: model.toWeightMap(), tokenizer });
+ * await exportForTransformersJs('models/tiny-chat', { config, weights: model.getWeights(), tokenizer });
  * env.localModelPath = 'models'; env.allowRemoteModels = false;
  * const lm = await AutoModelForCausalLM.from_pretrained('tiny-chat', { dtype: 'fp32', device: 'cpu' });
  * ```

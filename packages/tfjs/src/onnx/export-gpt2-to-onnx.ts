@@ -40,7 +40,7 @@ const lowestFloat32 = -3.4028234663852886e38;
  *
  * @example
  * ```ts
- * const bytes = exportGpt2ToOnnx({ config, weights: model.toWeightMap() });
+ * const bytes = exportGpt2ToOnnx({ config, weights: model.getWeights() });
  * const session = await ort.InferenceSession.create(bytes);
  * ```
  */

@@ -57,7 +57,7 @@ export async function exportLlamaForTransformersJs(
   }
   const bytes = exportLlamaToOnnx({
     config: model.config,
-    weights: model.toWeightMap({ merged: true }),
+    weights: model.getWeights({ merged: true }),
   });
   await writeFileAtomic(path.join(directory, 'onnx', 'model.onnx'), bytes);
   for (const [name, text] of Object.entries(options.tokenizerFiles))

@@ -93,7 +93,7 @@ function adaptedModel(config: LlamaConfigInput, seed: number): LlamaModel {
     zeroInitialize: true,
     lora: { rank: 2, alpha: 4, targets: ['q_proj', 'k_proj', 'o_proj', 'up_proj'] },
   });
-  model.loadWeightMap(randomLlamaWeights({ config, seed, scale: 0.2 }));
+  model.setWeights(randomLlamaWeights({ config, seed, scale: 0.2 }));
   const random = new Random(seed);
   for (const variable of model.trainableVariables()) {
     variable.assign(
@@ -120,7 +120,7 @@ describe('exportLlamaToOnnx', () => {
     it(`${family}: onnxruntime matches tfjs on a left-padded batch and a cached step`, async () => {
       const model = adaptedModel(config, 3);
       const session = await ort.InferenceSession.create(
-        exportLlamaToOnnx({ config: model.config, weights: model.toWeightMap({ merged: true }) }),
+        exportLlamaToOnnx({ config: model.config, weights: model.getWeights({ merged: true }) }),
       );
       const ids = [
         [0, 0, 5, 9, 14, 2, 40],

@@ -8,7 +8,7 @@ import { OnnxGraphBuilder, onnx } from './onnx-graph-builder';
 /** Options of {@link exportLlamaToOnnx}. */
 export interface ExportLlamaToOnnxOptions {
   config: LlamaConfigInput | LlamaConfig;
-  /** Hugging Face names and layouts (for example `LlamaModel.toWeightMap({ merged: true })`). */
+  /** Hugging Face names and layouts (for example `LlamaModel.getWeights({ merged: true })`). */
   weights: WeightMap;
 }
 
@@ -49,7 +49,7 @@ function transposed(tensor: WeightTensor): Float32Array {
  *
  * @example
  * ```ts
- * const bytes = exportLlamaToOnnx({ config: model.config, weights: model.toWeightMap({ merged: true }) });
+ * const bytes = exportLlamaToOnnx({ config: model.config, weights: model.getWeights({ merged: true }) });
  * ```
  */
 export function exportLlamaToOnnx(options: ExportLlamaToOnnxOptions): Uint8Array {

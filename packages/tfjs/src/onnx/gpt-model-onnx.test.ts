@@ -40,9 +40,9 @@ describe('tfjs GptModel against its ONNX export', () => {
     await initializeBackend({ backend: 'wasm', logger: false });
     model = createGptModel({ config, seed: 4 });
     // Larger-than-GPT-2 random weights, so logits vary by several units and a wrong layout cannot hide.
-    model.loadWeightMap(randomGpt2Weights({ config, seed: 21 }));
+    model.setWeights(randomGpt2Weights({ config, seed: 21 }));
     session = await ort.InferenceSession.create(
-      exportGpt2ToOnnx({ config, weights: model.toWeightMap() }),
+      exportGpt2ToOnnx({ config, weights: model.getWeights() }),
     );
   });
   afterAll(async () => {

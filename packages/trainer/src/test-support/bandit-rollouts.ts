@@ -5,8 +5,8 @@ import { createBanditEnvironment } from '@cohort/environments';
 import { UnigramPolicy } from '@cohort/tfjs';
 import type { RolloutHandler } from '@cohort/transport';
 import { GrpoTrainer, type TrainerEvent } from '../grpo-trainer';
+import type { GrpoTrainingOptionsInput } from '../grpo-training-options';
 import { createRolloutTaskHandler } from '../rollout-task-handler';
-import type { GrpoTrainerConfigInput } from '../trainer-config';
 import type { TransportRolloutsOptionsInput } from '../transport-rollouts-options';
 
 export const banditArmMeans = [0.1, 0.3, 0.5, 0.7, 0.9];
@@ -56,7 +56,7 @@ export function banditTrainerConfig(seed: number) {
 export function banditTrainer(options: {
   seed: number;
   rollouts: TransportRolloutsOptionsInput;
-  config?: Partial<GrpoTrainerConfigInput>;
+  config?: Partial<GrpoTrainingOptionsInput>;
   onEvent?: (event: TrainerEvent) => void;
 }): { policy: UnigramPolicy; trainer: GrpoTrainer<{ id: string }> } {
   const policy = banditPolicy();

@@ -43,7 +43,7 @@ const promptIds = tokenizer.applyChatTemplate([{ role: 'user', content: question
  */
 export function pretrainedBase(): WeightMap {
   const model = createLlamaModel({ config: llamaConfig, zeroInitialize: true });
-  model.loadWeightMap(randomLlamaWeights({ config: llamaConfig, seed: 3, scale: 0.3 }));
+  model.setWeights(randomLlamaWeights({ config: llamaConfig, seed: 3, scale: 0.3 }));
   teachAnswers({
     model,
     promptIds,
@@ -52,7 +52,7 @@ export function pretrainedBase(): WeightMap {
     steps: 30,
     learningRate: 0.02,
   });
-  const weights = model.toWeightMap();
+  const weights = model.getWeights();
   model.dispose();
   return weights;
 }
@@ -72,7 +72,7 @@ export function sharedParts(
       seed: 4,
     },
   });
-  model.loadWeightMap(baseWeights);
+  model.setWeights(baseWeights);
   models.push(model);
   return {
     policy: new LlamaPolicy({ model, tokenizer }),

@@ -30,7 +30,7 @@ export const shared: WeightedShared = { tokenCount };
 export function freshModel(): GptModel {
   const model = createGptModel({ config, seed: 2 });
   // Non-zero biases and layer-norm gains other than 1, so every parameter matters.
-  model.loadWeightMap(randomGpt2Weights({ config, seed: 9, scale: 0.3 }));
+  model.setWeights(randomGpt2Weights({ config, seed: 9, scale: 0.3 }));
   return model;
 }
 
@@ -55,7 +55,7 @@ export function freshLlama(): LlamaModel {
     lora: { ...lora, targets: [...lora.targets] },
     seed: 4,
   });
-  model.loadWeightMap(randomLlamaWeights({ config: model.config, seed: 6, scale: 0.3 }));
+  model.setWeights(randomLlamaWeights({ config: model.config, seed: 6, scale: 0.3 }));
   for (const [name, variable] of Object.entries(model.namedVariables())) {
     if (name.includes('lora_B'))
       variable.assign(tf.randomNormal(variable.shape, 0, 0.2, 'float32', 8));

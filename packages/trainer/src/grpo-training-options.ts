@@ -7,7 +7,7 @@ import { z } from 'zod';
 const positiveInteger = z.number().int().positive();
 
 /** Decoding settings for rollouts. */
-export const GenerationConfigSchema = z
+export const RolloutGenerationOptionsSchema = z
   .object({
     maxNewTokens: positiveInteger.default(48),
     temperature: z.number().positive().max(5).default(1),
@@ -17,7 +17,7 @@ export const GenerationConfigSchema = z
   .strict();
 
 /** Adam or AdamW with global-norm clipping and a schedule. */
-export const OptimizerConfigSchema = z
+export const PolicyOptimizerOptionsSchema = z
   .object({
     type: z.enum(['adam', 'adamw']).default('adamw'),
     learningRate: z.number().positive().max(1).default(1e-4),
@@ -40,7 +40,7 @@ export const OptimizerConfigSchema = z
   .strict();
 
 /** The KL term to the frozen reference model. */
-export const KlConfigSchema = z
+export const KlOptionsSchema = z
   .object({
     controller: KlControllerOptionsSchema.default({ type: 'fixed', coefficient: 0 }),
     /**
@@ -55,7 +55,7 @@ export const KlConfigSchema = z
   .strict();
 
 /** Dynamic sampling (DAPO): drop groups whose rewards all agree, and roll out more. */
-export const DynamicSamplingConfigSchema = z
+export const DynamicSamplingOptionsSchema = z
   .object({
     enabled: z.boolean().default(false),
     /** Extra rollout rounds allowed per step to refill dropped groups. */
@@ -64,7 +64,7 @@ export const DynamicSamplingConfigSchema = z
   .strict();
 
 /** When and how the reference model follows the policy. */
-export const ReferenceRefreshConfigSchema = z
+export const ReferenceRefreshOptionsSchema = z
   .object({
     mode: z.enum(['none', 'hard', 'mix']).default('none'),
     everySteps: positiveInteger.default(50),
@@ -74,7 +74,7 @@ export const ReferenceRefreshConfigSchema = z
   .strict();
 
 /** PPO with a learned value function and GAE over per-turn rewards. */
-export const ValueConfigSchema = z
+export const ValueOptionsSchema = z
   .object({
     enabled: z.boolean().default(false),
     gamma: z.number().min(0).max(1).default(1),
@@ -86,7 +86,7 @@ export const ValueConfigSchema = z
   .strict();
 
 /** Held-out evaluation. */
-export const EvaluationConfigSchema = z
+export const EvaluationOptionsSchema = z
   .object({
     everySteps: z.number().int().nonnegative().default(10),
     /** Episodes per evaluation scenario. */
@@ -99,7 +99,7 @@ export const EvaluationConfigSchema = z
   .strict();
 
 /** Hybrid evolution of the system prompt: a generation every E episodes. */
-export const EvolutionConfigSchema = z
+export const EvolutionOptionsSchema = z
   .object({
     /** Run a generation every this many training episodes; 0 turns evolution off. */
     everyEpisodes: z.number().int().nonnegative().default(0),
@@ -116,7 +116,7 @@ export const EvolutionConfigSchema = z
  * Configuration of {@link GrpoTrainer}. Every field has a default; presets
  * change a few of them. Unknown keys are refused.
  */
-export const GrpoTrainerConfigSchema = z
+export const GrpoTrainingOptionsSchema = z
   .object({
     seed: z.number().int().default(0),
     steps: positiveInteger.default(100),
@@ -124,7 +124,7 @@ export const GrpoTrainerConfigSchema = z
     scenariosPerStep: positiveInteger.default(4),
     /** Episodes per scenario: G. */
     groupSize: z.number().int().min(2).default(8),
-    generation: GenerationConfigSchema.default(GenerationConfigSchema.parse({})),
+    generation: RolloutGenerationOptionsSchema.default(RolloutGenerationOptionsSchema.parse({})),
     /** Longest conversation in tokens; at most the model's context length. */
     maxSequenceLength: positiveInteger.default(256),
     advantage: AdvantageEstimatorOptionsSchema.default({
@@ -135,18 +135,20 @@ export const GrpoTrainerConfigSchema = z
       zeroSpreadTolerance: 0,
     }),
     objective: ObjectiveOptionsSchema.default(ObjectiveOptionsSchema.parse({ preset: 'grpo' })),
-    kl: KlConfigSchema.default(KlConfigSchema.parse({})),
-    optimizer: OptimizerConfigSchema.default(OptimizerConfigSchema.parse({})),
+    kl: KlOptionsSchema.default(KlOptionsSchema.parse({})),
+    optimizer: PolicyOptimizerOptionsSchema.default(PolicyOptimizerOptionsSchema.parse({})),
     /** Passes over each batch of rollouts (mu in the GRPO paper). */
     epochs: positiveInteger.default(1),
     /** Trajectories per minibatch. */
     minibatchSize: positiveInteger.default(16),
     /** Minibatches whose gradients are summed before one optimizer step. */
     gradientAccumulationSteps: positiveInteger.default(1),
-    dynamicSampling: DynamicSamplingConfigSchema.default(DynamicSamplingConfigSchema.parse({})),
+    dynamicSampling: DynamicSamplingOptionsSchema.default(DynamicSamplingOptionsSchema.parse({})),
     /** Give zero loss weight to trajectories with an agent turn cut by maxNewTokens (DAPO overlong filtering). */
     maskTruncated: z.boolean().default(false),
-    referenceRefresh: ReferenceRefreshConfigSchema.default(ReferenceRefreshConfigSchema.parse({})),
+    referenceRefresh: ReferenceRefreshOptionsSchema.default(
+      ReferenceRefreshOptionsSchema.parse({}),
+    ),
     /**
      * Where the old-policy log-probs of the ratio come from: `'sampler'` uses
      * the log-probs the sampler recorded; `'recompute'` recomputes them with
@@ -162,8 +164,8 @@ export const GrpoTrainerConfigSchema = z
       ),
     /** Trajectories sampled more than this many weight versions ago are refused. */
     maxPolicyLag: z.number().int().nonnegative().default(0),
-    value: ValueConfigSchema.default(ValueConfigSchema.parse({})),
-    evaluation: EvaluationConfigSchema.default(EvaluationConfigSchema.parse({})),
+    value: ValueOptionsSchema.default(ValueOptionsSchema.parse({})),
+    evaluation: EvaluationOptionsSchema.default(EvaluationOptionsSchema.parse({})),
     checkpoint: z
       .object({
         everySteps: z.number().int().nonnegative().default(0),
@@ -171,12 +173,12 @@ export const GrpoTrainerConfigSchema = z
       })
       .strict()
       .default({ everySteps: 0, keep: 2 }),
-    evolution: EvolutionConfigSchema.default(EvolutionConfigSchema.parse({})),
+    evolution: EvolutionOptionsSchema.default(EvolutionOptionsSchema.parse({})),
   })
   .strict();
 
-export type GrpoTrainerConfig = z.output<typeof GrpoTrainerConfigSchema>;
-export type GrpoTrainerConfigInput = z.input<typeof GrpoTrainerConfigSchema>;
+export type GrpoTrainingOptions = z.output<typeof GrpoTrainingOptionsSchema>;
+export type GrpoTrainingOptionsInput = z.input<typeof GrpoTrainingOptionsSchema>;
 
 /** Named starting points; a user's config is merged over the preset. */
 export const trainerPresets = {
@@ -202,7 +204,7 @@ export const trainerPresets = {
     dynamicSampling: { enabled: true },
     epochs: 2,
   },
-} as const satisfies Record<string, GrpoTrainerConfigInput>;
+} as const satisfies Record<string, GrpoTrainingOptionsInput>;
 
 export type TrainerPresetName = keyof typeof trainerPresets;
 
@@ -225,13 +227,13 @@ export function mergeConfig(base: unknown, override: unknown): unknown {
  *
  * @example
  * ```ts
- * const config = resolveTrainerConfig({ steps: 20 }, 'balanced');
+ * const config = resolveTrainingOptions({ steps: 20 }, 'balanced');
  * ```
  */
-export function resolveTrainerConfig(
+export function resolveTrainingOptions(
   input: unknown,
   preset?: TrainerPresetName,
-): GrpoTrainerConfig {
+): GrpoTrainingOptions {
   const merged = preset === undefined ? input : mergeConfig(trainerPresets[preset], input ?? {});
-  return parseWithSchema(GrpoTrainerConfigSchema, merged ?? {}, 'trainer config');
+  return parseWithSchema(GrpoTrainingOptionsSchema, merged ?? {}, 'trainer config');
 }
