@@ -4,7 +4,6 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { type ConsoleServer, createConsoleServer } from '@cohort/console';
 import { buildWeb } from '@cohort/console/build-web';
-import { Random } from '@cohort/core';
 import {
   createSupportDeskEnvironment,
   supportDeskReferenceReply,
@@ -109,10 +108,10 @@ describe.skipIf(!hasChromium)('the console chat with tools in headless chromium'
     for (const [index, line] of lines.entries()) {
       await page.getByLabel('message').fill(line);
       await page.keyboard.press('Enter');
-      await page.waitForFunction(
-        (count) => document.querySelectorAll('.chat-user').length === count,
-        index + 2,
-      );
+      await page
+        .locator('.chat-user')
+        .nth(index + 1)
+        .waitFor();
       await page.waitForSelector('input[aria-label="message"]:not([disabled])');
     }
     const toolTexts = await page.$$eval('.chat-tool .text', (items) =>
