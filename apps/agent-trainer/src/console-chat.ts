@@ -62,7 +62,7 @@ export function createConsoleChat(options: {
     options.loadModel ??
     (async (runDirectory: string, checkpoint: string | null) => {
       await initializeBackend({ logger: false });
-      return loadModelSource({ runDirectory, checkpoint });
+      return loadModelSource({ runDirectory, checkpoint, command: 'console chat' });
     });
   const temperature = options.temperature ?? 0;
   let loaded: { key: string; source: ChatModel & { systemPrompt?: string } } | undefined;
