@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Environment, Scenario } from '@cohort/core';
@@ -12,8 +12,9 @@ import { loadLlamaModel, writeTinyLlamaFolder } from '@cohort/tfjs/node';
 import { collectEpisodes } from '@cohort/trainer';
 import { loadTransformersTokenizer } from '@cohort/transformers';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { type AppConfig, resolveAppConfig } from './app-config';
+import type { AppConfig } from './app-config';
 import { createConsoleChat } from './console-chat';
+import { writeRunConfig } from './test-support/run-fixture';
 import { createEnvironmentSetup } from './training-setup';
 
 let root: string;
@@ -27,14 +28,12 @@ async function writeRun(
   environment: Record<string, unknown>,
 ): Promise<{ directory: string; config: AppConfig }> {
   const directory = path.join(root, name);
-  const config = resolveAppConfig({
+  const config = await writeRunConfig(directory, {
     name,
     environment,
     policy: { type: 'tfjs-lm', modelDirectory },
     trainer: { generation: { maxNewTokens, temperature: 1 }, maxSequenceLength },
   });
-  await mkdir(directory, { recursive: true });
-  await writeFile(path.join(directory, 'config.resolved.json'), JSON.stringify(config));
   return { directory, config };
 }
 

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { type ConsoleServer, createConsoleServer } from '@cohort/console';
@@ -12,9 +12,9 @@ import {
 import { trainBpeTokenizer } from '@cohort/tfjs';
 import { type BrowserContext, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { resolveAppConfig } from './app-config';
 import { createConsoleChat } from './console-chat';
 import { referenceChatModel } from './test-support/reference-chat-model';
+import { writeRunConfig } from './test-support/run-fixture';
 
 const chromiumPath = '/usr/bin/chromium';
 const hasChromium = existsSync(chromiumPath);
@@ -51,12 +51,11 @@ describe.skipIf(!hasChromium)('the console chat with tools in headless chromium'
     root = await mkdtemp(path.join(tmpdir(), 'cohort-tool-chat-browser-'));
     runDirectory = path.join(root, 'desk');
     await mkdir(path.join(runDirectory, 'checkpoints', 'step-000004'), { recursive: true });
-    const config = resolveAppConfig({
+    await writeRunConfig(runDirectory, {
       name: 'desk',
       environment: { type: 'support-desk', trainTasks: 3 },
       trainer: { generation: { maxNewTokens: 400, temperature: 1 }, maxSequenceLength: 32_768 },
     });
-    await writeFile(path.join(runDirectory, 'config.resolved.json'), JSON.stringify(config));
     const webDirectory = path.join(root, 'web');
     await buildWeb({ outDirectory: webDirectory });
     server = await createConsoleServer({ runDirectories: [runDirectory], webDirectory, chat });

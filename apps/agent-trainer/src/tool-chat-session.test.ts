@@ -106,15 +106,18 @@ describe('tool chat session', () => {
     const environment = createSupportDeskEnvironment();
     const scenario = supportDeskTasks({ split: 'train', count: 1 })[0] as unknown as Scenario;
     const polite = tokenizer.encode('Hello, how can I help?');
-    const session = await startToolChatSession({
-      environment: environment as never,
-      scenario,
-      seed: 1,
-      tokenizer,
-      sample: async () => [...polite, tokenizer.endOfTurnTokenId!],
-      maxNewTokens: 30,
-      maxSequenceLength: 20_000,
-    });
+    const politeSession = (maxSequenceLength: number) =>
+      startToolChatSession({
+        environment: environment as never,
+        scenario,
+        seed: 1,
+        tokenizer,
+        sample: async () => [...polite, tokenizer.endOfTurnTokenId!],
+        maxNewTokens: 30,
+        maxSequenceLength,
+      });
+    const session = await politeSession(20_000);
+    const room = session.tokenIds.length;
     expect(session.state().messages.at(-1)).toEqual({
       role: 'assistant',
       content: 'Hello, how can I help?',
@@ -123,26 +126,8 @@ describe('tool chat session', () => {
     const closed = await session.close();
     expect(closed.outcome).toMatchObject({ endReason: 'give-up', solved: false });
 
-    const opening = await startToolChatSession({
-      environment: environment as never,
-      scenario,
-      seed: 1,
-      tokenizer,
-      sample: async () => [...polite, tokenizer.endOfTurnTokenId!],
-      maxNewTokens: 30,
-      maxSequenceLength: 20_000,
-    });
-    const room = opening.tokenIds.length;
     // The next agent turn after this user line would not fit: the line is dropped and the episode ends, as in a rollout.
-    const short = await startToolChatSession({
-      environment: environment as never,
-      scenario,
-      seed: 1,
-      tokenizer,
-      sample: async () => [...polite, tokenizer.endOfTurnTokenId!],
-      maxNewTokens: 30,
-      maxSequenceLength: room + 40,
-    });
+    const short = await politeSession(room + 40);
     const before = short.tokenIds.length;
     const ended = await short.say(
       'A long line that leaves no room for the agent to answer at all.',

@@ -537,6 +537,21 @@ async function checkpointsOf(run: CatalogRun): Promise<string[]> {
 const maximumChatMessages = 64;
 const maximumChatCharacters = 4_000;
 
+/** A request's `checkpoint`: null (the base model) or one of the run's; anything else is a 400 naming it. */
+function checkpointOf(
+  body: Record<string, unknown>,
+  checkpoints: readonly string[],
+): string | null {
+  const checkpoint = body.checkpoint ?? null;
+  if (checkpoint === null || (typeof checkpoint === 'string' && checkpoints.includes(checkpoint)))
+    return checkpoint;
+  throw new InvalidArgumentError({
+    argument: 'checkpoint',
+    value: checkpoint,
+    message: `must be null (the base model) or one of the run's checkpoints: ${checkpoints.join(', ') || 'none'}`,
+  });
+}
+
 /** Checks a chat request; a bad one is a 400 that names the field. */
 function chatRequest(
   body: Record<string, unknown> | null,
@@ -547,17 +562,7 @@ function chatRequest(
   if (body === null || typeof body !== 'object' || Array.isArray(body)) {
     throw new HttpError(400, 'request body must be a JSON object { checkpoint, messages }');
   }
-  const checkpoint = body.checkpoint ?? null;
-  if (
-    checkpoint !== null &&
-    !(typeof checkpoint === 'string' && checkpoints.includes(checkpoint))
-  ) {
-    throw bad(
-      'checkpoint',
-      checkpoint,
-      `must be null (the base model) or one of the run's checkpoints: ${checkpoints.join(', ') || 'none'}`,
-    );
-  }
+  const checkpoint = checkpointOf(body, checkpoints);
   const messages = body.messages;
   if (!Array.isArray(messages) || messages.length === 0 || messages.length > maximumChatMessages) {
     throw bad('messages', messages, `must be an array of 1 to ${maximumChatMessages} messages`);
@@ -584,7 +589,7 @@ function chatRequest(
     throw bad('messages', `${messages.length} messages`, 'must end with a user message');
   }
   return {
-    checkpoint: checkpoint as string | null,
+    checkpoint,
     messages: messages.map((message: ConsoleChatMessage) => ({
       role: message.role,
       content: message.content,
@@ -605,17 +610,7 @@ function toolChatRequest(
   }
   const { action } = body;
   if (action === 'start') {
-    const checkpoint = body.checkpoint ?? null;
-    if (
-      checkpoint !== null &&
-      !(typeof checkpoint === 'string' && checkpoints.includes(checkpoint))
-    ) {
-      throw bad(
-        'checkpoint',
-        checkpoint,
-        `must be null (the base model) or one of the run's checkpoints: ${checkpoints.join(', ') || 'none'}`,
-      );
-    }
+    const checkpoint = checkpointOf(body, checkpoints);
     const scenario = body.scenario ?? null;
     if (scenario !== null && (typeof scenario !== 'string' || scenario.length > 200)) {
       throw bad('scenario', scenario, 'must be a scenario id or null (a fresh scenario)');

@@ -1,6 +1,7 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import type { ConsoleChatMessage, ConsoleToolScenario } from '../src/console-server';
 import { requestJson } from './api';
+import { ChatInput } from './chat-input';
 import { Choice } from './choice';
 import { ToolChat } from './tool-chat';
 
@@ -101,22 +102,14 @@ export function ChatPage(props: { runId: string | undefined }) {
         </div>
       ))}
       {error ? <p class="error">{error}</p> : null}
-      <form
-        class="chat-form"
-        onSubmit={(event) => {
-          event.preventDefault();
-          void send();
-        }}
-      >
-        <input
-          ref={input}
-          value={draft}
-          aria-label="message"
-          placeholder={busy ? 'the agent is answering…' : 'your message, Enter to send'}
-          disabled={busy}
-          onInput={(event) => setDraft((event.target as HTMLInputElement).value)}
-        />
-      </form>
+      <ChatInput
+        inputRef={input}
+        value={draft}
+        busy={busy}
+        placeholder="your message, Enter to send"
+        onInput={setDraft}
+        onSend={() => void send()}
+      />
     </div>
   );
 }

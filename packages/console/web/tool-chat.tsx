@@ -1,6 +1,7 @@
 import { useRef, useState } from 'preact/hooks';
 import type { ConsoleToolChatState, ConsoleToolScenario } from '../src/console-server';
 import { requestJson } from './api';
+import { ChatInput } from './chat-input';
 
 /** The verdict line of a closed chat: solved or not by the task's own check, and what went wrong. */
 function Outcome(props: { outcome: NonNullable<ConsoleToolChatState['outcome']> }) {
@@ -136,24 +137,14 @@ export function ToolChat(props: {
       {state?.outcome ? <Outcome outcome={state.outcome} /> : null}
       {error ? <p class="error">{error}</p> : null}
       {state && !state.done ? (
-        <form
-          class="chat-form"
-          onSubmit={(event) => {
-            event.preventDefault();
-            void send();
-          }}
-        >
-          <input
-            ref={input}
-            value={draft}
-            aria-label="message"
-            placeholder={
-              busy ? 'the agent is answering…' : 'your message as the customer, Enter to send'
-            }
-            disabled={busy}
-            onInput={(event) => setDraft((event.target as HTMLInputElement).value)}
-          />
-        </form>
+        <ChatInput
+          inputRef={input}
+          value={draft}
+          busy={busy}
+          placeholder="your message as the customer, Enter to send"
+          onInput={setDraft}
+          onSend={() => void send()}
+        />
       ) : null}
     </div>
   );

@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
@@ -7,12 +7,13 @@ import { CheckpointError, Random } from '@cohort/core';
 import { initializeBackend, type WeightMap } from '@cohort/tfjs';
 import { saveCheckpoint } from '@cohort/tfjs/node';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { type AppConfig, resolveAppConfig } from '../app-config';
+import type { AppConfig } from '../app-config';
 import { runCli } from '../cli';
 import type { CliIo } from '../cli-io';
 import { createConsoleChat } from '../console-chat';
 import { exitCodes } from '../exit-codes';
 import { RunPolicyError } from '../run-policy-error';
+import { writeRunConfig } from '../test-support/run-fixture';
 import { createProxyPolicy } from '../training-setup';
 import { loadModelSource } from './model-source';
 
@@ -41,10 +42,7 @@ async function writeRun(
   input: Record<string, unknown>,
 ): Promise<{ directory: string; config: AppConfig }> {
   const directory = path.join(root, name);
-  const config = resolveAppConfig({ name, ...input });
-  await mkdir(directory, { recursive: true });
-  await writeFile(path.join(directory, 'config.resolved.json'), JSON.stringify(config));
-  return { directory, config };
+  return { directory, config: await writeRunConfig(directory, { name, ...input }) };
 }
 
 beforeAll(async () => {
