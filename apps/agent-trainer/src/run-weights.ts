@@ -1,9 +1,10 @@
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
-import { CheckpointError, type Scenario } from '@cohort/core';
+import type { Scenario } from '@cohort/core';
 import type { WeightMap } from '@cohort/tfjs';
 import { loadCheckpoint } from '@cohort/tfjs/node';
 import type { GrpoTrainer } from '@cohort/trainer';
+import { assertWeightsFit } from './commands/model-source';
 
 /**
  * Loads the policy weights and system prompt of a run's newest checkpoint
@@ -36,15 +37,7 @@ export async function loadRunWeights(
   for (const [name, tensor] of Object.entries(contents.weights)) {
     if (!name.startsWith('reference/') && !name.startsWith('value/')) weights[name] = tensor;
   }
-  for (const [name, tensor] of Object.entries(trainer.policy.getWeights())) {
-    const saved = weights[name];
-    if (!saved || saved.shape.join('x') !== tensor.shape.join('x')) {
-      throw new CheckpointError({
-        path: directory,
-        message: `weight ${name} ${saved ? `has shape [${saved.shape}]` : 'is missing'}; the model expects [${tensor.shape}]`,
-      });
-    }
-  }
+  assertWeightsFit(trainer.policy.getWeights(), weights, directory);
   trainer.policy.setWeights(weights);
   const state = (contents.metadata as { trainer?: { systemPrompt?: unknown } } | undefined)
     ?.trainer;

@@ -45,6 +45,7 @@ import {
   loadTransformersTokenizer,
   ModelFilesError,
   ProxyReferenceModel,
+  type ProxyTunedPolicy,
 } from '@cohort/transformers';
 import {
   type AppConfig,
@@ -263,12 +264,16 @@ async function createTfjsPolicy(
   };
 }
 
-/** A frozen transformers.js model plus a trainable tfjs delta; the base itself is the reference. */
-async function createProxyPolicy(
+/**
+ * A frozen transformers.js model plus a trainable tfjs delta; the base itself
+ * is the reference. The console and `chat` build a proxy run's policy with it
+ * too, so they talk to the policy the run trained.
+ */
+export async function createProxyPolicy(
   directory: string,
   delta: { layerCount: number; embeddingSize: number; headCount: number },
   seed: number,
-): Promise<{ policy: TrainablePolicy; referenceModel: ReferenceModel }> {
+): Promise<{ policy: ProxyTunedPolicy; referenceModel: ReferenceModel }> {
   let loaded: Awaited<ReturnType<typeof loadCausalLm>>;
   try {
     loaded = await loadCausalLm({ model: path.resolve(directory) });

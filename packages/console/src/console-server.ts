@@ -26,6 +26,50 @@ export interface ConsoleChatMessage {
   content: string;
 }
 
+/** A scenario the chat with tools can run on (its simulated backend). */
+export interface ConsoleToolScenario {
+  id: string;
+  /** A short description (the task's kind). */
+  label: string;
+}
+
+/** Where a chat with tools stands (see the app's `ToolChatSession`). */
+export interface ConsoleToolChatState {
+  /** The session to send the next line to. */
+  session: string;
+  scenarioId: string;
+  /** System prompt (with the tool instructions) first; tool results are `tool` messages. */
+  messages: { role: 'system' | 'user' | 'assistant' | 'tool'; content: string }[];
+  toolCalls: {
+    turnIndex: number;
+    name: string;
+    arguments: unknown;
+    result?: unknown;
+    error?: { kind: string; message: string };
+  }[];
+  tokenCount: number;
+  done: boolean;
+  outcome?: {
+    endReason: string;
+    /** The task's own verdict (the support desk's database check); null when the task gives none. */
+    solved: boolean | null;
+    reward: number;
+    info: Record<string, unknown>;
+  };
+}
+
+/** A request of the chat with tools, checked by the console before it reaches the chat. */
+export type ConsoleToolRequest =
+  | {
+      action: 'start';
+      runDirectory: string;
+      checkpoint: string | null;
+      /** One of the offered scenarios, or null for a fresh one from the training distribution. */
+      scenario: string | null;
+    }
+  | { action: 'say'; runDirectory: string; session: string; message: string }
+  | { action: 'close'; runDirectory: string; session: string };
+
 /**
  * Talks to a run's checkpoint for the chat page. The console checks the
  * request (a checkpoint the run has, alternating messages ending with the
@@ -39,6 +83,13 @@ export interface ConsoleChat {
     checkpoint: string | null;
     messages: ConsoleChatMessage[];
   }): Promise<{ reply: string; systemPrompt: string }>;
+  /**
+   * The scenarios of a run whose environment offers tools, for the chat with
+   * tools; null when it offers none (the page then chats without tools).
+   */
+  toolScenarios?(runDirectory: string): Promise<ConsoleToolScenario[] | null>;
+  /** Starts, continues or closes a chat with tools; an unknown scenario or session is an `InvalidArgumentError` naming it. */
+  tools?(request: ConsoleToolRequest): Promise<ConsoleToolChatState>;
 }
 
 /** Options of {@link createConsoleServer}: the settings and the live parts. */
@@ -342,7 +393,19 @@ export async function createConsoleServer(options: ConsoleServerOptions): Promis
         sendJson(response, 200, {
           chat: chat !== undefined,
           checkpoints: await checkpointsOf(run),
+          tools: (await chat?.toolScenarios?.(run.directory)) ?? null,
         });
+        return;
+      }
+      case 'chat/tools': {
+        requireMethod('POST');
+        if (!chat?.tools || !chat.toolScenarios)
+          throw new HttpError(409, 'chat with tools is off in this console');
+        if ((await chat.toolScenarios(run.directory)) === null)
+          throw new HttpError(409, `run ${run.id}'s environment offers no tools`);
+        const body = (await readBody(request)) as Record<string, unknown> | null;
+        const toolRequest = toolChatRequest(body, run.directory, await checkpointsOf(run));
+        sendJson(response, 200, await chat.tools(toolRequest));
         return;
       }
       case 'chat': {
@@ -474,6 +537,21 @@ async function checkpointsOf(run: CatalogRun): Promise<string[]> {
 const maximumChatMessages = 64;
 const maximumChatCharacters = 4_000;
 
+/** A request's `checkpoint`: null (the base model) or one of the run's; anything else is a 400 naming it. */
+function checkpointOf(
+  body: Record<string, unknown>,
+  checkpoints: readonly string[],
+): string | null {
+  const checkpoint = body.checkpoint ?? null;
+  if (checkpoint === null || (typeof checkpoint === 'string' && checkpoints.includes(checkpoint)))
+    return checkpoint;
+  throw new InvalidArgumentError({
+    argument: 'checkpoint',
+    value: checkpoint,
+    message: `must be null (the base model) or one of the run's checkpoints: ${checkpoints.join(', ') || 'none'}`,
+  });
+}
+
 /** Checks a chat request; a bad one is a 400 that names the field. */
 function chatRequest(
   body: Record<string, unknown> | null,
@@ -484,17 +562,7 @@ function chatRequest(
   if (body === null || typeof body !== 'object' || Array.isArray(body)) {
     throw new HttpError(400, 'request body must be a JSON object { checkpoint, messages }');
   }
-  const checkpoint = body.checkpoint ?? null;
-  if (
-    checkpoint !== null &&
-    !(typeof checkpoint === 'string' && checkpoints.includes(checkpoint))
-  ) {
-    throw bad(
-      'checkpoint',
-      checkpoint,
-      `must be null (the base model) or one of the run's checkpoints: ${checkpoints.join(', ') || 'none'}`,
-    );
-  }
+  const checkpoint = checkpointOf(body, checkpoints);
   const messages = body.messages;
   if (!Array.isArray(messages) || messages.length === 0 || messages.length > maximumChatMessages) {
     throw bad('messages', messages, `must be an array of 1 to ${maximumChatMessages} messages`);
@@ -521,12 +589,55 @@ function chatRequest(
     throw bad('messages', `${messages.length} messages`, 'must end with a user message');
   }
   return {
-    checkpoint: checkpoint as string | null,
+    checkpoint,
     messages: messages.map((message: ConsoleChatMessage) => ({
       role: message.role,
       content: message.content,
     })),
   };
+}
+
+/** Checks a request of the chat with tools; a bad one is a 400 that names the field. */
+function toolChatRequest(
+  body: Record<string, unknown> | null,
+  runDirectory: string,
+  checkpoints: readonly string[],
+): ConsoleToolRequest {
+  const bad = (field: string, value: unknown, message: string) =>
+    new InvalidArgumentError({ argument: field, value, message });
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) {
+    throw new HttpError(400, 'request body must be a JSON object { action, ... }');
+  }
+  const { action } = body;
+  if (action === 'start') {
+    const checkpoint = checkpointOf(body, checkpoints);
+    const scenario = body.scenario ?? null;
+    if (scenario !== null && (typeof scenario !== 'string' || scenario.length > 200)) {
+      throw bad('scenario', scenario, 'must be a scenario id or null (a fresh scenario)');
+    }
+    return { action, runDirectory, checkpoint, scenario };
+  }
+  if (action !== 'say' && action !== 'close') {
+    throw bad('action', action, 'must be "start", "say" or "close"');
+  }
+  const { session } = body;
+  if (typeof session !== 'string' || session.length === 0 || session.length > 100) {
+    throw bad('session', session, 'must be the session id that "start" returned');
+  }
+  if (action === 'close') return { action, runDirectory, session };
+  const { message } = body;
+  if (
+    typeof message !== 'string' ||
+    message.trim() === '' ||
+    message.length > maximumChatCharacters
+  ) {
+    throw bad(
+      'message',
+      message,
+      `must be a non-empty string of at most ${maximumChatCharacters} characters`,
+    );
+  }
+  return { action, runDirectory, session, message };
 }
 
 /** Each tail update is serialized once, however many clients it goes to. */

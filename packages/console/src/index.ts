@@ -3,6 +3,9 @@ export type {
   ConsoleChatMessage,
   ConsoleServer,
   ConsoleServerOptions,
+  ConsoleToolChatState,
+  ConsoleToolRequest,
+  ConsoleToolScenario,
 } from './console-server';
 export { createConsoleServer } from './console-server';
 export type { ConsoleServerSettings, ConsoleServerSettingsInput } from './console-server-options';

@@ -24,7 +24,13 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { type ConsoleServer, createConsoleServer } from '../src/console-server';
 import { FeedbackBroker } from '../src/feedback-broker';
 import { hasChromium, launchBrowser, watchedPage } from './browser';
-import { stepRecord, vocabulary, writeFixtureRun } from './fixture-run';
+import {
+  populationRecord,
+  stepRecord,
+  vocabulary,
+  writeFixtureRun,
+  writePopulationRun,
+} from './fixture-run';
 
 if (!hasChromium) {
   console.warn(
@@ -60,6 +66,7 @@ describe.skipIf(!hasChromium)('the console in headless chromium', () => {
   let broker: FeedbackBroker;
   let groupBroker: FeedbackBroker;
   let liveFile: string;
+  let populationFile: string;
   const dimension = 32;
   const featurizer = createHashingFeaturizer({ dimension });
   let actor: MlpCandidateActor;
@@ -76,6 +83,8 @@ describe.skipIf(!hasChromium)('the console in headless chromium', () => {
     const runA = await writeFixtureRun({ root, name: 'support-a', steps: 30 });
     await writeFixtureRun({ root, name: 'support-b', steps: 20 });
     liveFile = path.join(runA.directory, 'metrics.jsonl');
+    const populationRun = await writePopulationRun(root, 6);
+    populationFile = path.join(populationRun, 'metrics.jsonl');
     const feedbackDirectory = path.join(root, 'selector');
     broker = await FeedbackBroker.open({ runDirectory: feedbackDirectory });
     const groupDirectory = path.join(root, 'grpo-group');
@@ -103,6 +112,7 @@ describe.skipIf(!hasChromium)('the console in headless chromium', () => {
         path.join(root, 'support-b'),
         feedbackDirectory,
         groupDirectory,
+        populationRun,
       ],
       allowEmptyRuns: true,
       webDirectory: inject('webDirectory'),
@@ -432,6 +442,52 @@ describe.skipIf(!hasChromium)('the console in headless chromium', () => {
       { checkpoint: null, turns: 3 },
     ]);
     await screenshot(page, 'chat');
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+
+  it('shows a population run’s members per generation with intervals, what was copied, the deployed member, and a new generation live', async () => {
+    const { page, problems } = await watchedPage(context, server.url.slice(0, -1));
+    await page.goto(server.url);
+    await page.getByLabel('population', { exact: true }).check();
+    await page.getByLabel('support-a', { exact: true }).uncheck();
+    await page.waitForSelector('.population[data-generations="3"]');
+    // Three generations of three members: nine means on the chart, one table body per generation.
+    expect(await page.getAttribute('.population-chart', 'data-points')).toBe('9');
+    expect(await page.$$('.population-chart canvas')).toHaveLength(1);
+    expect(await page.$$('.population-table tbody')).toHaveLength(3);
+    const lastGeneration = page.locator('.population-table tbody[data-generation="3"]');
+    expect(await lastGeneration.locator('tr.best td').nth(1).textContent()).toBe('2 ★');
+    expect(await lastGeneration.locator('tr').nth(2).locator('td').nth(3).textContent()).toBe(
+      '0.850 [0.800, 0.900]',
+    );
+    expect(await lastGeneration.locator('tr.changes').textContent()).toContain(
+      'member 0 copied m2-g2 (0.220 → 0.500), explored to learningRate 0.0036, klCoefficient 0.04',
+    );
+    expect(await lastGeneration.locator('tr').nth(2).locator('td').nth(6).textContent()).toBe(
+      'copy of m1-g2 (gen 2)',
+    );
+    expect(await page.textContent('.deployed')).toContain(
+      'deployed: member 2 m2-g3, fitness 0.850 [0.800, 0.900], learningRate 0.003, klCoefficient 0.05 (generation 3)',
+    );
+    expect(await page.textContent('.deployed')).toContain(
+      '2 copies, 0 injections, 0 adoptions, 36 fitness episodes',
+    );
+    // A prompt's markup is text.
+    expect(await page.$$('.population-table b')).toHaveLength(0);
+    expect(await page.textContent('.population-table')).toContain('Be <b>brief</b>.');
+    await page.locator('.population').scrollIntoViewIfNeeded();
+    await screenshot(page, 'population');
+
+    const appended = Date.now();
+    await appendFile(
+      populationFile,
+      `${JSON.stringify(stepRecord(7))}\n${JSON.stringify(stepRecord(8))}\n${JSON.stringify(populationRecord(4, 8))}\n`,
+    );
+    await page.waitForSelector('.population[data-generations="4"]', { timeout: 5_000 });
+    expect(Date.now() - appended).toBeLessThan(2_000);
+    expect(await page.getAttribute('.population-chart', 'data-points')).toBe('12');
+    expect(await page.textContent('.deployed')).toContain('m2-g4');
     expect(problems).toEqual([]);
     await page.close();
   });

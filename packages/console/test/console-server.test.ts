@@ -246,6 +246,7 @@ describe('createConsoleServer', () => {
     expect(await (await fetch(`${base}/checkpoints`)).json()).toEqual({
       chat: true,
       checkpoints: ['step-000002', 'step-000004', 'step-000010'],
+      tools: null,
     });
     const post = (body: unknown) =>
       raw(`${base}/chat`, {
@@ -297,5 +298,80 @@ describe('createConsoleServer', () => {
     });
     expect(off.status).toBe(409);
     expect(JSON.parse(off.body).error).toMatch(/chat is off/);
+  });
+
+  it('checks requests of the chat with tools before the chat sees them, and says when a run has no tools', async () => {
+    const { directory } = await writeFixtureRun({ name: 'desk', steps: 2 });
+    const { directory: plainRun } = await writeFixtureRun({ name: 'plain', steps: 2 });
+    const seen: unknown[] = [];
+    const state = {
+      session: 's1',
+      scenarioId: 'task-1',
+      messages: [{ role: 'system' as const, content: 'Tools: <find_customer>' }],
+      toolCalls: [],
+      tokenCount: 12,
+      done: false,
+    };
+    const server = await start({
+      runDirectories: [directory, plainRun],
+      chat: {
+        async reply() {
+          return { reply: '', systemPrompt: '' };
+        },
+        async toolScenarios(runDirectory) {
+          return runDirectory === directory ? [{ id: 'task-1', label: 'refund' }] : null;
+        },
+        async tools(request) {
+          seen.push(request);
+          return state;
+        },
+      },
+    });
+    const base = `http://127.0.0.1:${server.port}/api/runs`;
+    expect(await (await fetch(`${base}/desk/checkpoints`)).json()).toMatchObject({
+      tools: [{ id: 'task-1', label: 'refund' }],
+    });
+    expect(await (await fetch(`${base}/plain/checkpoints`)).json()).toMatchObject({
+      tools: null,
+    });
+    const post = (run: string, body: unknown) =>
+      raw(`${base}/${run}/chat/tools`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+    const bad: [unknown, RegExp][] = [
+      [{ action: 'run' }, /action = "run": must be "start", "say" or "close"/],
+      [{ action: 'start', checkpoint: 'step-9' }, /checkpoint = "step-9": must be null/],
+      [{ action: 'start', scenario: 7 }, /scenario = 7: must be a scenario id or null/],
+      [{ action: 'say', message: 'hi' }, /session = undefined: must be the session id/],
+      [{ action: 'say', session: 's1', message: ' ' }, /message = " ": must be a non-empty string/],
+      [
+        { action: 'say', session: 's1', message: 'x'.repeat(4_001) },
+        /message = .*at most 4000 characters/,
+      ],
+    ];
+    for (const [body, message] of bad) {
+      const response = await post('desk', body);
+      expect(response.status, JSON.stringify(body).slice(0, 60)).toBe(400);
+      expect(JSON.parse(response.body).error).toMatch(message);
+    }
+    expect(seen).toEqual([]);
+    const started = await post('desk', {
+      action: 'start',
+      checkpoint: 'step-000004',
+      scenario: null,
+    });
+    expect(JSON.parse(started.body)).toEqual(state);
+    await post('desk', { action: 'say', session: 's1', message: '<i>hello</i>' });
+    await post('desk', { action: 'close', session: 's1', message: 'ignored' });
+    expect(seen).toEqual([
+      { action: 'start', runDirectory: directory, checkpoint: 'step-000004', scenario: null },
+      { action: 'say', runDirectory: directory, session: 's1', message: '<i>hello</i>' },
+      { action: 'close', runDirectory: directory, session: 's1' },
+    ]);
+    const none = await post('plain', { action: 'start', scenario: null });
+    expect(none.status).toBe(409);
+    expect(JSON.parse(none.body).error).toMatch(/plain's environment offers no tools/);
   });
 });

@@ -2,6 +2,7 @@ import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Trajectory } from '@cohort/core';
+import type { PopulationGenerationRecord } from '@cohort/trainer';
 import { type TrajectoryLine, trajectoryLine } from '../src/trajectory-record';
 
 /** A step record shaped like the trainer's, with nested timings and rewards by function. */
@@ -177,4 +178,82 @@ export async function writeFixtureRun(options: {
     `${trajectories.map((line) => JSON.stringify(line)).join('\n')}\n`,
   );
   return { directory, trajectories };
+}
+
+/**
+ * A `population` line as `TrainingRun` writes it: a generation's record of
+ * three members (fitness intervals, hyperparameters, prompts; member 1 and
+ * later 2 fittest), what PBT copied, the deployed member and the lineage.
+ */
+export function populationRecord(generation: number, step: number): Record<string, unknown> {
+  const record: PopulationGenerationRecord = {
+    generation,
+    episode: step * 8,
+    fitnessEpisodes: 12,
+    members: [0, 1, 2].map((index) => {
+      const mean = 0.2 + 0.1 * index + (index === 2 ? 0.15 * generation : 0.02 * generation);
+      return {
+        index,
+        id: `m${index}-g${generation}`,
+        fitness: {
+          mean,
+          lower: mean - 0.05,
+          upper: mean + 0.05,
+          count: 4,
+          confidence: 0.95,
+          method: 'normal',
+        },
+        hyperparameters: { learningRate: 0.001 * (index + 1), klCoefficient: 0.05 },
+        systemPrompt: index === 1 ? 'Be <b>brief</b>.' : 'Be kind.',
+        gradientTrained: index === 0,
+      };
+    }),
+    exploits:
+      generation > 1
+        ? [
+            {
+              targetIndex: 0,
+              targetId: `m0-g${generation - 1}`,
+              sourceId: `m2-g${generation - 1}`,
+              targetFitness: 0.22,
+              sourceFitness: 0.5,
+              hyperparameters: { learningRate: 0.0036, klCoefficient: 0.04 },
+            },
+          ]
+        : [],
+    injected: null,
+    adopted: null,
+    mutated: [],
+  };
+  return {
+    kind: 'population',
+    step,
+    time: '2025-01-01T00:00:00.000Z',
+    ...record,
+    best: 2,
+    lineage: [
+      { generation: 0, origin: 'initial' },
+      { generation: 0, origin: 'initial' },
+      generation > 1
+        ? { generation: generation - 1, origin: 'copy', fromId: `m1-g${generation - 1}` }
+        : { generation: 0, origin: 'initial' },
+    ],
+  };
+}
+
+/** A population run: step records and a generation every 2 steps. */
+export async function writePopulationRun(root: string, steps: number): Promise<string> {
+  const directory = path.join(root, 'population');
+  await mkdir(directory, { recursive: true });
+  const lines: string[] = [];
+  for (let step = 1; step <= steps; step++) {
+    lines.push(JSON.stringify(stepRecord(step)));
+    if (step % 2 === 0) lines.push(JSON.stringify(populationRecord(step / 2, step)));
+  }
+  await writeFile(path.join(directory, 'metrics.jsonl'), `${lines.join('\n')}\n`);
+  await writeFile(
+    path.join(directory, 'config.resolved.json'),
+    JSON.stringify({ name: 'population', trainer: { steps } }),
+  );
+  return directory;
 }

@@ -1,16 +1,26 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
-import type { ConsoleChatMessage } from '../src/console-server';
+import type { ConsoleChatMessage, ConsoleToolScenario } from '../src/console-server';
 import { requestJson } from './api';
+import { ChatInput } from './chat-input';
 import { Choice } from './choice';
+import { ToolChat } from './tool-chat';
+
+interface ChatInfo {
+  chat: boolean;
+  checkpoints: string[];
+  /** The scenarios of a run whose environment offers tools; null: chat without tools. */
+  tools: ConsoleToolScenario[] | null;
+}
 
 /**
  * Talk to a checkpoint of the run (or its base model): Enter sends, the
  * reply comes from the checkpoint's weights with its own system prompt.
  * Switching the checkpoint keeps the conversation, so two steps can answer
- * the same messages.
+ * the same messages. On a run whose environment offers tools the chat has
+ * them (see {@link ToolChat}).
  */
 export function ChatPage(props: { runId: string | undefined }) {
-  const [info, setInfo] = useState<{ chat: boolean; checkpoints: string[] } | null>(null);
+  const [info, setInfo] = useState<ChatInfo | null>(null);
   const [checkpoint, setCheckpoint] = useState<string>('');
   const [messages, setMessages] = useState<ConsoleChatMessage[]>([]);
   const [systemPrompt, setSystemPrompt] = useState('');
@@ -22,9 +32,7 @@ export function ChatPage(props: { runId: string | undefined }) {
   useEffect(() => {
     if (!props.runId) return;
     setMessages([]);
-    requestJson<{ chat: boolean; checkpoints: string[] }>(
-      `/api/runs/${encodeURIComponent(props.runId)}/checkpoints`,
-    ).then(
+    requestJson<ChatInfo>(`/api/runs/${encodeURIComponent(props.runId)}/checkpoints`).then(
       (value) => {
         setInfo(value);
         setCheckpoint(value.checkpoints.at(-1) ?? '');
@@ -61,16 +69,27 @@ export function ChatPage(props: { runId: string | undefined }) {
   if (!props.runId) return <p>Select a run above.</p>;
   if (!info) return error ? <p class="error">{error}</p> : <p>Loading…</p>;
   if (!info.chat) return <p>Chat is off in this console: start it with agent-trainer console.</p>;
+  const checkpointChoice = (
+    <Choice
+      label="checkpoint"
+      value={checkpoint}
+      choices={info.checkpoints}
+      first={{ value: '', label: 'base model' }}
+      onChange={setCheckpoint}
+    />
+  );
+  if (info.tools) {
+    return (
+      <div class="chat">
+        <div class="toolbar">{checkpointChoice}</div>
+        <ToolChat runId={props.runId} checkpoint={checkpoint} scenarios={info.tools} />
+      </div>
+    );
+  }
   return (
     <div class="chat">
       <div class="toolbar">
-        <Choice
-          label="checkpoint"
-          value={checkpoint}
-          choices={info.checkpoints}
-          first={{ value: '', label: 'base model' }}
-          onChange={setCheckpoint}
-        />
+        {checkpointChoice}
         <button type="button" onClick={() => setMessages([])} disabled={busy}>
           new conversation
         </button>
@@ -83,22 +102,14 @@ export function ChatPage(props: { runId: string | undefined }) {
         </div>
       ))}
       {error ? <p class="error">{error}</p> : null}
-      <form
-        class="chat-form"
-        onSubmit={(event) => {
-          event.preventDefault();
-          void send();
-        }}
-      >
-        <input
-          ref={input}
-          value={draft}
-          aria-label="message"
-          placeholder={busy ? 'the agent is answering…' : 'your message, Enter to send'}
-          disabled={busy}
-          onInput={(event) => setDraft((event.target as HTMLInputElement).value)}
-        />
-      </form>
+      <ChatInput
+        inputRef={input}
+        value={draft}
+        busy={busy}
+        placeholder="your message, Enter to send"
+        onInput={setDraft}
+        onSend={() => void send()}
+      />
     </div>
   );
 }

@@ -2,6 +2,7 @@ import { useState } from 'preact/hooks';
 import type { MetricsRecord, RunInfo } from './api';
 import { Chart } from './chart';
 import { useLiveRecords } from './live-records';
+import { PopulationPanel } from './population-panel';
 import { alignSeries, metricNames, smooth } from './series';
 
 function format(value: unknown): string {
@@ -198,6 +199,7 @@ export function MetricsPage(props: { runs: RunInfo[]; selected: string[] }) {
         <div key={run.id}>
           <EvaluationTables run={run.name} records={run.records} />
           <Generations run={run.name} records={run.records} />
+          <PopulationPanel run={run.name} records={run.records} />
         </div>
       ))}
     </div>

@@ -194,6 +194,7 @@ export type { ToolCallMetrics } from './tool-call-metrics';
 export { toolCallMetrics } from './tool-call-metrics';
 export type { ParsedToolCall, ParsedToolCalls } from './tool-call-parser';
 export { formatToolCalls, parseToolCalls } from './tool-call-parser';
+export type { ToolEpisodeUser } from './tool-environment';
 export { createToolEnvironment, ToolEnvironment, ToolEpisode } from './tool-environment';
 export type {
   CreateToolTaskInput,

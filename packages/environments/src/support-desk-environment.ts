@@ -12,7 +12,7 @@ import {
   supportDeskSystemPrompt,
 } from './support-desk-tasks';
 import { supportDeskUserReply } from './support-desk-user';
-import { ToolEnvironment, type ToolEpisode } from './tool-environment';
+import { ToolEnvironment, type ToolEpisode, type ToolEpisodeUser } from './tool-environment';
 
 /**
  * The support desk: a tool environment on a simulated store backend, where
@@ -119,6 +119,8 @@ export class SupportDeskEnvironment implements Environment<SupportDeskTask> {
     scenario: SupportDeskTask;
     seed: number;
     systemPrompt?: string;
+    /** Who plays the customer: the scripted one (default) or a person, through `ToolEpisode.say`. */
+    user?: ToolEpisodeUser;
   }): Promise<ToolEpisode> {
     const scenario = parseWithSchema(SupportDeskTaskSchema, options?.scenario, 'support desk task');
     return this.tools.reset({ ...options, scenario });

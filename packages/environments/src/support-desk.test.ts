@@ -322,4 +322,52 @@ describe('support desk agents', () => {
     expect(inventedOrderIds(task, messages)).toEqual([...unknown].sort());
     expect(inventedOrderIds(task, messages.slice(0, 1))).toEqual([]);
   });
+
+  it('lets a person play the customer: the same lines give the same conversation and the same database check', async () => {
+    const environment = createSupportDeskEnvironment();
+    for (const task of train.slice(0, 6)) {
+      const scripted = await environment.reset({ scenario: task, seed: 3 });
+      let last: Awaited<ReturnType<ToolEpisode['step']>> | undefined;
+      while (!scripted.done) last = await scripted.step(reference(scripted, new Random(1), task));
+      const customerLines = scripted.messages
+        .slice(2)
+        .filter((message) => message.role === 'user')
+        .map((message) => message.content);
+
+      const person = await environment.reset({ scenario: task, seed: 3, user: 'person' });
+      expect(() => person.say('too early')).toThrow(/userMessage.*not spoken/);
+      let lines = 0;
+      for (;;) {
+        const result = await person.step(reference(person, new Random(1), task));
+        expect(result.userMessage).toBeUndefined();
+        if (result.toolMessages !== undefined) continue;
+        expect(person.awaitingUser).toBe(true);
+        await expect(person.step('again')).rejects.toThrow(/agentMessage.*say/);
+        if (lines === customerLines.length) break;
+        person.say(customerLines[lines]!);
+        lines += 1;
+      }
+      const closed = await person.close();
+      expect(closed.done).toBe(true);
+      expect(person.messages).toEqual(scripted.messages.slice(0, person.messages.length));
+      // The scripted customer's closing line is not in the conversation, so the person's is the same conversation.
+      expect(person.messages).toEqual(scripted.messages);
+      expect(closed.info?.supportDesk).toEqual(last!.info?.supportDesk);
+      expect(closed.info?.taskSuccess).toBe(true);
+      expect(() => person.say('after the end')).toThrow(/done|ended/i);
+    }
+    const task = train[0]!;
+    const idle = await environment.reset({ scenario: task, seed: 3, user: 'person' });
+    await idle.step('Hello, how can I help?');
+    idle.say('Never mind.');
+    await idle.step('Goodbye.');
+    const unsolved = await idle.close();
+    expect(unsolved.endReason).toBe('give-up');
+    expect(unsolved.info?.taskSuccess).toBe(false);
+    const scriptedUser = await environment.reset({ scenario: task, seed: 3 });
+    expect(() => scriptedUser.say('me')).toThrow(/userMessage.*user: 'person'/);
+    await expect(
+      environment.reset({ scenario: task, seed: 3, user: 'robot' as never }),
+    ).rejects.toThrow(/user.*'task' or 'person'/);
+  });
 });

@@ -33,6 +33,9 @@ function errorCounts(
   return counts;
 }
 
+/** Who plays the user of a tool episode: the task's own (scripted) user, or a person (the console's chat). */
+export type ToolEpisodeUser = 'task' | 'person';
+
 /**
  * One episode of a {@link ToolEnvironment}. An agent message that calls tools
  * gets their results as `tool` messages and the agent speaks again; one that
@@ -45,6 +48,7 @@ export class ToolEpisode implements Episode {
   private finished = false;
   private reason: EndReason | undefined;
   private finalInfo: Record<string, unknown> | undefined;
+  private awaitingPerson = false;
 
   constructor(
     private readonly task: ToolTask,
@@ -54,6 +58,8 @@ export class ToolEpisode implements Episode {
       format: ToolCallFormat;
       toolTimeoutMs: number;
       maxAgentTurns: number;
+      /** `person`: a person plays the user, through {@link ToolEpisode.say}; the task's `respond` is not asked. */
+      user?: ToolEpisodeUser;
     },
   ) {
     this.conversation = [
@@ -84,9 +90,21 @@ export class ToolEpisode implements Episode {
     return this.finalInfo;
   }
 
+  /** True when a person plays the user and the agent has spoken to them: {@link say} comes next. */
+  get awaitingUser(): boolean {
+    return this.awaitingPerson;
+  }
+
   async step(agentMessage: string): Promise<StepResult> {
     if (this.finished) {
       throw new EpisodeDoneError({ environment: this.options.name, endReason: this.reason });
+    }
+    if (this.awaitingPerson) {
+      throw new InvalidArgumentError({
+        argument: 'agentMessage',
+        value: agentMessage,
+        message: 'the agent has spoken to the person; the person says something first (say)',
+      });
     }
     if (typeof agentMessage !== 'string') {
       throw new InvalidArgumentError({
@@ -123,6 +141,13 @@ export class ToolEpisode implements Episode {
       };
     }
 
+    if (this.options.user === 'person') {
+      const info = { agentTurns: this.agentTurns };
+      if (atLimit) return this.end('turn-limit', 0, info);
+      this.awaitingPerson = true;
+      return { reward: 0, done: false, info };
+    }
+
     let reply: ToolTaskReply;
     try {
       reply = await this.task.respond({ agentMessage, messages: this.conversation });
@@ -139,6 +164,50 @@ export class ToolEpisode implements Episode {
     if (atLimit) return this.end('turn-limit', reward, info);
     this.conversation.push({ role: 'user', content: reply.userMessage });
     return { userMessage: reply.userMessage, reward, done: false, info };
+  }
+
+  /**
+   * The person's next line, in an episode where a person plays the user
+   * (`reset({ user: 'person' })`): allowed only after an agent message that
+   * called no tools.
+   */
+  say(userMessage: string): void {
+    if (this.finished) {
+      throw new EpisodeDoneError({ environment: this.options.name, endReason: this.reason });
+    }
+    if (this.options.user !== 'person' || !this.awaitingPerson) {
+      throw new InvalidArgumentError({
+        argument: 'userMessage',
+        value: userMessage,
+        message:
+          this.options.user === 'person'
+            ? 'the agent has not spoken to the person yet'
+            : "the task's user speaks in this episode; reset with user: 'person' to speak yourself",
+      });
+    }
+    if (typeof userMessage !== 'string') {
+      throw new InvalidArgumentError({
+        argument: 'userMessage',
+        value: userMessage,
+        message: 'must be a string',
+      });
+    }
+    this.conversation.push({ role: 'user', content: userMessage });
+    this.awaitingPerson = false;
+  }
+
+  /**
+   * Ends the episode where it stands, as a user who leaves would (`give-up`
+   * unless given another reason), and returns what the task's `finish`
+   * reports on it: the support desk's database check says whether the task
+   * would count as solved.
+   */
+  async close(reason: EndReason = 'give-up'): Promise<StepResult> {
+    if (this.finished) {
+      throw new EpisodeDoneError({ environment: this.options.name, endReason: this.reason });
+    }
+    this.awaitingPerson = false;
+    return this.end(reason, 0, { agentTurns: this.agentTurns });
   }
 
   private async end(
@@ -209,7 +278,16 @@ export class ToolEnvironment<ScenarioType = unknown> implements Environment<Scen
     scenario: ScenarioType;
     seed: number;
     systemPrompt?: string;
+    /** Who plays the user: the task (default) or a person, through `ToolEpisode.say`. */
+    user?: ToolEpisodeUser;
   }): Promise<ToolEpisode> {
+    if (options.user !== undefined && options.user !== 'task' && options.user !== 'person') {
+      throw new InvalidArgumentError({
+        argument: 'user',
+        value: options.user,
+        message: "must be 'task' or 'person'",
+      });
+    }
     if (typeof options.seed !== 'number' || !Number.isFinite(options.seed)) {
       throw new InvalidArgumentError({
         argument: 'seed',
@@ -233,7 +311,10 @@ export class ToolEnvironment<ScenarioType = unknown> implements Environment<Scen
       });
     }
     const instructions = toolInstructions(task.tools, this.options.format, this.options.toolPrompt);
-    return new ToolEpisode(task, `${task.systemPrompt}\n\n${instructions}`, this.options);
+    return new ToolEpisode(task, `${task.systemPrompt}\n\n${instructions}`, {
+      ...this.options,
+      ...(options.user === undefined ? {} : { user: options.user }),
+    });
   }
 }
 

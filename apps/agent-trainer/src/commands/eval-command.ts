@@ -4,6 +4,7 @@ import type { CliIo } from '../cli-io';
 import type { EvalCommand } from '../command-line';
 import { type ExitCode, exitCodes, UsageError } from '../exit-codes';
 import { assertRunModulesTrusted, readRunConfig } from '../run-config';
+import { RunPolicyError } from '../run-policy-error';
 import { loadRunWeights } from '../run-weights';
 import { supportDeskUserSummaryLines } from '../support-desk-user-setup';
 import { createTrainer, humanFeedbackRewardName, type TrainerParts } from '../training-setup';
@@ -19,6 +20,13 @@ export async function evalCommand(command: EvalCommand, io: CliIo): Promise<Exit
   let config: ReturnType<typeof resolveAppConfig>;
   if (command.runDirectory !== undefined) {
     config = await readRunConfig(command.runDirectory);
+    if (config.policy.type === 'candidate-selector') {
+      throw new RunPolicyError({
+        runDirectory: command.runDirectory,
+        policyType: config.policy.type,
+        command: 'eval',
+      });
+    }
     assertRunModulesTrusted({
       config,
       runDirectory: command.runDirectory,

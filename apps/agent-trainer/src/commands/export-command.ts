@@ -81,7 +81,7 @@ async function loadExportSource(
   command: ExportCommand,
 ): Promise<{ model: LlamaModel; baseDirectory: string; source: string }> {
   if (command.runDirectory !== undefined) {
-    const run = await readRunWeights(command.runDirectory);
+    const run = await readRunWeights(command.runDirectory, undefined, 'export');
     await assertLlamaFolder(run.baseDirectory);
     const model = await loadLlamaModel(
       run.baseDirectory,

@@ -3,10 +3,12 @@ import path from 'node:path';
 import { CheckpointError } from '@cohort/core';
 import type { LoraOptionsInput, WeightMap } from '@cohort/tfjs';
 import { loadCheckpoint } from '@cohort/tfjs/node';
-import { AppConfigSchema, defaultModelDirectory } from '../app-config';
+import { type AppConfig, AppConfigSchema, defaultModelDirectory } from '../app-config';
 import { type ChatEngine, type ChatModel, loadChatModel } from '../chat-model';
 import { UsageError } from '../exit-codes';
 import { runPaths } from '../run-directory';
+import { type RunPolicyCommand, RunPolicyError } from '../run-policy-error';
+import { createProxyPolicy } from '../training-setup';
 
 /**
  * The model that `chat` and the console talk to: a model folder (on `engine`,
@@ -21,15 +23,20 @@ export async function loadModelSource(source: {
   model?: string;
   checkpoint?: string | null;
   engine?: ChatEngine;
+  /** The command asking, named in a refusal (default `chat`). */
+  command?: RunPolicyCommand;
 }): Promise<ChatModel & { systemPrompt?: string; checkpoint?: string }> {
   if (source.model !== undefined)
     return loadChatModel(source.model, source.engine ? { engine: source.engine } : {});
+  const command = source.command ?? 'chat';
+  const stored = await readRunCheckpoint(source.runDirectory!, source.checkpoint);
+  if (stored.config.policy.type === 'proxy') return loadProxyChatModel(stored);
   if (source.engine === 'transformers.js') {
     throw new UsageError(
       'a run directory loads on the tfjs engine; export the run with "agent-trainer export" and chat with --model on transformers.js',
     );
   }
-  const run = await readRunWeights(source.runDirectory!, source.checkpoint);
+  const run = runWeightsOf(stored, command);
   const loaded = await loadChatModel(run.baseDirectory, {
     engine: 'tfjs',
     ...(run.lora === undefined ? {} : { lora: run.lora }),
@@ -68,14 +75,112 @@ export interface RunWeights {
 
 /**
  * Reads a tfjs-lm run's config and the weights of its newest checkpoint (or
- * of `checkpoint`, a `step-NNNNNN` name; null: none). Not a run, or a run of
- * another policy type, throws {@link UsageError}; a damaged checkpoint
- * throws `CheckpointError`.
+ * of `checkpoint`, a `step-NNNNNN` name; null: none). Not a run throws
+ * {@link UsageError}; a run of another policy type throws
+ * {@link RunPolicyError} naming `command`; a damaged checkpoint throws
+ * `CheckpointError`.
  */
 export async function readRunWeights(
   runDirectory: string,
   checkpointName?: string | null,
+  command: RunPolicyCommand = 'chat',
 ): Promise<RunWeights> {
+  return runWeightsOf(await readRunCheckpoint(runDirectory, checkpointName), command);
+}
+
+/** A run's config and the policy weights and system prompt of one of its checkpoints, whatever its policy type. */
+interface RunCheckpoint {
+  runDirectory: string;
+  config: AppConfig;
+  checkpoint?: string;
+  weights?: WeightMap;
+  systemPrompt?: string;
+}
+
+function runWeightsOf(run: RunCheckpoint, command: RunPolicyCommand): RunWeights {
+  const { config } = run;
+  if (config.policy.type !== 'tfjs-lm') {
+    throw new RunPolicyError({
+      runDirectory: run.runDirectory,
+      policyType: config.policy.type,
+      command,
+    });
+  }
+  return {
+    baseDirectory: config.policy.modelDirectory ?? defaultModelDirectory,
+    ...(config.policy.lora === undefined ? {} : { lora: config.policy.lora }),
+    ...(run.checkpoint === undefined ? {} : { checkpoint: run.checkpoint }),
+    ...(run.weights === undefined ? {} : { weights: run.weights }),
+    ...(run.systemPrompt ? { systemPrompt: run.systemPrompt } : {}),
+  };
+}
+
+/**
+ * The chat model of a proxy-tuned run: the frozen transformers.js base plus
+ * the checkpoint's delta, sampled by the proxy policy itself (the policy the
+ * run trained and sampled rollouts with); without a checkpoint, the delta's
+ * initial weights, as the run started.
+ */
+async function loadProxyChatModel(
+  run: RunCheckpoint,
+): Promise<ChatModel & { systemPrompt?: string; checkpoint?: string }> {
+  const { config } = run;
+  if (config.policy.type !== 'proxy') throw new Error('not a proxy run');
+  const { policy } = await createProxyPolicy(
+    config.policy.baseModelDirectory,
+    config.policy.delta,
+    config.trainer.seed,
+  );
+  if (run.weights !== undefined) {
+    try {
+      assertWeightsFit(policy.getWeights(), run.weights, run.checkpoint!);
+      policy.setWeights(run.weights);
+    } catch (error) {
+      policy.dispose();
+      throw error;
+    }
+  }
+  const { tokenizer } = policy;
+  return {
+    directory: path.resolve(config.policy.baseModelDirectory),
+    engine: 'transformers.js',
+    tokenizer,
+    contextLength: policy.maxPositions,
+    async sample(options) {
+      const [completion] = await policy.sample({
+        prompts: [options.prompt],
+        groupSize: 1,
+        maxNewTokens: options.maxNewTokens,
+        temperature: options.temperature,
+        stopTokenIds: options.stopTokenIds,
+        seed: options.seed,
+      });
+      return completion!.tokenIds;
+    },
+    loadWeights: (weights) => policy.setWeights(weights),
+    dispose: () => policy.dispose(),
+    ...(run.checkpoint === undefined ? {} : { checkpoint: run.checkpoint }),
+    ...(run.systemPrompt ? { systemPrompt: run.systemPrompt } : {}),
+  };
+}
+
+/** Refuses checkpoint weights that are missing one of the policy's or have another shape, naming the checkpoint. */
+export function assertWeightsFit(expected: WeightMap, saved: WeightMap, checkpoint: string): void {
+  for (const [name, tensor] of Object.entries(expected)) {
+    const found = saved[name];
+    if (!found || found.shape.join('x') !== tensor.shape.join('x')) {
+      throw new CheckpointError({
+        path: checkpoint,
+        message: `weight ${name} ${found ? `has shape [${found.shape}]` : 'is missing'}; the model expects [${tensor.shape}]`,
+      });
+    }
+  }
+}
+
+async function readRunCheckpoint(
+  runDirectory: string,
+  checkpointName?: string | null,
+): Promise<RunCheckpoint> {
   const paths = runPaths(runDirectory);
   let configText: string;
   try {
@@ -86,15 +191,6 @@ export async function readRunWeights(
   const parsed = AppConfigSchema.safeParse(JSON.parse(configText));
   if (!parsed.success) throw new UsageError(`${paths.config} is not a valid resolved config`);
   const config = parsed.data;
-  if (config.policy.type !== 'tfjs-lm') {
-    throw new UsageError(
-      `run ${runDirectory} trained a ${config.policy.type} policy; chat and export support tfjs-lm runs`,
-    );
-  }
-  const base = {
-    baseDirectory: config.policy.modelDirectory ?? defaultModelDirectory,
-    ...(config.policy.lora === undefined ? {} : { lora: config.policy.lora }),
-  };
   let names: string[] = [];
   try {
     names = (await readdir(paths.checkpoints)).filter((name) => /^step-\d+$/.test(name)).sort();
@@ -106,7 +202,11 @@ export async function readRunWeights(
     throw new UsageError(`run ${runDirectory} has no checkpoint ${latest}`);
   }
   if (latest === undefined)
-    return { ...base, ...(config.systemPrompt ? { systemPrompt: config.systemPrompt } : {}) };
+    return {
+      runDirectory,
+      config,
+      ...(config.systemPrompt ? { systemPrompt: config.systemPrompt } : {}),
+    };
   const checkpoint = path.join(paths.checkpoints, latest);
   const contents = await loadCheckpoint(checkpoint);
   const weights = Object.fromEntries(
@@ -117,5 +217,5 @@ export async function readRunWeights(
   const trainerState = (contents.metadata as { trainer?: { systemPrompt?: string } } | undefined)
     ?.trainer;
   const systemPrompt = trainerState?.systemPrompt ?? config.systemPrompt;
-  return { ...base, checkpoint, weights, ...(systemPrompt ? { systemPrompt } : {}) };
+  return { runDirectory, config, checkpoint, weights, ...(systemPrompt ? { systemPrompt } : {}) };
 }
