@@ -50,7 +50,7 @@ export async function writeTinySupportDeskLlama(
     await mkdir(path.join(directory, 'onnx'));
     await writeFile(
       path.join(directory, 'onnx', 'model.onnx'),
-      exportLlamaToOnnx({ config: model.config, weights: model.toWeightMap({ merged: true }) }),
+      exportLlamaToOnnx({ config: model.config, weights: model.getWeights({ merged: true }) }),
     );
     model.dispose();
   }
