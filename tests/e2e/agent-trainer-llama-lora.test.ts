@@ -5,7 +5,7 @@ import path from 'node:path';
 import { initializeBackend } from '@cohort/tfjs';
 import { loadCheckpoint, readLoraAdapter, writeTinyLlamaFolder } from '@cohort/tfjs/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from './cli-process';
+import { runCli, runTrain } from './cli-process';
 
 let scratch = '';
 beforeAll(async () => {
@@ -66,15 +66,7 @@ describe('agent-trainer on a Llama-family folder with LoRA, from the command lin
       ].join('\n'),
     );
     const runDirectory = path.join(scratch, 'run');
-    const train = await runCli([
-      'train',
-      '--config',
-      configPath,
-      '--model',
-      modelDirectory,
-      '--run-dir',
-      runDirectory,
-    ]);
+    const train = await runTrain({ configPath, modelDirectory, runDirectory });
     expect(train.code, train.stderr).toBe(0);
     const summary = JSON.parse(await readFile(path.join(runDirectory, 'summary.json'), 'utf8'));
     expect(summary.stepsCompleted).toBe(2);

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { initializeBackend } from '@cohort/tfjs';
 import { loadCheckpoint, readLoraAdapter, writeTinyLlamaFolder } from '@cohort/tfjs/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from './cli-process';
+import { runCli, runTrain } from './cli-process';
 
 let scratch = '';
 beforeAll(async () => {
@@ -96,15 +96,7 @@ describe('agent-trainer train with a population of LoRA adapters', () => {
       ].join('\n'),
     );
     const runDirectory = path.join(scratch, 'run');
-    const train = await runCli([
-      'train',
-      '--config',
-      configPath,
-      '--model',
-      modelDirectory,
-      '--run-dir',
-      runDirectory,
-    ]);
+    const train = await runTrain({ configPath, modelDirectory, runDirectory });
     expect(train.code, train.stderr).toBe(0);
     expect(train.stderr).toContain('population generation 1 (episode 8): fitness 0:');
     expect(train.stderr).toMatch(/population \(pbt \+ prompts, 3 members\): 3 generations/);

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { initializeBackend } from '@cohort/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeTinySupportDeskLlama } from '../tiny-support-desk-llama';
-import { runCli } from './cli-process';
+import { runCli, runTrain } from './cli-process';
 
 /**
  * `train` on the support desk with an LLM customer played by a local
@@ -72,15 +72,7 @@ describe('agent-trainer train on the support desk with an LLM customer', () => {
     );
 
     const runDirectory = path.join(scratch, 'run');
-    const train = await runCli([
-      'train',
-      '--config',
-      configPath,
-      '--model',
-      modelDirectory,
-      '--run-dir',
-      runDirectory,
-    ]);
+    const train = await runTrain({ configPath, modelDirectory, runDirectory });
     expect(train.code, train.stderr).toBe(0);
     const summary = JSON.parse(await readFile(path.join(runDirectory, 'summary.json'), 'utf8'));
     expect(summary.stepsCompleted).toBe(1);

@@ -48,3 +48,23 @@ export function runCli(
     onStart?.(child, () => stderr);
   });
 }
+
+/**
+ * `agent-trainer train --config CONFIG --model MODEL --run-dir RUN_DIR`, the
+ * call every config-driven e2e test makes; returns the process's result.
+ */
+export function runTrain(options: {
+  configPath: string;
+  modelDirectory: string;
+  runDirectory: string;
+}): Promise<CliResult> {
+  return runCli([
+    'train',
+    '--config',
+    options.configPath,
+    '--model',
+    options.modelDirectory,
+    '--run-dir',
+    options.runDirectory,
+  ]);
+}
