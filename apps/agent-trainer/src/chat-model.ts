@@ -35,6 +35,34 @@ export interface ChatSampleOptions {
 }
 
 /**
+ * One reply from any sampler of the `Policy.sample` shape (the ONNX loop,
+ * a proxy-tuned policy): one prompt, a group of one, its token ids.
+ */
+export async function sampleOneReply(
+  sampler: {
+    sample(request: {
+      prompts: (readonly number[])[];
+      groupSize: number;
+      maxNewTokens: number;
+      temperature: number;
+      seed: number;
+      stopTokenIds: readonly number[];
+    }): Promise<{ tokenIds: number[] }[]>;
+  },
+  options: ChatSampleOptions,
+): Promise<number[]> {
+  const [completion] = await sampler.sample({
+    prompts: [options.prompt],
+    groupSize: 1,
+    maxNewTokens: options.maxNewTokens,
+    temperature: options.temperature,
+    seed: options.seed,
+    stopTokenIds: options.stopTokenIds,
+  });
+  return completion!.tokenIds;
+}
+
+/**
  * A chat model read from a model folder: a tfjs GPT-2 or Llama-family model
  * (Llama, SmolLM, Qwen2, Qwen3), or any transformers.js causal LM from its
  * `onnx/` graph, with its tokenizer and chat template.
@@ -160,17 +188,7 @@ async function loadTransformersJsChatModel(directory: string): Promise<ChatModel
     engine: 'transformers.js',
     tokenizer,
     contextLength: model.maxPositions ?? Number.MAX_SAFE_INTEGER,
-    async sample(options) {
-      const [completion] = await sampler.sample({
-        prompts: [options.prompt],
-        groupSize: 1,
-        maxNewTokens: options.maxNewTokens,
-        temperature: options.temperature,
-        seed: options.seed,
-        stopTokenIds: options.stopTokenIds,
-      });
-      return completion!.tokenIds;
-    },
+    sample: (options) => sampleOneReply(sampler, options),
     loadWeights() {
       throw new UsageError(
         'checkpoint weights load on the tfjs engine; export the run with "agent-trainer export" to chat with it on transformers.js',

@@ -4,7 +4,7 @@ import { CheckpointError } from '@cohort/core';
 import type { LoraOptionsInput, WeightMap } from '@cohort/tfjs';
 import { loadCheckpoint } from '@cohort/tfjs/node';
 import { type AppConfig, AppConfigSchema, defaultModelDirectory } from '../app-config';
-import { type ChatEngine, type ChatModel, loadChatModel } from '../chat-model';
+import { type ChatEngine, type ChatModel, loadChatModel, sampleOneReply } from '../chat-model';
 import { UsageError } from '../exit-codes';
 import { runPaths } from '../run-directory';
 import { type RunPolicyCommand, RunPolicyError } from '../run-policy-error';
@@ -146,17 +146,7 @@ async function loadProxyChatModel(
     engine: 'transformers.js',
     tokenizer,
     contextLength: policy.maxPositions,
-    async sample(options) {
-      const [completion] = await policy.sample({
-        prompts: [options.prompt],
-        groupSize: 1,
-        maxNewTokens: options.maxNewTokens,
-        temperature: options.temperature,
-        stopTokenIds: options.stopTokenIds,
-        seed: options.seed,
-      });
-      return completion!.tokenIds;
-    },
+    sample: (options) => sampleOneReply(policy, options),
     loadWeights: (weights) => policy.setWeights(weights),
     dispose: () => policy.dispose(),
     ...(run.checkpoint === undefined ? {} : { checkpoint: run.checkpoint }),
