@@ -34,6 +34,31 @@ const trustRunModules = booleanFlag({
 });
 
 /** `--resume` takes the config and the model from the run directory: naming either again is refused. */
+/** The flags `train` and `gateway` share that pick the config, the model and the run directory. */
+function runSelection<
+  V extends {
+    config?: string;
+    preset?: unknown;
+    resume?: string;
+    'run-dir'?: string;
+    'runs-root'?: string;
+    name?: string;
+    steps?: number;
+    model?: string;
+  },
+>(values: V) {
+  return {
+    config: values.config,
+    preset: values.preset as V['preset'],
+    resume: values.resume,
+    runDirectory: values['run-dir'],
+    runsRoot: values['runs-root'],
+    name: values.name,
+    steps: values.steps,
+    model: values.model,
+  };
+}
+
 function refuseResumeOverrides(values: { resume?: string; config?: string; model?: string }): void {
   if (values.resume !== undefined && values.config !== undefined)
     throw new UsageError('--resume takes the config from the run directory; drop --config');
@@ -132,15 +157,8 @@ export const trainCommandLine = defineCommand({
       );
     return {
       command: 'train' as const,
-      config: values.config,
-      preset: values.preset,
-      resume: values.resume,
-      runDirectory: values['run-dir'],
-      runsRoot: values['runs-root'],
-      name: values.name,
-      steps: values.steps,
+      ...runSelection(values),
       environment: values.environment,
-      model: values.model,
       console: values.console ? { port: values['console-port'] ?? defaultConsolePort } : undefined,
       dryRun: values['dry-run'],
       trustRunModules: values['trust-run-modules'],
@@ -206,14 +224,7 @@ export const gatewayCommandLine = defineCommand({
     refuseResumeOverrides(values);
     return {
       command: 'gateway' as const,
-      config: values.config,
-      preset: values.preset,
-      resume: values.resume,
-      runDirectory: values['run-dir'],
-      runsRoot: values['runs-root'],
-      name: values.name,
-      steps: values.steps,
-      model: values.model,
+      ...runSelection(values),
       trustRunModules: values['trust-run-modules'],
       host: values.host,
       port: values.port,
