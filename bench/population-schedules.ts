@@ -461,6 +461,11 @@ const allMethods: {
     run: (seed) => withPopulation(seed, erlMutation),
   },
   {
+    name: 'erl-sampled',
+    description: `ERL as above with sampled fitness: every member scored at its own (the learner's) temperature ${config.generation.temperature} on the same fitness seed, ${config.evaluation.episodesPerScenario} episodes`,
+    run: (seed) => withPopulation(seed, { ...erlMutation, fitnessTemperature: 'member' }),
+  },
+  {
     name: 'erl-margin-0',
     description:
       'ERL as above with adoption margin 0: the learner adopts any evolved member with higher fitness',

@@ -85,6 +85,34 @@ describe('the population section of the app config', () => {
       path: 'population.schedule',
       message: expect.stringMatching(/no system prompt/),
     });
+    // ERL scored at the members' own temperatures needs them at the learner's (config) values.
+    expect(
+      issuesOf({
+        population: { schedule: ['erl'], everyEpisodes: 8, fitnessTemperature: 'member' },
+      }),
+    ).toEqual([
+      {
+        path: 'population.initialHyperparameters',
+        message: expect.stringMatching(
+          /is 'sample' with mode 'erl' and fitnessTemperature 'member'/,
+        ),
+      },
+    ]);
+    const sampled = resolveAppConfig({
+      population: {
+        schedule: ['erl'],
+        everyEpisodes: 8,
+        fitnessTemperature: 'member',
+        initialHyperparameters: 'config',
+      },
+    });
+    expect(
+      parsePopulationScheduleOptions(populationScheduleOptions(sampled.population!, 0)),
+    ).toMatchObject({
+      mode: 'erl',
+      fitnessTemperature: 'member',
+      initialHyperparameters: 'config',
+    });
     expect(
       resolveAppConfig({
         environment: { type: 'bandit' },

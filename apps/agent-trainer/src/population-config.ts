@@ -2,6 +2,7 @@ import type { ValidationIssue } from '@cohort/core';
 import {
   type PopulationScheduleOptionsInput,
   PopulationScheduleOptionsSchema,
+  populationScheduleIssues,
 } from '@cohort/trainer';
 import { z } from 'zod';
 
@@ -41,6 +42,7 @@ export const PopulationConfigSchema = z
     adoptionMargin: scheduleFields.adoptionMargin,
     fitnessScenarios: scheduleFields.fitnessScenarios,
     fitness: scheduleFields.fitness,
+    fitnessTemperature: scheduleFields.fitnessTemperature,
     confidence: scheduleFields.confidence,
     hyperparameters: scheduleFields.hyperparameters,
     initialHyperparameters: scheduleFields.initialHyperparameters,
@@ -65,8 +67,10 @@ export type PopulationConfig = z.output<typeof PopulationConfigSchema>;
  * The combinations of a population section that cannot run, each naming its
  * field: `pbt` with `erl`; `prompts` alone (the single learner's prompt
  * evolution is `trainer.evolution`); `prompts` without a system prompt to
- * evolve; a file whose own `trainer.evolution` or `evolution.prompts` would
- * run beside the population, where the population evolves the prompts.
+ * evolve; ERL scored at temperatures the evolved members drew
+ * (`populationScheduleIssues`); a file whose own `trainer.evolution` or
+ * `evolution.prompts` would run beside the population, where the population
+ * evolves the prompts.
  */
 export function populationIssues(options: {
   population: PopulationConfig;
@@ -111,6 +115,16 @@ export function populationIssues(options: {
       message: `is ${options.fileEvolutionEpisodes}, but the single learner's prompt evolution does not run beside a population: set it to 0, and add 'prompts' to population.schedule`,
     });
   }
+  issues.push(
+    ...populationScheduleIssues(
+      {
+        mode: schedule.includes('erl') ? 'erl' : 'pbt',
+        fitnessTemperature: options.population.fitnessTemperature,
+        initialHyperparameters: options.population.initialHyperparameters,
+      },
+      'population.',
+    ),
+  );
   if (options.fileEvolutionPrompts) {
     issues.push({
       path: 'evolution.prompts',

@@ -2,6 +2,7 @@ import { type GenomeKind, promptGenome } from '@cohort/evolution';
 import { initializeBackend, type LlamaModel, type Optimizer, type WeightMap } from '@cohort/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AdapterPopulation, type PopulationMember } from './adapter-population';
+import type { GrpoTrainingOptionsInput } from './grpo-training-options';
 import type { PopulationScheduleOptionsInput } from './population-schedule-options';
 import type { ScenarioLike } from './reward-scoring-stage';
 import { pretrainedBase, sharedParts, trainerConfig } from './test-support/population-fixture';
@@ -12,12 +13,17 @@ const populations: AdapterPopulation<ScenarioLike>[] = [];
 
 async function makePopulation(
   population: PopulationScheduleOptionsInput,
-  extra: { systemPrompt?: string; promptGenome?: GenomeKind<string> } = {},
+  extra: {
+    systemPrompt?: string;
+    promptGenome?: GenomeKind<string>;
+    config?: GrpoTrainingOptionsInput;
+  } = {},
 ) {
+  const { config, ...rest } = extra;
   const result = await AdapterPopulation.create<ScenarioLike>({
-    ...extra,
+    ...rest,
     trainer: sharedParts(baseWeights, models),
-    config: trainerConfig,
+    config: config ?? trainerConfig,
     population: { fitness: 'reward', fitnessScenarios: 1, seed: 2, ...population },
   });
   populations.push(result);
@@ -31,6 +37,21 @@ function optimizerState(member: PopulationMember<ScenarioLike>) {
 function copyOf(weights: WeightMap): Record<string, number[]> {
   return Object.fromEntries(Object.entries(weights).map(([name, t]) => [name, [...t.data]]));
 }
+
+function cloneWeights(weights: WeightMap): WeightMap {
+  return Object.fromEntries(
+    Object.entries(weights).map(([name, t]) => [
+      name,
+      { shape: [...t.shape], data: Float32Array.from(t.data) },
+    ]),
+  );
+}
+
+/** Greedy fitness: every episode answers with the most likely arm, so small adapter changes tie. */
+const greedyConfig = {
+  ...trainerConfig,
+  evaluation: { ...trainerConfig.evaluation, temperature: 0 },
+} satisfies GrpoTrainingOptionsInput;
 
 beforeAll(async () => {
   await initializeBackend({ logger: false });
@@ -172,6 +193,97 @@ describe('AdapterPopulation', () => {
       expect(record.adopted).toBeNull();
       expect(copyOf(population.members[0]!.weights)).toEqual(before[0]!.weights);
     }
+  });
+
+  it("fitnessTemperature 'member' samples each member at its own temperature on the same seed, deterministically", async () => {
+    // Greedy evaluation in the config: 'member' must sample anyway, at each member's temperature.
+    const options = {
+      size: 3,
+      everyEpisodes: 1000,
+      fitnessTemperature: 'member' as const,
+      initialHyperparameters: 'sample' as const,
+    };
+    const population = await makePopulation(options, { config: greedyConfig });
+    const temperatures = population.members.map((member) => member.hyperparameters.temperature!);
+    expect(temperatures[0]).toBe(1);
+    expect(temperatures[1]).not.toBe(1);
+    expect(temperatures[2]).not.toBe(1);
+    const first = await population.evaluateFitness();
+    const again = await population.evaluateFitness();
+    expect(again).toEqual(first);
+    // Each member's score is exactly its own evaluation at its own temperature, on the config's seed.
+    for (const [index, temperature] of temperatures.entries()) {
+      const direct = await population.useMember(index).evaluate({
+        scenarios: population.fitnessScenarios,
+        temperature,
+        emit: false,
+      });
+      expect(first.intervals[index]!.mean).toBe(direct.rewardMean);
+    }
+    // Greedy scoring of the same (untrained, equal) adapters ties; sampling at different temperatures does not.
+    const greedy = await makePopulation(
+      { ...options, fitnessTemperature: 'evaluation' },
+      { config: greedyConfig },
+    );
+    const greedyMeans = (await greedy.evaluateFitness()).intervals.map((interval) => interval.mean);
+    expect(new Set(greedyMeans).size).toBe(1);
+    // (Common random numbers: two temperatures may still draw the same answers from the same uniforms.)
+    expect(new Set(first.intervals.map((interval) => interval.mean)).size).toBeGreaterThan(1);
+    // A second population built with the same seed scores the same.
+    const twin = await makePopulation(options, { config: greedyConfig });
+    expect(await twin.evaluateFitness()).toEqual(first);
+    await expect(
+      makePopulation({ ...options, mode: 'erl' }, { config: greedyConfig }),
+    ).rejects.toThrow(/initialHyperparameters: is 'sample' with mode 'erl'/);
+    await expect(population.useMember(0).evaluate({ temperature: -1 })).rejects.toThrow(
+      /temperature/,
+    );
+  });
+
+  it('ERL with sampled fitness: a tie with the learner does not churn, a truly better member is adopted', async () => {
+    const options = {
+      mode: 'erl' as const,
+      size: 3,
+      everyEpisodes: 1000,
+      adoptionMargin: 0.05,
+      fitnessTemperature: 'member' as const,
+      initialHyperparameters: 'config' as const,
+    };
+    // Tie: every evolved member holds the learner's adapters, so the paired sampled scores are equal.
+    const tied = await makePopulation({ ...options, adoptionMargin: 0 }, { config: greedyConfig });
+    for (const member of tied.members.slice(1))
+      member.weights = cloneWeights(tied.members[0]!.weights);
+    const learnerId = tied.members[0]!.id;
+    const tie = await tied.runGeneration();
+    expect(new Set(tie.members.map((member) => member.fitness.mean)).size).toBe(1);
+    expect(tie.adopted).toBeNull();
+    expect(tied.members[0]!.id).toBe(learnerId);
+
+    // Better: member 2 holds adapters trained (a fast learning rate) towards the high arms; the learner the untrained ones.
+    const trainedConfig = {
+      ...greedyConfig,
+      optimizer: { type: 'adam' as const, learningRate: 0.03 },
+    } satisfies GrpoTrainingOptionsInput;
+    const population = await makePopulation(options, { config: trainedConfig });
+    const untrained = cloneWeights(population.members[0]!.weights);
+    for (let step = 0; step < 12; step++) await population.step();
+    const trained = cloneWeights(population.members[0]!.weights);
+    population.members[0]!.weights = untrained;
+    population.members[2]!.weights = cloneWeights(trained);
+    const betterId = population.members[2]!.id;
+    const record = await population.runGeneration();
+    const [learnerFitness, , betterFitness] = record.members.map((member) => member.fitness.mean);
+    expect(betterFitness!).toBeGreaterThan(learnerFitness! + 0.05);
+    expect(record.adopted).toMatchObject({
+      fromId: betterId,
+      fitness: betterFitness,
+      learnerFitness,
+    });
+    expect(copyOf(population.members[0]!.weights)).toEqual(copyOf(trained));
+    expect(population.members[0]!.lineage.at(-1)).toMatchObject({
+      origin: 'adopted',
+      fromId: betterId,
+    });
   });
 
   it('resumes a population exactly: adapters, optimizer states, hyperparameters, lineage, random streams', async () => {

@@ -215,7 +215,9 @@ function optimizerOf(trainer: GrpoTrainer<ScenarioLike>): Optimizer {
  * Every `everyEpisodes` training episodes of the whole population (boundaries
  * at multiples of E, never drifting) a generation runs: every member's
  * fitness is measured on the same fixed subset of training scenarios with the
- * evaluation seed (greedy by default), with a confidence interval; then
+ * evaluation seed (greedy by default; sampled at each member's own
+ * temperature with `fitnessTemperature: 'member'`), with a confidence
+ * interval; then
  * - `pbt` (Jaderberg et al. 2017): the bottom quantile copies the adapters
  *   and optimizer state of a top member better by more than the adoption
  *   margin, and perturbs its hyperparameters inside their ranges;
@@ -465,15 +467,22 @@ export class AdapterPopulation<S extends ScenarioLike = Scenario> {
 
   /**
    * Every member's fitness on the fixed fitness subset, the same episodes
-   * (scenarios and evaluation seed) for each, with its interval.
+   * (scenarios and evaluation seed) for each, with its interval; at the
+   * evaluation temperature, or with `fitnessTemperature: 'member'` at each
+   * member's own sampling temperature (common random numbers: the same seed
+   * draws every member's episodes, so two members that answer alike score alike).
    */
   async evaluateFitness(): Promise<{ intervals: FitnessInterval[]; episodes: number }> {
     const intervals: FitnessInterval[] = [];
     let episodes = 0;
     for (const [index, member] of this.memberList.entries()) {
-      const metrics = await this.useMember(index).evaluate({
+      const trainer = this.useMember(index);
+      const metrics = await trainer.evaluate({
         scenarios: this.fitnessScenarios,
         ...(member.systemPrompt === undefined ? {} : { systemPrompt: member.systemPrompt }),
+        ...(this.options.fitnessTemperature === 'member'
+          ? { temperature: trainer.config.generation.temperature }
+          : {}),
         emit: false,
       });
       episodes += metrics.episodes;

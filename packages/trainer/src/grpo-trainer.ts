@@ -267,10 +267,19 @@ export class GrpoTrainer<S extends ScenarioLike = Scenario> {
 
   /**
    * Runs the held-out scenarios with a fixed seed (greedy by default), so that
-   * evaluations at different steps are comparable.
+   * evaluations at different steps are comparable. `temperature` replaces
+   * `evaluation.temperature` for this call (a population scores each member
+   * at its own sampling temperature, on the same seed).
+   *
+   * @throws InvalidArgumentError naming `temperature` when it is negative or not finite.
    */
   async evaluate(
-    options: { scenarios?: readonly S[]; systemPrompt?: string; emit?: boolean } = {},
+    options: {
+      scenarios?: readonly S[];
+      systemPrompt?: string;
+      emit?: boolean;
+      temperature?: number;
+    } = {},
   ): Promise<EvaluationMetrics> {
     const systemPrompt = options.systemPrompt ?? this.systemPrompt;
     const { environment } = this.options;
@@ -282,6 +291,14 @@ export class GrpoTrainer<S extends ScenarioLike = Scenario> {
       });
     }
     const { generation, evaluation } = this.config;
+    const temperature = options.temperature ?? evaluation.temperature;
+    if (!Number.isFinite(temperature) || temperature < 0) {
+      throw new InvalidArgumentError({
+        argument: 'temperature',
+        value: temperature,
+        message: 'must be a finite number >= 0 (0: greedy)',
+      });
+    }
     const metrics = await evaluatePolicy({
       policy: this.policy,
       environment,
@@ -291,7 +308,7 @@ export class GrpoTrainer<S extends ScenarioLike = Scenario> {
       generation: rolloutGeneration({
         generation,
         tokenizer: this.policy.tokenizer,
-        temperature: evaluation.temperature,
+        temperature,
       }),
       ...(systemPrompt === undefined ? {} : { systemPrompt }),
       maxSequenceLength: this.config.maxSequenceLength,

@@ -148,6 +148,7 @@ export {
   memberHyperparameterNames,
   PopulationScheduleOptionsSchema,
   parsePopulationScheduleOptions,
+  populationScheduleIssues,
 } from './population-schedule-options';
 export type { CreatePromptEvolutionOptions } from './prompt-evolution';
 export { createPromptEvolution } from './prompt-evolution';

@@ -1,4 +1,4 @@
-import { parseWithSchema } from '@cohort/core';
+import { parseWithSchema, ValidationError, type ValidationIssue } from '@cohort/core';
 import { z } from 'zod';
 
 /** Bounds of one member hyperparameter (see `HyperparameterBounds` in `@cohort/evolution`). */
@@ -76,6 +76,12 @@ export const PopulationScheduleOptionsSchema = z
       .describe(
         "'success': task success rate (Wilson interval); 'reward': mean reward (normal interval).",
       ),
+    fitnessTemperature: z
+      .enum(['evaluation', 'member'])
+      .default('evaluation')
+      .describe(
+        "Temperature of the fitness episodes. 'evaluation': the trainer config's evaluation.temperature for every member (0, greedy, by default; members whose adapters differ a little then pick the same answers and tie). 'member': each member samples at its own temperature (the one it trains with), on the same evaluation seed for every member, so scores stay paired and move with every change of the answer probabilities (as ERL scores its actors by their episode returns; Khadka and Tumer 2018). With mode 'erl' it needs initialHyperparameters 'config': the learner keeps its temperature when it adopts, so a lead from a colder evolved member would not carry over.",
+      ),
     confidence: z.number().gt(0).lt(1).default(0.95).describe('Coverage of the fitness intervals.'),
     quantile: z
       .number()
@@ -135,7 +141,42 @@ export const PopulationScheduleOptionsSchema = z
 export type PopulationScheduleOptions = z.output<typeof PopulationScheduleOptionsSchema>;
 export type PopulationScheduleOptionsInput = z.input<typeof PopulationScheduleOptionsSchema>;
 
+/**
+ * The combinations of valid fields that cannot run together, each naming its
+ * field: ERL members scored at their own temperatures when the evolved
+ * members draw theirs (the learner adopts adapters, not a temperature).
+ */
+export function populationScheduleIssues(
+  options: Pick<
+    PopulationScheduleOptions,
+    'mode' | 'fitnessTemperature' | 'initialHyperparameters'
+  >,
+  prefix = '',
+): ValidationIssue[] {
+  if (
+    options.mode === 'erl' &&
+    options.fitnessTemperature === 'member' &&
+    options.initialHyperparameters === 'sample'
+  ) {
+    return [
+      {
+        path: `${prefix}initialHyperparameters`,
+        message:
+          "is 'sample' with mode 'erl' and fitnessTemperature 'member': evolved members would be scored at drawn temperatures the learner does not sample at after it adopts their adapters; use 'config'",
+      },
+    ];
+  }
+  return [];
+}
+
 /** Validates population schedule options, naming the bad field. */
 export function parsePopulationScheduleOptions(input: unknown): PopulationScheduleOptions {
-  return parseWithSchema(PopulationScheduleOptionsSchema, input, 'population schedule options');
+  const options = parseWithSchema(
+    PopulationScheduleOptionsSchema,
+    input,
+    'population schedule options',
+  );
+  const issues = populationScheduleIssues(options);
+  if (issues.length > 0) throw new ValidationError({ what: 'population schedule options', issues });
+  return options;
 }
