@@ -84,6 +84,8 @@ describe('agent-trainer train with a population of LoRA adapters', () => {
         'policy:',
         '  type: tfjs-lm',
         '  lora: { rank: 2, alpha: 4, targets: [q_proj, v_proj, down_proj] }',
+        // Every member's gradients on the hybrid engine's worker pool (its replicas take each member's adapters).
+        'engine: { learnerWorkers: 2 }',
         'population:',
         '  schedule: [pbt, prompts]',
         '  members: 3',
@@ -99,6 +101,7 @@ describe('agent-trainer train with a population of LoRA adapters', () => {
     const train = await runTrain({ configPath, modelDirectory, runDirectory });
     expect(train.code, train.stderr).toBe(0);
     expect(train.stderr).toContain('population generation 1 (episode 8): fitness 0:');
+    expect(train.stderr).not.toMatch(/learnerWorkers .* is not used|learns in the main thread/);
     expect(train.stderr).toMatch(/population \(pbt \+ prompts, 3 members\): 3 generations/);
     expect(train.stderr).toMatch(/deployed member \d \(member-\d+/);
 

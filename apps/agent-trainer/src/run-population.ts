@@ -18,7 +18,9 @@ import type { TrainerParts } from './training-setup';
  * policy (one frozen base; with the ONNX sampler, members sample through it
  * too), reference, environment, training scenarios and rewards; each member
  * starts from the trainer's system prompt, and `prompts` mutates it with the
- * support-prompt phrases. Undefined for a run without a population.
+ * support-prompt phrases. With `engine.learnerWorkers` (or `learnerShards`)
+ * every member's gradients are computed on the trainer's one learner, whose
+ * replicas take the member's adapters at each step; members still take turns. Undefined for a run without a population.
  */
 export async function createRunPopulation(options: {
   config: AppConfig;
@@ -35,6 +37,8 @@ export async function createRunPopulation(options: {
       environment: parts.environment,
       trainScenarios: parts.trainScenarios,
       rewards: parts.rewards,
+      // engine.learnerWorkers / learnerShards: every member's gradients on the run's one learner.
+      ...(trainer.dataParallel ? { dataParallel: trainer.dataParallel } : {}),
     },
     config: config.trainer,
     ...(trainer.systemPrompt === undefined ? {} : { systemPrompt: trainer.systemPrompt }),
@@ -54,16 +58,6 @@ export function populationWarnings(config: AppConfig, trainer: GrpoTrainer<Scena
   if (!(policy instanceof LlamaPolicy) || policy.model.lora === undefined) {
     warnings.push(
       `population: the policy has no LoRA adapters, so each of the ${config.population.members} members holds a full copy of the trained weights and their optimizer moments`,
-    );
-  }
-  if (config.engine.learnerWorkers > 0) {
-    warnings.push(
-      `population: engine.learnerWorkers ${config.engine.learnerWorkers} is not used; members learn in turn in the main thread`,
-    );
-  }
-  if (config.engine.learnerShards > 1) {
-    warnings.push(
-      `population: engine.learnerShards ${config.engine.learnerShards} is not used; members learn each minibatch in one pass`,
     );
   }
   return warnings;

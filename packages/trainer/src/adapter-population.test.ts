@@ -1,8 +1,20 @@
 import { type GenomeKind, promptGenome } from '@cohort/evolution';
-import { initializeBackend, type LlamaModel, type Optimizer, type WeightMap } from '@cohort/tfjs';
+import {
+  initializeBackend,
+  type LlamaModel,
+  type LlamaPolicy,
+  type Optimizer,
+  type WeightMap,
+} from '@cohort/tfjs';
+import {
+  createDataParallelLearner,
+  type DataParallelLearner,
+  DataParallelWorkerError,
+} from '@cohort/tfjs/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AdapterPopulation, type PopulationMember } from './adapter-population';
 import type { GrpoTrainingOptionsInput } from './grpo-training-options';
+import { policyShardLossModule } from './policy-shard-loss-module';
 import type { PopulationScheduleOptionsInput } from './population-schedule-options';
 import type { ScenarioLike } from './reward-scoring-stage';
 import { pretrainedBase, sharedParts, trainerConfig } from './test-support/population-fixture';
@@ -333,5 +345,82 @@ describe('AdapterPopulation', () => {
     for (const member of population.members) {
       expect(member.trainer.systemPrompt).toBe(member.systemPrompt);
     }
+  });
+});
+
+describe('AdapterPopulation on the hybrid engine worker pool', () => {
+  // Two learners of 2 workers each (start-up is the slow part): the trainer's
+  // shard loss, and the same loss with worker 1 throwing on its second request.
+  let learner: DataParallelLearner;
+  let failing: DataParallelLearner;
+  const populationOptions = {
+    size: 3,
+    everyEpisodes: 8,
+    adoptionMargin: 0,
+    quantile: 0.5,
+  } satisfies PopulationScheduleOptionsInput;
+
+  async function onWorkers(workers: DataParallelLearner) {
+    const trainer = sharedParts(baseWeights, models);
+    const model = (trainer.policy as LlamaPolicy).model;
+    const result = await AdapterPopulation.create<ScenarioLike>({
+      trainer: { ...trainer, dataParallel: { learner: workers, model } },
+      config: trainerConfig,
+      population: { fitness: 'reward', fitnessScenarios: 1, seed: 2, ...populationOptions },
+    });
+    populations.push(result);
+    return result;
+  }
+
+  beforeAll(async () => {
+    const probe = (sharedParts(baseWeights, models).policy as LlamaPolicy).model;
+    const llama = { config: probe.config, lora: probe.lora! };
+    [learner, failing] = await Promise.all([
+      createDataParallelLearner({ llama, lossModule: policyShardLossModule(), workerCount: 2 }),
+      createDataParallelLearner({
+        llama,
+        lossModule: new URL('./test-fixtures/failing-policy-shard-loss.ts', import.meta.url).href,
+        workerCount: 2,
+      }),
+    ]);
+  });
+  afterAll(async () => {
+    await Promise.all([learner?.dispose(), failing?.dispose()]);
+  });
+
+  it('trains every member on the workers bit-identically for a fixed worker count; a throwing worker loses nothing', async () => {
+    // Uninterrupted: 5 steps over 3 members, generations after steps 2 and 4 (4 episodes a step, E = 8).
+    const straight = await onWorkers(learner);
+    for (let step = 0; step < 5; step++) await straight.step();
+    expect(straight.records).toHaveLength(2);
+    const twin = await onWorkers(learner);
+    for (let step = 0; step < 5; step++) await twin.step();
+    expect(twin.getState()).toEqual(straight.getState());
+    // The members' adapters differ (each trained with its own hyperparameters, on the workers).
+    expect(copyOf(straight.members[1]!.weights)).not.toEqual(copyOf(straight.members[2]!.weights));
+
+    // Worker 1 throws on its second request, in member 1's first step (the population's second).
+    const interrupted = await onWorkers(failing);
+    await interrupted.step();
+    const before = interrupted.getState();
+    const error = await interrupted.step().catch((thrown: unknown) => thrown);
+    expect(DataParallelWorkerError.isInstance(error)).toBe(true);
+    expect((error as Error).message).toMatch(/worker 1 was told to fail/);
+    expect(interrupted.getState()).toEqual(before);
+    // Retried, the run goes on exactly as the uninterrupted one.
+    for (let step = 1; step < 5; step++) await interrupted.step();
+    expect(interrupted.getState()).toEqual(straight.getState());
+  });
+
+  it('resumes a population that learns on the workers exactly', async () => {
+    const straight = await onWorkers(learner);
+    for (let step = 0; step < 5; step++) await straight.step();
+    const first = await onWorkers(learner);
+    for (let step = 0; step < 3; step++) await first.step();
+    const saved = JSON.parse(JSON.stringify(first.getState()));
+    const resumed = await onWorkers(learner);
+    resumed.setState(saved);
+    for (let step = 3; step < 5; step++) await resumed.step();
+    expect(resumed.getState()).toEqual(straight.getState());
   });
 });

@@ -445,17 +445,39 @@ export class AdapterPopulation<S extends ScenarioLike = Scenario> {
     };
   }
 
-  /** Trains the next gradient-trained member (in turn) for one step, then runs a generation if one is due. */
+  /**
+   * Trains the next gradient-trained member (in turn) for one step, then runs
+   * a generation if one is due. With the trainer's `dataParallel` learner
+   * (the hybrid engine's worker pool, or a sequential shard learner), each
+   * member's gradients are computed on it: the learner's replicas take the
+   * member's adapters at every step, so the members share one pool.
+   *
+   * A step that throws (a data-parallel worker that threw or died, a reward
+   * that failed) leaves the population as it was before the step: the
+   * member's adapters, optimizer moments, trainer state (step, episodes,
+   * random stream, KL controller) and the turn are put back, and the error is
+   * rethrown; calling `step` again retries the same member's step exactly.
+   */
   async step(): Promise<PopulationStepResult> {
     const trained = this.memberList
       .map((member, index) => (member.gradientTrained ? index : -1))
       .filter((index) => index >= 0);
     const memberIndex = trained[this.cursor % trained.length]!;
-    this.cursor = (this.cursor + 1) % trained.length;
     const member = this.memberList[memberIndex]!;
     const trainer = this.useMember(memberIndex);
     const before = trainer.episodes;
-    const metrics = await trainer.step();
+    const savedTrainer = structuredClone(trainer.getState());
+    const savedOptimizer = optimizerOf(trainer).getState();
+    let metrics: StepMetrics;
+    try {
+      metrics = await trainer.step();
+    } catch (error) {
+      trainer.setState(savedTrainer);
+      optimizerOf(trainer).setState(savedOptimizer);
+      this.shared.policy.setWeights(member.weights);
+      throw error;
+    }
+    this.cursor = (this.cursor + 1) % trained.length;
     member.weights = this.shared.policy.getWeights();
     this.episodeCount += trainer.episodes - before;
     let generation: PopulationGenerationRecord | null = null;

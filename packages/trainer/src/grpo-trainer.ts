@@ -136,6 +136,10 @@ export class GrpoTrainer<S extends ScenarioLike = Scenario> {
   get hasEvaluationScenarios(): boolean {
     return (this.options.evalScenarios?.length ?? 0) > 0;
   }
+  /** The data-parallel (or sequential shard) learner the policy's gradients are computed on, if any. */
+  get dataParallel(): GrpoTrainerOptions<S>['dataParallel'] {
+    return this.options.dataParallel;
+  }
   /** The training scenarios (for fitness sets drawn from them). */
   get trainingScenarios(): readonly S[] {
     return this.options.trainScenarios;
