@@ -41,7 +41,13 @@ export const PopulationConfigSchema = z
     quantile: scheduleFields.quantile,
     adoptionMargin: scheduleFields.adoptionMargin,
     fitnessScenarios: scheduleFields.fitnessScenarios,
-    fitness: scheduleFields.fitness,
+    // The library's 'judge' fitness needs a judge model the app does not build for populations yet.
+    fitness: z
+      .enum(['success', 'reward'])
+      .default('success')
+      .describe(
+        "'success': task success rate (Wilson interval); 'reward': mean reward (normal interval)",
+      ),
     fitnessTemperature: scheduleFields.fitnessTemperature,
     confidence: scheduleFields.confidence,
     hyperparameters: scheduleFields.hyperparameters,

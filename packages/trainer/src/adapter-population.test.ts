@@ -1,3 +1,5 @@
+import type { ChatModel } from '@cohort/core';
+import { createJudgeRanker } from '@cohort/environments';
 import { type GenomeKind, promptGenome } from '@cohort/evolution';
 import {
   initializeBackend,
@@ -345,6 +347,129 @@ describe('AdapterPopulation', () => {
     for (const member of population.members) {
       expect(member.trainer.systemPrompt).toBe(member.systemPrompt);
     }
+  });
+});
+
+/** The arm a trajectory's first answer names (its first digit), or -1. */
+function answeredArm(text: string): number {
+  const digit = /\[assistant\]\s*(\d)/.exec(text)?.[1];
+  return digit === undefined ? -1 : Number(digit);
+}
+
+/**
+ * A judge model for RULER-style ranking: it reads the trajectories of the
+ * prompt and scores each by the arm its answer names (arm / 4; 0 for no arm),
+ * the bandit's order of merit; `garbage` answers prose, as a failing judge.
+ */
+function armJudge(mode: 'arms' | 'garbage', seen: string[][]): ChatModel {
+  return {
+    name: `arm-judge-${mode}`,
+    async complete({ messages }) {
+      const user = messages[1]!.content;
+      const trajectories = [...user.matchAll(/<trajectory id="(\d+)">([\s\S]*?)<\/trajectory>/g)];
+      seen.push(trajectories.map(([, , text]) => text!));
+      if (mode === 'garbage') return 'They all look fine to me.';
+      return JSON.stringify({
+        scores: trajectories.map(([, id, text]) => ({
+          trajectory_id: id,
+          explanation: 'arm',
+          score: Math.max(0, answeredArm(text!)) / 4,
+        })),
+      });
+    },
+  };
+}
+
+describe('AdapterPopulation with judge fitness (RULER-style relative ranking)', () => {
+  const options = {
+    size: 3,
+    everyEpisodes: 1000,
+    fitness: 'judge' as const,
+    fitnessTemperature: 'member' as const,
+    adoptionMargin: 0,
+    quantile: 0.34,
+  };
+
+  async function judged(model: ChatModel) {
+    const result = await AdapterPopulation.create<ScenarioLike>({
+      trainer: sharedParts(baseWeights, models),
+      config: { ...trainerConfig, optimizer: { type: 'adam', learningRate: 0.03 } },
+      population: { fitnessScenarios: 1, seed: 2, ...options },
+      judge: createJudgeRanker({ model, cache: null }),
+    });
+    populations.push(result);
+    return result;
+  }
+
+  it("scores each member by the judge's side-by-side scores of the same fitness episodes", async () => {
+    const seen: string[][] = [];
+    const population = await judged(armJudge('arms', seen));
+    for (let step = 0; step < 6; step++) await population.step();
+    // Independently: every member's own fitness episodes, scored arm / 4 one by one.
+    const expected: number[] = [];
+    for (const [index, member] of population.members.entries()) {
+      let answers: number[] = [];
+      await population.useMember(index).evaluate({
+        scenarios: population.fitnessScenarios,
+        temperature: member.hyperparameters.temperature!,
+        emit: false,
+        onTrajectories: (list) => {
+          answers = list.map((trajectory) => {
+            const reply = trajectory.messages.find((message) => message.role === 'assistant');
+            return Math.max(0, answeredArm(`[assistant] ${reply?.content ?? ''}`)) / 4;
+          });
+        },
+      });
+      expect(answers).toHaveLength(8);
+      expected.push(answers.reduce((sum, value) => sum + value, 0) / answers.length);
+    }
+    const record = await population.runGeneration();
+    // One group per fitness episode (1 scenario x 8 episodes), each holding every member once.
+    expect(record.judged).toEqual({ groups: 8, failed: 0 });
+    expect(seen).toHaveLength(8);
+    for (const group of seen) expect(group).toHaveLength(3);
+    record.members.forEach((member, index) => {
+      expect(member.fitness.mean).toBeCloseTo(expected[index]!, 12);
+      expect(member.fitness.count).toBe(8);
+      expect(member.fitness.method).toBe('normal');
+    });
+    // The members answer differently, so the ranking tells them apart and PBT copies the best into the worst.
+    expect(new Set(expected).size).toBeGreaterThan(1);
+    expect(record.exploits).toHaveLength(1);
+    const best = expected.indexOf(Math.max(...expected));
+    expect(record.exploits[0]!.sourceFitness).toBeCloseTo(expected[best]!, 12);
+  });
+
+  it('a judge that fails every call leaves every member at the same uninformative interval, and nothing is copied', async () => {
+    const population = await judged(armJudge('garbage', []));
+    for (let step = 0; step < 3; step++) await population.step();
+    const ids = population.members.map((member) => member.id);
+    const record = await population.runGeneration();
+    expect(record.judged).toEqual({ groups: 8, failed: 8 });
+    for (const member of record.members) {
+      expect(member.fitness).toMatchObject({ mean: 0, lower: 0, upper: 1, count: 0 });
+    }
+    expect(record.exploits).toEqual([]);
+    expect(population.members.map((member) => member.id)).toEqual(ids);
+  });
+
+  it('refuses judge fitness without a judge, and a judge that would rank nothing', async () => {
+    const trainer = sharedParts(baseWeights, models);
+    await expect(
+      AdapterPopulation.create<ScenarioLike>({
+        trainer,
+        config: trainerConfig,
+        population: { everyEpisodes: 8, fitness: 'judge' },
+      }),
+    ).rejects.toThrow(/judge.*population\.fitness is 'judge'/);
+    await expect(
+      AdapterPopulation.create<ScenarioLike>({
+        trainer,
+        config: trainerConfig,
+        population: { everyEpisodes: 8, fitness: 'reward' },
+        judge: createJudgeRanker({ model: armJudge('arms', []) }),
+      }),
+    ).rejects.toThrow(/judge.*'reward': it would rank nothing/);
   });
 });
 

@@ -3,8 +3,10 @@ import {
   Random,
   type RandomState,
   type Scenario,
+  type Trajectory,
   ValidationError,
 } from '@cohort/core';
+import type { JudgeRanker } from '@cohort/environments';
 import {
   assertHyperparameterSpace,
   clampHyperparameter,
@@ -53,6 +55,8 @@ export interface AdapterPopulationOptions<S extends ScenarioLike = Scenario> {
   population: PopulationScheduleOptionsInput;
   /** Mutation and crossover of prompts (`promptGenome` of `@cohort/evolution`); needed by `evolvePrompts`. */
   promptGenome?: GenomeKind<string>;
+  /** The judge of `fitness: 'judge'` (a `JudgeRanker` of `@cohort/environments`); needed by it, refused without it. */
+  judge?: Pick<JudgeRanker, 'scoreGroup'>;
 }
 
 /** Where a member's current adapters came from. */
@@ -95,6 +99,8 @@ export interface PopulationGenerationRecord {
   episode: number;
   /** Episodes spent on fitness (not counted as training episodes). */
   fitnessEpisodes: number;
+  /** `fitness: 'judge'`: the groups the judge was asked to rank, and how many of its calls failed (those groups count for no member). */
+  judged?: { groups: number; failed: number };
   members: MemberFitnessRecord[];
   /** PBT: members that copied a better one (adapters and optimizer state) and explored. */
   exploits: {
@@ -247,6 +253,7 @@ export class AdapterPopulation<S extends ScenarioLike = Scenario> {
   readonly fitnessScenarios: readonly S[];
   private readonly shared: AdapterPopulationOptions<S>['trainer'];
   private readonly promptGenome: GenomeKind<string> | undefined;
+  private readonly judge: Pick<JudgeRanker, 'scoreGroup'> | undefined;
   private memberList: PopulationMember<S>[] = [];
   private random: Random;
   private episodeCount = 0;
@@ -262,6 +269,7 @@ export class AdapterPopulation<S extends ScenarioLike = Scenario> {
     this.baseConfig = resolveTrainingOptions(options.config ?? {});
     this.shared = options.trainer;
     this.promptGenome = options.promptGenome;
+    this.judge = options.judge;
     this.space = settings.hyperparameters as HyperparameterSpace;
     assertHyperparameterSpace(this.space);
     this.random = new Random(settings.seed).fork('population');
@@ -295,6 +303,16 @@ export class AdapterPopulation<S extends ScenarioLike = Scenario> {
         argument: 'systemPrompt',
         value: options.systemPrompt,
         message: 'population.evolvePrompts needs a starting system prompt',
+      });
+    }
+    if ((settings.fitness === 'judge') !== (options.judge !== undefined)) {
+      throw new InvalidArgumentError({
+        argument: 'judge',
+        value: options.judge === undefined ? undefined : 'a judge',
+        message:
+          settings.fitness === 'judge'
+            ? "is needed when population.fitness is 'judge'"
+            : `is given, but population.fitness is '${settings.fitness}': it would rank nothing`,
       });
     }
     const population = new AdapterPopulation(options, settings);
@@ -494,8 +512,13 @@ export class AdapterPopulation<S extends ScenarioLike = Scenario> {
    * member's own sampling temperature (common random numbers: the same seed
    * draws every member's episodes, so two members that answer alike score alike).
    */
-  async evaluateFitness(): Promise<{ intervals: FitnessInterval[]; episodes: number }> {
+  async evaluateFitness(): Promise<{
+    intervals: FitnessInterval[];
+    episodes: number;
+    judged?: { groups: number; failed: number };
+  }> {
     const intervals: FitnessInterval[] = [];
+    const trajectories: (readonly Trajectory[])[] = [];
     let episodes = 0;
     for (const [index, member] of this.memberList.entries()) {
       const trainer = this.useMember(index);
@@ -505,9 +528,11 @@ export class AdapterPopulation<S extends ScenarioLike = Scenario> {
         ...(this.options.fitnessTemperature === 'member'
           ? { temperature: trainer.config.generation.temperature }
           : {}),
+        ...(this.judge ? { onTrajectories: (list) => trajectories.push(list) } : {}),
         emit: false,
       });
       episodes += metrics.episodes;
+      if (this.judge) continue;
       intervals.push(
         this.options.fitness === 'success'
           ? fitnessInterval({
@@ -523,17 +548,75 @@ export class AdapterPopulation<S extends ScenarioLike = Scenario> {
             }),
       );
     }
+    if (this.judge) return { ...(await this.judgeFitness(this.judge, trajectories)), episodes };
     return { intervals, episodes };
+  }
+
+  /**
+   * RULER-style fitness: fitness episode `e` of every member (the same
+   * scenario and seed) forms one group the judge scores side by side, shown
+   * in an order shuffled per group (from the population seed, the generation
+   * and `e`, so a judge's position bias favours no member); a member's
+   * fitness is the mean of its scores. A failed judge call scores its group
+   * for no member; when every call failed, every member gets the same
+   * uninformative interval [0, 1] (count 0), a tie that changes nothing.
+   */
+  private async judgeFitness(
+    judge: Pick<JudgeRanker, 'scoreGroup'>,
+    trajectories: (readonly Trajectory[])[],
+  ): Promise<{ intervals: FitnessInterval[]; judged: { groups: number; failed: number } }> {
+    const size = this.memberList.length;
+    const groups = Math.min(...trajectories.map((list) => list.length));
+    const scores: number[][] = Array.from({ length: size }, () => []);
+    let failed = 0;
+    for (let episode = 0; episode < groups; episode++) {
+      const order = new Random(this.options.seed)
+        .fork(`judge-${this.generationCount + 1}-${episode}`)
+        .shuffle(Array.from({ length: size }, (_, index) => index));
+      const result = await judge.scoreGroup({
+        groupId: `population-generation-${this.generationCount + 1}-episode-${episode}`,
+        trajectories: order.map((member) => ({
+          id: `member-${member}`,
+          messages: trajectories[member]![episode]!.messages,
+        })),
+      });
+      if (result.scores.some((score) => score === null)) {
+        failed++;
+        continue;
+      }
+      for (const [position, member] of order.entries()) {
+        scores[member]!.push(result.scores[position]!);
+      }
+    }
+    const { confidence } = this.options;
+    const intervals = scores.map((list): FitnessInterval => {
+      if (list.length === 0) {
+        return { mean: 0, lower: 0, upper: 1, count: 0, confidence, method: 'normal' };
+      }
+      const mean = list.reduce((sum, value) => sum + value, 0) / list.length;
+      const variance =
+        list.length < 2
+          ? 0
+          : list.reduce((sum, value) => sum + (value - mean) ** 2, 0) / (list.length - 1);
+      return fitnessInterval({
+        mean,
+        count: list.length,
+        standardDeviation: Math.sqrt(variance),
+        confidence,
+      });
+    });
+    return { intervals, judged: { groups, failed } };
   }
 
   /** Runs one generation now (normally {@link step} does, every E episodes). */
   async runGeneration(): Promise<PopulationGenerationRecord> {
-    const { intervals, episodes } = await this.evaluateFitness();
+    const { intervals, episodes, judged } = await this.evaluateFitness();
     this.generationCount++;
     const record: PopulationGenerationRecord = {
       generation: this.generationCount,
       episode: this.episodeCount,
       fitnessEpisodes: episodes,
+      ...(judged ? { judged } : {}),
       members: this.memberList.map((member, index) => ({
         index,
         id: member.id,

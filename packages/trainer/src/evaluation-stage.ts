@@ -1,4 +1,4 @@
-import { type Environment, InvalidArgumentError } from '@cohort/core';
+import { type Environment, InvalidArgumentError, type Trajectory } from '@cohort/core';
 import type { GrpoTrainingOptions } from './grpo-training-options';
 import type { ScenarioLike, WeightedReward } from './reward-scoring-stage';
 import { type RolloutOptions, rolloutGroups } from './rollout';
@@ -28,6 +28,8 @@ export async function evaluatePolicy<S extends ScenarioLike>(options: {
   maxSequenceLength: number;
   /** Steps taken so far, for the metrics and trajectory ids. */
   step: number;
+  /** Receives every evaluation trajectory, scenario by scenario in order, each scenario's episodes in seed order. */
+  onTrajectories?: (trajectories: readonly Trajectory[]) => void;
 }): Promise<EvaluationMetrics> {
   const { evaluation } = options;
   const scenarios =
@@ -54,6 +56,7 @@ export async function evaluatePolicy<S extends ScenarioLike>(options: {
     label: `eval${options.step}`,
   });
   const trajectories = result.groups.flatMap((group) => group.trajectories);
+  options.onTrajectories?.(trajectories);
   const figures = trajectoryFigures(trajectories);
   return {
     step: options.step,

@@ -6,6 +6,7 @@ import {
   Random,
   type ReferenceModel,
   type Scenario,
+  type Trajectory,
 } from '@cohort/core';
 import { createKlController, type KlController } from '@cohort/kl';
 import type * as tf from '@tensorflow/tfjs';
@@ -283,6 +284,8 @@ export class GrpoTrainer<S extends ScenarioLike = Scenario> {
       systemPrompt?: string;
       emit?: boolean;
       temperature?: number;
+      /** Receives every evaluation trajectory (for a judge that ranks them). */
+      onTrajectories?: (trajectories: readonly Trajectory[]) => void;
     } = {},
   ): Promise<EvaluationMetrics> {
     const systemPrompt = options.systemPrompt ?? this.systemPrompt;
@@ -317,6 +320,7 @@ export class GrpoTrainer<S extends ScenarioLike = Scenario> {
       ...(systemPrompt === undefined ? {} : { systemPrompt }),
       maxSequenceLength: this.config.maxSequenceLength,
       step: this.stepIndex,
+      ...(options.onTrajectories ? { onTrajectories: options.onTrajectories } : {}),
     });
     if (options.emit ?? true) this.emit({ type: 'evaluation', metrics });
     return metrics;

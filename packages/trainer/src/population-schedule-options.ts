@@ -71,10 +71,10 @@ export const PopulationScheduleOptionsSchema = z
         'Training scenarios in the fixed fitness subset, drawn once; every member is scored on the same scenarios with the evaluation seed.',
       ),
     fitness: z
-      .enum(['success', 'reward'])
+      .enum(['success', 'reward', 'judge'])
       .default('success')
       .describe(
-        "'success': task success rate (Wilson interval); 'reward': mean reward (normal interval).",
+        "'success': task success rate (Wilson interval); 'reward': mean reward (normal interval); 'judge': relative ranking by a judge model (RULER): each fitness episode's trajectories of all members (same scenario, same seed) are one group the judge scores side by side in [0, 1], in an order shuffled per group; fitness is a member's mean score (normal interval). Needs a judge.",
       ),
     fitnessTemperature: z
       .enum(['evaluation', 'member'])
