@@ -42,6 +42,7 @@ import {
   parsePopulationScheduleOptions,
 } from './population-schedule-options';
 import type { ScenarioLike } from './reward-scoring-stage';
+import { summarize } from './statistics';
 import type { StepMetrics } from './step-metrics';
 
 /** Options of {@link AdapterPopulation.create}. */
@@ -593,17 +594,9 @@ export class AdapterPopulation<S extends ScenarioLike = Scenario> {
       if (list.length === 0) {
         return { mean: 0, lower: 0, upper: 1, count: 0, confidence, method: 'normal' };
       }
-      const mean = list.reduce((sum, value) => sum + value, 0) / list.length;
-      const variance =
-        list.length < 2
-          ? 0
-          : list.reduce((sum, value) => sum + (value - mean) ** 2, 0) / (list.length - 1);
-      return fitnessInterval({
-        mean,
-        count: list.length,
-        standardDeviation: Math.sqrt(variance),
-        confidence,
-      });
+      // The same statistics as 'reward' fitness (the evaluation's mean and standard deviation).
+      const { mean, std } = summarize(list);
+      return fitnessInterval({ mean, count: list.length, standardDeviation: std, confidence });
     });
     return { intervals, judged: { groups, failed } };
   }
