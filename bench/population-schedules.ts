@@ -26,6 +26,14 @@
  * compared with GRPO alone from the same starting system prompt
  * (`grpo-prompted`); its deployed policy is scored under the prompt it ends with.
  *
+ * ERL's fitness is greedy by default, so an evolved member whose mutation
+ * does not change the most likely arm ties with the learner (and ties go to
+ * the learner); `erl-sampled` scores every member by sampled episodes at its
+ * own temperature on the same fitness seed (`fitnessTemperature: 'member'`),
+ * so probability shifts show. `grpo-equal-interactions` gives GRPO as many
+ * extra training episodes as ERL spends on fitness, since those sampled
+ * fitness episodes also see the current phase of the bandit.
+ *
  * ERL is run twice: at the margin 0.05 of the other arms, and with margin 0
  * (`erl-margin-0`), with the largest fitness lead an evolved member ever had
  * over the learner recorded per seed, to tell a strict margin from a weak
@@ -298,7 +306,11 @@ function parts(seed: number) {
   };
 }
 
-async function grpoAlone(seed: number, systemPrompt?: string): Promise<Outcome> {
+/** ERL's fitness episodes over a run: a generation every everyEpisodes, 4 members, each on the fitness seed's episodes. */
+const erlFitnessEpisodes =
+  (budget / setup.everyEpisodes) * 4 * config.evaluation.episodesPerScenario;
+
+async function grpoAlone(seed: number, systemPrompt?: string, extraEpisodes = 0): Promise<Outcome> {
   const started = performance.now();
   const { armProbabilities, dispose, setPhase, shared } = parts(seed);
   const trainer = new GrpoTrainer({
@@ -306,7 +318,7 @@ async function grpoAlone(seed: number, systemPrompt?: string): Promise<Outcome> 
     config: { ...config, seed },
     ...(systemPrompt === undefined ? {} : { systemPrompt }),
   });
-  while (trainer.episodes < budget) {
+  while (trainer.episodes < budget + extraEpisodes) {
     setPhase(trainer.episodes);
     await trainer.step();
   }
@@ -448,6 +460,11 @@ const allMethods: {
     name: 'grpo',
     description: `GRPO alone, Adam lr ${config.optimizer.learningRate}, KL ${config.kl.controller.coefficient}, clip 0.2`,
     run: grpoAlone,
+  },
+  {
+    name: 'grpo-equal-interactions',
+    description: `GRPO alone trained on ${erlFitnessEpisodes} more episodes (in the final phase): as many environment interactions as ERL spends on training plus fitness`,
+    run: (seed) => grpoAlone(seed, undefined, erlFitnessEpisodes),
   },
   {
     name: 'pbt-4',
