@@ -473,6 +473,12 @@ const allMethods: {
     run: (seed) => withPopulation(seed, { mode: 'pbt' }),
   },
   {
+    name: 'pbt-4-sampled',
+    description:
+      "PBT as above with sampled fitness: every member scored at its own temperature on the same fitness seed (fitnessTemperature: 'member')",
+    run: (seed) => withPopulation(seed, { mode: 'pbt', fitnessTemperature: 'member' }),
+  },
+  {
     name: 'erl',
     description: `ERL-style: 1 GRPO learner (GRPO config) + 3 members evolved by Gaussian mutation of the ${policyKind === 'llama' ? 'adapters' : 'logits'} (sd ${setup.mutation.mutationStandardDeviation}, gene probability ${setup.mutation.geneProbability}); learner injected for the worst, adopts the best when better by 0.05`,
     run: (seed) => withPopulation(seed, erlMutation),
