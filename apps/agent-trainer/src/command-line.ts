@@ -441,6 +441,18 @@ export const sftCommandLine = defineCommand({
       description:
         "llama only: the tokens the loss is on: the agent's, or all (more copying examples per dialogue)",
     }),
+    'copy-curriculum-steps': integerFlag({
+      minimum: 0,
+      defaultText: 'llama 0',
+      description:
+        'llama only: steps of synthetic copies first (a fresh order id stated in a window of a dialogue and written back, the loss on its digits), 16 per step',
+    }),
+    'copy-warmup-steps': integerFlag({
+      minimum: 0,
+      defaultText: 'llama 800',
+      description:
+        'llama only: steps on the copy fragments alone (the loss on the copied tokens) before the dialogues',
+    }),
     'probe-every': integerFlag({
       minimum: 1,
       defaultText: 'none',
@@ -462,6 +474,8 @@ export const sftCommandLine = defineCommand({
     learningRate: values['learning-rate'],
     probeEvery: values['probe-every'],
     lossOn: values['loss-on'],
+    copyCurriculumSteps: values['copy-curriculum-steps'],
+    copyWarmupSteps: values['copy-warmup-steps'],
   }),
 });
 

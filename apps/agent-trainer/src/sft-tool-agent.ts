@@ -13,6 +13,7 @@ import {
   trainBpeTokenizer,
 } from '@cohort/tfjs';
 import { exportLlamaForTransformersJs, saveLlamaModel } from '@cohort/tfjs/node';
+import { copyCurriculumExample, copyCurriculumPieces } from './copy-curriculum';
 import { copyFragments } from './copy-fragments';
 import { copyNats, copyTargets } from './copy-metric';
 import { type EvaluatedConversation, evaluateModel } from './evaluate-model';
@@ -28,6 +29,9 @@ import { writeTrainingRecord } from './training-record';
  * 302 tokens of system prompt), so that the ids to copy are close together.
  */
 export const toolAgentToolPrompt = 'signatures' as const;
+
+/** Dialogues the byte-level BPE tokenizer learns its merges on (the first ones drawn). */
+const tokenizerDialogues = 1400;
 
 /** Held-out reference dialogues whose copied tokens the probe scores. */
 const copyProbeDialogues = 8;
@@ -69,6 +73,16 @@ export interface ToolAgentSftOptions
    * nats.
    */
   copyWarmupSteps?: number;
+  /**
+   * Steps of the synthetic copy curriculum ({@link copyCurriculumExample}:
+   * a fresh order id stated inside a window of a real dialogue and written
+   * back, the loss on the copied digits), run first, in batches of
+   * `copyCurriculumBatchSize` (default 16). Default 0.
+   */
+  copyCurriculumSteps?: number;
+  copyCurriculumBatchSize?: number;
+  /** Write the model (Hugging Face folder and ONNX) to `<dir>/step-<N>` at every probe, to pick a checkpoint of a long run. */
+  probeSaveDir?: string;
   /**
    * Rename every customer of the training tasks to random letters (default
    * true; see {@link withRandomCustomers}), so names are copied, not recalled.
@@ -140,6 +154,8 @@ export interface ToolAgentSftResult {
   copyFragments: number;
   /** Steps on the copy fragments alone before `steps` (the whole run is their sum). */
   copyWarmupSteps: number;
+  /** Steps of the synthetic copy curriculum before everything else. */
+  copyCurriculumSteps: number;
   /** Dialogues of the training data that end in task success (the rest hold a mistake). */
   successfulDialogues: number;
   vocabSize: number;
@@ -233,6 +249,8 @@ export async function trainToolAgent(options: ToolAgentSftOptions): Promise<Tool
   const degradedFraction = options.degradedFraction ?? 0.1;
   const singleOrderFraction = options.singleOrderFraction ?? 0.5;
   const copyWarmupSteps = options.copyWarmupSteps ?? 800;
+  const curriculumSteps = options.copyCurriculumSteps ?? 0;
+  const curriculumBatchSize = options.copyCurriculumBatchSize ?? 16;
   const randomCustomers = options.randomCustomers ?? true;
   const backend = await initializeBackend({ logger: false });
   log(`backend ${backend.backend}`);
@@ -271,7 +289,10 @@ export async function trainToolAgent(options: ToolAgentSftOptions): Promise<Tool
   );
 
   const tokenizer: BpeTokenizer = trainBpeTokenizer({
-    texts: dialogues.flatMap((dialogue) => dialogue.map((message) => message.content)),
+    // The first dialogues are enough to learn the merges, and keep the tokenizer the same however many tasks are drawn.
+    texts: dialogues
+      .slice(0, tokenizerDialogues)
+      .flatMap((dialogue) => dialogue.map((message) => message.content)),
     vocabSize: options.vocabSize ?? 1024,
     // Held-out order ids, emails and amounts are unseen strings: one token per digit lets the model copy them.
     individualDigits: true,
@@ -372,19 +393,29 @@ export async function trainToolAgent(options: ToolAgentSftOptions): Promise<Tool
       `probe at step ${step}: ${copyLine}; success ${successRate.toFixed(2)} on ${tasks} held-out tasks, ${malformedToolCalls}/${toolCalls} tool calls malformed, ${inventedOrderIds} invented order ids`,
     );
   };
-  const totalSteps = copyWarmupSteps + steps;
+  const totalSteps = curriculumSteps + copyWarmupSteps + steps;
+  const saveModel = async (out: string) => {
+    const tokenizerFiles = tokenizer.toFiles();
+    await saveLlamaModel(out, model, { dtype: 'F16', extraFiles: tokenizerFiles });
+    await exportLlamaForTransformersJs(out, { model, tokenizer, tokenizerFiles });
+  };
+  const probeAndSave = async (step: number) => {
+    await runProbe(step);
+    if (options.probeSaveDir) await saveModel(`${options.probeSaveDir}/step-${step}`);
+  };
   // One phase of the loop, its steps numbered after `offset` earlier ones.
   const phase = (
     phaseExamples: typeof examples,
     phaseSteps: number,
     offset: number,
+    phaseBatchSize = batchSize,
   ): ReturnType<typeof trainOnAssistantTokens> =>
     trainOnAssistantTokens({
       model,
       examples: phaseExamples,
       padTokenId: tokenizer.padTokenId,
       steps: phaseSteps,
-      batchSize,
+      batchSize: phaseBatchSize,
       seed: options.seed,
       learningRate,
       started,
@@ -396,9 +427,30 @@ export async function trainToolAgent(options: ToolAgentSftOptions): Promise<Tool
           }
         : {}),
       ...(probeEvery > 0
-        ? { probe: { every: probeEvery, run: (step: number) => runProbe(step + offset) } }
+        ? { probe: { every: probeEvery, run: (step: number) => probeAndSave(step + offset) } }
         : {}),
     });
+  const phases: { initialLoss: number; lossHistory: { step: number; loss: number }[] }[] = [];
+  const offsetHistory = (
+    result: Awaited<ReturnType<typeof trainOnAssistantTokens>>,
+    offset: number,
+  ) => {
+    phases.push({
+      initialLoss: result.initialLoss,
+      lossHistory: result.lossHistory.map((entry) => ({ ...entry, step: entry.step + offset })),
+    });
+  };
+  // Phase 0: the synthetic copy curriculum, a fresh id in every sequence.
+  if (curriculumSteps > 0) {
+    const pieces = copyCurriculumPieces(tokenizer);
+    const texts = examples.slice(0, dialogues.length).map((example) => example.tokenIds);
+    const curriculumRandom = random.fork('copy-curriculum');
+    const curriculum = Array.from({ length: curriculumSteps * curriculumBatchSize }, () =>
+      copyCurriculumExample(pieces, texts, curriculumRandom),
+    );
+    offsetHistory(await phase(curriculum, curriculumSteps, 0, curriculumBatchSize), 0);
+    log(`copy curriculum done: ${curriculumSteps} steps of ${curriculumBatchSize} fresh copies`);
+  }
   // Phase 1: the copy fragments alone, the loss on the copied tokens only.
   const warmupExamples = fragments
     .map((fragment) => copyTargets(fragment, tokenizer))
@@ -408,22 +460,16 @@ export async function trainToolAgent(options: ToolAgentSftOptions): Promise<Tool
       return { tokenIds, lossMask };
     })
     .filter((example) => example.lossMask.some((value) => value === 1));
-  const warmup =
-    copyWarmupSteps > 0 && warmupExamples.length > 0
-      ? await phase(warmupExamples, copyWarmupSteps, 0)
-      : undefined;
-  if (warmup)
+  if (copyWarmupSteps > 0 && warmupExamples.length > 0) {
+    offsetHistory(await phase(warmupExamples, copyWarmupSteps, curriculumSteps), curriculumSteps);
     log(`copy warm-up done: ${copyWarmupSteps} steps on ${warmupExamples.length} fragments`);
-  const main = await phase(examples, steps, copyWarmupSteps);
-  const initialLoss = warmup?.initialLoss ?? main.initialLoss;
-  const lossHistory = [
-    ...(warmup?.lossHistory ?? []),
-    ...main.lossHistory.map((entry) => ({ ...entry, step: entry.step + copyWarmupSteps })),
-  ];
+  }
+  const mainOffset = curriculumSteps + copyWarmupSteps;
+  offsetHistory(await phase(examples, steps, mainOffset), mainOffset);
+  const initialLoss = phases[0]!.initialLoss;
+  const lossHistory = phases.flatMap((entry) => entry.lossHistory);
 
-  const tokenizerFiles = tokenizer.toFiles();
-  await saveLlamaModel(options.out, model, { dtype: 'F16', extraFiles: tokenizerFiles });
-  await exportLlamaForTransformersJs(options.out, { model, tokenizer, tokenizerFiles });
+  await saveModel(options.out);
   log(`wrote ${options.out} (Hugging Face layout in fp16 and onnx/model.onnx)`);
 
   let heldOut: ToolAgentSftResult['heldOut'];
@@ -452,6 +498,7 @@ export async function trainToolAgent(options: ToolAgentSftOptions): Promise<Tool
       singleOrderTasks,
       copyFragments: fragments.length,
       copyWarmupSteps,
+      copyCurriculumSteps: curriculumSteps,
       // Both mistakes end the task unsolved (the customer leaves, or is not told the facts).
       successfulDialogues: dialogues.length - mistakes.size,
       vocabSize: tokenizer.vocabSize,

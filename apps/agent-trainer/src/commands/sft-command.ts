@@ -26,6 +26,8 @@ export async function sftCommand(command: SftCommand, io: CliIo): Promise<ExitCo
     '--learning-rate': command.learningRate,
     '--probe-every': command.probeEvery,
     '--loss-on': command.lossOn,
+    '--copy-curriculum-steps': command.copyCurriculumSteps,
+    '--copy-warmup-steps': command.copyWarmupSteps,
   };
   const refused = Object.entries(llamaOnly).find(([, value]) => value !== undefined);
   if (!llama && refused)
@@ -73,6 +75,12 @@ export async function sftCommand(command: SftCommand, io: CliIo): Promise<ExitCo
         ...(command.learningRate !== undefined ? { learningRate: command.learningRate } : {}),
         ...(command.probeEvery !== undefined ? { probeEvery: command.probeEvery } : {}),
         ...(command.lossOn !== undefined ? { lossOn: command.lossOn } : {}),
+        ...(command.copyCurriculumSteps !== undefined
+          ? { copyCurriculumSteps: command.copyCurriculumSteps }
+          : {}),
+        ...(command.copyWarmupSteps !== undefined
+          ? { copyWarmupSteps: command.copyWarmupSteps }
+          : {}),
         model: {
           ...(command.hiddenSize !== undefined
             ? {
