@@ -17,11 +17,11 @@
  *
  * Run: pnpm exec tsx --conditions=@cohort/source bench/start-modes.ts [--steps 100] [--rounds 1] [--modes source,built,built-shards2] [--together] [--out start-modes]
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { loadavg } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { timedNodeRun } from './timed-run';
 
 function argument(name: string, fallback: string): string {
   const index = process.argv.indexOf(name);
@@ -88,7 +88,7 @@ interface RunResult {
   tail?: string;
 }
 
-function run(mode: Mode, round: number): Promise<RunResult> {
+async function run(mode: Mode, round: number): Promise<RunResult> {
   const scratch = `/tmp/cohort-start-modes-${process.pid}-${mode}-${round}`;
   rmSync(scratch, { recursive: true, force: true });
   mkdirSync(scratch, { recursive: true });
@@ -99,14 +99,8 @@ function run(mode: Mode, round: number): Promise<RunResult> {
     configArgs.push('--config', path.join(scratch, 'config.yaml'));
   }
   const runDirectory = path.join(scratch, 'run');
-  const started = performance.now();
-  const loads: number[] = [];
-  const sampler = setInterval(() => loads.push(loadavg()[0]!), 5000);
-  const child = spawn(
-    '/usr/bin/time',
+  const timed = await timedNodeRun(
     [
-      '-v',
-      process.execPath,
       ...definition.args,
       'train',
       ...configArgs,
@@ -115,44 +109,30 @@ function run(mode: Mode, round: number): Promise<RunResult> {
       '--run-dir',
       runDirectory,
     ],
-    { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] },
+    root,
   );
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk: Buffer) => {
-    stdout += chunk;
-  });
-  child.stderr.on('data', (chunk: Buffer) => {
-    stderr += chunk;
-  });
-  return new Promise((resolve) => {
-    child.on('exit', (code) => {
-      clearInterval(sampler);
-      const rss = /Maximum resident set size \(kbytes\): (\d+)/.exec(stderr);
-      const result: RunResult = {
-        mode,
-        round,
-        wallSeconds: (performance.now() - started) / 1000,
-        maxRssMegabytes: rss ? Number(rss[1]) / 1024 : Number.NaN,
-        loadAverage: loads.length ? loads.reduce((a, b) => a + b, 0) / loads.length : loadavg()[0]!,
-        exitCode: code,
-      };
-      try {
-        const summary = JSON.parse(readFileSync(path.join(runDirectory, 'summary.json'), 'utf8'));
-        const pick = (evaluation: Evaluation): Evaluation => ({
-          rewardMean: evaluation.rewardMean,
-          successRate: evaluation.successRate,
-          episodes: evaluation.episodes,
-        });
-        result.before = pick(summary.evaluationBefore);
-        result.after = pick(summary.evaluationAfter);
-      } catch {
-        result.tail = `${stdout}\n${stderr}`.split('\n').slice(-20).join('\n');
-      }
-      rmSync(scratch, { recursive: true, force: true });
-      resolve(result);
+  const result: RunResult = {
+    mode,
+    round,
+    wallSeconds: timed.wallSeconds,
+    maxRssMegabytes: timed.maxRssMegabytes,
+    loadAverage: timed.loadAverage,
+    exitCode: timed.exitCode,
+  };
+  try {
+    const summary = JSON.parse(readFileSync(path.join(runDirectory, 'summary.json'), 'utf8'));
+    const pick = (evaluation: Evaluation): Evaluation => ({
+      rewardMean: evaluation.rewardMean,
+      successRate: evaluation.successRate,
+      episodes: evaluation.episodes,
     });
-  });
+    result.before = pick(summary.evaluationBefore);
+    result.after = pick(summary.evaluationAfter);
+  } catch {
+    result.tail = `${timed.stdout}\n${timed.stderr}`.split('\n').slice(-20).join('\n');
+  }
+  rmSync(scratch, { recursive: true, force: true });
+  return result;
 }
 
 const buildStarted = performance.now();
