@@ -61,7 +61,7 @@ export function populationWarnings(config: AppConfig, trainer: GrpoTrainer<Scena
       `population: engine.learnerWorkers ${config.engine.learnerWorkers} is not used; members learn in turn in the main thread`,
     );
   }
-  if (config.engine.learnerShards > 1) {
+  if ((config.engine.learnerShards ?? 1) > 1) {
     warnings.push(
       `population: engine.learnerShards ${config.engine.learnerShards} is not used; members learn each minibatch in one pass`,
     );
