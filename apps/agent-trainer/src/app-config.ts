@@ -374,7 +374,7 @@ export const EngineConfigSchema = z
       .max(1024)
       .optional()
       .describe(
-        "Contiguous shards each minibatch is split into in the main thread, their gradients computed one after another and summed: the same update (bit-identical to that many learnerWorkers) with only one shard of activations in memory, to bound the peak (1: one pass). Default: 4 for a tfjs-lm policy that learns in the main thread (no learnerWorkers, no population), which cuts the default 100-step run's peak RSS from 560 to 410 MB at no measured cost in time; else 1. Same conditions as learnerWorkers; cannot be combined with learnerWorkers, which already split the minibatch.",
+        "Contiguous shards each minibatch is split into in the main thread, their gradients computed one after another and summed: the same update (bit-identical to that many learnerWorkers) with only one shard of activations in memory, to bound the peak (1: one pass). Default: 4 for a tfjs-lm policy that learns in the main thread (no learnerWorkers, no population), which cuts the default 100-step run's peak RSS from 560 to 410 MB at 0.95-1.09x the wall time (bench/start-modes.ts); else 1. Same conditions as learnerWorkers; cannot be combined with learnerWorkers, which already split the minibatch.",
       ),
   })
   .strict()
