@@ -10,12 +10,11 @@
  *
  * Run: pnpm exec tsx --conditions=@cohort/source bench/default-run.ts [--base <commit>] [--steps 100] [--rounds 1] [--sequential]
  */
-import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { loadavg } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { prepareBaseTree, resolveCommit } from './base-tree';
+import { timedNodeRun } from './timed-run';
 
 function argument(name: string, fallback: string): string {
   const index = process.argv.indexOf(name);
@@ -37,17 +36,11 @@ interface RunResult {
   summary: string;
 }
 
-function run(label: string, tree: string): Promise<RunResult> {
+async function run(label: string, tree: string): Promise<RunResult> {
   const runDirectory = `/tmp/cohort-default-run-${process.pid}-${label.replace(/\W+/g, '-')}`;
   rmSync(runDirectory, { recursive: true, force: true });
-  const started = performance.now();
-  const loads: number[] = [];
-  const sampler = setInterval(() => loads.push(loadavg()[0]!), 5000);
-  const child = spawn(
-    '/usr/bin/time',
+  const timed = await timedNodeRun(
     [
-      '-v',
-      process.execPath,
       '--conditions=@cohort/source',
       '--import',
       'tsx',
@@ -58,35 +51,21 @@ function run(label: string, tree: string): Promise<RunResult> {
       '--run-dir',
       runDirectory,
     ],
-    { cwd: tree, stdio: ['ignore', 'pipe', 'pipe'] },
+    tree,
   );
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk: Buffer) => {
-    stdout += chunk;
-  });
-  child.stderr.on('data', (chunk: Buffer) => {
-    stderr += chunk;
-  });
-  return new Promise((resolve) => {
-    child.on('exit', (code) => {
-      clearInterval(sampler);
-      const rss = /Maximum resident set size \(kbytes\): (\d+)/.exec(stderr);
-      let summary = stdout.split('\n').slice(-12).join('\n');
-      try {
-        summary = readFileSync(path.join(runDirectory, 'summary.json'), 'utf8');
-      } catch {}
-      rmSync(runDirectory, { recursive: true, force: true });
-      resolve({
-        label,
-        wallSeconds: (performance.now() - started) / 1000,
-        maxRssMegabytes: rss ? Number(rss[1]) / 1024 : Number.NaN,
-        loadAverage: loads.length ? loads.reduce((a, b) => a + b, 0) / loads.length : loadavg()[0]!,
-        exitCode: code,
-        summary,
-      });
-    });
-  });
+  let summary = timed.stdout.split('\n').slice(-12).join('\n');
+  try {
+    summary = readFileSync(path.join(runDirectory, 'summary.json'), 'utf8');
+  } catch {}
+  rmSync(runDirectory, { recursive: true, force: true });
+  return {
+    label,
+    wallSeconds: timed.wallSeconds,
+    maxRssMegabytes: timed.maxRssMegabytes,
+    loadAverage: timed.loadAverage,
+    exitCode: timed.exitCode,
+    summary,
+  };
 }
 
 const baseRoot = prepareBaseTree(root, baseCommit);

@@ -97,13 +97,25 @@ async function publishedPackages(): Promise<Omit<PublishedPackage, 'tarball'>[]>
   return found;
 }
 
-/** A two-step training config over the user's environment and reward modules. */
-function trainConfig(options: { name: string; environment: string; reward: string }): string {
+/**
+ * A two-step training config over the user's environment and reward modules
+ * (the default run's without them), with `lines` added at the top level.
+ */
+function trainConfig(options: {
+  name: string;
+  environment?: string;
+  reward?: string;
+  lines?: string[];
+}): string {
   return [
     `name: ${options.name}`,
-    `environment: { type: module, module: ${JSON.stringify(options.environment)} }`,
-    'rewards:',
-    `  - { type: module, weight: 1, module: ${JSON.stringify(options.reward)} }`,
+    ...(options.environment === undefined
+      ? []
+      : [`environment: { type: module, module: ${JSON.stringify(options.environment)} }`]),
+    ...(options.reward === undefined
+      ? []
+      : ['rewards:', `  - { type: module, weight: 1, module: ${JSON.stringify(options.reward)} }`]),
+    ...(options.lines ?? []),
     'trainer:',
     '  steps: 2',
     '  scenariosPerStep: 2',
@@ -306,6 +318,38 @@ describe('the packed packages', () => {
     expect(result.stderr).not.toMatch(/looks like you are running TensorFlow\.js/);
     expect(result.stderr).toMatch(/step 2\/2 reward/);
     expect(existsSync(path.join(elsewhere, 'runs'))).toBe(true);
+  });
+
+  it('train with two learner worker threads and two rollout worker processes, all started from the installed build', async () => {
+    await writeFile(
+      path.join(project, 'workers.yaml'),
+      trainConfig({ name: 'workers', lines: ['engine: { learnerWorkers: 2 }'] }),
+    );
+    const result = await run(
+      path.join(project, 'node_modules/.bin/agent-trainer'),
+      [
+        'train',
+        '--config',
+        'workers.yaml',
+        '--steps',
+        '1',
+        '--runs-root',
+        'runs',
+        '--workers',
+        '2',
+      ],
+      { cwd: project },
+    );
+    expect(result.code, result.stderr).toBe(0);
+    // The learner's worker threads load @cohort/tfjs's and @cohort/trainer's built
+    // worker and loss modules (a missing one fails the run); the rollout workers
+    // are this bin again, as processes (in-process without nats-server, with a warning).
+    const output = `${result.stdout}\n${result.stderr}`;
+    const workers = /2 worker processes/.test(output);
+    const inProcess = /nats-server is not installed/.test(output);
+    expect(workers || inProcess, output).toBe(true);
+    expect(output).toMatch(/step 1\/1 reward/);
+    expect(output).toMatch(/done: 1\/1 steps/);
   });
 
   const chromiumPath = '/usr/bin/chromium';

@@ -4,7 +4,13 @@ import { DataParallelLearner, SequentialShardLearner } from '@cohort/tfjs/node';
 import { type OnnxReferenceModel, RefreshableOnnxReferenceModel } from '@cohort/transformers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { resolveAppConfig } from './app-config';
-import { createConfiguredLearner, engineWarnings, referenceEngineOf } from './engine-setup';
+import {
+  createConfiguredLearner,
+  defaultLearnerShards,
+  engineWarnings,
+  learnerShardsOf,
+  referenceEngineOf,
+} from './engine-setup';
 import { createTrainer } from './training-setup';
 
 beforeAll(async () => {
@@ -87,11 +93,34 @@ describe('engine.learnerWorkers', () => {
       await configured?.learner.dispose();
       model.dispose();
     }
-    expect(await createConfiguredLearner(policy, resolveAppConfig({}))).toBeUndefined();
+    expect(
+      await createConfiguredLearner(policy, resolveAppConfig({ engine: { learnerShards: 1 } })),
+    ).toBeUndefined();
   });
 });
 
 describe('engine.learnerShards', () => {
+  it('defaults to 4 shards for a tfjs-lm policy in the main thread, else to one pass, and warns only when set', async () => {
+    const population = { schedule: ['erl'], everyEpisodes: 8, seed: 3 };
+    expect(learnerShardsOf(resolveAppConfig({}))).toBe(defaultLearnerShards);
+    expect(defaultLearnerShards).toBe(4);
+    expect(learnerShardsOf(resolveAppConfig({ engine: { learnerShards: 1 } }))).toBe(1);
+    expect(learnerShardsOf(resolveAppConfig({ engine: { learnerShards: 8 } }))).toBe(8);
+    expect(learnerShardsOf(resolveAppConfig({ engine: { learnerWorkers: 2 } }))).toBe(1);
+    expect(learnerShardsOf(resolveAppConfig({ population }))).toBe(1);
+    const proxy = { type: 'proxy', baseModelDirectory: 'models/base' };
+    expect(learnerShardsOf(resolveAppConfig({ policy: proxy }))).toBe(1);
+    expect(engineWarnings(resolveAppConfig({ policy: proxy })).join('\n')).not.toMatch(
+      /learnerShards/,
+    );
+    const { model, policy } = tinyLlamaPolicy({});
+    const configured = await createConfiguredLearner(policy, resolveAppConfig({}));
+    expect(configured?.learner).toBeInstanceOf(SequentialShardLearner);
+    expect(configured?.learner.workerCount).toBe(4);
+    expect(configured?.model).toBe(model);
+    model.dispose();
+  });
+
   it('learns in shards in the main thread on the policy model itself, and refuses a combination with workers', async () => {
     const { model, policy } = tinyLlamaPolicy({});
     const configured = await createConfiguredLearner(

@@ -53,6 +53,28 @@ export async function withConfiguredReference(
 }
 
 /**
+ * In-thread learner shards when `engine.learnerShards` is not set: the same
+ * update (in float32 up to summation order) with a quarter of the learner's
+ * activation peak. The default 100-step run from the build, side by side
+ * (bench/start-modes.ts, load ~11): peak RSS 560 MB at 1 shard, 462 at 2,
+ * 410 at 4; wall time 1.00x, 0.99x, 0.95x; the same held-out success. One
+ * after another at load 4-5 (10 steps, 2 rounds): 556 -> 399 MB at 1.09x the
+ * wall time (more, smaller kernels).
+ */
+export const defaultLearnerShards = 4;
+
+/**
+ * The shards a config's learner splits each minibatch into: `engine.learnerShards`,
+ * else {@link defaultLearnerShards} for a tfjs-lm policy that learns in the main
+ * thread (no `learnerWorkers`, no population), else 1 (one pass).
+ */
+export function learnerShardsOf(config: AppConfig): number {
+  if (config.engine.learnerShards !== undefined) return config.engine.learnerShards;
+  const inMainThread = config.engine.learnerWorkers === 0 && config.population === undefined;
+  return config.policy.type === 'tfjs-lm' && inMainThread ? defaultLearnerShards : 1;
+}
+
+/**
  * The policy the trainer drives: a tfjs-lm policy (GPT-2 or Llama family)
  * wrapped to sample on ONNX Runtime when the config's sampler is `'onnx'`,
  * else the policy itself.
@@ -76,8 +98,8 @@ export async function withConfiguredSampler(
 /**
  * The sharded learner of a tfjs-lm policy: `engine.learnerWorkers` worker
  * threads holding replicas of the policy's GPT-2 or Llama-family model (with
- * LoRA only the adapters cross threads), or `engine.learnerShards` shards
- * run one after another in this thread; else undefined.
+ * LoRA only the adapters cross threads), or {@link learnerShardsOf} shards
+ * run one after another in this thread; else (one pass) undefined.
  *
  * @example
  * ```ts
@@ -94,7 +116,8 @@ export async function createConfiguredLearner(
     }
   | undefined
 > {
-  const { learnerWorkers, learnerShards } = config.engine;
+  const { learnerWorkers } = config.engine;
+  const learnerShards = learnerShardsOf(config);
   if (!(policy instanceof GptPolicy || policy instanceof LlamaPolicy)) return undefined;
   const lossModule = policyShardLossModule();
   if (learnerWorkers === 0) {
@@ -138,7 +161,7 @@ export function engineWarnings(config: AppConfig): string[] {
       `engine.learnerWorkers ${config.engine.learnerWorkers} applies to tfjs-lm policies; a ${config.policy.type} policy learns in the main thread`,
     );
   }
-  if (config.engine.learnerShards > 1 && config.policy.type !== 'tfjs-lm') {
+  if ((config.engine.learnerShards ?? 1) > 1 && config.policy.type !== 'tfjs-lm') {
     warnings.push(
       `engine.learnerShards ${config.engine.learnerShards} applies to tfjs-lm policies; a ${config.policy.type} policy learns its minibatch in one pass`,
     );

@@ -382,7 +382,7 @@ export async function createTrainer(options: CreateTrainerOptions): Promise<Grpo
       `engine.learnerWorkers ${config.engine.learnerWorkers}: this policy is not a tfjs-lm, so it learns in the main thread`,
     );
   }
-  if (config.engine.learnerShards > 1 && dataParallel === undefined) {
+  if ((config.engine.learnerShards ?? 1) > 1 && dataParallel === undefined) {
     options.log?.(
       `engine.learnerShards ${config.engine.learnerShards}: this policy is not a tfjs-lm, so it learns each minibatch in one pass`,
     );
