@@ -311,20 +311,18 @@ export async function trainToolAgent(options: ToolAgentSftOptions): Promise<Tool
     eosTokenId: tokenizer.eosTokenId,
   });
   const fragments = (options.copyFragments ?? true) ? copyFragments(dialogues) : [];
-  const examples = [...dialogues, ...fragments]
+  // Each dialogue and fragment encoded once, cut to the context; the dialogues come first.
+  const encoded = [...dialogues, ...fragments]
     .map((dialogue) => assistantLossMask(dialogue, tokenizer))
     .map(({ tokenIds, lossMask }) => ({
       tokenIds: tokenIds.slice(0, config.contextLength),
       lossMask: lossMaskOn(lossOn, tokenIds, lossMask).slice(0, config.contextLength),
-    }))
-    .filter((example) => example.lossMask.some((value) => value === 1));
+    }));
+  const dialogueTokenIds = encoded.slice(0, dialogues.length).map((example) => example.tokenIds);
+  const examples = encoded.filter((example) => example.lossMask.some((value) => value === 1));
   // Of the dialogues alone: the fragments are short by design.
   const meanSequenceLength =
-    dialogues.reduce(
-      (sum, dialogue) =>
-        sum + Math.min(tokenizer.applyChatTemplate(dialogue).length, config.contextLength),
-      0,
-    ) / dialogues.length;
+    dialogueTokenIds.reduce((sum, tokenIds) => sum + tokenIds.length, 0) / dialogues.length;
   log(
     `tokenizer: ${tokenizer.vocabSize} tokens; ${examples.length} sequences (${fragments.length} copy fragments), mean dialogue length ${meanSequenceLength.toFixed(0)} tokens`,
   );
@@ -403,14 +401,16 @@ export async function trainToolAgent(options: ToolAgentSftOptions): Promise<Tool
     await runProbe(step);
     if (options.probeSaveDir) await saveModel(`${options.probeSaveDir}/step-${step}`);
   };
+  // The first loss and the loss history of each phase run, its steps numbered after the earlier phases'.
+  const phases: { initialLoss: number; lossHistory: { step: number; loss: number }[] }[] = [];
   // One phase of the loop, its steps numbered after `offset` earlier ones.
-  const phase = (
+  const phase = async (
     phaseExamples: typeof examples,
     phaseSteps: number,
     offset: number,
     phaseBatchSize = batchSize,
-  ): ReturnType<typeof trainOnAssistantTokens> =>
-    trainOnAssistantTokens({
+  ): Promise<void> => {
+    const result = await trainOnAssistantTokens({
       model,
       examples: phaseExamples,
       padTokenId: tokenizer.padTokenId,
@@ -430,11 +430,6 @@ export async function trainToolAgent(options: ToolAgentSftOptions): Promise<Tool
         ? { probe: { every: probeEvery, run: (step: number) => probeAndSave(step + offset) } }
         : {}),
     });
-  const phases: { initialLoss: number; lossHistory: { step: number; loss: number }[] }[] = [];
-  const offsetHistory = (
-    result: Awaited<ReturnType<typeof trainOnAssistantTokens>>,
-    offset: number,
-  ) => {
     phases.push({
       initialLoss: result.initialLoss,
       lossHistory: result.lossHistory.map((entry) => ({ ...entry, step: entry.step + offset })),
@@ -443,12 +438,11 @@ export async function trainToolAgent(options: ToolAgentSftOptions): Promise<Tool
   // Phase 0: the synthetic copy curriculum, a fresh id in every sequence.
   if (curriculumSteps > 0) {
     const pieces = copyCurriculumPieces(tokenizer);
-    const texts = examples.slice(0, dialogues.length).map((example) => example.tokenIds);
     const curriculumRandom = random.fork('copy-curriculum');
     const curriculum = Array.from({ length: curriculumSteps * curriculumBatchSize }, () =>
-      copyCurriculumExample(pieces, texts, curriculumRandom),
+      copyCurriculumExample(pieces, dialogueTokenIds, curriculumRandom),
     );
-    offsetHistory(await phase(curriculum, curriculumSteps, 0, curriculumBatchSize), 0);
+    await phase(curriculum, curriculumSteps, 0, curriculumBatchSize);
     log(`copy curriculum done: ${curriculumSteps} steps of ${curriculumBatchSize} fresh copies`);
   }
   // Phase 1: the copy fragments alone, the loss on the copied tokens only.
@@ -461,11 +455,10 @@ export async function trainToolAgent(options: ToolAgentSftOptions): Promise<Tool
     })
     .filter((example) => example.lossMask.some((value) => value === 1));
   if (copyWarmupSteps > 0 && warmupExamples.length > 0) {
-    offsetHistory(await phase(warmupExamples, copyWarmupSteps, curriculumSteps), curriculumSteps);
+    await phase(warmupExamples, copyWarmupSteps, curriculumSteps);
     log(`copy warm-up done: ${copyWarmupSteps} steps on ${warmupExamples.length} fragments`);
   }
-  const mainOffset = curriculumSteps + copyWarmupSteps;
-  offsetHistory(await phase(examples, steps, mainOffset), mainOffset);
+  await phase(examples, steps, curriculumSteps + copyWarmupSteps);
   const initialLoss = phases[0]!.initialLoss;
   const lossHistory = phases.flatMap((entry) => entry.lossHistory);
 
