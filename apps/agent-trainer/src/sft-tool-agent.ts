@@ -13,7 +13,12 @@ import {
   trainBpeTokenizer,
 } from '@cohort/tfjs';
 import { exportLlamaForTransformersJs, saveLlamaModel } from '@cohort/tfjs/node';
-import { copyCurriculumExample, copyCurriculumPieces } from './copy-curriculum';
+import {
+  type CopyCurriculumNumbers,
+  copyCurriculumExample,
+  copyCurriculumPieces,
+  repeatExample,
+} from './copy-curriculum';
 import { copyFragments } from './copy-fragments';
 import { copyNats, copyTargets } from './copy-metric';
 import { type EvaluatedConversation, evaluateModel } from './evaluate-model';
@@ -81,6 +86,25 @@ export interface ToolAgentSftOptions
    */
   copyCurriculumSteps?: number;
   copyCurriculumBatchSize?: number;
+  /** What the curriculum's dialogue windows keep of their numbers ({@link CopyCurriculumNumbers}; default `drop`). */
+  copyCurriculumNumbers?: CopyCurriculumNumbers;
+  /**
+   * Share of the copy curriculum's sequences that are repeats of 4-60
+   * dialogue tokens ({@link repeatExample}) instead of copies (default 0).
+   */
+  copyCurriculumRepeatShare?: number;
+  /**
+   * Steps of the induction warm-up, run first ({@link repeatExample}: a
+   * window of 4-12 dialogue tokens and the same window again, the loss on the
+   * repeat), in batches of `copyCurriculumBatchSize`. Default 0.
+   */
+  inductionSteps?: number;
+  /**
+   * Sequences of the copy curriculum (with its repeat share) added to the
+   * dialogues' phase, as a share of its examples, so the copy learned on
+   * synthetic sequences is kept while the dialogues are learned (default 0).
+   */
+  dialogueCurriculumShare?: number;
   /** Write the model (Hugging Face folder and ONNX) to `<dir>/step-<N>` at every probe, to pick a checkpoint of a long run. */
   probeSaveDir?: string;
   /**
@@ -154,8 +178,13 @@ export interface ToolAgentSftResult {
   copyFragments: number;
   /** Steps on the copy fragments alone before `steps` (the whole run is their sum). */
   copyWarmupSteps: number;
-  /** Steps of the synthetic copy curriculum before everything else. */
+  /** Steps of the synthetic copy curriculum, after the induction warm-up. */
   copyCurriculumSteps: number;
+  /** Steps of the induction warm-up, before everything else. */
+  inductionSteps: number;
+  copyCurriculumNumbers: CopyCurriculumNumbers;
+  copyCurriculumRepeatShare: number;
+  dialogueCurriculumShare: number;
   /** Dialogues of the training data that end in task success (the rest hold a mistake). */
   successfulDialogues: number;
   vocabSize: number;
@@ -251,6 +280,10 @@ export async function trainToolAgent(options: ToolAgentSftOptions): Promise<Tool
   const copyWarmupSteps = options.copyWarmupSteps ?? 800;
   const curriculumSteps = options.copyCurriculumSteps ?? 0;
   const curriculumBatchSize = options.copyCurriculumBatchSize ?? 16;
+  const curriculumNumbers = options.copyCurriculumNumbers ?? 'drop';
+  const curriculumRepeatShare = options.copyCurriculumRepeatShare ?? 0;
+  const inductionSteps = options.inductionSteps ?? 0;
+  const dialogueCurriculumShare = options.dialogueCurriculumShare ?? 0;
   const randomCustomers = options.randomCustomers ?? true;
   const backend = await initializeBackend({ logger: false });
   log(`backend ${backend.backend}`);
@@ -391,7 +424,7 @@ export async function trainToolAgent(options: ToolAgentSftOptions): Promise<Tool
       `probe at step ${step}: ${copyLine}; success ${successRate.toFixed(2)} on ${tasks} held-out tasks, ${malformedToolCalls}/${toolCalls} tool calls malformed, ${inventedOrderIds} invented order ids`,
     );
   };
-  const totalSteps = curriculumSteps + copyWarmupSteps + steps;
+  const totalSteps = inductionSteps + curriculumSteps + copyWarmupSteps + steps;
   const saveModel = async (out: string) => {
     const tokenizerFiles = tokenizer.toFiles();
     await saveLlamaModel(out, model, { dtype: 'F16', extraFiles: tokenizerFiles });
@@ -435,17 +468,42 @@ export async function trainToolAgent(options: ToolAgentSftOptions): Promise<Tool
       lossHistory: result.lossHistory.map((entry) => ({ ...entry, step: entry.step + offset })),
     });
   };
-  // Phase 0: the synthetic copy curriculum, a fresh id in every sequence.
-  if (curriculumSteps > 0) {
-    const pieces = copyCurriculumPieces(tokenizer);
-    const curriculumRandom = random.fork('copy-curriculum');
-    const curriculum = Array.from({ length: curriculumSteps * curriculumBatchSize }, () =>
-      copyCurriculumExample(pieces, dialogueTokenIds, curriculumRandom),
+  // Phase 0: the induction warm-up, short repeats of dialogue windows.
+  if (inductionSteps > 0) {
+    const inductionRandom = random.fork('induction');
+    const repeats = Array.from({ length: inductionSteps * curriculumBatchSize }, () =>
+      repeatExample(dialogueTokenIds, tokenizer.eosTokenId, 4, 12, inductionRandom),
     );
-    await phase(curriculum, curriculumSteps, 0, curriculumBatchSize);
+    await phase(repeats, inductionSteps, 0, curriculumBatchSize);
+    log(`induction warm-up done: ${inductionSteps} steps of ${curriculumBatchSize} repeats`);
+  }
+  // The synthetic copy curriculum: a fresh id in every sequence, and repeats at their share.
+  const curriculumRandom = random.fork('copy-curriculum');
+  const curriculumExample =
+    curriculumSteps > 0 || dialogueCurriculumShare > 0
+      ? (() => {
+          const pieces = copyCurriculumPieces(tokenizer);
+          return () =>
+            curriculumRandom.bernoulli(curriculumRepeatShare)
+              ? repeatExample(dialogueTokenIds, tokenizer.eosTokenId, 4, 60, curriculumRandom)
+              : copyCurriculumExample(
+                  pieces,
+                  dialogueTokenIds,
+                  curriculumRandom,
+                  curriculumNumbers,
+                );
+        })()
+      : undefined;
+  // Phase 1: the copy curriculum.
+  if (curriculumSteps > 0 && curriculumExample) {
+    const curriculum = Array.from(
+      { length: curriculumSteps * curriculumBatchSize },
+      curriculumExample,
+    );
+    await phase(curriculum, curriculumSteps, inductionSteps, curriculumBatchSize);
     log(`copy curriculum done: ${curriculumSteps} steps of ${curriculumBatchSize} fresh copies`);
   }
-  // Phase 1: the copy fragments alone, the loss on the copied tokens only.
+  // Phase 2: the copy fragments alone, the loss on the copied tokens only.
   const warmupExamples = fragments
     .map((fragment) => copyTargets(fragment, tokenizer))
     .map(({ tokenIds, orderIdDigits, emailTokens }) => {
@@ -455,10 +513,25 @@ export async function trainToolAgent(options: ToolAgentSftOptions): Promise<Tool
     })
     .filter((example) => example.lossMask.some((value) => value === 1));
   if (copyWarmupSteps > 0 && warmupExamples.length > 0) {
-    await phase(warmupExamples, copyWarmupSteps, curriculumSteps);
+    await phase(warmupExamples, copyWarmupSteps, inductionSteps + curriculumSteps);
     log(`copy warm-up done: ${copyWarmupSteps} steps on ${warmupExamples.length} fragments`);
   }
-  await phase(examples, steps, curriculumSteps + copyWarmupSteps);
+  // Phase 3: the dialogues and fragments, with curriculum sequences at their share.
+  const mixed =
+    curriculumExample && dialogueCurriculumShare > 0
+      ? [
+          ...examples,
+          ...Array.from(
+            {
+              length: Math.round(
+                (examples.length * dialogueCurriculumShare) / (1 - dialogueCurriculumShare),
+              ),
+            },
+            curriculumExample,
+          ),
+        ]
+      : examples;
+  await phase(mixed, steps, inductionSteps + curriculumSteps + copyWarmupSteps);
   const initialLoss = phases[0]!.initialLoss;
   const lossHistory = phases.flatMap((entry) => entry.lossHistory);
 
@@ -492,6 +565,10 @@ export async function trainToolAgent(options: ToolAgentSftOptions): Promise<Tool
       copyFragments: fragments.length,
       copyWarmupSteps,
       copyCurriculumSteps: curriculumSteps,
+      inductionSteps,
+      copyCurriculumNumbers: curriculumNumbers,
+      copyCurriculumRepeatShare: curriculumRepeatShare,
+      dialogueCurriculumShare,
       // Both mistakes end the task unsolved (the customer leaves, or is not told the facts).
       successfulDialogues: dialogues.length - mistakes.size,
       vocabSize: tokenizer.vocabSize,
