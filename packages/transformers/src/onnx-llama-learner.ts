@@ -1,0 +1,297 @@
+import { assertTokenId, InvalidArgumentError, parseWithSchema } from '@cohort/core';
+import {
+  buildLlamaLearningGraph,
+  type LlamaConfig,
+  type LlamaLearningWeight,
+  llamaGradientOutputName,
+  parseLlamaConfig,
+  rotaryInverseFrequencies,
+} from '@cohort/tfjs';
+import * as tf from '@tensorflow/tfjs';
+import * as ort from 'onnxruntime-node';
+import {
+  type OnnxLlamaLearnerOptionsInput,
+  OnnxLlamaLearnerOptionsSchema,
+} from './onnx-llama-learner-options';
+
+/** Sequences of one learner call; they are right-padded to the longest. */
+export interface OnnxLlamaLearnerBatch {
+  sequences: readonly (readonly number[])[];
+}
+
+/** The log-probs of one call, `[B, T]` row-major (the layout of `tokenLogProbs`). */
+export interface OnnxLlamaLogProbs {
+  /** `logProbs[b * T + t] = log p(x_t | x_<t)`, 0 for `t = 0` and padding. */
+  logProbs: Float32Array;
+  shape: [number, number];
+}
+
+/** {@link OnnxLlamaLearner.gradients}'s result; the caller owns (and disposes) the gradient tensors. */
+export interface OnnxLlamaGradients extends OnnxLlamaLogProbs {
+  /** `d (sum d_logp * logp) / d weight`, keyed by weight name (`LlamaModel.namedVariables()` layout). */
+  gradients: tf.NamedTensorMap;
+}
+
+/** The weights the learner reads: `LlamaModel.namedVariables()`, or any tensors of those names and shapes. */
+export type OnnxLlamaLearnerWeights = Readonly<Record<string, tf.Tensor>>;
+
+/**
+ * A Llama-family model's learning engine on ONNX Runtime: the forward and
+ * backward pass of {@link buildLlamaLearningGraph} with every weight a graph
+ * input, so new weights need no new graph. Any objective works through
+ * `d_logp`, the gradient of the loss with respect to each token's log-prob:
+ * supervised cross-entropy is `d_logp = -mask / count`; a policy-gradient
+ * loss computes it from {@link OnnxLlamaLearner.logProbs} first. The
+ * gradients come back as tfjs tensors for the tfjs optimizer (clipping,
+ * schedule and checkpoints as with tfjs autodiff). Created by
+ * {@link createOnnxLlamaLearner}.
+ *
+ * @example
+ * ```ts
+ * const learner = await createOnnxLlamaLearner({ config: model.config });
+ * const { logProbs, gradients } = await learner.gradients(model.namedVariables(), { sequences }, dLogp);
+ * optimizer.applyGradients(gradients);
+ * tf.dispose(Object.values(gradients));
+ * ```
+ */
+export class OnnxLlamaLearner {
+  readonly config: LlamaConfig;
+  readonly weights: readonly LlamaLearningWeight[];
+  private readonly padTokenId: number;
+  private readonly sessionOptions: ort.InferenceSession.SessionOptions;
+  private learningSession: ort.InferenceSession;
+  private forwardSession: ort.InferenceSession | undefined;
+  private readonly inverseFrequencies: Float64Array;
+  private readonly tables = new Map<number, { cos: ort.Tensor; sin: ort.Tensor }>();
+
+  constructor(options: {
+    config: LlamaConfig;
+    padTokenId: number;
+    sessionOptions: ort.InferenceSession.SessionOptions;
+    learningSession: ort.InferenceSession;
+    weights: readonly LlamaLearningWeight[];
+  }) {
+    this.config = options.config;
+    this.padTokenId = options.padTokenId;
+    this.sessionOptions = options.sessionOptions;
+    this.learningSession = options.learningSession;
+    this.weights = options.weights;
+    this.inverseFrequencies = rotaryInverseFrequencies(options.config);
+  }
+
+  /** `logp [B, T]` of the sequences under `weights` (forward only). */
+  async logProbs(
+    weights: OnnxLlamaLearnerWeights,
+    batch: OnnxLlamaLearnerBatch,
+  ): Promise<OnnxLlamaLogProbs> {
+    this.forwardSession ??= await ort.InferenceSession.create(
+      buildLlamaLearningGraph({ config: this.config, withGradients: false }).model,
+      this.sessionOptions,
+    );
+    const { feeds, shape } = this.feeds(weights, batch);
+    const outputs = await this.forwardSession.run(feeds);
+    return { logProbs: (outputs.logp as ort.Tensor).data as Float32Array, shape };
+  }
+
+  /**
+   * `logp [B, T]` and the gradient of `sum_{b,t} dLogp[b, t] logp[b, t]` with
+   * respect to every weight. `dLogp` is `[B][T]` or `B * T` row-major values;
+   * entries at `t = 0` and padding have no effect (their log-prob is constant 0).
+   */
+  async gradients(
+    weights: OnnxLlamaLearnerWeights,
+    batch: OnnxLlamaLearnerBatch,
+    dLogp: readonly (readonly number[])[] | Float32Array,
+  ): Promise<OnnxLlamaGradients> {
+    const { feeds, shape } = this.feeds(weights, batch);
+    feeds.d_logp = new ort.Tensor('float32', this.dLogpValues(dLogp, shape), shape);
+    const outputs = await this.learningSession.run(feeds);
+    const gradients: tf.NamedTensorMap = {};
+    for (const { name, shape: weightShape } of this.weights) {
+      const output = outputs[llamaGradientOutputName(name)] as ort.Tensor;
+      gradients[name] = tf.tensor(output.data as Float32Array, weightShape);
+    }
+    return { logProbs: (outputs.logp as ort.Tensor).data as Float32Array, shape, gradients };
+  }
+
+  /** Releases the ONNX Runtime sessions. */
+  async release(): Promise<void> {
+    await this.learningSession.release();
+    await this.forwardSession?.release();
+    this.forwardSession = undefined;
+  }
+
+  private dLogpValues(
+    dLogp: readonly (readonly number[])[] | Float32Array,
+    [batchSize, length]: [number, number],
+  ): Float32Array {
+    const values = new Float32Array(batchSize * length);
+    if (dLogp instanceof Float32Array) {
+      if (dLogp.length !== values.length) {
+        throw new InvalidArgumentError({
+          argument: 'dLogp.length',
+          value: dLogp.length,
+          message: `must be batch x length = ${batchSize} x ${length} = ${values.length}`,
+        });
+      }
+      values.set(dLogp);
+    } else {
+      if (dLogp.length !== batchSize) {
+        throw new InvalidArgumentError({
+          argument: 'dLogp.length',
+          value: dLogp.length,
+          message: `must equal the number of sequences, ${batchSize}`,
+        });
+      }
+      dLogp.forEach((row, b) => {
+        if (row.length !== length) {
+          throw new InvalidArgumentError({
+            argument: `dLogp[${b}].length`,
+            value: row.length,
+            message: `must equal the padded length ${length}`,
+          });
+        }
+        values.set(row, b * length);
+      });
+    }
+    for (let index = 0; index < values.length; index++) {
+      if (!Number.isFinite(values[index])) {
+        throw new InvalidArgumentError({
+          argument: `dLogp[${Math.floor(index / length)}][${index % length}]`,
+          value: values[index],
+          message: 'must be finite',
+        });
+      }
+    }
+    return values;
+  }
+
+  private feeds(
+    weights: OnnxLlamaLearnerWeights,
+    batch: OnnxLlamaLearnerBatch,
+  ): { feeds: Record<string, ort.Tensor>; shape: [number, number] } {
+    const { sequences } = batch;
+    const { vocabSize, contextLength } = this.config;
+    if (sequences.length === 0) {
+      throw new InvalidArgumentError({
+        argument: 'batch.sequences',
+        value: sequences,
+        message: 'must hold at least one sequence',
+      });
+    }
+    const length = Math.max(...sequences.map((sequence) => sequence.length));
+    const batchSize = sequences.length;
+    const ids = new BigInt64Array(batchSize * length).fill(BigInt(this.padTokenId));
+    const mask = new Float32Array(batchSize * length);
+    sequences.forEach((sequence, b) => {
+      if (sequence.length === 0 || sequence.length > contextLength) {
+        throw new InvalidArgumentError({
+          argument: `batch.sequences[${b}].length`,
+          value: sequence.length,
+          message: `must be in [1, contextLength = ${contextLength}]`,
+        });
+      }
+      sequence.forEach((id, t) => {
+        assertTokenId(`batch.sequences[${b}][${t}]`, id, vocabSize);
+        ids[b * length + t] = BigInt(id);
+        mask[b * length + t] = 1;
+      });
+    });
+    const shape: [number, number] = [batchSize, length];
+    const { cos, sin } = this.rotaryTables(length);
+    const feeds: Record<string, ort.Tensor> = {
+      input_ids: new ort.Tensor('int64', ids, shape),
+      attention_mask: new ort.Tensor('float32', mask, shape),
+      rotary_cos: cos,
+      rotary_sin: sin,
+    };
+    const known = new Set(this.weights.map(({ name }) => name));
+    for (const name of Object.keys(weights)) {
+      if (!known.has(name)) {
+        throw new InvalidArgumentError({
+          argument: `weights["${name}"]`,
+          value: weights[name]?.shape,
+          message: `is not a weight of this ${this.config.modelType} model`,
+        });
+      }
+    }
+    for (const { name, shape: expected } of this.weights) {
+      const tensor = weights[name];
+      if (tensor === undefined) {
+        throw new InvalidArgumentError({
+          argument: `weights["${name}"]`,
+          value: undefined,
+          message: `is missing (shape [${expected.join(', ')}])`,
+        });
+      }
+      if (
+        tensor.shape.length !== expected.length ||
+        tensor.shape.some((size, axis) => size !== expected[axis])
+      ) {
+        throw new InvalidArgumentError({
+          argument: `weights["${name}"].shape`,
+          value: tensor.shape,
+          message: `must be [${expected.join(', ')}]`,
+        });
+      }
+      feeds[name] = new ort.Tensor('float32', tensor.dataSync() as Float32Array, expected);
+    }
+    return { feeds, shape };
+  }
+
+  /** `cos` and `sin` `[T, d]` of positions `0 .. T-1`, in float64 then rounded, as `rotaryTables` makes them. */
+  private rotaryTables(length: number): { cos: ort.Tensor; sin: ort.Tensor } {
+    const cached = this.tables.get(length);
+    if (cached !== undefined) return cached;
+    const half = this.inverseFrequencies.length;
+    const headSize = 2 * half;
+    const cos = new Float32Array(length * headSize);
+    const sin = new Float32Array(length * headSize);
+    for (let t = 0; t < length; t++) {
+      for (let i = 0; i < half; i++) {
+        const angle = t * (this.inverseFrequencies[i] as number);
+        cos[t * headSize + i] = cos[t * headSize + half + i] = Math.cos(angle);
+        sin[t * headSize + i] = sin[t * headSize + half + i] = Math.sin(angle);
+      }
+    }
+    const tables = {
+      cos: new ort.Tensor('float32', cos, [length, headSize]),
+      sin: new ort.Tensor('float32', sin, [length, headSize]),
+    };
+    this.tables.set(length, tables);
+    return tables;
+  }
+}
+
+/**
+ * Creates an {@link OnnxLlamaLearner}: builds the learning graph for
+ * `config` and opens an ONNX Runtime session on it (`intraOpNumThreads`
+ * threads, default 1). Throws `ValidationError` naming a bad option, and
+ * `InvalidArgumentError` for a config the graph does not cover (Qwen3 q/k norms).
+ *
+ * @example
+ * ```ts
+ * const learner = await createOnnxLlamaLearner({ config: model.config, intraOpNumThreads: 2 });
+ * ```
+ */
+export async function createOnnxLlamaLearner(
+  input: OnnxLlamaLearnerOptionsInput,
+): Promise<OnnxLlamaLearner> {
+  const options = parseWithSchema(OnnxLlamaLearnerOptionsSchema, input, 'OnnxLlamaLearner options');
+  const config = parseLlamaConfig(options.config);
+  const graph = buildLlamaLearningGraph({ config, withGradients: true });
+  const sessionOptions: ort.InferenceSession.SessionOptions = {
+    graphOptimizationLevel: 'all',
+    executionMode: 'sequential',
+    intraOpNumThreads: options.intraOpNumThreads,
+    interOpNumThreads: 1,
+  };
+  const learningSession = await ort.InferenceSession.create(graph.model, sessionOptions);
+  return new OnnxLlamaLearner({
+    config,
+    padTokenId: options.padTokenId ?? config.eosTokenId,
+    sessionOptions,
+    learningSession,
+    weights: graph.weights,
+  });
+}
