@@ -453,6 +453,12 @@ export const sftCommandLine = defineCommand({
       description:
         'llama only: steps on the copy fragments alone (the loss on the copied tokens) before the dialogues',
     }),
+    engine: choiceFlag({
+      choices: ['tfjs', 'onnx'],
+      defaultText: 'llama tfjs',
+      description:
+        'llama only: who computes the gradients: tfjs autodiff, or the hand-written backward graph on ONNX Runtime (same AdamW, same losses within float32 rounding)',
+    }),
     'probe-every': integerFlag({
       minimum: 1,
       defaultText: 'none',
@@ -476,6 +482,7 @@ export const sftCommandLine = defineCommand({
     lossOn: values['loss-on'],
     copyCurriculumSteps: values['copy-curriculum-steps'],
     copyWarmupSteps: values['copy-warmup-steps'],
+    engine: values.engine,
   }),
 });
 

@@ -20,7 +20,7 @@ import { type EvaluatedConversation, evaluateModel } from './evaluate-model';
 import type { SftOptions } from './sft';
 import { assistantLossMask, lossMaskOn, vagueReplies } from './sft-dialogues';
 import { customerOrderCount, withOnlyTaskOrder, withRandomCustomers } from './sft-task-variants';
-import { trainOnAssistantTokens } from './sft-training-loop';
+import { type SftEngine, trainOnAssistantTokens } from './sft-training-loop';
 import { writeTrainingRecord } from './training-record';
 
 /**
@@ -98,6 +98,12 @@ export interface ToolAgentSftOptions
   lossOn?: 'assistant' | 'all';
   /** Sequences per optimizer step (default 8). */
   batchSize?: number;
+  /**
+   * Who computes the gradients (see `trainOnAssistantTokens`): `'tfjs'`
+   * autodiff or `'onnx'`, the hand-written backward graph on ONNX Runtime.
+   * Default `'tfjs'`.
+   */
+  engine?: SftEngine;
   /** Peak learning rate of the cosine schedule (default 3e-3). */
   learningRate?: number;
   /**
@@ -246,6 +252,7 @@ export async function trainToolAgent(options: ToolAgentSftOptions): Promise<Tool
   const taskCount = options.tasks ?? 1400;
   const batchSize = options.batchSize ?? 8;
   const lossOn = options.lossOn ?? 'all';
+  const engine = options.engine ?? 'tfjs';
   const degradedFraction = options.degradedFraction ?? 0.1;
   const singleOrderFraction = options.singleOrderFraction ?? 0.5;
   const copyWarmupSteps = options.copyWarmupSteps ?? 800;
@@ -329,7 +336,9 @@ export async function trainToolAgent(options: ToolAgentSftOptions): Promise<Tool
 
   const model = createLlamaModel({ config, seed: options.seed });
   const parameterCount = model.parameterCount().base;
-  log(`model: llama, ${parameterCount} parameters, context ${config.contextLength}`);
+  log(
+    `model: llama, ${parameterCount} parameters, context ${config.contextLength}; gradients on ${engine}`,
+  );
   const evaluate = (count: number) =>
     evaluateModel({
       model,
@@ -420,6 +429,7 @@ export async function trainToolAgent(options: ToolAgentSftOptions): Promise<Tool
       learningRate,
       started,
       groupByLength: true,
+      engine,
       ...(options.onStep
         ? {
             onStep: (progress) =>

@@ -28,6 +28,7 @@ export async function sftCommand(command: SftCommand, io: CliIo): Promise<ExitCo
     '--loss-on': command.lossOn,
     '--copy-curriculum-steps': command.copyCurriculumSteps,
     '--copy-warmup-steps': command.copyWarmupSteps,
+    '--engine': command.engine,
   };
   const refused = Object.entries(llamaOnly).find(([, value]) => value !== undefined);
   if (!llama && refused)
@@ -81,6 +82,7 @@ export async function sftCommand(command: SftCommand, io: CliIo): Promise<ExitCo
         ...(command.copyWarmupSteps !== undefined
           ? { copyWarmupSteps: command.copyWarmupSteps }
           : {}),
+        ...(command.engine !== undefined ? { engine: command.engine } : {}),
         model: {
           ...(command.hiddenSize !== undefined
             ? {
