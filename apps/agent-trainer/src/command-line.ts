@@ -455,9 +455,9 @@ export const sftCommandLine = defineCommand({
     }),
     engine: choiceFlag({
       choices: ['tfjs', 'onnx'],
-      defaultText: 'llama tfjs',
+      defaultText: 'llama onnx',
       description:
-        'llama only: who computes the gradients: tfjs autodiff, or the hand-written backward graph on ONNX Runtime (same AdamW, same losses within float32 rounding)',
+        'llama only: who computes the gradients: the hand-written backward graph on ONNX Runtime (about 10x faster per step at the default shape), or tfjs autodiff; the same AdamW and the same losses within float32 rounding',
     }),
     'probe-every': integerFlag({
       minimum: 1,
