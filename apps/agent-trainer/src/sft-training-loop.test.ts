@@ -63,9 +63,9 @@ describe('trainOnAssistantTokens engines', () => {
     const lossMask = tokenIds.map((_, t) => (t >= length / 2 ? 1 : 0));
     return { tokenIds, lossMask };
   });
-  const run = async (engine: SftEngine) => {
+  const run = async (engine: SftEngine, lora?: { rank: number; alpha: number }) => {
     await initializeBackend();
-    const model = createLlamaModel({ config, seed: 4 });
+    const model = createLlamaModel({ config, seed: 4, ...(lora ? { lora } : {}) });
     // Non-zero everything: norms other than 1.
     model.setWeights(randomLlamaWeights({ config: model.config, seed: 5, scale: 0.05 }));
     const losses: number[] = [];
@@ -73,10 +73,11 @@ describe('trainOnAssistantTokens engines', () => {
       model,
       examples,
       padTokenId: 0,
-      steps: 30,
+      steps: lora ? 24 : 30,
       batchSize: 4,
       seed: 6,
-      learningRate: 1e-2,
+      // LoRA's few parameters take a larger step.
+      learningRate: lora ? 5e-2 : 1e-2,
       started: performance.now(),
       groupByLength: true,
       engine,
@@ -97,6 +98,19 @@ describe('trainOnAssistantTokens engines', () => {
       );
     // ln 23 = 3.14 at chance; the counting rule is learnable well below it.
     expect(onnx.losses.at(-1)!).toBeLessThan(onnx.initialLoss - 0.5);
+  });
+
+  it('LoRA: onnx and tfjs give the same loss curve', async () => {
+    const lora = { rank: 2, alpha: 4 };
+    const tfjs = await run('tfjs', lora);
+    const onnx = await run('onnx', lora);
+    expect(onnx.losses).toHaveLength(24);
+    for (let step = 0; step < 24; step++)
+      expect(Math.abs(onnx.losses[step]! - tfjs.losses[step]!), `step ${step + 1}`).toBeLessThan(
+        1e-4,
+      );
+    // B starts at zero: the loss moves only if A and B both learn.
+    expect(onnx.losses.at(-1)!).toBeLessThan(onnx.initialLoss - 0.1);
   });
 
   it('refuses the onnx engine for a model outside the Llama family', async () => {

@@ -34,8 +34,8 @@ export interface AssistantTokenTrainingOptions {
   /**
    * Who computes the loss and gradients: `'tfjs'` (default) autodiff, or
    * `'onnx'`, the hand-written backward graph on ONNX Runtime
-   * (`createOnnxLlamaLearner`; Llama-family models only). Both feed the same
-   * tfjs AdamW.
+   * (`createOnnxLlamaLearner`; Llama-family models only, LoRA or not). Both
+   * feed the same tfjs AdamW.
    */
   engine?: SftEngine;
   /** ONNX Runtime threads per operator with `engine: 'onnx'`. Default 1. */
@@ -80,8 +80,11 @@ async function onnxStepGradients(
   const learner = await createOnnxLlamaLearner({
     config: model.config,
     padTokenId: options.padTokenId,
+    ...(model.lora !== undefined ? { lora: model.lora } : {}),
     ...(options.onnxThreads !== undefined ? { intraOpNumThreads: options.onnxThreads } : {}),
   });
+  // A LoRA model's base is frozen: read once; each step reads only the adapters.
+  if (model.lora !== undefined) learner.setFrozenWeights(model.baseVariables());
   const step: StepGradients = async (sequences, maskRows) => {
     const count = maskRows.reduce((sum, row) => sum + row.reduce((a, b) => a + b, 0), 0);
     const dLogp = maskRows.map((row) => row.map((value) => -value / count));

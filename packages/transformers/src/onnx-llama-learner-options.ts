@@ -1,4 +1,4 @@
-import type { LlamaConfig, LlamaConfigInput } from '@cohort/tfjs';
+import { type LlamaConfig, type LlamaConfigInput, LoraOptionsSchema } from '@cohort/tfjs';
 import { z } from 'zod';
 
 /** Options of {@link createOnnxLlamaLearner}. */
@@ -18,6 +18,9 @@ export const OnnxLlamaLearnerOptionsSchema = z
       .describe(
         'ONNX Runtime threads per operator; 1 by default so that the learner keeps to one core beside the rest of the run',
       ),
+    lora: LoraOptionsSchema.optional().describe(
+      "the model's LoRA options (LlamaModel.lora): then only the adapters get gradients, and the base weights are frozen inputs",
+    ),
     padTokenId: z
       .number()
       .int()

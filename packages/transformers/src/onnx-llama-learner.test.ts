@@ -210,6 +210,146 @@ describe('OnnxLlamaLearner against float64 finite differences', () => {
   }
 });
 
+describe('OnnxLlamaLearner with LoRA adapters', () => {
+  const lora = {
+    rank: 3,
+    alpha: 6,
+    targets: ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'],
+  } as const;
+  /** A LoRA model with random base weights and random adapters (B non-zero, so A's gradient is too). */
+  const loraModel = (config: LlamaConfigInput, seed: number) => {
+    const model = createLlamaModel({ config, seed, lora: { ...lora, targets: [...lora.targets] } });
+    const weights = randomLlamaWeights({ config: model.config, seed: seed + 1, scale: 0.2 });
+    model.setWeights(weights);
+    const random = new Random(seed + 2);
+    const adapters: WeightMap = {};
+    for (const [name, tensor] of Object.entries(model.adapterWeights())) {
+      adapters[name] = {
+        shape: tensor.shape,
+        data: tensor.data.map(() => random.normal(0, 0.2)),
+      };
+    }
+    model.loadAdapterWeights(adapters);
+    return { model, weights, adapters };
+  };
+
+  it('adapter gradients equal tfjs autodiff; the base gets none', async () => {
+    const { model } = loraModel(untiedConfig, 31);
+    const sequences = randomSequences(model.config.vocabSize, [19, 12], 32);
+    const dLogp = randomDLogp(sequences, 33);
+    const learner = await createOnnxLlamaLearner({ config: model.config, lora });
+    learner.setFrozenWeights(model.baseVariables());
+    const variables = model.namedVariables();
+    const onnx = await learner.gradients(variables, { sequences }, dLogp);
+    expect(Object.keys(onnx.gradients).sort()).toEqual(Object.keys(variables).sort());
+    expect(Object.keys(variables)).toHaveLength(2 * 7 * 2);
+    const { value, grads } = tf.variableGrads(() => {
+      const output = tokenLogProbs(model, { sequences });
+      output.mask.dispose();
+      return output.logProbs.mul(tf.tensor2d(dLogp)).sum() as tf.Scalar;
+    }, Object.values(variables));
+    const expectedLogp = tokenLogProbs(model, { sequences });
+    const expected = (await expectedLogp.logProbs.data()) as Float32Array;
+    for (let index = 0; index < expected.length; index++)
+      expect(Math.abs(onnx.logProbs[index]! - expected[index]!)).toBeLessThan(logProbTolerance);
+    const forwardOnly = await learner.logProbs(variables, { sequences });
+    expect(Array.from(forwardOnly.logProbs)).toEqual(Array.from(onnx.logProbs));
+    for (const [name, variable] of Object.entries(variables)) {
+      const tfjsGradient = (await grads[variable.name]!.data()) as Float32Array;
+      const onnxGradient = (await onnx.gradients[name]!.data()) as Float32Array;
+      const scale = Math.max(...tfjsGradient.map(Math.abs));
+      expect(scale, name).toBeGreaterThan(1e-6);
+      let largest = 0;
+      for (let index = 0; index < tfjsGradient.length; index++)
+        largest = Math.max(largest, Math.abs(tfjsGradient[index]! - onnxGradient[index]!));
+      expect(largest / scale, name).toBeLessThan(gradientTolerance);
+    }
+    tf.dispose([value, ...Object.values(grads), ...Object.values(onnx.gradients)]);
+    tf.dispose([expectedLogp.logProbs, expectedLogp.mask]);
+    await learner.release();
+    model.dispose();
+  });
+
+  it('adapter gradients equal float64 finite differences of the merged weights', async () => {
+    const config: LlamaConfigInput = {
+      ...tiedConfig,
+      vocabSize: 13,
+      hiddenSize: 8,
+      intermediateSize: 12,
+      headCount: 2,
+      keyValueHeadCount: 1,
+    };
+    const { model, weights, adapters } = loraModel(config, 41);
+    const parsed = parseLlamaConfig(model.config);
+    const sequences = randomSequences(parsed.vocabSize, [9, 6], 42);
+    const dLogp = randomDLogp(sequences, 43);
+    const learner = await createOnnxLlamaLearner({ config: parsed, lora });
+    learner.setFrozenWeights(model.baseVariables());
+    const { gradients } = await learner.gradients(model.namedVariables(), { sequences }, dLogp);
+    const scale = lora.alpha / lora.rank;
+    const adapterData = new Map(
+      Object.entries(adapters).map(([name, tensor]) => [name, Float64Array.from(tensor.data)]),
+    );
+    /** Hugging Face `[out, in]` weights with `W + s (A B)^T` merged in float64. */
+    const merged = (): WeightMap => {
+      const result: WeightMap = { ...weights };
+      for (const { name } of learner.trainableWeights) {
+        if (!name.endsWith('.lora_A.weight')) continue;
+        const base = name.replace('.lora_A.weight', '.weight');
+        const a = adapterData.get(name)!;
+        const b = adapterData.get(name.replace('lora_A', 'lora_B'))!;
+        const [outSize, inSize] = weights[base]!.shape as [number, number];
+        const data = Float64Array.from(weights[base]!.data);
+        for (let o = 0; o < outSize; o++)
+          for (let i = 0; i < inSize; i++)
+            for (let r = 0; r < lora.rank; r++)
+              data[o * inSize + i]! += scale * a[i * lora.rank + r]! * b[r * outSize + o]!;
+        result[base] = { shape: [outSize, inSize], data: data as unknown as Float32Array };
+      }
+      return result;
+    };
+    const random = new Random(44);
+    const step = 1e-5;
+    for (const { name } of learner.trainableWeights) {
+      const gradient = (await gradients[name]!.data()) as Float32Array;
+      const largest = Math.max(...gradient.map(Math.abs));
+      const data = adapterData.get(name)!;
+      for (let sample = 0; sample < 2; sample++) {
+        const index = Math.floor(random.uniform(0, gradient.length));
+        const original = data[index]!;
+        data[index] = original + step;
+        const plus = referenceObjective(parsed, merged(), sequences, dLogp);
+        data[index] = original - step;
+        const minus = referenceObjective(parsed, merged(), sequences, dLogp);
+        data[index] = original;
+        const numeric = (plus - minus) / (2 * step);
+        expect(Math.abs(numeric - gradient[index]!), `${name}[${index}]`).toBeLessThan(
+          1e-4 * Math.max(largest, 1e-2),
+        );
+      }
+    }
+    tf.dispose(Object.values(gradients));
+    await learner.release();
+    model.dispose();
+  });
+
+  it('names a missing frozen weight, and refuses frozen weights of a full model', async () => {
+    const { model } = loraModel(tiedConfig, 51);
+    const learner = await createOnnxLlamaLearner({ config: model.config, lora });
+    await expect(
+      learner.logProbs(model.namedVariables(), { sequences: [[1, 2, 3]] }),
+    ).rejects.toThrow(/weights\["model.embed_tokens.weight"\].*setFrozenWeights/);
+    const { 'model.norm.weight': _norm, ...missing } = model.baseVariables();
+    expect(() => learner.setFrozenWeights(missing)).toThrow(/weights\["model.norm.weight"\]/);
+    expect(() => learner.setFrozenWeights(model.namedVariables())).toThrow(/lora_A/);
+    const full = await createOnnxLlamaLearner({ config: model.config });
+    expect(() => full.setFrozenWeights(model.baseVariables())).toThrow(/not a frozen weight/);
+    await learner.release();
+    await full.release();
+    model.dispose();
+  });
+});
+
 describe('OnnxLlamaLearner input checks', () => {
   it('names the field and value of bad input', async () => {
     const { model } = modelWith(tiedConfig, 3);

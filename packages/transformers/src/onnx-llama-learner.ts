@@ -3,6 +3,7 @@ import {
   buildLlamaLearningGraph,
   type LlamaConfig,
   type LlamaLearningWeight,
+  type LoraOptions,
   llamaGradientOutputName,
   parseLlamaConfig,
   rotaryInverseFrequencies,
@@ -28,11 +29,15 @@ export interface OnnxLlamaLogProbs {
 
 /** {@link OnnxLlamaLearner.gradients}'s result; the caller owns (and disposes) the gradient tensors. */
 export interface OnnxLlamaGradients extends OnnxLlamaLogProbs {
-  /** `d (sum d_logp * logp) / d weight`, keyed by weight name (`LlamaModel.namedVariables()` layout). */
+  /** `d (sum d_logp * logp) / d weight` of every trainable weight, keyed by name (`LlamaModel.namedVariables()` layout). */
   gradients: tf.NamedTensorMap;
 }
 
-/** The weights the learner reads: `LlamaModel.namedVariables()`, or any tensors of those names and shapes. */
+/**
+ * The weights the learner reads: `LlamaModel.namedVariables()` (with LoRA,
+ * the adapters; the frozen base comes from {@link OnnxLlamaLearner.setFrozenWeights}),
+ * or any tensors of those names and shapes.
+ */
 export type OnnxLlamaLearnerWeights = Readonly<Record<string, tf.Tensor>>;
 
 /**
@@ -56,8 +61,14 @@ export type OnnxLlamaLearnerWeights = Readonly<Record<string, tf.Tensor>>;
  */
 export class OnnxLlamaLearner {
   readonly config: LlamaConfig;
+  /** Every input weight of the graph (with LoRA: the frozen base, then the adapters). */
   readonly weights: readonly LlamaLearningWeight[];
+  /** The weights that get gradients: all of them, or with LoRA the adapters. */
+  readonly trainableWeights: readonly LlamaLearningWeight[];
+  readonly lora: LoraOptions | undefined;
   private readonly padTokenId: number;
+  /** Frozen weights kept as ONNX Runtime tensors, read once (see {@link OnnxLlamaLearner.setFrozenWeights}). */
+  private readonly frozen = new Map<string, ort.Tensor>();
   private readonly sessionOptions: ort.InferenceSession.SessionOptions;
   private learningSession: ort.InferenceSession;
   private forwardSession: ort.InferenceSession | undefined;
@@ -70,12 +81,15 @@ export class OnnxLlamaLearner {
     sessionOptions: ort.InferenceSession.SessionOptions;
     learningSession: ort.InferenceSession;
     weights: readonly LlamaLearningWeight[];
+    lora: LoraOptions | undefined;
   }) {
     this.config = options.config;
     this.padTokenId = options.padTokenId;
     this.sessionOptions = options.sessionOptions;
     this.learningSession = options.learningSession;
     this.weights = options.weights;
+    this.trainableWeights = options.weights.filter((weight) => weight.trainable);
+    this.lora = options.lora;
     this.inverseFrequencies = rotaryInverseFrequencies(options.config);
   }
 
@@ -85,7 +99,11 @@ export class OnnxLlamaLearner {
     batch: OnnxLlamaLearnerBatch,
   ): Promise<OnnxLlamaLogProbs> {
     this.forwardSession ??= await ort.InferenceSession.create(
-      buildLlamaLearningGraph({ config: this.config, withGradients: false }).model,
+      buildLlamaLearningGraph({
+        config: this.config,
+        withGradients: false,
+        ...(this.lora !== undefined ? { lora: this.lora } : {}),
+      }).model,
       this.sessionOptions,
     );
     const { feeds, shape } = this.feeds(weights, batch);
@@ -107,11 +125,32 @@ export class OnnxLlamaLearner {
     feeds.d_logp = new ort.Tensor('float32', this.dLogpValues(dLogp, shape), shape);
     const outputs = await this.learningSession.run(feeds);
     const gradients: tf.NamedTensorMap = {};
-    for (const { name, shape: weightShape } of this.weights) {
+    for (const { name, shape: weightShape } of this.trainableWeights) {
       const output = outputs[llamaGradientOutputName(name)] as ort.Tensor;
       gradients[name] = tf.tensor(output.data as Float32Array, weightShape);
     }
     return { logProbs: (outputs.logp as ort.Tensor).data as Float32Array, shape, gradients };
+  }
+
+  /**
+   * Reads the frozen weights once (a LoRA model's base: `LlamaModel.baseVariables()`)
+   * and keeps them for every later call, so a step copies only the adapters.
+   * Throws naming a weight that is unknown, trainable, missing or misshaped.
+   */
+  setFrozenWeights(weights: OnnxLlamaLearnerWeights): void {
+    const frozen = this.weights.filter((weight) => !weight.trainable);
+    for (const name of Object.keys(weights)) {
+      if (!frozen.some((weight) => weight.name === name)) {
+        throw new InvalidArgumentError({
+          argument: `weights["${name}"]`,
+          value: weights[name]?.shape,
+          message: 'is not a frozen weight of this learner (only a LoRA model has frozen weights)',
+        });
+      }
+    }
+    const tensors = new Map<string, ort.Tensor>();
+    for (const weight of frozen) tensors.set(weight.name, this.weightTensor(weights, weight));
+    for (const [name, tensor] of tensors) this.frozen.set(name, tensor);
   }
 
   /** Releases the ONNX Runtime sessions. */
@@ -215,28 +254,39 @@ export class OnnxLlamaLearner {
         });
       }
     }
-    for (const { name, shape: expected } of this.weights) {
-      const tensor = weights[name];
-      if (tensor === undefined) {
-        throw new InvalidArgumentError({
-          argument: `weights["${name}"]`,
-          value: undefined,
-          message: `is missing (shape [${expected.join(', ')}])`,
-        });
-      }
-      if (
-        tensor.shape.length !== expected.length ||
-        tensor.shape.some((size, axis) => size !== expected[axis])
-      ) {
-        throw new InvalidArgumentError({
-          argument: `weights["${name}"].shape`,
-          value: tensor.shape,
-          message: `must be [${expected.join(', ')}]`,
-        });
-      }
-      feeds[name] = new ort.Tensor('float32', tensor.dataSync() as Float32Array, expected);
+    for (const weight of this.weights) {
+      const frozen = this.frozen.get(weight.name);
+      feeds[weight.name] =
+        frozen !== undefined && weights[weight.name] === undefined
+          ? frozen
+          : this.weightTensor(weights, weight);
     }
     return { feeds, shape };
+  }
+
+  private weightTensor(
+    weights: OnnxLlamaLearnerWeights,
+    { name, shape: expected, trainable }: LlamaLearningWeight,
+  ): ort.Tensor {
+    const tensor = weights[name];
+    if (tensor === undefined) {
+      throw new InvalidArgumentError({
+        argument: `weights["${name}"]`,
+        value: undefined,
+        message: `is missing (shape [${expected.join(', ')}])${trainable ? '' : '; pass the frozen base once to setFrozenWeights'}`,
+      });
+    }
+    if (
+      tensor.shape.length !== expected.length ||
+      tensor.shape.some((size, axis) => size !== expected[axis])
+    ) {
+      throw new InvalidArgumentError({
+        argument: `weights["${name}"].shape`,
+        value: tensor.shape,
+        message: `must be [${expected.join(', ')}]`,
+      });
+    }
+    return new ort.Tensor('float32', tensor.dataSync() as Float32Array, expected);
   }
 
   /** `cos` and `sin` `[T, d]` of positions `0 .. T-1`, in float64 then rounded, as `rotaryTables` makes them. */
@@ -279,7 +329,11 @@ export async function createOnnxLlamaLearner(
 ): Promise<OnnxLlamaLearner> {
   const options = parseWithSchema(OnnxLlamaLearnerOptionsSchema, input, 'OnnxLlamaLearner options');
   const config = parseLlamaConfig(options.config);
-  const graph = buildLlamaLearningGraph({ config, withGradients: true });
+  const graph = buildLlamaLearningGraph({
+    config,
+    withGradients: true,
+    ...(options.lora !== undefined ? { lora: options.lora } : {}),
+  });
   const sessionOptions: ort.InferenceSession.SessionOptions = {
     graphOptimizationLevel: 'all',
     executionMode: 'sequential',
@@ -293,5 +347,6 @@ export async function createOnnxLlamaLearner(
     sessionOptions,
     learningSession,
     weights: graph.weights,
+    lora: graph.lora,
   });
 }

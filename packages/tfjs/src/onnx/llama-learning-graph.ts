@@ -1,5 +1,6 @@
 import { InvalidArgumentError } from '@cohort/core';
 import { type LlamaConfig, type LlamaConfigInput, parseLlamaConfig } from '../llama/llama-config';
+import { type LoraOptions, type LoraOptionsInput, parseLoraOptions } from '../llama/lora-options';
 import { OnnxGraphBuilder, onnx, type ValueSpec } from './onnx-graph-builder';
 
 /**
@@ -12,14 +13,22 @@ export const llamaLearningOpsetVersion = 17;
 /** Options of {@link buildLlamaLearningGraph}. */
 export interface LlamaLearningGraphOptions {
   config: LlamaConfigInput | LlamaConfig;
-  /** `true`: forward and backward (inputs `d_logp`, outputs a gradient per weight); `false`: `logp` only. */
+  /** `true`: forward and backward (inputs `d_logp`, outputs a gradient per trainable weight); `false`: `logp` only. */
   withGradients: boolean;
+  /**
+   * LoRA adapters (as `LlamaModel`'s `lora`): each targeted projection adds
+   * `(alpha / rank) (x A) B`; only the adapters are trainable, and the base
+   * weights are inputs with no gradient.
+   */
+  lora?: LoraOptionsInput | LoraOptions;
 }
 
-/** One trainable weight of the graph: its name (a graph input) and shape in `LlamaModel.namedVariables()` layout. */
+/** One weight of the graph: its name (a graph input), shape in `LlamaModel` layout, and whether it gets a gradient. */
 export interface LlamaLearningWeight {
   name: string;
   shape: number[];
+  /** False for a LoRA model's frozen base weights. */
+  trainable: boolean;
 }
 
 /** What {@link buildLlamaLearningGraph} returns. */
@@ -27,6 +36,8 @@ export interface LlamaLearningGraph {
   /** The serialized `ModelProto`. */
   model: Uint8Array;
   config: LlamaConfig;
+  /** The LoRA options, when the graph has adapters. */
+  lora: LoraOptions | undefined;
   /** Every weight, in graph input order. */
   weights: LlamaLearningWeight[];
 }
@@ -39,37 +50,50 @@ export function llamaGradientOutputName(name: string): string {
 const lowestFloat32 = -3.4028234663852886e38;
 
 /**
- * The weights of a Llama-family model in the layout of
- * `LlamaModel.namedVariables()`: Hugging Face names, linear weights `[in, out]`,
- * the embedding `[V, E]`, an untied head `lm_head.weight` `[E, V]`.
+ * The weights of a Llama-family model in the layout of `LlamaModel`'s
+ * variables: Hugging Face names, linear weights `[in, out]`, the embedding
+ * `[V, E]`, an untied head `lm_head.weight` `[E, V]`; with `lora`, the frozen
+ * base weights (`trainable: false`) and then the adapters `<module>.lora_A.weight`
+ * `[in, rank]` and `.lora_B.weight` `[rank, out]` of every targeted projection.
  */
-export function llamaLearningWeights(config: LlamaConfig): LlamaLearningWeight[] {
+export function llamaLearningWeights(
+  config: LlamaConfig,
+  lora?: LoraOptions,
+): LlamaLearningWeight[] {
   const { vocabSize, hiddenSize: width, intermediateSize: inner, headSize } = config;
   const queryWidth = config.headCount * headSize;
   const keyValueWidth = config.keyValueHeadCount * headSize;
-  const weights: LlamaLearningWeight[] = [
-    { name: 'model.embed_tokens.weight', shape: [vocabSize, width] },
-  ];
+  const trainable = lora === undefined;
+  const weights: LlamaLearningWeight[] = [];
+  const adapters: LlamaLearningWeight[] = [];
+  const add = (name: string, shape: number[]) => weights.push({ name, shape, trainable });
+  add('model.embed_tokens.weight', [vocabSize, width]);
   const projection = (name: string, inSize: number, outSize: number, bias: boolean) => {
-    weights.push({ name: `${name}.weight`, shape: [inSize, outSize] });
-    if (bias) weights.push({ name: `${name}.bias`, shape: [outSize] });
+    add(`${name}.weight`, [inSize, outSize]);
+    if (bias) add(`${name}.bias`, [outSize]);
+    const module = name.slice(name.lastIndexOf('.') + 1);
+    if (lora?.targets.includes(module as LoraOptions['targets'][number])) {
+      adapters.push(
+        { name: `${name}.lora_A.weight`, shape: [inSize, lora.rank], trainable: true },
+        { name: `${name}.lora_B.weight`, shape: [lora.rank, outSize], trainable: true },
+      );
+    }
   };
   for (let layer = 0; layer < config.layerCount; layer++) {
     const prefix = `model.layers.${layer}`;
-    weights.push({ name: `${prefix}.input_layernorm.weight`, shape: [width] });
+    add(`${prefix}.input_layernorm.weight`, [width]);
     projection(`${prefix}.self_attn.q_proj`, width, queryWidth, config.queryKeyValueBias);
     projection(`${prefix}.self_attn.k_proj`, width, keyValueWidth, config.queryKeyValueBias);
     projection(`${prefix}.self_attn.v_proj`, width, keyValueWidth, config.queryKeyValueBias);
     projection(`${prefix}.self_attn.o_proj`, queryWidth, width, config.outputBias);
-    weights.push({ name: `${prefix}.post_attention_layernorm.weight`, shape: [width] });
+    add(`${prefix}.post_attention_layernorm.weight`, [width]);
     projection(`${prefix}.mlp.gate_proj`, width, inner, config.mlpBias);
     projection(`${prefix}.mlp.up_proj`, width, inner, config.mlpBias);
     projection(`${prefix}.mlp.down_proj`, inner, width, config.mlpBias);
   }
-  weights.push({ name: 'model.norm.weight', shape: [width] });
-  if (!config.tieWordEmbeddings)
-    weights.push({ name: 'lm_head.weight', shape: [width, vocabSize] });
-  return weights;
+  add('model.norm.weight', [width]);
+  if (!config.tieWordEmbeddings) add('lm_head.weight', [width, vocabSize]);
+  return [...weights, ...adapters];
 }
 
 interface SavedLayer {
@@ -117,6 +141,9 @@ interface SavedLayer {
  * heads stacked along the rows (`[B, Hkv, g T, d]`), so no key or value is
  * tiled and their gradients need no reduction.
  *
+ * With `lora`, only the adapters get gradients, and no gradient of a frozen
+ * weight is computed (the backward pass carries `dx` only through them).
+ *
  * Throws `InvalidArgumentError` for Qwen3's per-head q/k norms (not written yet).
  *
  * @example
@@ -133,7 +160,10 @@ export function buildLlamaLearningGraph(options: LlamaLearningGraphOptions): Lla
       message: 'is not supported by the ONNX learning graph (Qwen3 q/k norms)',
     });
   }
-  const weights = llamaLearningWeights(config);
+  const lora = options.lora === undefined ? undefined : parseLoraOptions(options.lora);
+  const weights = llamaLearningWeights(config, lora);
+  const trainable = new Set(weights.filter((weight) => weight.trainable).map(({ name }) => name));
+  const loraScale = lora === undefined ? 0 : (lora.alpha ?? lora.rank) / lora.rank;
   const { hiddenSize: width, headSize, vocabSize } = config;
   const heads = config.headCount;
   const keyValueHeads = config.keyValueHeadCount;
@@ -151,8 +181,10 @@ export function buildLlamaLearningGraph(options: LlamaLearningGraphOptions): Lla
   const add = (a: string, b: string) => g.op('Add', [a, b]);
   const mul = (a: string, b: string) => g.op('Mul', [a, b]);
   const sub = (a: string, b: string) => g.op('Sub', [a, b]);
-  const gradient = (name: string, value: string) =>
-    g.op('Identity', [value], {}, llamaGradientOutputName(name));
+  /** Names the gradient output of `name`; a frozen weight's is never built (`build` is not called). */
+  const gradient = (name: string, build: () => string): void => {
+    if (trainable.has(name)) g.op('Identity', [build()], {}, llamaGradientOutputName(name));
+  };
 
   // Shapes: N = B * T rows of activations kept 2-D, so every projection is one Gemm.
   const idShape = g.op('Shape', ['input_ids']);
@@ -184,21 +216,42 @@ export function buildLlamaLearningGraph(options: LlamaLearningGraphOptions): Lla
     const normalized = mul(x, inverse);
     return { inverse, normalized, output: mul(normalized, weight) };
   };
+  /** Returns `dx`; records the gradient of `weight`, `sum(dy xhat)` over rows. */
   const rmsNormBackward = (dy: string, inverse: string, normalized: string, weight: string) => {
     const scaled = mul(dy, weight);
-    const dx = mul(inverse, sub(scaled, mul(normalized, lastMean(mul(scaled, normalized)))));
-    return { dx, dWeight: rowSum(mul(dy, normalized)) };
+    gradient(weight, () => rowSum(mul(dy, normalized)));
+    return mul(inverse, sub(scaled, mul(normalized, lastMean(mul(scaled, normalized)))));
   };
-  const hasBias = (name: string) => weights.some((weight) => weight.name === `${name}.bias`);
+  const names = new Set(weights.map(({ name }) => name));
+  const hasBias = (name: string) => names.has(`${name}.bias`);
+  const adapted = (name: string) => names.has(`${name}.lora_A.weight`);
+  /** `x A` of each adapted projection (by name), saved for the backward pass. */
+  const adapterInputs = new Map<string, string>();
+  /** `x W + b`, plus `s (x A) B` when adapted (Hu et al. 2021, eq. 3). */
   const project = (x: string, name: string) => {
-    const product = g.op('MatMul', [x, `${name}.weight`]);
-    return hasBias(name) ? add(product, `${name}.bias`) : product;
+    let y = g.op('MatMul', [x, `${name}.weight`]);
+    if (hasBias(name)) y = add(y, `${name}.bias`);
+    if (!adapted(name)) return y;
+    const low = g.op('MatMul', [x, `${name}.lora_A.weight`]);
+    adapterInputs.set(name, low);
+    return add(y, mul(g.op('MatMul', [low, `${name}.lora_B.weight`]), scalar(loraScale)));
   };
-  /** Records the gradients of `name`'s weight and bias; returns `dx = dy W^T`. */
+  /**
+   * Records the gradients of `name`'s trainable weights and returns `dx`:
+   * `dW = x^T dy`, `db = sum(dy)`; adapted, with `h = x A` and `e = dy B^T`,
+   * `dB = s h^T dy`, `dA = s x^T e`, and `dx = dy W^T + s e A^T`.
+   */
   const projectBackward = (x: string, dy: string, name: string) => {
-    gradient(`${name}.weight`, g.op('Gemm', [x, dy], { transA: 1 }));
-    if (hasBias(name)) gradient(`${name}.bias`, rowSum(dy));
-    return g.op('Gemm', [dy, `${name}.weight`], { transB: 1 });
+    gradient(`${name}.weight`, () => g.op('Gemm', [x, dy], { transA: 1 }));
+    if (hasBias(name)) gradient(`${name}.bias`, () => rowSum(dy));
+    const dx = g.op('Gemm', [dy, `${name}.weight`], { transB: 1 });
+    if (!adapted(name)) return dx;
+    const low = adapterInputs.get(name) as string;
+    const s = scalar(loraScale);
+    gradient(`${name}.lora_B.weight`, () => mul(g.op('Gemm', [low, dy], { transA: 1 }), s));
+    const dLow = g.op('Gemm', [dy, `${name}.lora_B.weight`], { transB: 1 });
+    gradient(`${name}.lora_A.weight`, () => mul(g.op('Gemm', [x, dLow], { transA: 1 }), s));
+    return add(dx, mul(g.op('Gemm', [dLow, `${name}.lora_A.weight`], { transB: 1 }), s));
   };
   const halves = ints([headSize / 2, headSize / 2]);
   /** `x cos + cat(-x2, x1) sin`; with `transposed`, `x cos + cat(x2 sin, -x1 sin)` (the gradient). */
@@ -314,7 +367,7 @@ export function buildLlamaLearningGraph(options: LlamaLearningGraphOptions): Lla
     ];
     if (options.withGradients) {
       inputs.push({ name: 'd_logp', elementType: float, dimensions: ['batch', 'sequence'] });
-      for (const { name, shape } of weights)
+      for (const { name, shape } of weights.filter((weight) => weight.trainable))
         outputs.push({
           name: llamaGradientOutputName(name),
           elementType: float,
@@ -334,24 +387,14 @@ export function buildLlamaLearningGraph(options: LlamaLearningGraphOptions): Lla
     ]);
     const softmax = g.op('Div', [exponentials, sumExponentials]);
     const dLogits = mul(sub(oneHot, softmax), dPredicted); // [N, V]
-    let dEmbedding: string;
     let dFinal: string;
     if (config.tieWordEmbeddings) {
-      dEmbedding = g.op('Gemm', [dLogits, final.output], { transA: 1 }); // [V, E]
       dFinal = g.op('MatMul', [dLogits, 'model.embed_tokens.weight']);
     } else {
-      gradient('lm_head.weight', g.op('Gemm', [final.output, dLogits], { transA: 1 }));
+      gradient('lm_head.weight', () => g.op('Gemm', [final.output, dLogits], { transA: 1 }));
       dFinal = g.op('Gemm', [dLogits, 'lm_head.weight'], { transB: 1 });
-      dEmbedding = g.op('ConstantOfShape', [ints([vocabSize, width])]);
     }
-    const finalBackward = rmsNormBackward(
-      dFinal,
-      final.inverse,
-      final.normalized,
-      'model.norm.weight',
-    );
-    gradient('model.norm.weight', finalBackward.dWeight);
-    let dx = finalBackward.dx;
+    let dx = rmsNormBackward(dFinal, final.inverse, final.normalized, 'model.norm.weight');
     for (let layer = config.layerCount - 1; layer >= 0; layer--) {
       const prefix = `model.layers.${layer}`;
       const attention = `${prefix}.self_attn`;
@@ -369,9 +412,7 @@ export function buildLlamaLearningGraph(options: LlamaLearningGraphOptions): Lla
         projectBackward(s.h2, dUp, `${mlp}.up_proj`),
       );
       const postWeight = `${prefix}.post_attention_layernorm.weight`;
-      const post = rmsNormBackward(dH2, s.postInverse, s.postNormalized, postWeight);
-      gradient(postWeight, post.dWeight);
-      const dMid = add(dx, post.dx);
+      const dMid = add(dx, rmsNormBackward(dH2, s.postInverse, s.postNormalized, postWeight));
       // Attention half: mid = input + o(attn(h)).
       const dContext = stackGroups(
         toHeads(projectBackward(s.context, dMid, `${attention}.o_proj`), heads),
@@ -395,15 +436,22 @@ export function buildLlamaLearningGraph(options: LlamaLearningGraphOptions): Lla
         projectBackward(s.h, fromHeads(dValue, keyValueHeads), `${attention}.v_proj`),
       );
       const inputWeight = `${prefix}.input_layernorm.weight`;
-      const inputBackward = rmsNormBackward(dH, s.inputInverse, s.inputNormalized, inputWeight);
-      gradient(inputWeight, inputBackward.dWeight);
-      dx = add(dMid, inputBackward.dx);
+      dx = add(dMid, rmsNormBackward(dH, s.inputInverse, s.inputNormalized, inputWeight));
     }
-    gradient(
-      'model.embed_tokens.weight',
-      g.op('ScatterND', [dEmbedding, g.op('Unsqueeze', [flatIds, ints([1])]), dx], {
-        reduction: { string: 'add' },
-      }),
+    // The embedding's gradient: the rows of dx scattered onto their tokens, plus (tied) the head's dz^T h.
+    const dInput = dx;
+    gradient('model.embed_tokens.weight', () =>
+      g.op(
+        'ScatterND',
+        [
+          config.tieWordEmbeddings
+            ? g.op('Gemm', [dLogits, final.output], { transA: 1 })
+            : g.op('ConstantOfShape', [ints([vocabSize, width])]),
+          g.op('Unsqueeze', [flatIds, ints([1])]),
+          dInput,
+        ],
+        { reduction: { string: 'add' } },
+      ),
     );
   }
 
@@ -416,5 +464,5 @@ export function buildLlamaLearningGraph(options: LlamaLearningGraphOptions): Lla
     producerName: '@cohort/tfjs',
     docString: `${config.modelType} ${options.withGradients ? 'forward and backward' : 'forward (log-probs)'} (${config.layerCount} layers, width ${width}, ${heads} heads, ${keyValueHeads} key/value heads, vocabulary ${vocabSize}) built by @cohort/tfjs`,
   });
-  return { model, config, weights };
+  return { model, config, lora, weights };
 }
