@@ -4,6 +4,7 @@ import {
   initializeBackend,
   type LlamaConfigInput,
   type LlamaModel,
+  loraTargetModules,
   parseLlamaConfig,
   randomLlamaWeights,
   referenceLlamaLogits,
@@ -214,11 +215,11 @@ describe('OnnxLlamaLearner with LoRA adapters', () => {
   const lora = {
     rank: 3,
     alpha: 6,
-    targets: ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'],
-  } as const;
+    targets: [...loraTargetModules],
+  };
   /** A LoRA model with random base weights and random adapters (B non-zero, so A's gradient is too). */
   const loraModel = (config: LlamaConfigInput, seed: number) => {
-    const model = createLlamaModel({ config, seed, lora: { ...lora, targets: [...lora.targets] } });
+    const model = createLlamaModel({ config, seed, lora });
     const weights = randomLlamaWeights({ config: model.config, seed: seed + 1, scale: 0.2 });
     model.setWeights(weights);
     const random = new Random(seed + 2);
@@ -346,6 +347,29 @@ describe('OnnxLlamaLearner with LoRA adapters', () => {
     expect(() => full.setFrozenWeights(model.baseVariables())).toThrow(/not a frozen weight/);
     await learner.release();
     await full.release();
+    model.dispose();
+  });
+});
+
+describe('OnnxLlamaLearner threads', () => {
+  it('two intra-op threads (sleeping when idle) give the gradients of one', async () => {
+    const { model } = modelWith(untiedConfig, 61);
+    const sequences = randomSequences(model.config.vocabSize, [21, 14], 62);
+    const dLogp = randomDLogp(sequences, 63);
+    const one = await createOnnxLlamaLearner({ config: model.config });
+    const two = await createOnnxLlamaLearner({ config: model.config, intraOpNumThreads: 2 });
+    const a = await one.gradients(model.namedVariables(), { sequences }, dLogp);
+    const b = await two.gradients(model.namedVariables(), { sequences }, dLogp);
+    for (const [name, gradient] of Object.entries(a.gradients)) {
+      const x = (await gradient.data()) as Float32Array;
+      const y = (await b.gradients[name]!.data()) as Float32Array;
+      const scale = Math.max(...x.map(Math.abs));
+      for (let index = 0; index < x.length; index++)
+        expect(Math.abs(x[index]! - y[index]!), name).toBeLessThanOrEqual(1e-5 * scale);
+    }
+    tf.dispose([...Object.values(a.gradients), ...Object.values(b.gradients)]);
+    await one.release();
+    await two.release();
     model.dispose();
   });
 });
