@@ -137,19 +137,29 @@ describe('OnnxLlamaLearner against tfjs autodiff', () => {
   }
 });
 
-/** `sum_{b,t} dLogp[b][t] logp[b][t]` in float64 from the independent reference forward pass. */
+/**
+ * `sum_{b,t} dLogp[b][t] logp[b][t] + dEntropy[b][t] entropy[b][t]` at a
+ * temperature, in float64 from the independent reference forward pass.
+ */
 function referenceObjective(
   config: LlamaConfigInput,
   weights: WeightMap,
   sequences: readonly number[][],
   dLogp: readonly number[][],
+  extra: { dEntropy?: readonly number[][]; temperature?: number } = {},
 ): number {
   let total = 0;
   sequences.forEach((sequence, b) => {
     const rows = referenceLlamaLogits({ config, weights, tokenIds: sequence });
     for (let t = 1; t < sequence.length; t++) {
       const row = rows[t - 1]!;
-      total += dLogp[b]![t]! * logSoftmax(row, 0, row.length, 1)[sequence[t]!]!;
+      const logProbabilities = logSoftmax(row, 0, row.length, extra.temperature ?? 1);
+      total += dLogp[b]![t]! * logProbabilities[sequence[t]!]!;
+      if (extra.dEntropy) {
+        let entropy = 0;
+        for (const value of logProbabilities) entropy -= Math.exp(value) * value;
+        total += extra.dEntropy[b]![t]! * entropy;
+      }
     }
   });
   return total;
@@ -157,7 +167,7 @@ function referenceObjective(
 
 describe('OnnxLlamaLearner against float64 finite differences', () => {
   for (const tie of [false, true]) {
-    it(`${tie ? 'tied' : 'untied'}: sampled entries of every gradient`, async () => {
+    it(`${tie ? 'tied' : 'untied, temperature 0.8 and an entropy term'}: sampled entries of every gradient`, async () => {
       const config: LlamaConfigInput = {
         ...(tie ? tiedConfig : untiedConfig),
         vocabSize: 13,
@@ -170,8 +180,15 @@ describe('OnnxLlamaLearner against float64 finite differences', () => {
       const parsed = parseLlamaConfig(model.config);
       const sequences = randomSequences(parsed.vocabSize, [9, 5], 21);
       const dLogp = randomDLogp(sequences, 22);
+      // The untied case also runs at a temperature with an entropy term.
+      const extra = tie ? {} : { temperature: 0.8, dEntropy: randomDLogp(sequences, 24) };
       const learner = await createOnnxLlamaLearner({ config: parsed });
-      const { gradients } = await learner.gradients(model.namedVariables(), { sequences }, dLogp);
+      const { gradients } = await learner.gradients(
+        model.namedVariables(),
+        { sequences, ...(extra.temperature ? { temperature: extra.temperature } : {}) },
+        dLogp,
+        extra.dEntropy,
+      );
       const random = new Random(23);
       const step = 1e-5;
       for (const { name, shape } of learner.weights) {
@@ -194,9 +211,9 @@ describe('OnnxLlamaLearner against float64 finite differences', () => {
             : index;
           const original = data[sourceIndex]!;
           data[sourceIndex] = original + step;
-          const plus = referenceObjective(parsed, perturbed, sequences, dLogp);
+          const plus = referenceObjective(parsed, perturbed, sequences, dLogp, extra);
           data[sourceIndex] = original - step;
-          const minus = referenceObjective(parsed, perturbed, sequences, dLogp);
+          const minus = referenceObjective(parsed, perturbed, sequences, dLogp, extra);
           data[sourceIndex] = original;
           const numeric = (plus - minus) / (2 * step);
           expect(Math.abs(numeric - gradient[index]!), `${name}[${index}]`).toBeLessThan(
@@ -347,6 +364,67 @@ describe('OnnxLlamaLearner with LoRA adapters', () => {
     expect(() => full.setFrozenWeights(model.baseVariables())).toThrow(/not a frozen weight/);
     await learner.release();
     await full.release();
+    model.dispose();
+  });
+});
+
+describe('OnnxLlamaLearner with a temperature and an entropy term', () => {
+  it('logp and entropy equal tokenLogProbs, and the gradients of both equal tfjs autodiff', async () => {
+    const { model } = modelWith(untiedConfig, 71);
+    const sequences = randomSequences(model.config.vocabSize, [20, 11, 15], 72);
+    const dLogp = randomDLogp(sequences, 73);
+    const dEntropy = randomDLogp(sequences, 74);
+    const temperature = 0.7;
+    const learner = await createOnnxLlamaLearner({ config: model.config });
+    const variables = model.namedVariables();
+    const onnx = await learner.gradients(variables, { sequences, temperature }, dLogp, dEntropy);
+    const forwardOnly = await learner.logProbs(variables, { sequences, temperature });
+    const expected = tokenLogProbs(model, { sequences, temperature, withEntropy: true });
+    const expectedLogp = (await expected.logProbs.data()) as Float32Array;
+    const expectedEntropy = (await expected.entropy!.data()) as Float32Array;
+    for (let index = 0; index < expectedLogp.length; index++) {
+      expect(Math.abs(onnx.logProbs[index]! - expectedLogp[index]!)).toBeLessThan(logProbTolerance);
+      expect(Math.abs(onnx.entropy[index]! - expectedEntropy[index]!)).toBeLessThan(
+        logProbTolerance,
+      );
+      expect(forwardOnly.entropy[index]).toBe(onnx.entropy[index]);
+    }
+    // The temperature matters: at 1 the log-probs differ.
+    const plain = await learner.logProbs(variables, { sequences });
+    expect(Math.abs(plain.logProbs[1]! - onnx.logProbs[1]!)).toBeGreaterThan(1e-3);
+    const { value, grads } = tf.variableGrads(() => {
+      const output = tokenLogProbs(model, { sequences, temperature, withEntropy: true });
+      output.mask.dispose();
+      return output.logProbs
+        .mul(tf.tensor2d(dLogp))
+        .sum()
+        .add(output.entropy!.mul(tf.tensor2d(dEntropy)).sum()) as tf.Scalar;
+    }, Object.values(variables));
+    for (const [name, variable] of Object.entries(variables)) {
+      const tfjsGradient = (await grads[variable.name]!.data()) as Float32Array;
+      const onnxGradient = (await onnx.gradients[name]!.data()) as Float32Array;
+      const scale = Math.max(...tfjsGradient.map(Math.abs));
+      let largest = 0;
+      for (let index = 0; index < tfjsGradient.length; index++)
+        largest = Math.max(largest, Math.abs(tfjsGradient[index]! - onnxGradient[index]!));
+      expect(largest / scale, name).toBeLessThan(gradientTolerance);
+    }
+    // The entropy term changes the gradients: without it they differ.
+    const withoutEntropy = await learner.gradients(variables, { sequences, temperature }, dLogp);
+    const name = 'model.norm.weight';
+    const a = (await withoutEntropy.gradients[name]!.data()) as Float32Array;
+    const b = (await onnx.gradients[name]!.data()) as Float32Array;
+    expect(Math.max(...a.map((entry, index) => Math.abs(entry - b[index]!)))).toBeGreaterThan(1e-4);
+    await expect(learner.logProbs(variables, { sequences, temperature: 0 })).rejects.toThrow(
+      /batch.temperature/,
+    );
+    await expect(learner.gradients(variables, { sequences }, dLogp, [[0]])).rejects.toThrow(
+      /dEntropy.length/,
+    );
+    tf.dispose([value, ...Object.values(grads), ...Object.values(onnx.gradients)]);
+    tf.dispose([...Object.values(withoutEntropy.gradients), expected.logProbs, expected.mask]);
+    tf.dispose(expected.entropy!);
+    await learner.release();
     model.dispose();
   });
 });

@@ -18,18 +18,22 @@ import {
 /** Sequences of one learner call; they are right-padded to the longest. */
 export interface OnnxLlamaLearnerBatch {
   sequences: readonly (readonly number[])[];
+  /** Divides the logits before the softmax, as `tokenLogProbs`' `temperature`. Default 1. */
+  temperature?: number;
 }
 
 /** The log-probs of one call, `[B, T]` row-major (the layout of `tokenLogProbs`). */
 export interface OnnxLlamaLogProbs {
   /** `logProbs[b * T + t] = log p(x_t | x_<t)`, 0 for `t = 0` and padding. */
   logProbs: Float32Array;
+  /** `entropy[b * T + t]`: entropy of the distribution that predicted token `t` (0 where `logProbs` is). */
+  entropy: Float32Array;
   shape: [number, number];
 }
 
 /** {@link OnnxLlamaLearner.gradients}'s result; the caller owns (and disposes) the gradient tensors. */
 export interface OnnxLlamaGradients extends OnnxLlamaLogProbs {
-  /** `d (sum d_logp * logp) / d weight` of every trainable weight, keyed by name (`LlamaModel.namedVariables()` layout). */
+  /** `d (sum dLogp logp + dEntropy entropy) / d weight` of every trainable weight, keyed by name (`LlamaModel.namedVariables()` layout). */
   gradients: tf.NamedTensorMap;
 }
 
@@ -108,28 +112,47 @@ export class OnnxLlamaLearner {
     );
     const { feeds, shape } = this.feeds(weights, batch);
     const outputs = await this.forwardSession.run(feeds);
-    return { logProbs: (outputs.logp as ort.Tensor).data as Float32Array, shape };
+    return {
+      logProbs: (outputs.logp as ort.Tensor).data as Float32Array,
+      entropy: (outputs.entropy as ort.Tensor).data as Float32Array,
+      shape,
+    };
   }
 
   /**
-   * `logp [B, T]` and the gradient of `sum_{b,t} dLogp[b, t] logp[b, t]` with
-   * respect to every weight. `dLogp` is `[B][T]` or `B * T` row-major values;
-   * entries at `t = 0` and padding have no effect (their log-prob is constant 0).
+   * `logp [B, T]`, `entropy [B, T]` and the gradient of
+   * `sum_{b,t} dLogp[b, t] logp[b, t] + dEntropy[b, t] entropy[b, t]` with
+   * respect to every trainable weight. `dLogp` and `dEntropy` (default 0: an
+   * objective without an entropy term) are `[B][T]` or `B * T` row-major
+   * values; entries at `t = 0` and padding have no effect (their values are constant 0).
    */
   async gradients(
     weights: OnnxLlamaLearnerWeights,
     batch: OnnxLlamaLearnerBatch,
     dLogp: readonly (readonly number[])[] | Float32Array,
+    dEntropy?: readonly (readonly number[])[] | Float32Array,
   ): Promise<OnnxLlamaGradients> {
     const { feeds, shape } = this.feeds(weights, batch);
-    feeds.d_logp = new ort.Tensor('float32', this.dLogpValues(dLogp, shape), shape);
+    feeds.d_logp = new ort.Tensor('float32', this.upstreamValues('dLogp', dLogp, shape), shape);
+    feeds.d_entropy = new ort.Tensor(
+      'float32',
+      dEntropy === undefined
+        ? new Float32Array(shape[0] * shape[1])
+        : this.upstreamValues('dEntropy', dEntropy, shape),
+      shape,
+    );
     const outputs = await this.learningSession.run(feeds);
     const gradients: tf.NamedTensorMap = {};
     for (const { name, shape: weightShape } of this.trainableWeights) {
       const output = outputs[llamaGradientOutputName(name)] as ort.Tensor;
       gradients[name] = tf.tensor(output.data as Float32Array, weightShape);
     }
-    return { logProbs: (outputs.logp as ort.Tensor).data as Float32Array, shape, gradients };
+    return {
+      logProbs: (outputs.logp as ort.Tensor).data as Float32Array,
+      entropy: (outputs.entropy as ort.Tensor).data as Float32Array,
+      shape,
+      gradients,
+    };
   }
 
   /**
@@ -160,32 +183,33 @@ export class OnnxLlamaLearner {
     this.forwardSession = undefined;
   }
 
-  private dLogpValues(
-    dLogp: readonly (readonly number[])[] | Float32Array,
+  private upstreamValues(
+    argument: string,
+    upstream: readonly (readonly number[])[] | Float32Array,
     [batchSize, length]: [number, number],
   ): Float32Array {
     const values = new Float32Array(batchSize * length);
-    if (dLogp instanceof Float32Array) {
-      if (dLogp.length !== values.length) {
+    if (upstream instanceof Float32Array) {
+      if (upstream.length !== values.length) {
         throw new InvalidArgumentError({
-          argument: 'dLogp.length',
-          value: dLogp.length,
+          argument: `${argument}.length`,
+          value: upstream.length,
           message: `must be batch x length = ${batchSize} x ${length} = ${values.length}`,
         });
       }
-      values.set(dLogp);
+      values.set(upstream);
     } else {
-      if (dLogp.length !== batchSize) {
+      if (upstream.length !== batchSize) {
         throw new InvalidArgumentError({
-          argument: 'dLogp.length',
-          value: dLogp.length,
+          argument: `${argument}.length`,
+          value: upstream.length,
           message: `must equal the number of sequences, ${batchSize}`,
         });
       }
-      dLogp.forEach((row, b) => {
+      upstream.forEach((row, b) => {
         if (row.length !== length) {
           throw new InvalidArgumentError({
-            argument: `dLogp[${b}].length`,
+            argument: `${argument}[${b}].length`,
             value: row.length,
             message: `must equal the padded length ${length}`,
           });
@@ -196,7 +220,7 @@ export class OnnxLlamaLearner {
     for (let index = 0; index < values.length; index++) {
       if (!Number.isFinite(values[index])) {
         throw new InvalidArgumentError({
-          argument: `dLogp[${Math.floor(index / length)}][${index % length}]`,
+          argument: `${argument}[${Math.floor(index / length)}][${index % length}]`,
           value: values[index],
           message: 'must be finite',
         });
@@ -209,8 +233,15 @@ export class OnnxLlamaLearner {
     weights: OnnxLlamaLearnerWeights,
     batch: OnnxLlamaLearnerBatch,
   ): { feeds: Record<string, ort.Tensor>; shape: [number, number] } {
-    const { sequences } = batch;
+    const { sequences, temperature = 1 } = batch;
     const { vocabSize, contextLength } = this.config;
+    if (!(temperature > 0) || !Number.isFinite(temperature)) {
+      throw new InvalidArgumentError({
+        argument: 'batch.temperature',
+        value: temperature,
+        message: 'must be a finite positive number',
+      });
+    }
     if (sequences.length === 0) {
       throw new InvalidArgumentError({
         argument: 'batch.sequences',
@@ -243,6 +274,7 @@ export class OnnxLlamaLearner {
       attention_mask: new ort.Tensor('float32', mask, shape),
       rotary_cos: cos,
       rotary_sin: sin,
+      inverse_temperature: new ort.Tensor('float32', new Float32Array([1 / temperature]), []),
     };
     const known = new Set(this.weights.map(({ name }) => name));
     for (const name of Object.keys(weights)) {

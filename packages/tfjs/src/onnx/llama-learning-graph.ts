@@ -121,21 +121,25 @@ interface SavedLayer {
  * runs inference only, so the backward pass is written by hand as forward ops):
  * the same computation as `LlamaModel.forward` followed by `tokenLogProbs`
  * with right padding, and, with `withGradients`, the reverse-mode derivative
- * of `sum(d_logp * logp)` with respect to every weight.
+ * of `sum(d_logp * logp + d_entropy * entropy)` with respect to every trainable weight.
  *
  * Inputs: `input_ids` int64 `[B, T]`; `attention_mask` float `[B, T]` (1 on
  * real tokens, padding on the right); `rotary_cos` / `rotary_sin` float
- * `[T, headSize]` (the rotary tables of positions `0 .. T-1`); every weight of
- * {@link llamaLearningWeights} under its name; with gradients, `d_logp` float
- * `[B, T]`. Outputs: `logp` `[B, T]`, `logp[b, t] = log_softmax(z[b, t-1])[x[b, t]]`
- * (0 for `t = 0` and padding), and per weight `gradient.<name>`.
+ * `[T, headSize]` (the rotary tables of positions `0 .. T-1`);
+ * `inverse_temperature` float scalar `1 / T`; every weight of
+ * {@link llamaLearningWeights} under its name; with gradients, `d_logp` and
+ * `d_entropy` float `[B, T]`. Outputs: `logp` `[B, T]`,
+ * `logp[b, t] = log_softmax(z[b, t-1] / T)[x[b, t]]`, and `entropy` `[B, T]`,
+ * the entropy of that distribution (both 0 for `t = 0` and padding, as
+ * `tokenLogProbs` gives them), and per trainable weight `gradient.<name>`,
+ * the gradient of `sum(d_logp logp + d_entropy entropy)`.
  *
  * The backward formulas: RMSNorm (Zhang and Sennrich 2019)
  * `dx = r (s - xhat mean(s xhat))`, `s = w dy`; SwiGLU (Shazeer 2020)
  * `dg = d u s (1 + g (1 - s))`, `du = d g s`; softmax attention
  * `dS = P (dP - rowsum(dP P))`; RoPE (Su et al. 2021) by the transposed
  * rotation `dx = dy cos + rot^T(dy sin)`, `rot^T(z) = cat(z2, -z1)`;
- * log-softmax `dz = dlogp (onehot(y) - softmax(z))`; the embedding by
+ * log-softmax and entropy `dz = dlogp (onehot(y) - p) - dH p (log p + H)`; the embedding by
  * scatter-add of row gradients (and, tied, the head's `dz^T h`).
  * Grouped-query attention runs each key/value head against its `g` query
  * heads stacked along the rows (`[B, Hkv, g T, d]`), so no key or value is
@@ -335,10 +339,14 @@ export function buildLlamaLearningGraph(options: LlamaLearningGraphOptions): Lla
   const logits = config.tieWordEmbeddings
     ? g.op('Gemm', [final.output, 'model.embed_tokens.weight'], { transB: 1 })
     : g.op('MatMul', [final.output, 'lm_head.weight']); // [N, V]
-  const maximum = g.op('ReduceMax', [logits], { axes: [-1], keepdims: 1 });
-  const exponentials = g.op('Exp', [sub(logits, maximum)]);
+  // Logits divided by the temperature, then a stable log-softmax and the entropy of each row.
+  const scaled = mul(logits, 'inverse_temperature');
+  const maximum = g.op('ReduceMax', [scaled], { axes: [-1], keepdims: 1 });
+  const exponentials = g.op('Exp', [sub(scaled, maximum)]);
   const sumExponentials = lastSum(exponentials);
   const logSumExp = add(maximum, g.op('Log', [sumExponentials])); // [N, 1]
+  const probabilities = g.op('Div', [exponentials, sumExponentials]); // [N, V]
+  const entropyRows = sub(logSumExp, lastSum(mul(probabilities, scaled))); // [N, 1]
   // Row (b, t) predicts token t + 1; the last column predicts nothing (target 0, then masked).
   const shiftLeft = (value: string) =>
     g.op('Pad', [
@@ -349,10 +357,16 @@ export function buildLlamaLearningGraph(options: LlamaLearningGraphOptions): Lla
     g.op('Pad', [g.op('Slice', [value, ints([0]), ints([-1]), ints([1])]), ints([0, 1, 0, 0])]);
   const targets = g.op('Reshape', [shiftLeft('input_ids'), ints([-1, 1])]); // [N, 1]
   const predicted = g.op('Reshape', [
-    sub(g.op('GatherElements', [logits, targets], { axis: 1 }), logSumExp),
+    sub(g.op('GatherElements', [scaled, targets], { axis: 1 }), logSumExp),
     idShape,
   ]);
   g.op('Mul', [shiftRight(predicted), 'attention_mask'], {}, 'logp');
+  g.op(
+    'Mul',
+    [shiftRight(g.op('Reshape', [entropyRows, idShape])), 'attention_mask'],
+    {},
+    'entropy',
+  );
 
   const specs = (): { inputs: ValueSpec[]; outputs: ValueSpec[] } => {
     const inputs: ValueSpec[] = [
@@ -360,13 +374,18 @@ export function buildLlamaLearningGraph(options: LlamaLearningGraphOptions): Lla
       { name: 'attention_mask', elementType: float, dimensions: ['batch', 'sequence'] },
       { name: 'rotary_cos', elementType: float, dimensions: ['sequence', headSize] },
       { name: 'rotary_sin', elementType: float, dimensions: ['sequence', headSize] },
+      { name: 'inverse_temperature', elementType: float, dimensions: [] },
       ...weights.map(({ name, shape }) => ({ name, elementType: float, dimensions: shape })),
     ];
     const outputs: ValueSpec[] = [
       { name: 'logp', elementType: float, dimensions: ['batch', 'sequence'] },
+      { name: 'entropy', elementType: float, dimensions: ['batch', 'sequence'] },
     ];
     if (options.withGradients) {
-      inputs.push({ name: 'd_logp', elementType: float, dimensions: ['batch', 'sequence'] });
+      inputs.push(
+        { name: 'd_logp', elementType: float, dimensions: ['batch', 'sequence'] },
+        { name: 'd_entropy', elementType: float, dimensions: ['batch', 'sequence'] },
+      );
       for (const { name, shape } of weights.filter((weight) => weight.trainable))
         outputs.push({
           name: llamaGradientOutputName(name),
@@ -378,15 +397,25 @@ export function buildLlamaLearningGraph(options: LlamaLearningGraphOptions): Lla
   };
 
   if (options.withGradients) {
-    // Backward of logp = shiftRight(z[y] - lse) * mask.
-    const dPredicted = g.op('Reshape', [shiftLeft(mul('d_logp', 'attention_mask')), ints([-1, 1])]); // [N, 1]
+    // Backward of logp = shiftRight(z[y] - lse) * mask and entropy = shiftRight(lse - sum(p z)) * mask,
+    // z the logits over the temperature: dz = dlogp (onehot(y) - p) - dH p (log p + H), then dlogits = dz / T.
+    const upstream = (name: string) =>
+      g.op('Reshape', [shiftLeft(mul(name, 'attention_mask')), ints([-1, 1])]); // [N, 1]
+    const dPredicted = upstream('d_logp');
+    const dEntropy = upstream('d_entropy');
     const oneHot = g.op('OneHot', [
       g.op('Reshape', [targets, ints([-1])]),
       g.int64Constant(vocabSize),
       g.floatTensor(g.fresh('one_hot_values'), [2], new Float32Array([0, 1])),
     ]);
-    const softmax = g.op('Div', [exponentials, sumExponentials]);
-    const dLogits = mul(sub(oneHot, softmax), dPredicted); // [N, V]
+    const logProbabilities = add(sub(scaled, logSumExp), entropyRows); // log p + H
+    const dLogits = mul(
+      sub(
+        mul(sub(oneHot, probabilities), dPredicted),
+        mul(mul(probabilities, logProbabilities), dEntropy),
+      ),
+      'inverse_temperature',
+    ); // [N, V]
     let dFinal: string;
     if (config.tieWordEmbeddings) {
       dFinal = g.op('MatMul', [dLogits, 'model.embed_tokens.weight']);
