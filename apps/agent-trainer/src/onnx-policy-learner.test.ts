@@ -69,14 +69,11 @@ describe('OnnxPolicyLearner', () => {
     const [actualExtras] = actual.extras as PolicyShardExtras[];
     const [expectedExtras] = expected.extras as PolicyShardExtras[];
     expect(actualExtras!.logProbRows[0]).toBeNull();
-    actualExtras!.logProbRows[1]!.forEach((value, t) =>
-      expect(Math.abs(value - expectedExtras!.logProbRows[1]![t]!)).toBeLessThan(1e-4),
-    );
-    actualExtras!.entropyRows!.forEach((row, r) =>
-      row.forEach((value, t) =>
-        expect(Math.abs(value - expectedExtras!.entropyRows![r]![t]!)).toBeLessThan(1e-4),
-      ),
-    );
+    for (const [t, value] of actualExtras!.logProbRows[1]!.entries())
+      expect(Math.abs(value - expectedExtras!.logProbRows[1]![t]!)).toBeLessThan(1e-4);
+    for (const [r, row] of actualExtras!.entropyRows!.entries())
+      for (const [t, value] of row.entries())
+        expect(Math.abs(value - expectedExtras!.entropyRows![r]![t]!)).toBeLessThan(1e-4);
     expect(Object.keys(actual.gradients).sort()).toEqual(Object.keys(expected.gradients).sort());
     for (const [name, gradient] of Object.entries(expected.gradients)) {
       const x = gradient.dataSync() as Float32Array;
@@ -89,9 +86,16 @@ describe('OnnxPolicyLearner', () => {
       expect(largest / scale, name).toBeLessThan(1e-3);
     }
     tf.dispose([...Object.values(actual.gradients), ...Object.values(expected.gradients)]);
-    const other = createLlamaModel({ config });
-    await expect(onnxLearner.setWeights(other)).rejects.toThrow(/model/);
+    // Another model of the same config is followed; one of another config is refused.
+    const other = createLlamaModel({ config, seed: 9 });
+    await onnxLearner.setWeights(other);
+    const followed = await onnxLearner.computeGradients({ items, shared });
+    expect(Math.abs(followed.loss - actual.loss)).toBeGreaterThan(1e-6);
+    tf.dispose(Object.values(followed.gradients));
+    const wider = createLlamaModel({ config: { ...config, hiddenSize: 32 } });
+    await expect(onnxLearner.setWeights(wider)).rejects.toThrow(/model/);
     other.dispose();
+    wider.dispose();
     await onnxLearner.dispose();
     await tfjsLearner.dispose();
     model.dispose();

@@ -1,5 +1,5 @@
 import { InvalidArgumentError } from '@cohort/core';
-import type { LlamaModel } from '@cohort/tfjs';
+import { LlamaModel } from '@cohort/tfjs';
 import type {
   DataParallelBatch,
   DataParallelGradients,
@@ -39,15 +39,27 @@ export class OnnxPolicyLearner implements ShardGradientLearner {
     this.learner = learner;
   }
 
-  /** The weights are read from the model at every call; this only follows a new model object. */
+  /**
+   * The weights are read from the model at every call, so this only follows
+   * another model of the same config (a population member), reading a LoRA
+   * model's frozen base anew.
+   */
   async setWeights(model: unknown): Promise<void> {
-    if (model !== this.model) {
+    if (model === this.model) return;
+    if (
+      !(model instanceof LlamaModel) ||
+      JSON.stringify(model.config) !== JSON.stringify(this.model.config) ||
+      JSON.stringify(model.lora) !== JSON.stringify(this.model.lora)
+    ) {
       throw new InvalidArgumentError({
         argument: 'model',
-        value: typeof model,
-        message: 'must be the LlamaModel this ONNX learner was created for',
+        value: model instanceof LlamaModel ? model.config.modelType : typeof model,
+        message:
+          'must be a LlamaModel of the config and LoRA options this ONNX learner was built for',
       });
     }
+    if (model.lora !== undefined) this.learner.setFrozenWeights(model.baseVariables());
+    this.model = model;
   }
 
   async computeGradients<Item, Shared>(
