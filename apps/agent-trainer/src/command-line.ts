@@ -479,6 +479,12 @@ export const sftCommandLine = defineCommand({
       description:
         'llama only: steps on the copy fragments alone (the loss on the copied tokens) before the dialogues',
     }),
+    engine: choiceFlag({
+      choices: ['tfjs', 'onnx'],
+      defaultText: 'llama onnx',
+      description:
+        'llama only: who computes the gradients: the hand-written backward graph on ONNX Runtime (about 10x faster per step at the default shape), or tfjs autodiff; the same AdamW and the same losses within float32 rounding',
+    }),
     'probe-every': integerFlag({
       minimum: 1,
       defaultText: 'none',
@@ -506,6 +512,7 @@ export const sftCommandLine = defineCommand({
     copyCurriculumNumbers: values['copy-curriculum-numbers'],
     copyCurriculumRepeatShare: values['copy-curriculum-repeat-share'],
     dialogueCurriculumShare: values['dialogue-curriculum-share'],
+    engine: values.engine,
   }),
 });
 

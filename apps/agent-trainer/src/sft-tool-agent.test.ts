@@ -68,6 +68,7 @@ describe('trainToolAgent (sft --family llama)', () => {
     expect(result.copyWarmupSteps).toBe(2);
     expect(result.copyCurriculumSteps).toBe(3);
     expect(result.inductionSteps).toBe(2);
+    expect(result.engine).toBe('onnx');
     // Each probe's model is written, loadable as the final one is.
     expect((await readLlamaConfig(path.join(out, 'probes', 'step-2'))).contextLength).toBe(2048);
     expect(

@@ -32,6 +32,7 @@ export async function sftCommand(command: SftCommand, io: CliIo): Promise<ExitCo
     '--copy-curriculum-numbers': command.copyCurriculumNumbers,
     '--copy-curriculum-repeat-share': command.copyCurriculumRepeatShare,
     '--dialogue-curriculum-share': command.dialogueCurriculumShare,
+    '--engine': command.engine,
   };
   const refused = Object.entries(llamaOnly).find(([, value]) => value !== undefined);
   if (!llama && refused)
@@ -95,6 +96,7 @@ export async function sftCommand(command: SftCommand, io: CliIo): Promise<ExitCo
         ...(command.dialogueCurriculumShare !== undefined
           ? { dialogueCurriculumShare: command.dialogueCurriculumShare }
           : {}),
+        ...(command.engine !== undefined ? { engine: command.engine } : {}),
         model: {
           ...(command.hiddenSize !== undefined
             ? {
