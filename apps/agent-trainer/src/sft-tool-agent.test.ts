@@ -79,6 +79,8 @@ describe('trainToolAgent (sft --family llama)', () => {
       expect(probe.copyNats.orderIdDigit).toBeGreaterThan(0);
       expect(probe.copyNats.emailToken).toBeGreaterThan(0);
       expect(probe.copyNats.fragmentOrderIdDigit).toBeGreaterThan(0);
+      // And the copy curriculum's own sequences, built on held-out dialogues.
+      expect(probe.copyNats.syntheticOrderIdDigit).toBeGreaterThan(0);
     }
     // Copy fragments: at least one per dialogue (every solved task copies an id or email).
     expect(result.copyFragments).toBeGreaterThanOrEqual(6);

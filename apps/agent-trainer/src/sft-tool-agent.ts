@@ -20,7 +20,7 @@ import {
   repeatExample,
 } from './copy-curriculum';
 import { copyFragments } from './copy-fragments';
-import { copyNats, copyTargets } from './copy-metric';
+import { type CopyTargets, copyNats, copyTargets } from './copy-metric';
 import { type EvaluatedConversation, evaluateModel } from './evaluate-model';
 import type { SftOptions } from './sft';
 import { assistantLossMask, lossMaskOn, vagueReplies } from './sft-dialogues';
@@ -164,7 +164,13 @@ export interface ToolAgentProbe {
    * copies in held-out dialogues (`ln 10 = 2.30` per digit is chance), and of
    * the digits in the held-out dialogues' copy fragments (short contexts).
    */
-  copyNats: { orderIdDigit: number; emailToken: number; fragmentOrderIdDigit: number };
+  copyNats: {
+    orderIdDigit: number;
+    emailToken: number;
+    fragmentOrderIdDigit: number;
+    /** Of 64 copy curriculum sequences built on the held-out dialogues, when the run has a copy curriculum. */
+    syntheticOrderIdDigit?: number;
+  };
   tasks: number;
   successRate: number;
   inventedOrderIds: number;
@@ -396,6 +402,25 @@ export async function trainToolAgent(options: ToolAgentSftOptions): Promise<Tool
     copyTargets(fragment, tokenizer),
   );
   const probes: ToolAgentProbe[] = [];
+  // Copy curriculum sequences on the held-out dialogues: whether the synthetic copy is learned at all.
+  const syntheticProbe: CopyTargets[] =
+    curriculumSteps > 0 || dialogueCurriculumShare > 0
+      ? (() => {
+          const pieces = copyCurriculumPieces(tokenizer);
+          const probeRandom = new Random(options.seed).fork('synthetic-copy-probe');
+          const texts = copyProbe.map((target) => target.tokenIds);
+          return Array.from({ length: 64 }, () => {
+            const { tokenIds, lossMask } = copyCurriculumExample(
+              pieces,
+              texts,
+              probeRandom,
+              curriculumNumbers,
+            );
+            const orderIdDigits = lossMask.flatMap((value, position) => (value ? [position] : []));
+            return { tokenIds, orderIdDigits, emailTokens: [] };
+          });
+        })()
+      : [];
   const probeEvery = options.probeEvery ?? 0;
   const probeTasks = options.probeTasks ?? 6;
   const learningRate = options.learningRate ?? 3e-3;
@@ -403,12 +428,15 @@ export async function trainToolAgent(options: ToolAgentSftOptions): Promise<Tool
     const padTokenId = tokenizer.padTokenId;
     const nats = copyNats(model, copyProbe, { padTokenId });
     const inFragments = copyNats(model, fragmentProbe, { padTokenId });
-    const copied = {
+    const copied: ToolAgentProbe['copyNats'] = {
       orderIdDigit: nats.orderIdDigit,
       emailToken: nats.emailToken,
       fragmentOrderIdDigit: inFragments.orderIdDigit,
     };
-    const copyLine = `copy nats per order-id digit ${nats.orderIdDigit.toFixed(2)} (${inFragments.orderIdDigit.toFixed(2)} in fragments), per email token ${nats.emailToken.toFixed(2)}`;
+    const synthetic =
+      syntheticProbe.length > 0 ? copyNats(model, syntheticProbe, { padTokenId }) : undefined;
+    if (synthetic) copied.syntheticOrderIdDigit = synthetic.orderIdDigit;
+    const copyLine = `copy nats per order-id digit ${nats.orderIdDigit.toFixed(2)} (${inFragments.orderIdDigit.toFixed(2)} in fragments${synthetic ? `, ${synthetic.orderIdDigit.toFixed(2)} in synthetic copies` : ''}), per email token ${nats.emailToken.toFixed(2)}`;
     if (probeTasks === 0) {
       probes.push({
         step,
