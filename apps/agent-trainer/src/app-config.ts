@@ -358,6 +358,12 @@ export const EngineConfigSchema = z
       .describe(
         "Runtime that scores the frozen KL reference of a tfjs-lm policy: 'onnx' (exported once to onnxruntime-node; a LoRA model's base with adapters off; the default for tfjs-lm) or 'tfjs'. A proxy policy's reference is its ONNX base already, so 'onnx' there only warns.",
       ),
+    learner: z
+      .enum(['tfjs', 'onnx'])
+      .optional()
+      .describe(
+        "Runtime that computes the policy gradients: 'tfjs' (autodiff; the default) or 'onnx' (the Llama-family model's hand-written backward graph on onnxruntime-node, fed to the same tfjs optimizer; one SFT step of the tool agent's shape ran 11.9x faster, bench/onnx-llama-learner.ts). 'onnx' applies to a Llama-family tfjs-lm policy (LoRA or not) with a built-in objective whose loss aggregation shards add up; otherwise the run warns and learns on tfjs. It replaces learnerWorkers and learnerShards.",
+      ),
     learnerWorkers: z
       .number()
       .int()
@@ -379,6 +385,16 @@ export const EngineConfigSchema = z
   })
   .strict()
   .superRefine((engine, context) => {
+    if (
+      engine.learner === 'onnx' &&
+      (engine.learnerWorkers > 0 || (engine.learnerShards ?? 1) > 1)
+    ) {
+      context.addIssue({
+        code: 'custom',
+        path: ['learner'],
+        message: `learner 'onnx' computes each minibatch in one ONNX Runtime pass: leave out learnerWorkers (${engine.learnerWorkers}) and learnerShards (${engine.learnerShards ?? 'unset'})`,
+      });
+    }
     if (
       engine.learnerShards !== undefined &&
       engine.learnerShards > 1 &&
@@ -425,7 +441,7 @@ export const AppConfigSchema = z
       'the trained policy: `tfjs-lm`, `proxy` or `candidate-selector` (below)',
     ),
     engine: EngineConfigSchema.default({ learnerWorkers: 0 }).describe(
-      'the hybrid engine: `{ sampler, reference, learnerWorkers, learnerShards }` (below)',
+      'the hybrid engine: `{ sampler, reference, learner, learnerWorkers, learnerShards }` (below)',
     ),
     environment: EnvironmentConfigSchema.default({
       type: 'support',

@@ -280,5 +280,15 @@ describe('sft --family gpt2 with a Llama-only flag', () => {
       '--hidden-size 96 applies only to sft --family llama',
     );
     await expect(sftCommand(command, io)).rejects.toBeInstanceOf(UsageError);
+    const onnx = parseCommandLine(['sft', '--engine', 'onnx']);
+    if (onnx.command !== 'sft') throw new Error('expected sft');
+    await expect(sftCommand(onnx, io)).rejects.toThrow(
+      '--engine onnx applies only to sft --family llama',
+    );
+    expect(usageMessage(['sft', '--family', 'llama', '--engine', 'gpu'])).toBe(
+      '--engine must be one of tfjs, onnx, got "gpu"',
+    );
+    const parsed = parseCommandLine(['sft', '--family', 'llama', '--engine', 'onnx']);
+    expect(parsed.command === 'sft' && parsed.engine).toBe('onnx');
   });
 });

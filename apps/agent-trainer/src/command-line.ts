@@ -447,11 +447,43 @@ export const sftCommandLine = defineCommand({
       description:
         'llama only: steps of synthetic copies first (a fresh order id stated in a window of a dialogue and written back, the loss on its digits), 16 per step',
     }),
+    'induction-steps': integerFlag({
+      minimum: 0,
+      defaultText: 'llama 0',
+      description:
+        'llama only: steps of short repeats first (a window of 4-12 dialogue tokens and the same window again, the loss on the repeat), 16 per step: they grow the induction head that copying needs',
+    }),
+    'copy-curriculum-numbers': choiceFlag({
+      choices: ['drop', 'keep'],
+      defaultText: 'llama drop',
+      description:
+        "llama only: what the copy curriculum's dialogue windows keep of their numbers: drop every digit, or keep all but other order ids (distractors, as in the dialogues)",
+    }),
+    'copy-curriculum-repeat-share': numberFlag({
+      minimum: 0,
+      maximum: 1,
+      defaultText: 'llama 0',
+      description:
+        'llama only: share of the copy curriculum that is repeats of 4-60 dialogue tokens instead of copies',
+    }),
+    'dialogue-curriculum-share': numberFlag({
+      minimum: 0,
+      maximum: 0.9,
+      defaultText: 'llama 0',
+      description:
+        'llama only: share of the dialogue phase that is copy curriculum sequences (with their repeat share), to keep the copy while the dialogues are learned',
+    }),
     'copy-warmup-steps': integerFlag({
       minimum: 0,
       defaultText: 'llama 800',
       description:
         'llama only: steps on the copy fragments alone (the loss on the copied tokens) before the dialogues',
+    }),
+    engine: choiceFlag({
+      choices: ['tfjs', 'onnx'],
+      defaultText: 'llama onnx',
+      description:
+        'llama only: who computes the gradients: the hand-written backward graph on ONNX Runtime (about 10x faster per step at the default shape), or tfjs autodiff; the same AdamW and the same losses within float32 rounding',
     }),
     'probe-every': integerFlag({
       minimum: 1,
@@ -476,6 +508,11 @@ export const sftCommandLine = defineCommand({
     lossOn: values['loss-on'],
     copyCurriculumSteps: values['copy-curriculum-steps'],
     copyWarmupSteps: values['copy-warmup-steps'],
+    inductionSteps: values['induction-steps'],
+    copyCurriculumNumbers: values['copy-curriculum-numbers'],
+    copyCurriculumRepeatShare: values['copy-curriculum-repeat-share'],
+    dialogueCurriculumShare: values['dialogue-curriculum-share'],
+    engine: values.engine,
   }),
 });
 

@@ -1,7 +1,7 @@
 import { Random } from '@cohort/core';
 import { trainBpeTokenizer } from '@cohort/tfjs';
 import { describe, expect, it } from 'vitest';
-import { copyCurriculumExample, copyCurriculumPieces } from './copy-curriculum';
+import { copyCurriculumExample, copyCurriculumPieces, repeatExample } from './copy-curriculum';
 
 const corpus = [
   'The order number is A1234. I have refunded order A1234: $12.50 within 5 business days.',
@@ -35,6 +35,24 @@ describe('copyCurriculumExample', () => {
     expect(ids.size).toBeGreaterThan(45);
   });
 
+  it('with numbers kept, keeps every other number of the windows and drops only the order ids', () => {
+    const pieces = copyCurriculumPieces(tokenizer);
+    const random = new Random(11);
+    let distractors = 0;
+    for (let index = 0; index < 80; index++) {
+      const { tokenIds, lossMask } = copyCurriculumExample(pieces, texts, random, 'keep');
+      expect(lossMask.slice(-4)).toEqual([1, 1, 1, 1]);
+      const text = tokenizer.decode(tokenIds);
+      const written = /A(\d{4})$/.exec(text)![1]!;
+      // One source: the only `A` followed by digits before the written-back id is the stated one.
+      const stated = [...text.slice(0, -4).matchAll(/A(\d+)/g)].map((match) => match[1]);
+      expect(stated, text).toEqual([written]);
+      // Other numbers (prices, days) stay in the windows as distractors.
+      distractors += (text.slice(0, -4).replace(`A${written}`, '').match(/\d/g) ?? []).length;
+    }
+    expect(distractors).toBeGreaterThan(80);
+  });
+
   it('is the same for the same seed and differs for another', () => {
     const pieces = copyCurriculumPieces(tokenizer);
     const draw = (seed: number) => {
@@ -53,5 +71,30 @@ describe('copyCurriculumExample', () => {
     expect(() => copyCurriculumPieces(merged)).toThrow(
       /writes "0123456789" as [1-9] tokens, not one per digit; train it with individualDigits/,
     );
+  });
+});
+
+describe('repeatExample', () => {
+  it('is a marker, a window of a dialogue, the marker and the same window, with the loss on the repeat', () => {
+    const random = new Random(2);
+    const marker = tokenizer.eosTokenId;
+    const lengths = new Set<number>();
+    for (let index = 0; index < 60; index++) {
+      const { tokenIds, lossMask } = repeatExample(texts, marker, 4, 12, random);
+      const length = (tokenIds.length - 2) / 2;
+      lengths.add(length);
+      expect(length).toBeGreaterThanOrEqual(4);
+      expect(length).toBeLessThanOrEqual(12);
+      expect(tokenIds[0]).toBe(marker);
+      expect(tokenIds[length + 1]).toBe(marker);
+      const segment = tokenIds.slice(1, length + 1);
+      expect(tokenIds.slice(length + 2)).toEqual(segment);
+      // A contiguous window of one of the texts.
+      const window = segment.join(',');
+      expect(texts.some((text) => `,${text.join(',')},`.includes(`,${window},`))).toBe(true);
+      expect(lossMask).toEqual(tokenIds.map((_, position) => (position >= length + 2 ? 1 : 0)));
+    }
+    // Every length of the range is drawn, the longest included.
+    expect(lengths.size).toBe(9);
   });
 });

@@ -11,6 +11,7 @@ import {
   learnerShardsOf,
   referenceEngineOf,
 } from './engine-setup';
+import { OnnxPolicyLearner } from './onnx-policy-learner';
 import { createTrainer } from './training-setup';
 
 beforeAll(async () => {
@@ -96,6 +97,35 @@ describe('engine.learnerWorkers', () => {
     expect(
       await createConfiguredLearner(policy, resolveAppConfig({ engine: { learnerShards: 1 } })),
     ).toBeUndefined();
+  });
+});
+
+describe('engine.learner', () => {
+  it("'onnx' gives a Llama policy the ONNX learner in one shard, warns where it cannot apply, and refuses workers or shards beside it", async () => {
+    const { model, policy } = tinyLlamaPolicy({ lora: { rank: 2 } });
+    const config = resolveAppConfig({ engine: { learner: 'onnx' } });
+    expect(learnerShardsOf(config)).toBe(1);
+    const configured = await createConfiguredLearner(policy, config);
+    try {
+      expect(configured?.learner).toBeInstanceOf(OnnxPolicyLearner);
+      expect(configured?.learner.workerCount).toBe(1);
+      expect(configured?.model).toBe(model);
+      await configured!.learner.setWeights(model);
+    } finally {
+      await configured?.learner.dispose();
+      model.dispose();
+    }
+    const proxy = { type: 'proxy', baseModelDirectory: 'models/base' };
+    expect(
+      engineWarnings(resolveAppConfig({ policy: proxy, engine: { learner: 'onnx' } })),
+    ).toEqual([expect.stringContaining("engine.learner 'onnx' applies to Llama-family")]);
+    expect(engineWarnings(config)).toEqual([]);
+    expect(() => resolveAppConfig({ engine: { learner: 'onnx', learnerWorkers: 2 } })).toThrow(
+      /engine\.learner.*one ONNX Runtime pass/s,
+    );
+    expect(() => resolveAppConfig({ engine: { learner: 'onnx', learnerShards: 4 } })).toThrow(
+      /engine\.learner/,
+    );
   });
 });
 

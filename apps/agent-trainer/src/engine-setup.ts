@@ -9,6 +9,7 @@ import {
 import { policyShardLossModule, type TrainablePolicy } from '@cohort/trainer';
 import { createOnnxReferenceModel, createOnnxSampledPolicy } from '@cohort/transformers';
 import type { AppConfig } from './app-config';
+import { createOnnxPolicyLearner, type OnnxPolicyLearner } from './onnx-policy-learner';
 
 /** The sampler a config asks for: `engine.sampler`, else ONNX Runtime for a tfjs-lm policy. */
 export function samplerOf(config: AppConfig): 'onnx' | 'tfjs' {
@@ -70,6 +71,7 @@ export const defaultLearnerShards = 4;
  */
 export function learnerShardsOf(config: AppConfig): number {
   if (config.engine.learnerShards !== undefined) return config.engine.learnerShards;
+  if (config.engine.learner === 'onnx') return 1;
   const inMainThread = config.engine.learnerWorkers === 0 && config.population === undefined;
   return config.policy.type === 'tfjs-lm' && inMainThread ? defaultLearnerShards : 1;
 }
@@ -111,7 +113,7 @@ export async function createConfiguredLearner(
   config: AppConfig,
 ): Promise<
   | {
-      learner: DataParallelLearner | SequentialShardLearner;
+      learner: DataParallelLearner | SequentialShardLearner | OnnxPolicyLearner;
       model: GptPolicy['model'] | LlamaPolicy['model'];
     }
   | undefined
@@ -119,6 +121,13 @@ export async function createConfiguredLearner(
   const { learnerWorkers } = config.engine;
   const learnerShards = learnerShardsOf(config);
   if (!(policy instanceof GptPolicy || policy instanceof LlamaPolicy)) return undefined;
+  if (config.engine.learner === 'onnx' && policy instanceof LlamaPolicy) {
+    const learner = await createOnnxPolicyLearner({
+      model: policy.model,
+      padTokenId: policy.tokenizer.padTokenId,
+    });
+    return { learner, model: policy.model };
+  }
   const lossModule = policyShardLossModule();
   if (learnerWorkers === 0) {
     if (learnerShards === 1) return undefined;
@@ -154,6 +163,11 @@ export function engineWarnings(config: AppConfig): string[] {
   if (config.engine.reference === 'onnx' && config.policy.type !== 'tfjs-lm') {
     warnings.push(
       `engine.reference 'onnx' applies to tfjs-lm policies; a ${config.policy.type} policy scores its own reference, so it has no effect here`,
+    );
+  }
+  if (config.engine.learner === 'onnx' && config.policy.type !== 'tfjs-lm') {
+    warnings.push(
+      `engine.learner 'onnx' applies to Llama-family tfjs-lm policies; a ${config.policy.type} policy learns on tfjs`,
     );
   }
   if (config.engine.learnerWorkers > 0 && config.policy.type !== 'tfjs-lm') {

@@ -25,8 +25,12 @@ describe('trainToolAgent (sft --family llama)', () => {
         degradedFraction: 0.5,
         singleOrderFraction: 0.5,
         copyWarmupSteps: 2,
+        inductionSteps: 2,
         copyCurriculumSteps: 3,
         copyCurriculumBatchSize: 4,
+        copyCurriculumNumbers: 'keep',
+        copyCurriculumRepeatShare: 0.5,
+        dialogueCurriculumShare: 0.25,
         learningRate: 1e-2,
         model: {
           hiddenSize: 16,
@@ -53,25 +57,30 @@ describe('trainToolAgent (sft --family llama)', () => {
     // Dialogues of a whole task fit: the system prompt with one-line tools, tool calls and results.
     expect(result.meanSequenceLength).toBeGreaterThan(300);
     expect(result.heldOut).toMatchObject({ tasks: 1 });
-    // Probes after the 3 curriculum steps and the 2 copy warm-up steps, then at every 4th step of the 6 that follow and after the last.
+    // Probes after the 2 induction steps, the 3 curriculum steps and the 2 copy warm-up steps, then at every 4th step of the 6 that follow and after the last.
     expect(result.probes.map((probe) => [probe.step, probe.tasks])).toEqual([
-      [3, 1],
+      [2, 1],
       [5, 1],
-      [9, 1],
+      [7, 1],
       [11, 1],
+      [13, 1],
     ]);
     expect(result.copyWarmupSteps).toBe(2);
     expect(result.copyCurriculumSteps).toBe(3);
+    expect(result.inductionSteps).toBe(2);
+    expect(result.engine).toBe('onnx');
     // Each probe's model is written, loadable as the final one is.
-    expect((await readLlamaConfig(path.join(out, 'probes', 'step-3'))).contextLength).toBe(2048);
+    expect((await readLlamaConfig(path.join(out, 'probes', 'step-2'))).contextLength).toBe(2048);
     expect(
-      (await stat(path.join(out, 'probes', 'step-11', 'onnx', 'model.onnx'))).size,
+      (await stat(path.join(out, 'probes', 'step-13', 'onnx', 'model.onnx'))).size,
     ).toBeGreaterThan(0);
     // Each probe scores the copied digits and emails of held-out dialogues, teacher-forced.
     for (const probe of result.probes) {
       expect(probe.copyNats.orderIdDigit).toBeGreaterThan(0);
       expect(probe.copyNats.emailToken).toBeGreaterThan(0);
       expect(probe.copyNats.fragmentOrderIdDigit).toBeGreaterThan(0);
+      // And the copy curriculum's own sequences, built on held-out dialogues.
+      expect(probe.copyNats.syntheticOrderIdDigit).toBeGreaterThan(0);
     }
     // Copy fragments: at least one per dialogue (every solved task copies an id or email).
     expect(result.copyFragments).toBeGreaterThanOrEqual(6);
@@ -93,8 +102,14 @@ describe('trainToolAgent (sft --family llama)', () => {
     expect((await stat(path.join(out, 'onnx', 'model.onnx'))).size).toBeGreaterThan(0);
     const training = JSON.parse(await readFile(path.join(out, 'training.json'), 'utf8'));
     expect(training.seed).toBe(3);
-    expect(training.lossHistory.at(-1).step).toBe(11);
+    expect(training.lossHistory.at(-1).step).toBe(13);
     expect(training.copyCurriculumSteps).toBe(3);
+    expect(training).toMatchObject({
+      inductionSteps: 2,
+      copyCurriculumNumbers: 'keep',
+      copyCurriculumRepeatShare: 0.5,
+      dialogueCurriculumShare: 0.25,
+    });
     // The same seed gives the same data, model and losses.
     const again = await run(false);
     expect(again.result.lossHistory).toEqual(result.lossHistory);

@@ -13,14 +13,19 @@ import {
   trainBpeTokenizer,
 } from '@cohort/tfjs';
 import { exportLlamaForTransformersJs, saveLlamaModel } from '@cohort/tfjs/node';
-import { copyCurriculumExample, copyCurriculumPieces } from './copy-curriculum';
+import {
+  type CopyCurriculumNumbers,
+  copyCurriculumExample,
+  copyCurriculumPieces,
+  repeatExample,
+} from './copy-curriculum';
 import { copyFragments } from './copy-fragments';
-import { copyNats, copyTargets } from './copy-metric';
+import { type CopyTargets, copyNats, copyTargets } from './copy-metric';
 import { type EvaluatedConversation, evaluateModel } from './evaluate-model';
 import type { SftOptions } from './sft';
 import { assistantLossMask, lossMaskOn, vagueReplies } from './sft-dialogues';
 import { customerOrderCount, withOnlyTaskOrder, withRandomCustomers } from './sft-task-variants';
-import { trainOnAssistantTokens } from './sft-training-loop';
+import { type SftEngine, trainOnAssistantTokens } from './sft-training-loop';
 import { writeTrainingRecord } from './training-record';
 
 /**
@@ -81,6 +86,25 @@ export interface ToolAgentSftOptions
    */
   copyCurriculumSteps?: number;
   copyCurriculumBatchSize?: number;
+  /** What the curriculum's dialogue windows keep of their numbers ({@link CopyCurriculumNumbers}; default `drop`). */
+  copyCurriculumNumbers?: CopyCurriculumNumbers;
+  /**
+   * Share of the copy curriculum's sequences that are repeats of 4-60
+   * dialogue tokens ({@link repeatExample}) instead of copies (default 0).
+   */
+  copyCurriculumRepeatShare?: number;
+  /**
+   * Steps of the induction warm-up, run first ({@link repeatExample}: a
+   * window of 4-12 dialogue tokens and the same window again, the loss on the
+   * repeat), in batches of `copyCurriculumBatchSize`. Default 0.
+   */
+  inductionSteps?: number;
+  /**
+   * Sequences of the copy curriculum (with its repeat share) added to the
+   * dialogues' phase, as a share of its examples, so the copy learned on
+   * synthetic sequences is kept while the dialogues are learned (default 0).
+   */
+  dialogueCurriculumShare?: number;
   /** Write the model (Hugging Face folder and ONNX) to `<dir>/step-<N>` at every probe, to pick a checkpoint of a long run. */
   probeSaveDir?: string;
   /**
@@ -98,6 +122,14 @@ export interface ToolAgentSftOptions
   lossOn?: 'assistant' | 'all';
   /** Sequences per optimizer step (default 8). */
   batchSize?: number;
+  /**
+   * Who computes the gradients (see `trainOnAssistantTokens`): `'tfjs'`
+   * autodiff or `'onnx'`, the hand-written backward graph on ONNX Runtime.
+   * Default `'onnx'`: one step of the default shape (batch 8 x 543) took
+   * 0.28-0.32 s against tfjs's 3.4-3.6 s, alternating in one run
+   * (`bench/onnx-llama-learner.ts`), with the same losses within float32 rounding.
+   */
+  engine?: SftEngine;
   /** Peak learning rate of the cosine schedule (default 3e-3). */
   learningRate?: number;
   /**
@@ -132,7 +164,13 @@ export interface ToolAgentProbe {
    * copies in held-out dialogues (`ln 10 = 2.30` per digit is chance), and of
    * the digits in the held-out dialogues' copy fragments (short contexts).
    */
-  copyNats: { orderIdDigit: number; emailToken: number; fragmentOrderIdDigit: number };
+  copyNats: {
+    orderIdDigit: number;
+    emailToken: number;
+    fragmentOrderIdDigit: number;
+    /** Of 64 copy curriculum sequences built on the held-out dialogues, when the run has a copy curriculum. */
+    syntheticOrderIdDigit?: number;
+  };
   tasks: number;
   successRate: number;
   inventedOrderIds: number;
@@ -154,8 +192,13 @@ export interface ToolAgentSftResult {
   copyFragments: number;
   /** Steps on the copy fragments alone before `steps` (the whole run is their sum). */
   copyWarmupSteps: number;
-  /** Steps of the synthetic copy curriculum before everything else. */
+  /** Steps of the synthetic copy curriculum, after the induction warm-up. */
   copyCurriculumSteps: number;
+  /** Steps of the induction warm-up, before everything else. */
+  inductionSteps: number;
+  copyCurriculumNumbers: CopyCurriculumNumbers;
+  copyCurriculumRepeatShare: number;
+  dialogueCurriculumShare: number;
   /** Dialogues of the training data that end in task success (the rest hold a mistake). */
   successfulDialogues: number;
   vocabSize: number;
@@ -164,6 +207,8 @@ export interface ToolAgentSftResult {
   /** Mean tokens of a training dialogue (the copy fragments left out). */
   meanSequenceLength: number;
   lossOn: 'assistant' | 'all';
+  /** The engine that computed the gradients. */
+  engine: SftEngine;
   initialLoss: number;
   finalLoss: number;
   lossHistory: { step: number; loss: number }[];
@@ -246,11 +291,16 @@ export async function trainToolAgent(options: ToolAgentSftOptions): Promise<Tool
   const taskCount = options.tasks ?? 1400;
   const batchSize = options.batchSize ?? 8;
   const lossOn = options.lossOn ?? 'all';
+  const engine = options.engine ?? 'onnx';
   const degradedFraction = options.degradedFraction ?? 0.1;
   const singleOrderFraction = options.singleOrderFraction ?? 0.5;
   const copyWarmupSteps = options.copyWarmupSteps ?? 800;
   const curriculumSteps = options.copyCurriculumSteps ?? 0;
   const curriculumBatchSize = options.copyCurriculumBatchSize ?? 16;
+  const curriculumNumbers = options.copyCurriculumNumbers ?? 'drop';
+  const curriculumRepeatShare = options.copyCurriculumRepeatShare ?? 0;
+  const inductionSteps = options.inductionSteps ?? 0;
+  const dialogueCurriculumShare = options.dialogueCurriculumShare ?? 0;
   const randomCustomers = options.randomCustomers ?? true;
   const backend = await initializeBackend({ logger: false });
   log(`backend ${backend.backend}`);
@@ -329,7 +379,9 @@ export async function trainToolAgent(options: ToolAgentSftOptions): Promise<Tool
 
   const model = createLlamaModel({ config, seed: options.seed });
   const parameterCount = model.parameterCount().base;
-  log(`model: llama, ${parameterCount} parameters, context ${config.contextLength}`);
+  log(
+    `model: llama, ${parameterCount} parameters, context ${config.contextLength}; gradients on ${engine}`,
+  );
   const evaluate = (count: number) =>
     evaluateModel({
       model,
@@ -350,6 +402,25 @@ export async function trainToolAgent(options: ToolAgentSftOptions): Promise<Tool
     copyTargets(fragment, tokenizer),
   );
   const probes: ToolAgentProbe[] = [];
+  // Copy curriculum sequences on the held-out dialogues: whether the synthetic copy is learned at all.
+  const syntheticProbe: CopyTargets[] =
+    curriculumSteps > 0 || dialogueCurriculumShare > 0
+      ? (() => {
+          const pieces = copyCurriculumPieces(tokenizer);
+          const probeRandom = new Random(options.seed).fork('synthetic-copy-probe');
+          const texts = copyProbe.map((target) => target.tokenIds);
+          return Array.from({ length: 64 }, () => {
+            const { tokenIds, lossMask } = copyCurriculumExample(
+              pieces,
+              texts,
+              probeRandom,
+              curriculumNumbers,
+            );
+            const orderIdDigits = lossMask.flatMap((value, position) => (value ? [position] : []));
+            return { tokenIds, orderIdDigits, emailTokens: [] };
+          });
+        })()
+      : [];
   const probeEvery = options.probeEvery ?? 0;
   const probeTasks = options.probeTasks ?? 6;
   const learningRate = options.learningRate ?? 3e-3;
@@ -357,12 +428,15 @@ export async function trainToolAgent(options: ToolAgentSftOptions): Promise<Tool
     const padTokenId = tokenizer.padTokenId;
     const nats = copyNats(model, copyProbe, { padTokenId });
     const inFragments = copyNats(model, fragmentProbe, { padTokenId });
-    const copied = {
+    const copied: ToolAgentProbe['copyNats'] = {
       orderIdDigit: nats.orderIdDigit,
       emailToken: nats.emailToken,
       fragmentOrderIdDigit: inFragments.orderIdDigit,
     };
-    const copyLine = `copy nats per order-id digit ${nats.orderIdDigit.toFixed(2)} (${inFragments.orderIdDigit.toFixed(2)} in fragments), per email token ${nats.emailToken.toFixed(2)}`;
+    const synthetic =
+      syntheticProbe.length > 0 ? copyNats(model, syntheticProbe, { padTokenId }) : undefined;
+    if (synthetic) copied.syntheticOrderIdDigit = synthetic.orderIdDigit;
+    const copyLine = `copy nats per order-id digit ${nats.orderIdDigit.toFixed(2)} (${inFragments.orderIdDigit.toFixed(2)} in fragments${synthetic ? `, ${synthetic.orderIdDigit.toFixed(2)} in synthetic copies` : ''}), per email token ${nats.emailToken.toFixed(2)}`;
     if (probeTasks === 0) {
       probes.push({
         step,
@@ -391,7 +465,7 @@ export async function trainToolAgent(options: ToolAgentSftOptions): Promise<Tool
       `probe at step ${step}: ${copyLine}; success ${successRate.toFixed(2)} on ${tasks} held-out tasks, ${malformedToolCalls}/${toolCalls} tool calls malformed, ${inventedOrderIds} invented order ids`,
     );
   };
-  const totalSteps = curriculumSteps + copyWarmupSteps + steps;
+  const totalSteps = inductionSteps + curriculumSteps + copyWarmupSteps + steps;
   const saveModel = async (out: string) => {
     const tokenizerFiles = tokenizer.toFiles();
     await saveLlamaModel(out, model, { dtype: 'F16', extraFiles: tokenizerFiles });
@@ -420,6 +494,7 @@ export async function trainToolAgent(options: ToolAgentSftOptions): Promise<Tool
       learningRate,
       started,
       groupByLength: true,
+      engine,
       ...(options.onStep
         ? {
             onStep: (progress) =>
@@ -435,17 +510,42 @@ export async function trainToolAgent(options: ToolAgentSftOptions): Promise<Tool
       lossHistory: result.lossHistory.map((entry) => ({ ...entry, step: entry.step + offset })),
     });
   };
-  // Phase 0: the synthetic copy curriculum, a fresh id in every sequence.
-  if (curriculumSteps > 0) {
-    const pieces = copyCurriculumPieces(tokenizer);
-    const curriculumRandom = random.fork('copy-curriculum');
-    const curriculum = Array.from({ length: curriculumSteps * curriculumBatchSize }, () =>
-      copyCurriculumExample(pieces, dialogueTokenIds, curriculumRandom),
+  // Phase 0: the induction warm-up, short repeats of dialogue windows.
+  if (inductionSteps > 0) {
+    const inductionRandom = random.fork('induction');
+    const repeats = Array.from({ length: inductionSteps * curriculumBatchSize }, () =>
+      repeatExample(dialogueTokenIds, tokenizer.eosTokenId, 4, 12, inductionRandom),
     );
-    await phase(curriculum, curriculumSteps, 0, curriculumBatchSize);
+    await phase(repeats, inductionSteps, 0, curriculumBatchSize);
+    log(`induction warm-up done: ${inductionSteps} steps of ${curriculumBatchSize} repeats`);
+  }
+  // The synthetic copy curriculum: a fresh id in every sequence, and repeats at their share.
+  const curriculumRandom = random.fork('copy-curriculum');
+  const curriculumExample =
+    curriculumSteps > 0 || dialogueCurriculumShare > 0
+      ? (() => {
+          const pieces = copyCurriculumPieces(tokenizer);
+          return () =>
+            curriculumRandom.bernoulli(curriculumRepeatShare)
+              ? repeatExample(dialogueTokenIds, tokenizer.eosTokenId, 4, 60, curriculumRandom)
+              : copyCurriculumExample(
+                  pieces,
+                  dialogueTokenIds,
+                  curriculumRandom,
+                  curriculumNumbers,
+                );
+        })()
+      : undefined;
+  // Phase 1: the copy curriculum.
+  if (curriculumSteps > 0 && curriculumExample) {
+    const curriculum = Array.from(
+      { length: curriculumSteps * curriculumBatchSize },
+      curriculumExample,
+    );
+    await phase(curriculum, curriculumSteps, inductionSteps, curriculumBatchSize);
     log(`copy curriculum done: ${curriculumSteps} steps of ${curriculumBatchSize} fresh copies`);
   }
-  // Phase 1: the copy fragments alone, the loss on the copied tokens only.
+  // Phase 2: the copy fragments alone, the loss on the copied tokens only.
   const warmupExamples = fragments
     .map((fragment) => copyTargets(fragment, tokenizer))
     .map(({ tokenIds, orderIdDigits, emailTokens }) => {
@@ -455,10 +555,25 @@ export async function trainToolAgent(options: ToolAgentSftOptions): Promise<Tool
     })
     .filter((example) => example.lossMask.some((value) => value === 1));
   if (copyWarmupSteps > 0 && warmupExamples.length > 0) {
-    await phase(warmupExamples, copyWarmupSteps, curriculumSteps);
+    await phase(warmupExamples, copyWarmupSteps, inductionSteps + curriculumSteps);
     log(`copy warm-up done: ${copyWarmupSteps} steps on ${warmupExamples.length} fragments`);
   }
-  await phase(examples, steps, curriculumSteps + copyWarmupSteps);
+  // Phase 3: the dialogues and fragments, with curriculum sequences at their share.
+  const mixed =
+    curriculumExample && dialogueCurriculumShare > 0
+      ? [
+          ...examples,
+          ...Array.from(
+            {
+              length: Math.round(
+                (examples.length * dialogueCurriculumShare) / (1 - dialogueCurriculumShare),
+              ),
+            },
+            curriculumExample,
+          ),
+        ]
+      : examples;
+  await phase(mixed, steps, inductionSteps + curriculumSteps + copyWarmupSteps);
   const initialLoss = phases[0]!.initialLoss;
   const lossHistory = phases.flatMap((entry) => entry.lossHistory);
 
@@ -492,6 +607,10 @@ export async function trainToolAgent(options: ToolAgentSftOptions): Promise<Tool
       copyFragments: fragments.length,
       copyWarmupSteps,
       copyCurriculumSteps: curriculumSteps,
+      inductionSteps,
+      copyCurriculumNumbers: curriculumNumbers,
+      copyCurriculumRepeatShare: curriculumRepeatShare,
+      dialogueCurriculumShare,
       // Both mistakes end the task unsolved (the customer leaves, or is not told the facts).
       successfulDialogues: dialogues.length - mistakes.size,
       vocabSize: tokenizer.vocabSize,
@@ -499,6 +618,7 @@ export async function trainToolAgent(options: ToolAgentSftOptions): Promise<Tool
       parameterCount,
       meanSequenceLength: Number(meanSequenceLength.toFixed(1)),
       lossOn,
+      engine,
     },
     training: { initialLoss, lossHistory },
     tail: { probes, ...(heldOut ? { heldOut } : {}) },

@@ -1,6 +1,10 @@
-import { Random } from '@cohort/core';
-import { type CausalLanguageModel, createOptimizer, tokenLogProbs } from '@cohort/tfjs';
+import { InvalidArgumentError, Random } from '@cohort/core';
+import { type CausalLanguageModel, createOptimizer, LlamaModel, tokenLogProbs } from '@cohort/tfjs';
 import * as tf from '@tensorflow/tfjs';
+
+/** The engines that compute the gradients of {@link trainOnAssistantTokens}; the optimizer is tfjs's AdamW either way. */
+export const sftEngines = ['tfjs', 'onnx'] as const;
+export type SftEngine = (typeof sftEngines)[number];
 
 /** Options of {@link trainOnAssistantTokens}. */
 export interface AssistantTokenTrainingOptions {
@@ -27,6 +31,77 @@ export interface AssistantTokenTrainingOptions {
   groupByLength?: boolean;
   /** Runs after every `every` steps and after the last (a held-out probe); the loop waits for it. */
   probe?: { every: number; run: (step: number) => Promise<void> };
+  /**
+   * Who computes the loss and gradients: `'tfjs'` (default) autodiff, or
+   * `'onnx'`, the hand-written backward graph on ONNX Runtime
+   * (`createOnnxLlamaLearner`; Llama-family models only, LoRA or not). Both
+   * feed the same tfjs AdamW.
+   */
+  engine?: SftEngine;
+  /** ONNX Runtime threads per operator with `engine: 'onnx'`. Default 1. */
+  onnxThreads?: number;
+}
+
+/** One step's loss and gradients (keyed by `namedVariables()` names or variable names); the caller disposes the gradients. */
+type StepGradients = (
+  sequences: number[][],
+  maskRows: number[][],
+) => Promise<{ loss: number; grads: tf.NamedTensorMap }>;
+
+function tfjsStepGradients(options: AssistantTokenTrainingOptions): StepGradients {
+  return async (sequences, maskRows) => {
+    const { value, grads } = tf.variableGrads(() => {
+      const output = tokenLogProbs(options.model, { sequences, padTokenId: options.padTokenId });
+      const mask = tf.tensor2d(maskRows);
+      const loss = output.logProbs.mul(mask).sum().neg().div(mask.sum()) as tf.Scalar;
+      output.mask.dispose();
+      return loss;
+    });
+    const loss = (await value.data())[0]!;
+    value.dispose();
+    return { loss, grads };
+  };
+}
+
+/** The same loss on ONNX Runtime: `d_logp = -mask / sum(mask)`, the loss summed in float64 from the returned log-probs. */
+async function onnxStepGradients(
+  options: AssistantTokenTrainingOptions,
+): Promise<{ step: StepGradients; release: () => Promise<void> }> {
+  const { model } = options;
+  if (!(model instanceof LlamaModel)) {
+    throw new InvalidArgumentError({
+      argument: 'engine',
+      value: 'onnx',
+      message: 'needs a Llama-family model (LlamaModel)',
+    });
+  }
+  // Loaded only for this engine: ONNX Runtime's native module is not needed by tfjs runs.
+  const { createOnnxLlamaLearner } = await import('@cohort/transformers');
+  const learner = await createOnnxLlamaLearner({
+    config: model.config,
+    padTokenId: options.padTokenId,
+    ...(model.lora !== undefined ? { lora: model.lora } : {}),
+    ...(options.onnxThreads !== undefined ? { intraOpNumThreads: options.onnxThreads } : {}),
+  });
+  // A LoRA model's base is frozen: read once; each step reads only the adapters.
+  if (model.lora !== undefined) learner.setFrozenWeights(model.baseVariables());
+  const step: StepGradients = async (sequences, maskRows) => {
+    const count = maskRows.reduce((sum, row) => sum + row.reduce((a, b) => a + b, 0), 0);
+    const dLogp = maskRows.map((row) => row.map((value) => -value / count));
+    const { logProbs, shape, gradients } = await learner.gradients(
+      model.namedVariables(),
+      { sequences },
+      dLogp,
+    );
+    let total = 0;
+    maskRows.forEach((row, b) => {
+      row.forEach((value, t) => {
+        total += value * (logProbs[b * shape[1] + t] as number);
+      });
+    });
+    return { loss: -total / count, grads: gradients };
+  };
+  return { step, release: () => learner.release() };
 }
 
 /**
@@ -87,47 +162,45 @@ export async function trainOnAssistantTokens(
   let initialLoss = Number.NaN;
   let smoothed = Number.NaN;
   const lengths = examples.map((example) => example.tokenIds.length);
-  for (let step = 1; step <= steps; step++) {
-    const rows: number[] = [];
-    while (rows.length < batchSize) {
-      if (order.length === 0)
-        order = options.groupByLength
-          ? lengthGroupedOrder(lengths, batchSize, random).reverse()
-          : random.shuffle(examples.map((_, index) => index));
-      rows.push(order.pop()!);
-    }
-    const batch = rows.map((row) => examples[row]!);
-    const maxLength = Math.max(...batch.map((example) => example.tokenIds.length));
-    const maskRows = batch.map((example) => [
-      ...example.lossMask,
-      ...new Array<number>(maxLength - example.lossMask.length).fill(0),
-    ]);
-    const { value, grads } = tf.variableGrads(() => {
-      const output = tokenLogProbs(model, {
-        sequences: batch.map((example) => [...example.tokenIds]),
-        padTokenId: options.padTokenId,
+  const onnx = options.engine === 'onnx' ? await onnxStepGradients(options) : undefined;
+  const stepGradients = onnx?.step ?? tfjsStepGradients(options);
+  try {
+    for (let step = 1; step <= steps; step++) {
+      const rows: number[] = [];
+      while (rows.length < batchSize) {
+        if (order.length === 0)
+          order = options.groupByLength
+            ? lengthGroupedOrder(lengths, batchSize, random).reverse()
+            : random.shuffle(examples.map((_, index) => index));
+        rows.push(order.pop()!);
+      }
+      const batch = rows.map((row) => examples[row]!);
+      const maxLength = Math.max(...batch.map((example) => example.tokenIds.length));
+      const maskRows = batch.map((example) => [
+        ...example.lossMask,
+        ...new Array<number>(maxLength - example.lossMask.length).fill(0),
+      ]);
+      const { loss, grads } = await stepGradients(
+        batch.map((example) => [...example.tokenIds]),
+        maskRows,
+      );
+      optimizer.applyGradients(grads);
+      for (const gradient of Object.values(grads)) gradient.dispose();
+      if (step === 1) initialLoss = loss;
+      smoothed = Number.isNaN(smoothed) ? loss : 0.9 * smoothed + 0.1 * loss;
+      if (step % 10 === 0 || step === steps)
+        lossHistory.push({ step, loss: Number(smoothed.toFixed(4)) });
+      options.onStep?.({
+        step,
+        steps,
+        loss: smoothed,
+        seconds: (performance.now() - options.started) / 1000,
       });
-      const mask = tf.tensor2d(maskRows);
-      const loss = output.logProbs.mul(mask).sum().neg().div(mask.sum()) as tf.Scalar;
-      output.mask.dispose();
-      return loss;
-    });
-    const loss = (await value.data())[0]!;
-    value.dispose();
-    optimizer.applyGradients(grads);
-    for (const gradient of Object.values(grads)) gradient.dispose();
-    if (step === 1) initialLoss = loss;
-    smoothed = Number.isNaN(smoothed) ? loss : 0.9 * smoothed + 0.1 * loss;
-    if (step % 10 === 0 || step === steps)
-      lossHistory.push({ step, loss: Number(smoothed.toFixed(4)) });
-    options.onStep?.({
-      step,
-      steps,
-      loss: smoothed,
-      seconds: (performance.now() - options.started) / 1000,
-    });
-    if (options.probe && (step % options.probe.every === 0 || step === steps))
-      await options.probe.run(step);
+      if (options.probe && (step % options.probe.every === 0 || step === steps))
+        await options.probe.run(step);
+    }
+  } finally {
+    await onnx?.release();
   }
   return { initialLoss, lossHistory };
 }

@@ -60,6 +60,7 @@ import {
   withConfiguredSampler,
 } from './engine-setup';
 import { UsageError } from './exit-codes';
+import { OnnxPolicyLearner } from './onnx-policy-learner';
 import { createSupportDeskUserSetup, type SupportDeskUserSetup } from './support-desk-user-setup';
 import { loadEnvironmentModule, loadRewardModule, type UserModuleOptions } from './user-module';
 
@@ -377,6 +378,11 @@ export async function createTrainer(options: CreateTrainerOptions): Promise<Grpo
     ...(setup.customer ? { customer: setup.customer } : {}),
   });
   const dataParallel = await createConfiguredLearner(policy, config);
+  if (config.engine.learner === 'onnx' && !(dataParallel?.learner instanceof OnnxPolicyLearner)) {
+    options.log?.(
+      "engine.learner 'onnx': this policy is not a Llama-family tfjs-lm, so it learns on tfjs",
+    );
+  }
   if (config.engine.learnerWorkers > 0 && dataParallel === undefined) {
     options.log?.(
       `engine.learnerWorkers ${config.engine.learnerWorkers}: this policy is not a tfjs-lm, so it learns in the main thread`,

@@ -129,6 +129,8 @@ describe('policySnapshot and toolCallMetrics', () => {
       successRate: 0.5,
       toolCallsPerEpisode: 1.5,
       agentReplies: ['call', 'done', 'no tools'],
+      // Neither episode has 3 agent replies.
+      repeatingEpisodes: { share: 0, episodes: 0 },
     });
     const metrics = toolCallMetrics(trajectories);
     expect(metrics).toEqual({
@@ -147,6 +149,42 @@ describe('policySnapshot and toolCallMetrics', () => {
       callsByTool: { get_order: 1, '(malformed)': 1, refund: 1 },
     });
     expect(toolCallMetrics([]).callsPerEpisode).toBe(0);
+    // Episodes that repeat one reply in most of their turns (case and spacing ignored), each a different reply.
+    const episode = (replies: string[]): Trajectory => ({
+      ...base,
+      messages: replies.flatMap((content) => [
+        { role: 'user' as const, content: 'and?' },
+        { role: 'assistant' as const, content },
+      ]),
+      totalReward: 0,
+      endReason: 'give-up',
+    });
+    const repeating = [
+      episode(['UPS', 'ups', 'UPS ', 'ok']),
+      episode(['Refunded.', 'refunded.', 'Refunded.']),
+      episode(['A1', 'A1', 'x', 'y']),
+      episode(['one', 'two', 'three']),
+      episode(['short', 'short']),
+    ];
+    const snapshot = policySnapshot(7, repeating);
+    // Of the 4 episodes with 3+ replies, 2 repeat one reply in more than half of their turns (A1 is half, not more).
+    expect(snapshot.repeatingEpisodes).toEqual({ share: 0.5, episodes: 4 });
+    // Over all 16 replies no reply is more than half: the step-wide check sees nothing.
+    expect(detectDegeneratePolicy([snapshot]).map((flag) => flag.kind)).toEqual([]);
+    const worse = policySnapshot(8, [...repeating, episode(['same', 'same', 'same'])]);
+    expect(worse.repeatingEpisodes).toEqual({ share: 3 / 5, episodes: 5 });
+    expect(detectDegeneratePolicy([worse])).toEqual([
+      {
+        kind: 'repeated-within-episode',
+        message:
+          '60% of the 5 episodes of step 8 with 3 or more agent replies repeat one reply in most of their turns',
+        values: { share: 0.6, episodes: 5 },
+      },
+    ]);
+    // Too few long episodes are not judged.
+    expect(
+      detectDegeneratePolicy([worse], { minRepeatingEpisodes: 6 }).map((flag) => flag.kind),
+    ).toEqual([]);
     expect(() => policySnapshot(0, [])).toThrow(/trajectories/);
   });
 });

@@ -12,11 +12,22 @@ export interface PolicySnapshot {
   toolCallsPerEpisode: number;
   /** Every agent reply of the episodes, as text. */
   agentReplies: readonly string[];
+  /**
+   * Episodes with at least 3 agent replies (`episodes`), and the share of
+   * them in which one reply makes up more than half of the agent's replies
+   * (`share`): a policy that says the same thing turn after turn, which the
+   * share over all replies misses when each episode repeats a different one.
+   */
+  repeatingEpisodes?: { share: number; episodes: number };
 }
 
 /** One sign of a degenerate policy, with the numbers that raised it. */
 export interface DegenerationFlag {
-  kind: 'repeated-reply' | 'tool-calls-dropped' | 'success-falling-reward-rising';
+  kind:
+    | 'repeated-reply'
+    | 'repeated-within-episode'
+    | 'tool-calls-dropped'
+    | 'success-falling-reward-rising';
   message: string;
   /** The measured numbers (shares, means before and after). */
   values: Record<string, number>;
@@ -28,6 +39,10 @@ export interface DetectDegeneratePolicyOptions {
   maxRepeatedShare?: number;
   /** Fewest replies in the latest snapshot for the repetition check (default 8). */
   minReplies?: number;
+  /** Share of the latest snapshot's episodes that may repeat one reply before it is flagged (default 0.5). */
+  maxRepeatingEpisodeShare?: number;
+  /** Fewest episodes with at least 3 agent replies for the within-episode check (default 4). */
+  minRepeatingEpisodes?: number;
   /** Tool calls are flagged as dropped when the late mean is at most this fraction of the early mean (default 0.5). */
   toolCallDropFraction?: number;
   /** Reward rise and success fall, early to late, that flag a reward the policy games (defaults 0.05 and 0.05). */
@@ -52,6 +67,13 @@ export function policySnapshot(step: number, trajectories: readonly Trajectory[]
       message: 'must not be empty',
     });
   }
+  const replies = trajectories.map((trajectory) =>
+    trajectory.messages
+      .filter((message) => message.role === 'assistant')
+      .map((message) => message.content),
+  );
+  const long = replies.filter((episode) => episode.length >= 3);
+  const repeating = long.filter((episode) => replyDiversity(episode).topReplyShare > 0.5).length;
   return {
     step,
     meanReward: mean(trajectories.map((trajectory) => trajectory.totalReward)),
@@ -59,11 +81,11 @@ export function policySnapshot(step: number, trajectories: readonly Trajectory[]
       trajectories.map((trajectory) => (trajectory.endReason === 'success' ? 1 : 0)),
     ),
     toolCallsPerEpisode: mean(trajectories.map((trajectory) => trajectory.toolCalls?.length ?? 0)),
-    agentReplies: trajectories.flatMap((trajectory) =>
-      trajectory.messages
-        .filter((message) => message.role === 'assistant')
-        .map((message) => message.content),
-    ),
+    agentReplies: replies.flat(),
+    repeatingEpisodes: {
+      share: long.length === 0 ? 0 : repeating / long.length,
+      episodes: long.length,
+    },
   };
 }
 
@@ -72,6 +94,9 @@ export function policySnapshot(step: number, trajectories: readonly Trajectory[]
  * from snapshots of a run in step order:
  * - `repeated-reply`: in the latest snapshot one reply (case and spacing
  *   ignored) makes up more than `maxRepeatedShare` of the agent's replies;
+ * - `repeated-within-episode`: in the latest snapshot, more than
+ *   `maxRepeatingEpisodeShare` of the episodes with at least 3 agent replies
+ *   repeat one reply in more than half of their turns;
  * - `tool-calls-dropped`: the mean tool calls per episode of the last third of
  *   the snapshots is at most `toolCallDropFraction` of the first third's (and
  *   the first third used tools);
@@ -97,6 +122,8 @@ export function detectDegeneratePolicy(
   const dropFraction = options.toolCallDropFraction ?? 0.5;
   const minRewardRise = options.minRewardRise ?? 0.05;
   const minSuccessDrop = options.minSuccessDrop ?? 0.05;
+  const maxRepeatingEpisodeShare = options.maxRepeatingEpisodeShare ?? 0.5;
+  const minRepeatingEpisodes = options.minRepeatingEpisodes ?? 4;
   const flags: DegenerationFlag[] = [];
   const latest = history.at(-1);
   if (latest && latest.agentReplies.length >= minReplies) {
@@ -109,6 +136,18 @@ export function detectDegeneratePolicy(
         values: { share, replies: latest.agentReplies.length, distinct2: diversity.distinct2 },
       });
     }
+  }
+  const repeatingEpisodes = latest?.repeatingEpisodes;
+  if (
+    repeatingEpisodes &&
+    repeatingEpisodes.episodes >= minRepeatingEpisodes &&
+    repeatingEpisodes.share > maxRepeatingEpisodeShare
+  ) {
+    flags.push({
+      kind: 'repeated-within-episode',
+      message: `${(repeatingEpisodes.share * 100).toFixed(0)}% of the ${repeatingEpisodes.episodes} episodes of step ${latest.step} with 3 or more agent replies repeat one reply in most of their turns`,
+      values: { ...repeatingEpisodes },
+    });
   }
   if (history.length >= 3) {
     const third = Math.max(1, Math.floor(history.length / 3));

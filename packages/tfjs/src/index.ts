@@ -67,6 +67,17 @@ export type { ExportGpt2ToOnnxOptions } from './onnx/export-gpt2-to-onnx';
 export { exportGpt2ToOnnx, gpt2OnnxOpsetVersion } from './onnx/export-gpt2-to-onnx';
 export type { ExportLlamaToOnnxOptions } from './onnx/export-llama-to-onnx';
 export { exportLlamaToOnnx, llamaOnnxOpsetVersion } from './onnx/export-llama-to-onnx';
+export type {
+  LlamaLearningGraph,
+  LlamaLearningGraphOptions,
+  LlamaLearningWeight,
+} from './onnx/llama-learning-graph';
+export {
+  buildLlamaLearningGraph,
+  llamaGradientOutputName,
+  llamaLearningOpsetVersion,
+  llamaLearningWeights,
+} from './onnx/llama-learning-graph';
 export type { OptimizerState, OptimizerStepResult, OptimizerVariables } from './optimizer';
 export { createOptimizer, Optimizer } from './optimizer';
 export type { OptimizerOptions, OptimizerOptionsInput } from './optimizer-options';

@@ -131,6 +131,12 @@ export type {
 } from './policy-learning-stage';
 export { learnPolicy } from './policy-learning-stage';
 export { createPolicyOptimizer } from './policy-optimizer';
+export type {
+  PolicyShardExtras,
+  PolicyShardItem,
+  PolicyShardShared,
+} from './policy-shard-loss';
+export { policyShardObjective } from './policy-shard-loss';
 export { policyShardLossModule } from './policy-shard-loss-module';
 export {
   applyPolicySnapshot,

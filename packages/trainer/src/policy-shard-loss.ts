@@ -13,6 +13,7 @@ import {
 } from '@cohort/objectives';
 import { tokenLogProbs } from '@cohort/tfjs';
 import type { ShardLossContext, ShardLossResult } from '@cohort/tfjs/node';
+import type { Tensor2D } from '@tensorflow/tfjs';
 
 /** One trajectory of a minibatch, laid out per position (length = its sequence's). */
 export interface PolicyShardItem {
@@ -129,7 +130,6 @@ export default function policyShardLoss(
   context: ShardLossContext<PolicyShardItem, PolicyShardShared>,
 ): ShardLossResult {
   const { model, items, shared, tf } = context;
-  const objective = objectiveFor(shared.objective, shared.maxLength);
   const output = tokenLogProbs(model, {
     sequences: items.map((item) => item.sequence),
     temperature: shared.temperature,
@@ -137,6 +137,36 @@ export default function policyShardLoss(
     padTokenId: shared.padTokenId,
   });
   output.mask.dispose();
+  return policyShardObjective({
+    items,
+    shared,
+    tf,
+    logProbs: output.logProbs,
+    ...(output.entropy ? { entropy: output.entropy } : {}),
+  });
+}
+
+/**
+ * {@link policyShardLoss} from given per-token log-probs and entropies
+ * `[rows, T]` (right-padded, `tokenLogProbs`' layout): what a learner that
+ * computes them elsewhere (the ONNX learning engine) differentiates with
+ * respect to them, to hand their gradients to its own backward pass.
+ *
+ * @example
+ * ```ts
+ * const [dLogp, dEntropy] = tf.grads((l, e) => policyShardObjective({ items, shared, tf, logProbs: l, entropy: e }).loss)([logProbs, entropy]);
+ * ```
+ */
+export function policyShardObjective(options: {
+  items: readonly PolicyShardItem[];
+  shared: PolicyShardShared;
+  tf: ShardLossContext['tf'];
+  logProbs: Tensor2D;
+  entropy?: Tensor2D;
+}): ShardLossResult {
+  const { items, shared, tf } = options;
+  const output = { logProbs: options.logProbs, entropy: options.entropy };
+  const objective = objectiveFor(shared.objective, shared.maxLength);
   const length = output.logProbs.shape[1] as number;
   const forward = items.some((item) => item.oldFromForward)
     ? (output.logProbs.arraySync() as number[][])

@@ -36,6 +36,18 @@ export type {
   OnnxGptSamplerOptions,
 } from './onnx-gpt-sampler';
 export { createOnnxGptSampler, OnnxGptSampler } from './onnx-gpt-sampler';
+export type {
+  OnnxLlamaGradients,
+  OnnxLlamaLearnerBatch,
+  OnnxLlamaLearnerWeights,
+  OnnxLlamaLogProbs,
+} from './onnx-llama-learner';
+export { createOnnxLlamaLearner, OnnxLlamaLearner } from './onnx-llama-learner';
+export type {
+  OnnxLlamaLearnerOptions,
+  OnnxLlamaLearnerOptionsInput,
+} from './onnx-llama-learner-options';
+export { OnnxLlamaLearnerOptionsSchema } from './onnx-llama-learner-options';
 export type { OnnxReferenceModelOptions } from './onnx-reference-model';
 export {
   createOnnxReferenceModel,

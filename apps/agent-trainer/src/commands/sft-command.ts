@@ -28,6 +28,11 @@ export async function sftCommand(command: SftCommand, io: CliIo): Promise<ExitCo
     '--loss-on': command.lossOn,
     '--copy-curriculum-steps': command.copyCurriculumSteps,
     '--copy-warmup-steps': command.copyWarmupSteps,
+    '--induction-steps': command.inductionSteps,
+    '--copy-curriculum-numbers': command.copyCurriculumNumbers,
+    '--copy-curriculum-repeat-share': command.copyCurriculumRepeatShare,
+    '--dialogue-curriculum-share': command.dialogueCurriculumShare,
+    '--engine': command.engine,
   };
   const refused = Object.entries(llamaOnly).find(([, value]) => value !== undefined);
   if (!llama && refused)
@@ -81,6 +86,17 @@ export async function sftCommand(command: SftCommand, io: CliIo): Promise<ExitCo
         ...(command.copyWarmupSteps !== undefined
           ? { copyWarmupSteps: command.copyWarmupSteps }
           : {}),
+        ...(command.inductionSteps !== undefined ? { inductionSteps: command.inductionSteps } : {}),
+        ...(command.copyCurriculumNumbers !== undefined
+          ? { copyCurriculumNumbers: command.copyCurriculumNumbers }
+          : {}),
+        ...(command.copyCurriculumRepeatShare !== undefined
+          ? { copyCurriculumRepeatShare: command.copyCurriculumRepeatShare }
+          : {}),
+        ...(command.dialogueCurriculumShare !== undefined
+          ? { dialogueCurriculumShare: command.dialogueCurriculumShare }
+          : {}),
+        ...(command.engine !== undefined ? { engine: command.engine } : {}),
         model: {
           ...(command.hiddenSize !== undefined
             ? {

@@ -256,6 +256,15 @@ export class LlamaModel implements CausalLanguageModel {
     return Object.fromEntries([...this.base].map(([name, { variable }]) => [name, variable]));
   }
 
+  /**
+   * Every base weight's variable by Hugging Face name, in the model's layout
+   * (linear weights `[in, out]`): with LoRA these are the frozen weights that
+   * an external learner (the ONNX learning graph) reads beside the adapters.
+   */
+  baseVariables(): Record<string, tf.Variable> {
+    return Object.fromEntries([...this.base].map(([name, { variable }]) => [name, variable]));
+  }
+
   /** Number of scalar parameters: base weights and adapters. */
   parameterCount(): { base: number; adapters: number } {
     let base = 0;

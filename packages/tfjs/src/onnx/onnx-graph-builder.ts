@@ -4,8 +4,13 @@ import * as onnxModule from 'onnx-proto';
 export const onnx: typeof onnxModule.onnx =
   (onnxModule as unknown as { default?: typeof onnxModule }).default?.onnx ?? onnxModule.onnx;
 
-/** An attribute value: a float, an int, a list of ints, or a tensor element type (`{ type }` for Cast's `to`). */
-export type AttributeValue = number | number[] | { int: number } | { float: number };
+/** An attribute value: a float, an int, a list of ints, a tensor element type (`{ type }` for Cast's `to`), or a string. */
+export type AttributeValue =
+  | number
+  | number[]
+  | { int: number }
+  | { float: number }
+  | { string: string };
 
 /** A graph input or output: a name, an element type, and dimensions (numbers, or symbolic names). */
 export interface ValueSpec {
@@ -106,6 +111,12 @@ export class OnnxGraphBuilder {
       ([name, value]): onnxModule.onnx.IAttributeProto => {
         if (Array.isArray(value))
           return { name, type: onnx.AttributeProto.AttributeType.INTS, ints: value };
+        if (typeof value === 'object' && 'string' in value)
+          return {
+            name,
+            type: onnx.AttributeProto.AttributeType.STRING,
+            s: new TextEncoder().encode(value.string),
+          };
         if (typeof value === 'object' && 'float' in value)
           return { name, type: onnx.AttributeProto.AttributeType.FLOAT, f: value.float };
         const integer = typeof value === 'object' ? value.int : value;

@@ -1,0 +1,141 @@
+import { InvalidArgumentError } from '@cohort/core';
+import { LlamaModel } from '@cohort/tfjs';
+import type {
+  DataParallelBatch,
+  DataParallelGradients,
+  ShardGradientLearner,
+} from '@cohort/tfjs/node';
+import {
+  type PolicyShardItem,
+  type PolicyShardShared,
+  policyShardObjective,
+} from '@cohort/trainer';
+import type { OnnxLlamaLearner } from '@cohort/transformers';
+import * as tf from '@tensorflow/tfjs';
+
+/**
+ * The policy-learning stage's gradients on the ONNX learning engine, as a
+ * one-shard {@link ShardGradientLearner}: ONNX Runtime gives the minibatch's
+ * per-token log-probs and entropies (the forward graph), tfjs differentiates
+ * the trainer's own shard objective (`policyShardObjective`, the same code
+ * the tfjs learners run) with respect to them alone, and the hand-written
+ * backward graph turns those `[B, T]` gradients into the weights' gradients.
+ * The forward pass runs twice (once for the objective's inputs, once inside
+ * the backward graph). A LoRA model's frozen base is read once.
+ *
+ * @example
+ * ```ts
+ * const learner = await createOnnxPolicyLearner({ model: policy.model });
+ * const trainer = new GrpoTrainer({ ..., dataParallel: { learner, model: policy.model } });
+ * ```
+ */
+export class OnnxPolicyLearner implements ShardGradientLearner {
+  readonly workerCount = 1;
+  private model: LlamaModel;
+  private readonly learner: OnnxLlamaLearner;
+
+  constructor(model: LlamaModel, learner: OnnxLlamaLearner) {
+    this.model = model;
+    this.learner = learner;
+  }
+
+  /**
+   * The weights are read from the model at every call, so this only follows
+   * another model of the same config (a population member), reading a LoRA
+   * model's frozen base anew.
+   */
+  async setWeights(model: unknown): Promise<void> {
+    if (model === this.model) return;
+    if (
+      !(model instanceof LlamaModel) ||
+      JSON.stringify(model.config) !== JSON.stringify(this.model.config) ||
+      JSON.stringify(model.lora) !== JSON.stringify(this.model.lora)
+    ) {
+      throw new InvalidArgumentError({
+        argument: 'model',
+        value: model instanceof LlamaModel ? model.config.modelType : typeof model,
+        message:
+          'must be a LlamaModel of the config and LoRA options this ONNX learner was built for',
+      });
+    }
+    if (model.lora !== undefined) this.learner.setFrozenWeights(model.baseVariables());
+    this.model = model;
+  }
+
+  async computeGradients<Item, Shared>(
+    batch: DataParallelBatch<Item, Shared>,
+  ): Promise<DataParallelGradients> {
+    const started = performance.now();
+    const items = batch.items as unknown as PolicyShardItem[];
+    const shared = batch.shared as unknown as PolicyShardShared;
+    const sequences = items.map((item) => item.sequence);
+    const onnxBatch = { sequences, temperature: shared.temperature };
+    const weights = this.model.namedVariables();
+    const forward = await this.learner.logProbs(weights, onnxBatch);
+    const logProbs = tf.tensor2d(forward.logProbs, forward.shape);
+    const entropy = tf.tensor2d(forward.entropy, forward.shape);
+    let metrics: Record<string, number> = {};
+    let extras: unknown;
+    const { value, grads } = tf.valueAndGrads((...inputs: tf.Tensor[]) => {
+      const [logp, ent] = inputs as [tf.Tensor2D, tf.Tensor2D];
+      const result = policyShardObjective({ items, shared, tf, logProbs: logp, entropy: ent });
+      metrics = result.metrics ?? {};
+      extras = result.extras;
+      return result.loss;
+    })([logProbs, entropy]);
+    const loss = (await value.data())[0] as number;
+    const [dLogp, dEntropy] = grads as [tf.Tensor, tf.Tensor];
+    const upstream = [
+      (await dLogp.data()) as Float32Array,
+      (await dEntropy.data()) as Float32Array,
+    ];
+    tf.dispose([value, dLogp, dEntropy, logProbs, entropy]);
+    const { gradients } = await this.learner.gradients(
+      weights,
+      onnxBatch,
+      upstream[0] as Float32Array,
+      upstream[1] as Float32Array,
+    );
+    return {
+      loss,
+      gradients,
+      workerSeconds: [(performance.now() - started) / 1000],
+      metrics,
+      extras: [extras],
+    };
+  }
+
+  async dispose(): Promise<void> {
+    await this.learner.release();
+  }
+}
+
+/**
+ * Creates an {@link OnnxPolicyLearner} for a Llama-family policy model
+ * (LoRA or not): builds its learning graphs and opens their ONNX Runtime
+ * sessions (`intraOpNumThreads`, default 1).
+ *
+ * @example
+ * ```ts
+ * const learner = await createOnnxPolicyLearner({ model: policy.model, padTokenId: tokenizer.padTokenId });
+ * ```
+ */
+export async function createOnnxPolicyLearner(options: {
+  model: LlamaModel;
+  padTokenId: number;
+  intraOpNumThreads?: number;
+}): Promise<OnnxPolicyLearner> {
+  const { model } = options;
+  // Loaded only for this engine: ONNX Runtime's native module is not needed by tfjs runs.
+  const { createOnnxLlamaLearner } = await import('@cohort/transformers');
+  const learner = await createOnnxLlamaLearner({
+    config: model.config,
+    padTokenId: options.padTokenId,
+    ...(model.lora !== undefined ? { lora: model.lora } : {}),
+    ...(options.intraOpNumThreads !== undefined
+      ? { intraOpNumThreads: options.intraOpNumThreads }
+      : {}),
+  });
+  if (model.lora !== undefined) learner.setFrozenWeights(model.baseVariables());
+  return new OnnxPolicyLearner(model, learner);
+}

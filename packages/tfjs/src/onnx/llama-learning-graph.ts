@@ -1,0 +1,497 @@
+import { InvalidArgumentError } from '@cohort/core';
+import { type LlamaConfig, type LlamaConfigInput, parseLlamaConfig } from '../llama/llama-config';
+import { type LoraOptions, type LoraOptionsInput, parseLoraOptions } from '../llama/lora-options';
+import { OnnxGraphBuilder, onnx, type ValueSpec } from './onnx-graph-builder';
+
+/**
+ * ONNX opset of the learning graphs: ScatterND's `reduction = 'add'` (the
+ * embedding gradient) needs 16; ReduceMean and ReduceMax still take `axes`
+ * as an attribute in 17.
+ */
+export const llamaLearningOpsetVersion = 17;
+
+/** Options of {@link buildLlamaLearningGraph}. */
+export interface LlamaLearningGraphOptions {
+  config: LlamaConfigInput | LlamaConfig;
+  /** `true`: forward and backward (inputs `d_logp`, outputs a gradient per trainable weight); `false`: `logp` only. */
+  withGradients: boolean;
+  /**
+   * LoRA adapters (as `LlamaModel`'s `lora`): each targeted projection adds
+   * `(alpha / rank) (x A) B`; only the adapters are trainable, and the base
+   * weights are inputs with no gradient.
+   */
+  lora?: LoraOptionsInput | LoraOptions;
+}
+
+/** One weight of the graph: its name (a graph input), shape in `LlamaModel` layout, and whether it gets a gradient. */
+export interface LlamaLearningWeight {
+  name: string;
+  shape: number[];
+  /** False for a LoRA model's frozen base weights. */
+  trainable: boolean;
+}
+
+/** What {@link buildLlamaLearningGraph} returns. */
+export interface LlamaLearningGraph {
+  /** The serialized `ModelProto`. */
+  model: Uint8Array;
+  config: LlamaConfig;
+  /** The LoRA options, when the graph has adapters. */
+  lora: LoraOptions | undefined;
+  /** Every weight, in graph input order. */
+  weights: LlamaLearningWeight[];
+}
+
+/** The graph output holding the gradient of the weight `name`. */
+export function llamaGradientOutputName(name: string): string {
+  return `gradient.${name}`;
+}
+
+const lowestFloat32 = -3.4028234663852886e38;
+
+/**
+ * The weights of a Llama-family model in the layout of `LlamaModel`'s
+ * variables: Hugging Face names, linear weights `[in, out]`, the embedding
+ * `[V, E]`, an untied head `lm_head.weight` `[E, V]`; with `lora`, the frozen
+ * base weights (`trainable: false`) and then the adapters `<module>.lora_A.weight`
+ * `[in, rank]` and `.lora_B.weight` `[rank, out]` of every targeted projection.
+ */
+export function llamaLearningWeights(
+  config: LlamaConfig,
+  lora?: LoraOptions,
+): LlamaLearningWeight[] {
+  const { vocabSize, hiddenSize: width, intermediateSize: inner, headSize } = config;
+  const queryWidth = config.headCount * headSize;
+  const keyValueWidth = config.keyValueHeadCount * headSize;
+  const trainable = lora === undefined;
+  const weights: LlamaLearningWeight[] = [];
+  const adapters: LlamaLearningWeight[] = [];
+  const add = (name: string, shape: number[]) => weights.push({ name, shape, trainable });
+  add('model.embed_tokens.weight', [vocabSize, width]);
+  const projection = (name: string, inSize: number, outSize: number, bias: boolean) => {
+    add(`${name}.weight`, [inSize, outSize]);
+    if (bias) add(`${name}.bias`, [outSize]);
+    const module = name.slice(name.lastIndexOf('.') + 1);
+    if (lora?.targets.includes(module as LoraOptions['targets'][number])) {
+      adapters.push(
+        { name: `${name}.lora_A.weight`, shape: [inSize, lora.rank], trainable: true },
+        { name: `${name}.lora_B.weight`, shape: [lora.rank, outSize], trainable: true },
+      );
+    }
+  };
+  for (let layer = 0; layer < config.layerCount; layer++) {
+    const prefix = `model.layers.${layer}`;
+    add(`${prefix}.input_layernorm.weight`, [width]);
+    projection(`${prefix}.self_attn.q_proj`, width, queryWidth, config.queryKeyValueBias);
+    projection(`${prefix}.self_attn.k_proj`, width, keyValueWidth, config.queryKeyValueBias);
+    projection(`${prefix}.self_attn.v_proj`, width, keyValueWidth, config.queryKeyValueBias);
+    projection(`${prefix}.self_attn.o_proj`, queryWidth, width, config.outputBias);
+    add(`${prefix}.post_attention_layernorm.weight`, [width]);
+    projection(`${prefix}.mlp.gate_proj`, width, inner, config.mlpBias);
+    projection(`${prefix}.mlp.up_proj`, width, inner, config.mlpBias);
+    projection(`${prefix}.mlp.down_proj`, inner, width, config.mlpBias);
+  }
+  add('model.norm.weight', [width]);
+  if (!config.tieWordEmbeddings) add('lm_head.weight', [width, vocabSize]);
+  return [...weights, ...adapters];
+}
+
+interface SavedLayer {
+  input: string;
+  inputInverse: string;
+  inputNormalized: string;
+  h: string;
+  rotatedQuery: string;
+  rotatedKey: string;
+  value: string;
+  probabilities: string;
+  context: string;
+  mid: string;
+  postInverse: string;
+  postNormalized: string;
+  h2: string;
+  gate: string;
+  gateSigmoid: string;
+  up: string;
+  activated: string;
+}
+
+/**
+ * Builds a Llama-family model's training step as a plain ONNX graph (onnxruntime
+ * runs inference only, so the backward pass is written by hand as forward ops):
+ * the same computation as `LlamaModel.forward` followed by `tokenLogProbs`
+ * with right padding, and, with `withGradients`, the reverse-mode derivative
+ * of `sum(d_logp * logp + d_entropy * entropy)` with respect to every trainable weight.
+ *
+ * Inputs: `input_ids` int64 `[B, T]`; `attention_mask` float `[B, T]` (1 on
+ * real tokens, padding on the right); `rotary_cos` / `rotary_sin` float
+ * `[T, headSize]` (the rotary tables of positions `0 .. T-1`);
+ * `inverse_temperature` float scalar `1 / T`; every weight of
+ * {@link llamaLearningWeights} under its name; with gradients, `d_logp` and
+ * `d_entropy` float `[B, T]`. Outputs: `logp` `[B, T]`,
+ * `logp[b, t] = log_softmax(z[b, t-1] / T)[x[b, t]]`, and `entropy` `[B, T]`,
+ * the entropy of that distribution (both 0 for `t = 0` and padding, as
+ * `tokenLogProbs` gives them), and per trainable weight `gradient.<name>`,
+ * the gradient of `sum(d_logp logp + d_entropy entropy)`.
+ *
+ * The backward formulas: RMSNorm (Zhang and Sennrich 2019)
+ * `dx = r (s - xhat mean(s xhat))`, `s = w dy`; SwiGLU (Shazeer 2020)
+ * `dg = d u s (1 + g (1 - s))`, `du = d g s`; softmax attention
+ * `dS = P (dP - rowsum(dP P))`; RoPE (Su et al. 2021) by the transposed
+ * rotation `dx = dy cos + rot^T(dy sin)`, `rot^T(z) = cat(z2, -z1)`;
+ * log-softmax and entropy `dz = dlogp (onehot(y) - p) - dH p (log p + H)`; the embedding by
+ * scatter-add of row gradients (and, tied, the head's `dz^T h`).
+ * Grouped-query attention runs each key/value head against its `g` query
+ * heads stacked along the rows (`[B, Hkv, g T, d]`), so no key or value is
+ * tiled and their gradients need no reduction.
+ *
+ * With `lora`, only the adapters get gradients, and no gradient of a frozen
+ * weight is computed (the backward pass carries `dx` only through them).
+ *
+ * Throws `InvalidArgumentError` for Qwen3's per-head q/k norms (not written yet).
+ *
+ * @example
+ * ```ts
+ * const { model, weights } = buildLlamaLearningGraph({ config: llama.config, withGradients: true });
+ * ```
+ */
+export function buildLlamaLearningGraph(options: LlamaLearningGraphOptions): LlamaLearningGraph {
+  const config = parseLlamaConfig(options.config);
+  if (config.queryKeyNorm) {
+    throw new InvalidArgumentError({
+      argument: 'config.queryKeyNorm',
+      value: true,
+      message: 'is not supported by the ONNX learning graph (Qwen3 q/k norms)',
+    });
+  }
+  const lora = options.lora === undefined ? undefined : parseLoraOptions(options.lora);
+  const weights = llamaLearningWeights(config, lora);
+  const trainable = new Set(weights.filter((weight) => weight.trainable).map(({ name }) => name));
+  const loraScale = lora === undefined ? 0 : (lora.alpha ?? lora.rank) / lora.rank;
+  const { hiddenSize: width, headSize, vocabSize } = config;
+  const heads = config.headCount;
+  const keyValueHeads = config.keyValueHeadCount;
+  const groups = heads / keyValueHeads;
+  const epsilon = config.rmsNormEpsilon;
+  const g = new OnnxGraphBuilder();
+  const float = onnx.TensorProto.DataType.FLOAT;
+  const int64 = onnx.TensorProto.DataType.INT64;
+  const scalar = (value: number) => g.floatScalar(value);
+  const ints = (values: number[]) => g.int64Constant(values);
+  const rowSum = (x: string) => g.op('ReduceSum', [x, ints([0])], { keepdims: 0 });
+  const lastMean = (x: string) => g.op('ReduceMean', [x], { axes: [-1], keepdims: 1 });
+  const lastSum = (x: string) => g.op('ReduceSum', [x, ints([-1])], { keepdims: 1 });
+  const transposeLast = (x: string) => g.op('Transpose', [x], { perm: [0, 1, 3, 2] });
+  const add = (a: string, b: string) => g.op('Add', [a, b]);
+  const mul = (a: string, b: string) => g.op('Mul', [a, b]);
+  const sub = (a: string, b: string) => g.op('Sub', [a, b]);
+  /** Names the gradient output of `name`; a frozen weight's is never built (`build` is not called). */
+  const gradient = (name: string, build: () => string): void => {
+    if (trainable.has(name)) g.op('Identity', [build()], {}, llamaGradientOutputName(name));
+  };
+
+  // Shapes: N = B * T rows of activations kept 2-D, so every projection is one Gemm.
+  const idShape = g.op('Shape', ['input_ids']);
+  const sequenceLength = g.op('Slice', [idShape, ints([1]), ints([2])]); // [1]
+  const headShape = (count: number) =>
+    g.op('Concat', [ints([-1]), sequenceLength, ints([count, headSize])], { axis: 0 });
+  const queryHeadShape = headShape(heads);
+  const keyValueHeadShape = groups === 1 ? queryHeadShape : headShape(keyValueHeads);
+
+  // Attention mask [B, 1, g T, T]: causal (key <= query) for each of the g stacked query heads, and real keys.
+  const positions = g.op('Range', [
+    g.int64Constant(0),
+    g.op('Squeeze', [sequenceLength, ints([0])]),
+    g.int64Constant(1),
+  ]);
+  const causal = g.op('LessOrEqual', [
+    g.op('Unsqueeze', [positions, ints([0])]),
+    g.op('Unsqueeze', [positions, ints([1])]),
+  ]);
+  const stackedCausal = groups === 1 ? causal : g.op('Tile', [causal, ints([groups, 1])]);
+  const realKeys = g.op('Unsqueeze', [
+    g.op('Cast', ['attention_mask'], { to: onnx.TensorProto.DataType.BOOL }),
+    ints([1, 2]),
+  ]);
+  const allowed = g.op('And', [stackedCausal, realKeys]);
+
+  const rmsNorm = (x: string, weight: string) => {
+    const inverse = g.op('Reciprocal', [g.op('Sqrt', [add(lastMean(mul(x, x)), scalar(epsilon))])]);
+    const normalized = mul(x, inverse);
+    return { inverse, normalized, output: mul(normalized, weight) };
+  };
+  /** Returns `dx`; records the gradient of `weight`, `sum(dy xhat)` over rows. */
+  const rmsNormBackward = (dy: string, inverse: string, normalized: string, weight: string) => {
+    const scaled = mul(dy, weight);
+    gradient(weight, () => rowSum(mul(dy, normalized)));
+    return mul(inverse, sub(scaled, mul(normalized, lastMean(mul(scaled, normalized)))));
+  };
+  const names = new Set(weights.map(({ name }) => name));
+  const hasBias = (name: string) => names.has(`${name}.bias`);
+  const adapted = (name: string) => names.has(`${name}.lora_A.weight`);
+  /** `x A` of each adapted projection (by name), saved for the backward pass. */
+  const adapterInputs = new Map<string, string>();
+  /** `x W + b`, plus `s (x A) B` when adapted (Hu et al. 2021, eq. 3). */
+  const project = (x: string, name: string) => {
+    let y = g.op('MatMul', [x, `${name}.weight`]);
+    if (hasBias(name)) y = add(y, `${name}.bias`);
+    if (!adapted(name)) return y;
+    const low = g.op('MatMul', [x, `${name}.lora_A.weight`]);
+    adapterInputs.set(name, low);
+    return add(y, mul(g.op('MatMul', [low, `${name}.lora_B.weight`]), scalar(loraScale)));
+  };
+  /**
+   * Records the gradients of `name`'s trainable weights and returns `dx`:
+   * `dW = x^T dy`, `db = sum(dy)`; adapted, with `h = x A` and `e = dy B^T`,
+   * `dB = s h^T dy`, `dA = s x^T e`, and `dx = dy W^T + s e A^T`.
+   */
+  const projectBackward = (x: string, dy: string, name: string) => {
+    gradient(`${name}.weight`, () => g.op('Gemm', [x, dy], { transA: 1 }));
+    if (hasBias(name)) gradient(`${name}.bias`, () => rowSum(dy));
+    const dx = g.op('Gemm', [dy, `${name}.weight`], { transB: 1 });
+    if (!adapted(name)) return dx;
+    const low = adapterInputs.get(name) as string;
+    const s = scalar(loraScale);
+    gradient(`${name}.lora_B.weight`, () => mul(g.op('Gemm', [low, dy], { transA: 1 }), s));
+    const dLow = g.op('Gemm', [dy, `${name}.lora_B.weight`], { transB: 1 });
+    gradient(`${name}.lora_A.weight`, () => mul(g.op('Gemm', [x, dLow], { transA: 1 }), s));
+    return add(dx, mul(g.op('Gemm', [dLow, `${name}.lora_A.weight`], { transB: 1 }), s));
+  };
+  const halves = ints([headSize / 2, headSize / 2]);
+  /** `x cos + cat(-x2, x1) sin`; with `transposed`, `x cos + cat(x2 sin, -x1 sin)` (the gradient). */
+  const rotate = (x: string, transposed: boolean) => {
+    if (!transposed) {
+      const [first, second] = g.node('Split', [x, halves], { axis: -1 }, 2) as [string, string];
+      const rotated = g.op('Concat', [g.op('Neg', [second]), first], { axis: -1 });
+      return add(mul(x, 'rotary_cos'), mul(rotated, 'rotary_sin'));
+    }
+    const withSin = mul(x, 'rotary_sin');
+    const [first, second] = g.node('Split', [withSin, halves], { axis: -1 }, 2) as [string, string];
+    return add(mul(x, 'rotary_cos'), g.op('Concat', [second, g.op('Neg', [first])], { axis: -1 }));
+  };
+  /** `[N, count d]` to `[B, count, T, d]`. */
+  const toHeads = (x: string, count: number) =>
+    g.op(
+      'Transpose',
+      [g.op('Reshape', [x, count === heads ? queryHeadShape : keyValueHeadShape])],
+      {
+        perm: [0, 2, 1, 3],
+      },
+    );
+  /** `[B, count, T, d]` to `[N, count d]`. */
+  const fromHeads = (x: string, count: number) =>
+    g.op('Reshape', [g.op('Transpose', [x], { perm: [0, 2, 1, 3] }), ints([-1, count * headSize])]);
+  const stackGroups = (x: string) =>
+    groups === 1 ? x : g.op('Reshape', [x, ints([0, keyValueHeads, -1, headSize])]);
+  const unstackGroups = (x: string) =>
+    groups === 1 ? x : g.op('Reshape', [x, ints([0, heads, -1, headSize])]);
+  const attentionScale = 1 / Math.sqrt(headSize);
+
+  // Forward.
+  const flatIds = g.op('Reshape', ['input_ids', ints([-1])]);
+  let x = g.op('Gather', ['model.embed_tokens.weight', flatIds], { axis: 0 }); // [N, E]
+  const saved: SavedLayer[] = [];
+  for (let layer = 0; layer < config.layerCount; layer++) {
+    const prefix = `model.layers.${layer}`;
+    const attention = `${prefix}.self_attn`;
+    const mlp = `${prefix}.mlp`;
+    const input = x;
+    const norm = rmsNorm(input, `${prefix}.input_layernorm.weight`);
+    const h = norm.output;
+    // Queries scaled by 1 / sqrt(d) before the product; the stacked layout [B, Hkv, g T, d].
+    const rotatedQuery = stackGroups(
+      mul(rotate(toHeads(project(h, `${attention}.q_proj`), heads), false), scalar(attentionScale)),
+    );
+    const rotatedKey = rotate(toHeads(project(h, `${attention}.k_proj`), keyValueHeads), false);
+    const value = toHeads(project(h, `${attention}.v_proj`), keyValueHeads);
+    const scores = g.op('MatMul', [rotatedQuery, transposeLast(rotatedKey)]);
+    const masked = g.op('Where', [allowed, scores, scalar(lowestFloat32)]);
+    const probabilities = g.op('Softmax', [masked], { axis: -1 });
+    const context = fromHeads(unstackGroups(g.op('MatMul', [probabilities, value])), heads);
+    const mid = add(input, project(context, `${attention}.o_proj`));
+    const post = rmsNorm(mid, `${prefix}.post_attention_layernorm.weight`);
+    const gate = project(post.output, `${mlp}.gate_proj`);
+    const up = project(post.output, `${mlp}.up_proj`);
+    const gateSigmoid = g.op('Sigmoid', [gate]);
+    const activated = mul(mul(gate, gateSigmoid), up);
+    x = add(mid, project(activated, `${mlp}.down_proj`));
+    saved.push({
+      input,
+      inputInverse: norm.inverse,
+      inputNormalized: norm.normalized,
+      h,
+      rotatedQuery,
+      rotatedKey,
+      value,
+      probabilities,
+      context,
+      mid,
+      postInverse: post.inverse,
+      postNormalized: post.normalized,
+      h2: post.output,
+      gate,
+      gateSigmoid,
+      up,
+      activated,
+    });
+  }
+  const final = rmsNorm(x, 'model.norm.weight');
+  const logits = config.tieWordEmbeddings
+    ? g.op('Gemm', [final.output, 'model.embed_tokens.weight'], { transB: 1 })
+    : g.op('MatMul', [final.output, 'lm_head.weight']); // [N, V]
+  // Logits divided by the temperature, then a stable log-softmax and the entropy of each row.
+  const scaled = mul(logits, 'inverse_temperature');
+  const maximum = g.op('ReduceMax', [scaled], { axes: [-1], keepdims: 1 });
+  const exponentials = g.op('Exp', [sub(scaled, maximum)]);
+  const sumExponentials = lastSum(exponentials);
+  const logSumExp = add(maximum, g.op('Log', [sumExponentials])); // [N, 1]
+  const probabilities = g.op('Div', [exponentials, sumExponentials]); // [N, V]
+  const entropyRows = sub(logSumExp, lastSum(mul(probabilities, scaled))); // [N, 1]
+  // Row (b, t) predicts token t + 1; the last column predicts nothing (target 0, then masked).
+  const shiftLeft = (value: string) =>
+    g.op('Pad', [
+      g.op('Slice', [value, ints([1]), ints([Number.MAX_SAFE_INTEGER]), ints([1])]),
+      ints([0, 0, 0, 1]),
+    ]);
+  const shiftRight = (value: string) =>
+    g.op('Pad', [g.op('Slice', [value, ints([0]), ints([-1]), ints([1])]), ints([0, 1, 0, 0])]);
+  const targets = g.op('Reshape', [shiftLeft('input_ids'), ints([-1, 1])]); // [N, 1]
+  const predicted = g.op('Reshape', [
+    sub(g.op('GatherElements', [scaled, targets], { axis: 1 }), logSumExp),
+    idShape,
+  ]);
+  g.op('Mul', [shiftRight(predicted), 'attention_mask'], {}, 'logp');
+  g.op(
+    'Mul',
+    [shiftRight(g.op('Reshape', [entropyRows, idShape])), 'attention_mask'],
+    {},
+    'entropy',
+  );
+
+  const specs = (): { inputs: ValueSpec[]; outputs: ValueSpec[] } => {
+    const inputs: ValueSpec[] = [
+      { name: 'input_ids', elementType: int64, dimensions: ['batch', 'sequence'] },
+      { name: 'attention_mask', elementType: float, dimensions: ['batch', 'sequence'] },
+      { name: 'rotary_cos', elementType: float, dimensions: ['sequence', headSize] },
+      { name: 'rotary_sin', elementType: float, dimensions: ['sequence', headSize] },
+      { name: 'inverse_temperature', elementType: float, dimensions: [] },
+      ...weights.map(({ name, shape }) => ({ name, elementType: float, dimensions: shape })),
+    ];
+    const outputs: ValueSpec[] = [
+      { name: 'logp', elementType: float, dimensions: ['batch', 'sequence'] },
+      { name: 'entropy', elementType: float, dimensions: ['batch', 'sequence'] },
+    ];
+    if (options.withGradients) {
+      inputs.push(
+        { name: 'd_logp', elementType: float, dimensions: ['batch', 'sequence'] },
+        { name: 'd_entropy', elementType: float, dimensions: ['batch', 'sequence'] },
+      );
+      for (const { name, shape } of weights.filter((weight) => weight.trainable))
+        outputs.push({
+          name: llamaGradientOutputName(name),
+          elementType: float,
+          dimensions: shape,
+        });
+    }
+    return { inputs, outputs };
+  };
+
+  if (options.withGradients) {
+    // Backward of logp = shiftRight(z[y] - lse) * mask and entropy = shiftRight(lse - sum(p z)) * mask,
+    // z the logits over the temperature: dz = dlogp (onehot(y) - p) - dH p (log p + H), then dlogits = dz / T.
+    const upstream = (name: string) =>
+      g.op('Reshape', [shiftLeft(mul(name, 'attention_mask')), ints([-1, 1])]); // [N, 1]
+    const dPredicted = upstream('d_logp');
+    const dEntropy = upstream('d_entropy');
+    const oneHot = g.op('OneHot', [
+      g.op('Reshape', [targets, ints([-1])]),
+      g.int64Constant(vocabSize),
+      g.floatTensor(g.fresh('one_hot_values'), [2], new Float32Array([0, 1])),
+    ]);
+    const logProbabilities = add(sub(scaled, logSumExp), entropyRows); // log p + H
+    const dLogits = mul(
+      sub(
+        mul(sub(oneHot, probabilities), dPredicted),
+        mul(mul(probabilities, logProbabilities), dEntropy),
+      ),
+      'inverse_temperature',
+    ); // [N, V]
+    let dFinal: string;
+    if (config.tieWordEmbeddings) {
+      dFinal = g.op('MatMul', [dLogits, 'model.embed_tokens.weight']);
+    } else {
+      gradient('lm_head.weight', () => g.op('Gemm', [final.output, dLogits], { transA: 1 }));
+      dFinal = g.op('Gemm', [dLogits, 'lm_head.weight'], { transB: 1 });
+    }
+    let dx = rmsNormBackward(dFinal, final.inverse, final.normalized, 'model.norm.weight');
+    for (let layer = config.layerCount - 1; layer >= 0; layer--) {
+      const prefix = `model.layers.${layer}`;
+      const attention = `${prefix}.self_attn`;
+      const mlp = `${prefix}.mlp`;
+      const s = saved[layer] as SavedLayer;
+      // MLP half: x = mid + down(silu(gate) * up).
+      const dActivated = projectBackward(s.activated, dx, `${mlp}.down_proj`);
+      const dUp = mul(dActivated, mul(s.gate, s.gateSigmoid));
+      const dGate = mul(
+        mul(mul(dActivated, s.up), s.gateSigmoid),
+        add(scalar(1), mul(s.gate, sub(scalar(1), s.gateSigmoid))),
+      );
+      const dH2 = add(
+        projectBackward(s.h2, dGate, `${mlp}.gate_proj`),
+        projectBackward(s.h2, dUp, `${mlp}.up_proj`),
+      );
+      const postWeight = `${prefix}.post_attention_layernorm.weight`;
+      const dMid = add(dx, rmsNormBackward(dH2, s.postInverse, s.postNormalized, postWeight));
+      // Attention half: mid = input + o(attn(h)).
+      const dContext = stackGroups(
+        toHeads(projectBackward(s.context, dMid, `${attention}.o_proj`), heads),
+      );
+      const dProbabilities = g.op('MatMul', [dContext, transposeLast(s.value)]);
+      const dValue = g.op('MatMul', [transposeLast(s.probabilities), dContext]);
+      const dScores = mul(
+        s.probabilities,
+        sub(dProbabilities, lastSum(mul(dProbabilities, s.probabilities))),
+      );
+      const dQuery = mul(
+        rotate(unstackGroups(g.op('MatMul', [dScores, s.rotatedKey])), true),
+        scalar(attentionScale),
+      );
+      const dKey = rotate(g.op('MatMul', [transposeLast(dScores), s.rotatedQuery]), true);
+      const dH = add(
+        add(
+          projectBackward(s.h, fromHeads(dQuery, heads), `${attention}.q_proj`),
+          projectBackward(s.h, fromHeads(dKey, keyValueHeads), `${attention}.k_proj`),
+        ),
+        projectBackward(s.h, fromHeads(dValue, keyValueHeads), `${attention}.v_proj`),
+      );
+      const inputWeight = `${prefix}.input_layernorm.weight`;
+      dx = add(dMid, rmsNormBackward(dH, s.inputInverse, s.inputNormalized, inputWeight));
+    }
+    // The embedding's gradient: the rows of dx scattered onto their tokens, plus (tied) the head's dz^T h.
+    const dInput = dx;
+    gradient('model.embed_tokens.weight', () =>
+      g.op(
+        'ScatterND',
+        [
+          config.tieWordEmbeddings
+            ? g.op('Gemm', [dLogits, final.output], { transA: 1 })
+            : g.op('ConstantOfShape', [ints([vocabSize, width])]),
+          g.op('Unsqueeze', [flatIds, ints([1])]),
+          dInput,
+        ],
+        { reduction: { string: 'add' } },
+      ),
+    );
+  }
+
+  const { inputs, outputs } = specs();
+  const model = g.toModel({
+    name: `cohort_${config.modelType}_${options.withGradients ? 'learning' : 'log_probs'}`,
+    inputs,
+    outputs,
+    opsetVersion: llamaLearningOpsetVersion,
+    producerName: '@cohort/tfjs',
+    docString: `${config.modelType} ${options.withGradients ? 'forward and backward' : 'forward (log-probs)'} (${config.layerCount} layers, width ${width}, ${heads} heads, ${keyValueHeads} key/value heads, vocabulary ${vocabSize}) built by @cohort/tfjs`,
+  });
+  return { model, config, lora, weights };
+}

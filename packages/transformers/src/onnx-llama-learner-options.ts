@@ -1,0 +1,36 @@
+import { type LlamaConfig, type LlamaConfigInput, LoraOptionsSchema } from '@cohort/tfjs';
+import { z } from 'zod';
+
+/** Options of {@link createOnnxLlamaLearner}. */
+export const OnnxLlamaLearnerOptionsSchema = z
+  .object({
+    config: z
+      .custom<LlamaConfigInput | LlamaConfig>(
+        (value) => typeof value === 'object' && value !== null,
+        'must be a Llama config object',
+      )
+      .describe('the Llama-family model config (LlamaModel.config)'),
+    intraOpNumThreads: z
+      .number()
+      .int()
+      .positive()
+      .default(1)
+      .describe(
+        'ONNX Runtime threads per operator; 1 by default so that the learner keeps to one core beside the rest of the run',
+      ),
+    lora: LoraOptionsSchema.optional().describe(
+      "the model's LoRA options (LlamaModel.lora): then only the adapters get gradients, and the base weights are frozen inputs",
+    ),
+    padTokenId: z
+      .number()
+      .int()
+      .nonnegative()
+      .optional()
+      .describe(
+        'id written into right padding (never attended to by a real token); default config.eosTokenId',
+      ),
+  })
+  .strict();
+
+export type OnnxLlamaLearnerOptionsInput = z.input<typeof OnnxLlamaLearnerOptionsSchema>;
+export type OnnxLlamaLearnerOptions = z.output<typeof OnnxLlamaLearnerOptionsSchema>;

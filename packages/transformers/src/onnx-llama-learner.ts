@@ -1,0 +1,389 @@
+import { assertTokenId, InvalidArgumentError, parseWithSchema } from '@cohort/core';
+import {
+  buildLlamaLearningGraph,
+  type LlamaConfig,
+  type LlamaLearningWeight,
+  type LoraOptions,
+  llamaGradientOutputName,
+  parseLlamaConfig,
+  rotaryInverseFrequencies,
+} from '@cohort/tfjs';
+import * as tf from '@tensorflow/tfjs';
+import * as ort from 'onnxruntime-node';
+import {
+  type OnnxLlamaLearnerOptionsInput,
+  OnnxLlamaLearnerOptionsSchema,
+} from './onnx-llama-learner-options';
+
+/** Sequences of one learner call; they are right-padded to the longest. */
+export interface OnnxLlamaLearnerBatch {
+  sequences: readonly (readonly number[])[];
+  /** Divides the logits before the softmax, as `tokenLogProbs`' `temperature`. Default 1. */
+  temperature?: number;
+}
+
+/** The log-probs of one call, `[B, T]` row-major (the layout of `tokenLogProbs`). */
+export interface OnnxLlamaLogProbs {
+  /** `logProbs[b * T + t] = log p(x_t | x_<t)`, 0 for `t = 0` and padding. */
+  logProbs: Float32Array;
+  /** `entropy[b * T + t]`: entropy of the distribution that predicted token `t` (0 where `logProbs` is). */
+  entropy: Float32Array;
+  shape: [number, number];
+}
+
+/** {@link OnnxLlamaLearner.gradients}'s result; the caller owns (and disposes) the gradient tensors. */
+export interface OnnxLlamaGradients extends OnnxLlamaLogProbs {
+  /** `d (sum dLogp logp + dEntropy entropy) / d weight` of every trainable weight, keyed by name (`LlamaModel.namedVariables()` layout). */
+  gradients: tf.NamedTensorMap;
+}
+
+/**
+ * The weights the learner reads: `LlamaModel.namedVariables()` (with LoRA,
+ * the adapters; the frozen base comes from {@link OnnxLlamaLearner.setFrozenWeights}),
+ * or any tensors of those names and shapes.
+ */
+export type OnnxLlamaLearnerWeights = Readonly<Record<string, tf.Tensor>>;
+
+/**
+ * A Llama-family model's learning engine on ONNX Runtime: the forward and
+ * backward pass of {@link buildLlamaLearningGraph} with every weight a graph
+ * input, so new weights need no new graph. Any objective works through
+ * `d_logp`, the gradient of the loss with respect to each token's log-prob:
+ * supervised cross-entropy is `d_logp = -mask / count`; a policy-gradient
+ * loss computes it from {@link OnnxLlamaLearner.logProbs} first. The
+ * gradients come back as tfjs tensors for the tfjs optimizer (clipping,
+ * schedule and checkpoints as with tfjs autodiff). Created by
+ * {@link createOnnxLlamaLearner}.
+ *
+ * @example
+ * ```ts
+ * const learner = await createOnnxLlamaLearner({ config: model.config });
+ * const { logProbs, gradients } = await learner.gradients(model.namedVariables(), { sequences }, dLogp);
+ * optimizer.applyGradients(gradients);
+ * tf.dispose(Object.values(gradients));
+ * ```
+ */
+export class OnnxLlamaLearner {
+  readonly config: LlamaConfig;
+  /** Every input weight of the graph (with LoRA: the frozen base, then the adapters). */
+  readonly weights: readonly LlamaLearningWeight[];
+  /** The weights that get gradients: all of them, or with LoRA the adapters. */
+  readonly trainableWeights: readonly LlamaLearningWeight[];
+  readonly lora: LoraOptions | undefined;
+  private readonly padTokenId: number;
+  /** Frozen weights kept as ONNX Runtime tensors, read once (see {@link OnnxLlamaLearner.setFrozenWeights}). */
+  private readonly frozen = new Map<string, ort.Tensor>();
+  private readonly sessionOptions: ort.InferenceSession.SessionOptions;
+  private learningSession: ort.InferenceSession;
+  private forwardSession: ort.InferenceSession | undefined;
+  private readonly inverseFrequencies: Float64Array;
+  private readonly tables = new Map<number, { cos: ort.Tensor; sin: ort.Tensor }>();
+
+  constructor(options: {
+    config: LlamaConfig;
+    padTokenId: number;
+    sessionOptions: ort.InferenceSession.SessionOptions;
+    learningSession: ort.InferenceSession;
+    weights: readonly LlamaLearningWeight[];
+    lora: LoraOptions | undefined;
+  }) {
+    this.config = options.config;
+    this.padTokenId = options.padTokenId;
+    this.sessionOptions = options.sessionOptions;
+    this.learningSession = options.learningSession;
+    this.weights = options.weights;
+    this.trainableWeights = options.weights.filter((weight) => weight.trainable);
+    this.lora = options.lora;
+    this.inverseFrequencies = rotaryInverseFrequencies(options.config);
+  }
+
+  /** `logp [B, T]` of the sequences under `weights` (forward only). */
+  async logProbs(
+    weights: OnnxLlamaLearnerWeights,
+    batch: OnnxLlamaLearnerBatch,
+  ): Promise<OnnxLlamaLogProbs> {
+    this.forwardSession ??= await ort.InferenceSession.create(
+      buildLlamaLearningGraph({
+        config: this.config,
+        withGradients: false,
+        ...(this.lora !== undefined ? { lora: this.lora } : {}),
+      }).model,
+      this.sessionOptions,
+    );
+    const { feeds, shape } = this.feeds(weights, batch);
+    const outputs = await this.forwardSession.run(feeds);
+    return {
+      logProbs: (outputs.logp as ort.Tensor).data as Float32Array,
+      entropy: (outputs.entropy as ort.Tensor).data as Float32Array,
+      shape,
+    };
+  }
+
+  /**
+   * `logp [B, T]`, `entropy [B, T]` and the gradient of
+   * `sum_{b,t} dLogp[b, t] logp[b, t] + dEntropy[b, t] entropy[b, t]` with
+   * respect to every trainable weight. `dLogp` and `dEntropy` (default 0: an
+   * objective without an entropy term) are `[B][T]` or `B * T` row-major
+   * values; entries at `t = 0` and padding have no effect (their values are constant 0).
+   */
+  async gradients(
+    weights: OnnxLlamaLearnerWeights,
+    batch: OnnxLlamaLearnerBatch,
+    dLogp: readonly (readonly number[])[] | Float32Array,
+    dEntropy?: readonly (readonly number[])[] | Float32Array,
+  ): Promise<OnnxLlamaGradients> {
+    const { feeds, shape } = this.feeds(weights, batch);
+    feeds.d_logp = new ort.Tensor('float32', this.upstreamValues('dLogp', dLogp, shape), shape);
+    feeds.d_entropy = new ort.Tensor(
+      'float32',
+      dEntropy === undefined
+        ? new Float32Array(shape[0] * shape[1])
+        : this.upstreamValues('dEntropy', dEntropy, shape),
+      shape,
+    );
+    const outputs = await this.learningSession.run(feeds);
+    const gradients: tf.NamedTensorMap = {};
+    for (const { name, shape: weightShape } of this.trainableWeights) {
+      const output = outputs[llamaGradientOutputName(name)] as ort.Tensor;
+      gradients[name] = tf.tensor(output.data as Float32Array, weightShape);
+    }
+    return {
+      logProbs: (outputs.logp as ort.Tensor).data as Float32Array,
+      entropy: (outputs.entropy as ort.Tensor).data as Float32Array,
+      shape,
+      gradients,
+    };
+  }
+
+  /**
+   * Reads the frozen weights once (a LoRA model's base: `LlamaModel.baseVariables()`)
+   * and keeps them for every later call, so a step copies only the adapters.
+   * Throws naming a weight that is unknown, trainable, missing or misshaped.
+   */
+  setFrozenWeights(weights: OnnxLlamaLearnerWeights): void {
+    const frozen = this.weights.filter((weight) => !weight.trainable);
+    for (const name of Object.keys(weights)) {
+      if (!frozen.some((weight) => weight.name === name)) {
+        throw new InvalidArgumentError({
+          argument: `weights["${name}"]`,
+          value: weights[name]?.shape,
+          message: 'is not a frozen weight of this learner (only a LoRA model has frozen weights)',
+        });
+      }
+    }
+    const tensors = new Map<string, ort.Tensor>();
+    for (const weight of frozen) tensors.set(weight.name, this.weightTensor(weights, weight));
+    for (const [name, tensor] of tensors) this.frozen.set(name, tensor);
+  }
+
+  /** Releases the ONNX Runtime sessions. */
+  async release(): Promise<void> {
+    await this.learningSession.release();
+    await this.forwardSession?.release();
+    this.forwardSession = undefined;
+  }
+
+  private upstreamValues(
+    argument: string,
+    upstream: readonly (readonly number[])[] | Float32Array,
+    [batchSize, length]: [number, number],
+  ): Float32Array {
+    const values = new Float32Array(batchSize * length);
+    if (upstream instanceof Float32Array) {
+      if (upstream.length !== values.length) {
+        throw new InvalidArgumentError({
+          argument: `${argument}.length`,
+          value: upstream.length,
+          message: `must be batch x length = ${batchSize} x ${length} = ${values.length}`,
+        });
+      }
+      values.set(upstream);
+    } else {
+      if (upstream.length !== batchSize) {
+        throw new InvalidArgumentError({
+          argument: `${argument}.length`,
+          value: upstream.length,
+          message: `must equal the number of sequences, ${batchSize}`,
+        });
+      }
+      upstream.forEach((row, b) => {
+        if (row.length !== length) {
+          throw new InvalidArgumentError({
+            argument: `${argument}[${b}].length`,
+            value: row.length,
+            message: `must equal the padded length ${length}`,
+          });
+        }
+        values.set(row, b * length);
+      });
+    }
+    for (let index = 0; index < values.length; index++) {
+      if (!Number.isFinite(values[index])) {
+        throw new InvalidArgumentError({
+          argument: `${argument}[${Math.floor(index / length)}][${index % length}]`,
+          value: values[index],
+          message: 'must be finite',
+        });
+      }
+    }
+    return values;
+  }
+
+  private feeds(
+    weights: OnnxLlamaLearnerWeights,
+    batch: OnnxLlamaLearnerBatch,
+  ): { feeds: Record<string, ort.Tensor>; shape: [number, number] } {
+    const { sequences, temperature = 1 } = batch;
+    const { vocabSize, contextLength } = this.config;
+    if (!(temperature > 0) || !Number.isFinite(temperature)) {
+      throw new InvalidArgumentError({
+        argument: 'batch.temperature',
+        value: temperature,
+        message: 'must be a finite positive number',
+      });
+    }
+    if (sequences.length === 0) {
+      throw new InvalidArgumentError({
+        argument: 'batch.sequences',
+        value: sequences,
+        message: 'must hold at least one sequence',
+      });
+    }
+    const length = Math.max(...sequences.map((sequence) => sequence.length));
+    const batchSize = sequences.length;
+    const ids = new BigInt64Array(batchSize * length).fill(BigInt(this.padTokenId));
+    const mask = new Float32Array(batchSize * length);
+    sequences.forEach((sequence, b) => {
+      if (sequence.length === 0 || sequence.length > contextLength) {
+        throw new InvalidArgumentError({
+          argument: `batch.sequences[${b}].length`,
+          value: sequence.length,
+          message: `must be in [1, contextLength = ${contextLength}]`,
+        });
+      }
+      sequence.forEach((id, t) => {
+        assertTokenId(`batch.sequences[${b}][${t}]`, id, vocabSize);
+        ids[b * length + t] = BigInt(id);
+        mask[b * length + t] = 1;
+      });
+    });
+    const shape: [number, number] = [batchSize, length];
+    const { cos, sin } = this.rotaryTables(length);
+    const feeds: Record<string, ort.Tensor> = {
+      input_ids: new ort.Tensor('int64', ids, shape),
+      attention_mask: new ort.Tensor('float32', mask, shape),
+      rotary_cos: cos,
+      rotary_sin: sin,
+      inverse_temperature: new ort.Tensor('float32', new Float32Array([1 / temperature]), []),
+    };
+    const known = new Set(this.weights.map(({ name }) => name));
+    for (const name of Object.keys(weights)) {
+      if (!known.has(name)) {
+        throw new InvalidArgumentError({
+          argument: `weights["${name}"]`,
+          value: weights[name]?.shape,
+          message: `is not a weight of this ${this.config.modelType} model`,
+        });
+      }
+    }
+    for (const weight of this.weights) {
+      const frozen = this.frozen.get(weight.name);
+      feeds[weight.name] =
+        frozen !== undefined && weights[weight.name] === undefined
+          ? frozen
+          : this.weightTensor(weights, weight);
+    }
+    return { feeds, shape };
+  }
+
+  private weightTensor(
+    weights: OnnxLlamaLearnerWeights,
+    { name, shape: expected, trainable }: LlamaLearningWeight,
+  ): ort.Tensor {
+    const tensor = weights[name];
+    if (tensor === undefined) {
+      throw new InvalidArgumentError({
+        argument: `weights["${name}"]`,
+        value: undefined,
+        message: `is missing (shape [${expected.join(', ')}])${trainable ? '' : '; pass the frozen base once to setFrozenWeights'}`,
+      });
+    }
+    if (
+      tensor.shape.length !== expected.length ||
+      tensor.shape.some((size, axis) => size !== expected[axis])
+    ) {
+      throw new InvalidArgumentError({
+        argument: `weights["${name}"].shape`,
+        value: tensor.shape,
+        message: `must be [${expected.join(', ')}]`,
+      });
+    }
+    return new ort.Tensor('float32', tensor.dataSync() as Float32Array, expected);
+  }
+
+  /** `cos` and `sin` `[T, d]` of positions `0 .. T-1`, in float64 then rounded, as `rotaryTables` makes them. */
+  private rotaryTables(length: number): { cos: ort.Tensor; sin: ort.Tensor } {
+    const cached = this.tables.get(length);
+    if (cached !== undefined) return cached;
+    const half = this.inverseFrequencies.length;
+    const headSize = 2 * half;
+    const cos = new Float32Array(length * headSize);
+    const sin = new Float32Array(length * headSize);
+    for (let t = 0; t < length; t++) {
+      for (let i = 0; i < half; i++) {
+        const angle = t * (this.inverseFrequencies[i] as number);
+        cos[t * headSize + i] = cos[t * headSize + half + i] = Math.cos(angle);
+        sin[t * headSize + i] = sin[t * headSize + half + i] = Math.sin(angle);
+      }
+    }
+    const tables = {
+      cos: new ort.Tensor('float32', cos, [length, headSize]),
+      sin: new ort.Tensor('float32', sin, [length, headSize]),
+    };
+    this.tables.set(length, tables);
+    return tables;
+  }
+}
+
+/**
+ * Creates an {@link OnnxLlamaLearner}: builds the learning graph for
+ * `config` and opens an ONNX Runtime session on it (`intraOpNumThreads`
+ * threads, default 1). Throws `ValidationError` naming a bad option, and
+ * `InvalidArgumentError` for a config the graph does not cover (Qwen3 q/k norms).
+ *
+ * @example
+ * ```ts
+ * const learner = await createOnnxLlamaLearner({ config: model.config, intraOpNumThreads: 2 });
+ * ```
+ */
+export async function createOnnxLlamaLearner(
+  input: OnnxLlamaLearnerOptionsInput,
+): Promise<OnnxLlamaLearner> {
+  const options = parseWithSchema(OnnxLlamaLearnerOptionsSchema, input, 'OnnxLlamaLearner options');
+  const config = parseLlamaConfig(options.config);
+  const graph = buildLlamaLearningGraph({
+    config,
+    withGradients: true,
+    ...(options.lora !== undefined ? { lora: options.lora } : {}),
+  });
+  const sessionOptions: ort.InferenceSession.SessionOptions = {
+    graphOptimizationLevel: 'all',
+    executionMode: 'sequential',
+    intraOpNumThreads: options.intraOpNumThreads,
+    interOpNumThreads: 1,
+    // Idle threads sleep instead of spinning: beside other work on 2 cores, 2 spinning threads took
+    // 610-840 ms a step of batch 8 x 543 against 430-450 ms sleeping (1 thread: 320-370 ms).
+    ...(options.intraOpNumThreads > 1
+      ? { extra: { session: { intra_op: { allow_spinning: '0' } } } }
+      : {}),
+  };
+  const learningSession = await ort.InferenceSession.create(graph.model, sessionOptions);
+  return new OnnxLlamaLearner({
+    config,
+    padTokenId: options.padTokenId ?? config.eosTokenId,
+    sessionOptions,
+    learningSession,
+    weights: graph.weights,
+    lora: graph.lora,
+  });
+}
