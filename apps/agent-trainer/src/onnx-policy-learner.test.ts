@@ -12,92 +12,98 @@ import { describe, expect, it } from 'vitest';
 import { createOnnxPolicyLearner } from './onnx-policy-learner';
 
 describe('OnnxPolicyLearner', () => {
-  it("gives the tfjs shard learner's loss, metrics, per-token values and gradients for a GRPO minibatch", async () => {
-    await initializeBackend();
-    const config = {
-      vocabSize: 31,
-      hiddenSize: 16,
-      intermediateSize: 24,
-      layerCount: 2,
-      headCount: 4,
-      keyValueHeadCount: 2,
-      contextLength: 64,
-      tieWordEmbeddings: true,
-      eosTokenId: 0,
-    };
-    const model = createLlamaModel({ config, seed: 1 });
-    model.setWeights(randomLlamaWeights({ config: model.config, seed: 2, scale: 0.2 }));
-    const random = new Random(3);
-    const items: PolicyShardItem[] = [17, 11, 14, 9].map((length, row) => {
-      const sequence = Array.from({ length }, () => random.int(1, 30));
-      const lossMask = sequence.map((_, t) => (t >= 4 ? 1 : 0));
-      return {
-        sequence,
-        // Old and reference log-probs near plausible values, so the ratio and the KL term are not trivial.
-        oldLogProbs: sequence.map((_, t) => (t === 0 ? 0 : -3.4 + random.uniform(-0.3, 0.3))),
-        advantages: sequence.map(() => (row % 2 === 0 ? 1 : -0.7)),
-        lossMask,
-        refLogProbs: sequence.map((_, t) => (t === 0 ? 0 : -3.4 + random.uniform(-0.3, 0.3))),
-        oldFromForward: row === 1,
+  it.each([
+    ['with an entropy bonus', { preset: 'grpo', entropyCoefficient: 0.01 }],
+    ['without an entropy term', { preset: 'grpo' }],
+  ] as const)(
+    "gives the tfjs shard learner's loss, metrics, per-token values and gradients for a GRPO minibatch %s",
+    async (_label, objective) => {
+      await initializeBackend();
+      const config = {
+        vocabSize: 31,
+        hiddenSize: 16,
+        intermediateSize: 24,
+        layerCount: 2,
+        headCount: 4,
+        keyValueHeadCount: 2,
+        contextLength: 64,
+        tieWordEmbeddings: true,
+        eosTokenId: 0,
       };
-    });
-    const shared: PolicyShardShared = {
-      objective: { preset: 'grpo', entropyCoefficient: 0.01 },
-      klCoefficient: 0.05,
-      temperature: 0.9,
-      padTokenId: 0,
-      rowCount: items.length,
-      nonEmptyRowCount: items.length,
-      tokenCount: items.reduce((sum, item) => sum + item.lossMask.reduce((a, b) => a + b, 0), 0),
-      maxLength: 17,
-      withEntropy: true,
-    };
-    const tfjsLearner = await createSequentialShardLearner({
-      lossModule: policyShardLossModule(),
-      shardCount: 1,
-    });
-    await tfjsLearner.setWeights(model);
-    const expected = await tfjsLearner.computeGradients({ items, shared });
-    const onnxLearner = await createOnnxPolicyLearner({ model, padTokenId: 0 });
-    await onnxLearner.setWeights(model);
-    const actual = await onnxLearner.computeGradients({ items, shared });
+      const model = createLlamaModel({ config, seed: 1 });
+      model.setWeights(randomLlamaWeights({ config: model.config, seed: 2, scale: 0.2 }));
+      const random = new Random(3);
+      const items: PolicyShardItem[] = [17, 11, 14, 9].map((length, row) => {
+        const sequence = Array.from({ length }, () => random.int(1, 30));
+        const lossMask = sequence.map((_, t) => (t >= 4 ? 1 : 0));
+        return {
+          sequence,
+          // Old and reference log-probs near plausible values, so the ratio and the KL term are not trivial.
+          oldLogProbs: sequence.map((_, t) => (t === 0 ? 0 : -3.4 + random.uniform(-0.3, 0.3))),
+          advantages: sequence.map(() => (row % 2 === 0 ? 1 : -0.7)),
+          lossMask,
+          refLogProbs: sequence.map((_, t) => (t === 0 ? 0 : -3.4 + random.uniform(-0.3, 0.3))),
+          oldFromForward: row === 1,
+        };
+      });
+      const shared: PolicyShardShared = {
+        objective,
+        klCoefficient: 0.05,
+        temperature: 0.9,
+        padTokenId: 0,
+        rowCount: items.length,
+        nonEmptyRowCount: items.length,
+        tokenCount: items.reduce((sum, item) => sum + item.lossMask.reduce((a, b) => a + b, 0), 0),
+        maxLength: 17,
+        withEntropy: true,
+      };
+      const tfjsLearner = await createSequentialShardLearner({
+        lossModule: policyShardLossModule(),
+        shardCount: 1,
+      });
+      await tfjsLearner.setWeights(model);
+      const expected = await tfjsLearner.computeGradients({ items, shared });
+      const onnxLearner = await createOnnxPolicyLearner({ model, padTokenId: 0 });
+      await onnxLearner.setWeights(model);
+      const actual = await onnxLearner.computeGradients({ items, shared });
 
-    expect(Math.abs(actual.loss - expected.loss)).toBeLessThan(1e-5);
-    expect(Object.keys(actual.metrics).sort()).toEqual(Object.keys(expected.metrics).sort());
-    for (const [name, value] of Object.entries(expected.metrics))
-      expect(Math.abs(actual.metrics[name]! - value), name).toBeLessThan(1e-4);
-    const [actualExtras] = actual.extras as PolicyShardExtras[];
-    const [expectedExtras] = expected.extras as PolicyShardExtras[];
-    expect(actualExtras!.logProbRows[0]).toBeNull();
-    for (const [t, value] of actualExtras!.logProbRows[1]!.entries())
-      expect(Math.abs(value - expectedExtras!.logProbRows[1]![t]!)).toBeLessThan(1e-4);
-    for (const [r, row] of actualExtras!.entropyRows!.entries())
-      for (const [t, value] of row.entries())
-        expect(Math.abs(value - expectedExtras!.entropyRows![r]![t]!)).toBeLessThan(1e-4);
-    expect(Object.keys(actual.gradients).sort()).toEqual(Object.keys(expected.gradients).sort());
-    for (const [name, gradient] of Object.entries(expected.gradients)) {
-      const x = gradient.dataSync() as Float32Array;
-      const y = actual.gradients[name]!.dataSync() as Float32Array;
-      const scale = Math.max(...x.map(Math.abs));
-      expect(scale, name).toBeGreaterThan(1e-6);
-      let largest = 0;
-      for (let index = 0; index < x.length; index++)
-        largest = Math.max(largest, Math.abs(x[index]! - y[index]!));
-      expect(largest / scale, name).toBeLessThan(1e-3);
-    }
-    tf.dispose([...Object.values(actual.gradients), ...Object.values(expected.gradients)]);
-    // Another model of the same config is followed; one of another config is refused.
-    const other = createLlamaModel({ config, seed: 9 });
-    await onnxLearner.setWeights(other);
-    const followed = await onnxLearner.computeGradients({ items, shared });
-    expect(Math.abs(followed.loss - actual.loss)).toBeGreaterThan(1e-6);
-    tf.dispose(Object.values(followed.gradients));
-    const wider = createLlamaModel({ config: { ...config, hiddenSize: 32 } });
-    await expect(onnxLearner.setWeights(wider)).rejects.toThrow(/model/);
-    other.dispose();
-    wider.dispose();
-    await onnxLearner.dispose();
-    await tfjsLearner.dispose();
-    model.dispose();
-  });
+      expect(Math.abs(actual.loss - expected.loss)).toBeLessThan(1e-5);
+      expect(Object.keys(actual.metrics).sort()).toEqual(Object.keys(expected.metrics).sort());
+      for (const [name, value] of Object.entries(expected.metrics))
+        expect(Math.abs(actual.metrics[name]! - value), name).toBeLessThan(1e-4);
+      const [actualExtras] = actual.extras as PolicyShardExtras[];
+      const [expectedExtras] = expected.extras as PolicyShardExtras[];
+      expect(actualExtras!.logProbRows[0]).toBeNull();
+      for (const [t, value] of actualExtras!.logProbRows[1]!.entries())
+        expect(Math.abs(value - expectedExtras!.logProbRows[1]![t]!)).toBeLessThan(1e-4);
+      for (const [r, row] of actualExtras!.entropyRows!.entries())
+        for (const [t, value] of row.entries())
+          expect(Math.abs(value - expectedExtras!.entropyRows![r]![t]!)).toBeLessThan(1e-4);
+      expect(Object.keys(actual.gradients).sort()).toEqual(Object.keys(expected.gradients).sort());
+      for (const [name, gradient] of Object.entries(expected.gradients)) {
+        const x = gradient.dataSync() as Float32Array;
+        const y = actual.gradients[name]!.dataSync() as Float32Array;
+        const scale = Math.max(...x.map(Math.abs));
+        expect(scale, name).toBeGreaterThan(1e-6);
+        let largest = 0;
+        for (let index = 0; index < x.length; index++)
+          largest = Math.max(largest, Math.abs(x[index]! - y[index]!));
+        expect(largest / scale, name).toBeLessThan(1e-3);
+      }
+      tf.dispose([...Object.values(actual.gradients), ...Object.values(expected.gradients)]);
+      // Another model of the same config is followed; one of another config is refused.
+      const other = createLlamaModel({ config, seed: 9 });
+      await onnxLearner.setWeights(other);
+      const followed = await onnxLearner.computeGradients({ items, shared });
+      expect(Math.abs(followed.loss - actual.loss)).toBeGreaterThan(1e-6);
+      tf.dispose(Object.values(followed.gradients));
+      const wider = createLlamaModel({ config: { ...config, hiddenSize: 32 } });
+      await expect(onnxLearner.setWeights(wider)).rejects.toThrow(/model/);
+      other.dispose();
+      wider.dispose();
+      await onnxLearner.dispose();
+      await tfjsLearner.dispose();
+      model.dispose();
+    },
+  );
 });

@@ -81,7 +81,9 @@ export class OnnxPolicyLearner implements ShardGradientLearner {
       const result = policyShardObjective({ items, shared, tf, logProbs: logp, entropy: ent });
       metrics = result.metrics ?? {};
       extras = result.extras;
-      return result.loss;
+      // tfjs refuses a gradient with respect to an input the loss does not use (an objective with no
+      // entropy term): a zero-weighted term keeps the entropy connected, its gradient exactly 0.
+      return result.loss.add(ent.sum().mul(0)) as tf.Scalar;
     })([logProbs, entropy]);
     const loss = (await value.data())[0] as number;
     const [dLogp, dEntropy] = grads as [tf.Tensor, tf.Tensor];

@@ -126,7 +126,7 @@ export interface ToolAgentSftOptions
    * Who computes the gradients (see `trainOnAssistantTokens`): `'tfjs'`
    * autodiff or `'onnx'`, the hand-written backward graph on ONNX Runtime.
    * Default `'onnx'`: one step of the default shape (batch 8 x 543) took
-   * 0.28-0.32 s against tfjs's 3.4-3.6 s, alternating in one run
+   * 0.28-0.38 s against tfjs's 3.5-3.6 s, alternating in one run
    * (`bench/onnx-llama-learner.ts`), with the same losses within float32 rounding.
    */
   engine?: SftEngine;

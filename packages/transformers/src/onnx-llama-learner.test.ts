@@ -48,6 +48,24 @@ function modelWith(
   return { model, weights };
 }
 
+/** Every ONNX gradient within `gradientTolerance` of tfjs's, relative to the largest entry of tfjs's (which must not vanish). */
+async function expectGradientsMatch(
+  variables: Record<string, tf.Variable>,
+  tapeGradients: tf.NamedTensorMap,
+  onnxGradients: tf.NamedTensorMap,
+): Promise<void> {
+  for (const [name, variable] of Object.entries(variables)) {
+    const tfjsGradient = (await tapeGradients[variable.name]!.data()) as Float32Array;
+    const onnxGradient = (await onnxGradients[name]!.data()) as Float32Array;
+    const scale = Math.max(...tfjsGradient.map(Math.abs));
+    expect(scale, name).toBeGreaterThan(1e-6);
+    let largest = 0;
+    for (let index = 0; index < tfjsGradient.length; index++)
+      largest = Math.max(largest, Math.abs(tfjsGradient[index]! - onnxGradient[index]!));
+    expect(largest / scale, name).toBeLessThan(gradientTolerance);
+  }
+}
+
 /** Untied head, every bias, Llama 3 RoPE scaling, grouped-query attention (4 heads, 2 key/value heads). */
 const untiedConfig: LlamaConfigInput = {
   vocabSize: 37,
@@ -119,16 +137,7 @@ describe('OnnxLlamaLearner against tfjs autodiff', () => {
       expect(Math.abs(onnx.logProbs[0]!)).toBe(0);
       expect(Math.abs(onnx.logProbs[2 * 23 + 10]!)).toBe(0);
       expect(Object.keys(onnx.gradients).sort()).toEqual([...names].sort());
-      for (const name of names) {
-        const tfjsGradient = (await grads[variables[name]!.name]!.data()) as Float32Array;
-        const onnxGradient = (await onnx.gradients[name]!.data()) as Float32Array;
-        const scale = Math.max(...tfjsGradient.map(Math.abs));
-        expect(scale, name).toBeGreaterThan(1e-6);
-        let largest = 0;
-        for (let index = 0; index < tfjsGradient.length; index++)
-          largest = Math.max(largest, Math.abs(tfjsGradient[index]! - onnxGradient[index]!));
-        expect(largest / scale, name).toBeLessThan(gradientTolerance);
-      }
+      await expectGradientsMatch(variables, grads, onnx.gradients);
       tf.dispose([value, ...Object.values(grads), ...Object.values(onnx.gradients)]);
       tf.dispose([expectedLogp.logProbs, expectedLogp.mask]);
       await learner.release();
@@ -272,16 +281,7 @@ describe('OnnxLlamaLearner with LoRA adapters', () => {
       expect(Math.abs(onnx.logProbs[index]! - expected[index]!)).toBeLessThan(logProbTolerance);
     const forwardOnly = await learner.logProbs(variables, { sequences });
     expect(Array.from(forwardOnly.logProbs)).toEqual(Array.from(onnx.logProbs));
-    for (const [name, variable] of Object.entries(variables)) {
-      const tfjsGradient = (await grads[variable.name]!.data()) as Float32Array;
-      const onnxGradient = (await onnx.gradients[name]!.data()) as Float32Array;
-      const scale = Math.max(...tfjsGradient.map(Math.abs));
-      expect(scale, name).toBeGreaterThan(1e-6);
-      let largest = 0;
-      for (let index = 0; index < tfjsGradient.length; index++)
-        largest = Math.max(largest, Math.abs(tfjsGradient[index]! - onnxGradient[index]!));
-      expect(largest / scale, name).toBeLessThan(gradientTolerance);
-    }
+    await expectGradientsMatch(variables, grads, onnx.gradients);
     tf.dispose([value, ...Object.values(grads), ...Object.values(onnx.gradients)]);
     tf.dispose([expectedLogp.logProbs, expectedLogp.mask]);
     await learner.release();
@@ -400,15 +400,7 @@ describe('OnnxLlamaLearner with a temperature and an entropy term', () => {
         .sum()
         .add(output.entropy!.mul(tf.tensor2d(dEntropy)).sum()) as tf.Scalar;
     }, Object.values(variables));
-    for (const [name, variable] of Object.entries(variables)) {
-      const tfjsGradient = (await grads[variable.name]!.data()) as Float32Array;
-      const onnxGradient = (await onnx.gradients[name]!.data()) as Float32Array;
-      const scale = Math.max(...tfjsGradient.map(Math.abs));
-      let largest = 0;
-      for (let index = 0; index < tfjsGradient.length; index++)
-        largest = Math.max(largest, Math.abs(tfjsGradient[index]! - onnxGradient[index]!));
-      expect(largest / scale, name).toBeLessThan(gradientTolerance);
-    }
+    await expectGradientsMatch(variables, grads, onnx.gradients);
     // The entropy term changes the gradients: without it they differ.
     const withoutEntropy = await learner.gradients(variables, { sequences, temperature }, dLogp);
     const name = 'model.norm.weight';
