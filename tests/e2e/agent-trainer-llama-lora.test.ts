@@ -26,9 +26,17 @@ function replies(stdout: string): string[] {
     .map((line) => line.agent);
 }
 
-describe('agent-trainer on a Llama-family folder with LoRA, from the command line', () => {
-  it('trains adapters of a tiny Qwen2 folder (--model), saves a PEFT adapter, exports a merged folder with ONNX, and chats with it through transformers.js', async () => {
-    const modelDirectory = path.join(scratch, 'tiny-qwen2');
+/**
+ * A tiny Qwen2 folder (written once) and a 2-step LoRA run's config on the
+ * bandit (random text matches the regex sometimes, so rewards differ within a
+ * group and the adapters move), with `extraLines` added.
+ */
+async function tinyQwen2Run(
+  name: string,
+  extraLines: string[] = [],
+): Promise<{ modelDirectory: string; configPath: string }> {
+  const modelDirectory = path.join(scratch, 'tiny-qwen2');
+  if (!existsSync(modelDirectory))
     await writeTinyLlamaFolder(modelDirectory, {
       config: {
         modelType: 'qwen2',
@@ -41,30 +49,36 @@ describe('agent-trainer on a Llama-family folder with LoRA, from the command lin
       },
       seed: 3,
     });
-    const configPath = path.join(scratch, 'lora.yaml');
-    await writeFile(
-      configPath,
-      [
-        'name: lora',
-        'trainer:',
-        '  steps: 2',
-        '  scenariosPerStep: 2',
-        '  groupSize: 4',
-        '  minibatchSize: 8',
-        '  generation: { maxNewTokens: 4 }',
-        '  maxSequenceLength: 128',
-        '  optimizer: { learningRate: 0.05 }',
-        '  evaluation: { everySteps: 0 }',
-        '  evolution: { everyEpisodes: 0 }',
-        'environment: { type: bandit }',
-        // Random text matches sometimes, so rewards differ within a group and the adapters move.
-        "rewards: [{ type: regex, options: { pattern: '[aeiou]' } }]",
-        'policy:',
-        '  type: tfjs-lm',
-        '  lora: { rank: 2, alpha: 4, targets: [q_proj, v_proj, down_proj] }',
-        '',
-      ].join('\n'),
-    );
+  const configPath = path.join(scratch, `${name}.yaml`);
+  await writeFile(
+    configPath,
+    [
+      `name: ${name}`,
+      'trainer:',
+      '  steps: 2',
+      '  scenariosPerStep: 2',
+      '  groupSize: 4',
+      '  minibatchSize: 8',
+      '  generation: { maxNewTokens: 4 }',
+      '  maxSequenceLength: 128',
+      '  optimizer: { learningRate: 0.05 }',
+      '  evaluation: { everySteps: 0 }',
+      '  evolution: { everyEpisodes: 0 }',
+      'environment: { type: bandit }',
+      "rewards: [{ type: regex, options: { pattern: '[aeiou]' } }]",
+      'policy:',
+      '  type: tfjs-lm',
+      '  lora: { rank: 2, alpha: 4, targets: [q_proj, v_proj, down_proj] }',
+      ...extraLines,
+      '',
+    ].join('\n'),
+  );
+  return { modelDirectory, configPath };
+}
+
+describe('agent-trainer on a Llama-family folder with LoRA, from the command line', () => {
+  it('trains adapters of a tiny Qwen2 folder (--model), saves a PEFT adapter, exports a merged folder with ONNX, and chats with it through transformers.js', async () => {
+    const { modelDirectory, configPath } = await tinyQwen2Run('lora');
     const runDirectory = path.join(scratch, 'run');
     const train = await runTrain({ configPath, modelDirectory, runDirectory });
     expect(train.code, train.stderr).toBe(0);
@@ -158,5 +172,26 @@ describe('agent-trainer on a Llama-family folder with LoRA, from the command lin
       '1',
     ]);
     expect(proxy.code, proxy.stderr).toBe(0);
+  });
+
+  it('trains the adapters with their gradients on ONNX Runtime (engine.learner onnx)', async () => {
+    const { modelDirectory, configPath } = await tinyQwen2Run('onnx-learner', [
+      'engine: { learner: onnx }',
+    ]);
+    const runDirectory = path.join(scratch, 'run-onnx');
+    const train = await runTrain({ configPath, modelDirectory, runDirectory });
+    expect(train.code, `${train.stderr}\n${train.stdout}`).toBe(0);
+    expect(train.stderr).not.toMatch(/learns on tfjs/);
+    const summary = JSON.parse(await readFile(path.join(runDirectory, 'summary.json'), 'utf8'));
+    expect(summary.stepsCompleted).toBe(2);
+    const checkpoints = await readdir(path.join(runDirectory, 'checkpoints'));
+    const { weights } = await loadCheckpoint(
+      path.join(runDirectory, 'checkpoints', checkpoints.at(-1) as string),
+    );
+    const lowRankB = Object.entries(weights).filter(([name]) => name.endsWith('.lora_B.weight'));
+    expect(lowRankB).toHaveLength(6);
+    // B starts at zero: an ONNX gradient reached every adapter.
+    for (const [name, tensor] of lowRankB)
+      expect(Math.max(...Array.from(tensor.data).map(Math.abs)), name).toBeGreaterThan(0);
   });
 });
