@@ -105,6 +105,21 @@ const tiedConfig: LlamaConfigInput = {
   eosTokenId: 1,
 };
 
+/** `(f(x + h) - f(x - h)) / 2h` for entry `index` of `data`, which `objective` reads; the entry is restored. */
+function centralDifference(
+  data: Float64Array,
+  index: number,
+  step: number,
+  objective: () => number,
+): number {
+  const original = data[index]!;
+  data[index] = original + step;
+  const plus = objective();
+  data[index] = original - step;
+  const minus = objective();
+  data[index] = original;
+  return (plus - minus) / (2 * step);
+}
 describe('OnnxLlamaLearner against tfjs autodiff', () => {
   for (const [label, config] of [
     ['untied, biased, llama3 RoPE, GQA 4/2', untiedConfig],
@@ -218,13 +233,9 @@ describe('OnnxLlamaLearner against float64 finite differences', () => {
           const sourceIndex = transposed
             ? (index % columns) * rows + Math.floor(index / columns)
             : index;
-          const original = data[sourceIndex]!;
-          data[sourceIndex] = original + step;
-          const plus = referenceObjective(parsed, perturbed, sequences, dLogp, extra);
-          data[sourceIndex] = original - step;
-          const minus = referenceObjective(parsed, perturbed, sequences, dLogp, extra);
-          data[sourceIndex] = original;
-          const numeric = (plus - minus) / (2 * step);
+          const numeric = centralDifference(data, sourceIndex, step, () =>
+            referenceObjective(parsed, perturbed, sequences, dLogp, extra),
+          );
           expect(Math.abs(numeric - gradient[index]!), `${name}[${index}]`).toBeLessThan(
             1e-4 * Math.max(scale, 1e-2),
           );
@@ -334,13 +345,9 @@ describe('OnnxLlamaLearner with LoRA adapters', () => {
       const data = adapterData.get(name)!;
       for (let sample = 0; sample < 2; sample++) {
         const index = Math.floor(random.uniform(0, gradient.length));
-        const original = data[index]!;
-        data[index] = original + step;
-        const plus = referenceObjective(parsed, merged(), sequences, dLogp);
-        data[index] = original - step;
-        const minus = referenceObjective(parsed, merged(), sequences, dLogp);
-        data[index] = original;
-        const numeric = (plus - minus) / (2 * step);
+        const numeric = centralDifference(data, index, step, () =>
+          referenceObjective(parsed, merged(), sequences, dLogp),
+        );
         expect(Math.abs(numeric - gradient[index]!), `${name}[${index}]`).toBeLessThan(
           1e-4 * Math.max(largest, 1e-2),
         );
