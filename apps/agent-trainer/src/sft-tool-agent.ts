@@ -402,25 +402,26 @@ export async function trainToolAgent(options: ToolAgentSftOptions): Promise<Tool
     copyTargets(fragment, tokenizer),
   );
   const probes: ToolAgentProbe[] = [];
-  // Copy curriculum sequences on the held-out dialogues: whether the synthetic copy is learned at all.
-  const syntheticProbe: CopyTargets[] =
+  // The copy curriculum's token pieces, when a phase draws from it.
+  const pieces =
     curriculumSteps > 0 || dialogueCurriculumShare > 0
-      ? (() => {
-          const pieces = copyCurriculumPieces(tokenizer);
-          const probeRandom = new Random(options.seed).fork('synthetic-copy-probe');
-          const texts = copyProbe.map((target) => target.tokenIds);
-          return Array.from({ length: 64 }, () => {
-            const { tokenIds, lossMask } = copyCurriculumExample(
-              pieces,
-              texts,
-              probeRandom,
-              curriculumNumbers,
-            );
-            const orderIdDigits = lossMask.flatMap((value, position) => (value ? [position] : []));
-            return { tokenIds, orderIdDigits, emailTokens: [] };
-          });
-        })()
-      : [];
+      ? copyCurriculumPieces(tokenizer)
+      : undefined;
+  // Copy curriculum sequences on the held-out dialogues: whether the synthetic copy is learned at all.
+  const probeRandom = new Random(options.seed).fork('synthetic-copy-probe');
+  const probeTexts = copyProbe.map((target) => target.tokenIds);
+  const syntheticProbe: CopyTargets[] = pieces
+    ? Array.from({ length: 64 }, () => {
+        const { tokenIds, lossMask } = copyCurriculumExample(
+          pieces,
+          probeTexts,
+          probeRandom,
+          curriculumNumbers,
+        );
+        const orderIdDigits = lossMask.flatMap((value, position) => (value ? [position] : []));
+        return { tokenIds, orderIdDigits, emailTokens: [] };
+      })
+    : [];
   const probeEvery = options.probeEvery ?? 0;
   const probeTasks = options.probeTasks ?? 6;
   const learningRate = options.learningRate ?? 3e-3;
@@ -521,21 +522,12 @@ export async function trainToolAgent(options: ToolAgentSftOptions): Promise<Tool
   }
   // The synthetic copy curriculum: a fresh id in every sequence, and repeats at their share.
   const curriculumRandom = random.fork('copy-curriculum');
-  const curriculumExample =
-    curriculumSteps > 0 || dialogueCurriculumShare > 0
-      ? (() => {
-          const pieces = copyCurriculumPieces(tokenizer);
-          return () =>
-            curriculumRandom.bernoulli(curriculumRepeatShare)
-              ? repeatExample(dialogueTokenIds, tokenizer.eosTokenId, 4, 60, curriculumRandom)
-              : copyCurriculumExample(
-                  pieces,
-                  dialogueTokenIds,
-                  curriculumRandom,
-                  curriculumNumbers,
-                );
-        })()
-      : undefined;
+  const curriculumExample = pieces
+    ? () =>
+        curriculumRandom.bernoulli(curriculumRepeatShare)
+          ? repeatExample(dialogueTokenIds, tokenizer.eosTokenId, 4, 60, curriculumRandom)
+          : copyCurriculumExample(pieces, dialogueTokenIds, curriculumRandom, curriculumNumbers)
+    : undefined;
   // Phase 1: the copy curriculum.
   if (curriculumSteps > 0 && curriculumExample) {
     const curriculum = Array.from(
