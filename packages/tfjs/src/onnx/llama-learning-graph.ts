@@ -1,14 +1,16 @@
 import { InvalidArgumentError } from '@cohort/core';
 import { type LlamaConfig, type LlamaConfigInput, parseLlamaConfig } from '../llama/llama-config';
 import { type LoraOptions, type LoraOptionsInput, parseLoraOptions } from '../llama/lora-options';
-import { OnnxGraphBuilder, onnx, type ValueSpec } from './onnx-graph-builder';
+import {
+  LearningGraphParts,
+  type LearningGraphWeight,
+  learningGradientOutputName,
+  learningGraphOpsetVersion,
+} from './learning-graph-parts';
+import { onnx } from './onnx-graph-builder';
 
-/**
- * ONNX opset of the learning graphs: ScatterND's `reduction = 'add'` (the
- * embedding gradient) needs 16; ReduceMean and ReduceMax still take `axes`
- * as an attribute in 17.
- */
-export const llamaLearningOpsetVersion = 17;
+/** ONNX opset of the learning graphs (see {@link learningGraphOpsetVersion}). */
+export const llamaLearningOpsetVersion = learningGraphOpsetVersion;
 
 /** Options of {@link buildLlamaLearningGraph}. */
 export interface LlamaLearningGraphOptions {
@@ -24,12 +26,7 @@ export interface LlamaLearningGraphOptions {
 }
 
 /** One weight of the graph: its name (a graph input), shape in `LlamaModel` layout, and whether it gets a gradient. */
-export interface LlamaLearningWeight {
-  name: string;
-  shape: number[];
-  /** False for a LoRA model's frozen base weights. */
-  trainable: boolean;
-}
+export type LlamaLearningWeight = LearningGraphWeight;
 
 /** What {@link buildLlamaLearningGraph} returns. */
 export interface LlamaLearningGraph {
@@ -43,11 +40,7 @@ export interface LlamaLearningGraph {
 }
 
 /** The graph output holding the gradient of the weight `name`. */
-export function llamaGradientOutputName(name: string): string {
-  return `gradient.${name}`;
-}
-
-const lowestFloat32 = -3.4028234663852886e38;
+export const llamaGradientOutputName = learningGradientOutputName;
 
 /**
  * The weights of a Llama-family model in the layout of `LlamaModel`'s
@@ -166,54 +159,28 @@ export function buildLlamaLearningGraph(options: LlamaLearningGraphOptions): Lla
   }
   const lora = options.lora === undefined ? undefined : parseLoraOptions(options.lora);
   const weights = llamaLearningWeights(config, lora);
-  const trainable = new Set(weights.filter((weight) => weight.trainable).map(({ name }) => name));
   const loraScale = lora === undefined ? 0 : (lora.alpha ?? lora.rank) / lora.rank;
   const { hiddenSize: width, headSize, vocabSize } = config;
   const heads = config.headCount;
   const keyValueHeads = config.keyValueHeadCount;
   const groups = heads / keyValueHeads;
   const epsilon = config.rmsNormEpsilon;
-  const g = new OnnxGraphBuilder();
-  const float = onnx.TensorProto.DataType.FLOAT;
-  const int64 = onnx.TensorProto.DataType.INT64;
-  const scalar = (value: number) => g.floatScalar(value);
-  const ints = (values: number[]) => g.int64Constant(values);
-  const rowSum = (x: string) => g.op('ReduceSum', [x, ints([0])], { keepdims: 0 });
-  const lastMean = (x: string) => g.op('ReduceMean', [x], { axes: [-1], keepdims: 1 });
-  const lastSum = (x: string) => g.op('ReduceSum', [x, ints([-1])], { keepdims: 1 });
-  const transposeLast = (x: string) => g.op('Transpose', [x], { perm: [0, 1, 3, 2] });
-  const add = (a: string, b: string) => g.op('Add', [a, b]);
-  const mul = (a: string, b: string) => g.op('Mul', [a, b]);
-  const sub = (a: string, b: string) => g.op('Sub', [a, b]);
-  /** Names the gradient output of `name`; a frozen weight's is never built (`build` is not called). */
-  const gradient = (name: string, build: () => string): void => {
-    if (trainable.has(name)) g.op('Identity', [build()], {}, llamaGradientOutputName(name));
-  };
+  const parts = new LearningGraphParts(weights);
+  const { g } = parts;
+  const scalar = (value: number) => parts.scalar(value);
+  const ints = (values: number[]) => parts.ints(values);
+  const lastMean = (x: string) => parts.lastMean(x);
+  const add = (a: string, b: string) => parts.add(a, b);
+  const mul = (a: string, b: string) => parts.mul(a, b);
+  const sub = (a: string, b: string) => parts.sub(a, b);
+  const gradient = (name: string, build: () => string) => parts.gradient(name, build);
 
   // Shapes: N = B * T rows of activations kept 2-D, so every projection is one Gemm.
-  const idShape = g.op('Shape', ['input_ids']);
-  const sequenceLength = g.op('Slice', [idShape, ints([1]), ints([2])]); // [1]
-  const headShape = (count: number) =>
-    g.op('Concat', [ints([-1]), sequenceLength, ints([count, headSize])], { axis: 0 });
-  const queryHeadShape = headShape(heads);
-  const keyValueHeadShape = groups === 1 ? queryHeadShape : headShape(keyValueHeads);
-
+  const queryHeadShape = parts.headShape(heads, headSize);
+  const keyValueHeadShape =
+    groups === 1 ? queryHeadShape : parts.headShape(keyValueHeads, headSize);
   // Attention mask [B, 1, g T, T]: causal (key <= query) for each of the g stacked query heads, and real keys.
-  const positions = g.op('Range', [
-    g.int64Constant(0),
-    g.op('Squeeze', [sequenceLength, ints([0])]),
-    g.int64Constant(1),
-  ]);
-  const causal = g.op('LessOrEqual', [
-    g.op('Unsqueeze', [positions, ints([0])]),
-    g.op('Unsqueeze', [positions, ints([1])]),
-  ]);
-  const stackedCausal = groups === 1 ? causal : g.op('Tile', [causal, ints([groups, 1])]);
-  const realKeys = g.op('Unsqueeze', [
-    g.op('Cast', ['attention_mask'], { to: onnx.TensorProto.DataType.BOOL }),
-    ints([1, 2]),
-  ]);
-  const allowed = g.op('And', [stackedCausal, realKeys]);
+  const allowed = parts.attentionMask(groups);
 
   const rmsNorm = (x: string, weight: string) => {
     const inverse = g.op('Reciprocal', [g.op('Sqrt', [add(lastMean(mul(x, x)), scalar(epsilon))])]);
@@ -223,7 +190,7 @@ export function buildLlamaLearningGraph(options: LlamaLearningGraphOptions): Lla
   /** Returns `dx`; records the gradient of `weight`, `sum(dy xhat)` over rows. */
   const rmsNormBackward = (dy: string, inverse: string, normalized: string, weight: string) => {
     const scaled = mul(dy, weight);
-    gradient(weight, () => rowSum(mul(dy, normalized)));
+    gradient(weight, () => parts.rowSum(mul(dy, normalized)));
     return mul(inverse, sub(scaled, mul(normalized, lastMean(mul(scaled, normalized)))));
   };
   const names = new Set(weights.map(({ name }) => name));
@@ -233,8 +200,7 @@ export function buildLlamaLearningGraph(options: LlamaLearningGraphOptions): Lla
   const adapterInputs = new Map<string, string>();
   /** `x W + b`, plus `s (x A) B` when adapted (Hu et al. 2021, eq. 3). */
   const project = (x: string, name: string) => {
-    let y = g.op('MatMul', [x, `${name}.weight`]);
-    if (hasBias(name)) y = add(y, `${name}.bias`);
+    const y = parts.linear(x, `${name}.weight`, hasBias(name) ? `${name}.bias` : undefined);
     if (!adapted(name)) return y;
     const low = g.op('MatMul', [x, `${name}.lora_A.weight`]);
     adapterInputs.set(name, low);
@@ -246,9 +212,8 @@ export function buildLlamaLearningGraph(options: LlamaLearningGraphOptions): Lla
    * `dB = s h^T dy`, `dA = s x^T e`, and `dx = dy W^T + s e A^T`.
    */
   const projectBackward = (x: string, dy: string, name: string) => {
-    gradient(`${name}.weight`, () => g.op('Gemm', [x, dy], { transA: 1 }));
-    if (hasBias(name)) gradient(`${name}.bias`, () => rowSum(dy));
-    const dx = g.op('Gemm', [dy, `${name}.weight`], { transB: 1 });
+    const bias = hasBias(name) ? `${name}.bias` : undefined;
+    const dx = parts.linearBackward(x, dy, `${name}.weight`, bias);
     if (!adapted(name)) return dx;
     const low = adapterInputs.get(name) as string;
     const s = scalar(loraScale);
@@ -288,8 +253,7 @@ export function buildLlamaLearningGraph(options: LlamaLearningGraphOptions): Lla
   const attentionScale = 1 / Math.sqrt(headSize);
 
   // Forward.
-  const flatIds = g.op('Reshape', ['input_ids', ints([-1])]);
-  let x = g.op('Gather', ['model.embed_tokens.weight', flatIds], { axis: 0 }); // [N, E]
+  let x = g.op('Gather', ['model.embed_tokens.weight', parts.flatIds], { axis: 0 }); // [N, E]
   const saved: SavedLayer[] = [];
   for (let layer = 0; layer < config.layerCount; layer++) {
     const prefix = `model.layers.${layer}`;
@@ -304,10 +268,9 @@ export function buildLlamaLearningGraph(options: LlamaLearningGraphOptions): Lla
     );
     const rotatedKey = rotate(toHeads(project(h, `${attention}.k_proj`), keyValueHeads), false);
     const value = toHeads(project(h, `${attention}.v_proj`), keyValueHeads);
-    const scores = g.op('MatMul', [rotatedQuery, transposeLast(rotatedKey)]);
-    const masked = g.op('Where', [allowed, scores, scalar(lowestFloat32)]);
-    const probabilities = g.op('Softmax', [masked], { axis: -1 });
-    const context = fromHeads(unstackGroups(g.op('MatMul', [probabilities, value])), heads);
+    const attended = parts.attend(rotatedQuery, rotatedKey, value, allowed);
+    const probabilities = attended.probabilities;
+    const context = fromHeads(unstackGroups(attended.context), heads);
     const mid = add(input, project(context, `${attention}.o_proj`));
     const post = rmsNorm(mid, `${prefix}.post_attention_layernorm.weight`);
     const gate = project(post.output, `${mlp}.gate_proj`);
@@ -339,83 +302,12 @@ export function buildLlamaLearningGraph(options: LlamaLearningGraphOptions): Lla
   const logits = config.tieWordEmbeddings
     ? g.op('Gemm', [final.output, 'model.embed_tokens.weight'], { transB: 1 })
     : g.op('MatMul', [final.output, 'lm_head.weight']); // [N, V]
-  // Logits divided by the temperature, then a stable log-softmax and the entropy of each row.
-  const scaled = mul(logits, 'inverse_temperature');
-  const maximum = g.op('ReduceMax', [scaled], { axes: [-1], keepdims: 1 });
-  const exponentials = g.op('Exp', [sub(scaled, maximum)]);
-  const sumExponentials = lastSum(exponentials);
-  const logSumExp = add(maximum, g.op('Log', [sumExponentials])); // [N, 1]
-  const probabilities = g.op('Div', [exponentials, sumExponentials]); // [N, V]
-  const entropyRows = sub(logSumExp, lastSum(mul(probabilities, scaled))); // [N, 1]
-  // Row (b, t) predicts token t + 1; the last column predicts nothing (target 0, then masked).
-  const shiftLeft = (value: string) =>
-    g.op('Pad', [
-      g.op('Slice', [value, ints([1]), ints([Number.MAX_SAFE_INTEGER]), ints([1])]),
-      ints([0, 0, 0, 1]),
-    ]);
-  const shiftRight = (value: string) =>
-    g.op('Pad', [g.op('Slice', [value, ints([0]), ints([-1]), ints([1])]), ints([0, 1, 0, 0])]);
-  const targets = g.op('Reshape', [shiftLeft('input_ids'), ints([-1, 1])]); // [N, 1]
-  const predicted = g.op('Reshape', [
-    sub(g.op('GatherElements', [scaled, targets], { axis: 1 }), logSumExp),
-    idShape,
-  ]);
-  g.op('Mul', [shiftRight(predicted), 'attention_mask'], {}, 'logp');
-  g.op(
-    'Mul',
-    [shiftRight(g.op('Reshape', [entropyRows, idShape])), 'attention_mask'],
-    {},
-    'entropy',
-  );
-
-  const specs = (): { inputs: ValueSpec[]; outputs: ValueSpec[] } => {
-    const inputs: ValueSpec[] = [
-      { name: 'input_ids', elementType: int64, dimensions: ['batch', 'sequence'] },
-      { name: 'attention_mask', elementType: float, dimensions: ['batch', 'sequence'] },
-      { name: 'rotary_cos', elementType: float, dimensions: ['sequence', headSize] },
-      { name: 'rotary_sin', elementType: float, dimensions: ['sequence', headSize] },
-      { name: 'inverse_temperature', elementType: float, dimensions: [] },
-      ...weights.map(({ name, shape }) => ({ name, elementType: float, dimensions: shape })),
-    ];
-    const outputs: ValueSpec[] = [
-      { name: 'logp', elementType: float, dimensions: ['batch', 'sequence'] },
-      { name: 'entropy', elementType: float, dimensions: ['batch', 'sequence'] },
-    ];
-    if (options.withGradients) {
-      inputs.push(
-        { name: 'd_logp', elementType: float, dimensions: ['batch', 'sequence'] },
-        { name: 'd_entropy', elementType: float, dimensions: ['batch', 'sequence'] },
-      );
-      for (const { name, shape } of weights.filter((weight) => weight.trainable))
-        outputs.push({
-          name: llamaGradientOutputName(name),
-          elementType: float,
-          dimensions: shape,
-        });
-    }
-    return { inputs, outputs };
-  };
+  const head = parts.logProbsHead(logits);
 
   if (options.withGradients) {
     // Backward of logp = shiftRight(z[y] - lse) * mask and entropy = shiftRight(lse - sum(p z)) * mask,
     // z the logits over the temperature: dz = dlogp (onehot(y) - p) - dH p (log p + H), then dlogits = dz / T.
-    const upstream = (name: string) =>
-      g.op('Reshape', [shiftLeft(mul(name, 'attention_mask')), ints([-1, 1])]); // [N, 1]
-    const dPredicted = upstream('d_logp');
-    const dEntropy = upstream('d_entropy');
-    const oneHot = g.op('OneHot', [
-      g.op('Reshape', [targets, ints([-1])]),
-      g.int64Constant(vocabSize),
-      g.floatTensor(g.fresh('one_hot_values'), [2], new Float32Array([0, 1])),
-    ]);
-    const logProbabilities = add(sub(scaled, logSumExp), entropyRows); // log p + H
-    const dLogits = mul(
-      sub(
-        mul(sub(oneHot, probabilities), dPredicted),
-        mul(mul(probabilities, logProbabilities), dEntropy),
-      ),
-      'inverse_temperature',
-    ); // [N, V]
+    const dLogits = parts.logProbsHeadBackward(head, vocabSize); // [N, V]
     let dFinal: string;
     if (config.tieWordEmbeddings) {
       dFinal = g.op('MatMul', [dLogits, 'model.embed_tokens.weight']);
@@ -446,17 +338,15 @@ export function buildLlamaLearningGraph(options: LlamaLearningGraphOptions): Lla
       const dContext = stackGroups(
         toHeads(projectBackward(s.context, dMid, `${attention}.o_proj`), heads),
       );
-      const dProbabilities = g.op('MatMul', [dContext, transposeLast(s.value)]);
-      const dValue = g.op('MatMul', [transposeLast(s.probabilities), dContext]);
-      const dScores = mul(
-        s.probabilities,
-        sub(dProbabilities, lastSum(mul(dProbabilities, s.probabilities))),
-      );
-      const dQuery = mul(
-        rotate(unstackGroups(g.op('MatMul', [dScores, s.rotatedKey])), true),
-        scalar(attentionScale),
-      );
-      const dKey = rotate(g.op('MatMul', [transposeLast(dScores), s.rotatedQuery]), true);
+      const backward = parts.attendBackward(dContext, {
+        query: s.rotatedQuery,
+        key: s.rotatedKey,
+        value: s.value,
+        probabilities: s.probabilities,
+      });
+      const dValue = backward.dValue;
+      const dQuery = mul(rotate(unstackGroups(backward.dQuery), true), scalar(attentionScale));
+      const dKey = rotate(backward.dKey, true);
       const dH = add(
         add(
           projectBackward(s.h, fromHeads(dQuery, heads), `${attention}.q_proj`),
@@ -468,29 +358,23 @@ export function buildLlamaLearningGraph(options: LlamaLearningGraphOptions): Lla
       dx = add(dMid, rmsNormBackward(dH, s.inputInverse, s.inputNormalized, inputWeight));
     }
     // The embedding's gradient: the rows of dx scattered onto their tokens, plus (tied) the head's dz^T h.
-    const dInput = dx;
-    gradient('model.embed_tokens.weight', () =>
-      g.op(
-        'ScatterND',
-        [
-          config.tieWordEmbeddings
-            ? g.op('Gemm', [dLogits, final.output], { transA: 1 })
-            : g.op('ConstantOfShape', [ints([vocabSize, width])]),
-          g.op('Unsqueeze', [flatIds, ints([1])]),
-          dInput,
-        ],
-        { reduction: { string: 'add' } },
-      ),
+    parts.embeddingGradient(
+      'model.embed_tokens.weight',
+      [vocabSize, width],
+      dx,
+      config.tieWordEmbeddings ? g.op('Gemm', [dLogits, final.output], { transA: 1 }) : undefined,
     );
   }
 
-  const { inputs, outputs } = specs();
-  const model = g.toModel({
+  const float = onnx.TensorProto.DataType.FLOAT;
+  const model = parts.toModel({
     name: `cohort_${config.modelType}_${options.withGradients ? 'learning' : 'log_probs'}`,
-    inputs,
-    outputs,
-    opsetVersion: llamaLearningOpsetVersion,
-    producerName: '@cohort/tfjs',
+    weights,
+    withGradients: options.withGradients,
+    extraInputs: [
+      { name: 'rotary_cos', elementType: float, dimensions: ['sequence', headSize] },
+      { name: 'rotary_sin', elementType: float, dimensions: ['sequence', headSize] },
+    ],
     docString: `${config.modelType} ${options.withGradients ? 'forward and backward' : 'forward (log-probs)'} (${config.layerCount} layers, width ${width}, ${heads} heads, ${keyValueHeads} key/value heads, vocabulary ${vocabSize}) built by @cohort/tfjs`,
   });
   return { model, config, lora, weights };
