@@ -28,7 +28,7 @@ import {
   randomLlamaWeights,
   tokenLogProbs,
 } from '../packages/tfjs/src/index';
-import { createOnnxLlamaLearner, type OnnxLlamaLearner } from '../packages/transformers/src/index';
+import { createOnnxLlamaLearner, type OnnxLearner } from '../packages/transformers/src/index';
 
 function argument(name: string, fallback: string): string {
   const index = process.argv.indexOf(name);
@@ -92,7 +92,7 @@ for (const [shapeName, { config, batchSize, length }] of Object.entries(shapes))
   const dLogp = maskRows.map((row) => row.map((value) => -value / count));
   const weights = randomLlamaWeights({ config, seed: 2, scale: 0.02 });
   const models = new Map<Engine, LlamaModel>();
-  const learners = new Map<Engine, OnnxLlamaLearner>();
+  const learners = new Map<Engine, OnnxLearner>();
   for (const engine of engines) {
     const model = createLlamaModel({ config, zeroInitialize: true });
     model.setWeights(weights);
@@ -124,7 +124,7 @@ for (const [shapeName, { config, batchSize, length }] of Object.entries(shapes))
         Object.entries(variables).map(([name, variable]) => [name, grads[variable.name]!]),
       );
     }
-    const learner = learners.get(engine) as OnnxLlamaLearner;
+    const learner = learners.get(engine) as OnnxLearner;
     return (await learner.gradients(model.namedVariables(), { sequences }, dLogp)).gradients;
   };
 

@@ -10,7 +10,7 @@ import {
   type PolicyShardShared,
   policyShardObjective,
 } from '@cohort/trainer';
-import type { OnnxLlamaLearner } from '@cohort/transformers';
+import type { OnnxLearner } from '@cohort/transformers';
 import * as tf from '@tensorflow/tfjs';
 
 /**
@@ -32,9 +32,9 @@ import * as tf from '@tensorflow/tfjs';
 export class OnnxPolicyLearner implements ShardGradientLearner {
   readonly workerCount = 1;
   private model: LlamaModel;
-  private readonly learner: OnnxLlamaLearner;
+  private readonly learner: OnnxLearner;
 
-  constructor(model: LlamaModel, learner: OnnxLlamaLearner) {
+  constructor(model: LlamaModel, learner: OnnxLearner) {
     this.model = model;
     this.learner = learner;
   }

@@ -67,6 +67,13 @@ export type { ExportGpt2ToOnnxOptions } from './onnx/export-gpt2-to-onnx';
 export { exportGpt2ToOnnx, gpt2OnnxOpsetVersion } from './onnx/export-gpt2-to-onnx';
 export type { ExportLlamaToOnnxOptions } from './onnx/export-llama-to-onnx';
 export { exportLlamaToOnnx, llamaOnnxOpsetVersion } from './onnx/export-llama-to-onnx';
+export type { GptLearningGraph, GptLearningGraphOptions } from './onnx/gpt-learning-graph';
+export { buildGptLearningGraph, gptLearningWeights } from './onnx/gpt-learning-graph';
+export type { LearningGraphWeight } from './onnx/learning-graph-parts';
+export {
+  learningGradientOutputName,
+  learningGraphOpsetVersion,
+} from './onnx/learning-graph-parts';
 export type {
   LlamaLearningGraph,
   LlamaLearningGraphOptions,
@@ -83,7 +90,7 @@ export { createOptimizer, Optimizer } from './optimizer';
 export type { OptimizerOptions, OptimizerOptionsInput } from './optimizer-options';
 export { OptimizerOptionsSchema } from './optimizer-options';
 export type { RandomGpt2WeightsOptions, ReferenceGpt2Options } from './reference-gpt2';
-export { randomGpt2Weights, referenceGpt2Logits } from './reference-gpt2';
+export { randomGpt2Weights, referenceGpt2LogitRows, referenceGpt2Logits } from './reference-gpt2';
 export {
   checkGpt2Weights,
   gpt2WeightShapes,

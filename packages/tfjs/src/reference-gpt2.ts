@@ -73,6 +73,26 @@ function gelu(x: number): number {
  * ```
  */
 export function referenceGpt2Logits(options: ReferenceGpt2Options): Float32Array {
+  const rows = referenceGpt2LogitRows(options);
+  const vocab = rows[0]?.length ?? 0;
+  const logits = new Float32Array(rows.length * vocab);
+  rows.forEach((row, t) => {
+    logits.set(row, t * vocab);
+  });
+  return logits;
+}
+
+/**
+ * {@link referenceGpt2Logits} kept in float64: one row of `V` logits per
+ * token. Weights may be given as `Float64Array`s (read as they are), so a
+ * finite difference of a weight is not rounded to float32.
+ *
+ * @example
+ * ```ts
+ * const rows = referenceGpt2LogitRows({ config, weights, tokenIds: [5, 6, 7] }); // 3 rows of vocabSize
+ * ```
+ */
+export function referenceGpt2LogitRows(options: ReferenceGpt2Options): Float64Array[] {
   const config: Gpt2Config = parseGpt2Config(options.config);
   const { weights, tokenIds } = options;
   checkGpt2Weights(config, weights, 'weights');
@@ -182,17 +202,17 @@ export function referenceGpt2Logits(options: ReferenceGpt2Options): Float32Array
   const finalGain = weight(weights, 'transformer.ln_f.weight');
   const finalBias = weight(weights, 'transformer.ln_f.bias');
   const vocab = config.vocabSize;
-  const logits = new Float32Array(length * vocab);
-  hidden.forEach((h, t) => {
+  return hidden.map((h) => {
     const normed = layerNorm(h, finalGain, finalBias, config.layerNormEpsilon);
+    const row = new Float64Array(vocab);
     for (let v = 0; v < vocab; v++) {
       let dot = 0;
       for (let e = 0; e < width; e++)
         dot += (normed[e] as number) * (tokenEmbedding[v * width + e] as number);
-      logits[t * vocab + v] = dot;
+      row[v] = dot;
     }
+    return row;
   });
-  return logits;
 }
 
 /** Options of {@link randomGpt2Weights}. */

@@ -37,17 +37,26 @@ export type {
 } from './onnx-gpt-sampler';
 export { createOnnxGptSampler, OnnxGptSampler } from './onnx-gpt-sampler';
 export type {
-  OnnxLlamaGradients,
-  OnnxLlamaLearnerBatch,
-  OnnxLlamaLearnerWeights,
-  OnnxLlamaLogProbs,
-} from './onnx-llama-learner';
-export { createOnnxLlamaLearner, OnnxLlamaLearner } from './onnx-llama-learner';
+  OnnxGradients,
+  OnnxLearnerBatch,
+  OnnxLearnerFamily,
+  OnnxLearnerWeights,
+  OnnxLogProbs,
+} from './onnx-learner';
+export {
+  createOnnxGptLearner,
+  createOnnxLlamaLearner,
+  gptLearnerFamily,
+  llamaLearnerFamily,
+  OnnxLearner,
+} from './onnx-learner';
 export type {
+  OnnxGptLearnerOptions,
+  OnnxGptLearnerOptionsInput,
   OnnxLlamaLearnerOptions,
   OnnxLlamaLearnerOptionsInput,
-} from './onnx-llama-learner-options';
-export { OnnxLlamaLearnerOptionsSchema } from './onnx-llama-learner-options';
+} from './onnx-learner-options';
+export { OnnxGptLearnerOptionsSchema, OnnxLlamaLearnerOptionsSchema } from './onnx-learner-options';
 export type { OnnxReferenceModelOptions } from './onnx-reference-model';
 export {
   createOnnxReferenceModel,

@@ -14,7 +14,7 @@ import {
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { logSoftmax } from './logits-math';
-import { createOnnxLlamaLearner } from './onnx-llama-learner';
+import { createOnnxLlamaLearner } from './onnx-learner';
 
 /** Stated tolerances: log-probs per token, and gradients relative to the largest entry of each weight's gradient. */
 const logProbTolerance = 1e-4;

@@ -1,29 +1,55 @@
 import { assertTokenId, InvalidArgumentError, parseWithSchema } from '@cohort/core';
 import {
+  buildGptLearningGraph,
   buildLlamaLearningGraph,
+  type Gpt2Config,
+  gptLearningWeights,
+  type LearningGraphWeight,
   type LlamaConfig,
-  type LlamaLearningWeight,
   type LoraOptions,
-  llamaGradientOutputName,
+  learningGradientOutputName,
+  llamaLearningWeights,
+  parseGpt2Config,
   parseLlamaConfig,
   rotaryInverseFrequencies,
 } from '@cohort/tfjs';
 import * as tf from '@tensorflow/tfjs';
 import * as ort from 'onnxruntime-node';
 import {
+  type OnnxGptLearnerOptionsInput,
+  OnnxGptLearnerOptionsSchema,
   type OnnxLlamaLearnerOptionsInput,
   OnnxLlamaLearnerOptionsSchema,
-} from './onnx-llama-learner-options';
+} from './onnx-learner-options';
+
+/**
+ * What differs between model families for {@link OnnxLearner}: the graphs,
+ * the weights, and the position inputs a batch of length `T` needs (a Llama's
+ * rotary tables; GPT-2 reads its learned positions inside the graph).
+ */
+export interface OnnxLearnerFamily {
+  family: 'llama' | 'gpt2';
+  /** For messages: `llama`, `qwen2`, `gpt2`, ... */
+  modelType: string;
+  vocabSize: number;
+  contextLength: number;
+  eosTokenId: number;
+  /** Every input weight of the graph (with LoRA: the frozen base, then the adapters). */
+  weights: readonly LearningGraphWeight[];
+  lora: LoraOptions | undefined;
+  graph(withGradients: boolean): Uint8Array;
+  positionFeeds(length: number): Record<string, ort.Tensor>;
+}
 
 /** Sequences of one learner call; they are right-padded to the longest. */
-export interface OnnxLlamaLearnerBatch {
+export interface OnnxLearnerBatch {
   sequences: readonly (readonly number[])[];
   /** Divides the logits before the softmax, as `tokenLogProbs`' `temperature`. Default 1. */
   temperature?: number;
 }
 
 /** The log-probs of one call, `[B, T]` row-major (the layout of `tokenLogProbs`). */
-export interface OnnxLlamaLogProbs {
+export interface OnnxLogProbs {
   /** `logProbs[b * T + t] = log p(x_t | x_<t)`, 0 for `t = 0` and padding. */
   logProbs: Float32Array;
   /** `entropy[b * T + t]`: entropy of the distribution that predicted token `t` (0 where `logProbs` is). */
@@ -31,29 +57,29 @@ export interface OnnxLlamaLogProbs {
   shape: [number, number];
 }
 
-/** {@link OnnxLlamaLearner.gradients}'s result; the caller owns (and disposes) the gradient tensors. */
-export interface OnnxLlamaGradients extends OnnxLlamaLogProbs {
+/** {@link OnnxLearner.gradients}'s result; the caller owns (and disposes) the gradient tensors. */
+export interface OnnxGradients extends OnnxLogProbs {
   /** `d (sum dLogp logp + dEntropy entropy) / d weight` of every trainable weight, keyed by name (`LlamaModel.namedVariables()` layout). */
   gradients: tf.NamedTensorMap;
 }
 
 /**
  * The weights the learner reads: `LlamaModel.namedVariables()` (with LoRA,
- * the adapters; the frozen base comes from {@link OnnxLlamaLearner.setFrozenWeights}),
+ * the adapters; the frozen base comes from {@link OnnxLearner.setFrozenWeights}),
  * or any tensors of those names and shapes.
  */
-export type OnnxLlamaLearnerWeights = Readonly<Record<string, tf.Tensor>>;
+export type OnnxLearnerWeights = Readonly<Record<string, tf.Tensor>>;
 
 /**
- * A Llama-family model's learning engine on ONNX Runtime: the forward and
- * backward pass of {@link buildLlamaLearningGraph} with every weight a graph
- * input, so new weights need no new graph. Any objective works through
- * `d_logp`, the gradient of the loss with respect to each token's log-prob:
- * supervised cross-entropy is `d_logp = -mask / count`; a policy-gradient
- * loss computes it from {@link OnnxLlamaLearner.logProbs} first. The
- * gradients come back as tfjs tensors for the tfjs optimizer (clipping,
- * schedule and checkpoints as with tfjs autodiff). Created by
- * {@link createOnnxLlamaLearner}.
+ * A model's learning engine on ONNX Runtime: the forward and backward pass
+ * of its family's learning graph (`buildLlamaLearningGraph`,
+ * `buildGptLearningGraph`) with every weight a graph input, so new weights
+ * need no new graph. Any objective works through `d_logp`, the gradient of
+ * the loss with respect to each token's log-prob: supervised cross-entropy
+ * is `d_logp = -mask / count`; a policy-gradient loss computes it from
+ * {@link OnnxLearner.logProbs} first. The gradients come back as tfjs tensors
+ * for the tfjs optimizer (clipping, schedule and checkpoints as with tfjs
+ * autodiff). Created by {@link createOnnxLlamaLearner} and {@link createOnnxGptLearner}.
  *
  * @example
  * ```ts
@@ -63,51 +89,41 @@ export type OnnxLlamaLearnerWeights = Readonly<Record<string, tf.Tensor>>;
  * tf.dispose(Object.values(gradients));
  * ```
  */
-export class OnnxLlamaLearner {
-  readonly config: LlamaConfig;
+export class OnnxLearner {
+  readonly family: OnnxLearnerFamily['family'];
   /** Every input weight of the graph (with LoRA: the frozen base, then the adapters). */
-  readonly weights: readonly LlamaLearningWeight[];
+  readonly weights: readonly LearningGraphWeight[];
   /** The weights that get gradients: all of them, or with LoRA the adapters. */
-  readonly trainableWeights: readonly LlamaLearningWeight[];
+  readonly trainableWeights: readonly LearningGraphWeight[];
   readonly lora: LoraOptions | undefined;
+  private readonly graphs: OnnxLearnerFamily;
   private readonly padTokenId: number;
-  /** Frozen weights kept as ONNX Runtime tensors, read once (see {@link OnnxLlamaLearner.setFrozenWeights}). */
+  /** Frozen weights kept as ONNX Runtime tensors, read once (see {@link OnnxLearner.setFrozenWeights}). */
   private readonly frozen = new Map<string, ort.Tensor>();
   private readonly sessionOptions: ort.InferenceSession.SessionOptions;
   private learningSession: ort.InferenceSession;
   private forwardSession: ort.InferenceSession | undefined;
-  private readonly inverseFrequencies: Float64Array;
-  private readonly tables = new Map<number, { cos: ort.Tensor; sin: ort.Tensor }>();
 
   constructor(options: {
-    config: LlamaConfig;
+    family: OnnxLearnerFamily;
     padTokenId: number;
     sessionOptions: ort.InferenceSession.SessionOptions;
     learningSession: ort.InferenceSession;
-    weights: readonly LlamaLearningWeight[];
-    lora: LoraOptions | undefined;
   }) {
-    this.config = options.config;
+    this.graphs = options.family;
+    this.family = options.family.family;
     this.padTokenId = options.padTokenId;
     this.sessionOptions = options.sessionOptions;
     this.learningSession = options.learningSession;
-    this.weights = options.weights;
-    this.trainableWeights = options.weights.filter((weight) => weight.trainable);
-    this.lora = options.lora;
-    this.inverseFrequencies = rotaryInverseFrequencies(options.config);
+    this.weights = options.family.weights;
+    this.trainableWeights = this.weights.filter((weight) => weight.trainable);
+    this.lora = options.family.lora;
   }
 
   /** `logp [B, T]` of the sequences under `weights` (forward only). */
-  async logProbs(
-    weights: OnnxLlamaLearnerWeights,
-    batch: OnnxLlamaLearnerBatch,
-  ): Promise<OnnxLlamaLogProbs> {
+  async logProbs(weights: OnnxLearnerWeights, batch: OnnxLearnerBatch): Promise<OnnxLogProbs> {
     this.forwardSession ??= await ort.InferenceSession.create(
-      buildLlamaLearningGraph({
-        config: this.config,
-        withGradients: false,
-        ...(this.lora !== undefined ? { lora: this.lora } : {}),
-      }).model,
+      this.graphs.graph(false),
       this.sessionOptions,
     );
     const { feeds, shape } = this.feeds(weights, batch);
@@ -127,11 +143,11 @@ export class OnnxLlamaLearner {
    * values; entries at `t = 0` and padding have no effect (their values are constant 0).
    */
   async gradients(
-    weights: OnnxLlamaLearnerWeights,
-    batch: OnnxLlamaLearnerBatch,
+    weights: OnnxLearnerWeights,
+    batch: OnnxLearnerBatch,
     dLogp: readonly (readonly number[])[] | Float32Array,
     dEntropy?: readonly (readonly number[])[] | Float32Array,
-  ): Promise<OnnxLlamaGradients> {
+  ): Promise<OnnxGradients> {
     const { feeds, shape } = this.feeds(weights, batch);
     feeds.d_logp = new ort.Tensor('float32', this.upstreamValues('dLogp', dLogp, shape), shape);
     feeds.d_entropy = new ort.Tensor(
@@ -144,7 +160,7 @@ export class OnnxLlamaLearner {
     const outputs = await this.learningSession.run(feeds);
     const gradients: tf.NamedTensorMap = {};
     for (const { name, shape: weightShape } of this.trainableWeights) {
-      const output = outputs[llamaGradientOutputName(name)] as ort.Tensor;
+      const output = outputs[learningGradientOutputName(name)] as ort.Tensor;
       gradients[name] = tf.tensor(output.data as Float32Array, weightShape);
     }
     return {
@@ -160,7 +176,7 @@ export class OnnxLlamaLearner {
    * and keeps them for every later call, so a step copies only the adapters.
    * Throws naming a weight that is unknown, trainable, missing or misshaped.
    */
-  setFrozenWeights(weights: OnnxLlamaLearnerWeights): void {
+  setFrozenWeights(weights: OnnxLearnerWeights): void {
     const frozen = this.weights.filter((weight) => !weight.trainable);
     for (const name of Object.keys(weights)) {
       if (!frozen.some((weight) => weight.name === name)) {
@@ -230,11 +246,11 @@ export class OnnxLlamaLearner {
   }
 
   private feeds(
-    weights: OnnxLlamaLearnerWeights,
-    batch: OnnxLlamaLearnerBatch,
+    weights: OnnxLearnerWeights,
+    batch: OnnxLearnerBatch,
   ): { feeds: Record<string, ort.Tensor>; shape: [number, number] } {
     const { sequences, temperature = 1 } = batch;
-    const { vocabSize, contextLength } = this.config;
+    const { vocabSize, contextLength, modelType } = this.graphs;
     if (!(temperature > 0) || !Number.isFinite(temperature)) {
       throw new InvalidArgumentError({
         argument: 'batch.temperature',
@@ -268,12 +284,10 @@ export class OnnxLlamaLearner {
       });
     });
     const shape: [number, number] = [batchSize, length];
-    const { cos, sin } = this.rotaryTables(length);
     const feeds: Record<string, ort.Tensor> = {
       input_ids: new ort.Tensor('int64', ids, shape),
       attention_mask: new ort.Tensor('float32', mask, shape),
-      rotary_cos: cos,
-      rotary_sin: sin,
+      ...this.graphs.positionFeeds(length),
       inverse_temperature: new ort.Tensor('float32', new Float32Array([1 / temperature]), []),
     };
     const known = new Set(this.weights.map(({ name }) => name));
@@ -282,7 +296,7 @@ export class OnnxLlamaLearner {
         throw new InvalidArgumentError({
           argument: `weights["${name}"]`,
           value: weights[name]?.shape,
-          message: `is not a weight of this ${this.config.modelType} model`,
+          message: `is not a weight of this ${modelType} model`,
         });
       }
     }
@@ -297,8 +311,8 @@ export class OnnxLlamaLearner {
   }
 
   private weightTensor(
-    weights: OnnxLlamaLearnerWeights,
-    { name, shape: expected, trainable }: LlamaLearningWeight,
+    weights: OnnxLearnerWeights,
+    { name, shape: expected, trainable }: LearningGraphWeight,
   ): ort.Tensor {
     const tensor = weights[name];
     if (tensor === undefined) {
@@ -320,33 +334,97 @@ export class OnnxLlamaLearner {
     }
     return new ort.Tensor('float32', tensor.dataSync() as Float32Array, expected);
   }
+}
 
-  /** `cos` and `sin` `[T, d]` of positions `0 .. T-1`, in float64 then rounded, as `rotaryTables` makes them. */
-  private rotaryTables(length: number): { cos: ort.Tensor; sin: ort.Tensor } {
-    const cached = this.tables.get(length);
+/** `cos` and `sin` `[T, d]` of positions `0 .. T-1`, in float64 then rounded, as `rotaryTables` makes them; cached per length. */
+function rotaryFeeds(config: LlamaConfig): (length: number) => Record<string, ort.Tensor> {
+  const inverseFrequencies = rotaryInverseFrequencies(config);
+  const tables = new Map<number, Record<string, ort.Tensor>>();
+  return (length) => {
+    const cached = tables.get(length);
     if (cached !== undefined) return cached;
-    const half = this.inverseFrequencies.length;
+    const half = inverseFrequencies.length;
     const headSize = 2 * half;
     const cos = new Float32Array(length * headSize);
     const sin = new Float32Array(length * headSize);
     for (let t = 0; t < length; t++) {
       for (let i = 0; i < half; i++) {
-        const angle = t * (this.inverseFrequencies[i] as number);
+        const angle = t * (inverseFrequencies[i] as number);
         cos[t * headSize + i] = cos[t * headSize + half + i] = Math.cos(angle);
         sin[t * headSize + i] = sin[t * headSize + half + i] = Math.sin(angle);
       }
     }
-    const tables = {
-      cos: new ort.Tensor('float32', cos, [length, headSize]),
-      sin: new ort.Tensor('float32', sin, [length, headSize]),
+    const feeds = {
+      rotary_cos: new ort.Tensor('float32', cos, [length, headSize]),
+      rotary_sin: new ort.Tensor('float32', sin, [length, headSize]),
     };
-    this.tables.set(length, tables);
-    return tables;
-  }
+    tables.set(length, feeds);
+    return feeds;
+  };
+}
+
+/** The Llama family: {@link buildLlamaLearningGraph}, with LoRA when given. */
+export function llamaLearnerFamily(config: LlamaConfig, lora?: LoraOptions): OnnxLearnerFamily {
+  return {
+    family: 'llama',
+    modelType: config.modelType,
+    vocabSize: config.vocabSize,
+    contextLength: config.contextLength,
+    eosTokenId: config.eosTokenId,
+    weights: llamaLearningWeights(config, lora),
+    lora,
+    graph: (withGradients) =>
+      buildLlamaLearningGraph({ config, withGradients, ...(lora !== undefined ? { lora } : {}) })
+        .model,
+    positionFeeds: rotaryFeeds(config),
+  };
+}
+
+/** The GPT-2 family: {@link buildGptLearningGraph} (positions are read inside the graph). */
+export function gptLearnerFamily(config: Gpt2Config): OnnxLearnerFamily {
+  return {
+    family: 'gpt2',
+    modelType: 'gpt2',
+    vocabSize: config.vocabSize,
+    contextLength: config.contextLength,
+    eosTokenId: config.eosTokenId,
+    weights: gptLearningWeights(config),
+    lora: undefined,
+    graph: (withGradients) => buildGptLearningGraph({ config, withGradients }).model,
+    positionFeeds: () => ({}),
+  };
+}
+
+/** Session options of every learner: sequential, `intraOpNumThreads` threads that sleep when idle. */
+function learnerSessionOptions(intraOpNumThreads: number): ort.InferenceSession.SessionOptions {
+  return {
+    graphOptimizationLevel: 'all',
+    executionMode: 'sequential',
+    intraOpNumThreads,
+    interOpNumThreads: 1,
+    // Idle threads sleep instead of spinning: beside other work on 2 cores, 2 spinning threads took
+    // 610-840 ms a step of batch 8 x 543 against 430-450 ms sleeping (1 thread: 320-370 ms).
+    ...(intraOpNumThreads > 1 ? { extra: { session: { intra_op: { allow_spinning: '0' } } } } : {}),
+  };
+}
+
+/** Opens the learning session of `family` and wraps it in an {@link OnnxLearner}. */
+async function createOnnxLearner(
+  family: OnnxLearnerFamily,
+  options: { intraOpNumThreads: number; padTokenId?: number | undefined },
+): Promise<OnnxLearner> {
+  const sessionOptions = learnerSessionOptions(options.intraOpNumThreads);
+  const learningSession = await ort.InferenceSession.create(family.graph(true), sessionOptions);
+  return new OnnxLearner({
+    family,
+    padTokenId: options.padTokenId ?? family.eosTokenId,
+    sessionOptions,
+    learningSession,
+  });
 }
 
 /**
- * Creates an {@link OnnxLlamaLearner}: builds the learning graph for
+ * Creates an {@link OnnxLearner} for a Llama-family model: builds the learning graph for
  * `config` and opens an ONNX Runtime session on it (`intraOpNumThreads`
  * threads, default 1). Throws `ValidationError` naming a bad option, and
  * `InvalidArgumentError` for a config the graph does not cover (Qwen3 q/k norms).
@@ -358,32 +436,26 @@ export class OnnxLlamaLearner {
  */
 export async function createOnnxLlamaLearner(
   input: OnnxLlamaLearnerOptionsInput,
-): Promise<OnnxLlamaLearner> {
+): Promise<OnnxLearner> {
   const options = parseWithSchema(OnnxLlamaLearnerOptionsSchema, input, 'OnnxLlamaLearner options');
   const config = parseLlamaConfig(options.config);
-  const graph = buildLlamaLearningGraph({
-    config,
-    withGradients: true,
-    ...(options.lora !== undefined ? { lora: options.lora } : {}),
-  });
-  const sessionOptions: ort.InferenceSession.SessionOptions = {
-    graphOptimizationLevel: 'all',
-    executionMode: 'sequential',
-    intraOpNumThreads: options.intraOpNumThreads,
-    interOpNumThreads: 1,
-    // Idle threads sleep instead of spinning: beside other work on 2 cores, 2 spinning threads took
-    // 610-840 ms a step of batch 8 x 543 against 430-450 ms sleeping (1 thread: 320-370 ms).
-    ...(options.intraOpNumThreads > 1
-      ? { extra: { session: { intra_op: { allow_spinning: '0' } } } }
-      : {}),
-  };
-  const learningSession = await ort.InferenceSession.create(graph.model, sessionOptions);
-  return new OnnxLlamaLearner({
-    config,
-    padTokenId: options.padTokenId ?? config.eosTokenId,
-    sessionOptions,
-    learningSession,
-    weights: graph.weights,
-    lora: graph.lora,
-  });
+  return createOnnxLearner(llamaLearnerFamily(config, options.lora), options);
+}
+
+/**
+ * Creates an {@link OnnxLearner} for a GPT-2 model ({@link buildGptLearningGraph}):
+ * every weight trainable, the tied head's gradient included in
+ * `transformer.wte.weight`'s. Throws `ValidationError` naming a bad option
+ * or config field.
+ *
+ * @example
+ * ```ts
+ * const learner = await createOnnxGptLearner({ config: gpt.config });
+ * ```
+ */
+export async function createOnnxGptLearner(
+  input: OnnxGptLearnerOptionsInput,
+): Promise<OnnxLearner> {
+  const options = parseWithSchema(OnnxGptLearnerOptionsSchema, input, 'OnnxGptLearner options');
+  return createOnnxLearner(gptLearnerFamily(parseGpt2Config(options.config)), options);
 }

@@ -1,0 +1,250 @@
+import { InvalidArgumentError, Random, ValidationError } from '@cohort/core';
+import {
+  createGptModel,
+  type Gpt2ConfigInput,
+  type GptModel,
+  initializeBackend,
+  randomGpt2Weights,
+  referenceGpt2LogitRows,
+  tokenLogProbs,
+  type WeightMap,
+} from '@cohort/tfjs';
+import * as tf from '@tensorflow/tfjs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { logSoftmax } from './logits-math';
+import { createOnnxGptLearner } from './onnx-learner';
+
+/** Stated tolerances: log-probs and entropies per token, and gradients relative to the largest entry of each weight's gradient. */
+const logProbTolerance = 1e-4;
+const gradientTolerance = 1e-4;
+
+beforeAll(async () => {
+  await initializeBackend();
+});
+
+/**
+ * Two layers, an MLP width other than 4E, a layer-norm epsilon other than the
+ * default (so it shows), context 32 for sequences up to 23 (positions matter).
+ * `randomGpt2Weights` draws every bias from N(0, 0.2^2) and every gain from N(1, 0.2^2).
+ */
+const config: Gpt2ConfigInput = {
+  vocabSize: 37,
+  contextLength: 32,
+  embeddingSize: 16,
+  layerCount: 2,
+  headCount: 4,
+  innerSize: 24,
+  layerNormEpsilon: 1e-3,
+  eosTokenId: 2,
+};
+
+function modelWith(input: Gpt2ConfigInput, seed: number): { model: GptModel; weights: WeightMap } {
+  const model = createGptModel({ config: input, seed });
+  const weights = randomGpt2Weights({ config: model.config, seed: seed + 1, scale: 0.2 });
+  model.setWeights(weights);
+  return { model, weights };
+}
+
+function randomRows(
+  sequences: readonly number[][],
+  seed: number,
+  draw: (random: Random) => number,
+): number[][] {
+  const random = new Random(seed);
+  const length = Math.max(...sequences.map((sequence) => sequence.length));
+  return sequences.map(() => Array.from({ length }, () => draw(random)));
+}
+
+function randomSequences(vocabSize: number, lengths: readonly number[], seed: number): number[][] {
+  const random = new Random(seed);
+  return lengths.map((length) =>
+    Array.from({ length }, () => Math.floor(random.uniform(0, vocabSize))),
+  );
+}
+
+describe('OnnxLearner (GPT-2) against tfjs autodiff', () => {
+  for (const [label, temperature, withEntropy] of [
+    ['temperature 1, log-probs only', 1, false],
+    ['temperature 0.9 and an entropy term', 0.9, true],
+  ] as const) {
+    it(`${label}: logp and entropy equal tokenLogProbs, every gradient equals tfjs's`, async () => {
+      const { model } = modelWith(config, 5);
+      const sequences = randomSequences(model.config.vocabSize, [23, 17, 6], 11);
+      const dLogp = randomRows(sequences, 12, (random) => random.uniform(-1, 1));
+      const dEntropy = withEntropy
+        ? randomRows(sequences, 13, (random) => random.uniform(-1, 1))
+        : undefined;
+      const learner = await createOnnxGptLearner({ config: model.config });
+      expect(learner.family).toBe('gpt2');
+      const variables = model.namedVariables();
+      const batch = { sequences, temperature };
+      const onnx = await learner.gradients(variables, batch, dLogp, dEntropy);
+      const forwardOnly = await learner.logProbs(variables, batch);
+      const { value, grads } = tf.variableGrads(() => {
+        const output = tokenLogProbs(model, { sequences, temperature, withEntropy });
+        output.mask.dispose();
+        let loss = output.logProbs.mul(tf.tensor2d(dLogp)).sum();
+        if (dEntropy !== undefined)
+          loss = loss.add((output.entropy as tf.Tensor2D).mul(tf.tensor2d(dEntropy)).sum());
+        return loss as tf.Scalar;
+      }, Object.values(variables));
+      const expected = tokenLogProbs(model, { sequences, temperature, withEntropy: true });
+      const expectedLogp = (await expected.logProbs.data()) as Float32Array;
+      const expectedEntropy = (await (expected.entropy as tf.Tensor2D).data()) as Float32Array;
+      expect(onnx.shape).toEqual([3, 23]);
+      for (let index = 0; index < expectedLogp.length; index++) {
+        expect(Math.abs(onnx.logProbs[index]! - expectedLogp[index]!)).toBeLessThan(
+          logProbTolerance,
+        );
+        expect(Math.abs(onnx.entropy[index]! - expectedEntropy[index]!)).toBeLessThan(
+          logProbTolerance,
+        );
+        expect(forwardOnly.logProbs[index]).toBe(onnx.logProbs[index]);
+      }
+      // The first column and padding hold exactly 0.
+      expect(Math.abs(onnx.logProbs[0]!)).toBe(0);
+      expect(Math.abs(onnx.logProbs[2 * 23 + 10]!)).toBe(0);
+      expect(Object.keys(onnx.gradients).sort()).toEqual(Object.keys(variables).sort());
+      for (const [name, variable] of Object.entries(variables)) {
+        const tfjsGradient = (await grads[variable.name]!.data()) as Float32Array;
+        const onnxGradient = (await onnx.gradients[name]!.data()) as Float32Array;
+        const scale = Math.max(...tfjsGradient.map(Math.abs));
+        expect(scale, name).toBeGreaterThan(1e-6);
+        let largest = 0;
+        for (let index = 0; index < tfjsGradient.length; index++)
+          largest = Math.max(largest, Math.abs(tfjsGradient[index]! - onnxGradient[index]!));
+        expect(largest / scale, name).toBeLessThan(gradientTolerance);
+      }
+      // Positions past the longest sequence get no gradient.
+      const positionGradient = (await onnx.gradients[
+        'transformer.wpe.weight'
+      ]!.data()) as Float32Array;
+      const width = model.config.embeddingSize;
+      expect(positionGradient.subarray(23 * width).every((entry) => entry === 0)).toBe(true);
+      tf.dispose([value, ...Object.values(grads), ...Object.values(onnx.gradients)]);
+      tf.dispose([expected.logProbs, expected.mask, expected.entropy as tf.Tensor]);
+      await learner.release();
+      model.dispose();
+    });
+  }
+});
+
+/**
+ * `sum_{b,t} dLogp[b][t] logp[b][t] + dEntropy[b][t] entropy[b][t]` at a
+ * temperature, in float64 from the independent reference forward pass.
+ */
+function referenceObjective(
+  input: Gpt2ConfigInput,
+  weights: WeightMap,
+  sequences: readonly number[][],
+  dLogp: readonly number[][],
+  dEntropy: readonly number[][],
+  temperature: number,
+): number {
+  let total = 0;
+  sequences.forEach((sequence, b) => {
+    const rows = referenceGpt2LogitRows({ config: input, weights, tokenIds: sequence });
+    for (let t = 1; t < sequence.length; t++) {
+      const row = rows[t - 1]!;
+      const logProbabilities = logSoftmax(row, 0, row.length, temperature);
+      total += dLogp[b]![t]! * logProbabilities[sequence[t]!]!;
+      let entropy = 0;
+      for (const value of logProbabilities) entropy -= Math.exp(value) * value;
+      total += dEntropy[b]![t]! * entropy;
+    }
+  });
+  return total;
+}
+
+describe('OnnxLearner (GPT-2) against float64 finite differences', () => {
+  it('temperature 0.8 with an entropy term: sampled entries of every gradient', async () => {
+    const tiny: Gpt2ConfigInput = {
+      vocabSize: 13,
+      contextLength: 12,
+      embeddingSize: 8,
+      layerCount: 2,
+      headCount: 2,
+      innerSize: 12,
+      layerNormEpsilon: 1e-3,
+      eosTokenId: 1,
+    };
+    const { model, weights } = modelWith(tiny, 7);
+    const sequences = randomSequences(13, [9, 5], 21);
+    const dLogp = randomRows(sequences, 22, (random) => random.uniform(-1, 1));
+    const dEntropy = randomRows(sequences, 24, (random) => random.uniform(-1, 1));
+    const temperature = 0.8;
+    const learner = await createOnnxGptLearner({ config: tiny });
+    const { gradients } = await learner.gradients(
+      model.namedVariables(),
+      { sequences, temperature },
+      dLogp,
+      dEntropy,
+    );
+    const random = new Random(23);
+    const step = 1e-5;
+    for (const { name } of learner.weights) {
+      const gradient = (await gradients[name]!.data()) as Float32Array;
+      const source = weights[name]!;
+      // Float64 copies so that the perturbation is not rounded to float32 (the reference reads any array).
+      const data = Float64Array.from(source.data);
+      const perturbed: WeightMap = {
+        ...weights,
+        [name]: { shape: source.shape, data: data as unknown as Float32Array },
+      };
+      const scale = Math.max(...gradient.map(Math.abs));
+      expect(scale, name).toBeGreaterThan(1e-6);
+      // The position table's rows 0 .. 8 are the used ones; other weights anywhere.
+      const size = name === 'transformer.wpe.weight' ? 9 * 8 : gradient.length;
+      for (let sample = 0; sample < 3; sample++) {
+        const index = Math.floor(random.uniform(0, size));
+        const original = data[index]!;
+        data[index] = original + step;
+        const plus = referenceObjective(tiny, perturbed, sequences, dLogp, dEntropy, temperature);
+        data[index] = original - step;
+        const minus = referenceObjective(tiny, perturbed, sequences, dLogp, dEntropy, temperature);
+        data[index] = original;
+        const numeric = (plus - minus) / (2 * step);
+        expect(Math.abs(numeric - gradient[index]!), `${name}[${index}]`).toBeLessThan(
+          1e-4 * Math.max(scale, 1e-2),
+        );
+      }
+    }
+    tf.dispose(Object.values(gradients));
+    await learner.release();
+    model.dispose();
+  });
+});
+
+describe('OnnxLearner (GPT-2) input checks', () => {
+  it('bad options, sequences and weights throw errors that name the field', async () => {
+    await expect(createOnnxGptLearner({ config: { ...config, headCount: 5 } })).rejects.toSatisfy(
+      (error: unknown) => ValidationError.isInstance(error) && /headCount/.test(String(error)),
+    );
+    await expect(createOnnxGptLearner({ config, intraOpNumThreads: 0 })).rejects.toSatisfy(
+      (error: unknown) =>
+        ValidationError.isInstance(error) && /intraOpNumThreads/.test(String(error)),
+    );
+    const { model } = modelWith(config, 3);
+    const learner = await createOnnxGptLearner({ config: model.config });
+    const variables = model.namedVariables();
+    const tooLong = Array.from({ length: 33 }, () => 1);
+    await expect(learner.logProbs(variables, { sequences: [[1, 2], tooLong] })).rejects.toThrow(
+      /batch\.sequences\[1\]\.length/,
+    );
+    await expect(learner.logProbs(variables, { sequences: [[1, 37]] })).rejects.toThrow(
+      /batch\.sequences\[0\]\[1\]/,
+    );
+    const { 'transformer.ln_f.bias': _omitted, ...missing } = variables;
+    await expect(learner.logProbs(missing, { sequences: [[1, 2]] })).rejects.toThrow(
+      /transformer\.ln_f\.bias/,
+    );
+    await expect(
+      learner.gradients(variables, { sequences: [[1, 2, 3]] }, [[0, 1]]),
+    ).rejects.toSatisfy(
+      (error: unknown) =>
+        InvalidArgumentError.isInstance(error) && /dLogp\[0\]\.length/.test(String(error)),
+    );
+    await learner.release();
+    model.dispose();
+  });
+});
