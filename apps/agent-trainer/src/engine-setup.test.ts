@@ -1,5 +1,12 @@
 import { MockTokenizer } from '@cohort/core/test';
-import { createLlamaModel, GptReferenceModel, initializeBackend, LlamaPolicy } from '@cohort/tfjs';
+import {
+  createGptModel,
+  createLlamaModel,
+  GptPolicy,
+  GptReferenceModel,
+  initializeBackend,
+  LlamaPolicy,
+} from '@cohort/tfjs';
 import { DataParallelLearner, SequentialShardLearner } from '@cohort/tfjs/node';
 import { type OnnxReferenceModel, RefreshableOnnxReferenceModel } from '@cohort/transformers';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -118,7 +125,7 @@ describe('engine.learner', () => {
     const proxy = { type: 'proxy', baseModelDirectory: 'models/base' };
     expect(
       engineWarnings(resolveAppConfig({ policy: proxy, engine: { learner: 'onnx' } })),
-    ).toEqual([expect.stringContaining("engine.learner 'onnx' applies to Llama-family")]);
+    ).toEqual([expect.stringContaining("engine.learner 'onnx' applies to tfjs-lm policies")]);
     expect(engineWarnings(config)).toEqual([]);
     expect(() => resolveAppConfig({ engine: { learner: 'onnx', learnerWorkers: 2 } })).toThrow(
       /engine\.learner.*one ONNX Runtime pass/s,
@@ -126,6 +133,34 @@ describe('engine.learner', () => {
     expect(() => resolveAppConfig({ engine: { learner: 'onnx', learnerShards: 4 } })).toThrow(
       /engine\.learner/,
     );
+  });
+
+  it("'onnx' gives a GPT-2 policy (the default run's family) the ONNX learner", async () => {
+    const tokenizer = new MockTokenizer();
+    const model = createGptModel({
+      config: {
+        vocabSize: tokenizer.vocabSize,
+        contextLength: 32,
+        embeddingSize: 16,
+        layerCount: 1,
+        headCount: 2,
+        eosTokenId: tokenizer.eosTokenId,
+      },
+      seed: 1,
+    });
+    const policy = new GptPolicy({ model, tokenizer });
+    const configured = await createConfiguredLearner(
+      policy,
+      resolveAppConfig({ engine: { learner: 'onnx' } }),
+    );
+    try {
+      expect(configured?.learner).toBeInstanceOf(OnnxPolicyLearner);
+      expect(configured?.model).toBe(model);
+      await configured!.learner.setWeights(model);
+    } finally {
+      await configured?.learner.dispose();
+      model.dispose();
+    }
   });
 });
 

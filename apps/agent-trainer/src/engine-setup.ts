@@ -121,7 +121,7 @@ export async function createConfiguredLearner(
   const { learnerWorkers } = config.engine;
   const learnerShards = learnerShardsOf(config);
   if (!(policy instanceof GptPolicy || policy instanceof LlamaPolicy)) return undefined;
-  if (config.engine.learner === 'onnx' && policy instanceof LlamaPolicy) {
+  if (config.engine.learner === 'onnx') {
     const learner = await createOnnxPolicyLearner({
       model: policy.model,
       padTokenId: policy.tokenizer.padTokenId,
@@ -167,7 +167,7 @@ export function engineWarnings(config: AppConfig): string[] {
   }
   if (config.engine.learner === 'onnx' && config.policy.type !== 'tfjs-lm') {
     warnings.push(
-      `engine.learner 'onnx' applies to Llama-family tfjs-lm policies; a ${config.policy.type} policy learns on tfjs`,
+      `engine.learner 'onnx' applies to tfjs-lm policies (GPT-2 or Llama family); a ${config.policy.type} policy learns on tfjs`,
     );
   }
   if (config.engine.learnerWorkers > 0 && config.policy.type !== 'tfjs-lm') {

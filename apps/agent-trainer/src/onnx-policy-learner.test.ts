@@ -1,5 +1,13 @@
 import { Random } from '@cohort/core';
-import { createLlamaModel, initializeBackend, randomLlamaWeights } from '@cohort/tfjs';
+import {
+  createGptModel,
+  createLlamaModel,
+  type GptModel,
+  initializeBackend,
+  type LlamaModel,
+  randomGpt2Weights,
+  randomLlamaWeights,
+} from '@cohort/tfjs';
 import { createSequentialShardLearner } from '@cohort/tfjs/node';
 import {
   type PolicyShardExtras,
@@ -11,27 +19,56 @@ import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import { createOnnxPolicyLearner } from './onnx-policy-learner';
 
+const llamaConfig = {
+  vocabSize: 31,
+  hiddenSize: 16,
+  intermediateSize: 24,
+  layerCount: 2,
+  headCount: 4,
+  keyValueHeadCount: 2,
+  contextLength: 64,
+  tieWordEmbeddings: true,
+  eosTokenId: 0,
+};
+/** Every bias and gain random (randomGpt2Weights), context 32 for sequences up to 17. */
+const gptConfig = {
+  vocabSize: 31,
+  contextLength: 32,
+  embeddingSize: 16,
+  layerCount: 2,
+  headCount: 4,
+  eosTokenId: 0,
+};
+
+/** A model of the family with random weights (seed), and one of the same family but another width. */
+function familyModels(
+  family: 'llama' | 'gpt2',
+  seed: number,
+): { model: GptModel | LlamaModel; wider: () => GptModel | LlamaModel } {
+  if (family === 'llama') {
+    const model = createLlamaModel({ config: llamaConfig, seed });
+    model.setWeights(randomLlamaWeights({ config: model.config, seed: seed + 1, scale: 0.2 }));
+    return {
+      model,
+      wider: () => createLlamaModel({ config: { ...llamaConfig, hiddenSize: 32 } }),
+    };
+  }
+  const model = createGptModel({ config: gptConfig, seed });
+  model.setWeights(randomGpt2Weights({ config: model.config, seed: seed + 1, scale: 0.2 }));
+  return { model, wider: () => createGptModel({ config: { ...gptConfig, embeddingSize: 32 } }) };
+}
+
 describe('OnnxPolicyLearner', () => {
   it.each([
-    ['with an entropy bonus', { preset: 'grpo', entropyCoefficient: 0.01 }],
-    ['without an entropy term', { preset: 'grpo' }],
+    ['llama', 'with an entropy bonus', { preset: 'grpo', entropyCoefficient: 0.01 }],
+    ['llama', 'without an entropy term', { preset: 'grpo' }],
+    ['gpt2', 'with an entropy bonus', { preset: 'grpo', entropyCoefficient: 0.01 }],
+    ['gpt2', 'without an entropy term', { preset: 'grpo' }],
   ] as const)(
-    "gives the tfjs shard learner's loss, metrics, per-token values and gradients for a GRPO minibatch %s",
-    async (_label, objective) => {
+    "%s: gives the tfjs shard learner's loss, metrics, per-token values and gradients for a GRPO minibatch %s",
+    async (family, _label, objective) => {
       await initializeBackend();
-      const config = {
-        vocabSize: 31,
-        hiddenSize: 16,
-        intermediateSize: 24,
-        layerCount: 2,
-        headCount: 4,
-        keyValueHeadCount: 2,
-        contextLength: 64,
-        tieWordEmbeddings: true,
-        eosTokenId: 0,
-      };
-      const model = createLlamaModel({ config, seed: 1 });
-      model.setWeights(randomLlamaWeights({ config: model.config, seed: 2, scale: 0.2 }));
+      const { model, wider: widerModel } = familyModels(family, 1);
       const random = new Random(3);
       const items: PolicyShardItem[] = [17, 11, 14, 9].map((length, row) => {
         const sequence = Array.from({ length }, () => random.int(1, 30));
@@ -92,13 +129,17 @@ describe('OnnxPolicyLearner', () => {
       }
       tf.dispose([...Object.values(actual.gradients), ...Object.values(expected.gradients)]);
       // Another model of the same config is followed; one of another config is refused.
-      const other = createLlamaModel({ config, seed: 9 });
+      const { model: other } = familyModels(family, 9);
       await onnxLearner.setWeights(other);
       const followed = await onnxLearner.computeGradients({ items, shared });
       expect(Math.abs(followed.loss - actual.loss)).toBeGreaterThan(1e-6);
       tf.dispose(Object.values(followed.gradients));
-      const wider = createLlamaModel({ config: { ...config, hiddenSize: 32 } });
+      const wider = widerModel();
       await expect(onnxLearner.setWeights(wider)).rejects.toThrow(/model/);
+      // A model of the other family is refused too.
+      const { model: stranger } = familyModels(family === 'llama' ? 'gpt2' : 'llama', 4);
+      await expect(onnxLearner.setWeights(stranger)).rejects.toThrow(/model/);
+      stranger.dispose();
       other.dispose();
       wider.dispose();
       await onnxLearner.dispose();

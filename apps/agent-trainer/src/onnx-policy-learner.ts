@@ -1,5 +1,5 @@
 import { InvalidArgumentError } from '@cohort/core';
-import { LlamaModel } from '@cohort/tfjs';
+import { GptModel, LlamaModel } from '@cohort/tfjs';
 import type {
   DataParallelBatch,
   DataParallelGradients,
@@ -19,7 +19,8 @@ import * as tf from '@tensorflow/tfjs';
  * per-token log-probs and entropies (the forward graph), tfjs differentiates
  * the trainer's own shard objective (`policyShardObjective`, the same code
  * the tfjs learners run) with respect to them alone, and the hand-written
- * backward graph turns those `[B, T]` gradients into the weights' gradients.
+ * backward graph of the model's family (GPT-2 or Llama) turns those `[B, T]`
+ * gradients into the weights' gradients.
  * The forward pass runs twice (once for the objective's inputs, once inside
  * the backward graph). A LoRA model's frozen base is read once.
  *
@@ -31,10 +32,10 @@ import * as tf from '@tensorflow/tfjs';
  */
 export class OnnxPolicyLearner implements ShardGradientLearner {
   readonly workerCount = 1;
-  private model: LlamaModel;
+  private model: GptModel | LlamaModel;
   private readonly learner: OnnxLearner;
 
-  constructor(model: LlamaModel, learner: OnnxLearner) {
+  constructor(model: GptModel | LlamaModel, learner: OnnxLearner) {
     this.model = model;
     this.learner = learner;
   }
@@ -46,19 +47,25 @@ export class OnnxPolicyLearner implements ShardGradientLearner {
    */
   async setWeights(model: unknown): Promise<void> {
     if (model === this.model) return;
+    const sameFamily =
+      (model instanceof LlamaModel && this.model instanceof LlamaModel) ||
+      (model instanceof GptModel && this.model instanceof GptModel);
     if (
-      !(model instanceof LlamaModel) ||
+      !sameFamily ||
       JSON.stringify(model.config) !== JSON.stringify(this.model.config) ||
-      JSON.stringify(model.lora) !== JSON.stringify(this.model.lora)
+      JSON.stringify(loraOf(model)) !== JSON.stringify(loraOf(this.model))
     ) {
       throw new InvalidArgumentError({
         argument: 'model',
-        value: model instanceof LlamaModel ? model.config.modelType : typeof model,
-        message:
-          'must be a LlamaModel of the config and LoRA options this ONNX learner was built for',
+        value:
+          model instanceof LlamaModel
+            ? model.config.modelType
+            : (model?.constructor?.name ?? typeof model),
+        message: `must be a ${this.model.constructor.name} of the config (and LoRA options) this ONNX learner was built for`,
       });
     }
-    if (model.lora !== undefined) this.learner.setFrozenWeights(model.baseVariables());
+    if (model instanceof LlamaModel && model.lora !== undefined)
+      this.learner.setFrozenWeights(model.baseVariables());
     this.model = model;
   }
 
@@ -112,10 +119,14 @@ export class OnnxPolicyLearner implements ShardGradientLearner {
   }
 }
 
+function loraOf(model: GptModel | LlamaModel): unknown {
+  return model instanceof LlamaModel ? model.lora : undefined;
+}
+
 /**
- * Creates an {@link OnnxPolicyLearner} for a Llama-family policy model
- * (LoRA or not): builds its learning graphs and opens their ONNX Runtime
- * sessions (`intraOpNumThreads`, default 1).
+ * Creates an {@link OnnxPolicyLearner} for a GPT-2 or Llama-family policy
+ * model (LoRA or not): builds its family's learning graphs and opens their
+ * ONNX Runtime sessions (`intraOpNumThreads`, default 1).
  *
  * @example
  * ```ts
@@ -123,20 +134,29 @@ export class OnnxPolicyLearner implements ShardGradientLearner {
  * ```
  */
 export async function createOnnxPolicyLearner(options: {
-  model: LlamaModel;
+  model: GptModel | LlamaModel;
   padTokenId: number;
   intraOpNumThreads?: number;
 }): Promise<OnnxPolicyLearner> {
   const { model } = options;
   // Loaded only for this engine: ONNX Runtime's native module is not needed by tfjs runs.
-  const { createOnnxLlamaLearner } = await import('@cohort/transformers');
-  const learner = await createOnnxLlamaLearner({
-    config: model.config,
+  const { createOnnxGptLearner, createOnnxLlamaLearner } = await import('@cohort/transformers');
+  const session = {
     padTokenId: options.padTokenId,
-    ...(model.lora !== undefined ? { lora: model.lora } : {}),
     ...(options.intraOpNumThreads !== undefined
       ? { intraOpNumThreads: options.intraOpNumThreads }
       : {}),
+  };
+  if (model instanceof GptModel) {
+    return new OnnxPolicyLearner(
+      model,
+      await createOnnxGptLearner({ config: model.config, ...session }),
+    );
+  }
+  const learner = await createOnnxLlamaLearner({
+    config: model.config,
+    ...session,
+    ...(model.lora !== undefined ? { lora: model.lora } : {}),
   });
   if (model.lora !== undefined) learner.setFrozenWeights(model.baseVariables());
   return new OnnxPolicyLearner(model, learner);
