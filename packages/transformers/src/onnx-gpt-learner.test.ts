@@ -11,8 +11,14 @@ import {
 } from '@cohort/tfjs';
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { logSoftmax } from './logits-math';
 import { createOnnxGptLearner } from './onnx-learner';
+import {
+  centralDifference,
+  expectGradientsMatch,
+  randomSequences,
+  randomUpstream,
+  upstreamObjective,
+} from './test-support/learner-fixtures';
 
 /** Stated tolerances: log-probs and entropies per token, and gradients relative to the largest entry of each weight's gradient. */
 const logProbTolerance = 1e-4;
@@ -45,23 +51,6 @@ function modelWith(input: Gpt2ConfigInput, seed: number): { model: GptModel; wei
   return { model, weights };
 }
 
-function randomRows(
-  sequences: readonly number[][],
-  seed: number,
-  draw: (random: Random) => number,
-): number[][] {
-  const random = new Random(seed);
-  const length = Math.max(...sequences.map((sequence) => sequence.length));
-  return sequences.map(() => Array.from({ length }, () => draw(random)));
-}
-
-function randomSequences(vocabSize: number, lengths: readonly number[], seed: number): number[][] {
-  const random = new Random(seed);
-  return lengths.map((length) =>
-    Array.from({ length }, () => Math.floor(random.uniform(0, vocabSize))),
-  );
-}
-
 describe('OnnxLearner (GPT-2) against tfjs autodiff', () => {
   for (const [label, temperature, withEntropy] of [
     ['temperature 1, log-probs only', 1, false],
@@ -70,10 +59,8 @@ describe('OnnxLearner (GPT-2) against tfjs autodiff', () => {
     it(`${label}: logp and entropy equal tokenLogProbs, every gradient equals tfjs's`, async () => {
       const { model } = modelWith(config, 5);
       const sequences = randomSequences(model.config.vocabSize, [23, 17, 6], 11);
-      const dLogp = randomRows(sequences, 12, (random) => random.uniform(-1, 1));
-      const dEntropy = withEntropy
-        ? randomRows(sequences, 13, (random) => random.uniform(-1, 1))
-        : undefined;
+      const dLogp = randomUpstream(sequences, 12);
+      const dEntropy = withEntropy ? randomUpstream(sequences, 13) : undefined;
       const learner = await createOnnxGptLearner({ config: model.config });
       expect(learner.family).toBe('gpt2');
       const variables = model.namedVariables();
@@ -105,16 +92,7 @@ describe('OnnxLearner (GPT-2) against tfjs autodiff', () => {
       expect(Math.abs(onnx.logProbs[0]!)).toBe(0);
       expect(Math.abs(onnx.logProbs[2 * 23 + 10]!)).toBe(0);
       expect(Object.keys(onnx.gradients).sort()).toEqual(Object.keys(variables).sort());
-      for (const [name, variable] of Object.entries(variables)) {
-        const tfjsGradient = (await grads[variable.name]!.data()) as Float32Array;
-        const onnxGradient = (await onnx.gradients[name]!.data()) as Float32Array;
-        const scale = Math.max(...tfjsGradient.map(Math.abs));
-        expect(scale, name).toBeGreaterThan(1e-6);
-        let largest = 0;
-        for (let index = 0; index < tfjsGradient.length; index++)
-          largest = Math.max(largest, Math.abs(tfjsGradient[index]! - onnxGradient[index]!));
-        expect(largest / scale, name).toBeLessThan(gradientTolerance);
-      }
+      await expectGradientsMatch(variables, grads, onnx.gradients, gradientTolerance);
       // Positions past the longest sequence get no gradient.
       const positionGradient = (await onnx.gradients[
         'transformer.wpe.weight'
@@ -128,33 +106,6 @@ describe('OnnxLearner (GPT-2) against tfjs autodiff', () => {
     });
   }
 });
-
-/**
- * `sum_{b,t} dLogp[b][t] logp[b][t] + dEntropy[b][t] entropy[b][t]` at a
- * temperature, in float64 from the independent reference forward pass.
- */
-function referenceObjective(
-  input: Gpt2ConfigInput,
-  weights: WeightMap,
-  sequences: readonly number[][],
-  dLogp: readonly number[][],
-  dEntropy: readonly number[][],
-  temperature: number,
-): number {
-  let total = 0;
-  sequences.forEach((sequence, b) => {
-    const rows = referenceGpt2LogitRows({ config: input, weights, tokenIds: sequence });
-    for (let t = 1; t < sequence.length; t++) {
-      const row = rows[t - 1]!;
-      const logProbabilities = logSoftmax(row, 0, row.length, temperature);
-      total += dLogp[b]![t]! * logProbabilities[sequence[t]!]!;
-      let entropy = 0;
-      for (const value of logProbabilities) entropy -= Math.exp(value) * value;
-      total += dEntropy[b]![t]! * entropy;
-    }
-  });
-  return total;
-}
 
 describe('OnnxLearner (GPT-2) against float64 finite differences', () => {
   it('temperature 0.8 with an entropy term: sampled entries of every gradient', async () => {
@@ -170,8 +121,8 @@ describe('OnnxLearner (GPT-2) against float64 finite differences', () => {
     };
     const { model, weights } = modelWith(tiny, 7);
     const sequences = randomSequences(13, [9, 5], 21);
-    const dLogp = randomRows(sequences, 22, (random) => random.uniform(-1, 1));
-    const dEntropy = randomRows(sequences, 24, (random) => random.uniform(-1, 1));
+    const dLogp = randomUpstream(sequences, 22);
+    const dEntropy = randomUpstream(sequences, 24);
     const temperature = 0.8;
     const learner = await createOnnxGptLearner({ config: tiny });
     const { gradients } = await learner.gradients(
@@ -197,13 +148,15 @@ describe('OnnxLearner (GPT-2) against float64 finite differences', () => {
       const size = name === 'transformer.wpe.weight' ? 9 * 8 : gradient.length;
       for (let sample = 0; sample < 3; sample++) {
         const index = Math.floor(random.uniform(0, size));
-        const original = data[index]!;
-        data[index] = original + step;
-        const plus = referenceObjective(tiny, perturbed, sequences, dLogp, dEntropy, temperature);
-        data[index] = original - step;
-        const minus = referenceObjective(tiny, perturbed, sequences, dLogp, dEntropy, temperature);
-        data[index] = original;
-        const numeric = (plus - minus) / (2 * step);
+        const numeric = centralDifference(data, index, step, () =>
+          upstreamObjective(
+            (sequence) =>
+              referenceGpt2LogitRows({ config: tiny, weights: perturbed, tokenIds: sequence }),
+            sequences,
+            dLogp,
+            { dEntropy, temperature },
+          ),
+        );
         expect(Math.abs(numeric - gradient[index]!), `${name}[${index}]`).toBeLessThan(
           1e-4 * Math.max(scale, 1e-2),
         );

@@ -13,8 +13,14 @@ import {
 } from '@cohort/tfjs';
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { logSoftmax } from './logits-math';
 import { createOnnxLlamaLearner } from './onnx-learner';
+import {
+  centralDifference,
+  expectGradientsMatch,
+  randomSequences,
+  randomUpstream,
+  upstreamObjective,
+} from './test-support/learner-fixtures';
 
 /** Stated tolerances: log-probs per token, and gradients relative to the largest entry of each weight's gradient. */
 const logProbTolerance = 1e-4;
@@ -24,20 +30,6 @@ beforeAll(async () => {
   await initializeBackend();
 });
 
-function randomSequences(vocabSize: number, lengths: readonly number[], seed: number): number[][] {
-  const random = new Random(seed);
-  return lengths.map((length) =>
-    Array.from({ length }, () => Math.floor(random.uniform(0, vocabSize))),
-  );
-}
-
-/** Upstream gradients `[B][T]` with mixed signs, so every position's log-prob matters differently. */
-function randomDLogp(sequences: readonly number[][], seed: number): number[][] {
-  const random = new Random(seed);
-  const length = Math.max(...sequences.map((sequence) => sequence.length));
-  return sequences.map(() => Array.from({ length }, () => random.uniform(-1, 1)));
-}
-
 function modelWith(
   config: LlamaConfigInput,
   seed: number,
@@ -46,24 +38,6 @@ function modelWith(
   const weights = randomLlamaWeights({ config: model.config, seed: seed + 1, scale: 0.2 });
   model.setWeights(weights);
   return { model, weights };
-}
-
-/** Every ONNX gradient within `gradientTolerance` of tfjs's, relative to the largest entry of tfjs's (which must not vanish). */
-async function expectGradientsMatch(
-  variables: Record<string, tf.Variable>,
-  tapeGradients: tf.NamedTensorMap,
-  onnxGradients: tf.NamedTensorMap,
-): Promise<void> {
-  for (const [name, variable] of Object.entries(variables)) {
-    const tfjsGradient = (await tapeGradients[variable.name]!.data()) as Float32Array;
-    const onnxGradient = (await onnxGradients[name]!.data()) as Float32Array;
-    const scale = Math.max(...tfjsGradient.map(Math.abs));
-    expect(scale, name).toBeGreaterThan(1e-6);
-    let largest = 0;
-    for (let index = 0; index < tfjsGradient.length; index++)
-      largest = Math.max(largest, Math.abs(tfjsGradient[index]! - onnxGradient[index]!));
-    expect(largest / scale, name).toBeLessThan(gradientTolerance);
-  }
 }
 
 /** Untied head, every bias, Llama 3 RoPE scaling, grouped-query attention (4 heads, 2 key/value heads). */
@@ -105,21 +79,6 @@ const tiedConfig: LlamaConfigInput = {
   eosTokenId: 1,
 };
 
-/** `(f(x + h) - f(x - h)) / 2h` for entry `index` of `data`, which `objective` reads; the entry is restored. */
-function centralDifference(
-  data: Float64Array,
-  index: number,
-  step: number,
-  objective: () => number,
-): number {
-  const original = data[index]!;
-  data[index] = original + step;
-  const plus = objective();
-  data[index] = original - step;
-  const minus = objective();
-  data[index] = original;
-  return (plus - minus) / (2 * step);
-}
 describe('OnnxLlamaLearner against tfjs autodiff', () => {
   for (const [label, config] of [
     ['untied, biased, llama3 RoPE, GQA 4/2', untiedConfig],
@@ -128,7 +87,7 @@ describe('OnnxLlamaLearner against tfjs autodiff', () => {
     it(`${label}: logp equals tokenLogProbs and every gradient equals tfjs's`, async () => {
       const { model } = modelWith(config, 5);
       const sequences = randomSequences(model.config.vocabSize, [23, 17, 6], 11);
-      const dLogp = randomDLogp(sequences, 12);
+      const dLogp = randomUpstream(sequences, 12);
       const learner = await createOnnxLlamaLearner({ config: model.config });
       const onnx = await learner.gradients(model.namedVariables(), { sequences }, dLogp);
       const forwardOnly = await learner.logProbs(model.namedVariables(), { sequences });
@@ -152,7 +111,7 @@ describe('OnnxLlamaLearner against tfjs autodiff', () => {
       expect(Math.abs(onnx.logProbs[0]!)).toBe(0);
       expect(Math.abs(onnx.logProbs[2 * 23 + 10]!)).toBe(0);
       expect(Object.keys(onnx.gradients).sort()).toEqual([...names].sort());
-      await expectGradientsMatch(variables, grads, onnx.gradients);
+      await expectGradientsMatch(variables, grads, onnx.gradients, gradientTolerance);
       tf.dispose([value, ...Object.values(grads), ...Object.values(onnx.gradients)]);
       tf.dispose([expectedLogp.logProbs, expectedLogp.mask]);
       await learner.release();
@@ -161,10 +120,7 @@ describe('OnnxLlamaLearner against tfjs autodiff', () => {
   }
 });
 
-/**
- * `sum_{b,t} dLogp[b][t] logp[b][t] + dEntropy[b][t] entropy[b][t]` at a
- * temperature, in float64 from the independent reference forward pass.
- */
+/** The upstream objective in float64 from the independent `referenceLlamaLogits`. */
 function referenceObjective(
   config: LlamaConfigInput,
   weights: WeightMap,
@@ -172,21 +128,12 @@ function referenceObjective(
   dLogp: readonly number[][],
   extra: { dEntropy?: readonly number[][]; temperature?: number } = {},
 ): number {
-  let total = 0;
-  sequences.forEach((sequence, b) => {
-    const rows = referenceLlamaLogits({ config, weights, tokenIds: sequence });
-    for (let t = 1; t < sequence.length; t++) {
-      const row = rows[t - 1]!;
-      const logProbabilities = logSoftmax(row, 0, row.length, extra.temperature ?? 1);
-      total += dLogp[b]![t]! * logProbabilities[sequence[t]!]!;
-      if (extra.dEntropy) {
-        let entropy = 0;
-        for (const value of logProbabilities) entropy -= Math.exp(value) * value;
-        total += extra.dEntropy[b]![t]! * entropy;
-      }
-    }
-  });
-  return total;
+  return upstreamObjective(
+    (sequence) => referenceLlamaLogits({ config, weights, tokenIds: sequence }),
+    sequences,
+    dLogp,
+    extra,
+  );
 }
 
 describe('OnnxLlamaLearner against float64 finite differences', () => {
@@ -203,9 +150,9 @@ describe('OnnxLlamaLearner against float64 finite differences', () => {
       const { model, weights } = modelWith(config, 7);
       const parsed = parseLlamaConfig(model.config);
       const sequences = randomSequences(parsed.vocabSize, [9, 5], 21);
-      const dLogp = randomDLogp(sequences, 22);
+      const dLogp = randomUpstream(sequences, 22);
       // The untied case also runs at a temperature with an entropy term.
-      const extra = tie ? {} : { temperature: 0.8, dEntropy: randomDLogp(sequences, 24) };
+      const extra = tie ? {} : { temperature: 0.8, dEntropy: randomUpstream(sequences, 24) };
       const learner = await createOnnxLlamaLearner({ config: parsed });
       const { gradients } = await learner.gradients(
         model.namedVariables(),
@@ -274,7 +221,7 @@ describe('OnnxLlamaLearner with LoRA adapters', () => {
   it('adapter gradients equal tfjs autodiff; the base gets none', async () => {
     const { model } = loraModel(untiedConfig, 31);
     const sequences = randomSequences(model.config.vocabSize, [19, 12], 32);
-    const dLogp = randomDLogp(sequences, 33);
+    const dLogp = randomUpstream(sequences, 33);
     const learner = await createOnnxLlamaLearner({ config: model.config, lora });
     learner.setFrozenWeights(model.baseVariables());
     const variables = model.namedVariables();
@@ -292,7 +239,7 @@ describe('OnnxLlamaLearner with LoRA adapters', () => {
       expect(Math.abs(onnx.logProbs[index]! - expected[index]!)).toBeLessThan(logProbTolerance);
     const forwardOnly = await learner.logProbs(variables, { sequences });
     expect(Array.from(forwardOnly.logProbs)).toEqual(Array.from(onnx.logProbs));
-    await expectGradientsMatch(variables, grads, onnx.gradients);
+    await expectGradientsMatch(variables, grads, onnx.gradients, gradientTolerance);
     tf.dispose([value, ...Object.values(grads), ...Object.values(onnx.gradients)]);
     tf.dispose([expectedLogp.logProbs, expectedLogp.mask]);
     await learner.release();
@@ -311,7 +258,7 @@ describe('OnnxLlamaLearner with LoRA adapters', () => {
     const { model, weights, adapters } = loraModel(config, 41);
     const parsed = parseLlamaConfig(model.config);
     const sequences = randomSequences(parsed.vocabSize, [9, 6], 42);
-    const dLogp = randomDLogp(sequences, 43);
+    const dLogp = randomUpstream(sequences, 43);
     const learner = await createOnnxLlamaLearner({ config: parsed, lora });
     learner.setFrozenWeights(model.baseVariables());
     const { gradients } = await learner.gradients(model.namedVariables(), { sequences }, dLogp);
@@ -379,8 +326,8 @@ describe('OnnxLlamaLearner with a temperature and an entropy term', () => {
   it('logp and entropy equal tokenLogProbs, and the gradients of both equal tfjs autodiff', async () => {
     const { model } = modelWith(untiedConfig, 71);
     const sequences = randomSequences(model.config.vocabSize, [20, 11, 15], 72);
-    const dLogp = randomDLogp(sequences, 73);
-    const dEntropy = randomDLogp(sequences, 74);
+    const dLogp = randomUpstream(sequences, 73);
+    const dEntropy = randomUpstream(sequences, 74);
     const temperature = 0.7;
     const learner = await createOnnxLlamaLearner({ config: model.config });
     const variables = model.namedVariables();
@@ -407,7 +354,7 @@ describe('OnnxLlamaLearner with a temperature and an entropy term', () => {
         .sum()
         .add(output.entropy!.mul(tf.tensor2d(dEntropy)).sum()) as tf.Scalar;
     }, Object.values(variables));
-    await expectGradientsMatch(variables, grads, onnx.gradients);
+    await expectGradientsMatch(variables, grads, onnx.gradients, gradientTolerance);
     // The entropy term changes the gradients: without it they differ.
     const withoutEntropy = await learner.gradients(variables, { sequences, temperature }, dLogp);
     const name = 'model.norm.weight';
@@ -432,7 +379,7 @@ describe('OnnxLlamaLearner threads', () => {
   it('two intra-op threads (sleeping when idle) give the gradients of one', async () => {
     const { model } = modelWith(untiedConfig, 61);
     const sequences = randomSequences(model.config.vocabSize, [21, 14], 62);
-    const dLogp = randomDLogp(sequences, 63);
+    const dLogp = randomUpstream(sequences, 63);
     const one = await createOnnxLlamaLearner({ config: model.config });
     const two = await createOnnxLlamaLearner({ config: model.config, intraOpNumThreads: 2 });
     const a = await one.gradients(model.namedVariables(), { sequences }, dLogp);
