@@ -119,6 +119,16 @@ export class OnnxPolicyLearner implements ShardGradientLearner {
   }
 }
 
+/**
+ * Sequences per ONNX Runtime run of the policy learner. On the default run's
+ * model (bench/onnx-learner-memory.ts, batches of 8 x 120-220 tokens) the
+ * learner's peak over its opened size was ~160 MB with the 8 in one run, ~95
+ * MB with 4, ~70 MB with 2 and ~55 MB with 1, at the same seconds per
+ * minibatch within noise; ONNX Runtime's session options (no CPU arena, no
+ * memory pattern) cut nothing and the arena's absence slowed it 2x.
+ */
+export const onnxPolicySequencesPerRun = 2;
+
 function loraOf(model: GptModel | LlamaModel): unknown {
   return model instanceof LlamaModel ? model.lora : undefined;
 }
@@ -143,6 +153,7 @@ export async function createOnnxPolicyLearner(options: {
   const { createOnnxGptLearner, createOnnxLlamaLearner } = await import('@cohort/transformers');
   const session = {
     padTokenId: options.padTokenId,
+    sequencesPerRun: onnxPolicySequencesPerRun,
     ...(options.intraOpNumThreads !== undefined
       ? { intraOpNumThreads: options.intraOpNumThreads }
       : {}),

@@ -380,7 +380,7 @@ export async function createTrainer(options: CreateTrainerOptions): Promise<Grpo
   const dataParallel = await createConfiguredLearner(policy, config);
   if (config.engine.learner === 'onnx' && !(dataParallel?.learner instanceof OnnxPolicyLearner)) {
     options.log?.(
-      "engine.learner 'onnx': this policy is not a Llama-family tfjs-lm, so it learns on tfjs",
+      "engine.learner 'onnx': this policy is not a tfjs-lm (GPT-2 or Llama family), so it learns on tfjs",
     );
   }
   if (config.engine.learnerWorkers > 0 && dataParallel === undefined) {

@@ -168,10 +168,53 @@ describe('OnnxLearner (GPT-2) against float64 finite differences', () => {
   });
 });
 
+describe('OnnxLearner sequencesPerRun', () => {
+  it("runs of 2 sequences, each padded to its own longest, give one run's log-probs, entropies and gradients", async () => {
+    const { model } = modelWith(config, 8);
+    // Runs [23, 6] and [17]: the second run is padded to 17, not 23.
+    const sequences = randomSequences(model.config.vocabSize, [23, 6, 17], 41);
+    const dLogp = randomUpstream(sequences, 42);
+    const dEntropy = randomUpstream(sequences, 43);
+    const batch = { sequences, temperature: 0.9 };
+    const variables = model.namedVariables();
+    const whole = await createOnnxGptLearner({ config: model.config });
+    const split = await createOnnxGptLearner({ config: model.config, sequencesPerRun: 2 });
+    expect(split.sequencesPerRun).toBe(2);
+    const expected = await whole.gradients(variables, batch, dLogp, dEntropy);
+    const actual = await split.gradients(variables, batch, dLogp, dEntropy);
+    const forward = await split.logProbs(variables, batch);
+    expect(actual.shape).toEqual([3, 23]);
+    for (let index = 0; index < expected.logProbs.length; index++) {
+      expect(Math.abs(actual.logProbs[index]! - expected.logProbs[index]!)).toBeLessThan(1e-5);
+      expect(Math.abs(actual.entropy[index]! - expected.entropy[index]!)).toBeLessThan(1e-5);
+      expect(forward.logProbs[index]).toBe(actual.logProbs[index]);
+    }
+    // Padding of the short sequences stays exactly 0.
+    expect(actual.logProbs.subarray(23 + 6, 2 * 23).every((value) => value === 0)).toBe(true);
+    for (const { name } of split.weights) {
+      const x = (await expected.gradients[name]!.data()) as Float32Array;
+      const y = (await actual.gradients[name]!.data()) as Float32Array;
+      const scale = Math.max(...x.map(Math.abs));
+      let largest = 0;
+      for (let index = 0; index < x.length; index++)
+        largest = Math.max(largest, Math.abs(x[index]! - y[index]!));
+      expect(largest / scale, name).toBeLessThan(gradientTolerance);
+    }
+    tf.dispose([...Object.values(expected.gradients), ...Object.values(actual.gradients)]);
+    await whole.release();
+    await split.release();
+    model.dispose();
+  });
+});
+
 describe('OnnxLearner (GPT-2) input checks', () => {
   it('bad options, sequences and weights throw errors that name the field', async () => {
     await expect(createOnnxGptLearner({ config: { ...config, headCount: 5 } })).rejects.toSatisfy(
       (error: unknown) => ValidationError.isInstance(error) && /headCount/.test(String(error)),
+    );
+    await expect(createOnnxGptLearner({ config, sequencesPerRun: 0 })).rejects.toSatisfy(
+      (error: unknown) =>
+        ValidationError.isInstance(error) && /sequencesPerRun/.test(String(error)),
     );
     await expect(createOnnxGptLearner({ config, intraOpNumThreads: 0 })).rejects.toSatisfy(
       (error: unknown) =>

@@ -17,6 +17,14 @@ const sessionFields = {
     .describe(
       'ONNX Runtime threads per operator; 1 by default so that the learner keeps to one core beside the rest of the run',
     ),
+  sequencesPerRun: z
+    .number()
+    .int()
+    .positive()
+    .optional()
+    .describe(
+      'sequences per ONNX Runtime run: a call runs its batch in groups of this many (each padded to its own longest) and adds their gradients, so fewer activations are held at once; default every sequence in one run',
+    ),
   padTokenId: z
     .number()
     .int()

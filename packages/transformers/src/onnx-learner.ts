@@ -96,6 +96,12 @@ export class OnnxLearner {
   /** The weights that get gradients: all of them, or with LoRA the adapters. */
   readonly trainableWeights: readonly LearningGraphWeight[];
   readonly lora: LoraOptions | undefined;
+  /**
+   * Sequences per ONNX Runtime run: a call runs its batch in groups of this
+   * many (each padded to its own longest), adding the groups' gradients, so
+   * the activations held at once shrink with it.
+   */
+  readonly sequencesPerRun: number;
   private readonly graphs: OnnxLearnerFamily;
   private readonly padTokenId: number;
   /** Frozen weights kept as ONNX Runtime tensors, read once (see {@link OnnxLearner.setFrozenWeights}). */
@@ -109,7 +115,10 @@ export class OnnxLearner {
     padTokenId: number;
     sessionOptions: ort.InferenceSession.SessionOptions;
     learningSession: ort.InferenceSession;
+    /** See {@link OnnxLearner.sequencesPerRun}. Default: every sequence in one run. */
+    sequencesPerRun?: number;
   }) {
+    this.sequencesPerRun = options.sequencesPerRun ?? Number.POSITIVE_INFINITY;
     this.graphs = options.family;
     this.family = options.family.family;
     this.padTokenId = options.padTokenId;
@@ -126,13 +135,18 @@ export class OnnxLearner {
       this.graphs.graph(false),
       this.sessionOptions,
     );
+    const session = this.forwardSession;
     const { feeds, shape } = this.feeds(weights, batch);
-    const outputs = await this.forwardSession.run(feeds);
-    return {
-      logProbs: (outputs.logp as ort.Tensor).data as Float32Array,
-      entropy: (outputs.entropy as ort.Tensor).data as Float32Array,
+    const result = {
+      logProbs: new Float32Array(shape[0] * shape[1]),
+      entropy: new Float32Array(shape[0] * shape[1]),
       shape,
     };
+    for (const rows of this.runs(batch.sequences, shape)) {
+      const outputs = await session.run({ ...feeds, ...rows.feeds });
+      rows.place(outputs, result);
+    }
+    return result;
   }
 
   /**
@@ -149,26 +163,97 @@ export class OnnxLearner {
     dEntropy?: readonly (readonly number[])[] | Float32Array,
   ): Promise<OnnxGradients> {
     const { feeds, shape } = this.feeds(weights, batch);
-    feeds.d_logp = new ort.Tensor('float32', this.upstreamValues('dLogp', dLogp, shape), shape);
-    feeds.d_entropy = new ort.Tensor(
-      'float32',
-      dEntropy === undefined
-        ? new Float32Array(shape[0] * shape[1])
-        : this.upstreamValues('dEntropy', dEntropy, shape),
-      shape,
-    );
-    const outputs = await this.learningSession.run(feeds);
-    const gradients: tf.NamedTensorMap = {};
-    for (const { name, shape: weightShape } of this.trainableWeights) {
-      const output = outputs[learningGradientOutputName(name)] as ort.Tensor;
-      gradients[name] = tf.tensor(output.data as Float32Array, weightShape);
-    }
-    return {
-      logProbs: (outputs.logp as ort.Tensor).data as Float32Array,
-      entropy: (outputs.entropy as ort.Tensor).data as Float32Array,
-      shape,
-      gradients,
+    const upstream = {
+      d_logp: this.upstreamValues('dLogp', dLogp, shape),
+      d_entropy:
+        dEntropy === undefined
+          ? new Float32Array(shape[0] * shape[1])
+          : this.upstreamValues('dEntropy', dEntropy, shape),
     };
+    const result = {
+      logProbs: new Float32Array(shape[0] * shape[1]),
+      entropy: new Float32Array(shape[0] * shape[1]),
+      shape,
+    };
+    // Each run's gradients are added in run order, so a call is deterministic.
+    const sums = new Map<string, Float32Array>();
+    for (const rows of this.runs(batch.sequences, shape, upstream)) {
+      const outputs = await this.learningSession.run({ ...feeds, ...rows.feeds });
+      rows.place(outputs, result);
+      for (const { name } of this.trainableWeights) {
+        const values = (outputs[learningGradientOutputName(name)] as ort.Tensor)
+          .data as Float32Array;
+        const sum = sums.get(name);
+        if (sum === undefined) sums.set(name, values);
+        else
+          for (let index = 0; index < sum.length; index++)
+            sum[index] = (sum[index] as number) + (values[index] as number);
+      }
+    }
+    const gradients: tf.NamedTensorMap = {};
+    for (const { name, shape: weightShape } of this.trainableWeights)
+      gradients[name] = tf.tensor(sums.get(name) as Float32Array, weightShape);
+    return { ...result, gradients };
+  }
+
+  /**
+   * The sequences in runs of at most `sequencesPerRun`, each padded to its own
+   * longest sequence: its `input_ids`, `attention_mask` and position feeds
+   * (and, given `upstream [B, T]`, its rows of it), and `place`, which copies
+   * the run's `logp` and `entropy` into the `[B, T]` result.
+   */
+  private *runs(
+    sequences: readonly (readonly number[])[],
+    [, fullLength]: [number, number],
+    upstream?: Record<string, Float32Array>,
+  ): Generator<{
+    feeds: Record<string, ort.Tensor>;
+    place: (outputs: ort.InferenceSession.OnnxValueMapType, result: OnnxLogProbs) => void;
+  }> {
+    for (let start = 0; start < sequences.length; start += this.sequencesPerRun) {
+      const rows = sequences.slice(start, start + this.sequencesPerRun);
+      const length = Math.max(...rows.map((sequence) => sequence.length));
+      const shape: [number, number] = [rows.length, length];
+      const ids = new BigInt64Array(rows.length * length).fill(BigInt(this.padTokenId));
+      const mask = new Float32Array(rows.length * length);
+      rows.forEach((sequence, b) => {
+        sequence.forEach((id, t) => {
+          ids[b * length + t] = BigInt(id);
+          mask[b * length + t] = 1;
+        });
+      });
+      const feeds: Record<string, ort.Tensor> = {
+        input_ids: new ort.Tensor('int64', ids, shape),
+        attention_mask: new ort.Tensor('float32', mask, shape),
+        ...this.graphs.positionFeeds(length),
+      };
+      for (const [name, values] of Object.entries(upstream ?? {})) {
+        const part = new Float32Array(rows.length * length);
+        for (let b = 0; b < rows.length; b++)
+          part.set(
+            values.subarray((start + b) * fullLength, (start + b) * fullLength + length),
+            b * length,
+          );
+        feeds[name] = new ort.Tensor('float32', part, shape);
+      }
+      yield {
+        feeds,
+        place: (outputs, result) => {
+          const logp = (outputs.logp as ort.Tensor).data as Float32Array;
+          const entropy = (outputs.entropy as ort.Tensor).data as Float32Array;
+          for (let b = 0; b < rows.length; b++) {
+            result.logProbs.set(
+              logp.subarray(b * length, (b + 1) * length),
+              (start + b) * fullLength,
+            );
+            result.entropy.set(
+              entropy.subarray(b * length, (b + 1) * length),
+              (start + b) * fullLength,
+            );
+          }
+        },
+      };
+    }
   }
 
   /**
@@ -267,8 +352,6 @@ export class OnnxLearner {
     }
     const length = Math.max(...sequences.map((sequence) => sequence.length));
     const batchSize = sequences.length;
-    const ids = new BigInt64Array(batchSize * length).fill(BigInt(this.padTokenId));
-    const mask = new Float32Array(batchSize * length);
     sequences.forEach((sequence, b) => {
       if (sequence.length === 0 || sequence.length > contextLength) {
         throw new InvalidArgumentError({
@@ -279,15 +362,11 @@ export class OnnxLearner {
       }
       sequence.forEach((id, t) => {
         assertTokenId(`batch.sequences[${b}][${t}]`, id, vocabSize);
-        ids[b * length + t] = BigInt(id);
-        mask[b * length + t] = 1;
       });
     });
     const shape: [number, number] = [batchSize, length];
+    // The weights and the temperature, shared by every run of the call (see `runs`).
     const feeds: Record<string, ort.Tensor> = {
-      input_ids: new ort.Tensor('int64', ids, shape),
-      attention_mask: new ort.Tensor('float32', mask, shape),
-      ...this.graphs.positionFeeds(length),
       inverse_temperature: new ort.Tensor('float32', new Float32Array([1 / temperature]), []),
     };
     const known = new Set(this.weights.map(({ name }) => name));
@@ -411,7 +490,11 @@ function learnerSessionOptions(intraOpNumThreads: number): ort.InferenceSession.
 /** Opens the learning session of `family` and wraps it in an {@link OnnxLearner}. */
 async function createOnnxLearner(
   family: OnnxLearnerFamily,
-  options: { intraOpNumThreads: number; padTokenId?: number | undefined },
+  options: {
+    intraOpNumThreads: number;
+    padTokenId?: number | undefined;
+    sequencesPerRun?: number | undefined;
+  },
 ): Promise<OnnxLearner> {
   const sessionOptions = learnerSessionOptions(options.intraOpNumThreads);
   const learningSession = await ort.InferenceSession.create(family.graph(true), sessionOptions);
@@ -420,6 +503,7 @@ async function createOnnxLearner(
     padTokenId: options.padTokenId ?? family.eosTokenId,
     sessionOptions,
     learningSession,
+    ...(options.sequencesPerRun !== undefined ? { sequencesPerRun: options.sequencesPerRun } : {}),
   });
 }
 
