@@ -10,9 +10,15 @@
  * The base is `git archive <base>` of the whole tree under /tmp
  * (bench/base-tree.ts), so it runs its own sources of every package.
  *
- * Results: bench/results/grpo-step-engines.json.
+ * `--sides engines` (the default) compares the sampler, reference and worker
+ * settings: bench/results/grpo-step-engines.json. `--sides learner` compares
+ * the base, this tree's default run and the default run with
+ * `engine: { learner: onnx }` (the GPT-2 learning graph on ONNX Runtime):
+ * bench/results/grpo-step-learner.json. Each side reports its median step,
+ * rollout, reference and update seconds, and its peak RSS (each side is its
+ * own process).
  *
- * Run: pnpm exec tsx --conditions=@cohort/source bench/grpo-step-engines.ts [--base <commit>] [--rounds 6 | --quick]
+ * Run: pnpm exec tsx --conditions=@cohort/source bench/grpo-step-engines.ts [--sides engines|learner] [--base <commit>] [--rounds 6 | --quick]
  */
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -33,6 +39,9 @@ const base = argument('--base', '2b5a310^1');
 const rounds = Number(argument('--rounds', process.argv.includes('--quick') ? '3' : '6'));
 const warmup = 1;
 const baseCommit = resolveCommit(root, base);
+const sideSet = argument('--sides', 'engines');
+if (sideSet !== 'engines' && sideSet !== 'learner')
+  throw new Error(`--sides must be 'engines' or 'learner', got ${sideSet}`);
 
 interface StepReply {
   seconds: number;
@@ -91,16 +100,26 @@ function median(values: readonly number[]): number {
 }
 
 const baseRoot = prepareBaseTree(root, baseCommit, ['bench/grpo-step-child.ts']);
-const sides = [
-  await start('base (tfjs sampler + reference)', baseRoot, {}),
-  await start('onnx sampler, tfjs reference', root, {
-    engine: { sampler: 'onnx', reference: 'tfjs' },
-  }),
-  await start('onnx sampler + reference', root, { engine: { sampler: 'onnx', reference: 'onnx' } }),
-  await start('onnx + 2 learner workers', root, {
-    engine: { sampler: 'onnx', reference: 'onnx', learnerWorkers: 2 },
-  }),
-];
+const loadAtStart = loadavg();
+const sides =
+  sideSet === 'learner'
+    ? [
+        await start('base (tfjs sampler + reference)', baseRoot, {}),
+        await start('default (tfjs learner)', root, {}),
+        await start('default, onnx learner', root, { engine: { learner: 'onnx' } }),
+      ]
+    : [
+        await start('base (tfjs sampler + reference)', baseRoot, {}),
+        await start('onnx sampler, tfjs reference', root, {
+          engine: { sampler: 'onnx', reference: 'tfjs' },
+        }),
+        await start('onnx sampler + reference', root, {
+          engine: { sampler: 'onnx', reference: 'onnx' },
+        }),
+        await start('onnx + 2 learner workers', root, {
+          engine: { sampler: 'onnx', reference: 'onnx', learnerWorkers: 2 },
+        }),
+      ];
 for (let round = 0; round < warmup + rounds; round++) {
   for (const side of sides) {
     side.child.stdin.write('step\n');
@@ -130,17 +149,23 @@ const summary = sides.map((side) => ({
 const baseline = summary[0]!.medianStepSeconds;
 const result = {
   base: baseCommit,
+  head: resolveCommit(root, 'HEAD'),
   rounds,
+  loadAverageAtStart: loadAtStart,
+  loadAverageAtEnd: loadavg(),
   sides: summary.map((side) => ({ ...side, speedupOverBase: baseline / side.medianStepSeconds })),
 };
 for (const side of result.sides) {
   console.log(
-    `${side.label.padEnd(32)} step ${side.medianStepSeconds.toFixed(2)} s (rollout ${side.medianRolloutSeconds.toFixed(2)}, reference ${side.medianReferenceSeconds.toFixed(2)}, update ${side.medianUpdateSeconds.toFixed(2)})  ${side.speedupOverBase.toFixed(2)}x base  sampled ${side.sampledTokensPerSecond.toFixed(0)} tok/s  mismatch max ${side.logProbMismatchMax.toExponential(1)}  load ${side.meanLoadAverage.toFixed(1)}`,
+    `${side.label.padEnd(32)} peak RSS ${side.maxRssMegabytes.toFixed(0)} MB  step ${side.medianStepSeconds.toFixed(2)} s (rollout ${side.medianRolloutSeconds.toFixed(2)}, reference ${side.medianReferenceSeconds.toFixed(2)}, update ${side.medianUpdateSeconds.toFixed(2)})  ${side.speedupOverBase.toFixed(2)}x base  sampled ${side.sampledTokensPerSecond.toFixed(0)} tok/s  mismatch max ${side.logProbMismatchMax.toExponential(1)}  load ${side.meanLoadAverage.toFixed(1)}`,
   );
 }
 mkdirSync(path.join(root, 'bench/results'), { recursive: true });
 writeFileSync(
-  path.join(root, 'bench/results/grpo-step-engines.json'),
+  path.join(
+    root,
+    `bench/results/${sideSet === 'learner' ? 'grpo-step-learner' : 'grpo-step-engines'}.json`,
+  ),
   `${JSON.stringify(result, null, 2)}\n`,
 );
 rmSync(baseRoot, { recursive: true, force: true });
