@@ -130,36 +130,6 @@ describe('agent-trainer train', () => {
     expect(evaluated.stdout).toMatch(/rewardMean/);
   });
 
-  it('trains the embedded GPT-2 with its gradients on ONNX Runtime (engine.learner onnx) and resumes', async () => {
-    const onnxConfig = path.join(scratch, 'onnx-learner.yaml');
-    await writeFile(
-      onnxConfig,
-      (await readFile(configPath, 'utf8'))
-        .replace('name: short', 'name: onnx-learner')
-        .replace('  steps: 4', '  steps: 2')
-        .replace(/ {2}evaluation: .*\n/, '  evaluation: { everySteps: 0 }\n')
-        .replace(/ {2}evolution: .*\n/, '  evolution: { everyEpisodes: 0 }\n')
-        .concat('engine: { learner: onnx }\n'),
-    );
-    const runDirectory = path.join(scratch, 'onnx-run');
-    const result = await runCli(['train', '--config', onnxConfig, '--run-dir', runDirectory]);
-    expect(result.code, result.stderr).toBe(0);
-    expect(result.stderr).not.toMatch(/learns on tfjs|warning/i);
-    expect((await readSummary(runDirectory)).stepsCompleted).toBe(2);
-    const steps = (await readFile(path.join(runDirectory, 'metrics.jsonl'), 'utf8'))
-      .trim()
-      .split('\n')
-      .map((line) => JSON.parse(line))
-      .filter((line) => line.kind === 'step');
-    expect(steps).toHaveLength(2);
-    // The update ran on the ONNX gradients: a finite, non-zero gradient norm.
-    expect(steps.some((line) => Number.isFinite(line.gradNorm) && line.gradNorm > 0)).toBe(true);
-    const resumed = await runCli(['train', '--resume', runDirectory, '--steps', '3']);
-    expect(resumed.code, resumed.stderr).toBe(0);
-    expect(resumed.stderr).toMatch(/resuming .* from step 2/);
-    expect((await readSummary(runDirectory)).stepsCompleted).toBe(3);
-  });
-
   it('proxy-tunes the embedded model run by transformers.js, from a config file', async () => {
     const proxyConfig = path.join(scratch, 'proxy.yaml');
     await writeFile(

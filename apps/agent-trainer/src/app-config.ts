@@ -362,7 +362,7 @@ export const EngineConfigSchema = z
       .enum(['tfjs', 'onnx'])
       .optional()
       .describe(
-        "Runtime that computes the policy gradients: 'tfjs' (autodiff; the default) or 'onnx' (the GPT-2 or Llama-family model's hand-written backward graph on onnxruntime-node, fed to the same tfjs optimizer; one SFT step of the tool agent's shape ran 12.1x faster, bench/onnx-llama-learner.ts). 'onnx' applies to a tfjs-lm policy (GPT-2, or Llama family with or without LoRA) with a built-in objective whose loss aggregation shards add up; otherwise the run warns and learns on tfjs. It replaces learnerWorkers and learnerShards.",
+        "Runtime that computes the policy gradients: 'tfjs' (autodiff) or 'onnx' (the GPT-2 or Llama-family model's hand-written backward graph on onnxruntime-node, fed to the same tfjs optimizer; one SFT step of the tool agent's shape ran 12.1x faster, bench/onnx-llama-learner.ts). 'onnx' applies to a tfjs-lm policy (GPT-2, or Llama family with or without LoRA) with a built-in objective whose loss aggregation shards add up; otherwise the run warns and learns on tfjs. It replaces learnerWorkers and learnerShards. Default: 'onnx' for a GPT-2 tfjs-lm policy (the default run's model: 1.28 s per step against 2.03 s on tfjs, bench/grpo-step-engines.ts --sides learner) that sets neither learnerWorkers, learnerShards nor a population; else 'tfjs'.",
       ),
     learnerWorkers: z
       .number()

@@ -15,6 +15,7 @@ import {
   createConfiguredLearner,
   defaultLearnerShards,
   engineWarnings,
+  learnerOf,
   learnerShardsOf,
   referenceEngineOf,
 } from './engine-setup';
@@ -135,7 +136,7 @@ describe('engine.learner', () => {
     );
   });
 
-  it("'onnx' gives a GPT-2 policy (the default run's family) the ONNX learner", async () => {
+  it("a GPT-2 policy (the default run's family) learns on ONNX Runtime by default, and on tfjs when workers, shards, a population or 'tfjs' say so", async () => {
     const tokenizer = new MockTokenizer();
     const model = createGptModel({
       config: {
@@ -149,18 +150,36 @@ describe('engine.learner', () => {
       seed: 1,
     });
     const policy = new GptPolicy({ model, tokenizer });
-    const configured = await createConfiguredLearner(
-      policy,
+    const population = { schedule: ['erl'], everyEpisodes: 8, seed: 3 };
+    expect(learnerOf(resolveAppConfig({}), policy)).toBe('onnx');
+    expect(learnerOf(resolveAppConfig({ engine: { learner: 'tfjs' } }), policy)).toBe('tfjs');
+    expect(learnerOf(resolveAppConfig({ engine: { learnerShards: 2 } }), policy)).toBe('tfjs');
+    expect(learnerOf(resolveAppConfig({ engine: { learnerWorkers: 1 } }), policy)).toBe('tfjs');
+    expect(learnerOf(resolveAppConfig({ population }), policy)).toBe('tfjs');
+    // A Llama-family policy stays on tfjs unless asked.
+    const llama = tinyLlamaPolicy({});
+    expect(learnerOf(resolveAppConfig({}), llama.policy)).toBe('tfjs');
+    llama.model.dispose();
+    for (const config of [
+      resolveAppConfig({}),
       resolveAppConfig({ engine: { learner: 'onnx' } }),
-    );
-    try {
-      expect(configured?.learner).toBeInstanceOf(OnnxPolicyLearner);
-      expect(configured?.model).toBe(model);
-      await configured!.learner.setWeights(model);
-    } finally {
-      await configured?.learner.dispose();
-      model.dispose();
+    ]) {
+      const configured = await createConfiguredLearner(policy, config);
+      try {
+        expect(configured?.learner).toBeInstanceOf(OnnxPolicyLearner);
+        expect(configured?.model).toBe(model);
+        await configured!.learner.setWeights(model);
+      } finally {
+        await configured?.learner.dispose();
+      }
     }
+    const onTfjs = await createConfiguredLearner(
+      policy,
+      resolveAppConfig({ engine: { learner: 'tfjs' } }),
+    );
+    expect(onTfjs?.learner).toBeInstanceOf(SequentialShardLearner);
+    await onTfjs?.learner.dispose();
+    model.dispose();
   });
 });
 

@@ -54,6 +54,27 @@ export async function withConfiguredReference(
 }
 
 /**
+ * The learner a config gives a policy: `engine.learner`, else ONNX Runtime
+ * for a GPT-2 `tfjs-lm` policy (the default run's family) that sets no
+ * `learnerWorkers`, no `learnerShards` and no population, else tfjs. Measured
+ * on the default run (bench/grpo-step-engines.ts --sides learner, load 3.2):
+ * 1.28 s per step against 2.03 s (update 0.39 against 1.11 s); 100-step
+ * default runs of seeds 0, 11, 12 reached held-out reward 0.979, 0.946, 0.979
+ * against tfjs's 0.999, 0.888, 1.011 (the same learning within noise).
+ * A Llama-family policy stays on tfjs until a GRPO run of it is measured.
+ */
+export function learnerOf(config: AppConfig, policy?: TrainablePolicy): 'onnx' | 'tfjs' {
+  if (config.engine.learner !== undefined) return config.engine.learner;
+  const untouched =
+    config.engine.learnerWorkers === 0 &&
+    config.engine.learnerShards === undefined &&
+    config.population === undefined;
+  return config.policy.type === 'tfjs-lm' && policy instanceof GptPolicy && untouched
+    ? 'onnx'
+    : 'tfjs';
+}
+
+/**
  * In-thread learner shards when `engine.learnerShards` is not set: the same
  * update (in float32 up to summation order) with a quarter of the learner's
  * activation peak. The default 100-step run from the build, side by side
@@ -121,7 +142,7 @@ export async function createConfiguredLearner(
   const { learnerWorkers } = config.engine;
   const learnerShards = learnerShardsOf(config);
   if (!(policy instanceof GptPolicy || policy instanceof LlamaPolicy)) return undefined;
-  if (config.engine.learner === 'onnx') {
+  if (learnerOf(config, policy) === 'onnx') {
     const learner = await createOnnxPolicyLearner({
       model: policy.model,
       padTokenId: policy.tokenizer.padTokenId,
