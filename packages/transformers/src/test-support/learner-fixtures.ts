@@ -33,16 +33,25 @@ export async function expectGradientsMatch(
   onnxGradients: tf.NamedTensorMap,
   tolerance: number,
 ): Promise<void> {
-  for (const [name, variable] of Object.entries(variables)) {
-    const tfjsGradient = (await tapeGradients[variable.name]!.data()) as Float32Array;
-    const onnxGradient = (await onnxGradients[name]!.data()) as Float32Array;
-    const scale = Math.max(...tfjsGradient.map(Math.abs));
-    expect(scale, name).toBeGreaterThan(1e-6);
-    let largest = 0;
-    for (let index = 0; index < tfjsGradient.length; index++)
-      largest = Math.max(largest, Math.abs(tfjsGradient[index]! - onnxGradient[index]!));
-    expect(largest / scale, name).toBeLessThan(tolerance);
-  }
+  for (const [name, variable] of Object.entries(variables))
+    await expectGradientClose(name, tapeGradients[variable.name]!, onnxGradients[name]!, tolerance);
+}
+
+/** `actual` within `tolerance` of `expected`, relative to `expected`'s largest entry (which must not vanish). */
+export async function expectGradientClose(
+  name: string,
+  expected: tf.Tensor,
+  actual: tf.Tensor,
+  tolerance: number,
+): Promise<void> {
+  const x = (await expected.data()) as Float32Array;
+  const y = (await actual.data()) as Float32Array;
+  const scale = Math.max(...x.map(Math.abs));
+  expect(scale, name).toBeGreaterThan(1e-6);
+  let largest = 0;
+  for (let index = 0; index < x.length; index++)
+    largest = Math.max(largest, Math.abs(x[index]! - y[index]!));
+  expect(largest / scale, name).toBeLessThan(tolerance);
 }
 
 /** `(f(x + h) - f(x - h)) / 2h` for entry `index` of `data`, which `objective` reads; the entry is restored. */
