@@ -86,9 +86,11 @@ export function learnerOf(config: AppConfig, policy?: TrainablePolicy): 'onnx' |
 export const defaultLearnerShards = 4;
 
 /**
- * The shards a config's learner splits each minibatch into: `engine.learnerShards`,
+ * The shards a tfjs learner splits each minibatch into: `engine.learnerShards`,
  * else {@link defaultLearnerShards} for a tfjs-lm policy that learns in the main
- * thread (no `learnerWorkers`, no population), else 1 (one pass).
+ * thread (no `learnerWorkers`, no population), else 1 (one pass). A policy
+ * that {@link learnerOf} puts on ONNX Runtime (the default run's GPT-2) does
+ * not shard: its learner runs `onnxPolicySequencesPerRun` sequences at a time.
  */
 export function learnerShardsOf(config: AppConfig): number {
   if (config.engine.learnerShards !== undefined) return config.engine.learnerShards;
