@@ -113,6 +113,11 @@ export interface ToolAgentSftOptions
    */
   randomCustomers?: boolean;
   /**
+   * Write numbers in tokens of one or two digits (the tokenizer's
+   * `digitPairs`) instead of one token per digit. Default false.
+   */
+  digitPairs?: boolean;
+  /**
    * Which tokens the loss is on: `assistant` (the agent's tokens only) or
    * `all` (every token after the first, as in pre-training): tool
    * results and user turns repeat ids the conversation holds, so `all` gives
@@ -346,6 +351,7 @@ export async function trainToolAgent(options: ToolAgentSftOptions): Promise<Tool
     vocabSize: options.vocabSize ?? 1024,
     // Held-out order ids, emails and amounts are unseen strings: one token per digit lets the model copy them.
     individualDigits: true,
+    digitPairs: options.digitPairs ?? false,
   });
   const config = parseLlamaConfig({
     modelType: 'llama',
@@ -419,7 +425,7 @@ export async function trainToolAgent(options: ToolAgentSftOptions): Promise<Tool
           curriculumNumbers,
         );
         const orderIdDigits = lossMask.flatMap((value, position) => (value ? [position] : []));
-        return { tokenIds, orderIdDigits, emailTokens: [] };
+        return { tokenIds, orderIdDigits, orderIdDigitCount: 4, emailTokens: [] };
       })
     : [];
   const probeEvery = options.probeEvery ?? 0;
