@@ -6,7 +6,7 @@ import { AutoTokenizer, env, type PreTrainedTokenizer } from '@huggingface/trans
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BpeTokenizer, chatMlJinjaTemplate } from './bpe-tokenizer';
 import { loadBpeTokenizer, saveBpeTokenizer } from './bpe-tokenizer-files';
-import { byteLevelPreTokenize, byteToCharacter } from './byte-level';
+import { byteLevelPreTokenize, byteToCharacter, digitPairsPreTokenizePattern } from './byte-level';
 import { trainBpeTokenizer } from './train-bpe-tokenizer';
 
 const corpus = [
@@ -49,11 +49,14 @@ function naiveMerges(
   mergeCount: number,
   allowed: (left: string, right: string) => boolean = () => true,
   first: [string, string][] = [],
+  pattern?: RegExp,
 ): [string, string][] {
   const sequences: string[][] = texts.flatMap((text) =>
     text
       .split(/<\|im_start\|>|<\|im_end\|>|<\|endoftext\|>|<\|pad\|>/)
-      .flatMap((segment) => byteLevelPreTokenize(segment).map((piece) => Array.from(piece))),
+      .flatMap((segment) =>
+        byteLevelPreTokenize(segment, pattern).map((piece) => Array.from(piece)),
+      ),
   );
   const merges: [string, string][] = [];
   const apply = (pair: [string, string]) => {
@@ -258,21 +261,43 @@ describe('trainBpeTokenizer', () => {
     // The 100 digit pairs first, in order, then the same merges as without digits, learned on words whose digits are paired.
     expect(digitPairs.merges.slice(0, 100)).toEqual(pairs);
     expect(digitPairs.merges).toEqual(
-      naiveMerges(digitCorpus, 5100, (left, right) => !hasDigit(left) && !hasDigit(right), pairs),
+      naiveMerges(
+        digitCorpus,
+        5100,
+        (left, right) => !hasDigit(left) && !hasDigit(right),
+        pairs,
+        digitPairsPreTokenizePattern,
+      ),
     );
     const text = 'Refund A7746: $34.50 in 3 days, A90210 and 1e-5';
     const pieces = digitPairs.encode(text).map((id) => digitPairs.vocab[id] as string);
     for (const piece of pieces) if (hasDigit(piece)) expect(piece).toMatch(/^[0-9]{1,2}$/);
     expect(pieces.filter(hasDigit).join('')).toBe(text.replace(/[^0-9]/g, ''));
-    // "7746": 46 ranks before 77, so BPE merges 46 first, then 77. "90210": 02 first, then 10 is gone, so 9 02 10.
-    expect(digitPairs.encode('90210').map((id) => digitPairs.vocab[id])).toEqual(['9', '02', '10']);
+    // Left to right, whatever the merges' ranks: 46 ranks before 77, and 02 before 90 and 21.
     expect(digitPairs.encode('A7746').map((id) => digitPairs.vocab[id])).toEqual(['A', '77', '46']);
+    expect(digitPairs.encode('90210').map((id) => digitPairs.vocab[id])).toEqual(['90', '21', '0']);
+    expect(digitPairs.encode(' 7 days').map((id) => digitPairs.vocab[id])).toEqual(
+      digits.encode(' 7 days').map((id) => digits.vocab[id]),
+    );
     for (const probe of [...probes, ...digitCorpus, text]) {
       expect(digitPairs.encode(probe), JSON.stringify(probe)).toEqual(
         digitPairsReference.encode(probe),
       );
       expect(digitPairs.decode(digitPairs.encode(probe))).toBe(probe);
     }
+    // The pattern survives tokenizer.json.
+    const reloaded = BpeTokenizer.fromTokenizerJson(digitPairs.toTokenizerJson());
+    expect(reloaded.encode(text)).toEqual(digitPairs.encode(text));
+    expect(String(reloaded.preTokenizePattern)).toBe(String(digitPairsPreTokenizePattern));
+    expect(
+      () =>
+        new BpeTokenizer({
+          vocab: digitPairs.vocab,
+          merges: digitPairs.merges,
+          specialTokens: digitPairs.specialTokens,
+          preTokenizePattern: /\p{N}/u,
+        }),
+    ).toThrow(/preTokenizePattern.*flags gu/);
     expect(() =>
       trainBpeTokenizer({ texts: digitCorpus, vocabSize: 5000, digitPairs: true }),
     ).toThrow(/digitPairs/);

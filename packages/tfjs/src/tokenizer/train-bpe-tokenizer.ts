@@ -1,7 +1,7 @@
 import { InvalidArgumentError, parseWithSchema } from '@cohort/core';
 import { z } from 'zod';
 import { BpeTokenizer, standardSpecialTokens } from './bpe-tokenizer';
-import { byteLevelPreTokenize, byteToCharacter } from './byte-level';
+import { byteLevelPreTokenize, byteToCharacter, digitPairsPreTokenizePattern } from './byte-level';
 
 /** Options of {@link trainBpeTokenizer}. */
 export const TrainBpeTokenizerOptionsSchema = z
@@ -22,10 +22,11 @@ export const TrainBpeTokenizerOptionsSchema = z
      */
     individualDigits: z.boolean().default(false),
     /**
-     * With `individualDigits`: the first 100 merges join any two digits
-     * (`0 0` to `9 9`, in that order), and nothing else ever merges with a
-     * digit, so a number is written in tokens of one or two digits (as
-     * Llama 3 writes numbers in tokens of up to three). A copied number then
+     * With `individualDigits`: numbers are cut into pieces of one or two
+     * digits, left to right (`digitPairsPreTokenizePattern`), the first 100
+     * merges join any two digits (`0 0` to `9 9`), and nothing else ever
+     * merges with a digit, so every 4-digit number is two tokens (as Llama 3
+     * writes numbers in tokens of up to three). A copied number then
      * takes half the tokens, and a two-digit token recurs in a dialogue far
      * less often than a digit does, so an induction head that keys on the
      * previous token finds the copied number with fewer false matches.
@@ -129,7 +130,10 @@ export function trainBpeTokenizer(options: TrainBpeTokenizerOptions): BpeTokeniz
   const wordCounts = new Map<string, number>();
   for (const text of texts) {
     for (const segment of text.split(splitter)) {
-      for (const piece of byteLevelPreTokenize(segment))
+      for (const piece of byteLevelPreTokenize(
+        segment,
+        digitPairs ? digitPairsPreTokenizePattern : undefined,
+      ))
         wordCounts.set(piece, (wordCounts.get(piece) ?? 0) + 1);
     }
   }
@@ -215,5 +219,10 @@ export function trainBpeTokenizer(options: TrainBpeTokenizerOptions): BpeTokeniz
     }
     for (const [key, count] of pairCounts) if (count <= 0) pairCounts.delete(key);
   }
-  return new BpeTokenizer({ vocab, merges, specialTokens });
+  return new BpeTokenizer({
+    vocab,
+    merges,
+    specialTokens,
+    ...(digitPairs ? { preTokenizePattern: digitPairsPreTokenizePattern } : {}),
+  });
 }
