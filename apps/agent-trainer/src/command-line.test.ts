@@ -290,5 +290,19 @@ describe('sft --family gpt2 with a Llama-only flag', () => {
     );
     const parsed = parseCommandLine(['sft', '--family', 'llama', '--engine', 'onnx']);
     expect(parsed.command === 'sft' && parsed.engine).toBe('onnx');
+    const pairs = parseCommandLine(['sft', '--digit-pairs']);
+    if (pairs.command !== 'sft') throw new Error('expected sft');
+    await expect(sftCommand(pairs, io)).rejects.toThrow(
+      '--digit-pairs true applies only to sft --family llama',
+    );
+    expect(
+      parseCommandLine(['sft', '--family', 'llama', '--digit-pairs', '--copy-loss-weight', '5']),
+    ).toMatchObject({ digitPairs: true, copyLossWeight: 5 });
+    const plain = parseCommandLine(['sft', '--family', 'llama']);
+    if (plain.command !== 'sft') throw new Error('expected sft');
+    expect([plain.digitPairs, plain.copyLossWeight]).toEqual([undefined, undefined]);
+    expect(usageMessage(['sft', '--family', 'llama', '--copy-loss-weight', '0.5'])).toMatch(
+      /--copy-loss-weight.*0\.5/,
+    );
   });
 });

@@ -479,6 +479,17 @@ export const sftCommandLine = defineCommand({
       description:
         'llama only: steps on the copy fragments alone (the loss on the copied tokens) before the dialogues',
     }),
+    'digit-pairs': booleanFlag({
+      description:
+        'llama only: write numbers in tokens of two digits, left to right (a 4-digit order id is two tokens), instead of one token per digit',
+    }),
+    'copy-loss-weight': numberFlag({
+      minimum: 1,
+      maximum: 100,
+      defaultText: 'llama 1',
+      description:
+        "llama only: weight of the order-id tokens the agent writes in the loss's weighted mean (they are a few percent of the tokens, and each decides the task)",
+    }),
     engine: choiceFlag({
       choices: ['tfjs', 'onnx'],
       defaultText: 'llama onnx',
@@ -512,6 +523,9 @@ export const sftCommandLine = defineCommand({
     copyCurriculumNumbers: values['copy-curriculum-numbers'],
     copyCurriculumRepeatShare: values['copy-curriculum-repeat-share'],
     dialogueCurriculumShare: values['dialogue-curriculum-share'],
+    // Unset rather than false, so that sft --family gpt2 refuses only a flag that was given.
+    digitPairs: values['digit-pairs'] ? true : undefined,
+    copyLossWeight: values['copy-loss-weight'],
     engine: values.engine,
   }),
 });

@@ -53,6 +53,33 @@ describe('copyCurriculumExample', () => {
     expect(distractors).toBeGreaterThan(80);
   });
 
+  it('writes the id as the tokenizer does when digits go in pairs, the loss on its two tokens', () => {
+    const paired = trainBpeTokenizer({
+      texts: corpus,
+      vocabSize: 400,
+      individualDigits: true,
+      digitPairs: true,
+    });
+    const pairedTexts = corpus.map((text) => paired.encode(text));
+    const pieces = copyCurriculumPieces(paired);
+    // Ten single digits and the hundred pairs.
+    expect(pieces.digits).toHaveLength(110);
+    const random = new Random(5);
+    for (let index = 0; index < 30; index++) {
+      const { tokenIds, lossMask } = copyCurriculumExample(pieces, pairedTexts, random, 'keep');
+      const text = paired.decode(tokenIds);
+      const written = /A(\d{4})$/.exec(text);
+      expect(written, text).not.toBeNull();
+      const idTokens = paired.encode(written![1]!);
+      // Two digits per token, left to right.
+      expect(idTokens).toHaveLength(2);
+      expect(tokenIds.slice(-idTokens.length)).toEqual(idTokens);
+      expect(lossMask.filter((value) => value === 1)).toHaveLength(idTokens.length);
+      expect(lossMask.slice(-idTokens.length).every((value) => value === 1)).toBe(true);
+      expect(text.slice(0, -4)).toContain(`A${written![1]}`);
+    }
+  });
+
   it('is the same for the same seed and differs for another', () => {
     const pieces = copyCurriculumPieces(tokenizer);
     const draw = (seed: number) => {
@@ -69,7 +96,7 @@ describe('copyCurriculumExample', () => {
       vocabSize: 300,
     });
     expect(() => copyCurriculumPieces(merged)).toThrow(
-      /writes "0123456789" as [1-9] tokens, not one per digit; train it with individualDigits/,
+      /merges digits into longer tokens; train it with individualDigits/,
     );
   });
 });

@@ -14,12 +14,15 @@ const targets = [
 ] as const;
 
 /**
- * The token pieces of the copy curriculum, encoded once: the digits `0`-`9`
- * (one token each with `individualDigits`), and the text before an order id
- * where it is stated and where it is written back.
+ * The token pieces of the copy curriculum, encoded once: the tokens made of
+ * digits only (`0`-`9` with `individualDigits`, and `00`-`99` too with
+ * `digitPairs`), and the text before an order id where it is stated and where
+ * it is written back.
  */
 export interface CopyCurriculumPieces {
   digits: number[];
+  /** The tokens of a 4-digit id written as the tokenizer writes it. */
+  id: (digits: string) => number[];
   sources: number[][];
   targets: number[][];
   /** Tokens an order id's digits follow in the dialogues (each source's and target's last token, and `A` after a space, a quote or nothing). */
@@ -28,19 +31,34 @@ export interface CopyCurriculumPieces {
 
 /** Encodes the pieces of {@link copyCurriculumExample} with `tokenizer`. */
 export function copyCurriculumPieces(tokenizer: CopyCurriculumTokenizer): CopyCurriculumPieces {
-  const digits = Array.from({ length: 10 }, (_, digit) => tokenizer.encode(String(digit))[0]!);
-  // The ids are spliced in digit by digit: that is only what the tokenizer writes if digits never merge.
-  const together = tokenizer.encode('0123456789');
-  if (together.length !== 10 || together.some((id, digit) => id !== digits[digit]))
+  const single = Array.from({ length: 10 }, (_, digit) => tokenizer.encode(String(digit)));
+  const pairs = Array.from({ length: 100 }, (_, pair) =>
+    tokenizer.encode(String(pair).padStart(2, '0')),
+  );
+  const digits = [...new Set([...single, ...pairs.filter((tokens) => tokens.length === 1)].flat())];
+  // Ids are spliced in among window tokens: that is only what the tokenizer writes if digits merge with nothing but one other digit.
+  const known = new Set(digits);
+  if (
+    single.some((tokens) => tokens.length !== 1) ||
+    ['0123456789', '9876543210'].some((run) =>
+      tokenizer.encode(run).some((token) => !known.has(token)),
+    )
+  )
     throw new Error(
-      `copy curriculum: the tokenizer writes "0123456789" as ${together.length} tokens, not one per digit; train it with individualDigits`,
+      'copy curriculum: the tokenizer merges digits into longer tokens; train it with individualDigits (and optionally digitPairs)',
     );
   const encodedSources = sources.map((text) => tokenizer.encode(text));
   const encodedTargets = targets.map((text) => tokenizer.encode(text));
   const idMarkers = new Set<number>();
   for (const text of [...encodedSources, ...encodedTargets]) idMarkers.add(text.at(-1)!);
   for (const text of ['A', ' A', '"A']) idMarkers.add(tokenizer.encode(text).at(-1)!);
-  return { digits, sources: encodedSources, targets: encodedTargets, idMarkers: [...idMarkers] };
+  return {
+    digits,
+    id: (text) => tokenizer.encode(text),
+    sources: encodedSources,
+    targets: encodedTargets,
+    idMarkers: [...idMarkers],
+  };
 }
 
 /**
@@ -145,7 +163,7 @@ export function copyCurriculumExample(
   random: Random,
   numbers: CopyCurriculumNumbers = 'drop',
 ): { tokenIds: number[]; lossMask: number[] } {
-  const id = Array.from({ length: 4 }, () => pieces.digits[random.int(0, 10)]!);
+  const id = pieces.id(Array.from({ length: 4 }, () => String(random.int(0, 10))).join(''));
   const digits = new Set(pieces.digits);
   const drop =
     numbers === 'drop' ? withoutDigits(digits) : withoutOrderIds(digits, new Set(pieces.idMarkers));

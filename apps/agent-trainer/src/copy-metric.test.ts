@@ -19,31 +19,41 @@ describe('copy metric', () => {
     await initializeBackend({ logger: false });
   });
 
-  it('finds exactly the order-id digits and email local parts the agent writes', async () => {
-    const dialogues = await dialoguesPromise;
-    const tokenizer = trainBpeTokenizer({
-      texts: dialogues.flatMap((dialogue) => dialogue.map((message) => message.content)),
-      vocabSize: 400,
-      individualDigits: true,
-    });
-    for (const dialogue of dialogues) {
-      const targets = copyTargets(dialogue, tokenizer);
-      const agentText = dialogue
-        .filter((message) => message.role === 'assistant')
-        .map((message) => message.content)
-        .join('\n');
-      const digits = [...agentText.matchAll(/\bA(\d{4})\b/g)].map((match) => match[1]).join('');
-      const locals = [...agentText.matchAll(/([\w.+-]+)@example\.com/g)]
-        .map((match) => match[1])
-        .join('');
-      expect(digits.length).toBeGreaterThanOrEqual(8);
-      expect(tokenizer.decode(targets.orderIdDigits.map((at) => targets.tokenIds[at]!))).toBe(
-        digits,
-      );
-      expect(tokenizer.decode(targets.emailTokens.map((at) => targets.tokenIds[at]!))).toBe(locals);
-      expect(targets.tokenIds).toEqual(tokenizer.applyChatTemplate(dialogue));
-    }
-  });
+  it.each([false, true])(
+    'finds exactly the order-id digits and email local parts the agent writes (digit pairs: %s)',
+    async (digitPairs) => {
+      const dialogues = await dialoguesPromise;
+      const tokenizer = trainBpeTokenizer({
+        texts: dialogues.flatMap((dialogue) => dialogue.map((message) => message.content)),
+        vocabSize: 500,
+        individualDigits: true,
+        digitPairs,
+      });
+      for (const dialogue of dialogues) {
+        const targets = copyTargets(dialogue, tokenizer);
+        const agentText = dialogue
+          .filter((message) => message.role === 'assistant')
+          .map((message) => message.content)
+          .join('\n');
+        const digits = [...agentText.matchAll(/\bA(\d{4})\b/g)].map((match) => match[1]).join('');
+        const locals = [...agentText.matchAll(/([\w.+-]+)@example\.com/g)]
+          .map((match) => match[1])
+          .join('');
+        expect(digits.length).toBeGreaterThanOrEqual(8);
+        expect(tokenizer.decode(targets.orderIdDigits.map((at) => targets.tokenIds[at]!))).toBe(
+          digits,
+        );
+        // Counted in digits, whatever the tokens: a pair token writes two.
+        expect(targets.orderIdDigitCount).toBe(digits.length);
+        if (digitPairs) expect(targets.orderIdDigits.length).toBeLessThan(digits.length);
+        else expect(targets.orderIdDigits.length).toBe(digits.length);
+        expect(tokenizer.decode(targets.emailTokens.map((at) => targets.tokenIds[at]!))).toBe(
+          locals,
+        );
+        expect(targets.tokenIds).toEqual(tokenizer.applyChatTemplate(dialogue));
+      }
+    },
+  );
 
   it('is the mean negative log-likelihood of those tokens, as a float64 log-softmax of the logits gives', async () => {
     const dialogues = (await dialoguesPromise).slice(0, 3);

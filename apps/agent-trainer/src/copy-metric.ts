@@ -14,8 +14,10 @@ export interface CopyTokenizer {
 /** A dialogue's token ids and the positions of the tokens its agent copies. */
 export interface CopyTargets {
   tokenIds: number[];
-  /** Positions of the digits of order ids (`A1234`) in the agent's turns. */
+  /** Positions of the tokens that write the digits of order ids (`A1234`) in the agent's turns. */
   orderIdDigits: number[];
+  /** How many digits those tokens write (4 per id): one token per digit, or fewer with digit pairs. */
+  orderIdDigitCount: number;
   /** Positions of the tokens of an email's local part (the customer's name and number) in the agent's turns. */
   emailTokens: number[];
 }
@@ -48,6 +50,7 @@ function groupSpans(text: string, pattern: RegExp): [number, number][] {
 export function copyTargets(messages: readonly Message[], tokenizer: CopyTokenizer): CopyTargets {
   const tokenIds = tokenizer.applyChatTemplate(messages);
   const orderIdDigits: number[] = [];
+  let orderIdDigitCount = 0;
   const emailTokens: number[] = [];
   messages.forEach((message, index) => {
     if (message.role !== 'assistant') return;
@@ -55,6 +58,7 @@ export function copyTargets(messages: readonly Message[], tokenizer: CopyTokeniz
       addGenerationPrompt: true,
     }).length;
     const digitSpans = groupSpans(message.content, orderIdPattern);
+    for (const [from, to] of digitSpans) orderIdDigitCount += to - from;
     const emailSpans = groupSpans(message.content, emailPattern);
     let offset = 0;
     for (let position = start; position < tokenIds.length; position++) {
@@ -67,15 +71,16 @@ export function copyTargets(messages: readonly Message[], tokenizer: CopyTokeniz
       offset = end;
     }
   });
-  return { tokenIds, orderIdDigits, emailTokens };
+  return { tokenIds, orderIdDigits, orderIdDigitCount, emailTokens };
 }
 
 /** Mean nats of the copied tokens, from {@link copyNats}. */
 export interface CopyNats {
-  /** Mean `-log p` of an order-id digit in the agent's turns; chance among ten digits is `ln 10 = 2.30`. */
+  /** Mean `-log p` per order-id digit in the agent's turns (the tokens' nats over the digits they write); chance among ten digits is `ln 10 = 2.30`. */
   orderIdDigit: number;
   /** Mean `-log p` of an email local-part token in the agent's turns. */
   emailToken: number;
+  /** Order-id digits counted (not tokens: a digit-pair token writes two). */
   orderIdDigits: number;
   emailTokens: number;
 }
@@ -113,7 +118,7 @@ export function copyNats(
     batch.forEach((target, row) => {
       for (const position of target.orderIdDigits) sums.digit -= rows[row]![position]!;
       for (const position of target.emailTokens) sums.email -= rows[row]![position]!;
-      sums.digits += target.orderIdDigits.length;
+      sums.digits += target.orderIdDigitCount;
       sums.emails += target.emailTokens.length;
     });
   }

@@ -31,6 +31,8 @@ describe('trainToolAgent (sft --family llama)', () => {
         copyCurriculumNumbers: 'keep',
         copyCurriculumRepeatShare: 0.5,
         dialogueCurriculumShare: 0.25,
+        digitPairs: true,
+        copyLossWeight: 3,
         learningRate: 1e-2,
         model: {
           hiddenSize: 16,
@@ -39,7 +41,7 @@ describe('trainToolAgent (sft --family llama)', () => {
           headCount: 2,
           keyValueHeadCount: 1,
         },
-        vocabSize: 400,
+        vocabSize: 500,
         evaluationTasks: 1,
         ...(probe ? { probeEvery: 4, probeTasks: 1, probeSaveDir: path.join(out, 'probes') } : {}),
       });
@@ -86,11 +88,14 @@ describe('trainToolAgent (sft --family llama)', () => {
     expect(result.copyFragments).toBeGreaterThanOrEqual(6);
     expect(result.singleOrderTasks).toBeGreaterThan(0);
     expect(result.singleOrderTasks).toBeLessThan(6);
-    // Digits are single tokens: no merge of the written tokenizer holds a digit.
+    // Numbers go in tokens of two digits: the only merges that hold a digit are the 100 pairs, and the pattern that cuts numbers is written.
     const tokenizerJson = JSON.parse(await readFile(path.join(out, 'tokenizer.json'), 'utf8'));
     const merges: string[] = tokenizerJson.model.merges;
-    expect(merges.length).toBeGreaterThan(20);
-    expect(merges.filter((merge) => /[0-9]/.test(merge))).toEqual([]);
+    expect(merges.length).toBeGreaterThan(120);
+    const digitMerges = merges.filter((merge) => /[0-9]/.test(merge));
+    expect(digitMerges).toHaveLength(100);
+    for (const merge of digitMerges) expect(merge).toMatch(/^[0-9] [0-9]$/);
+    expect(tokenizerJson.pre_tokenizer.pretokenizers[0]).toMatchObject({ type: 'Split' });
     const config = await readLlamaConfig(out);
     expect(config.contextLength).toBe(2048);
     const safetensors = await readFile(path.join(out, 'model.safetensors'));
@@ -109,6 +114,8 @@ describe('trainToolAgent (sft --family llama)', () => {
       copyCurriculumNumbers: 'keep',
       copyCurriculumRepeatShare: 0.5,
       dialogueCurriculumShare: 0.25,
+      digitPairs: true,
+      copyLossWeight: 3,
     });
     // The same seed gives the same data, model and losses.
     const again = await run(false);

@@ -21,9 +21,10 @@ import {
 } from './copy-curriculum';
 import { copyFragments } from './copy-fragments';
 import { type CopyTargets, copyNats, copyTargets } from './copy-metric';
+import { copyWeightedExample } from './copy-weighted-example';
 import { type EvaluatedConversation, evaluateModel } from './evaluate-model';
 import type { SftOptions } from './sft';
-import { assistantLossMask, lossMaskOn, vagueReplies } from './sft-dialogues';
+import { vagueReplies } from './sft-dialogues';
 import { customerOrderCount, withOnlyTaskOrder, withRandomCustomers } from './sft-task-variants';
 import { type SftEngine, trainOnAssistantTokens } from './sft-training-loop';
 import { writeTrainingRecord } from './training-record';
@@ -113,6 +114,16 @@ export interface ToolAgentSftOptions
    */
   randomCustomers?: boolean;
   /**
+   * Write numbers in tokens of one or two digits (the tokenizer's
+   * `digitPairs`) instead of one token per digit. Default false.
+   */
+  digitPairs?: boolean;
+  /**
+   * Weight of the order-id tokens the agent writes in the supervised loss's
+   * weighted mean (default 1: every agent token alike).
+   */
+  copyLossWeight?: number;
+  /**
    * Which tokens the loss is on: `assistant` (the agent's tokens only) or
    * `all` (every token after the first, as in pre-training): tool
    * results and user turns repeat ids the conversation holds, so `all` gives
@@ -144,6 +155,8 @@ export interface ToolAgentSftOptions
     keyValueHeadCount?: number;
     intermediateSize?: number;
     contextLength?: number;
+    /** RoPE base (default 10000). */
+    ropeTheta?: number;
   };
   /** Held-out tasks evaluated greedily at the end (default 20; 0 skips). */
   evaluationTasks?: number;
@@ -199,6 +212,10 @@ export interface ToolAgentSftResult {
   copyCurriculumNumbers: CopyCurriculumNumbers;
   copyCurriculumRepeatShare: number;
   dialogueCurriculumShare: number;
+  /** Numbers written in tokens of two digits (see `ToolAgentSftOptions.digitPairs`). */
+  digitPairs: boolean;
+  /** Weight of the agent's order-id tokens in the loss. */
+  copyLossWeight: number;
   /** Dialogues of the training data that end in task success (the rest hold a mistake). */
   successfulDialogues: number;
   vocabSize: number;
@@ -346,6 +363,7 @@ export async function trainToolAgent(options: ToolAgentSftOptions): Promise<Tool
     vocabSize: options.vocabSize ?? 1024,
     // Held-out order ids, emails and amounts are unseen strings: one token per digit lets the model copy them.
     individualDigits: true,
+    digitPairs: options.digitPairs ?? false,
   });
   const config = parseLlamaConfig({
     modelType: 'llama',
@@ -356,20 +374,22 @@ export async function trainToolAgent(options: ToolAgentSftOptions): Promise<Tool
     headCount: options.model?.headCount ?? 4,
     keyValueHeadCount: options.model?.keyValueHeadCount ?? 2,
     contextLength: options.model?.contextLength ?? 2048,
+    ...(options.model?.ropeTheta !== undefined ? { ropeTheta: options.model.ropeTheta } : {}),
     tieWordEmbeddings: true,
     bosTokenId: tokenizer.eosTokenId,
     eosTokenId: tokenizer.eosTokenId,
   });
   const fragments = (options.copyFragments ?? true) ? copyFragments(dialogues) : [];
   // Each dialogue and fragment encoded once, cut to the context; the dialogues come first.
+  const copyLossWeight = options.copyLossWeight ?? 1;
   const encoded = [...dialogues, ...fragments]
-    .map((dialogue) => assistantLossMask(dialogue, tokenizer))
+    .map((dialogue) => copyWeightedExample(dialogue, tokenizer, lossOn, copyLossWeight))
     .map(({ tokenIds, lossMask }) => ({
       tokenIds: tokenIds.slice(0, config.contextLength),
-      lossMask: lossMaskOn(lossOn, tokenIds, lossMask).slice(0, config.contextLength),
+      lossMask: lossMask.slice(0, config.contextLength),
     }));
   const dialogueTokenIds = encoded.slice(0, dialogues.length).map((example) => example.tokenIds);
-  const examples = encoded.filter((example) => example.lossMask.some((value) => value === 1));
+  const examples = encoded.filter((example) => example.lossMask.some((value) => value > 0));
   // Of the dialogues alone: the fragments are short by design.
   const meanSequenceLength =
     dialogueTokenIds.reduce((sum, tokenIds) => sum + tokenIds.length, 0) / dialogues.length;
@@ -419,7 +439,7 @@ export async function trainToolAgent(options: ToolAgentSftOptions): Promise<Tool
           curriculumNumbers,
         );
         const orderIdDigits = lossMask.flatMap((value, position) => (value ? [position] : []));
-        return { tokenIds, orderIdDigits, emailTokens: [] };
+        return { tokenIds, orderIdDigits, orderIdDigitCount: 4, emailTokens: [] };
       })
     : [];
   const probeEvery = options.probeEvery ?? 0;
@@ -603,6 +623,8 @@ export async function trainToolAgent(options: ToolAgentSftOptions): Promise<Tool
       copyCurriculumNumbers: curriculumNumbers,
       copyCurriculumRepeatShare: curriculumRepeatShare,
       dialogueCurriculumShare,
+      digitPairs: options.digitPairs ?? false,
+      copyLossWeight,
       // Both mistakes end the task unsolved (the customer leaves, or is not told the facts).
       successfulDialogues: dialogues.length - mistakes.size,
       vocabSize: tokenizer.vocabSize,

@@ -32,6 +32,8 @@ export async function sftCommand(command: SftCommand, io: CliIo): Promise<ExitCo
     '--copy-curriculum-numbers': command.copyCurriculumNumbers,
     '--copy-curriculum-repeat-share': command.copyCurriculumRepeatShare,
     '--dialogue-curriculum-share': command.dialogueCurriculumShare,
+    '--digit-pairs': command.digitPairs,
+    '--copy-loss-weight': command.copyLossWeight,
     '--engine': command.engine,
   };
   const refused = Object.entries(llamaOnly).find(([, value]) => value !== undefined);
@@ -47,7 +49,8 @@ export async function sftCommand(command: SftCommand, io: CliIo): Promise<ExitCo
   if (command.dialogues !== undefined) parts.push(`--dialogues ${command.dialogues}`);
   if (command.vocabSize !== undefined) parts.push(`--vocab-size ${command.vocabSize}`);
   for (const [flag, value] of Object.entries(llamaOnly))
-    if (value !== undefined) parts.push(`${flag} ${value}`);
+    if (value === true) parts.push(flag);
+    else if (value !== undefined) parts.push(`${flag} ${value}`);
   const live = !command.json && io.stderr.isTTY === true;
   const shared: SftOptions = {
     out,
@@ -96,6 +99,8 @@ export async function sftCommand(command: SftCommand, io: CliIo): Promise<ExitCo
         ...(command.dialogueCurriculumShare !== undefined
           ? { dialogueCurriculumShare: command.dialogueCurriculumShare }
           : {}),
+        ...(command.digitPairs !== undefined ? { digitPairs: command.digitPairs } : {}),
+        ...(command.copyLossWeight !== undefined ? { copyLossWeight: command.copyLossWeight } : {}),
         ...(command.engine !== undefined ? { engine: command.engine } : {}),
         model: {
           ...(command.hiddenSize !== undefined

@@ -6,7 +6,7 @@ import { AutoTokenizer, env, type PreTrainedTokenizer } from '@huggingface/trans
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BpeTokenizer, chatMlJinjaTemplate } from './bpe-tokenizer';
 import { loadBpeTokenizer, saveBpeTokenizer } from './bpe-tokenizer-files';
-import { byteLevelPreTokenize, byteToCharacter } from './byte-level';
+import { byteLevelPreTokenize, byteToCharacter, digitPairsPreTokenizePattern } from './byte-level';
 import { trainBpeTokenizer } from './train-bpe-tokenizer';
 
 const corpus = [
@@ -48,13 +48,32 @@ function naiveMerges(
   texts: string[],
   mergeCount: number,
   allowed: (left: string, right: string) => boolean = () => true,
+  first: [string, string][] = [],
+  pattern?: RegExp,
 ): [string, string][] {
   const sequences: string[][] = texts.flatMap((text) =>
     text
       .split(/<\|im_start\|>|<\|im_end\|>|<\|endoftext\|>|<\|pad\|>/)
-      .flatMap((segment) => byteLevelPreTokenize(segment).map((piece) => Array.from(piece))),
+      .flatMap((segment) =>
+        byteLevelPreTokenize(segment, pattern).map((piece) => Array.from(piece)),
+      ),
   );
   const merges: [string, string][] = [];
+  const apply = (pair: [string, string]) => {
+    merges.push(pair);
+    for (let s = 0; s < sequences.length; s++) {
+      const sequence = sequences[s] as string[];
+      const merged: string[] = [];
+      for (let index = 0; index < sequence.length; index++) {
+        if (sequence[index] === pair[0] && sequence[index + 1] === pair[1]) {
+          merged.push(pair[0] + pair[1]);
+          index++;
+        } else merged.push(sequence[index] as string);
+      }
+      sequences[s] = merged;
+    }
+  };
+  for (const pair of first) apply(pair);
   while (merges.length < mergeCount) {
     const counts: Record<string, { pair: [string, string]; count: number }> = {};
     for (const sequence of sequences) {
@@ -80,18 +99,7 @@ function naiveMerges(
     );
     const best = candidates[0];
     if (best === undefined || best.count < 2) break;
-    merges.push(best.pair);
-    for (let s = 0; s < sequences.length; s++) {
-      const sequence = sequences[s] as string[];
-      const merged: string[] = [];
-      for (let index = 0; index < sequence.length; index++) {
-        if (sequence[index] === best.pair[0] && sequence[index + 1] === best.pair[1]) {
-          merged.push(best.pair[0] + best.pair[1]);
-          index++;
-        } else merged.push(sequence[index] as string);
-      }
-      sequences[s] = merged;
-    }
+    apply(best.pair);
   }
   return merges;
 }
@@ -112,6 +120,14 @@ const digitCorpus = [
 /** Saturated too, with digits kept apart. */
 const digits = trainBpeTokenizer({ texts: digitCorpus, vocabSize: 5000, individualDigits: true });
 let digitsReference: PreTrainedTokenizer;
+/** Saturated, with numbers in tokens of one or two digits. */
+const digitPairs = trainBpeTokenizer({
+  texts: digitCorpus,
+  vocabSize: 5000,
+  individualDigits: true,
+  digitPairs: true,
+});
+let digitPairsReference: PreTrainedTokenizer;
 
 beforeAll(async () => {
   directory = await mkdtemp(path.join(tmpdir(), 'cohort-bpe-'));
@@ -123,6 +139,8 @@ beforeAll(async () => {
   richReference = await AutoTokenizer.from_pretrained('rich-bpe');
   await saveBpeTokenizer(digits, path.join(directory, 'digits-bpe'));
   digitsReference = await AutoTokenizer.from_pretrained('digits-bpe');
+  await saveBpeTokenizer(digitPairs, path.join(directory, 'digit-pairs-bpe'));
+  digitPairsReference = await AutoTokenizer.from_pretrained('digit-pairs-bpe');
 });
 
 afterAll(async () => {
@@ -233,6 +251,59 @@ describe('trainBpeTokenizer', () => {
       expect(digits.encode(probe), JSON.stringify(probe)).toEqual(digitsReference.encode(probe));
       expect(digits.decode(digits.encode(probe))).toBe(probe);
     }
+  });
+
+  it('writes numbers in tokens of one or two digits with digitPairs, and transformers.js encodes the same', () => {
+    const hasDigit = (symbol: string) => /[0-9]/.test(symbol);
+    const pairs: [string, string][] = [];
+    for (let left = 0; left < 10; left++)
+      for (let right = 0; right < 10; right++) pairs.push([String(left), String(right)]);
+    // The 100 digit pairs first, in order, then the same merges as without digits, learned on words whose digits are paired.
+    expect(digitPairs.merges.slice(0, 100)).toEqual(pairs);
+    expect(digitPairs.merges).toEqual(
+      naiveMerges(
+        digitCorpus,
+        5100,
+        (left, right) => !hasDigit(left) && !hasDigit(right),
+        pairs,
+        digitPairsPreTokenizePattern,
+      ),
+    );
+    const text = 'Refund A7746: $34.50 in 3 days, A90210 and 1e-5';
+    const pieces = digitPairs.encode(text).map((id) => digitPairs.vocab[id] as string);
+    for (const piece of pieces) if (hasDigit(piece)) expect(piece).toMatch(/^[0-9]{1,2}$/);
+    expect(pieces.filter(hasDigit).join('')).toBe(text.replace(/[^0-9]/g, ''));
+    // Left to right, whatever the merges' ranks: 46 ranks before 77, and 02 before 90 and 21.
+    expect(digitPairs.encode('A7746').map((id) => digitPairs.vocab[id])).toEqual(['A', '77', '46']);
+    expect(digitPairs.encode('90210').map((id) => digitPairs.vocab[id])).toEqual(['90', '21', '0']);
+    expect(digitPairs.encode(' 7 days').map((id) => digitPairs.vocab[id])).toEqual(
+      digits.encode(' 7 days').map((id) => digits.vocab[id]),
+    );
+    for (const probe of [...probes, ...digitCorpus, text]) {
+      expect(digitPairs.encode(probe), JSON.stringify(probe)).toEqual(
+        digitPairsReference.encode(probe),
+      );
+      expect(digitPairs.decode(digitPairs.encode(probe))).toBe(probe);
+    }
+    // The pattern survives tokenizer.json.
+    const reloaded = BpeTokenizer.fromTokenizerJson(digitPairs.toTokenizerJson());
+    expect(reloaded.encode(text)).toEqual(digitPairs.encode(text));
+    expect(String(reloaded.preTokenizePattern)).toBe(String(digitPairsPreTokenizePattern));
+    expect(
+      () =>
+        new BpeTokenizer({
+          vocab: digitPairs.vocab,
+          merges: digitPairs.merges,
+          specialTokens: digitPairs.specialTokens,
+          preTokenizePattern: /\p{N}/u,
+        }),
+    ).toThrow(/preTokenizePattern.*flags gu/);
+    expect(() =>
+      trainBpeTokenizer({ texts: digitCorpus, vocabSize: 5000, digitPairs: true }),
+    ).toThrow(/digitPairs/);
+    expect(() =>
+      trainBpeTokenizer({ texts: [], vocabSize: 300, individualDigits: true, digitPairs: true }),
+    ).toThrow(/vocabSize = 300.*100 digit pairs/);
   });
 });
 

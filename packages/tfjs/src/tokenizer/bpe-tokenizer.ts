@@ -34,6 +34,13 @@ export interface BpeTokenizerDefinition {
   merges: readonly (readonly [string, string])[];
   /** Texts of the special tokens (each also in `vocab`); must include the four of {@link standardSpecialTokens}. */
   specialTokens: readonly string[];
+  /**
+   * The pre-tokenization regex (global, unicode), written to `tokenizer.json`
+   * as a `Split` before a byte-level step without its own regex, as Llama 3's
+   * and Qwen2's tokenizers are. Default: GPT-2's pattern, as the byte-level
+   * step's own regex.
+   */
+  preTokenizePattern?: RegExp;
 }
 
 const AddedTokenSchema = z
@@ -53,7 +60,25 @@ const TokenizerJsonSchema = z
         merges: z.array(z.union([z.string(), z.tuple([z.string(), z.string()])])),
       })
       .loose(),
-    pre_tokenizer: z.object({ type: z.literal('ByteLevel') }).loose(),
+    pre_tokenizer: z.union([
+      z.object({ type: z.literal('ByteLevel'), use_regex: z.literal(true).optional() }).loose(),
+      z
+        .object({
+          type: z.literal('Sequence'),
+          pretokenizers: z.tuple([
+            z
+              .object({
+                type: z.literal('Split'),
+                pattern: z.object({ Regex: z.string() }),
+                behavior: z.literal('Isolated'),
+                invert: z.literal(false),
+              })
+              .loose(),
+            z.object({ type: z.literal('ByteLevel'), use_regex: z.literal(false) }).loose(),
+          ]),
+        })
+        .loose(),
+    ]),
   })
   .loose();
 
@@ -88,6 +113,8 @@ export class BpeTokenizer implements Tokenizer {
   readonly vocab: readonly string[];
   readonly merges: readonly (readonly [string, string])[];
   readonly specialTokens: readonly string[];
+  /** The pre-tokenization regex; `undefined` for GPT-2's. */
+  readonly preTokenizePattern: RegExp | undefined;
   private readonly ids: Map<string, number>;
   private readonly ranks: Map<string, number>;
   private readonly specialIds: Set<number>;
@@ -98,6 +125,14 @@ export class BpeTokenizer implements Tokenizer {
     this.vocab = [...definition.vocab];
     this.merges = definition.merges.map(([a, b]) => [a, b] as const);
     this.specialTokens = [...definition.specialTokens];
+    const pattern = definition.preTokenizePattern;
+    if (pattern !== undefined && !(pattern.global && pattern.unicode))
+      throw new InvalidArgumentError({
+        argument: 'preTokenizePattern',
+        value: String(pattern),
+        message: 'must be a global unicode regex (flags gu)',
+      });
+    this.preTokenizePattern = pattern;
     this.ids = new Map();
     this.vocab.forEach((token, id) => {
       if (this.ids.has(token))
@@ -178,7 +213,8 @@ export class BpeTokenizer implements Tokenizer {
         ids.push(specialId);
         continue;
       }
-      for (const piece of byteLevelPreTokenize(segment)) ids.push(...this.encodePiece(piece));
+      for (const piece of byteLevelPreTokenize(segment, this.preTokenizePattern))
+        ids.push(...this.encodePiece(piece));
     }
     return ids;
   }
@@ -256,7 +292,21 @@ export class BpeTokenizer implements Tokenizer {
         special: true,
       })),
       normalizer: null,
-      pre_tokenizer: byteLevel,
+      pre_tokenizer:
+        this.preTokenizePattern === undefined
+          ? byteLevel
+          : {
+              type: 'Sequence',
+              pretokenizers: [
+                {
+                  type: 'Split',
+                  pattern: { Regex: this.preTokenizePattern.source },
+                  behavior: 'Isolated',
+                  invert: false,
+                },
+                { ...byteLevel, use_regex: false },
+              ],
+            },
       post_processor: { ...byteLevel, trim_offsets: false },
       decoder: byteLevel,
       model: {
@@ -353,7 +403,15 @@ export class BpeTokenizer implements Tokenizer {
     const specialTokens = parsed.added_tokens
       .filter((added) => added.special !== false)
       .map((added) => added.content);
-    return new BpeTokenizer({ vocab, merges, specialTokens });
+    const preTokenizer = parsed.pre_tokenizer;
+    return new BpeTokenizer({
+      vocab,
+      merges,
+      specialTokens,
+      ...(preTokenizer.type === 'Sequence'
+        ? { preTokenizePattern: new RegExp(preTokenizer.pretokenizers[0].pattern.Regex, 'gu') }
+        : {}),
+    });
   }
 
   private encodePiece(piece: string): number[] {

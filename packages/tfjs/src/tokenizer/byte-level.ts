@@ -36,19 +36,29 @@ export const characterToByte: ReadonlyMap<string, number> = new Map(
   byteToCharacter.map((character, byte) => [character, byte]),
 );
 
+/**
+ * {@link gpt2PreTokenizePattern} with numbers cut into pieces of one or two
+ * digits, left to right and without a leading space (`"12345"` becomes `12`,
+ * `34`, `5`), as Llama 3 cuts numbers into pieces of up to three digits: every
+ * 4-digit number is then the same two pieces wherever it stands.
+ */
+export const digitPairsPreTokenizePattern =
+  /'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+|\p{N}{1,2}| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+/gu;
+
 const encoder = new TextEncoder();
 
 /**
- * Splits text with {@link gpt2PreTokenizePattern} and writes each piece's
- * UTF-8 bytes as {@link byteToCharacter} characters.
+ * Splits text with `pattern` (a global regex; default
+ * {@link gpt2PreTokenizePattern}) and writes each piece's UTF-8 bytes as
+ * {@link byteToCharacter} characters.
  *
  * @example
  * ```ts
  * byteLevelPreTokenize("Hi there!"); // ['Hi', 'Ġthere', '!']
  * ```
  */
-export function byteLevelPreTokenize(text: string): string[] {
-  const pieces = text.match(gpt2PreTokenizePattern) ?? [];
+export function byteLevelPreTokenize(text: string, pattern = gpt2PreTokenizePattern): string[] {
+  const pieces = text.match(pattern) ?? [];
   return pieces.map((piece) =>
     Array.from(encoder.encode(piece), (byte) => byteToCharacter[byte] as string).join(''),
   );
