@@ -45,36 +45,6 @@ export type TrainBpeTokenizerOptions = z.input<typeof TrainBpeTokenizerOptionsSc
 /** ASCII digits are printable bytes, so byte-level symbols write them as themselves. */
 const isDigitSymbol = (symbol: string) => /[0-9]/.test(symbol);
 
-/** The 100 merges `0 0` to `9 9` of `digitPairs`, with their ranks. */
-function digitPairRanks(): Map<string, number> {
-  const ranks = new Map<string, number>();
-  for (let left = 0; left < 10; left++)
-    for (let right = 0; right < 10; right++) ranks.set(`${left} ${right}`, ranks.size);
-  return ranks;
-}
-
-/** `symbols` after BPE with `ranks` alone: the lowest-ranked adjacent pair merges first, until none is left. */
-function mergeByRank(symbols: string[], ranks: ReadonlyMap<string, number>): string[] {
-  let merged = symbols;
-  for (;;) {
-    let best = -1;
-    let bestRank = Number.POSITIVE_INFINITY;
-    for (let index = 0; index + 1 < merged.length; index++) {
-      const rank = ranks.get(`${merged[index]} ${merged[index + 1]}`);
-      if (rank !== undefined && rank < bestRank) {
-        best = index;
-        bestRank = rank;
-      }
-    }
-    if (best < 0) return merged;
-    merged = [
-      ...merged.slice(0, best),
-      merged[best]! + merged[best + 1]!,
-      ...merged.slice(best + 2),
-    ];
-  }
-}
-
 interface Word {
   symbols: string[];
   count: number;
@@ -138,15 +108,18 @@ export function trainBpeTokenizer(options: TrainBpeTokenizerOptions): BpeTokeniz
     }
   }
   const merges: [string, string][] = [];
-  const digitPairMerges = digitPairs ? digitPairRanks() : new Map<string, number>();
-  for (const key of digitPairMerges.keys()) {
-    const [left = '', right = ''] = key.split(' ');
-    merges.push([left, right]);
-    known.add(left + right);
-    vocab.push(left + right);
+  if (digitPairs) {
+    for (let left = 0; left < 10; left++) {
+      for (let right = 0; right < 10; right++) {
+        merges.push([String(left), String(right)]);
+        known.add(`${left}${right}`);
+        vocab.push(`${left}${right}`);
+      }
+    }
   }
+  // The pattern cuts numbers into pieces of at most two digits, so a two-digit piece is one merge and nothing merges further.
   const words: Word[] = [...wordCounts.entries()].map(([piece, count]) => ({
-    symbols: digitPairs ? mergeByRank(Array.from(piece), digitPairMerges) : Array.from(piece),
+    symbols: digitPairs && /^[0-9]{2}$/.test(piece) ? [piece] : Array.from(piece),
     count,
   }));
 
