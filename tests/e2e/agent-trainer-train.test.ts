@@ -110,11 +110,19 @@ describe('agent-trainer train', () => {
     for (const file of ['config.resolved.json', 'metrics.jsonl', 'samples.jsonl', 'report.html']) {
       expect(existsSync(path.join(runDirectory, file)), file).toBe(true);
     }
+    // The run records the engines it resolved (the config leaves them to their defaults).
+    const written = JSON.parse(
+      await readFile(path.join(runDirectory, 'config.resolved.json'), 'utf8'),
+    );
+    const engines = { sampler: 'onnx', reference: 'onnx', learner: 'onnx' };
+    expect(written.engine).toMatchObject(engines);
+    expect(summary.engines).toEqual(engines);
 
     // Resume to 6 steps: it continues from the checkpoint at step 4.
     const resumed = await runCli(['train', '--resume', runDirectory, '--steps', '6']);
     expect(resumed.code, resumed.stderr).toBe(0);
     expect(resumed.stderr).toMatch(/resuming .* from step 4/);
+    expect(resumed.stderr).toMatch(/engines: sampler onnx, reference onnx, learner onnx/);
     expect((await readSummary(runDirectory)).stepsCompleted).toBe(6);
 
     // Evaluate the trained run on held-out scenarios.

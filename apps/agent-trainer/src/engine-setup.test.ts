@@ -18,6 +18,7 @@ import {
   learnerOf,
   learnerShardsOf,
   referenceEngineOf,
+  resolvedEngines,
 } from './engine-setup';
 import { OnnxPolicyLearner } from './onnx-policy-learner';
 import { createTrainer } from './training-setup';
@@ -180,6 +181,43 @@ describe('engine.learner', () => {
     expect(onTfjs?.learner).toBeInstanceOf(SequentialShardLearner);
     await onTfjs?.learner.dispose();
     model.dispose();
+  });
+});
+
+describe('resolvedEngines', () => {
+  it('names the runtimes a built trainer runs on: the defaults, what the config sets, and the fallback of an unshardable objective', async () => {
+    const defaults = resolveAppConfig({});
+    const built = await createTrainer({ config: defaults });
+    expect(resolvedEngines(built, defaults)).toEqual({
+      sampler: 'onnx',
+      reference: 'onnx',
+      learner: 'onnx',
+    });
+    await built.stages.policyLearner?.dispose();
+    const onTfjs = resolveAppConfig({
+      engine: { sampler: 'tfjs', reference: 'tfjs', learner: 'tfjs' },
+    });
+    const tfjsTrainer = await createTrainer({ config: onTfjs });
+    expect(resolvedEngines(tfjsTrainer, onTfjs)).toEqual({
+      sampler: 'tfjs',
+      reference: 'tfjs',
+      learner: 'tfjs',
+    });
+    await tfjsTrainer.stages.policyLearner?.dispose();
+    // 'onnx' asked for, but a loss over prompt groups cannot be split: the trainer learns on tfjs.
+    const unshardable = resolveAppConfig({
+      engine: { learner: 'onnx' },
+      trainer: {
+        objective: { preset: 'grpo', aggregation: 'prompt-mean', aggregationGroupSize: 4 },
+      },
+    });
+    const fallback = await createTrainer({ config: unshardable });
+    expect(fallback.stages.policyLearner).toBeUndefined();
+    expect(resolvedEngines(fallback, unshardable)?.learner).toBe('tfjs');
+    const proxy = resolveAppConfig({
+      policy: { type: 'proxy', baseModelDirectory: 'models/base' },
+    });
+    expect(resolvedEngines(fallback, proxy)).toBeUndefined();
   });
 });
 

@@ -1,4 +1,4 @@
-import type { ReferenceModel } from '@cohort/core';
+import type { ReferenceModel, Scenario } from '@cohort/core';
 import { GptPolicy, GptReferenceModel, LlamaPolicy, LlamaReferenceModel } from '@cohort/tfjs';
 import {
   createDataParallelLearner,
@@ -6,10 +6,15 @@ import {
   type DataParallelLearner,
   type SequentialShardLearner,
 } from '@cohort/tfjs/node';
-import { policyShardLossModule, type TrainablePolicy } from '@cohort/trainer';
-import { createOnnxReferenceModel, createOnnxSampledPolicy } from '@cohort/transformers';
+import { type GrpoTrainer, policyShardLossModule, type TrainablePolicy } from '@cohort/trainer';
+import {
+  createOnnxReferenceModel,
+  createOnnxSampledPolicy,
+  OnnxReferenceModel,
+  OnnxSampledPolicy,
+} from '@cohort/transformers';
 import type { AppConfig } from './app-config';
-import { createOnnxPolicyLearner, type OnnxPolicyLearner } from './onnx-policy-learner';
+import { createOnnxPolicyLearner, OnnxPolicyLearner } from './onnx-policy-learner';
 
 /** The sampler a config asks for: `engine.sampler`, else ONNX Runtime for a tfjs-lm policy. */
 export function samplerOf(config: AppConfig): 'onnx' | 'tfjs' {
@@ -168,6 +173,37 @@ export async function createConfiguredLearner(
     llama: { config: model.config, ...(model.lora === undefined ? {} : { lora: model.lora }) },
   });
   return { learner, model };
+}
+
+/** The runtime of each stage of a built trainer, as the `engine` fields name them. */
+export interface ResolvedEngines {
+  sampler: 'onnx' | 'tfjs';
+  reference: 'onnx' | 'tfjs';
+  learner: 'onnx' | 'tfjs';
+}
+
+/**
+ * The engines a built trainer of a tfjs-lm policy actually runs on (after
+ * every default and fallback: an objective whose loss cannot be split keeps
+ * even `learner: 'onnx'` on tfjs), so that `config.resolved.json`, the summary
+ * and the console can say which runtime sampled, scored and learned. Undefined
+ * for other policies, which the `engine` settings do not apply to.
+ *
+ * @example
+ * ```ts
+ * resolvedEngines(trainer, config); // { sampler: 'onnx', reference: 'onnx', learner: 'onnx' } for the default run
+ * ```
+ */
+export function resolvedEngines(
+  trainer: GrpoTrainer<Scenario>,
+  config: AppConfig,
+): ResolvedEngines | undefined {
+  if (config.policy.type !== 'tfjs-lm') return undefined;
+  return {
+    sampler: trainer.policy instanceof OnnxSampledPolicy ? 'onnx' : 'tfjs',
+    reference: trainer.referenceModel instanceof OnnxReferenceModel ? 'onnx' : 'tfjs',
+    learner: trainer.stages.policyLearner instanceof OnnxPolicyLearner ? 'onnx' : 'tfjs',
+  };
 }
 
 /** Engine settings that this run cannot honour, as warnings (never silence). */

@@ -52,6 +52,12 @@ export interface GrpoTrainerStages<S extends ScenarioLike> {
   advantageStage: AdvantageStage;
   rolloutCollector: TransportRolloutCollector<S> | undefined;
   rolloutSource: RolloutSource<S>;
+  /**
+   * The learner that computes the policy's gradients: the options'
+   * `dataParallel` learner when the objective's loss can be split across it,
+   * else undefined (tfjs autodiff in this thread, with a warning saying why).
+   */
+  policyLearner: PolicyGradientWorkers['learner'] | undefined;
   /** The critic-learning stage; present when the advantage stage gives critic targets (PPO mode). */
   learnCritic:
     | ((inputs: StepInputs & { advantages: AdvantageRecord }) => CriticLearningResult | undefined)
@@ -135,6 +141,7 @@ export function createGrpoTrainerStages<S extends ScenarioLike>(stageOptions: {
     advantageStage,
     rolloutCollector,
     rolloutSource,
+    policyLearner: workers?.learner,
     learnCritic:
       valueFunction && valueOptimizer
         ? ({ trajectories, advantages, random, warn: warnStep }) =>

@@ -32,7 +32,7 @@ import {
 import type { CliIo } from '../cli-io';
 import type { TrainCommand } from '../command-line';
 import { batchArithmetic, configDifferences } from '../dry-run';
-import { engineWarnings } from '../engine-setup';
+import { engineWarnings, type ResolvedEngines, resolvedEngines } from '../engine-setup';
 import { type ExitCode, exitCodes, UsageError } from '../exit-codes';
 import { formatDuration, ProgressDisplay } from '../progress';
 import { supportPromptPhrases } from '../prompt-phrases';
@@ -129,6 +129,13 @@ export interface RunSummaryFile {
   userSimulator?: SupportDeskUserCounts;
   /** Why a failed run stopped. */
   failure?: string;
+  /** The runtimes that sampled, scored the reference and learned (a tfjs-lm policy). */
+  engines?: ResolvedEngines;
+}
+
+/** The console line that names a run's engines. */
+export function enginesLine(engines: ResolvedEngines): string {
+  return `engines: sampler ${engines.sampler}, reference ${engines.reference}, learner ${engines.learner}`;
 }
 
 function evaluationSummary(
@@ -356,10 +363,16 @@ export async function trainInDirectory(options: {
   external?: ExternalRollouts;
 }): Promise<ExitCode> {
   const { command, io, config, trainer, parts, paths, population } = options;
+  const engines = resolvedEngines(trainer, config);
   if (!command.resume) {
     // A fresh run in a --run-dir that a killed run left without a config: clear its debris.
     await removeStaleTemporaries(paths.root);
-    await writeJsonAtomic(paths.config, config);
+    // The engines as resolved (defaults and fallbacks applied), so the file says what ran; a resume
+    // that reads them back resolves to the same engines.
+    await writeJsonAtomic(
+      paths.config,
+      engines ? { ...config, engine: { ...config.engine, ...engines } } : config,
+    );
   }
   const started = performance.now();
   const progress = new ProgressDisplay({
@@ -476,6 +489,7 @@ export async function trainInDirectory(options: {
     } else {
       progress.message(`run directory ${paths.root}`);
     }
+    if (engines) progress.message(enginesLine(engines));
     options.external?.announce(progress);
     const attached = await attachTrainingConsole({
       trainer,
@@ -552,6 +566,7 @@ export async function trainInDirectory(options: {
       ...(summary.population ? { population: summary.population } : {}),
       ...(parts.customer?.user ? { userSimulator: parts.customer.user.counts() } : {}),
       ...(failure ? { failure } : {}),
+      ...(engines ? { engines } : {}),
     };
     await writeJsonAtomic(paths.summary, file);
     const reportPath = await writeRunReport(paths.root);
@@ -567,6 +582,7 @@ export async function trainInDirectory(options: {
         ...summaryLines(file),
       ];
       if (failure) lines.push(`failure: ${failure}`);
+      if (engines) lines.push(enginesLine(engines));
       lines.push(`run directory ${paths.root}`, `report ${reportPath}`);
       if (adapter) lines.push(`LoRA adapter (PEFT layout) ${adapter}`);
       io.stderr.write(`${lines.join('\n')}\n`);
