@@ -40,6 +40,8 @@ export type {
   OnnxGradients,
   OnnxLearnerBatch,
   OnnxLearnerFamily,
+  OnnxLearnerRun,
+  OnnxLearnerUpstream,
   OnnxLearnerWeights,
   OnnxLogProbs,
 } from './onnx-learner';
