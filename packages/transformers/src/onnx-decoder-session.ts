@@ -37,15 +37,22 @@ function cacheLayout(model: OnnxExportableModel): {
  * The model's current weights as an ONNX decoder graph. `adapters: 'merged'`
  * folds a Llama-family model's LoRA adapters into its weights (the policy);
  * `'off'` leaves them out (the frozen base, the KL reference of LoRA).
+ * `lastPositionOnly` gives `logits [batch, 1, vocab]` (a sampler's graph).
  */
-export function exportDecoder(model: OnnxExportableModel, adapters: 'merged' | 'off'): Uint8Array {
+export function exportDecoder(
+  model: OnnxExportableModel,
+  adapters: 'merged' | 'off',
+  options: { lastPositionOnly?: boolean } = {},
+): Uint8Array {
+  const lastPositionOnly = options.lastPositionOnly ?? false;
   if (model instanceof LlamaModel) {
     return exportLlamaToOnnx({
       config: model.config,
       weights: model.getWeights({ merged: adapters === 'merged' }),
+      lastPositionOnly,
     });
   }
-  return exportGpt2ToOnnx({ config: model.config, weights: model.getWeights() });
+  return exportGpt2ToOnnx({ config: model.config, weights: model.getWeights(), lastPositionOnly });
 }
 
 /**

@@ -13,12 +13,7 @@ import {
   type OnnxPastKeyValues,
   runDecoder,
 } from './onnx-decoder-session';
-import {
-  lastPositionLogits,
-  type NextTokenStepper,
-  runSamplingLoop,
-  type SamplingLoopRequest,
-} from './sampling-loop';
+import { type NextTokenStepper, runSamplingLoop, type SamplingLoopRequest } from './sampling-loop';
 
 export type { OnnxExportableModel } from './onnx-decoder-session';
 
@@ -43,7 +38,6 @@ function sessionStepper(
   session: ort.InferenceSession,
   model: OnnxExportableModel,
 ): NextTokenStepper {
-  const { vocabSize } = model.config;
   let past: OnnxPastKeyValues | undefined;
   const run = async (input: {
     tokenIds: number[][];
@@ -57,12 +51,8 @@ function sessionStepper(
       ...(past === undefined ? {} : { past }),
     });
     past = output.present;
-    return lastPositionLogits(
-      output.logits,
-      input.tokenIds.length,
-      input.tokenIds[0]?.length ?? 0,
-      vocabSize,
-    );
+    // The sampler's graph outputs the last position's logits only: `[B, 1, V]` is already `[B, V]`.
+    return output.logits;
   };
   return { start: run, step: run };
 }
@@ -113,7 +103,10 @@ export class OnnxGptSampler {
   /** Exports the model's current weights and opens a new session on them. */
   async refresh(): Promise<void> {
     const started = performance.now();
-    const session = await createDecoderSession(exportDecoder(this.model, 'merged'));
+    // Only the next token's logits: the head and the copy out of the session run on one position per row.
+    const session = await createDecoderSession(
+      exportDecoder(this.model, 'merged', { lastPositionOnly: true }),
+    );
     await this.session?.release();
     this.session = session;
     this.refreshCount++;

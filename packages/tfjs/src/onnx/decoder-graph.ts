@@ -44,6 +44,8 @@ export function decoderValueSpecs(shape: {
   cacheHeads: number;
   headSize: number;
   vocabSize: number;
+  /** `logits` of the last position only, `[batch, 1, vocab]` (a sampler's graph). */
+  lastPositionOnly?: boolean;
 }): { inputs: ValueSpec[]; outputs: ValueSpec[] } {
   const float = onnx.TensorProto.DataType.FLOAT;
   const int64 = onnx.TensorProto.DataType.INT64;
@@ -60,7 +62,7 @@ export function decoderValueSpecs(shape: {
     {
       name: 'logits',
       elementType: float,
-      dimensions: ['batch_size', 'sequence_length', shape.vocabSize],
+      dimensions: ['batch_size', shape.lastPositionOnly ? 1 : 'sequence_length', shape.vocabSize],
     },
   ];
   for (let layer = 0; layer < shape.layerCount; layer++) {
@@ -78,4 +80,18 @@ export function decoderValueSpecs(shape: {
     }
   }
   return { inputs, outputs };
+}
+
+/**
+ * `hidden [batch, seq, width]` cut to its last position, `[batch, 1, width]`:
+ * a sampler needs only the next token's logits, so the head (and the copy of
+ * `[batch, seq, vocab]` logits out of the session) runs on one row per sequence.
+ */
+export function lastPosition(g: OnnxGraphBuilder, hidden: string): string {
+  return g.op('Slice', [
+    hidden,
+    g.int64Constant([-1]),
+    g.int64Constant([Number.MAX_SAFE_INTEGER]),
+    g.int64Constant([1]),
+  ]);
 }

@@ -275,6 +275,57 @@ describe('exportGpt2ToOnnx', () => {
   });
 });
 
+describe('exportGpt2ToOnnx with lastPositionOnly', () => {
+  it("gives the full graph's last-position logits, on a left-padded prompt and a cached step", async () => {
+    const last = await ort.InferenceSession.create(
+      exportGpt2ToOnnx({ config, weights, lastPositionOnly: true }),
+    );
+    const padding = promptA.length - promptB.length;
+    const ids = [promptA, [...new Array(padding).fill(tokenizer.padTokenId), ...promptB]];
+    const mask = [promptA.map(() => 1), [...new Array(padding).fill(0), ...promptB.map(() => 1)]];
+    const positions = [
+      promptA.map((_, t) => t),
+      [...new Array(padding).fill(1), ...promptB.map((_, t) => t)],
+    ];
+    const length = promptA.length;
+    const full = await run(ids, mask, positions);
+    const cut = await last.run({
+      input_ids: int64(ids),
+      attention_mask: int64(mask),
+      position_ids: int64(positions),
+      ...emptyCache(2),
+    });
+    const cutLogits = cut.logits as ort.Tensor;
+    expect(cutLogits.dims).toEqual([2, 1, vocab]);
+    for (let b = 0; b < 2; b++)
+      expect(
+        maxDifference(
+          row(cutLogits.data as Float32Array, b, 1, 0, 1),
+          row(full.logits, b, length, length - 1, 1),
+        ),
+      ).toBeLessThan(1e-6);
+    // The cache it hands on is the full graph's: the next step agrees too.
+    expect((cut['present.0.key'] as ort.Tensor).dims).toEqual([2, heads, length, headSize]);
+    const cache: Cache = {};
+    for (let layer = 0; layer < config.layerCount; layer++)
+      for (const part of ['key', 'value'])
+        cache[`past_key_values.${layer}.${part}`] = cut[`present.${layer}.${part}`] as ort.Tensor;
+    const next = { ids: [[17], [42]], mask: mask.map((maskRow) => [...maskRow, 1]) };
+    const nextPositions = [[promptA.length], [promptB.length]];
+    const fullStep = await run(next.ids, next.mask, nextPositions, full.cache);
+    const cutStep = await last.run({
+      input_ids: int64(next.ids),
+      attention_mask: int64(next.mask),
+      position_ids: int64(nextPositions),
+      ...cache,
+    });
+    expect(
+      maxDifference((cutStep.logits as ort.Tensor).data as Float32Array, fullStep.logits),
+    ).toBeLessThan(1e-6);
+    await last.release();
+  });
+});
+
 describe('exportForTransformersJs', () => {
   let model: PreTrainedModel;
   let loadedTokenizer: PreTrainedTokenizer;

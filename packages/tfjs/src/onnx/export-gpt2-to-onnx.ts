@@ -2,13 +2,18 @@ import { assertFiniteArray } from '@cohort/core';
 import { type Gpt2ConfigInput, parseGpt2Config } from '../gpt2-config';
 import { checkGpt2Weights } from '../reference-gpt2-weights';
 import type { WeightMap, WeightTensor } from '../weights';
-import { addCausalPaddingMask, decoderValueSpecs } from './decoder-graph';
+import { addCausalPaddingMask, decoderValueSpecs, lastPosition } from './decoder-graph';
 import { OnnxGraphBuilder } from './onnx-graph-builder';
 
 /** Options of {@link exportGpt2ToOnnx}. */
 export interface ExportGpt2ToOnnxOptions {
   config: Gpt2ConfigInput;
   weights: WeightMap;
+  /**
+   * Output the logits of the last position only, `[batch, 1, vocab]`: what a
+   * sampler reads (transformers.js needs every position's). Default false.
+   */
+  lastPositionOnly?: boolean;
 }
 
 /** ONNX opset of the exported graph: the newest ops it needs (Softmax on one axis, Split/Unsqueeze with input tensors) are opset 13. */
@@ -136,7 +141,10 @@ export function exportGpt2ToOnnx(options: ExportGpt2ToOnnxOptions): Uint8Array {
     ]);
     hidden = g.op('Add', [hidden, conv1d(activated, `${prefix}.mlp.c_proj`)]);
   }
-  const final = layerNorm(hidden, 'transformer.ln_f');
+  const final = layerNorm(
+    options.lastPositionOnly ? lastPosition(g, hidden) : hidden,
+    'transformer.ln_f',
+  );
   g.op('MatMul', [final, g.op('Transpose', [tokenEmbedding], { perm: [1, 0] })], {}, 'logits');
 
   const { inputs, outputs } = decoderValueSpecs({
@@ -144,6 +152,7 @@ export function exportGpt2ToOnnx(options: ExportGpt2ToOnnxOptions): Uint8Array {
     cacheHeads: heads,
     headSize,
     vocabSize: config.vocabSize,
+    lastPositionOnly: options.lastPositionOnly ?? false,
   });
   return g.toModel({
     name: 'cohort_gpt2',

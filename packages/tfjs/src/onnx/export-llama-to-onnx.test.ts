@@ -167,6 +167,34 @@ describe('exportLlamaToOnnx', () => {
         }
       }
       expect(Math.max(...Array.from(tfLogits).map(Math.abs))).toBeGreaterThan(1);
+      // A sampler's graph (lastPositionOnly) gives the last position's logits of the full graph.
+      const last = await ort.InferenceSession.create(
+        exportLlamaToOnnx({
+          config: model.config,
+          weights: model.getWeights({ merged: true }),
+          lastPositionOnly: true,
+        }),
+      );
+      const cut = await last.run({
+        input_ids: int64(ids),
+        attention_mask: int64(mask),
+        position_ids: int64(positions),
+        ...empty,
+      });
+      expect((cut.logits as ort.Tensor).dims).toEqual([2, 1, vocabSize]);
+      for (let b = 0; b < 2; b++) {
+        const offset = (b * 7 + 6) * vocabSize;
+        expect(
+          maxDifference(
+            ((cut.logits as ort.Tensor).data as Float32Array).subarray(
+              b * vocabSize,
+              (b + 1) * vocabSize,
+            ),
+            onnxLogits.subarray(offset, offset + vocabSize),
+          ),
+        ).toBeLessThan(1e-6);
+      }
+      await last.release();
       const past: Record<string, ort.Tensor> = {};
       for (let layer = 0; layer < layerCount; layer++) {
         for (const part of ['key', 'value'])

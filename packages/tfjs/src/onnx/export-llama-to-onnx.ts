@@ -2,7 +2,7 @@ import { assertFiniteArray, InvalidArgumentError } from '@cohort/core';
 import { type LlamaConfig, type LlamaConfigInput, parseLlamaConfig } from '../llama/llama-config';
 import { rotaryInverseFrequencies } from '../llama/rotary-embedding';
 import type { WeightMap, WeightTensor } from '../weights';
-import { addCausalPaddingMask, decoderValueSpecs } from './decoder-graph';
+import { addCausalPaddingMask, decoderValueSpecs, lastPosition } from './decoder-graph';
 import { OnnxGraphBuilder, onnx } from './onnx-graph-builder';
 
 /** Options of {@link exportLlamaToOnnx}. */
@@ -10,6 +10,8 @@ export interface ExportLlamaToOnnxOptions {
   config: LlamaConfigInput | LlamaConfig;
   /** Hugging Face names and layouts (for example `LlamaModel.getWeights({ merged: true })`). */
   weights: WeightMap;
+  /** Output the logits of the last position only, `[batch, 1, vocab]` (see `exportGpt2ToOnnx`). Default false. */
+  lastPositionOnly?: boolean;
 }
 
 /** ONNX opset of the exported Llama graph (the ops it uses are all in opset 14 with these signatures). */
@@ -213,7 +215,11 @@ export function exportLlamaToOnnx(options: ExportLlamaToOnnxOptions): Uint8Array
       projection(activated, `${mlp}.down_proj`, width, inner, config.mlpBias),
     ]);
   }
-  const final = rmsNorm(hidden, 'model.norm.weight', width);
+  const final = rmsNorm(
+    options.lastPositionOnly ? lastPosition(g, hidden) : hidden,
+    'model.norm.weight',
+    width,
+  );
   const head = config.tieWordEmbeddings
     ? g.op('Transpose', [embedding], { perm: [1, 0] })
     : matrix('lm_head.weight', config.vocabSize, width);
@@ -224,6 +230,7 @@ export function exportLlamaToOnnx(options: ExportLlamaToOnnxOptions): Uint8Array
     cacheHeads: keyValueHeads,
     headSize,
     vocabSize: config.vocabSize,
+    lastPositionOnly: options.lastPositionOnly ?? false,
   });
   return g.toModel({
     name: `cohort_${config.modelType}`,

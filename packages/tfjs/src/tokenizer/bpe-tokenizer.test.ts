@@ -318,6 +318,23 @@ describe('BpeTokenizer against transformers.js', () => {
     }
   });
 
+  it('keeps the ids of segments it encoded: again, and after its cache was cleared, they are transformers.js ids', () => {
+    const texts = conversations.map((messages) => tokenizer.renderChatTemplate(messages));
+    const first = texts.map((text) => tokenizer.encode(text));
+    const again = texts.map((text) => tokenizer.encode(text));
+    // More distinct segments than the cache holds: it is cleared and refilled on the way.
+    for (let index = 0; index < 1100; index++) tokenizer.encode(`segment ${index} <|im_end|>`);
+    const afterClearing = texts.map((text) => tokenizer.encode(text));
+    texts.forEach((text, index) => {
+      expect(first[index]).toEqual(reference.encode(text));
+      expect(again[index]).toEqual(first[index]);
+      expect(afterClearing[index]).toEqual(first[index]);
+    });
+    // The caller's array is its own: changing it does not change the next encoding.
+    first[0]?.push(99);
+    expect(tokenizer.encode(texts[0] ?? '')).toEqual(reference.encode(texts[0] ?? ''));
+  });
+
   it('decodes as transformers.js and round-trips decode(encode(x)) == x', () => {
     for (const text of [...probes, ...corpus]) {
       const ids = tokenizer.encode(text);

@@ -82,6 +82,9 @@ const TokenizerJsonSchema = z
   })
   .loose();
 
+/** Segments {@link BpeTokenizer} keeps the ids of (the messages of a few hundred conversations). */
+const segmentCacheSize = 1024;
+
 function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
@@ -120,6 +123,13 @@ export class BpeTokenizer implements Tokenizer {
   private readonly specialIds: Set<number>;
   private readonly specialPattern: RegExp;
   private readonly cache = new Map<string, number[]>();
+  /**
+   * Ids of whole segments between special tokens (a message's role and
+   * content): a rollout renders its conversation again at every turn
+   * (`ConversationTokens`), so each message is encoded once, not once per
+   * turn. Cleared when full.
+   */
+  private readonly segmentCache = new Map<string, readonly number[]>();
 
   constructor(definition: BpeTokenizerDefinition) {
     this.vocab = [...definition.vocab];
@@ -213,8 +223,16 @@ export class BpeTokenizer implements Tokenizer {
         ids.push(specialId);
         continue;
       }
-      for (const piece of byteLevelPreTokenize(segment, this.preTokenizePattern))
-        ids.push(...this.encodePiece(piece));
+      let segmentIds = this.segmentCache.get(segment);
+      if (segmentIds === undefined) {
+        const encoded: number[] = [];
+        for (const piece of byteLevelPreTokenize(segment, this.preTokenizePattern))
+          for (const id of this.encodePiece(piece)) encoded.push(id);
+        if (this.segmentCache.size >= segmentCacheSize) this.segmentCache.clear();
+        this.segmentCache.set(segment, encoded);
+        segmentIds = encoded;
+      }
+      for (const id of segmentIds) ids.push(id);
     }
     return ids;
   }
