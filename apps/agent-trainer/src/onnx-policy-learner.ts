@@ -6,7 +6,6 @@ import type {
   ShardGradientLearner,
 } from '@cohort/tfjs/node';
 import {
-  type PolicyShardExtras,
   type PolicyShardItem,
   type PolicyShardShared,
   policyShardObjective,
@@ -21,11 +20,9 @@ import * as tf from '@tensorflow/tfjs';
  * the trainer's own shard objective (`policyShardObjective`, the same code
  * the tfjs learners run) with respect to them alone, and the hand-written
  * backward graph of the model's family (GPT-2 or Llama) turns those `[B, T]`
- * gradients into the weights' gradients. The forward pass runs once
- * ({@link OnnxLearner.learn}): each run of `sequencesPerRun` sequences is a
- * shard whose objective is computed between the forward and backward halves
- * of the learning graph, and the shards' losses, metrics and gradients add
- * up to the minibatch's. A LoRA model's frozen base is read once.
+ * gradients into the weights' gradients.
+ * The forward pass runs twice (once for the objective's inputs, once inside
+ * the backward graph). A LoRA model's frozen base is read once.
  *
  * @example
  * ```ts
@@ -79,47 +76,34 @@ export class OnnxPolicyLearner implements ShardGradientLearner {
     const items = batch.items as unknown as PolicyShardItem[];
     const shared = batch.shared as unknown as PolicyShardShared;
     const sequences = items.map((item) => item.sequence);
-    let loss = 0;
-    const metrics: Record<string, number> = {};
-    // The runs' rows, in order, as one shard's extras (the learner is one worker).
-    const extras: PolicyShardExtras = { logProbRows: [], entropyRows: null };
-    const { gradients } = await this.learner.learn(
-      this.model.namedVariables(),
-      { sequences, temperature: shared.temperature },
-      async (run) => {
-        // Each run is a shard of the minibatch: its objective is scaled to its share, so the runs' losses,
-        // metrics and gradients add up to the minibatch's.
-        const runItems = items.slice(run.start, run.start + run.shape[0]);
-        const logProbs = tf.tensor2d(run.logProbs, run.shape);
-        const entropy = tf.tensor2d(run.entropy, run.shape);
-        const { value, grads } = tf.valueAndGrads((...inputs: tf.Tensor[]) => {
-          const [logp, ent] = inputs as [tf.Tensor2D, tf.Tensor2D];
-          const result = policyShardObjective({
-            items: runItems,
-            shared,
-            tf,
-            logProbs: logp,
-            entropy: ent,
-          });
-          for (const [name, metric] of Object.entries(result.metrics ?? {}))
-            metrics[name] = (metrics[name] ?? 0) + metric;
-          const runExtras = result.extras as PolicyShardExtras;
-          extras.logProbRows.push(...runExtras.logProbRows);
-          if (runExtras.entropyRows !== null)
-            extras.entropyRows = [...(extras.entropyRows ?? []), ...runExtras.entropyRows];
-          // tfjs refuses a gradient with respect to an input the loss does not use (an objective with no
-          // entropy term): a zero-weighted term keeps the entropy connected, its gradient exactly 0.
-          return result.loss.add(ent.sum().mul(0)) as tf.Scalar;
-        })([logProbs, entropy]);
-        loss += (await value.data())[0] as number;
-        const [dLogp, dEntropy] = grads as [tf.Tensor, tf.Tensor];
-        const upstream = {
-          dLogp: (await dLogp.data()) as Float32Array,
-          dEntropy: (await dEntropy.data()) as Float32Array,
-        };
-        tf.dispose([value, dLogp, dEntropy, logProbs, entropy]);
-        return upstream;
-      },
+    const onnxBatch = { sequences, temperature: shared.temperature };
+    const weights = this.model.namedVariables();
+    const forward = await this.learner.logProbs(weights, onnxBatch);
+    const logProbs = tf.tensor2d(forward.logProbs, forward.shape);
+    const entropy = tf.tensor2d(forward.entropy, forward.shape);
+    let metrics: Record<string, number> = {};
+    let extras: unknown;
+    const { value, grads } = tf.valueAndGrads((...inputs: tf.Tensor[]) => {
+      const [logp, ent] = inputs as [tf.Tensor2D, tf.Tensor2D];
+      const result = policyShardObjective({ items, shared, tf, logProbs: logp, entropy: ent });
+      metrics = result.metrics ?? {};
+      extras = result.extras;
+      // tfjs refuses a gradient with respect to an input the loss does not use (an objective with no
+      // entropy term): a zero-weighted term keeps the entropy connected, its gradient exactly 0.
+      return result.loss.add(ent.sum().mul(0)) as tf.Scalar;
+    })([logProbs, entropy]);
+    const loss = (await value.data())[0] as number;
+    const [dLogp, dEntropy] = grads as [tf.Tensor, tf.Tensor];
+    const upstream = [
+      (await dLogp.data()) as Float32Array,
+      (await dEntropy.data()) as Float32Array,
+    ];
+    tf.dispose([value, dLogp, dEntropy, logProbs, entropy]);
+    const { gradients } = await this.learner.gradients(
+      weights,
+      onnxBatch,
+      upstream[0] as Float32Array,
+      upstream[1] as Float32Array,
     );
     return {
       loss,

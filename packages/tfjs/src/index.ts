@@ -85,8 +85,6 @@ export {
   llamaLearningOpsetVersion,
   llamaLearningWeights,
 } from './onnx/llama-learning-graph';
-export type { SplitLearningGraph } from './onnx/split-learning-graph';
-export { splitLearningGraph } from './onnx/split-learning-graph';
 export type { OptimizerState, OptimizerStepResult, OptimizerVariables } from './optimizer';
 export { createOptimizer, Optimizer } from './optimizer';
 export type { OptimizerOptions, OptimizerOptionsInput } from './optimizer-options';

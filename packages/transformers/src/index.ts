@@ -40,8 +40,6 @@ export type {
   OnnxGradients,
   OnnxLearnerBatch,
   OnnxLearnerFamily,
-  OnnxLearnerRun,
-  OnnxLearnerUpstream,
   OnnxLearnerWeights,
   OnnxLogProbs,
 } from './onnx-learner';

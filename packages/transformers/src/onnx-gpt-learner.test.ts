@@ -16,7 +16,6 @@ import {
   centralDifference,
   expectGradientClose,
   expectGradientsMatch,
-  expectLearnMatchesGradients,
   randomSequences,
   randomUpstream,
   upstreamObjective,
@@ -203,35 +202,6 @@ describe('OnnxLearner sequencesPerRun', () => {
     tf.dispose([...Object.values(expected.gradients), ...Object.values(actual.gradients)]);
     await whole.release();
     await split.release();
-    model.dispose();
-  });
-});
-
-describe('OnnxLearner.learn', () => {
-  it('one forward pass per run gives the gradients of a separate forward and backward, each run its own rows', async () => {
-    const { model } = modelWith(config, 12);
-    const learner = await createOnnxGptLearner({ config: model.config, sequencesPerRun: 2 });
-    await expectLearnMatchesGradients({
-      learner,
-      weights: model.namedVariables(),
-      sequences: randomSequences(model.config.vocabSize, [23, 6, 17], 44),
-      temperature: 0.9,
-      tolerance: gradientTolerance,
-    });
-    const variables = model.namedVariables();
-    await expect(
-      learner.learn(variables, { sequences: [[1, 2, 3]] }, () => ({ dLogp: new Float32Array(2) })),
-    ).rejects.toSatisfy(
-      (error: unknown) =>
-        InvalidArgumentError.isInstance(error) &&
-        /upstream\(run\)\.dLogp\.length/.test(String(error)),
-    );
-    await expect(
-      learner.learn(variables, { sequences: [[1, 2]] }, () => ({
-        dLogp: new Float32Array([0, Number.NaN]),
-      })),
-    ).rejects.toThrow(/upstream\(run\)\.dLogp\[1\]/);
-    await learner.release();
     model.dispose();
   });
 });

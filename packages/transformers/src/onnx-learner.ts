@@ -12,7 +12,6 @@ import {
   parseGpt2Config,
   parseLlamaConfig,
   rotaryInverseFrequencies,
-  splitLearningGraph,
 } from '@cohort/tfjs';
 import * as tf from '@tensorflow/tfjs';
 import * as ort from 'onnxruntime-node';
@@ -64,19 +63,6 @@ export interface OnnxGradients extends OnnxLogProbs {
   gradients: tf.NamedTensorMap;
 }
 
-/** One run of {@link OnnxLearner.learn}: its rows' `logp` and `entropy`, `[rows, length]` row-major. */
-export interface OnnxLearnerRun extends OnnxLogProbs {
-  /** The batch index of the run's first row (its rows are `start .. start + shape[0] - 1`). */
-  start: number;
-}
-
-/** The upstream gradients of one run, `[rows, length]` row-major as the run's `logp`. */
-export interface OnnxLearnerUpstream {
-  dLogp: Float32Array;
-  /** Default 0: an objective without an entropy term. */
-  dEntropy?: Float32Array;
-}
-
 /**
  * The weights the learner reads: `LlamaModel.namedVariables()` (with LoRA,
  * the adapters; the frozen base comes from {@link OnnxLearner.setFrozenWeights}),
@@ -123,10 +109,6 @@ export class OnnxLearner {
   private readonly sessionOptions: ort.InferenceSession.SessionOptions;
   private learningSession: ort.InferenceSession;
   private forwardSession: ort.InferenceSession | undefined;
-  /** The learning graph split at its log-probs ({@link OnnxLearner.learn}), opened on first use. */
-  private splitSessions:
-    | { forward: ort.InferenceSession; backward: ort.InferenceSession; saved: readonly string[] }
-    | undefined;
 
   constructor(options: {
     family: OnnxLearnerFamily;
@@ -198,113 +180,20 @@ export class OnnxLearner {
     for (const rows of this.runs(batch.sequences, shape, upstream)) {
       const outputs = await this.learningSession.run({ ...feeds, ...rows.feeds });
       rows.place(outputs, result);
-      this.addGradients(sums, outputs);
+      for (const { name } of this.trainableWeights) {
+        const values = (outputs[learningGradientOutputName(name)] as ort.Tensor)
+          .data as Float32Array;
+        const sum = sums.get(name);
+        if (sum === undefined) sums.set(name, values);
+        else
+          for (let index = 0; index < sum.length; index++)
+            sum[index] = (sum[index] as number) + (values[index] as number);
+      }
     }
     const gradients: tf.NamedTensorMap = {};
     for (const { name, shape: weightShape } of this.trainableWeights)
       gradients[name] = tf.tensor(sums.get(name) as Float32Array, weightShape);
     return { ...result, gradients };
-  }
-
-  /**
-   * The gradient of a loss whose `d_logp` and `d_entropy` need the forward
-   * pass's own `logp` and `entropy` (a policy-gradient objective), with one
-   * forward pass: per run of `sequencesPerRun` sequences, the forward half of
-   * the split learning graph gives the run's `logp`, `entropy` and saved
-   * activations, `upstream` turns the first two into the run's `dLogp` and
-   * `dEntropy`, and the backward half turns those and the activations into
-   * the weights' gradients, added over the runs in order. The result equals
-   * {@link OnnxLearner.gradients} given the same upstream values. `upstream`
-   * sees only its run's rows, so the loss must be a sum of per-run parts
-   * (a shardable objective, as the data-parallel learners need).
-   */
-  async learn(
-    weights: OnnxLearnerWeights,
-    batch: OnnxLearnerBatch,
-    upstream: (run: OnnxLearnerRun) => OnnxLearnerUpstream | Promise<OnnxLearnerUpstream>,
-  ): Promise<OnnxGradients> {
-    if (this.splitSessions === undefined) {
-      const split = splitLearningGraph(this.graphs.graph(true));
-      this.splitSessions = {
-        forward: await ort.InferenceSession.create(split.forward, this.sessionOptions),
-        backward: await ort.InferenceSession.create(split.backward, this.sessionOptions),
-        saved: split.saved,
-      };
-    }
-    const { forward, backward, saved } = this.splitSessions;
-    const { feeds, shape } = this.feeds(weights, batch);
-    const result = {
-      logProbs: new Float32Array(shape[0] * shape[1]),
-      entropy: new Float32Array(shape[0] * shape[1]),
-      shape,
-    };
-    const sums = new Map<string, Float32Array>();
-    for (const rows of this.runs(batch.sequences, shape)) {
-      const runFeeds = { ...feeds, ...rows.feeds };
-      const outputs = await forward.run(pick(runFeeds, forward.inputNames));
-      rows.place(outputs, result);
-      const runShape = rows.shape;
-      const size = runShape[0] * runShape[1];
-      const values = await upstream({
-        start: rows.start,
-        logProbs: (outputs.logp as ort.Tensor).data as Float32Array,
-        entropy: (outputs.entropy as ort.Tensor).data as Float32Array,
-        shape: runShape,
-      });
-      const backwardFeeds: Record<string, ort.Tensor> = {
-        ...runFeeds,
-        d_logp: new ort.Tensor('float32', this.runUpstream('dLogp', values.dLogp, size), runShape),
-        d_entropy: new ort.Tensor(
-          'float32',
-          values.dEntropy === undefined
-            ? new Float32Array(size)
-            : this.runUpstream('dEntropy', values.dEntropy, size),
-          runShape,
-        ),
-      };
-      for (const name of saved) backwardFeeds[name] = outputs[name] as ort.Tensor;
-      const gradients = await backward.run(pick(backwardFeeds, backward.inputNames));
-      this.addGradients(sums, gradients);
-    }
-    const gradients: tf.NamedTensorMap = {};
-    for (const { name, shape: weightShape } of this.trainableWeights)
-      gradients[name] = tf.tensor(sums.get(name) as Float32Array, weightShape);
-    return { ...result, gradients };
-  }
-
-  /** Checks a run's upstream values: `size` finite numbers. */
-  private runUpstream(argument: string, values: Float32Array, size: number): Float32Array {
-    if (values.length !== size) {
-      throw new InvalidArgumentError({
-        argument: `upstream(run).${argument}.length`,
-        value: values.length,
-        message: `must be the run's rows x length = ${size}`,
-      });
-    }
-    const bad = values.findIndex((value) => !Number.isFinite(value));
-    if (bad >= 0) {
-      throw new InvalidArgumentError({
-        argument: `upstream(run).${argument}[${bad}]`,
-        value: values[bad],
-        message: 'must be finite',
-      });
-    }
-    return values;
-  }
-
-  /** Adds a run's gradient outputs into `sums` (the first run's arrays are kept as the sums). */
-  private addGradients(
-    sums: Map<string, Float32Array>,
-    outputs: ort.InferenceSession.OnnxValueMapType,
-  ): void {
-    for (const { name } of this.trainableWeights) {
-      const values = (outputs[learningGradientOutputName(name)] as ort.Tensor).data as Float32Array;
-      const sum = sums.get(name);
-      if (sum === undefined) sums.set(name, values);
-      else
-        for (let index = 0; index < sum.length; index++)
-          sum[index] = (sum[index] as number) + (values[index] as number);
-    }
   }
 
   /**
@@ -318,8 +207,6 @@ export class OnnxLearner {
     [, fullLength]: [number, number],
     upstream?: Record<string, Float32Array>,
   ): Generator<{
-    start: number;
-    shape: [number, number];
     feeds: Record<string, ort.Tensor>;
     place: (outputs: ort.InferenceSession.OnnxValueMapType, result: OnnxLogProbs) => void;
   }> {
@@ -350,8 +237,6 @@ export class OnnxLearner {
         feeds[name] = new ort.Tensor('float32', part, shape);
       }
       yield {
-        start,
-        shape,
         feeds,
         place: (outputs, result) => {
           const logp = (outputs.logp as ort.Tensor).data as Float32Array;
@@ -397,9 +282,6 @@ export class OnnxLearner {
     await this.learningSession.release();
     await this.forwardSession?.release();
     this.forwardSession = undefined;
-    await this.splitSessions?.forward.release();
-    await this.splitSessions?.backward.release();
-    this.splitSessions = undefined;
   }
 
   private upstreamValues(
@@ -531,16 +413,6 @@ export class OnnxLearner {
     }
     return new ort.Tensor('float32', tensor.dataSync() as Float32Array, expected);
   }
-}
-
-/** The feeds a session declares (a half of a split graph reads only some of the learning graph's inputs). */
-function pick(
-  feeds: Record<string, ort.Tensor>,
-  names: readonly string[],
-): Record<string, ort.Tensor> {
-  const picked: Record<string, ort.Tensor> = {};
-  for (const name of names) picked[name] = feeds[name] as ort.Tensor;
-  return picked;
 }
 
 /** `cos` and `sin` `[T, d]` of positions `0 .. T-1`, in float64 then rounded, as `rotaryTables` makes them; cached per length. */

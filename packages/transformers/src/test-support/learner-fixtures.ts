@@ -1,8 +1,7 @@
 import { Random } from '@cohort/core';
-import * as tf from '@tensorflow/tfjs';
+import type * as tf from '@tensorflow/tfjs';
 import { expect } from 'vitest';
 import { logSoftmax } from '../logits-math';
-import type { OnnxLearner, OnnxLearnerWeights } from '../onnx-learner';
 
 /** Random token ids, one sequence per length, from a seeded {@link Random}. */
 export function randomSequences(
@@ -97,72 +96,4 @@ export function upstreamObjective(
     }
   });
   return total;
-}
-
-/**
- * Checks {@link OnnxLearner.learn} against {@link OnnxLearner.gradients}: an
- * upstream that is a nonlinear function of each run's own `logp` and
- * `entropy` (`dLogp = w exp(logp)`, `dEntropy = v entropy`, `w`, `v` random
- * per position) gives, in one forward pass per run, the gradients that
- * `gradients` gives for the same upstream computed from a separate forward
- * pass; each run is handed its own rows, in order.
- */
-export async function expectLearnMatchesGradients(options: {
-  learner: OnnxLearner;
-  weights: OnnxLearnerWeights;
-  sequences: number[][];
-  temperature: number;
-  tolerance: number;
-}): Promise<void> {
-  const { learner, weights, sequences } = options;
-  const batch = { sequences, temperature: options.temperature };
-  const length = Math.max(...sequences.map((sequence) => sequence.length));
-  const w = randomUpstream(sequences, 51);
-  const v = randomUpstream(sequences, 52);
-  const runs: { start: number; shape: [number, number] }[] = [];
-  const learned = await learner.learn(weights, batch, (run) => {
-    runs.push({ start: run.start, shape: run.shape });
-    const [rows, runLength] = run.shape;
-    const dLogp = new Float32Array(rows * runLength);
-    const dEntropy = new Float32Array(rows * runLength);
-    for (let b = 0; b < rows; b++)
-      for (let t = 0; t < runLength; t++) {
-        const index = b * runLength + t;
-        dLogp[index] = w[run.start + b]![t]! * Math.exp(run.logProbs[index]!);
-        dEntropy[index] = v[run.start + b]![t]! * run.entropy[index]!;
-      }
-    return { dLogp, dEntropy };
-  });
-  const perRun = learner.sequencesPerRun;
-  expect(runs).toEqual(
-    Array.from({ length: Math.ceil(sequences.length / perRun) }, (_, index) => {
-      const rows = sequences.slice(index * perRun, (index + 1) * perRun);
-      return {
-        start: index * perRun,
-        shape: [rows.length, Math.max(...rows.map((sequence) => sequence.length))],
-      };
-    }),
-  );
-  const forward = await learner.logProbs(weights, batch);
-  const at = (values: Float32Array, b: number, t: number) => values[b * length + t]!;
-  const dLogp = sequences.map((_, b) =>
-    Array.from({ length }, (_, t) => w[b]![t]! * Math.exp(at(forward.logProbs, b, t))),
-  );
-  const dEntropy = sequences.map((_, b) =>
-    Array.from({ length }, (_, t) => v[b]![t]! * at(forward.entropy, b, t)),
-  );
-  const expected = await learner.gradients(weights, batch, dLogp, dEntropy);
-  expect(learned.shape).toEqual(expected.shape);
-  for (let index = 0; index < expected.logProbs.length; index++) {
-    expect(Math.abs(learned.logProbs[index]! - expected.logProbs[index]!)).toBeLessThan(1e-5);
-    expect(Math.abs(learned.entropy[index]! - expected.entropy[index]!)).toBeLessThan(1e-5);
-  }
-  for (const { name } of learner.trainableWeights)
-    await expectGradientClose(
-      name,
-      expected.gradients[name]!,
-      learned.gradients[name]!,
-      options.tolerance,
-    );
-  tf.dispose([...Object.values(expected.gradients), ...Object.values(learned.gradients)]);
 }
