@@ -12,13 +12,14 @@
  *
  * `--sides engines` (the default) compares the sampler, reference and worker
  * settings: bench/results/grpo-step-engines.json. `--sides learner` compares
- * the base, this tree's default run and the default run with
- * `engine: { learner: onnx }` (the GPT-2 learning graph on ONNX Runtime):
- * bench/results/grpo-step-learner.json. Each side reports its median step,
- * rollout, reference and update seconds, and its peak RSS (each side is its
- * own process).
+ * the base, this tree's default run with `engine: { learner: tfjs }`, the
+ * default run of `--before` (round 8's tree, whose default already learned on
+ * ONNX Runtime) and this tree's default run (the GPT-2 learning graph on ONNX
+ * Runtime): bench/results/grpo-step-learner.json. Each side reports its
+ * median step, rollout, reference and update seconds, and its peak RSS (each
+ * side is its own process).
  *
- * Run: pnpm exec tsx --conditions=@cohort/source bench/grpo-step-engines.ts [--sides engines|learner] [--base <commit>] [--rounds 6 | --quick]
+ * Run: pnpm exec tsx --conditions=@cohort/source bench/grpo-step-engines.ts [--sides engines|learner] [--base <commit>] [--before <commit>] [--rounds 6 | --quick]
  */
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -39,6 +40,8 @@ const base = argument('--base', '2b5a310^1');
 const rounds = Number(argument('--rounds', process.argv.includes('--quick') ? '3' : '6'));
 const warmup = 1;
 const baseCommit = resolveCommit(root, base);
+// Round 8's merged tree: the ONNX learner as default, before one-forward learning and the sampler's cuts.
+const beforeCommit = resolveCommit(root, argument('--before', '1d73b56'));
 const sideSet = argument('--sides', 'engines');
 if (sideSet !== 'engines' && sideSet !== 'learner')
   throw new Error(`--sides must be 'engines' or 'learner', got ${sideSet}`);
@@ -100,13 +103,18 @@ function median(values: readonly number[]): number {
 }
 
 const baseRoot = prepareBaseTree(root, baseCommit, ['bench/grpo-step-child.ts']);
+const beforeRoot =
+  sideSet === 'learner'
+    ? prepareBaseTree(root, beforeCommit, ['bench/grpo-step-child.ts'])
+    : undefined;
 const loadAtStart = loadavg();
 const sides =
   sideSet === 'learner'
     ? [
         await start('base (tfjs sampler + reference)', baseRoot, {}),
-        await start('default (tfjs learner)', root, {}),
-        await start('default, onnx learner', root, { engine: { learner: 'onnx' } }),
+        await start('default, tfjs learner', root, { engine: { learner: 'tfjs' } }),
+        await start('round 8 default (onnx)', beforeRoot as string, {}),
+        await start('default now (onnx learner)', root, {}),
       ]
     : [
         await start('base (tfjs sampler + reference)', baseRoot, {}),
@@ -149,6 +157,7 @@ const summary = sides.map((side) => ({
 const baseline = summary[0]!.medianStepSeconds;
 const result = {
   base: baseCommit,
+  ...(sideSet === 'learner' ? { before: beforeCommit } : {}),
   head: resolveCommit(root, 'HEAD'),
   rounds,
   loadAverageAtStart: loadAtStart,
@@ -169,3 +178,4 @@ writeFileSync(
   `${JSON.stringify(result, null, 2)}\n`,
 );
 rmSync(baseRoot, { recursive: true, force: true });
+if (beforeRoot !== undefined) rmSync(beforeRoot, { recursive: true, force: true });
