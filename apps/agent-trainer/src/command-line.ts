@@ -453,6 +453,12 @@ export const sftCommandLine = defineCommand({
       description:
         'llama only: steps of short repeats first (a window of 4-12 dialogue tokens and the same window again, the loss on the repeat), 16 per step: they grow the induction head that copying needs',
     }),
+    'induction-tokens': choiceFlag({
+      choices: ['dialogue', 'random'],
+      defaultText: 'llama dialogue',
+      description:
+        'llama only: what the induction warm-up repeats: windows of dialogues, or 8-24 random tokens (half of them digit tokens), which only a token-matching induction head predicts',
+    }),
     'copy-curriculum-numbers': choiceFlag({
       choices: ['drop', 'keep'],
       defaultText: 'llama drop',
@@ -520,6 +526,7 @@ export const sftCommandLine = defineCommand({
     copyCurriculumSteps: values['copy-curriculum-steps'],
     copyWarmupSteps: values['copy-warmup-steps'],
     inductionSteps: values['induction-steps'],
+    inductionTokens: values['induction-tokens'],
     copyCurriculumNumbers: values['copy-curriculum-numbers'],
     copyCurriculumRepeatShare: values['copy-curriculum-repeat-share'],
     dialogueCurriculumShare: values['dialogue-curriculum-share'],

@@ -26,6 +26,7 @@ describe('trainToolAgent (sft --family llama)', () => {
         singleOrderFraction: 0.5,
         copyWarmupSteps: 2,
         inductionSteps: 2,
+        inductionTokens: 'random',
         copyCurriculumSteps: 3,
         copyCurriculumBatchSize: 4,
         copyCurriculumNumbers: 'keep',
@@ -70,6 +71,7 @@ describe('trainToolAgent (sft --family llama)', () => {
     expect(result.copyWarmupSteps).toBe(2);
     expect(result.copyCurriculumSteps).toBe(3);
     expect(result.inductionSteps).toBe(2);
+    expect(result.inductionTokens).toBe('random');
     expect(result.engine).toBe('onnx');
     // Each probe's model is written, loadable as the final one is.
     expect((await readLlamaConfig(path.join(out, 'probes', 'step-2'))).contextLength).toBe(2048);
@@ -111,6 +113,7 @@ describe('trainToolAgent (sft --family llama)', () => {
     expect(training.copyCurriculumSteps).toBe(3);
     expect(training).toMatchObject({
       inductionSteps: 2,
+      inductionTokens: 'random',
       copyCurriculumNumbers: 'keep',
       copyCurriculumRepeatShare: 0.5,
       dialogueCurriculumShare: 0.25,

@@ -17,6 +17,7 @@ import {
   type CopyCurriculumNumbers,
   copyCurriculumExample,
   copyCurriculumPieces,
+  randomRepeatExample,
   repeatExample,
 } from './copy-curriculum';
 import { copyFragments } from './copy-fragments';
@@ -100,6 +101,12 @@ export interface ToolAgentSftOptions
    * repeat), in batches of `copyCurriculumBatchSize`. Default 0.
    */
   inductionSteps?: number;
+  /**
+   * What the induction warm-up repeats: `dialogue` windows ({@link repeatExample},
+   * the default) or `random` tokens ({@link randomRepeatExample}, half of them
+   * digit tokens, 8-24 of them).
+   */
+  inductionTokens?: 'dialogue' | 'random';
   /**
    * Sequences of the copy curriculum (with its repeat share) added to the
    * dialogues' phase, as a share of its examples, so the copy learned on
@@ -209,6 +216,8 @@ export interface ToolAgentSftResult {
   copyCurriculumSteps: number;
   /** Steps of the induction warm-up, before everything else. */
   inductionSteps: number;
+  /** What the induction warm-up repeated. */
+  inductionTokens: 'dialogue' | 'random';
   copyCurriculumNumbers: CopyCurriculumNumbers;
   copyCurriculumRepeatShare: number;
   dialogueCurriculumShare: number;
@@ -317,6 +326,7 @@ export async function trainToolAgent(options: ToolAgentSftOptions): Promise<Tool
   const curriculumNumbers = options.copyCurriculumNumbers ?? 'drop';
   const curriculumRepeatShare = options.copyCurriculumRepeatShare ?? 0;
   const inductionSteps = options.inductionSteps ?? 0;
+  const inductionTokens = options.inductionTokens ?? 'dialogue';
   const dialogueCurriculumShare = options.dialogueCurriculumShare ?? 0;
   const randomCustomers = options.randomCustomers ?? true;
   const backend = await initializeBackend({ logger: false });
@@ -424,7 +434,7 @@ export async function trainToolAgent(options: ToolAgentSftOptions): Promise<Tool
   const probes: ToolAgentProbe[] = [];
   // The copy curriculum's token pieces, when a phase draws from it.
   const pieces =
-    curriculumSteps > 0 || dialogueCurriculumShare > 0
+    curriculumSteps > 0 || dialogueCurriculumShare > 0 || inductionTokens === 'random'
       ? copyCurriculumPieces(tokenizer)
       : undefined;
   // Copy curriculum sequences on the held-out dialogues: whether the synthetic copy is learned at all.
@@ -535,10 +545,21 @@ export async function trainToolAgent(options: ToolAgentSftOptions): Promise<Tool
   if (inductionSteps > 0) {
     const inductionRandom = random.fork('induction');
     const repeats = Array.from({ length: inductionSteps * curriculumBatchSize }, () =>
-      repeatExample(dialogueTokenIds, tokenizer.eosTokenId, 4, 12, inductionRandom),
+      inductionTokens === 'random' && pieces
+        ? randomRepeatExample(
+            pieces.digits,
+            tokenizer.vocabSize,
+            tokenizer.eosTokenId,
+            8,
+            24,
+            inductionRandom,
+          )
+        : repeatExample(dialogueTokenIds, tokenizer.eosTokenId, 4, 12, inductionRandom),
     );
     await phase(repeats, inductionSteps, 0, curriculumBatchSize);
-    log(`induction warm-up done: ${inductionSteps} steps of ${curriculumBatchSize} repeats`);
+    log(
+      `induction warm-up done: ${inductionSteps} steps of ${curriculumBatchSize} repeats of ${inductionTokens === 'random' ? 'random tokens' : 'dialogue windows'}`,
+    );
   }
   // The synthetic copy curriculum: a fresh id in every sequence, and repeats at their share.
   const curriculumRandom = random.fork('copy-curriculum');
@@ -620,6 +641,7 @@ export async function trainToolAgent(options: ToolAgentSftOptions): Promise<Tool
       copyWarmupSteps,
       copyCurriculumSteps: curriculumSteps,
       inductionSteps,
+      inductionTokens,
       copyCurriculumNumbers: curriculumNumbers,
       copyCurriculumRepeatShare: curriculumRepeatShare,
       dialogueCurriculumShare,

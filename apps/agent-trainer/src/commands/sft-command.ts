@@ -29,6 +29,7 @@ export async function sftCommand(command: SftCommand, io: CliIo): Promise<ExitCo
     '--copy-curriculum-steps': command.copyCurriculumSteps,
     '--copy-warmup-steps': command.copyWarmupSteps,
     '--induction-steps': command.inductionSteps,
+    '--induction-tokens': command.inductionTokens,
     '--copy-curriculum-numbers': command.copyCurriculumNumbers,
     '--copy-curriculum-repeat-share': command.copyCurriculumRepeatShare,
     '--dialogue-curriculum-share': command.dialogueCurriculumShare,
@@ -90,6 +91,9 @@ export async function sftCommand(command: SftCommand, io: CliIo): Promise<ExitCo
           ? { copyWarmupSteps: command.copyWarmupSteps }
           : {}),
         ...(command.inductionSteps !== undefined ? { inductionSteps: command.inductionSteps } : {}),
+        ...(command.inductionTokens !== undefined
+          ? { inductionTokens: command.inductionTokens }
+          : {}),
         ...(command.copyCurriculumNumbers !== undefined
           ? { copyCurriculumNumbers: command.copyCurriculumNumbers }
           : {}),
