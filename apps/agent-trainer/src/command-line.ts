@@ -489,6 +489,10 @@ export const sftCommandLine = defineCommand({
       description:
         'llama only: write numbers in tokens of two digits, left to right (a 4-digit order id is two tokens), instead of one token per digit',
     }),
+    'separate-spaces': booleanFlag({
+      description:
+        "llama only: keep spaces out of word tokens, so a name or email is the same tokens in the customer's message and in a tool call's JSON",
+    }),
     'copy-loss-weight': numberFlag({
       minimum: 1,
       maximum: 100,
@@ -532,6 +536,7 @@ export const sftCommandLine = defineCommand({
     dialogueCurriculumShare: values['dialogue-curriculum-share'],
     // Unset rather than false, so that sft --family gpt2 refuses only a flag that was given.
     digitPairs: values['digit-pairs'] ? true : undefined,
+    separateSpaces: values['separate-spaces'] ? true : undefined,
     copyLossWeight: values['copy-loss-weight'],
     engine: values.engine,
   }),

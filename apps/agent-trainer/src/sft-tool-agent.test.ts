@@ -33,6 +33,7 @@ describe('trainToolAgent (sft --family llama)', () => {
         copyCurriculumRepeatShare: 0.5,
         dialogueCurriculumShare: 0.25,
         digitPairs: true,
+        separateSpaces: true,
         copyLossWeight: 3,
         learningRate: 1e-2,
         model: {
@@ -98,6 +99,8 @@ describe('trainToolAgent (sft --family llama)', () => {
     expect(digitMerges).toHaveLength(100);
     for (const merge of digitMerges) expect(merge).toMatch(/^[0-9] [0-9]$/);
     expect(tokenizerJson.pre_tokenizer.pretokenizers[0]).toMatchObject({ type: 'Split' });
+    // With separateSpaces no merge joins a space with anything else.
+    for (const merge of merges) if (merge.includes('Ġ')) expect(merge).toMatch(/^Ġ+ Ġ+$/);
     const config = await readLlamaConfig(out);
     expect(config.contextLength).toBe(2048);
     const safetensors = await readFile(path.join(out, 'model.safetensors'));
@@ -118,6 +121,7 @@ describe('trainToolAgent (sft --family llama)', () => {
       copyCurriculumRepeatShare: 0.5,
       dialogueCurriculumShare: 0.25,
       digitPairs: true,
+      separateSpaces: true,
       copyLossWeight: 3,
     });
     // The same seed gives the same data, model and losses.

@@ -126,6 +126,12 @@ export interface ToolAgentSftOptions
    */
   digitPairs?: boolean;
   /**
+   * Keep every whitespace run a token of its own (the tokenizer's
+   * `separateSpaces`), so a name or email is the same tokens in the
+   * customer's message and in the tool call's JSON. Default false.
+   */
+  separateSpaces?: boolean;
+  /**
    * Weight of the order-id tokens the agent writes in the supervised loss's
    * weighted mean (default 1: every agent token alike).
    */
@@ -223,6 +229,8 @@ export interface ToolAgentSftResult {
   dialogueCurriculumShare: number;
   /** Numbers written in tokens of two digits (see `ToolAgentSftOptions.digitPairs`). */
   digitPairs: boolean;
+  /** Whitespace in tokens of its own (see `ToolAgentSftOptions.separateSpaces`). */
+  separateSpaces: boolean;
   /** Weight of the agent's order-id tokens in the loss. */
   copyLossWeight: number;
   /** Dialogues of the training data that end in task success (the rest hold a mistake). */
@@ -374,6 +382,7 @@ export async function trainToolAgent(options: ToolAgentSftOptions): Promise<Tool
     // Held-out order ids, emails and amounts are unseen strings: one token per digit lets the model copy them.
     individualDigits: true,
     digitPairs: options.digitPairs ?? false,
+    separateSpaces: options.separateSpaces ?? false,
   });
   const config = parseLlamaConfig({
     modelType: 'llama',
@@ -646,6 +655,7 @@ export async function trainToolAgent(options: ToolAgentSftOptions): Promise<Tool
       copyCurriculumRepeatShare: curriculumRepeatShare,
       dialogueCurriculumShare,
       digitPairs: options.digitPairs ?? false,
+      separateSpaces: options.separateSpaces ?? false,
       copyLossWeight,
       // Both mistakes end the task unsolved (the customer leaves, or is not told the facts).
       successfulDialogues: dialogues.length - mistakes.size,

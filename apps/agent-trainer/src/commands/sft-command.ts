@@ -34,6 +34,7 @@ export async function sftCommand(command: SftCommand, io: CliIo): Promise<ExitCo
     '--copy-curriculum-repeat-share': command.copyCurriculumRepeatShare,
     '--dialogue-curriculum-share': command.dialogueCurriculumShare,
     '--digit-pairs': command.digitPairs,
+    '--separate-spaces': command.separateSpaces,
     '--copy-loss-weight': command.copyLossWeight,
     '--engine': command.engine,
   };
@@ -104,6 +105,7 @@ export async function sftCommand(command: SftCommand, io: CliIo): Promise<ExitCo
           ? { dialogueCurriculumShare: command.dialogueCurriculumShare }
           : {}),
         ...(command.digitPairs !== undefined ? { digitPairs: command.digitPairs } : {}),
+        ...(command.separateSpaces !== undefined ? { separateSpaces: command.separateSpaces } : {}),
         ...(command.copyLossWeight !== undefined ? { copyLossWeight: command.copyLossWeight } : {}),
         ...(command.engine !== undefined ? { engine: command.engine } : {}),
         model: {
