@@ -453,6 +453,12 @@ export const sftCommandLine = defineCommand({
       description:
         'llama only: steps of short repeats first (a window of 4-12 dialogue tokens and the same window again, the loss on the repeat), 16 per step: they grow the induction head that copying needs',
     }),
+    'induction-tokens': choiceFlag({
+      choices: ['dialogue', 'random'],
+      defaultText: 'llama dialogue',
+      description:
+        'llama only: what the induction warm-up repeats: windows of dialogues, or 8-24 random tokens (half of them digit tokens), which only a token-matching induction head predicts',
+    }),
     'copy-curriculum-numbers': choiceFlag({
       choices: ['drop', 'keep'],
       defaultText: 'llama drop',
@@ -482,6 +488,10 @@ export const sftCommandLine = defineCommand({
     'digit-pairs': booleanFlag({
       description:
         'llama only: write numbers in tokens of two digits, left to right (a 4-digit order id is two tokens), instead of one token per digit',
+    }),
+    'separate-spaces': booleanFlag({
+      description:
+        "llama only: keep spaces out of word tokens, so a name or email is the same tokens in the customer's message and in a tool call's JSON",
     }),
     'copy-loss-weight': numberFlag({
       minimum: 1,
@@ -520,11 +530,13 @@ export const sftCommandLine = defineCommand({
     copyCurriculumSteps: values['copy-curriculum-steps'],
     copyWarmupSteps: values['copy-warmup-steps'],
     inductionSteps: values['induction-steps'],
+    inductionTokens: values['induction-tokens'],
     copyCurriculumNumbers: values['copy-curriculum-numbers'],
     copyCurriculumRepeatShare: values['copy-curriculum-repeat-share'],
     dialogueCurriculumShare: values['dialogue-curriculum-share'],
     // Unset rather than false, so that sft --family gpt2 refuses only a flag that was given.
     digitPairs: values['digit-pairs'] ? true : undefined,
+    separateSpaces: values['separate-spaces'] ? true : undefined,
     copyLossWeight: values['copy-loss-weight'],
     engine: values.engine,
   }),

@@ -1,7 +1,12 @@
 import { Random } from '@cohort/core';
 import { trainBpeTokenizer } from '@cohort/tfjs';
 import { describe, expect, it } from 'vitest';
-import { copyCurriculumExample, copyCurriculumPieces, repeatExample } from './copy-curriculum';
+import {
+  copyCurriculumExample,
+  copyCurriculumPieces,
+  randomRepeatExample,
+  repeatExample,
+} from './copy-curriculum';
 
 const corpus = [
   'The order number is A1234. I have refunded order A1234: $12.50 within 5 business days.',
@@ -123,5 +128,44 @@ describe('repeatExample', () => {
     }
     // Every length of the range is drawn, the longest included.
     expect(lengths.size).toBe(9);
+  });
+});
+
+describe('randomRepeatExample', () => {
+  it('repeats random tokens, half of them digit tokens, with the loss on the repeat', () => {
+    const random = new Random(4);
+    const marker = tokenizer.eosTokenId;
+    const digits = copyCurriculumPieces(tokenizer).digits;
+    const digitSet = new Set(digits);
+    const lengths = new Set<number>();
+    let digitTokens = 0;
+    let tokens = 0;
+    const seen = new Set<number>();
+    for (let index = 0; index < 400; index++) {
+      const { tokenIds, lossMask } = randomRepeatExample(digits, 300, marker, 8, 24, random);
+      const length = (tokenIds.length - 2) / 2;
+      lengths.add(length);
+      expect(length).toBeGreaterThanOrEqual(8);
+      expect(length).toBeLessThanOrEqual(24);
+      expect(tokenIds[0]).toBe(marker);
+      expect(tokenIds[length + 1]).toBe(marker);
+      const segment = tokenIds.slice(1, length + 1);
+      expect(tokenIds.slice(length + 2)).toEqual(segment);
+      expect(lossMask).toEqual(tokenIds.map((_, position) => (position >= length + 2 ? 1 : 0)));
+      for (const token of segment) {
+        expect(token).toBeGreaterThanOrEqual(1);
+        expect(token).toBeLessThan(300);
+        seen.add(token);
+        tokens++;
+        if (digitSet.has(token)) digitTokens++;
+      }
+    }
+    expect(lengths.size).toBe(17);
+    // Half are drawn from the 10 digits, and a uniform draw from 299 tokens hits a digit 10/299 of the time:
+    // expected share 0.5 + 0.5 * 10/299 = 0.517; over ~6400 tokens its standard deviation is 0.006.
+    expect(digitTokens / tokens).toBeGreaterThan(0.49);
+    expect(digitTokens / tokens).toBeLessThan(0.545);
+    // The uniform half reaches across the vocabulary (all 299 tokens but a few).
+    expect(seen.size).toBeGreaterThan(290);
   });
 });

@@ -26,12 +26,14 @@ describe('trainToolAgent (sft --family llama)', () => {
         singleOrderFraction: 0.5,
         copyWarmupSteps: 2,
         inductionSteps: 2,
+        inductionTokens: 'random',
         copyCurriculumSteps: 3,
         copyCurriculumBatchSize: 4,
         copyCurriculumNumbers: 'keep',
         copyCurriculumRepeatShare: 0.5,
         dialogueCurriculumShare: 0.25,
         digitPairs: true,
+        separateSpaces: true,
         copyLossWeight: 3,
         learningRate: 1e-2,
         model: {
@@ -70,6 +72,7 @@ describe('trainToolAgent (sft --family llama)', () => {
     expect(result.copyWarmupSteps).toBe(2);
     expect(result.copyCurriculumSteps).toBe(3);
     expect(result.inductionSteps).toBe(2);
+    expect(result.inductionTokens).toBe('random');
     expect(result.engine).toBe('onnx');
     // Each probe's model is written, loadable as the final one is.
     expect((await readLlamaConfig(path.join(out, 'probes', 'step-2'))).contextLength).toBe(2048);
@@ -96,6 +99,8 @@ describe('trainToolAgent (sft --family llama)', () => {
     expect(digitMerges).toHaveLength(100);
     for (const merge of digitMerges) expect(merge).toMatch(/^[0-9] [0-9]$/);
     expect(tokenizerJson.pre_tokenizer.pretokenizers[0]).toMatchObject({ type: 'Split' });
+    // With separateSpaces no merge joins a space with anything else.
+    for (const merge of merges) if (merge.includes('Ġ')) expect(merge).toMatch(/^Ġ+ Ġ+$/);
     const config = await readLlamaConfig(out);
     expect(config.contextLength).toBe(2048);
     const safetensors = await readFile(path.join(out, 'model.safetensors'));
@@ -111,10 +116,12 @@ describe('trainToolAgent (sft --family llama)', () => {
     expect(training.copyCurriculumSteps).toBe(3);
     expect(training).toMatchObject({
       inductionSteps: 2,
+      inductionTokens: 'random',
       copyCurriculumNumbers: 'keep',
       copyCurriculumRepeatShare: 0.5,
       dialogueCurriculumShare: 0.25,
       digitPairs: true,
+      separateSpaces: true,
       copyLossWeight: 3,
     });
     // The same seed gives the same data, model and losses.

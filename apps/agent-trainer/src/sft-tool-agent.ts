@@ -17,6 +17,7 @@ import {
   type CopyCurriculumNumbers,
   copyCurriculumExample,
   copyCurriculumPieces,
+  randomRepeatExample,
   repeatExample,
 } from './copy-curriculum';
 import { copyFragments } from './copy-fragments';
@@ -101,6 +102,12 @@ export interface ToolAgentSftOptions
    */
   inductionSteps?: number;
   /**
+   * What the induction warm-up repeats: `dialogue` windows ({@link repeatExample},
+   * the default) or `random` tokens ({@link randomRepeatExample}, half of them
+   * digit tokens, 8-24 of them).
+   */
+  inductionTokens?: 'dialogue' | 'random';
+  /**
    * Sequences of the copy curriculum (with its repeat share) added to the
    * dialogues' phase, as a share of its examples, so the copy learned on
    * synthetic sequences is kept while the dialogues are learned (default 0).
@@ -118,6 +125,12 @@ export interface ToolAgentSftOptions
    * `digitPairs`) instead of one token per digit. Default false.
    */
   digitPairs?: boolean;
+  /**
+   * Keep every whitespace run a token of its own (the tokenizer's
+   * `separateSpaces`), so a name or email is the same tokens in the
+   * customer's message and in the tool call's JSON. Default false.
+   */
+  separateSpaces?: boolean;
   /**
    * Weight of the order-id tokens the agent writes in the supervised loss's
    * weighted mean (default 1: every agent token alike).
@@ -209,11 +222,15 @@ export interface ToolAgentSftResult {
   copyCurriculumSteps: number;
   /** Steps of the induction warm-up, before everything else. */
   inductionSteps: number;
+  /** What the induction warm-up repeated. */
+  inductionTokens: 'dialogue' | 'random';
   copyCurriculumNumbers: CopyCurriculumNumbers;
   copyCurriculumRepeatShare: number;
   dialogueCurriculumShare: number;
   /** Numbers written in tokens of two digits (see `ToolAgentSftOptions.digitPairs`). */
   digitPairs: boolean;
+  /** Whitespace in tokens of its own (see `ToolAgentSftOptions.separateSpaces`). */
+  separateSpaces: boolean;
   /** Weight of the agent's order-id tokens in the loss. */
   copyLossWeight: number;
   /** Dialogues of the training data that end in task success (the rest hold a mistake). */
@@ -317,6 +334,7 @@ export async function trainToolAgent(options: ToolAgentSftOptions): Promise<Tool
   const curriculumNumbers = options.copyCurriculumNumbers ?? 'drop';
   const curriculumRepeatShare = options.copyCurriculumRepeatShare ?? 0;
   const inductionSteps = options.inductionSteps ?? 0;
+  const inductionTokens = options.inductionTokens ?? 'dialogue';
   const dialogueCurriculumShare = options.dialogueCurriculumShare ?? 0;
   const randomCustomers = options.randomCustomers ?? true;
   const backend = await initializeBackend({ logger: false });
@@ -364,6 +382,7 @@ export async function trainToolAgent(options: ToolAgentSftOptions): Promise<Tool
     // Held-out order ids, emails and amounts are unseen strings: one token per digit lets the model copy them.
     individualDigits: true,
     digitPairs: options.digitPairs ?? false,
+    separateSpaces: options.separateSpaces ?? false,
   });
   const config = parseLlamaConfig({
     modelType: 'llama',
@@ -424,7 +443,7 @@ export async function trainToolAgent(options: ToolAgentSftOptions): Promise<Tool
   const probes: ToolAgentProbe[] = [];
   // The copy curriculum's token pieces, when a phase draws from it.
   const pieces =
-    curriculumSteps > 0 || dialogueCurriculumShare > 0
+    curriculumSteps > 0 || dialogueCurriculumShare > 0 || inductionTokens === 'random'
       ? copyCurriculumPieces(tokenizer)
       : undefined;
   // Copy curriculum sequences on the held-out dialogues: whether the synthetic copy is learned at all.
@@ -535,10 +554,21 @@ export async function trainToolAgent(options: ToolAgentSftOptions): Promise<Tool
   if (inductionSteps > 0) {
     const inductionRandom = random.fork('induction');
     const repeats = Array.from({ length: inductionSteps * curriculumBatchSize }, () =>
-      repeatExample(dialogueTokenIds, tokenizer.eosTokenId, 4, 12, inductionRandom),
+      inductionTokens === 'random' && pieces
+        ? randomRepeatExample(
+            pieces.digits,
+            tokenizer.vocabSize,
+            tokenizer.eosTokenId,
+            8,
+            24,
+            inductionRandom,
+          )
+        : repeatExample(dialogueTokenIds, tokenizer.eosTokenId, 4, 12, inductionRandom),
     );
     await phase(repeats, inductionSteps, 0, curriculumBatchSize);
-    log(`induction warm-up done: ${inductionSteps} steps of ${curriculumBatchSize} repeats`);
+    log(
+      `induction warm-up done: ${inductionSteps} steps of ${curriculumBatchSize} repeats of ${inductionTokens === 'random' ? 'random tokens' : 'dialogue windows'}`,
+    );
   }
   // The synthetic copy curriculum: a fresh id in every sequence, and repeats at their share.
   const curriculumRandom = random.fork('copy-curriculum');
@@ -620,10 +650,12 @@ export async function trainToolAgent(options: ToolAgentSftOptions): Promise<Tool
       copyWarmupSteps,
       copyCurriculumSteps: curriculumSteps,
       inductionSteps,
+      inductionTokens,
       copyCurriculumNumbers: curriculumNumbers,
       copyCurriculumRepeatShare: curriculumRepeatShare,
       dialogueCurriculumShare,
       digitPairs: options.digitPairs ?? false,
+      separateSpaces: options.separateSpaces ?? false,
       copyLossWeight,
       // Both mistakes end the task unsolved (the customer leaves, or is not told the facts).
       successfulDialogues: dialogues.length - mistakes.size,

@@ -29,10 +29,12 @@ export async function sftCommand(command: SftCommand, io: CliIo): Promise<ExitCo
     '--copy-curriculum-steps': command.copyCurriculumSteps,
     '--copy-warmup-steps': command.copyWarmupSteps,
     '--induction-steps': command.inductionSteps,
+    '--induction-tokens': command.inductionTokens,
     '--copy-curriculum-numbers': command.copyCurriculumNumbers,
     '--copy-curriculum-repeat-share': command.copyCurriculumRepeatShare,
     '--dialogue-curriculum-share': command.dialogueCurriculumShare,
     '--digit-pairs': command.digitPairs,
+    '--separate-spaces': command.separateSpaces,
     '--copy-loss-weight': command.copyLossWeight,
     '--engine': command.engine,
   };
@@ -90,6 +92,9 @@ export async function sftCommand(command: SftCommand, io: CliIo): Promise<ExitCo
           ? { copyWarmupSteps: command.copyWarmupSteps }
           : {}),
         ...(command.inductionSteps !== undefined ? { inductionSteps: command.inductionSteps } : {}),
+        ...(command.inductionTokens !== undefined
+          ? { inductionTokens: command.inductionTokens }
+          : {}),
         ...(command.copyCurriculumNumbers !== undefined
           ? { copyCurriculumNumbers: command.copyCurriculumNumbers }
           : {}),
@@ -100,6 +105,7 @@ export async function sftCommand(command: SftCommand, io: CliIo): Promise<ExitCo
           ? { dialogueCurriculumShare: command.dialogueCurriculumShare }
           : {}),
         ...(command.digitPairs !== undefined ? { digitPairs: command.digitPairs } : {}),
+        ...(command.separateSpaces !== undefined ? { separateSpaces: command.separateSpaces } : {}),
         ...(command.copyLossWeight !== undefined ? { copyLossWeight: command.copyLossWeight } : {}),
         ...(command.engine !== undefined ? { engine: command.engine } : {}),
         model: {

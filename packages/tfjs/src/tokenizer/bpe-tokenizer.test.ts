@@ -6,7 +6,12 @@ import { AutoTokenizer, env, type PreTrainedTokenizer } from '@huggingface/trans
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BpeTokenizer, chatMlJinjaTemplate } from './bpe-tokenizer';
 import { loadBpeTokenizer, saveBpeTokenizer } from './bpe-tokenizer-files';
-import { byteLevelPreTokenize, byteToCharacter, digitPairsPreTokenizePattern } from './byte-level';
+import {
+  byteLevelPreTokenize,
+  byteToCharacter,
+  digitPairsPreTokenizePattern,
+  separateSpacesPreTokenizePattern,
+} from './byte-level';
 import { trainBpeTokenizer } from './train-bpe-tokenizer';
 
 const corpus = [
@@ -128,6 +133,15 @@ const digitPairs = trainBpeTokenizer({
   digitPairs: true,
 });
 let digitPairsReference: PreTrainedTokenizer;
+/** Saturated, with digit pairs and every whitespace run a token of its own. */
+const spaced = trainBpeTokenizer({
+  texts: digitCorpus,
+  vocabSize: 5000,
+  individualDigits: true,
+  digitPairs: true,
+  separateSpaces: true,
+});
+let spacedReference: PreTrainedTokenizer;
 
 beforeAll(async () => {
   directory = await mkdtemp(path.join(tmpdir(), 'cohort-bpe-'));
@@ -141,6 +155,8 @@ beforeAll(async () => {
   digitsReference = await AutoTokenizer.from_pretrained('digits-bpe');
   await saveBpeTokenizer(digitPairs, path.join(directory, 'digit-pairs-bpe'));
   digitPairsReference = await AutoTokenizer.from_pretrained('digit-pairs-bpe');
+  await saveBpeTokenizer(spaced, path.join(directory, 'spaced-bpe'));
+  spacedReference = await AutoTokenizer.from_pretrained('spaced-bpe');
 });
 
 afterAll(async () => {
@@ -251,6 +267,51 @@ describe('trainBpeTokenizer', () => {
       expect(digits.encode(probe), JSON.stringify(probe)).toEqual(digitsReference.encode(probe));
       expect(digits.decode(digits.encode(probe))).toBe(probe);
     }
+  });
+
+  it('keeps spaces apart from words with separateSpaces, so a word is the same tokens after a space or a quote, and transformers.js encodes the same', () => {
+    const hasDigit = (symbol: string) => /[0-9]/.test(symbol);
+    const pairs: [string, string][] = [];
+    for (let left = 0; left < 10; left++)
+      for (let right = 0; right < 10; right++) pairs.push([String(left), String(right)]);
+    expect(spaced.merges).toEqual(
+      naiveMerges(
+        digitCorpus,
+        5100,
+        (left, right) => !hasDigit(left) && !hasDigit(right),
+        pairs,
+        separateSpacesPreTokenizePattern(true),
+      ),
+    );
+    const piecesOf = (text: string) => spaced.encode(text).map((id) => spaced.vocab[id]);
+    // No token holds a space and anything else.
+    for (const piece of spaced.vocab.slice(4))
+      if (piece.includes('Ġ')) expect(piece).toMatch(/^Ġ+$/);
+    // The email and the order id are the same tokens in a message and in a call's JSON.
+    const email = piecesOf('yusuf.virtanen92@example.com');
+    const inText = piecesOf('My email is yusuf.virtanen92@example.com and order A7746.');
+    const inJson = piecesOf('{"email":"yusuf.virtanen92@example.com","order_id":"A7746"}');
+    const contains = (haystack: string[], needle: string[]) =>
+      haystack.some((_, start) => needle.every((piece, k) => haystack[start + k] === piece));
+    expect(contains(inText, email)).toBe(true);
+    expect(contains(inJson, email)).toBe(true);
+    expect(contains(inText, ['A', '77', '46'])).toBe(true);
+    expect(contains(inJson, ['A', '77', '46'])).toBe(true);
+    // Without separateSpaces a word the corpus knows is other tokens after a space than after a quote.
+    const gpt = (text: string) => digitPairs.encode(text).map((id) => digitPairs.vocab[id]);
+    expect(gpt(' again')).toEqual(['Ġagain']);
+    expect(contains(gpt('"again"'), gpt(' again'))).toBe(false);
+    expect(piecesOf(' again')).toEqual(['Ġ', 'again']);
+    expect(contains(piecesOf('"again"'), ['again'])).toBe(true);
+    for (const probe of [...probes, ...digitCorpus, 'is yusuf.virtanen92@example.com  \n\n x']) {
+      expect(spaced.encode(probe), JSON.stringify(probe)).toEqual(spacedReference.encode(probe));
+      expect(spaced.decode(spaced.encode(probe))).toBe(probe);
+    }
+    const reloaded = BpeTokenizer.fromTokenizerJson(spaced.toTokenizerJson());
+    expect(String(reloaded.preTokenizePattern)).toBe(
+      String(separateSpacesPreTokenizePattern(true)),
+    );
+    expect(reloaded.encode(inJson.join(''))).toEqual(spaced.encode(inJson.join('')));
   });
 
   it('writes numbers in tokens of one or two digits with digitPairs, and transformers.js encodes the same', () => {

@@ -45,6 +45,27 @@ export const characterToByte: ReadonlyMap<string, number> = new Map(
 export const digitPairsPreTokenizePattern =
   /'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+|\p{N}{1,2}| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+/gu;
 
+/**
+ * The pre-tokenization pattern of `trainBpeTokenizer` with `separateSpaces`
+ * (numbers in pieces of one or two digits with `digitPairs`, of any length
+ * without): words and symbol runs never take a leading space, every run of
+ * whitespace is a piece of its own. A word is then the same tokens wherever it
+ * stands: `yusuf` after a space in a message and after a quote in a tool
+ * call's JSON, where GPT-2's pattern makes ` yusuf` and `yusuf` two different
+ * token sequences, so copying a name or an email from text into a call is a
+ * copy instead of a translation.
+ *
+ * @example
+ * ```ts
+ * byteLevelPreTokenize('is yusuf', separateSpacesPreTokenizePattern(false)); // ['is', 'Ġ', 'yusuf']
+ * ```
+ */
+export function separateSpacesPreTokenizePattern(digitPairs: boolean): RegExp {
+  return digitPairs
+    ? /'s|'t|'re|'ve|'m|'ll|'d|\p{L}+|\p{N}{1,2}|[^\s\p{L}\p{N}]+|\s+/gu
+    : /'s|'t|'re|'ve|'m|'ll|'d|\p{L}+|\p{N}+|[^\s\p{L}\p{N}]+|\s+/gu;
+}
+
 const encoder = new TextEncoder();
 
 /**

@@ -1,7 +1,12 @@
 import { InvalidArgumentError, parseWithSchema } from '@cohort/core';
 import { z } from 'zod';
 import { BpeTokenizer, standardSpecialTokens } from './bpe-tokenizer';
-import { byteLevelPreTokenize, byteToCharacter, digitPairsPreTokenizePattern } from './byte-level';
+import {
+  byteLevelPreTokenize,
+  byteToCharacter,
+  digitPairsPreTokenizePattern,
+  separateSpacesPreTokenizePattern,
+} from './byte-level';
 
 /** Options of {@link trainBpeTokenizer}. */
 export const TrainBpeTokenizerOptionsSchema = z
@@ -33,6 +38,14 @@ export const TrainBpeTokenizerOptionsSchema = z
      * Default false.
      */
     digitPairs: z.boolean().default(false),
+    /**
+     * Words and symbols never take a leading space: every whitespace run is
+     * a token of its own (`separateSpacesPreTokenizePattern`), so a word is
+     * the same tokens after a space in text and after a quote in JSON, and a
+     * name copied from a message into a tool call is a copy. Sequences grow
+     * by about one token per word. Default false.
+     */
+    separateSpaces: z.boolean().default(false),
   })
   .strict()
   .refine((options) => !options.digitPairs || options.individualDigits, {
@@ -78,6 +91,7 @@ export function trainBpeTokenizer(options: TrainBpeTokenizerOptions): BpeTokeniz
     minFrequency,
     individualDigits,
     digitPairs,
+    separateSpaces,
   } = parseWithSchema(TrainBpeTokenizerOptionsSchema, options, 'trainBpeTokenizer options');
   const specialTokens = [
     ...Object.values(standardSpecialTokens),
@@ -97,13 +111,15 @@ export function trainBpeTokenizer(options: TrainBpeTokenizerOptions): BpeTokeniz
   const splitter = new RegExp(
     specialTokens.map((token) => token.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|'),
   );
+  const pattern = separateSpaces
+    ? separateSpacesPreTokenizePattern(digitPairs)
+    : digitPairs
+      ? digitPairsPreTokenizePattern
+      : undefined;
   const wordCounts = new Map<string, number>();
   for (const text of texts) {
     for (const segment of text.split(splitter)) {
-      for (const piece of byteLevelPreTokenize(
-        segment,
-        digitPairs ? digitPairsPreTokenizePattern : undefined,
-      ))
+      for (const piece of byteLevelPreTokenize(segment, pattern))
         wordCounts.set(piece, (wordCounts.get(piece) ?? 0) + 1);
     }
   }
@@ -196,6 +212,6 @@ export function trainBpeTokenizer(options: TrainBpeTokenizerOptions): BpeTokeniz
     vocab,
     merges,
     specialTokens,
-    ...(digitPairs ? { preTokenizePattern: digitPairsPreTokenizePattern } : {}),
+    ...(pattern ? { preTokenizePattern: pattern } : {}),
   });
 }
