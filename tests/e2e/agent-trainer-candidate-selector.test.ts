@@ -38,7 +38,8 @@ afterAll(async () => {
   await rm(scratch, { recursive: true, force: true });
 });
 
-describe('agent-trainer train with policy candidate-selector', () => {
+// Every test here is its own set of processes and folders: they run at once.
+describe.concurrent('agent-trainer train with policy candidate-selector', () => {
   it('trains from a reward function, logs each choice with its reward, and resumes exactly', async () => {
     const configPath = path.join(scratch, 'selector.yaml');
     await writeFile(
@@ -152,17 +153,6 @@ describe('agent-trainer train with policy candidate-selector', () => {
       ].join('\n'),
     );
     const never = path.join(scratch, 'never');
-    const refused = await runCli([
-      'train',
-      '--config',
-      distributed,
-      '--run-dir',
-      never,
-      '--workers',
-      '2',
-    ]);
-    expect(refused.code).toBe(2);
-    expect(refused.stderr).toMatch(/the candidate-selector policy runs in this process/);
     const rated = path.join(scratch, 'rated-no-console.yaml');
     await writeFile(
       rated,
@@ -170,16 +160,22 @@ describe('agent-trainer train with policy candidate-selector', () => {
         '\n',
       ),
     );
-    const noConsole = await runCli(['train', '--config', rated, '--run-dir', never]);
+    // Two refusals, independent processes: run at once.
+    const [refused, noConsole] = await Promise.all([
+      runCli(['train', '--config', distributed, '--run-dir', never, '--workers', '2']),
+      runCli(['train', '--config', rated, '--run-dir', never]),
+    ]);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/the candidate-selector policy runs in this process/);
     expect(noConsole.code).toBe(2);
     expect(noConsole.stderr).toMatch(/human-feedback.*add --console/);
     expect(existsSync(never)).toBe(false);
   });
 });
 
-describe.skipIf(!hasChromium)(
-  'train --console with a candidate selector rewarded by a person',
-  () => {
+describe
+  .skipIf(!hasChromium)
+  .concurrent('train --console with a candidate selector rewarded by a person', () => {
     it('shows the query and the K candidates; the key pressed on the page decides the next update', async () => {
       await initializeBackend({ logger: false });
       const configPath = path.join(scratch, 'rated.yaml');
@@ -284,5 +280,4 @@ describe.skipIf(!hasChromium)(
         await context.close();
       }
     });
-  },
-);
+  });

@@ -55,14 +55,14 @@ beforeAll(async () => {
   scratch = await mkdtemp(path.join(tmpdir(), 'cohort-e2e-'));
 });
 
-describe('agent-trainer CLI', () => {
+// Every test here is its own set of processes and folders: they run at once.
+describe.concurrent('agent-trainer CLI', () => {
   it('prints help with the commands and exit codes', async () => {
-    const result = await runCli(['--help']);
+    const [result, unknown] = await Promise.all([runCli(['--help']), runCli(['trian'])]);
     expect(result.code).toBe(0);
     for (const command of ['train', 'eval', 'chat', 'sft', 'report'])
       expect(result.stdout).toContain(`agent-trainer ${command}`);
     expect(result.stdout).toContain('130 interrupted');
-    const unknown = await runCli(['trian']);
     expect(unknown.code).toBe(2);
     expectOneLine(unknown.stderr);
   });
@@ -85,17 +85,13 @@ describe('agent-trainer CLI', () => {
   it('refuses a module that does not export an environment with one line', async () => {
     const module = path.join(scratch, 'not-an-env.mjs');
     await writeFile(module, 'export const scenarios = [];\nexport const helper = 1;\n');
-    const result = await runCli([
-      'train',
-      '--environment',
-      module,
-      '--runs-root',
-      path.join(scratch, 'runs-module'),
+    const [result, missing] = await Promise.all([
+      runCli(['train', '--environment', module, '--runs-root', path.join(scratch, 'runs-module')]),
+      runCli(['train', '--environment', path.join(scratch, 'nope.ts')]),
     ]);
     expect(result.code).toBe(2);
     expectOneLine(result.stderr);
     expect(result.stderr).toMatch(/does not export an environment.*it exports helper, scenarios/);
-    const missing = await runCli(['train', '--environment', path.join(scratch, 'nope.ts')]);
     expect(missing.code).toBe(2);
     expectOneLine(missing.stderr);
     expect(missing.stderr).toContain('environment module not found');
@@ -175,7 +171,10 @@ describe('agent-trainer CLI', () => {
         ],
       })}\n`,
     );
-    const result = await runCli(['report', run]);
+    const [result, missing] = await Promise.all([
+      runCli(['report', run]),
+      runCli(['report', path.join(scratch, 'no-such-run')]),
+    ]);
     expect(result.code, result.stderr).toBe(0);
     expect(result.stdout.trim()).toBe(`wrote ${path.join(run, 'report.html')}`);
     const html = await readFile(path.join(run, 'report.html'), 'utf8');
@@ -187,7 +186,6 @@ describe('agent-trainer CLI', () => {
     expect(points).toEqual([6, 6, 0, 0, 0, 6, 6, 12, 0, 0, 0, 0, 12, 6, 6, 2, 2, 0, 3]);
     expect(html).toContain('+0.400');
 
-    const missing = await runCli(['report', path.join(scratch, 'no-such-run')]);
     expect(missing.code).toBe(2);
     expectOneLine(missing.stderr);
     expect(missing.stderr).toContain('run directory not found');
@@ -263,13 +261,16 @@ describe('agent-trainer CLI', () => {
     });
 
     it('evaluates on held-out scenarios and refuses a corrupt checkpoint in one line', async () => {
-      const result = await runCli([
-        'eval',
-        '--model',
-        modelDirectory,
-        '--scenarios',
-        '2',
-        '--json',
+      const run = path.join(scratch, 'corrupt-run');
+      await mkdir(path.join(run, 'checkpoints', 'step-000002'), { recursive: true });
+      await writeFile(
+        path.join(run, 'config.resolved.json'),
+        JSON.stringify({ trainer: {}, policy: { type: 'tfjs-lm', modelDirectory } }),
+      );
+      await writeFile(path.join(run, 'checkpoints', 'step-000002', 'manifest.json'), '{ not json');
+      const [result, corrupt] = await Promise.all([
+        runCli(['eval', '--model', modelDirectory, '--scenarios', '2', '--json']),
+        runCli(['eval', '--run-dir', run, '--scenarios', '1']),
       ]);
       expect(result.code, result.stderr).toBe(0);
       const records = result.stdout
@@ -279,14 +280,6 @@ describe('agent-trainer CLI', () => {
       expect(records.filter((record) => record.type === 'scenario')).toHaveLength(2);
       expect(records.at(-1)).toMatchObject({ type: 'summary', episodes: 2, scenarios: 2 });
 
-      const run = path.join(scratch, 'corrupt-run');
-      await mkdir(path.join(run, 'checkpoints', 'step-000002'), { recursive: true });
-      await writeFile(
-        path.join(run, 'config.resolved.json'),
-        JSON.stringify({ trainer: {}, policy: { type: 'tfjs-lm', modelDirectory } }),
-      );
-      await writeFile(path.join(run, 'checkpoints', 'step-000002', 'manifest.json'), '{ not json');
-      const corrupt = await runCli(['eval', '--run-dir', run, '--scenarios', '1']);
       expect(corrupt.code).toBe(1);
       expectOneLine(corrupt.stderr);
       expect(corrupt.stderr).toMatch(/^agent-trainer: Checkpoint .*step-000002/);

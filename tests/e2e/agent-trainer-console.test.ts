@@ -74,7 +74,8 @@ afterAll(async () => {
   await rm(scratch, { recursive: true, force: true });
 });
 
-describe('agent-trainer train --console and console', () => {
+// The two runs are independent processes in folders of their own: they run at once.
+describe.concurrent('agent-trainer train --console and console', () => {
   it('streams a training run to the console live and logs its trajectories, then serves the finished run', async () => {
     const configPath = path.join(scratch, 'short.yaml');
     await writeFile(
@@ -145,10 +146,11 @@ describe('agent-trainer train --console and console', () => {
       }
     }
 
-    // The finished run, served by `console`, until Ctrl-C.
+    // The finished run, served by `console`, until Ctrl-C; beside it, the terminal chat with the
+    // run's newest checkpoint and a console refused a missing folder (each reads only).
     const question = 'Hello, my order arrived broken.';
     let checked: Promise<unknown> | undefined;
-    const served = await runCli(
+    const serving = runCli(
       ['console', runDirectory, '--port', '0', '--json'],
       ({ stdout }, child) => {
         const line = stdout.split('\n').find((text) => text.startsWith('{'));
@@ -181,17 +183,20 @@ describe('agent-trainer train --console and console', () => {
         })();
       },
     );
+    const [served, terminal, refused] = await Promise.all([
+      serving,
+      runCli(['chat', '--run-dir', runDirectory], undefined, `${question}\n`),
+      runCli(['console', path.join(scratch, 'missing'), '--port', '0']),
+    ]);
     expect(served.code, served.stderr).toBe(0);
     const console = (await checked) as { answer: { reply: string; systemPrompt: string } };
     expect(console).toMatchObject({ runs: ['run'], page: 200, count: 4, chat: 200 });
     expect(console.answer.systemPrompt.length).toBeGreaterThan(0);
     expect(console.answer.reply.length).toBeGreaterThan(0);
     // The console's chat answers as the terminal chat does with the run's newest checkpoint (greedy).
-    const terminal = await runCli(['chat', '--run-dir', runDirectory], undefined, `${question}\n`);
     expect(terminal.code, terminal.stderr).toBe(0);
     expect(console.answer.reply).toBe(terminal.stdout.trim());
 
-    const refused = await runCli(['console', path.join(scratch, 'missing'), '--port', '0']);
     expect(refused.code).toBe(2);
     expect(refused.stderr).toMatch(/runDirectories\[0\].*is not a directory/);
   });
@@ -214,19 +219,18 @@ describe('agent-trainer train --console and console', () => {
         '',
       ].join('\n'),
     );
-    const refused = await runCli([
+    // Without --console the run is refused; with it, it trains (two processes, run at once).
+    const refusing = runCli([
       'train',
       '--config',
       configPath,
       '--run-dir',
       path.join(scratch, 'never'),
     ]);
-    expect(refused.code).toBe(2);
-    expect(refused.stderr).toMatch(/human-feedback.*add --console/);
 
     const runDirectory = path.join(scratch, 'rated');
     let rating: Promise<{ candidates: string[]; status: number }> | undefined;
-    const result = await trainWithConsole(configPath, runDirectory, (url) => {
+    const training = trainWithConsole(configPath, runDirectory, (url) => {
       // A person on the feedback page: the page polls this state and posts the scores as here.
       rating = (async () => {
         for (;;) {
@@ -247,6 +251,9 @@ describe('agent-trainer train --console and console', () => {
         }
       })();
     });
+    const [refused, result] = await Promise.all([refusing, training]);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/human-feedback.*add --console/);
     expect(result.code, result.stderr).toBe(0);
     const rated = await rating!;
     expect(rated.status).toBe(200);

@@ -52,9 +52,10 @@ describe('agent-trainer under kill -9', () => {
         '',
       ].join('\n'),
     );
+    // The uninterrupted reference run is a process of its own, in its own folder: it runs while
+    // the killed run goes through its cycles, and is awaited before the comparison.
     const reference = path.join(scratch, 'reference');
-    const whole = await runCli(['train', '--config', config, '--run-dir', reference]);
-    expect(whole.code, whole.stderr).toBe(0);
+    const referenceRun = runCli(['train', '--config', config, '--run-dir', reference]);
 
     const crashed = path.join(scratch, 'crashed');
     const checkpoints = path.join(crashed, 'checkpoints');
@@ -105,6 +106,8 @@ describe('agent-trainer under kill -9', () => {
       JSON.stringify(kills),
     ).toBe(true);
 
+    const whole = await referenceRun;
+    expect(whole.code, whole.stderr).toBe(0);
     const final = path.join('checkpoints', 'step-000004');
     for (const file of ['weights.bin', 'optimizer.bin']) {
       const expected = await readFile(path.join(reference, final, file));

@@ -136,7 +136,8 @@ afterAll(async () => {
   await rm(scratch, { recursive: true, force: true });
 });
 
-describe('agent-trainer gateway', () => {
+// The two runs are independent processes in folders of their own: they run at once.
+describe.concurrent('agent-trainer gateway', () => {
   it('trains the policy from the episodes an openai-client agent runs through it, and resumes', async () => {
     const runDirectory = path.join(scratch, 'run');
     let models: string[] = [];

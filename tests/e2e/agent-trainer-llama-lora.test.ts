@@ -8,9 +8,24 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli, runTrain } from './cli-process';
 
 let scratch = '';
+let modelDirectory = '';
 beforeAll(async () => {
   await initializeBackend({ logger: false });
   scratch = await mkdtemp(path.join(tmpdir(), 'cohort-llama-e2e-'));
+  // The tiny Qwen2 folder both tests train, written once before they run at once.
+  modelDirectory = path.join(scratch, 'tiny-qwen2');
+  await writeTinyLlamaFolder(modelDirectory, {
+    config: {
+      modelType: 'qwen2',
+      hiddenSize: 32,
+      intermediateSize: 48,
+      layerCount: 2,
+      headCount: 4,
+      keyValueHeadCount: 2,
+      contextLength: 128,
+    },
+    seed: 3,
+  });
 });
 afterAll(async () => {
   await rm(scratch, { recursive: true, force: true });
@@ -27,7 +42,7 @@ function replies(stdout: string): string[] {
 }
 
 /**
- * A tiny Qwen2 folder (written once) and a 2-step LoRA run's config on the
+ * The tiny Qwen2 folder (written in beforeAll) and a 2-step LoRA run's config on the
  * bandit (random text matches the regex sometimes, so rewards differ within a
  * group and the adapters move), with `extraLines` added.
  */
@@ -35,20 +50,6 @@ async function tinyQwen2Run(
   name: string,
   extraLines: string[] = [],
 ): Promise<{ modelDirectory: string; configPath: string }> {
-  const modelDirectory = path.join(scratch, 'tiny-qwen2');
-  if (!existsSync(modelDirectory))
-    await writeTinyLlamaFolder(modelDirectory, {
-      config: {
-        modelType: 'qwen2',
-        hiddenSize: 32,
-        intermediateSize: 48,
-        layerCount: 2,
-        headCount: 4,
-        keyValueHeadCount: 2,
-        contextLength: 128,
-      },
-      seed: 3,
-    });
   const configPath = path.join(scratch, `${name}.yaml`);
   await writeFile(
     configPath,
@@ -76,7 +77,8 @@ async function tinyQwen2Run(
   return { modelDirectory, configPath };
 }
 
-describe('agent-trainer on a Llama-family folder with LoRA, from the command line', () => {
+// The two runs are independent processes in folders of their own: they run at once.
+describe.concurrent('agent-trainer on a Llama-family folder with LoRA, from the command line', () => {
   it('trains adapters of a tiny Qwen2 folder (--model), saves a PEFT adapter, exports a merged folder with ONNX, and chats with it through transformers.js', async () => {
     const { modelDirectory, configPath } = await tinyQwen2Run('lora');
     const runDirectory = path.join(scratch, 'run');
@@ -115,15 +117,20 @@ describe('agent-trainer on a Llama-family folder with LoRA, from the command lin
     const trainedB = adapter.weights['model.layers.0.self_attn.q_proj.lora_B.weight'];
     expect(trainedB?.data.some((value) => value !== 0)).toBe(true);
 
-    // Merge and export: a Hugging Face folder plus onnx/model.onnx.
+    // Merge and export: a Hugging Face folder plus onnx/model.onnx. The commands that only read
+    // the finished run (chat, eval) run alongside the export; those that read the export, after it.
     const exported = path.join(scratch, 'exported');
-    const exportResult = await runCli([
-      'export',
-      '--run-dir',
-      runDirectory,
-      '--out',
-      exported,
-      '--json',
+    const conversation = 'hello, how can I help you today?\nthank you, goodbye!\n';
+    const chat = (args: string[]) =>
+      runCli(
+        ['chat', ...args, '--max-new-tokens', '6', '--system', 'Be brief.', '--json'],
+        undefined,
+        conversation,
+      );
+    const [exportResult, fromRun, evaluation] = await Promise.all([
+      runCli(['export', '--run-dir', runDirectory, '--out', exported, '--json']),
+      chat(['--run-dir', runDirectory]),
+      runCli(['eval', '--run-dir', runDirectory, '--json']),
     ]);
     expect(exportResult.code, exportResult.stderr).toBe(0);
     expect(JSON.parse(exportResult.stdout.trim())).toMatchObject({ type: 'export', merged: true });
@@ -132,22 +139,8 @@ describe('agent-trainer on a Llama-family folder with LoRA, from the command lin
 
     // The same greedy conversation from the run (tfjs, base + adapters) and from the exported ONNX
     // graph on transformers.js (the merged folder on tfjs: export-command.test.ts).
-    const conversation = 'hello, how can I help you today?\nthank you, goodbye!\n';
-    const chat = (args: string[]) =>
-      runCli(
-        ['chat', ...args, '--max-new-tokens', '6', '--system', 'Be brief.', '--json'],
-        undefined,
-        conversation,
-      );
-    const fromRun = await chat(['--run-dir', runDirectory]);
-    expect(fromRun.code, fromRun.stderr).toBe(0);
-    const fromOnnx = await chat(['--model', exported, '--engine', 'transformers.js']);
-    expect(fromOnnx.code, fromOnnx.stderr).toBe(0);
-    expect(replies(fromRun.stdout)).toHaveLength(2);
-    expect(replies(fromOnnx.stdout)).toEqual(replies(fromRun.stdout));
-
     // eval reads the Llama run; the exported folder is a frozen base for the proxy-tuned policy.
-    const evaluation = await runCli(['eval', '--run-dir', runDirectory, '--json']);
+    expect(fromRun.code, fromRun.stderr).toBe(0);
     expect(evaluation.code, evaluation.stderr).toBe(0);
     expect(evaluation.stdout).toContain('"type":"summary"');
     const proxyConfig = path.join(scratch, 'proxy.yaml');
@@ -160,17 +153,23 @@ describe('agent-trainer on a Llama-family folder with LoRA, from the command lin
         )
         .replace('name: lora', 'name: proxy'),
     );
-    const proxy = await runCli([
-      'train',
-      '--config',
-      proxyConfig,
-      '--model',
-      exported,
-      '--run-dir',
-      path.join(scratch, 'proxy-run'),
-      '--steps',
-      '1',
+    const [fromOnnx, proxy] = await Promise.all([
+      chat(['--model', exported, '--engine', 'transformers.js']),
+      runCli([
+        'train',
+        '--config',
+        proxyConfig,
+        '--model',
+        exported,
+        '--run-dir',
+        path.join(scratch, 'proxy-run'),
+        '--steps',
+        '1',
+      ]),
     ]);
+    expect(fromOnnx.code, fromOnnx.stderr).toBe(0);
+    expect(replies(fromRun.stdout)).toHaveLength(2);
+    expect(replies(fromOnnx.stdout)).toEqual(replies(fromRun.stdout));
     expect(proxy.code, proxy.stderr).toBe(0);
   });
 

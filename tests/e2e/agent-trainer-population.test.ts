@@ -47,7 +47,8 @@ function decoded(weights: Record<string, { data: string }>): Record<string, numb
   );
 }
 
-describe('agent-trainer train with a population of LoRA adapters', () => {
+// The two runs are independent processes in folders of their own: they run at once.
+describe.concurrent('agent-trainer train with a population of LoRA adapters', () => {
   it('runs PBT with prompt evolution on a tiny Llama, reports every generation, deploys the fittest member, and resumes the population', async () => {
     const modelDirectory = path.join(scratch, 'tiny-llama');
     await writeTinyLlamaFolder(modelDirectory, {

@@ -20,10 +20,8 @@ async function writeConfig(name: string, lines: string[]): Promise<string> {
   return file;
 }
 
-describe('agent-trainer refuses before creating anything', () => {
+describe.concurrent('agent-trainer refuses before creating anything', () => {
   it('maxNewTokens with no room for a turn, a regex that does not compile, a missing module, an empty file: exit 2, nothing written', async () => {
-    const runsRoot = path.join(scratch, 'refused-runs');
-    await mkdir(runsRoot);
     const cases: [string[], RegExp][] = [
       [
         ['trainer:', '  generation: { maxNewTokens: 230 }'],
@@ -39,17 +37,22 @@ describe('agent-trainer refuses before creating anything', () => {
       ],
       [['# nothing but a comment'], /is empty \(or only comments or null\)/],
     ];
-    for (const [index, [lines, message]] of cases.entries()) {
-      const config = await writeConfig(`refused-${index}.yaml`, lines);
-      const result = await runCli(['train', '--config', config, '--runs-root', runsRoot]);
-      expect(result.code, result.stderr).toBe(2);
-      expect(result.stderr).toMatch(message);
-      expect(await readdir(runsRoot)).toEqual([]);
-    }
+    // The cases are independent processes, each with a runs root of its own: run them at once.
+    await Promise.all(
+      cases.map(async ([lines, message], index) => {
+        const runsRoot = path.join(scratch, `refused-runs-${index}`);
+        await mkdir(runsRoot);
+        const config = await writeConfig(`refused-${index}.yaml`, lines);
+        const result = await runCli(['train', '--config', config, '--runs-root', runsRoot]);
+        expect(result.code, result.stderr).toBe(2);
+        expect(result.stderr).toMatch(message);
+        expect(await readdir(runsRoot)).toEqual([]);
+      }),
+    );
   });
 });
 
-describe('agent-trainer with untrusted or busy run folders', () => {
+describe.concurrent('agent-trainer with untrusted or busy run folders', () => {
   it('does not import the modules a received run folder names unless told to trust them', async () => {
     const run = path.join(scratch, 'received-run');
     await mkdir(path.join(run, 'checkpoints'), { recursive: true });
@@ -100,7 +103,7 @@ describe('agent-trainer with untrusted or busy run folders', () => {
   });
 });
 
-describe('agent-trainer and user code that never settles', () => {
+describe.concurrent('agent-trainer and user code that never settles', () => {
   it('fails a run whose reward never settles, naming module and function, and a command whose module never loads', async () => {
     const hung = path.join(scratch, 'hung-reward.mjs');
     await writeFile(
@@ -120,7 +123,13 @@ describe('agent-trainer and user code that never settles', () => {
       `  - { type: module, module: ${hung} }`,
     ]);
     const runDirectory = path.join(scratch, 'hung-run');
-    const result = await runCli(['train', '--config', config, '--run-dir', runDirectory]);
+    const neverLoads = path.join(scratch, 'never-loads.mjs');
+    await writeFile(neverLoads, 'await new Promise(() => {});\nexport const environment = {};\n');
+    // Two independent processes: run them at once.
+    const [result, stuck] = await Promise.all([
+      runCli(['train', '--config', config, '--run-dir', runDirectory]),
+      runCli(['train', '--environment', neverLoads, '--run-dir', path.join(scratch, 'never')]),
+    ]);
     expect(result.code, result.stderr).toBe(1);
     expect(result.stderr).toMatch(
       /reward "hung" \(export reward of .*hung-reward\.mjs\) score\(\) did not settle within 1 s/,
@@ -128,15 +137,6 @@ describe('agent-trainer and user code that never settles', () => {
     const summary = JSON.parse(await readFile(path.join(runDirectory, 'summary.json'), 'utf8'));
     expect(summary.status).toBe('failed');
 
-    const neverLoads = path.join(scratch, 'never-loads.mjs');
-    await writeFile(neverLoads, 'await new Promise(() => {});\nexport const environment = {};\n');
-    const stuck = await runCli([
-      'train',
-      '--environment',
-      neverLoads,
-      '--run-dir',
-      path.join(scratch, 'never'),
-    ]);
     expect(stuck.code).toBe(1);
     expect(stuck.stderr).toMatch(
       /stopped without finishing: it awaited a promise that can never settle/,
@@ -145,7 +145,7 @@ describe('agent-trainer and user code that never settles', () => {
   });
 });
 
-describe('agent-trainer chat in a terminal', () => {
+describe.concurrent('agent-trainer chat in a terminal', () => {
   it('ends on /exit in a pseudo-terminal (script from util-linux), without Ctrl-D', async () => {
     const model = path.join(root, 'apps/agent-trainer/models/support-agent-tiny');
     const command = `'${process.execPath}' --conditions=@cohort/source --import tsx '${cliPath}' chat --model '${model}' --max-new-tokens 8`;

@@ -58,21 +58,17 @@ describe('agent-trainer train on the support desk with an LLM customer', () => {
   it('states the customer in --dry-run, trains a step with a local model as the customer, and counts its answers', async () => {
     const user = `{ type: llm, model: ${JSON.stringify(modelDirectory)}, maxTokens: 6, temperature: 0.5, historyMessages: 4 }`;
     const configPath = await writeConfig(user);
-    const dry = await runCli([
-      'train',
-      '--config',
-      configPath,
-      '--model',
-      modelDirectory,
-      '--dry-run',
+    const runDirectory = path.join(scratch, 'run');
+    // The dry run writes nothing: it and the training run are run at once.
+    const [dry, train] = await Promise.all([
+      runCli(['train', '--config', configPath, '--model', modelDirectory, '--dry-run']),
+      runTrain({ configPath, modelDirectory, runDirectory }),
     ]);
     expect(dry.code, dry.stderr).toBe(0);
     expect(dry.stderr).toContain(
       `customer: LLM, local model ${modelDirectory}, temperature 0.5, maxTokens 6, timeoutMs 30000, answers cached`,
     );
 
-    const runDirectory = path.join(scratch, 'run');
-    const train = await runTrain({ configPath, modelDirectory, runDirectory });
     expect(train.code, train.stderr).toBe(0);
     const summary = JSON.parse(await readFile(path.join(runDirectory, 'summary.json'), 'utf8'));
     expect(summary.stepsCompleted).toBe(1);

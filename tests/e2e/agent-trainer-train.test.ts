@@ -78,7 +78,8 @@ async function readSummary(runDirectory: string): Promise<Record<string, unknown
   return JSON.parse(await readFile(path.join(runDirectory, 'summary.json'), 'utf8'));
 }
 
-describe('agent-trainer train', () => {
+// The three runs are independent processes in folders of their own: they run at once.
+describe.concurrent('agent-trainer train', () => {
   it('trains, checkpoints, evolves prompts, evaluates and writes the report', async () => {
     const runDirectory = path.join(scratch, 'run');
     const result = await runCli([
@@ -158,21 +159,22 @@ describe('agent-trainer train', () => {
       ].join('\n'),
     );
     const runDirectory = path.join(scratch, 'proxy-run');
-    const result = await runCli(['train', '--config', proxyConfig, '--run-dir', runDirectory]);
+    const [result, missing] = await Promise.all([
+      runCli(['train', '--config', proxyConfig, '--run-dir', runDirectory]),
+      runCli([
+        'train',
+        '--config',
+        proxyConfig.replace('proxy.yaml', 'missing.yaml'),
+        '--run-dir',
+        path.join(scratch, 'never'),
+      ]),
+    ]);
     expect(result.code, result.stderr).toBe(0);
     expect((await readSummary(runDirectory)).stepsCompleted).toBe(2);
     // The checkpoint holds the delta model only: the frozen base is not copied.
     const checkpoint = path.join(runDirectory, 'checkpoints', 'step-000002');
     const manifest = JSON.parse(await readFile(path.join(checkpoint, 'manifest.json'), 'utf8'));
     expect(JSON.stringify(manifest)).toMatch(/delta_head\.weight/);
-
-    const missing = await runCli([
-      'train',
-      '--config',
-      proxyConfig.replace('proxy.yaml', 'missing.yaml'),
-      '--run-dir',
-      path.join(scratch, 'never'),
-    ]);
     expect(missing.code).toBe(2);
   });
 
