@@ -283,7 +283,7 @@ describe('trainBpeTokenizer', () => {
         separateSpacesPreTokenizePattern(true),
       ),
     );
-    const piecesOf = (text: string) => spaced.encode(text).map((id) => spaced.vocab[id]);
+    const piecesOf = (text: string) => spaced.encode(text).map((id) => spaced.vocab[id] as string);
     // No token holds a space and anything else.
     for (const piece of spaced.vocab.slice(4))
       if (piece.includes('Ġ')) expect(piece).toMatch(/^Ġ+$/);
@@ -298,7 +298,8 @@ describe('trainBpeTokenizer', () => {
     expect(contains(inText, ['A', '77', '46'])).toBe(true);
     expect(contains(inJson, ['A', '77', '46'])).toBe(true);
     // Without separateSpaces a word the corpus knows is other tokens after a space than after a quote.
-    const gpt = (text: string) => digitPairs.encode(text).map((id) => digitPairs.vocab[id]);
+    const gpt = (text: string) =>
+      digitPairs.encode(text).map((id) => digitPairs.vocab[id] as string);
     expect(gpt(' again')).toEqual(['Ġagain']);
     expect(contains(gpt('"again"'), gpt(' again'))).toBe(false);
     expect(piecesOf(' again')).toEqual(['Ġ', 'again']);
