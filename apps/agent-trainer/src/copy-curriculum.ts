@@ -133,7 +133,14 @@ export function repeatExample(
   const text = random.choice(texts);
   const length = Math.min(text.length, random.int(minLength, maxLength + 1));
   const start = random.int(0, text.length - length + 1);
-  const segment = text.slice(start, start + length);
+  return repeated(text.slice(start, start + length), marker);
+}
+
+/** `marker`, `segment`, `marker`, `segment` again, with the loss on the repeat. */
+function repeated(
+  segment: readonly number[],
+  marker: number,
+): { tokenIds: number[]; lossMask: number[] } {
   const tokenIds = [marker, ...segment, marker, ...segment];
   const lossMask = tokenIds.map((_, index) => (index > segment.length + 1 ? 1 : 0));
   return { tokenIds, lossMask };
@@ -165,9 +172,7 @@ export function randomRepeatExample(
   const segment = Array.from({ length }, () =>
     random.bernoulli(0.5) ? random.choice(digits) : random.int(1, vocabularySize),
   );
-  const tokenIds = [marker, ...segment, marker, ...segment];
-  const lossMask = tokenIds.map((_, index) => (index > segment.length + 1 ? 1 : 0));
-  return { tokenIds, lossMask };
+  return repeated(segment, marker);
 }
 
 /**

@@ -163,6 +163,18 @@ afterAll(async () => {
   await rm(directory, { recursive: true, force: true });
 });
 
+/** `trained` encodes every text to the ids transformers.js gives on its tokenizer.json, and decodes them back to the text. */
+function expectEncodesAsReference(
+  trained: BpeTokenizer,
+  reference: PreTrainedTokenizer,
+  texts: readonly string[],
+): void {
+  for (const text of texts) {
+    expect(trained.encode(text), JSON.stringify(text)).toEqual(reference.encode(text));
+    expect(trained.decode(trained.encode(text))).toBe(text);
+  }
+}
+
 const conversations: Message[][] = [
   [
     { role: 'system', content: 'You are helpful.' },
@@ -263,10 +275,7 @@ describe('trainBpeTokenizer', () => {
     const pieces = digits.encode(text).map((id) => digits.vocab[id] as string);
     for (const piece of pieces) if (hasDigit(piece)) expect(piece).toMatch(/^Ġ?[0-9]$/);
     expect(pieces.filter(hasDigit).length).toBe(text.replace(/[^0-9]/g, '').length);
-    for (const probe of [...probes, ...digitCorpus, text]) {
-      expect(digits.encode(probe), JSON.stringify(probe)).toEqual(digitsReference.encode(probe));
-      expect(digits.decode(digits.encode(probe))).toBe(probe);
-    }
+    expectEncodesAsReference(digits, digitsReference, [...probes, ...digitCorpus, text]);
   });
 
   it('keeps spaces apart from words with separateSpaces, so a word is the same tokens after a space or a quote, and transformers.js encodes the same', () => {
@@ -304,10 +313,11 @@ describe('trainBpeTokenizer', () => {
     expect(contains(gpt('"again"'), gpt(' again'))).toBe(false);
     expect(piecesOf(' again')).toEqual(['Ġ', 'again']);
     expect(contains(piecesOf('"again"'), ['again'])).toBe(true);
-    for (const probe of [...probes, ...digitCorpus, 'is yusuf.virtanen92@example.com  \n\n x']) {
-      expect(spaced.encode(probe), JSON.stringify(probe)).toEqual(spacedReference.encode(probe));
-      expect(spaced.decode(spaced.encode(probe))).toBe(probe);
-    }
+    expectEncodesAsReference(spaced, spacedReference, [
+      ...probes,
+      ...digitCorpus,
+      'is yusuf.virtanen92@example.com  \n\n x',
+    ]);
     const reloaded = BpeTokenizer.fromTokenizerJson(spaced.toTokenizerJson());
     expect(String(reloaded.preTokenizePattern)).toBe(
       String(separateSpacesPreTokenizePattern(true)),
@@ -341,12 +351,7 @@ describe('trainBpeTokenizer', () => {
     expect(digitPairs.encode(' 7 days').map((id) => digitPairs.vocab[id])).toEqual(
       digits.encode(' 7 days').map((id) => digits.vocab[id]),
     );
-    for (const probe of [...probes, ...digitCorpus, text]) {
-      expect(digitPairs.encode(probe), JSON.stringify(probe)).toEqual(
-        digitPairsReference.encode(probe),
-      );
-      expect(digitPairs.decode(digitPairs.encode(probe))).toBe(probe);
-    }
+    expectEncodesAsReference(digitPairs, digitPairsReference, [...probes, ...digitCorpus, text]);
     // The pattern survives tokenizer.json.
     const reloaded = BpeTokenizer.fromTokenizerJson(digitPairs.toTokenizerJson());
     expect(reloaded.encode(text)).toEqual(digitPairs.encode(text));
