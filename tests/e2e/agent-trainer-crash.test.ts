@@ -41,7 +41,7 @@ describe('agent-trainer under kill -9', () => {
       [
         'trainer:',
         '  seed: 7',
-        '  steps: 4',
+        '  steps: 5',
         '  scenariosPerStep: 1',
         '  groupSize: 2',
         '  minibatchSize: 2',
@@ -60,7 +60,18 @@ describe('agent-trainer under kill -9', () => {
     const crashed = path.join(scratch, 'crashed');
     const checkpoints = path.join(crashed, 'checkpoints');
     const random = moments(12);
-    const plan = ['moment', 'checkpoint', 'moment', 'checkpoint', 'moment'] as const;
+    // The first kill comes right after the step-2 checkpoint is complete, so that every later
+    // record comes from a process resumed at step 2 or later: what a process counts for itself
+    // (exports of the sampler, say) differs from the uninterrupted run's there, whatever the
+    // random moments are.
+    const plan = [
+      'after-step-2',
+      'checkpoint',
+      'moment',
+      'checkpoint',
+      'moment',
+      'moment',
+    ] as const;
     const kills: { mode: string; debris: string[] }[] = [];
     let finished = false;
     for (let cycle = 0; cycle < 12 && !finished; cycle++) {
@@ -71,13 +82,20 @@ describe('agent-trainer under kill -9', () => {
       await mkdir(checkpoints, { recursive: true });
       let watcher: FSWatcher | undefined;
       const result = await runCli(args, (child, stderr) => {
-        if (mode === 'checkpoint') {
+        if (mode === 'after-step-2') {
+          // The rename of the temporary folder to step-000002 completes the checkpoint.
+          watcher = watch(checkpoints, (_event, name) => {
+            if (name === 'step-000002' && existsSync(path.join(checkpoints, name))) {
+              child.kill('SIGKILL');
+            }
+          });
+        } else if (mode === 'checkpoint') {
           // The moment a checkpoint's temporary folder appears, the write is under way.
           watcher = watch(checkpoints, (_event, name) => {
             if (name?.includes('.tmp-')) child.kill('SIGKILL');
           });
         } else if (mode === 'moment') {
-          const delay = random() * 3000;
+          const delay = random() * 1500;
           const poll = setInterval(() => {
             if (/run directory|resuming/.test(stderr())) {
               clearInterval(poll);
@@ -108,7 +126,7 @@ describe('agent-trainer under kill -9', () => {
 
     const whole = await referenceRun;
     expect(whole.code, whole.stderr).toBe(0);
-    const final = path.join('checkpoints', 'step-000004');
+    const final = path.join('checkpoints', 'step-000005');
     for (const file of ['weights.bin', 'optimizer.bin']) {
       const expected = await readFile(path.join(reference, final, file));
       const actual = await readFile(path.join(crashed, final, file));

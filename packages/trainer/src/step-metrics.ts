@@ -63,8 +63,9 @@ export interface StepMetrics {
   valueClipFraction: number;
   policyVersion: number;
   /**
-   * Weight version of the sampler after this step's rollouts: the export count
-   * of a policy that samples on another engine, else the policy version.
+   * Policy version of the weights the sampler held after this step's rollouts:
+   * the version last exported by a policy that samples on another engine, else
+   * the policy version.
    */
   samplerVersion: number;
   /**

@@ -95,7 +95,7 @@ export class OnnxGptSampler {
     assertInteger('batchSize', this.batchSize, 1);
   }
 
-  /** Number of {@link refresh} calls so far: the policy version that {@link sample} uses. */
+  /** Number of {@link refresh} calls so far (each opened a session on the weights of that moment). */
   get version(): number {
     return this.refreshCount;
   }

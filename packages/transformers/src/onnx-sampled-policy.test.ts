@@ -92,9 +92,10 @@ describe('OnnxSampledPolicy', () => {
 
   it('exports again after the version moves or the weights are replaced, and only then', async () => {
     const request = { prompts, groupSize: 3, maxNewTokens: 24, seed: 5, stopTokenIds: [] };
-    const exportsBefore = policy.samplerVersion;
+    const exportsBefore = policy.exports;
     await policy.sample(request);
-    expect(policy.samplerVersion).toBe(exportsBefore);
+    expect(policy.exports).toBe(exportsBefore);
+    expect(policy.samplerVersion).toBe(policy.version);
     const original = tfjsPolicy.getWeights();
     const variable = tfjsPolicy.namedVariables()[
       'transformer.h.1.attn.c_attn.weight'
@@ -104,13 +105,20 @@ describe('OnnxSampledPolicy', () => {
       variable.assign(tf.add(variable, tf.randomNormal(variable.shape, 0, 0.2, 'float32', 3)));
       policy.version++;
       expect(tfjsPolicy.version).toBe(policy.version);
+      const versionBefore = policy.version - 1;
+      expect(policy.samplerVersion).toBe(versionBefore);
       const afterStep = await policy.sample(request);
-      expect(policy.samplerVersion).toBe(exportsBefore + 1);
+      expect(policy.exports).toBe(exportsBefore + 1);
+      expect(policy.samplerVersion).toBe(versionBefore + 1);
       expect(largestMismatch(policy, afterStep, prompts)).toBeLessThan(logProbTolerance);
       // Weights loaded from a checkpoint, at the same version: exported again too.
+      // The version a checkpoint restores goes with its weights, as the trainer's resume does.
       policy.setWeights(original);
+      policy.version = 7;
+      expect(policy.samplerVersion).toBe(versionBefore + 1);
       const afterLoad = await policy.sample(request);
-      expect(policy.samplerVersion).toBe(exportsBefore + 2);
+      expect(policy.exports).toBe(exportsBefore + 2);
+      expect(policy.samplerVersion).toBe(7);
       expect(largestMismatch(policy, afterLoad, prompts)).toBeLessThan(logProbTolerance);
     } finally {
       tfjsPolicy.setWeights(original);

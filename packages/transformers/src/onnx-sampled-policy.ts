@@ -44,6 +44,8 @@ export class OnnxSampledPolicy implements TrainablePolicy<tf.Tensor, tf.Variable
   readonly sampler: OnnxGptSampler;
   /** The policy version the session was last exported at; undefined when weights were replaced since. */
   private exportedVersion: number | undefined;
+  /** The policy version of the weights the session holds (kept when weights are replaced, until the next export). */
+  private sessionVersion = 0;
 
   constructor(options: OnnxSampledPolicyOptions) {
     this.policy = options.policy;
@@ -71,8 +73,18 @@ export class OnnxSampledPolicy implements TrainablePolicy<tf.Tensor, tf.Variable
     this.policy.version = value;
   }
 
-  /** Number of exports so far (each is a sampler version); see {@link OnnxGptSampler.version}. */
+  /**
+   * The policy version of the weights the sampler holds: the version of the
+   * last export. It is the trainer's `samplerVersion` metric, and depends on
+   * the policy version alone, so a resumed run reports what an uninterrupted
+   * one does (an export count would restart with the process).
+   */
   get samplerVersion(): number {
+    return this.sessionVersion;
+  }
+
+  /** Number of exports this process made; see {@link OnnxGptSampler.version}. */
+  get exports(): number {
     return this.sampler.version;
   }
 
@@ -81,6 +93,7 @@ export class OnnxSampledPolicy implements TrainablePolicy<tf.Tensor, tf.Variable
     if (this.exportedVersion === this.policy.version) return;
     await this.sampler.refresh();
     this.exportedVersion = this.policy.version;
+    this.sessionVersion = this.policy.version;
   }
 
   async sample(request: SampleRequest): Promise<SampledCompletion[]> {
