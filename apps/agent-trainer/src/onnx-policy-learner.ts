@@ -125,9 +125,11 @@ export class OnnxPolicyLearner implements ShardGradientLearner {
  * learner's peak over its opened size was ~160 MB with the 8 in one run, ~95
  * MB with 4, ~70 MB with 2 and ~55 MB with 1, at the same seconds per
  * minibatch within noise; ONNX Runtime's session options (no CPU arena, no
- * memory pattern) cut nothing and the arena's absence slowed it 2x.
+ * memory pattern) cut nothing and the arena's absence slowed it 2x. The whole
+ * default run (100 steps, one core, alternating, 4 runs each) peaked at
+ * 437-458 MB with 1 against 480-499 MB with 2, in 59-63 s against 49-63 s.
  */
-export const onnxPolicySequencesPerRun = 2;
+export const onnxPolicySequencesPerRun = 1;
 
 function loraOf(model: GptModel | LlamaModel): unknown {
   return model instanceof LlamaModel ? model.lora : undefined;
