@@ -118,12 +118,19 @@ describe.concurrent('agent-trainer train', () => {
     const engines = { sampler: 'onnx', reference: 'onnx', learner: 'onnx' };
     expect(written.engine).toMatchObject(engines);
     expect(summary.engines).toEqual(engines);
+    // The process's peak resident memory in MB: tfjs, ONNX Runtime and the model take well
+    // over 100 MB, and a figure in KB or bytes would be far above 4096.
+    expect(summary.peakRssMegabytes).toBeGreaterThan(100);
+    expect(summary.peakRssMegabytes).toBeLessThan(4096);
 
     // Resume to 6 steps: it continues from the checkpoint at step 4.
     const resumed = await runCli(['train', '--resume', runDirectory, '--steps', '6']);
     expect(resumed.code, resumed.stderr).toBe(0);
     expect(resumed.stderr).toMatch(/resuming .* from step 4/);
     expect(resumed.stderr).toMatch(/engines: sampler onnx, reference onnx, learner onnx/);
+    expect(resumed.stderr).toContain(
+      `peak memory ${(await readSummary(runDirectory)).peakRssMegabytes} MB`,
+    );
     expect((await readSummary(runDirectory)).stepsCompleted).toBe(6);
 
     // Evaluate the trained run on held-out scenarios.

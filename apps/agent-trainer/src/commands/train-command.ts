@@ -131,6 +131,11 @@ export interface RunSummaryFile {
   failure?: string;
   /** The runtimes that sampled, scored the reference and learned (a tfjs-lm policy). */
   engines?: ResolvedEngines;
+  /**
+   * The largest resident memory of this process (`process.resourceUsage().maxRSS`),
+   * in MB: the whole run's peak unless it was resumed (then this process's).
+   */
+  peakRssMegabytes: number;
 }
 
 /** The console line that names a run's engines. */
@@ -567,6 +572,7 @@ export async function trainInDirectory(options: {
       ...(parts.customer?.user ? { userSimulator: parts.customer.user.counts() } : {}),
       ...(failure ? { failure } : {}),
       ...(engines ? { engines } : {}),
+      peakRssMegabytes: Math.round(process.resourceUsage().maxRSS / 1024),
     };
     await writeJsonAtomic(paths.summary, file);
     const reportPath = await writeRunReport(paths.root);
@@ -578,7 +584,7 @@ export async function trainInDirectory(options: {
       const head =
         file.status === 'completed' ? 'done' : file.status === 'failed' ? 'failed' : 'interrupted';
       const lines = [
-        `${head}: ${file.stepsCompleted}/${config.trainer.steps} steps in ${formatDuration(file.seconds)}`,
+        `${head}: ${file.stepsCompleted}/${config.trainer.steps} steps in ${formatDuration(file.seconds)}, peak memory ${file.peakRssMegabytes} MB`,
         ...summaryLines(file),
       ];
       if (failure) lines.push(`failure: ${failure}`);
