@@ -362,7 +362,7 @@ export const EngineConfigSchema = z
       .enum(['tfjs', 'onnx'])
       .optional()
       .describe(
-        "Runtime that computes the policy gradients: 'tfjs' (autodiff) or 'onnx' (the GPT-2 or Llama-family model's hand-written backward graph on onnxruntime-node, fed to the same tfjs optimizer; one SFT step of the tool agent's shape ran 12.1x faster, bench/onnx-llama-learner.ts). 'onnx' applies to a tfjs-lm policy (GPT-2, or Llama family with or without LoRA) with a built-in objective whose loss aggregation shards add up; otherwise the run warns and learns on tfjs. It replaces learnerWorkers and learnerShards. Default: 'onnx' for a GPT-2 tfjs-lm policy (the default run's model: 1.28 s per step against 2.03 s on tfjs, bench/grpo-step-engines.ts --sides learner) that sets neither learnerWorkers, learnerShards nor a population; else 'tfjs'.",
+        "Runtime that computes the policy gradients: 'tfjs' (autodiff) or 'onnx' (the GPT-2 or Llama-family model's hand-written backward graph on onnxruntime-node, fed to the same tfjs optimizer; one SFT step of the tool agent's shape ran 12.1x faster, bench/onnx-llama-learner.ts). 'onnx' applies to a tfjs-lm policy (GPT-2, or Llama family with or without LoRA) with a built-in objective whose loss aggregation shards add up; otherwise the run warns and learns on tfjs. With learnerWorkers N (> 1) it runs on a pool of N worker threads of one ONNX Runtime thread each, which split each minibatch's sequences (bench/onnx-learner-pool.ts); it replaces learnerShards. Default: 'onnx' for a GPT-2 tfjs-lm policy (the default run's model: 1.28 s per step against 2.03 s on tfjs, bench/grpo-step-engines.ts --sides learner) that sets neither learnerWorkers, learnerShards nor a population; else 'tfjs'.",
       ),
     learnerWorkers: z
       .number()
@@ -371,7 +371,7 @@ export const EngineConfigSchema = z
       .max(256)
       .default(0)
       .describe(
-        'Worker threads that compute the policy gradient of each minibatch, each on its own tfjs WASM replica (0: in the main thread). Applies to a tfjs-lm policy (GPT-2, or Llama-family where with LoRA only adapter weights and gradients cross threads) with a built-in objective whose loss aggregation shards add up to; otherwise the run warns and learns in the main thread.',
+        "Worker threads that compute the policy gradient of each minibatch, each on its own tfjs WASM replica, or with learner 'onnx' on its own one-thread ONNX Runtime session (0: in the main thread; with learner 'onnx', 1 too). Applies to a tfjs-lm policy (GPT-2, or Llama-family where with LoRA only adapter weights and gradients cross threads) with a built-in objective whose loss aggregation shards add up to; otherwise the run warns and learns in the main thread.",
       ),
     learnerShards: z
       .number()
@@ -385,14 +385,11 @@ export const EngineConfigSchema = z
   })
   .strict()
   .superRefine((engine, context) => {
-    if (
-      engine.learner === 'onnx' &&
-      (engine.learnerWorkers > 0 || (engine.learnerShards ?? 1) > 1)
-    ) {
+    if (engine.learner === 'onnx' && (engine.learnerShards ?? 1) > 1) {
       context.addIssue({
         code: 'custom',
         path: ['learner'],
-        message: `learner 'onnx' computes each minibatch in one ONNX Runtime pass: leave out learnerWorkers (${engine.learnerWorkers}) and learnerShards (${engine.learnerShards ?? 'unset'})`,
+        message: `learner 'onnx' runs each minibatch one sequence at a time already: leave out learnerShards (${engine.learnerShards}); learnerWorkers splits it over worker threads`,
       });
     }
     if (

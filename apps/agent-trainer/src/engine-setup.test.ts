@@ -110,7 +110,7 @@ describe('engine.learnerWorkers', () => {
 });
 
 describe('engine.learner', () => {
-  it("'onnx' gives a Llama policy the ONNX learner in one shard, warns where it cannot apply, and refuses workers or shards beside it", async () => {
+  it("'onnx' gives a Llama policy the ONNX learner in one shard, warns where it cannot apply, takes workers as a pool of ONNX Runtime workers, and refuses shards beside it", async () => {
     const { model, policy } = tinyLlamaPolicy({ lora: { rank: 2 } });
     const config = resolveAppConfig({ engine: { learner: 'onnx' } });
     expect(learnerShardsOf(config)).toBe(1);
@@ -120,6 +120,19 @@ describe('engine.learner', () => {
       expect(configured?.learner.workerCount).toBe(1);
       expect(configured?.model).toBe(model);
       await configured!.learner.setWeights(model);
+      // With workers: a pool of ONNX Runtime workers, the LoRA base sent to each.
+      const pooled = await createConfiguredLearner(
+        policy,
+        resolveAppConfig({ engine: { learner: 'onnx', learnerWorkers: 2 } }),
+      );
+      try {
+        expect(pooled?.learner).toBeInstanceOf(OnnxPolicyLearner);
+        expect(
+          (pooled?.learner as unknown as { learner: { workerCount: number } }).learner.workerCount,
+        ).toBe(2);
+      } finally {
+        await pooled?.learner.dispose();
+      }
     } finally {
       await configured?.learner.dispose();
       model.dispose();
@@ -129,11 +142,8 @@ describe('engine.learner', () => {
       engineWarnings(resolveAppConfig({ policy: proxy, engine: { learner: 'onnx' } })),
     ).toEqual([expect.stringContaining("engine.learner 'onnx' applies to tfjs-lm policies")]);
     expect(engineWarnings(config)).toEqual([]);
-    expect(() => resolveAppConfig({ engine: { learner: 'onnx', learnerWorkers: 2 } })).toThrow(
-      /engine\.learner.*one ONNX Runtime pass/s,
-    );
     expect(() => resolveAppConfig({ engine: { learner: 'onnx', learnerShards: 4 } })).toThrow(
-      /engine\.learner/,
+      /engine\.learner.*leave out learnerShards \(4\)/s,
     );
   });
 

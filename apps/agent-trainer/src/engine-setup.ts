@@ -153,6 +153,8 @@ export async function createConfiguredLearner(
     const learner = await createOnnxPolicyLearner({
       model: policy.model,
       padTokenId: policy.tokenizer.padTokenId,
+      // learnerWorkers with learner 'onnx': a pool of ONNX Runtime workers splits each minibatch.
+      ...(learnerWorkers > 1 ? { workers: learnerWorkers } : {}),
     });
     return { learner, model: policy.model };
   }

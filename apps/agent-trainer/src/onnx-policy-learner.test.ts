@@ -58,6 +58,39 @@ function familyModels(
   return { model, wider: () => createGptModel({ config: { ...gptConfig, embeddingSize: 32 } }) };
 }
 
+/** A GRPO minibatch of 4 rows of lengths 9-17 with non-trivial ratios, advantages and KL terms. */
+function grpoMinibatch(objective: PolicyShardShared['objective']): {
+  items: PolicyShardItem[];
+  shared: PolicyShardShared;
+} {
+  const random = new Random(3);
+  const items: PolicyShardItem[] = [17, 11, 14, 9].map((length, row) => {
+    const sequence = Array.from({ length }, () => random.int(1, 30));
+    const lossMask = sequence.map((_, t) => (t >= 4 ? 1 : 0));
+    return {
+      sequence,
+      // Old and reference log-probs near plausible values, so the ratio and the KL term are not trivial.
+      oldLogProbs: sequence.map((_, t) => (t === 0 ? 0 : -3.4 + random.uniform(-0.3, 0.3))),
+      advantages: sequence.map(() => (row % 2 === 0 ? 1 : -0.7)),
+      lossMask,
+      refLogProbs: sequence.map((_, t) => (t === 0 ? 0 : -3.4 + random.uniform(-0.3, 0.3))),
+      oldFromForward: row === 1,
+    };
+  });
+  const shared: PolicyShardShared = {
+    objective,
+    klCoefficient: 0.05,
+    temperature: 0.9,
+    padTokenId: 0,
+    rowCount: items.length,
+    nonEmptyRowCount: items.length,
+    tokenCount: items.reduce((sum, item) => sum + item.lossMask.reduce((a, b) => a + b, 0), 0),
+    maxLength: 17,
+    withEntropy: true,
+  };
+  return { items, shared };
+}
+
 describe('OnnxPolicyLearner', () => {
   it.each([
     ['llama', 'with an entropy bonus', { preset: 'grpo', entropyCoefficient: 0.01 }],
@@ -69,31 +102,7 @@ describe('OnnxPolicyLearner', () => {
     async (family, _label, objective) => {
       await initializeBackend();
       const { model, wider: widerModel } = familyModels(family, 1);
-      const random = new Random(3);
-      const items: PolicyShardItem[] = [17, 11, 14, 9].map((length, row) => {
-        const sequence = Array.from({ length }, () => random.int(1, 30));
-        const lossMask = sequence.map((_, t) => (t >= 4 ? 1 : 0));
-        return {
-          sequence,
-          // Old and reference log-probs near plausible values, so the ratio and the KL term are not trivial.
-          oldLogProbs: sequence.map((_, t) => (t === 0 ? 0 : -3.4 + random.uniform(-0.3, 0.3))),
-          advantages: sequence.map(() => (row % 2 === 0 ? 1 : -0.7)),
-          lossMask,
-          refLogProbs: sequence.map((_, t) => (t === 0 ? 0 : -3.4 + random.uniform(-0.3, 0.3))),
-          oldFromForward: row === 1,
-        };
-      });
-      const shared: PolicyShardShared = {
-        objective,
-        klCoefficient: 0.05,
-        temperature: 0.9,
-        padTokenId: 0,
-        rowCount: items.length,
-        nonEmptyRowCount: items.length,
-        tokenCount: items.reduce((sum, item) => sum + item.lossMask.reduce((a, b) => a + b, 0), 0),
-        maxLength: 17,
-        withEntropy: true,
-      };
+      const { items, shared } = grpoMinibatch(objective);
       const tfjsLearner = await createSequentialShardLearner({
         lossModule: policyShardLossModule(),
         shardCount: 1,
@@ -145,6 +154,40 @@ describe('OnnxPolicyLearner', () => {
       await onnxLearner.dispose();
       await tfjsLearner.dispose();
       model.dispose();
+    },
+  );
+
+  it.each(['llama', 'gpt2'] as const)(
+    '%s with 2 workers (an ONNX learner pool): the loss and per-token values of one learner, its gradients within float32 rounding',
+    async (family) => {
+      await initializeBackend();
+      const { model } = familyModels(family, 2);
+      const { items, shared } = grpoMinibatch({ preset: 'grpo', entropyCoefficient: 0.01 });
+      const single = await createOnnxPolicyLearner({ model, padTokenId: 0 });
+      const pooled = await createOnnxPolicyLearner({ model, padTokenId: 0, workers: 2 });
+      try {
+        const expected = await single.computeGradients({ items, shared });
+        const actual = await pooled.computeGradients({ items, shared });
+        // Each sequence runs alone on one thread in both: the forward values are the same bits.
+        expect(actual.loss).toBe(expected.loss);
+        expect(actual.metrics).toEqual(expected.metrics);
+        expect(actual.extras).toEqual(expected.extras);
+        for (const [name, gradient] of Object.entries(expected.gradients)) {
+          const x = gradient.dataSync() as Float32Array;
+          const y = actual.gradients[name]!.dataSync() as Float32Array;
+          const scale = Math.max(...x.map(Math.abs));
+          expect(scale, name).toBeGreaterThan(1e-6);
+          let largest = 0;
+          for (let index = 0; index < x.length; index++)
+            largest = Math.max(largest, Math.abs(x[index]! - y[index]!));
+          expect(largest / scale, name).toBeLessThan(1e-5);
+        }
+        tf.dispose([...Object.values(actual.gradients), ...Object.values(expected.gradients)]);
+      } finally {
+        await single.dispose();
+        await pooled.dispose();
+        model.dispose();
+      }
     },
   );
 });

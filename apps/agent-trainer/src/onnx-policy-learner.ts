@@ -10,7 +10,7 @@ import {
   type PolicyShardShared,
   policyShardObjective,
 } from '@cohort/trainer';
-import type { OnnxLearner } from '@cohort/transformers';
+import type { OnnxLearner, OnnxLearnerPool } from '@cohort/transformers';
 import * as tf from '@tensorflow/tfjs';
 
 /**
@@ -33,9 +33,9 @@ import * as tf from '@tensorflow/tfjs';
 export class OnnxPolicyLearner implements ShardGradientLearner {
   readonly workerCount = 1;
   private model: GptModel | LlamaModel;
-  private readonly learner: OnnxLearner;
+  private readonly learner: OnnxLearner | OnnxLearnerPool;
 
-  constructor(model: GptModel | LlamaModel, learner: OnnxLearner) {
+  constructor(model: GptModel | LlamaModel, learner: OnnxLearner | OnnxLearnerPool) {
     this.model = model;
     this.learner = learner;
   }
@@ -65,7 +65,7 @@ export class OnnxPolicyLearner implements ShardGradientLearner {
       });
     }
     if (model instanceof LlamaModel && model.lora !== undefined)
-      this.learner.setFrozenWeights(model.baseVariables());
+      await this.learner.setFrozenWeights(model.baseVariables());
     this.model = model;
   }
 
@@ -138,7 +138,9 @@ function loraOf(model: GptModel | LlamaModel): unknown {
 /**
  * Creates an {@link OnnxPolicyLearner} for a GPT-2 or Llama-family policy
  * model (LoRA or not): builds its family's learning graphs and opens their
- * ONNX Runtime sessions (`intraOpNumThreads`, default 1).
+ * ONNX Runtime sessions (`intraOpNumThreads`, default 1), or, with `workers`
+ * above 1, an `OnnxLearnerPool` of that many worker threads of one ONNX
+ * Runtime thread each, which split each minibatch's sequences.
  *
  * @example
  * ```ts
@@ -149,10 +151,33 @@ export async function createOnnxPolicyLearner(options: {
   model: GptModel | LlamaModel;
   padTokenId: number;
   intraOpNumThreads?: number;
+  workers?: number;
 }): Promise<OnnxPolicyLearner> {
   const { model } = options;
   // Loaded only for this engine: ONNX Runtime's native module is not needed by tfjs runs.
-  const { createOnnxGptLearner, createOnnxLlamaLearner } = await import('@cohort/transformers');
+  const { createOnnxGptLearner, createOnnxLlamaLearner, createOnnxLearnerPool } = await import(
+    '@cohort/transformers'
+  );
+  const lora = model instanceof LlamaModel ? model.lora : undefined;
+  if (options.workers !== undefined && options.workers > 1) {
+    const shared = {
+      padTokenId: options.padTokenId,
+      sequencesPerRun: onnxPolicySequencesPerRun,
+      workerCount: options.workers,
+    };
+    const pool =
+      model instanceof GptModel
+        ? await createOnnxLearnerPool({ family: 'gpt2', config: model.config, ...shared })
+        : await createOnnxLearnerPool({
+            family: 'llama',
+            config: model.config,
+            ...shared,
+            ...(lora !== undefined ? { lora } : {}),
+          });
+    if (model instanceof LlamaModel && lora !== undefined)
+      await pool.setFrozenWeights(model.baseVariables());
+    return new OnnxPolicyLearner(model, pool);
+  }
   const session = {
     padTokenId: options.padTokenId,
     sequencesPerRun: onnxPolicySequencesPerRun,
@@ -169,8 +194,8 @@ export async function createOnnxPolicyLearner(options: {
   const learner = await createOnnxLlamaLearner({
     config: model.config,
     ...session,
-    ...(model.lora !== undefined ? { lora: model.lora } : {}),
+    ...(lora !== undefined ? { lora } : {}),
   });
-  if (model.lora !== undefined) learner.setFrozenWeights(model.baseVariables());
+  if (lora !== undefined) learner.setFrozenWeights(model.baseVariables());
   return new OnnxPolicyLearner(model, learner);
 }

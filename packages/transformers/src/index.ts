@@ -57,6 +57,8 @@ export type {
   OnnxLlamaLearnerOptionsInput,
 } from './onnx-learner-options';
 export { OnnxGptLearnerOptionsSchema, OnnxLlamaLearnerOptionsSchema } from './onnx-learner-options';
+export type { OnnxLearnerPoolOptions } from './onnx-learner-pool';
+export { createOnnxLearnerPool, OnnxLearnerPool } from './onnx-learner-pool';
 export type { OnnxReferenceModelOptions } from './onnx-reference-model';
 export {
   createOnnxReferenceModel,
