@@ -58,6 +58,24 @@ function familyModels(
   return { model, wider: () => createGptModel({ config: { ...gptConfig, embeddingSize: 32 } }) };
 }
 
+/** Each gradient within `tolerance` of `expected`'s, relative to its largest entry (which must not vanish). */
+function expectGradientsWithin(
+  actual: tf.NamedTensorMap,
+  expected: tf.NamedTensorMap,
+  tolerance: number,
+): void {
+  for (const [name, gradient] of Object.entries(expected)) {
+    const x = gradient.dataSync() as Float32Array;
+    const y = actual[name]!.dataSync() as Float32Array;
+    const scale = Math.max(...x.map(Math.abs));
+    expect(scale, name).toBeGreaterThan(1e-6);
+    let largest = 0;
+    for (let index = 0; index < x.length; index++)
+      largest = Math.max(largest, Math.abs(x[index]! - y[index]!));
+    expect(largest / scale, name).toBeLessThan(tolerance);
+  }
+}
+
 /** A GRPO minibatch of 4 rows of lengths 9-17 with non-trivial ratios, advantages and KL terms. */
 function grpoMinibatch(objective: PolicyShardShared['objective']): {
   items: PolicyShardItem[];
@@ -126,16 +144,7 @@ describe('OnnxPolicyLearner', () => {
         for (const [t, value] of row.entries())
           expect(Math.abs(value - expectedExtras!.entropyRows![r]![t]!)).toBeLessThan(1e-4);
       expect(Object.keys(actual.gradients).sort()).toEqual(Object.keys(expected.gradients).sort());
-      for (const [name, gradient] of Object.entries(expected.gradients)) {
-        const x = gradient.dataSync() as Float32Array;
-        const y = actual.gradients[name]!.dataSync() as Float32Array;
-        const scale = Math.max(...x.map(Math.abs));
-        expect(scale, name).toBeGreaterThan(1e-6);
-        let largest = 0;
-        for (let index = 0; index < x.length; index++)
-          largest = Math.max(largest, Math.abs(x[index]! - y[index]!));
-        expect(largest / scale, name).toBeLessThan(1e-3);
-      }
+      expectGradientsWithin(actual.gradients, expected.gradients, 1e-3);
       tf.dispose([...Object.values(actual.gradients), ...Object.values(expected.gradients)]);
       // Another model of the same config is followed; one of another config is refused.
       const { model: other } = familyModels(family, 9);
@@ -172,16 +181,7 @@ describe('OnnxPolicyLearner', () => {
         expect(actual.loss).toBe(expected.loss);
         expect(actual.metrics).toEqual(expected.metrics);
         expect(actual.extras).toEqual(expected.extras);
-        for (const [name, gradient] of Object.entries(expected.gradients)) {
-          const x = gradient.dataSync() as Float32Array;
-          const y = actual.gradients[name]!.dataSync() as Float32Array;
-          const scale = Math.max(...x.map(Math.abs));
-          expect(scale, name).toBeGreaterThan(1e-6);
-          let largest = 0;
-          for (let index = 0; index < x.length; index++)
-            largest = Math.max(largest, Math.abs(x[index]! - y[index]!));
-          expect(largest / scale, name).toBeLessThan(1e-5);
-        }
+        expectGradientsWithin(actual.gradients, expected.gradients, 1e-5);
         tf.dispose([...Object.values(actual.gradients), ...Object.values(expected.gradients)]);
       } finally {
         await single.dispose();

@@ -14,6 +14,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { createOnnxGptLearner } from './onnx-learner';
 import {
   centralDifference,
+  learnerGptConfig as config,
   expectGradientClose,
   expectGradientsMatch,
   randomSequences,
@@ -28,22 +29,6 @@ const gradientTolerance = 1e-4;
 beforeAll(async () => {
   await initializeBackend();
 });
-
-/**
- * Two layers, an MLP width other than 4E, a layer-norm epsilon other than the
- * default (so it shows), context 32 for sequences up to 23 (positions matter).
- * `randomGpt2Weights` draws every bias from N(0, 0.2^2) and every gain from N(1, 0.2^2).
- */
-const config: Gpt2ConfigInput = {
-  vocabSize: 37,
-  contextLength: 32,
-  embeddingSize: 16,
-  layerCount: 2,
-  headCount: 4,
-  innerSize: 24,
-  layerNormEpsilon: 1e-3,
-  eosTokenId: 2,
-};
 
 function modelWith(input: Gpt2ConfigInput, seed: number): { model: GptModel; weights: WeightMap } {
   const model = createGptModel({ config: input, seed });

@@ -2,9 +2,7 @@ import { InvalidArgumentError, Random } from '@cohort/core';
 import {
   createGptModel,
   createLlamaModel,
-  type Gpt2ConfigInput,
   initializeBackend,
-  type LlamaConfigInput,
   loraTargetModules,
   randomGpt2Weights,
   randomLlamaWeights,
@@ -14,7 +12,12 @@ import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createOnnxGptLearner, createOnnxLlamaLearner, type OnnxGradients } from './onnx-learner';
 import { createOnnxLearnerPool, type OnnxLearnerPool, poolShares } from './onnx-learner-pool';
-import { randomSequences, randomUpstream } from './test-support/learner-fixtures';
+import {
+  learnerGptConfig as gptConfig,
+  untiedLlamaConfig as llamaConfig,
+  randomSequences,
+  randomUpstream,
+} from './test-support/learner-fixtures';
 
 beforeAll(async () => {
   await initializeBackend();
@@ -24,43 +27,6 @@ const pools: OnnxLearnerPool[] = [];
 afterAll(async () => {
   await Promise.all(pools.map((pool) => pool.release()));
 });
-
-/** Two layers, MLP width other than 4E, layer-norm epsilon other than the default, sequences up to 23 of context 32. */
-const gptConfig: Gpt2ConfigInput = {
-  vocabSize: 37,
-  contextLength: 32,
-  embeddingSize: 16,
-  layerCount: 2,
-  headCount: 4,
-  innerSize: 24,
-  layerNormEpsilon: 1e-3,
-  eosTokenId: 2,
-};
-
-/** Untied head, every bias, Llama 3 RoPE scaling, grouped-query attention. */
-const llamaConfig: LlamaConfigInput = {
-  vocabSize: 37,
-  hiddenSize: 16,
-  intermediateSize: 24,
-  layerCount: 2,
-  headCount: 4,
-  keyValueHeadCount: 2,
-  contextLength: 64,
-  rmsNormEpsilon: 1e-5,
-  ropeTheta: 500,
-  ropeScaling: {
-    type: 'llama3',
-    factor: 4,
-    lowFrequencyFactor: 1,
-    highFrequencyFactor: 4,
-    originalContextLength: 16,
-  },
-  tieWordEmbeddings: false,
-  queryKeyValueBias: true,
-  outputBias: true,
-  mlpBias: true,
-  eosTokenId: 3,
-};
 
 async function values(gradients: OnnxGradients): Promise<Record<string, Float32Array>> {
   const entries = await Promise.all(

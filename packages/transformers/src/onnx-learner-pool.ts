@@ -18,6 +18,7 @@ import {
   type OnnxLearnerFamily,
   type OnnxLearnerWeights,
   type OnnxLogProbs,
+  upstreamValues,
 } from './onnx-learner';
 import type {
   OnnxLearnerPoolRequest,
@@ -340,43 +341,6 @@ function batchShape(batch: OnnxLearnerBatch): [number, number] {
     });
   }
   return [batch.sequences.length, Math.max(...batch.sequences.map((sequence) => sequence.length))];
-}
-
-/** `[B, T]` row-major upstream values, checked as `OnnxLearner.gradients` checks them. */
-function upstreamValues(
-  argument: string,
-  upstream: readonly (readonly number[])[] | Float32Array,
-  [batchSize, length]: [number, number],
-): Float32Array {
-  if (upstream instanceof Float32Array) {
-    if (upstream.length !== batchSize * length) {
-      throw new InvalidArgumentError({
-        argument: `${argument}.length`,
-        value: upstream.length,
-        message: `must be batch x length = ${batchSize} x ${length} = ${batchSize * length}`,
-      });
-    }
-    return upstream;
-  }
-  if (upstream.length !== batchSize) {
-    throw new InvalidArgumentError({
-      argument: `${argument}.length`,
-      value: upstream.length,
-      message: `must equal the number of sequences, ${batchSize}`,
-    });
-  }
-  const values = new Float32Array(batchSize * length);
-  upstream.forEach((row, b) => {
-    if (row.length !== length) {
-      throw new InvalidArgumentError({
-        argument: `${argument}[${b}].length`,
-        value: row.length,
-        message: `must equal the padded length ${length}`,
-      });
-    }
-    values.set(row, b * length);
-  });
-  return values;
 }
 
 /** The shares' `[b, T_share]` log-probs and entropies placed in the call's `[B, T]`. */

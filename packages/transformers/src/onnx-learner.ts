@@ -164,11 +164,11 @@ export class OnnxLearner {
   ): Promise<OnnxGradients> {
     const { feeds, shape } = this.feeds(weights, batch);
     const upstream = {
-      d_logp: this.upstreamValues('dLogp', dLogp, shape),
+      d_logp: upstreamValues('dLogp', dLogp, shape),
       d_entropy:
         dEntropy === undefined
           ? new Float32Array(shape[0] * shape[1])
-          : this.upstreamValues('dEntropy', dEntropy, shape),
+          : upstreamValues('dEntropy', dEntropy, shape),
     };
     const result = {
       logProbs: new Float32Array(shape[0] * shape[1]),
@@ -282,52 +282,6 @@ export class OnnxLearner {
     await this.learningSession.release();
     await this.forwardSession?.release();
     this.forwardSession = undefined;
-  }
-
-  private upstreamValues(
-    argument: string,
-    upstream: readonly (readonly number[])[] | Float32Array,
-    [batchSize, length]: [number, number],
-  ): Float32Array {
-    const values = new Float32Array(batchSize * length);
-    if (upstream instanceof Float32Array) {
-      if (upstream.length !== values.length) {
-        throw new InvalidArgumentError({
-          argument: `${argument}.length`,
-          value: upstream.length,
-          message: `must be batch x length = ${batchSize} x ${length} = ${values.length}`,
-        });
-      }
-      values.set(upstream);
-    } else {
-      if (upstream.length !== batchSize) {
-        throw new InvalidArgumentError({
-          argument: `${argument}.length`,
-          value: upstream.length,
-          message: `must equal the number of sequences, ${batchSize}`,
-        });
-      }
-      upstream.forEach((row, b) => {
-        if (row.length !== length) {
-          throw new InvalidArgumentError({
-            argument: `${argument}[${b}].length`,
-            value: row.length,
-            message: `must equal the padded length ${length}`,
-          });
-        }
-        values.set(row, b * length);
-      });
-    }
-    for (let index = 0; index < values.length; index++) {
-      if (!Number.isFinite(values[index])) {
-        throw new InvalidArgumentError({
-          argument: `${argument}[${Math.floor(index / length)}][${index % length}]`,
-          value: values[index],
-          message: 'must be finite',
-        });
-      }
-    }
-    return values;
   }
 
   private feeds(
@@ -542,4 +496,55 @@ export async function createOnnxGptLearner(
 ): Promise<OnnxLearner> {
   const options = parseWithSchema(OnnxGptLearnerOptionsSchema, input, 'OnnxGptLearner options');
   return createOnnxLearner(gptLearnerFamily(parseGpt2Config(options.config)), options);
+}
+
+/**
+ * `[B, T]` row-major upstream values (rows of length T, or one Float32Array of
+ * B x T), checked: a wrong count or length, or a value that is not finite,
+ * throws naming the row and position.
+ */
+export function upstreamValues(
+  argument: string,
+  upstream: readonly (readonly number[])[] | Float32Array,
+  [batchSize, length]: [number, number],
+): Float32Array {
+  const values = new Float32Array(batchSize * length);
+  if (upstream instanceof Float32Array) {
+    if (upstream.length !== values.length) {
+      throw new InvalidArgumentError({
+        argument: `${argument}.length`,
+        value: upstream.length,
+        message: `must be batch x length = ${batchSize} x ${length} = ${values.length}`,
+      });
+    }
+    values.set(upstream);
+  } else {
+    if (upstream.length !== batchSize) {
+      throw new InvalidArgumentError({
+        argument: `${argument}.length`,
+        value: upstream.length,
+        message: `must equal the number of sequences, ${batchSize}`,
+      });
+    }
+    upstream.forEach((row, b) => {
+      if (row.length !== length) {
+        throw new InvalidArgumentError({
+          argument: `${argument}[${b}].length`,
+          value: row.length,
+          message: `must equal the padded length ${length}`,
+        });
+      }
+      values.set(row, b * length);
+    });
+  }
+  for (let index = 0; index < values.length; index++) {
+    if (!Number.isFinite(values[index])) {
+      throw new InvalidArgumentError({
+        argument: `${argument}[${Math.floor(index / length)}][${index % length}]`,
+        value: values[index],
+        message: 'must be finite',
+      });
+    }
+  }
+  return values;
 }

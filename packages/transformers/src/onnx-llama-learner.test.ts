@@ -19,6 +19,7 @@ import {
   expectGradientsMatch,
   randomSequences,
   randomUpstream,
+  untiedLlamaConfig as untiedConfig,
   upstreamObjective,
 } from './test-support/learner-fixtures';
 
@@ -40,30 +41,6 @@ function modelWith(
   return { model, weights };
 }
 
-/** Untied head, every bias, Llama 3 RoPE scaling, grouped-query attention (4 heads, 2 key/value heads). */
-const untiedConfig: LlamaConfigInput = {
-  vocabSize: 37,
-  hiddenSize: 16,
-  intermediateSize: 24,
-  layerCount: 2,
-  headCount: 4,
-  keyValueHeadCount: 2,
-  contextLength: 64,
-  rmsNormEpsilon: 1e-5,
-  ropeTheta: 500,
-  ropeScaling: {
-    type: 'llama3',
-    factor: 4,
-    lowFrequencyFactor: 1,
-    highFrequencyFactor: 4,
-    originalContextLength: 16,
-  },
-  tieWordEmbeddings: false,
-  queryKeyValueBias: true,
-  outputBias: true,
-  mlpBias: true,
-  eosTokenId: 3,
-};
 /** Tied head, no biases, linear RoPE scaling, one key/value head shared by 4 query heads. */
 const tiedConfig: LlamaConfigInput = {
   vocabSize: 29,

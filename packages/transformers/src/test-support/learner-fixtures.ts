@@ -1,7 +1,49 @@
 import { Random } from '@cohort/core';
+import type { Gpt2ConfigInput, LlamaConfigInput } from '@cohort/tfjs';
 import type * as tf from '@tensorflow/tfjs';
 import { expect } from 'vitest';
 import { logSoftmax } from '../logits-math';
+
+/**
+ * Two layers, an MLP width other than 4E, a layer-norm epsilon other than the
+ * default (so it shows), context 32 for sequences up to 23 (positions matter).
+ * `randomGpt2Weights` draws every bias from N(0, 0.2^2) and every gain from N(1, 0.2^2).
+ */
+export const learnerGptConfig: Gpt2ConfigInput = {
+  vocabSize: 37,
+  contextLength: 32,
+  embeddingSize: 16,
+  layerCount: 2,
+  headCount: 4,
+  innerSize: 24,
+  layerNormEpsilon: 1e-3,
+  eosTokenId: 2,
+};
+
+/** Untied head, every bias, Llama 3 RoPE scaling, grouped-query attention (4 heads, 2 key/value heads). */
+export const untiedLlamaConfig: LlamaConfigInput = {
+  vocabSize: 37,
+  hiddenSize: 16,
+  intermediateSize: 24,
+  layerCount: 2,
+  headCount: 4,
+  keyValueHeadCount: 2,
+  contextLength: 64,
+  rmsNormEpsilon: 1e-5,
+  ropeTheta: 500,
+  ropeScaling: {
+    type: 'llama3',
+    factor: 4,
+    lowFrequencyFactor: 1,
+    highFrequencyFactor: 4,
+    originalContextLength: 16,
+  },
+  tieWordEmbeddings: false,
+  queryKeyValueBias: true,
+  outputBias: true,
+  mlpBias: true,
+  eosTokenId: 3,
+};
 
 /** Random token ids, one sequence per length, from a seeded {@link Random}. */
 export function randomSequences(
