@@ -352,6 +352,22 @@ describe('the packed packages', () => {
     expect(output).toMatch(/done: 1\/1 steps/);
   });
 
+  it('train on a pool of two ONNX learner workers, started from the installed build', async () => {
+    await writeFile(
+      path.join(project, 'onnx-pool.yaml'),
+      trainConfig({ name: 'onnx-pool', lines: ['engine: { learner: onnx, learnerWorkers: 2 }'] }),
+    );
+    const result = await run(
+      path.join(project, 'node_modules/.bin/agent-trainer'),
+      ['train', '--config', 'onnx-pool.yaml', '--steps', '1', '--run-dir', 'runs/onnx-pool'],
+      { cwd: project },
+    );
+    // The pool's workers load @cohort/transformers' built onnx-learner-worker.js (a missing one fails the run).
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stderr).toMatch(/engines: sampler onnx, reference onnx, learner onnx/);
+    expect(result.stderr).toMatch(/done: 1\/1 steps/);
+  });
+
   const chromiumPath = '/usr/bin/chromium';
   const hasChromium = existsSync(chromiumPath);
   if (!hasChromium) {
