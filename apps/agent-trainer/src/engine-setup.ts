@@ -68,7 +68,8 @@ export async function withConfiguredReference(
  * against tfjs's 0.999, 0.888, 1.011 (the same learning within noise).
  * A Llama-family policy stays on tfjs: on the SFT tool agent (support desk,
  * context 2048, 6 steps) ONNX Runtime's update was 2.8x faster (1.4-2.5 s against
- * 4.7-6.9 s) but the run peaked at 2.9 GB against 2.4 GB on tfjs.
+ * 4.7-6.9 s) but the run peaked at 2.9 GB against 2.4 GB on tfjs (2.0 GB on
+ * ONNX since the reference scores long sequences fewer at a time).
  */
 export function learnerOf(config: AppConfig, policy?: TrainablePolicy): 'onnx' | 'tfjs' {
   if (config.engine.learner !== undefined) return config.engine.learner;

@@ -19,6 +19,7 @@ import {
   createOnnxReferenceModel,
   type OnnxReferenceModel,
   RefreshableOnnxReferenceModel,
+  referenceRuns,
 } from './onnx-reference-model';
 
 const modelDirectory = fileURLToPath(
@@ -70,6 +71,41 @@ beforeAll(async () => {
 afterAll(async () => {
   await gptReference?.dispose();
   gptModel?.dispose();
+});
+
+describe('referenceRuns', () => {
+  it('groups consecutive sequences up to batchSize rows and rows x longest^2 token pairs, one sequence at least', () => {
+    // 3 x 10^2 = 300 <= 300; a fourth row would be 400.
+    expect(referenceRuns([10, 10, 10, 10, 10], 16, 300)).toEqual([
+      [0, 3],
+      [3, 5],
+    ]);
+    // The longest so far counts: [4, 9] is 2 x 81 = 162 > 100, so 4 runs alone; 20 exceeds the budget alone.
+    expect(referenceRuns([4, 9, 20, 3, 3], 16, 100)).toEqual([
+      [0, 1],
+      [1, 2],
+      [2, 3],
+      [3, 5],
+    ]);
+    expect(referenceRuns([5, 5, 5, 5, 5], 2, 10_000)).toEqual([
+      [0, 2],
+      [2, 4],
+      [4, 5],
+    ]);
+    expect(referenceRuns([], 4, 100)).toEqual([]);
+  });
+
+  it('scores long sequences in fewer rows per pass to the same values within float32 rounding', async () => {
+    const sequences = randomSequences(gptModel.config.vocabSize, [37, 5, 90, 1, 64], 12);
+    const oneByOne = await createOnnxReferenceModel({ model: gptModel, maxTokenPairsPerRun: 1 });
+    try {
+      const together = await gptReference.referenceLogProbs({ sequences });
+      const alone = await oneByOne.referenceLogProbs({ sequences });
+      expect(largestDifference(alone, together)).toBeLessThan(1e-5);
+    } finally {
+      await oneByOne.dispose();
+    }
+  });
 });
 
 describe('OnnxReferenceModel', () => {
@@ -215,6 +251,9 @@ describe('OnnxReferenceModel', () => {
     await expect(createOnnxReferenceModel({ model: gptModel, batchSize: 0 })).rejects.toThrow(
       /batchSize/,
     );
+    await expect(
+      createOnnxReferenceModel({ model: gptModel, maxTokenPairsPerRun: 0.5 }),
+    ).rejects.toThrow(/maxTokenPairsPerRun/);
     await expect(
       createOnnxReferenceModel({ model: gptModel, padTokenId: vocabSize }),
     ).rejects.toThrow(/padTokenId/);
