@@ -305,4 +305,29 @@ describe('sft --family gpt2 with a Llama-only flag', () => {
       /--copy-loss-weight.*0\.5/,
     );
   });
+
+  it('parses the email share of the copy curriculum and the recovery share, within [0, 1], llama only', async () => {
+    expect(
+      parseCommandLine([
+        'sft',
+        '--family',
+        'llama',
+        '--copy-curriculum-email-share',
+        '0.5',
+        '--recovery-share',
+        '0.25',
+      ]),
+    ).toMatchObject({ copyCurriculumEmailShare: 0.5, recoveryShare: 0.25 });
+    expect(usageMessage(['sft', '--family', 'llama', '--recovery-share', '1.5'])).toMatch(
+      /--recovery-share.*1\.5/,
+    );
+    expect(
+      usageMessage(['sft', '--family', 'llama', '--copy-curriculum-email-share', '1.01']),
+    ).toMatch(/--copy-curriculum-email-share.*1\.01/);
+    const gpt2 = parseCommandLine(['sft', '--recovery-share', '0.2']);
+    if (gpt2.command !== 'sft') throw new Error('expected sft');
+    await expect(sftCommand(gpt2, processIo())).rejects.toThrow(
+      '--recovery-share 0.2 applies only to sft --family llama',
+    );
+  });
 });

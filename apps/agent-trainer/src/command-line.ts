@@ -472,12 +472,26 @@ export const sftCommandLine = defineCommand({
       description:
         'llama only: share of the copy curriculum that is repeats of 4-60 dialogue tokens instead of copies',
     }),
+    'copy-curriculum-email-share': numberFlag({
+      minimum: 0,
+      maximum: 1,
+      defaultText: 'llama 0',
+      description:
+        "llama only: share of the copy curriculum's copies that state a fresh email as the customer does (My email is ...) and write it back in a find_customer call, the loss on the email's tokens, instead of an order id",
+    }),
     'dialogue-curriculum-share': numberFlag({
       minimum: 0,
       maximum: 0.9,
       defaultText: 'llama 0',
       description:
         'llama only: share of the dialogue phase that is copy curriculum sequences (with their repeat share), to keep the copy while the dialogues are learned',
+    }),
+    'recovery-share': numberFlag({
+      minimum: 0,
+      maximum: 1,
+      defaultText: 'llama 0',
+      description:
+        "llama only: share of the training dialogues whose first find_customer or get_order call has one character of its argument changed or dropped, gets the backend's error, and is made again right; the corrupted call carries no loss",
     }),
     'copy-warmup-steps': integerFlag({
       minimum: 0,
@@ -533,7 +547,9 @@ export const sftCommandLine = defineCommand({
     inductionTokens: values['induction-tokens'],
     copyCurriculumNumbers: values['copy-curriculum-numbers'],
     copyCurriculumRepeatShare: values['copy-curriculum-repeat-share'],
+    copyCurriculumEmailShare: values['copy-curriculum-email-share'],
     dialogueCurriculumShare: values['dialogue-curriculum-share'],
+    recoveryShare: values['recovery-share'],
     // Unset rather than false, so that sft --family gpt2 refuses only a flag that was given.
     digitPairs: values['digit-pairs'] ? true : undefined,
     separateSpaces: values['separate-spaces'] ? true : undefined,

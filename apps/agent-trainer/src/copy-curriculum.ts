@@ -1,8 +1,10 @@
 import type { Random } from '@cohort/core';
+import { randomCustomerNames } from './sft-task-variants';
 
-/** What {@link copyCurriculumExample} needs of a tokenizer. */
+/** What {@link copyCurriculumExample} and {@link emailCopyExample} need of a tokenizer. */
 export interface CopyCurriculumTokenizer {
   encode(text: string): number[];
+  decode(tokenIds: readonly number[]): string;
 }
 
 /** One way an order id is stated (`source`) and one way it is written back (`target`), as in the support desk's dialogues. */
@@ -27,6 +29,18 @@ export interface CopyCurriculumPieces {
   targets: number[][];
   /** Tokens an order id's digits follow in the dialogues (each source's and target's last token, and `A` after a space, a quote or nothing). */
   idMarkers: number[];
+  /**
+   * The tokens of `before + span + after`, encoded as one text (so every
+   * token is the one its context gives), and the positions of the tokens that
+   * write `span`.
+   */
+  spanTokens: (before: string, span: string, after: string) => SpanTokens;
+}
+
+/** A text's tokens and the positions of the tokens that write one span of it. */
+export interface SpanTokens {
+  tokenIds: number[];
+  spanPositions: number[];
 }
 
 /** Encodes the pieces of {@link copyCurriculumExample} with `tokenizer`. */
@@ -58,7 +72,31 @@ export function copyCurriculumPieces(tokenizer: CopyCurriculumTokenizer): CopyCu
     sources: encodedSources,
     targets: encodedTargets,
     idMarkers: [...idMarkers],
+    spanTokens: (before, span, after) => spanTokens(tokenizer, before, span, after),
   };
+}
+
+function spanTokens(
+  tokenizer: CopyCurriculumTokenizer,
+  before: string,
+  span: string,
+  after: string,
+): SpanTokens {
+  const text = `${before}${span}${after}`;
+  const tokenIds = tokenizer.encode(text);
+  const spanPositions: number[] = [];
+  // Byte-level BPE decodes ASCII text token by token exactly, which maps each token to its characters.
+  let offset = 0;
+  tokenIds.forEach((token, position) => {
+    const end = offset + tokenizer.decode([token]).length;
+    if (offset < before.length + span.length && end > before.length) spanPositions.push(position);
+    offset = end;
+  });
+  if (offset !== text.length)
+    throw new Error(
+      `copy curriculum: the tokens of ${JSON.stringify(text)} do not decode to it piece by piece`,
+    );
+  return { tokenIds, spanPositions };
 }
 
 /**
@@ -215,5 +253,67 @@ export function copyCurriculumExample(
     tokenIds.push(digit);
     lossMask.push(1);
   }
+  return { tokenIds, lossMask };
+}
+
+/**
+ * How the scripted customer states an email, in the dialogues: the whole
+ * message (`support-desk-user.ts`), with or without an order number, as the
+ * text before and after the email.
+ */
+function emailStatement(random: Random): [string, string] {
+  const tail = random.choice([
+    ' I do not have the order number.',
+    ` The order number is A${Array.from({ length: 4 }, () => random.int(0, 10)).join('')}.`,
+  ]);
+  return ['My email is ', `.${tail}`];
+}
+
+/** How the agent writes an email back, in the dialogues: the reference agent's `find_customer` call, up to the email. */
+const emailCallPrefix = '<tool_call>\n{"name":"find_customer","arguments":{"email":"';
+
+/**
+ * One email sequence of the copy curriculum: a window of a dialogue with no
+ * email in it (0-60 tokens), a fresh random email (`first.last42@example.com`,
+ * the shape of `withRandomCustomers`) stated as the scripted customer states
+ * it (`My email is ....`), another window (2-80 tokens), and the agent's
+ * `find_customer` call up to the email's local part, with the loss on the
+ * tokens of the local part only. Both texts are encoded whole, so the email
+ * is the tokens its context makes in the dialogues: byte-level BPE writes
+ * ` yusuf` after the space of `My email is` and `yusuf` after the call's
+ * quote as different tokens, and that translation is what the copy must
+ * learn (round 9: held-out emails came back as `zuf.virtanen92` for
+ * `yusuf.virtanen92`, 0.88 nats per email token). The windows must hold no
+ * email, or the copy would have more than one source.
+ *
+ * @example
+ * ```ts
+ * const pieces = copyCurriculumPieces(tokenizer);
+ * const { tokenIds, lossMask } = emailCopyExample(pieces, dialogueTokenIdsWithoutEmails, random, 'keep');
+ * ```
+ */
+export function emailCopyExample(
+  pieces: CopyCurriculumPieces,
+  emailFreeTexts: readonly (readonly number[])[],
+  random: Random,
+  numbers: CopyCurriculumNumbers = 'drop',
+): { tokenIds: number[]; lossMask: number[] } {
+  const { email } = randomCustomerNames(random);
+  const localPart = email.slice(0, email.indexOf('@'));
+  const [before, after] = emailStatement(random);
+  const source = pieces.spanTokens(before, email, after);
+  const target = pieces.spanTokens(emailCallPrefix, localPart, email.slice(localPart.length));
+  const digits = new Set(pieces.digits);
+  const drop =
+    numbers === 'drop' ? withoutDigits(digits) : withoutOrderIds(digits, new Set(pieces.idMarkers));
+  const prefix = [
+    ...window(emailFreeTexts, random.int(0, 61), drop, random),
+    ...source.tokenIds,
+    ...window(emailFreeTexts, random.int(2, 81), drop, random),
+  ];
+  const lastCopied = target.spanPositions.at(-1)!;
+  const tokenIds = [...prefix, ...target.tokenIds.slice(0, lastCopied + 1)];
+  const copied = new Set(target.spanPositions.map((position) => prefix.length + position));
+  const lossMask = tokenIds.map((_, position) => (copied.has(position) ? 1 : 0));
   return { tokenIds, lossMask };
 }

@@ -31,7 +31,9 @@ describe('trainToolAgent (sft --family llama)', () => {
         copyCurriculumBatchSize: 4,
         copyCurriculumNumbers: 'keep',
         copyCurriculumRepeatShare: 0.5,
+        copyCurriculumEmailShare: 0.5,
         dialogueCurriculumShare: 0.25,
+        recoveryShare: 0.5,
         digitPairs: true,
         separateSpaces: true,
         copyLossWeight: 3,
@@ -84,8 +86,9 @@ describe('trainToolAgent (sft --family llama)', () => {
       expect(probe.copyNats.orderIdDigit).toBeGreaterThan(0);
       expect(probe.copyNats.emailToken).toBeGreaterThan(0);
       expect(probe.copyNats.fragmentOrderIdDigit).toBeGreaterThan(0);
-      // And the copy curriculum's own sequences, built on held-out dialogues.
+      // And the copy curriculum's own sequences, built on held-out dialogues, order ids and emails.
       expect(probe.copyNats.syntheticOrderIdDigit).toBeGreaterThan(0);
+      expect(probe.copyNats.syntheticEmailToken).toBeGreaterThan(0);
     }
     // Copy fragments: at least one per dialogue (every solved task copies an id or email).
     expect(result.copyFragments).toBeGreaterThanOrEqual(6);
@@ -119,14 +122,33 @@ describe('trainToolAgent (sft --family llama)', () => {
       inductionTokens: 'random',
       copyCurriculumNumbers: 'keep',
       copyCurriculumRepeatShare: 0.5,
+      copyCurriculumEmailShare: 0.5,
       dialogueCurriculumShare: 0.25,
+      recoveryShare: 0.5,
       digitPairs: true,
       separateSpaces: true,
       copyLossWeight: 3,
     });
+    // Some dialogues recover from a corrupted first call, and every one without a deliberate mistake still ends in success.
+    expect(training.recoveryDialogues).toBeGreaterThan(0);
+    expect(training.recoveryDialogues).toBeLessThan(6);
+    expect(training.recoveryDialoguesWithoutMistake).toBeGreaterThan(0);
+    expect(training.recoveryDialoguesSolved).toBe(training.recoveryDialoguesWithoutMistake);
     // The same seed gives the same data, model and losses.
     const again = await run(false);
     expect(again.result.lossHistory).toEqual(result.lossHistory);
     expect(again.result.degradedDialogues).toBe(result.degradedDialogues);
   }, 240_000);
+
+  it.each([
+    ['recoveryShare', 1.5],
+    ['copyCurriculumEmailShare', -0.1],
+    ['recoveryShare', Number.NaN],
+  ] as const)('refuses %s = %s, naming the option and the value', async (option, value) => {
+    await expect(
+      trainToolAgent({ out: path.join(tmpdir(), 'never-written'), seed: 0, [option]: value }),
+    ).rejects.toThrow(
+      new RegExp(`Invalid argument ${option} = ${value}: must be a share between 0 and 1`),
+    );
+  });
 });

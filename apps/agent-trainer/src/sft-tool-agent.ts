@@ -1,4 +1,10 @@
-import { type Environment, type Message, Random, type Scenario } from '@cohort/core';
+import {
+  type Environment,
+  InvalidArgumentError,
+  type Message,
+  Random,
+  type Scenario,
+} from '@cohort/core';
 import {
   createSupportDeskEnvironment,
   generateSupportDeskDialogues,
@@ -17,6 +23,7 @@ import {
   type CopyCurriculumNumbers,
   copyCurriculumExample,
   copyCurriculumPieces,
+  emailCopyExample,
   randomRepeatExample,
   repeatExample,
 } from './copy-curriculum';
@@ -24,6 +31,7 @@ import { copyFragments } from './copy-fragments';
 import { type CopyTargets, copyNats, copyTargets } from './copy-metric';
 import { copyWeightedExample } from './copy-weighted-example';
 import { type EvaluatedConversation, evaluateModel } from './evaluate-model';
+import { recoveryTurn, replayedEndReason, withoutMessageLoss } from './recovery-dialogues';
 import type { SftOptions } from './sft';
 import { vagueReplies } from './sft-dialogues';
 import { customerOrderCount, withOnlyTaskOrder, withRandomCustomers } from './sft-task-variants';
@@ -56,6 +64,17 @@ export interface ToolAgentSftOptions
    * wrong numbers kept it from emerging in 400 steps).
    */
   degradedFraction?: number;
+  /**
+   * Share of the training dialogues in which the agent's first tool call
+   * (`find_customer` or `get_order`) has its argument corrupted (one letter
+   * or digit changed or dropped, {@link recoveryTurn}), the backend's real
+   * error comes back, and the agent calls again with the argument copied
+   * right (default 0). The corrupted call's tokens carry no loss: the model
+   * learns the recovery, not the mistake. Round 9's held-out failures were a
+   * `find_customer` on a miscopied email followed by calls on invented ids
+   * until the turn limit; the reference agent never shows a failed call.
+   */
+  recoveryShare?: number;
   /**
    * Share of the training tasks in which the customer has only the order the
    * task is about (default 0.5), so the agent copies the id the customer
@@ -95,6 +114,14 @@ export interface ToolAgentSftOptions
    * dialogue tokens ({@link repeatExample}) instead of copies (default 0).
    */
   copyCurriculumRepeatShare?: number;
+  /**
+   * Share of the copy curriculum's copies (the sequences that are not
+   * repeats) that copy a fresh email into a `find_customer` call
+   * ({@link emailCopyExample}) instead of an order id (default 0). Round 9's
+   * failures were emails copied wrong (`zuf.virtanen92` for
+   * `yusuf.virtanen92`), and the curriculum had taught order ids only.
+   */
+  copyCurriculumEmailShare?: number;
   /**
    * Steps of the induction warm-up, run first ({@link repeatExample}: a
    * window of 4-12 dialogue tokens and the same window again, the loss on the
@@ -196,6 +223,8 @@ export interface ToolAgentProbe {
     fragmentOrderIdDigit: number;
     /** Of 64 copy curriculum sequences built on the held-out dialogues, when the run has a copy curriculum. */
     syntheticOrderIdDigit?: number;
+    /** Of 64 email sequences of the copy curriculum built on the held-out dialogues, when the run copies emails. */
+    syntheticEmailToken?: number;
   };
   tasks: number;
   successRate: number;
@@ -214,6 +243,12 @@ export interface ToolAgentSftResult {
   degradedDialogues: number;
   /** Training tasks whose customer has only the task's order. */
   singleOrderTasks: number;
+  recoveryShare: number;
+  /** Dialogues whose first tool call was corrupted and made again right. */
+  recoveryDialogues: number;
+  /** Of those without a deliberate mistake, how many end in task success when replayed on the environment (all, unless the recovery is broken). */
+  recoveryDialoguesSolved: number;
+  recoveryDialoguesWithoutMistake: number;
   /** Short copy sequences cut from the dialogues, trained on beside them. */
   copyFragments: number;
   /** Steps on the copy fragments alone before `steps` (the whole run is their sum). */
@@ -226,6 +261,7 @@ export interface ToolAgentSftResult {
   inductionTokens: 'dialogue' | 'random';
   copyCurriculumNumbers: CopyCurriculumNumbers;
   copyCurriculumRepeatShare: number;
+  copyCurriculumEmailShare: number;
   dialogueCurriculumShare: number;
   /** Numbers written in tokens of two digits (see `ToolAgentSftOptions.digitPairs`). */
   digitPairs: boolean;
@@ -257,6 +293,31 @@ export interface ToolAgentSftResult {
   };
   backend: string;
   seconds: number;
+}
+
+/** `value` when it is a share in [0, 1]; otherwise an error that names `argument` and the value. */
+function validShare(argument: string, value: number): number {
+  if (!(value >= 0 && value <= 1))
+    throw new InvalidArgumentError({ argument, value, message: 'must be a share between 0 and 1' });
+  return value;
+}
+
+const emailPattern = /[\w.+-]+@[\w-]+(?:\.[\w-]+)+/g;
+
+/** The dialogue's tokens with every email taken out of its messages, cut to `contextLength`. */
+function withoutEmails(
+  dialogue: readonly Message[],
+  tokenizer: BpeTokenizer,
+  contextLength: number,
+): number[] {
+  return tokenizer
+    .applyChatTemplate(
+      dialogue.map((message) => ({
+        ...message,
+        content: message.content.replace(emailPattern, ''),
+      })),
+    )
+    .slice(0, contextLength);
 }
 
 /** Success, invented ids and tool-call validity of greedy held-out episodes. */
@@ -333,6 +394,10 @@ export async function trainToolAgent(options: ToolAgentSftOptions): Promise<Tool
   const curriculumBatchSize = options.copyCurriculumBatchSize ?? 16;
   const curriculumNumbers = options.copyCurriculumNumbers ?? 'drop';
   const curriculumRepeatShare = options.copyCurriculumRepeatShare ?? 0;
+  const curriculumEmailShare = validShare(
+    'copyCurriculumEmailShare',
+    options.copyCurriculumEmailShare ?? 0,
+  );
   const inductionSteps = options.inductionSteps ?? 0;
   const inductionTokens = options.inductionTokens ?? 'dialogue';
   const dialogueCurriculumShare = options.dialogueCurriculumShare ?? 0;
@@ -355,11 +420,28 @@ export async function trainToolAgent(options: ToolAgentSftOptions): Promise<Tool
     )
     .map((task) => (randomCustomers ? withRandomCustomers(task, nameRandom) : task));
   const singleOrderTasks = tasks.filter((task) => customerOrderCount(task) === 1).length;
+  const recoveryShare = validShare('recoveryShare', options.recoveryShare ?? 0);
+  const recoveryRandom = random.fork('recovery');
+  const recoveryTasks = new Set<number>();
+  // No draw at share 0: a run without recoveries keeps the dialogues of earlier rounds.
+  if (recoveryShare > 0)
+    for (let index = 0; index < taskCount; index++)
+      if (recoveryRandom.bernoulli(recoveryShare)) recoveryTasks.add(index);
+  // Task index -> index of the corrupted call among the dialogue's messages.
+  const corruptedTurns = new Map<number, number>();
   const dialogues: Message[][] = await generateSupportDeskDialogues({
     tasks,
     seed: options.seed,
     toolPrompt: toolAgentToolPrompt,
-    reply: ({ reference, taskIndex }) => {
+    reply: ({ messages, reference, taskIndex }) => {
+      if (recoveryTasks.has(taskIndex) && !corruptedTurns.has(taskIndex)) {
+        const task = tasks[taskIndex]!;
+        const corrupted = recoveryTurn({ messages, reference, task, random: recoveryRandom });
+        if (corrupted !== undefined) {
+          corruptedTurns.set(taskIndex, messages.length);
+          return corrupted;
+        }
+      }
       if (!degradedTasks.has(taskIndex) || mistakes.has(taskIndex)) return reference;
       const degraded = degradedReply(reference, degradeRandom);
       // Either mistake, whichever comes first in the dialogue, with even odds per chance.
@@ -371,6 +453,27 @@ export async function trainToolAgent(options: ToolAgentSftOptions): Promise<Tool
   const environment = createSupportDeskEnvironment({ toolPrompt: toolAgentToolPrompt });
   log(
     `${dialogues.length} dialogues (${mistakes.size} with a mistake, ${singleOrderTasks} with one order)`,
+  );
+  // The recoveries checked by code: played again, each must end in task success unless it holds a deliberate mistake.
+  let recoveryDialoguesSolved = 0;
+  let recoveryDialoguesWithoutMistake = 0;
+  for (const taskIndex of corruptedTurns.keys()) {
+    if (mistakes.has(taskIndex)) continue;
+    recoveryDialoguesWithoutMistake++;
+    const endReason = await replayedEndReason({
+      environment,
+      task: tasks[taskIndex]!,
+      dialogue: dialogues[taskIndex]!,
+      seed: options.seed + taskIndex,
+    });
+    if (endReason === 'success') recoveryDialoguesSolved++;
+  }
+  if (corruptedTurns.size > 0)
+    log(
+      `${corruptedTurns.size} dialogues recover from a corrupted first call; ${recoveryDialoguesSolved} of the ${recoveryDialoguesWithoutMistake} without a mistake end in success`,
+    );
+  const corruptedCalls = new Set(
+    [...corruptedTurns].map(([taskIndex, index]) => dialogues[taskIndex]![index]!.content),
   );
 
   const tokenizer: BpeTokenizer = trainBpeTokenizer({
@@ -398,16 +501,34 @@ export async function trainToolAgent(options: ToolAgentSftOptions): Promise<Tool
     bosTokenId: tokenizer.eosTokenId,
     eosTokenId: tokenizer.eosTokenId,
   });
-  const fragments = (options.copyFragments ?? true) ? copyFragments(dialogues) : [];
+  // A corrupted call is no copy lesson.
+  const fragments =
+    (options.copyFragments ?? true)
+      ? copyFragments(dialogues).filter((fragment) => !corruptedCalls.has(fragment[1]!.content))
+      : [];
   // Each dialogue and fragment encoded once, cut to the context; the dialogues come first.
   const copyLossWeight = options.copyLossWeight ?? 1;
   const encoded = [...dialogues, ...fragments]
     .map((dialogue) => copyWeightedExample(dialogue, tokenizer, lossOn, copyLossWeight))
+    .map((example, index) => {
+      const corrupted = index < dialogues.length ? corruptedTurns.get(index) : undefined;
+      return corrupted === undefined
+        ? example
+        : {
+            tokenIds: example.tokenIds,
+            lossMask: withoutMessageLoss(example.lossMask, dialogues[index]!, corrupted, tokenizer),
+          };
+    })
     .map(({ tokenIds, lossMask }) => ({
       tokenIds: tokenIds.slice(0, config.contextLength),
       lossMask: lossMask.slice(0, config.contextLength),
     }));
   const dialogueTokenIds = encoded.slice(0, dialogues.length).map((example) => example.tokenIds);
+  // The email sequences' windows: the dialogues without their emails, so the stated email is the only one.
+  const emailFreeTokenIds =
+    curriculumEmailShare > 0
+      ? dialogues.map((dialogue) => withoutEmails(dialogue, tokenizer, config.contextLength))
+      : [];
   const examples = encoded.filter((example) => example.lossMask.some((value) => value > 0));
   // Of the dialogues alone: the fragments are short by design.
   const meanSequenceLength =
@@ -461,6 +582,23 @@ export async function trainToolAgent(options: ToolAgentSftOptions): Promise<Tool
         return { tokenIds, orderIdDigits, orderIdDigitCount: 4, emailTokens: [] };
       })
     : [];
+  const emailProbeRandom = new Random(options.seed).fork('synthetic-email-probe');
+  const emailProbeTexts = heldOutDialogues.map((dialogue) =>
+    withoutEmails(dialogue, tokenizer, config.contextLength),
+  );
+  const syntheticEmailProbe: CopyTargets[] =
+    pieces && curriculumEmailShare > 0
+      ? Array.from({ length: 64 }, () => {
+          const { tokenIds, lossMask } = emailCopyExample(
+            pieces,
+            emailProbeTexts,
+            emailProbeRandom,
+            curriculumNumbers,
+          );
+          const emailTokens = lossMask.flatMap((value, position) => (value ? [position] : []));
+          return { tokenIds, orderIdDigits: [], orderIdDigitCount: 0, emailTokens };
+        })
+      : [];
   const probeEvery = options.probeEvery ?? 0;
   const probeTasks = options.probeTasks ?? 6;
   const learningRate = options.learningRate ?? 3e-3;
@@ -476,7 +614,12 @@ export async function trainToolAgent(options: ToolAgentSftOptions): Promise<Tool
     const synthetic =
       syntheticProbe.length > 0 ? copyNats(model, syntheticProbe, { padTokenId }) : undefined;
     if (synthetic) copied.syntheticOrderIdDigit = synthetic.orderIdDigit;
-    const copyLine = `copy nats per order-id digit ${nats.orderIdDigit.toFixed(2)} (${inFragments.orderIdDigit.toFixed(2)} in fragments${synthetic ? `, ${synthetic.orderIdDigit.toFixed(2)} in synthetic copies` : ''}), per email token ${nats.emailToken.toFixed(2)}`;
+    const syntheticEmail =
+      syntheticEmailProbe.length > 0
+        ? copyNats(model, syntheticEmailProbe, { padTokenId })
+        : undefined;
+    if (syntheticEmail) copied.syntheticEmailToken = syntheticEmail.emailToken;
+    const copyLine = `copy nats per order-id digit ${nats.orderIdDigit.toFixed(2)} (${inFragments.orderIdDigit.toFixed(2)} in fragments${synthetic ? `, ${synthetic.orderIdDigit.toFixed(2)} in synthetic copies` : ''}), per email token ${nats.emailToken.toFixed(2)}${syntheticEmail ? ` (${syntheticEmail.emailToken.toFixed(2)} in synthetic copies)` : ''}`;
     if (probeTasks === 0) {
       probes.push({
         step,
@@ -576,7 +719,10 @@ export async function trainToolAgent(options: ToolAgentSftOptions): Promise<Tool
     ? () =>
         curriculumRandom.bernoulli(curriculumRepeatShare)
           ? repeatExample(dialogueTokenIds, tokenizer.eosTokenId, 4, 60, curriculumRandom)
-          : copyCurriculumExample(pieces, dialogueTokenIds, curriculumRandom, curriculumNumbers)
+          : // No draw at share 0: a run without emails keeps the sequences of earlier rounds.
+            curriculumEmailShare > 0 && curriculumRandom.bernoulli(curriculumEmailShare)
+            ? emailCopyExample(pieces, emailFreeTokenIds, curriculumRandom, curriculumNumbers)
+            : copyCurriculumExample(pieces, dialogueTokenIds, curriculumRandom, curriculumNumbers)
     : undefined;
   // Phase 1: the copy curriculum.
   if (curriculumSteps > 0 && curriculumExample) {
@@ -646,6 +792,10 @@ export async function trainToolAgent(options: ToolAgentSftOptions): Promise<Tool
       tasks: taskCount,
       degradedDialogues: mistakes.size,
       singleOrderTasks,
+      recoveryShare,
+      recoveryDialogues: corruptedTurns.size,
+      recoveryDialoguesSolved,
+      recoveryDialoguesWithoutMistake,
       copyFragments: fragments.length,
       copyWarmupSteps,
       copyCurriculumSteps: curriculumSteps,
@@ -653,6 +803,7 @@ export async function trainToolAgent(options: ToolAgentSftOptions): Promise<Tool
       inductionTokens,
       copyCurriculumNumbers: curriculumNumbers,
       copyCurriculumRepeatShare: curriculumRepeatShare,
+      copyCurriculumEmailShare: curriculumEmailShare,
       dialogueCurriculumShare,
       digitPairs: options.digitPairs ?? false,
       separateSpaces: options.separateSpaces ?? false,

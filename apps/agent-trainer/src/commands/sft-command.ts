@@ -32,7 +32,9 @@ export async function sftCommand(command: SftCommand, io: CliIo): Promise<ExitCo
     '--induction-tokens': command.inductionTokens,
     '--copy-curriculum-numbers': command.copyCurriculumNumbers,
     '--copy-curriculum-repeat-share': command.copyCurriculumRepeatShare,
+    '--copy-curriculum-email-share': command.copyCurriculumEmailShare,
     '--dialogue-curriculum-share': command.dialogueCurriculumShare,
+    '--recovery-share': command.recoveryShare,
     '--digit-pairs': command.digitPairs,
     '--separate-spaces': command.separateSpaces,
     '--copy-loss-weight': command.copyLossWeight,
@@ -101,9 +103,13 @@ export async function sftCommand(command: SftCommand, io: CliIo): Promise<ExitCo
         ...(command.copyCurriculumRepeatShare !== undefined
           ? { copyCurriculumRepeatShare: command.copyCurriculumRepeatShare }
           : {}),
+        ...(command.copyCurriculumEmailShare !== undefined
+          ? { copyCurriculumEmailShare: command.copyCurriculumEmailShare }
+          : {}),
         ...(command.dialogueCurriculumShare !== undefined
           ? { dialogueCurriculumShare: command.dialogueCurriculumShare }
           : {}),
+        ...(command.recoveryShare !== undefined ? { recoveryShare: command.recoveryShare } : {}),
         ...(command.digitPairs !== undefined ? { digitPairs: command.digitPairs } : {}),
         ...(command.separateSpaces !== undefined ? { separateSpaces: command.separateSpaces } : {}),
         ...(command.copyLossWeight !== undefined ? { copyLossWeight: command.copyLossWeight } : {}),
