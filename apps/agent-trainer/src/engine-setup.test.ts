@@ -128,7 +128,7 @@ describe('engine.learner', () => {
       try {
         expect(pooled?.learner).toBeInstanceOf(OnnxPolicyLearner);
         expect(
-          (pooled?.learner as unknown as { learner: { workerCount: number } }).learner.workerCount,
+          (pooled!.learner as unknown as { learner: { workerCount: number } }).learner.workerCount,
         ).toBe(2);
       } finally {
         await pooled?.learner.dispose();
