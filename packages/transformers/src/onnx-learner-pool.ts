@@ -106,6 +106,7 @@ export class OnnxLearnerPool {
   >();
   private nextId = 0;
   private failure: Error | undefined;
+  private released = false;
 
   private constructor(family: OnnxLearnerFamily, workers: Worker[]) {
     this.family = family.family;
@@ -250,6 +251,10 @@ export class OnnxLearnerPool {
   /** Stops the workers (their sessions go with them). */
   async release(): Promise<void> {
     this.failure ??= new Error('the ONNX learner pool was released');
+    // An idle worker is unref'd: hold it again (and keep it held through its exit event), or a
+    // program awaiting this ends before the exit settles the promise (exit code 13).
+    this.released = true;
+    for (const worker of this.workers) worker.ref();
     await Promise.all(this.workers.map((worker) => worker.terminate()));
   }
 
@@ -311,6 +316,7 @@ export class OnnxLearnerPool {
 
   /** Workers keep the process alive only while a call waits on them. */
   private hold(): void {
+    if (this.released) return;
     for (const worker of this.workers) {
       if (this.pending.size > 0) worker.ref();
       else worker.unref();
