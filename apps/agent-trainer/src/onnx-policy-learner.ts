@@ -159,43 +159,39 @@ export async function createOnnxPolicyLearner(options: {
     '@cohort/transformers'
   );
   const lora = model instanceof LlamaModel ? model.lora : undefined;
-  if (options.workers !== undefined && options.workers > 1) {
-    const shared = {
-      padTokenId: options.padTokenId,
-      sequencesPerRun: onnxPolicySequencesPerRun,
-      workerCount: options.workers,
-    };
-    const pool =
-      model instanceof GptModel
-        ? await createOnnxLearnerPool({ family: 'gpt2', config: model.config, ...shared })
-        : await createOnnxLearnerPool({
-            family: 'llama',
-            config: model.config,
-            ...shared,
-            ...(lora !== undefined ? { lora } : {}),
-          });
-    if (model instanceof LlamaModel && lora !== undefined)
-      await pool.setFrozenWeights(model.baseVariables());
-    return new OnnxPolicyLearner(model, pool);
-  }
   const session = {
     padTokenId: options.padTokenId,
     sequencesPerRun: onnxPolicySequencesPerRun,
-    ...(options.intraOpNumThreads !== undefined
-      ? { intraOpNumThreads: options.intraOpNumThreads }
-      : {}),
   };
-  if (model instanceof GptModel) {
-    return new OnnxPolicyLearner(
-      model,
-      await createOnnxGptLearner({ config: model.config, ...session }),
-    );
+  const workers = options.workers ?? 1;
+  let learner: OnnxLearner | OnnxLearnerPool;
+  if (workers > 1) {
+    const pooled = { ...session, workerCount: workers };
+    learner =
+      model instanceof GptModel
+        ? await createOnnxLearnerPool({ family: 'gpt2', config: model.config, ...pooled })
+        : await createOnnxLearnerPool({
+            family: 'llama',
+            config: model.config,
+            ...pooled,
+            ...(lora !== undefined ? { lora } : {}),
+          });
+  } else {
+    const threads =
+      options.intraOpNumThreads !== undefined
+        ? { intraOpNumThreads: options.intraOpNumThreads }
+        : {};
+    learner =
+      model instanceof GptModel
+        ? await createOnnxGptLearner({ config: model.config, ...session, ...threads })
+        : await createOnnxLlamaLearner({
+            config: model.config,
+            ...session,
+            ...threads,
+            ...(lora !== undefined ? { lora } : {}),
+          });
   }
-  const learner = await createOnnxLlamaLearner({
-    config: model.config,
-    ...session,
-    ...(lora !== undefined ? { lora } : {}),
-  });
-  if (lora !== undefined) learner.setFrozenWeights(model.baseVariables());
+  if (model instanceof LlamaModel && lora !== undefined)
+    await learner.setFrozenWeights(model.baseVariables());
   return new OnnxPolicyLearner(model, learner);
 }

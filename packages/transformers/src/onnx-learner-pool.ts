@@ -9,9 +9,11 @@ import {
   parseLlamaConfig,
   parseLoraOptions,
 } from '@cohort/tfjs';
-import * as tf from '@tensorflow/tfjs';
+import type * as tf from '@tensorflow/tfjs';
 import {
+  addGradient,
   gptLearnerFamily,
+  gradientTensors,
   llamaLearnerFamily,
   type OnnxGradients,
   type OnnxLearnerBatch,
@@ -236,16 +238,13 @@ export class OnnxLearnerPool {
     // The shares' gradients are added in worker order: bit-identical for a worker count.
     const sums = new Map<string, Float32Array>();
     for (const { response } of responses) {
-      for (const [name, values] of Object.entries(response.gradients ?? {})) {
-        const sum = sums.get(name);
-        if (sum === undefined) sums.set(name, values);
-        else for (let index = 0; index < sum.length; index++) sum[index]! += values[index]!;
-      }
+      for (const [name, values] of Object.entries(response.gradients ?? {}))
+        addGradient(sums, name, values);
     }
-    const gradients: tf.NamedTensorMap = {};
-    for (const { name, shape: weightShape } of this.trainableWeights)
-      gradients[name] = tf.tensor(sums.get(name) as Float32Array, weightShape);
-    return { ...assemble(shape, responses), gradients };
+    return {
+      ...assemble(shape, responses),
+      gradients: gradientTensors(sums, this.trainableWeights),
+    };
   }
 
   /** Stops the workers (their sessions go with them). */
@@ -258,26 +257,16 @@ export class OnnxLearnerPool {
     await Promise.all(this.workers.map((worker) => worker.terminate()));
   }
 
-  /** The trainable weights' values, copied once for every worker. */
+  /**
+   * The trainable weights' values, copied once for every worker. A missing or
+   * misshaped weight is left to the workers' learners, which refuse it naming
+   * the weight, as one learner does.
+   */
   private trainableOf(weights: OnnxLearnerWeights): PoolWeights {
     const picked: Record<string, tf.Tensor> = {};
-    for (const { name, shape } of this.trainableWeights) {
+    for (const { name } of this.trainableWeights) {
       const tensor = weights[name];
-      if (tensor === undefined) {
-        throw new InvalidArgumentError({
-          argument: `weights["${name}"]`,
-          value: undefined,
-          message: `is missing (shape [${shape.join(', ')}])`,
-        });
-      }
-      if (tensor.shape.length !== shape.length || tensor.shape.some((s, i) => s !== shape[i])) {
-        throw new InvalidArgumentError({
-          argument: `weights["${name}"].shape`,
-          value: tensor.shape,
-          message: `must be [${shape.join(', ')}]`,
-        });
-      }
-      picked[name] = tensor;
+      if (tensor !== undefined) picked[name] = tensor;
     }
     return toPoolWeights(picked);
   }

@@ -183,17 +183,10 @@ export class OnnxLearner {
       for (const { name } of this.trainableWeights) {
         const values = (outputs[learningGradientOutputName(name)] as ort.Tensor)
           .data as Float32Array;
-        const sum = sums.get(name);
-        if (sum === undefined) sums.set(name, values);
-        else
-          for (let index = 0; index < sum.length; index++)
-            sum[index] = (sum[index] as number) + (values[index] as number);
+        addGradient(sums, name, values);
       }
     }
-    const gradients: tf.NamedTensorMap = {};
-    for (const { name, shape: weightShape } of this.trainableWeights)
-      gradients[name] = tf.tensor(sums.get(name) as Float32Array, weightShape);
-    return { ...result, gradients };
+    return { ...result, gradients: gradientTensors(sums, this.trainableWeights) };
   }
 
   /**
@@ -547,4 +540,32 @@ export function upstreamValues(
     }
   }
   return values;
+}
+
+/**
+ * Adds `values` into `sums`' entry for `name` (the first values become the
+ * entry): the gradients of several runs or shares, added in call order so a
+ * result is deterministic.
+ */
+export function addGradient(
+  sums: Map<string, Float32Array>,
+  name: string,
+  values: Float32Array,
+): void {
+  const sum = sums.get(name);
+  if (sum === undefined) sums.set(name, values);
+  else
+    for (let index = 0; index < sum.length; index++)
+      sum[index] = (sum[index] as number) + (values[index] as number);
+}
+
+/** The summed gradients of `weights` as tfjs tensors of their shapes (the caller owns them). */
+export function gradientTensors(
+  sums: ReadonlyMap<string, Float32Array>,
+  weights: readonly LearningGraphWeight[],
+): tf.NamedTensorMap {
+  const gradients: tf.NamedTensorMap = {};
+  for (const { name, shape } of weights)
+    gradients[name] = tf.tensor(sums.get(name) as Float32Array, shape);
+  return gradients;
 }
