@@ -148,7 +148,7 @@ describe('trainToolAgent (sft --family llama)', () => {
     await expect(
       trainToolAgent({ out: path.join(tmpdir(), 'never-written'), seed: 0, [option]: value }),
     ).rejects.toThrow(
-      new RegExp(`Invalid argument ${option} = ${value}: must be a share between 0 and 1`),
+      new RegExp(`Invalid argument ${option} = ${value}: must be a finite number in \\[0, 1\\]`),
     );
   });
 });

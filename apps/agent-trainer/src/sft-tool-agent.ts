@@ -1,10 +1,4 @@
-import {
-  type Environment,
-  InvalidArgumentError,
-  type Message,
-  Random,
-  type Scenario,
-} from '@cohort/core';
+import { assertInRange, type Environment, type Message, Random, type Scenario } from '@cohort/core';
 import {
   createSupportDeskEnvironment,
   generateSupportDeskDialogues,
@@ -297,8 +291,7 @@ export interface ToolAgentSftResult {
 
 /** `value` when it is a share in [0, 1]; otherwise an error that names `argument` and the value. */
 function validShare(argument: string, value: number): number {
-  if (!(value >= 0 && value <= 1))
-    throw new InvalidArgumentError({ argument, value, message: 'must be a share between 0 and 1' });
+  assertInRange(argument, value, 0, 1);
   return value;
 }
 
@@ -582,23 +575,23 @@ export async function trainToolAgent(options: ToolAgentSftOptions): Promise<Tool
         return { tokenIds, orderIdDigits, orderIdDigitCount: 4, emailTokens: [] };
       })
     : [];
-  const emailProbeRandom = new Random(options.seed).fork('synthetic-email-probe');
-  const emailProbeTexts = heldOutDialogues.map((dialogue) =>
-    withoutEmails(dialogue, tokenizer, config.contextLength),
-  );
-  const syntheticEmailProbe: CopyTargets[] =
-    pieces && curriculumEmailShare > 0
-      ? Array.from({ length: 64 }, () => {
-          const { tokenIds, lossMask } = emailCopyExample(
-            pieces,
-            emailProbeTexts,
-            emailProbeRandom,
-            curriculumNumbers,
-          );
-          const emailTokens = lossMask.flatMap((value, position) => (value ? [position] : []));
-          return { tokenIds, orderIdDigits: [], orderIdDigitCount: 0, emailTokens };
-        })
-      : [];
+  const syntheticEmailProbe: CopyTargets[] = [];
+  if (pieces && curriculumEmailShare > 0) {
+    const emailProbeRandom = new Random(options.seed).fork('synthetic-email-probe');
+    const emailProbeTexts = heldOutDialogues.map((dialogue) =>
+      withoutEmails(dialogue, tokenizer, config.contextLength),
+    );
+    for (let index = 0; index < 64; index++) {
+      const { tokenIds, lossMask } = emailCopyExample(
+        pieces,
+        emailProbeTexts,
+        emailProbeRandom,
+        curriculumNumbers,
+      );
+      const emailTokens = lossMask.flatMap((value, position) => (value ? [position] : []));
+      syntheticEmailProbe.push({ tokenIds, orderIdDigits: [], orderIdDigitCount: 0, emailTokens });
+    }
+  }
   const probeEvery = options.probeEvery ?? 0;
   const probeTasks = options.probeTasks ?? 6;
   const learningRate = options.learningRate ?? 3e-3;
