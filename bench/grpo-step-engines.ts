@@ -15,11 +15,13 @@
  * the base, this tree's default run with `engine: { learner: tfjs }`, the
  * default run of `--before` (round 8's tree, whose default already learned on
  * ONNX Runtime) and this tree's default run (the GPT-2 learning graph on ONNX
- * Runtime): bench/results/grpo-step-learner.json. Each side reports its
+ * Runtime): bench/results/grpo-step-learner.json. `--sides commits --commits
+ * a,b,...` runs the default run of each listed commit (a bisection of a
+ * regression): bench/results/grpo-step-commits.json. Each side reports its
  * median step, rollout, reference and update seconds, and its peak RSS (each
  * side is its own process).
  *
- * Run: pnpm exec tsx --conditions=@cohort/source bench/grpo-step-engines.ts [--sides engines|learner] [--base <commit>] [--before <commit>] [--rounds 6 | --quick]
+ * Run: pnpm exec tsx --conditions=@cohort/source bench/grpo-step-engines.ts [--sides engines|learner|commits] [--base <commit>] [--before <commit>] [--commits a,b,...] [--rounds 6 | --quick]
  */
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -43,8 +45,17 @@ const baseCommit = resolveCommit(root, base);
 // Round 8's merged tree: the ONNX learner as default, before one-forward learning and the sampler's cuts.
 const beforeCommit = resolveCommit(root, argument('--before', '1d73b56'));
 const sideSet = argument('--sides', 'engines');
-if (sideSet !== 'engines' && sideSet !== 'learner')
-  throw new Error(`--sides must be 'engines' or 'learner', got ${sideSet}`);
+if (sideSet !== 'engines' && sideSet !== 'learner' && sideSet !== 'commits')
+  throw new Error(`--sides must be 'engines', 'learner' or 'commits', got ${sideSet}`);
+const listedCommits =
+  sideSet === 'commits'
+    ? argument('--commits', '')
+        .split(',')
+        .filter((commit) => commit !== '')
+        .map((commit) => resolveCommit(root, commit))
+    : [];
+if (sideSet === 'commits' && listedCommits.length === 0)
+  throw new Error('--sides commits needs --commits a,b,... (one or more commits)');
 
 interface StepReply {
   seconds: number;
@@ -102,32 +113,44 @@ function median(values: readonly number[]): number {
   return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
 }
 
-const baseRoot = prepareBaseTree(root, baseCommit, ['bench/grpo-step-child.ts']);
+const baseRoot =
+  sideSet === 'commits'
+    ? undefined
+    : prepareBaseTree(root, baseCommit, ['bench/grpo-step-child.ts']);
 const beforeRoot =
   sideSet === 'learner'
     ? prepareBaseTree(root, beforeCommit, ['bench/grpo-step-child.ts'])
     : undefined;
+const commitRoots = listedCommits.map((commit) =>
+  prepareBaseTree(root, commit, ['bench/grpo-step-child.ts']),
+);
 const loadAtStart = loadavg();
 const sides =
-  sideSet === 'learner'
-    ? [
-        await start('base (tfjs sampler + reference)', baseRoot, {}),
-        await start('default, tfjs learner', root, { engine: { learner: 'tfjs' } }),
-        await start('round 8 default (onnx)', beforeRoot as string, {}),
-        await start('default now (onnx learner)', root, {}),
-      ]
-    : [
-        await start('base (tfjs sampler + reference)', baseRoot, {}),
-        await start('onnx sampler, tfjs reference', root, {
-          engine: { sampler: 'onnx', reference: 'tfjs' },
-        }),
-        await start('onnx sampler + reference', root, {
-          engine: { sampler: 'onnx', reference: 'onnx' },
-        }),
-        await start('onnx + 2 learner workers', root, {
-          engine: { sampler: 'onnx', reference: 'onnx', learnerWorkers: 2 },
-        }),
-      ];
+  sideSet === 'commits'
+    ? await Promise.all(
+        listedCommits.map((commit, index) =>
+          start(`default run at ${commit.slice(0, 7)}`, commitRoots[index] as string, {}),
+        ),
+      )
+    : sideSet === 'learner'
+      ? [
+          await start('base (tfjs sampler + reference)', baseRoot as string, {}),
+          await start('default, tfjs learner', root, { engine: { learner: 'tfjs' } }),
+          await start('round 8 default (onnx)', beforeRoot as string, {}),
+          await start('default now (onnx learner)', root, {}),
+        ]
+      : [
+          await start('base (tfjs sampler + reference)', baseRoot as string, {}),
+          await start('onnx sampler, tfjs reference', root, {
+            engine: { sampler: 'onnx', reference: 'tfjs' },
+          }),
+          await start('onnx sampler + reference', root, {
+            engine: { sampler: 'onnx', reference: 'onnx' },
+          }),
+          await start('onnx + 2 learner workers', root, {
+            engine: { sampler: 'onnx', reference: 'onnx', learnerWorkers: 2 },
+          }),
+        ];
 for (let round = 0; round < warmup + rounds; round++) {
   for (const side of sides) {
     side.child.stdin.write('step\n');
@@ -156,8 +179,9 @@ const summary = sides.map((side) => ({
 }));
 const baseline = summary[0]!.medianStepSeconds;
 const result = {
-  base: baseCommit,
+  ...(sideSet === 'commits' ? {} : { base: baseCommit }),
   ...(sideSet === 'learner' ? { before: beforeCommit } : {}),
+  ...(sideSet === 'commits' ? { commits: listedCommits } : {}),
   head: resolveCommit(root, 'HEAD'),
   rounds,
   loadAverageAtStart: loadAtStart,
@@ -171,11 +195,9 @@ for (const side of result.sides) {
 }
 mkdirSync(path.join(root, 'bench/results'), { recursive: true });
 writeFileSync(
-  path.join(
-    root,
-    `bench/results/${sideSet === 'learner' ? 'grpo-step-learner' : 'grpo-step-engines'}.json`,
-  ),
+  path.join(root, `bench/results/grpo-step-${sideSet === 'engines' ? 'engines' : sideSet}.json`),
   `${JSON.stringify(result, null, 2)}\n`,
 );
-rmSync(baseRoot, { recursive: true, force: true });
+if (baseRoot !== undefined) rmSync(baseRoot, { recursive: true, force: true });
 if (beforeRoot !== undefined) rmSync(beforeRoot, { recursive: true, force: true });
+for (const commitRoot of commitRoots) rmSync(commitRoot, { recursive: true, force: true });

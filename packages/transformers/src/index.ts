@@ -30,6 +30,7 @@ export { loadPipeline } from './load-pipeline';
 export { loadTransformersTokenizer } from './load-transformers-tokenizer';
 export { logSoftmax, sampleTruncated } from './logits-math';
 export { ModelFilesError } from './model-files-error';
+export { defaultIntraOpThreads } from './onnx-decoder-session';
 export type {
   LogProbMismatch,
   OnnxExportableModel,

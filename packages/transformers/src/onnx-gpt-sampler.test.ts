@@ -1,9 +1,11 @@
 import { fileURLToPath } from 'node:url';
-import { type GptPolicy, initializeBackend } from '@cohort/tfjs';
+import { createLlamaModel, type GptPolicy, initializeBackend } from '@cohort/tfjs';
 import { loadGptPolicy } from '@cohort/tfjs/node';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { defaultIntraOpThreads } from './onnx-decoder-session';
 import { createOnnxGptSampler, OnnxGptSampler } from './onnx-gpt-sampler';
+import { OnnxReferenceModel } from './onnx-reference-model';
 
 // The shipped, trained model: real weights, real tokenizer and chat template.
 const modelDirectory = fileURLToPath(
@@ -128,5 +130,87 @@ describe('OnnxGptSampler', () => {
     expect(
       () => new OnnxGptSampler({ model: policy.model, tokenizer: policy.tokenizer, batchSize: 0 }),
     ).toThrow(/batchSize/);
+  });
+
+  it('samples the same greedy ids on 1 thread, 2 threads and ONNX Runtime default threads', async () => {
+    // The shipped 0.56M model gets one thread unless told otherwise.
+    expect(sampler.intraOpNumThreads).toBe(1);
+    const request = {
+      prompts,
+      groupSize: 1,
+      maxNewTokens: 24,
+      seed: 0,
+      temperature: 0,
+    };
+    const reference = await sampler.sample(request);
+    for (const intraOpNumThreads of [0, 2]) {
+      const threaded = await createOnnxGptSampler({
+        model: policy.model,
+        tokenizer: policy.tokenizer,
+        intraOpNumThreads,
+      });
+      expect(threaded.intraOpNumThreads).toBe(intraOpNumThreads);
+      const completions = await threaded.sample(request);
+      await threaded.dispose();
+      expect(completions.map((completion) => completion.tokenIds)).toEqual(
+        reference.map((completion) => completion.tokenIds),
+      );
+      completions.forEach((completion, row) => {
+        completion.logProbsPerToken.forEach((logProb, index) => {
+          const expected = reference[row]?.logProbsPerToken[index] as number;
+          expect(Math.abs(logProb - expected)).toBeLessThan(1e-5);
+        });
+      });
+    }
+  });
+
+  it('gives small models one thread and larger ones ONNX Runtime default, and names a bad count', () => {
+    const llama = (hiddenSize: number, layerCount: number) =>
+      createLlamaModel({
+        config: {
+          vocabSize: 1024,
+          hiddenSize,
+          intermediateSize: 3 * hiddenSize,
+          layerCount,
+          headCount: 4,
+          keyValueHeadCount: 2,
+          contextLength: 256,
+          tieWordEmbeddings: true,
+        },
+        zeroInitialize: true,
+      });
+    // 0.56M: one thread for both. 3.2M: one for sampling, the default for scoring. 11M: the default.
+    const middle = llama(256, 4);
+    const large = llama(384, 6);
+    try {
+      expect(middle.parameterCount().base).toBeGreaterThan(1e6);
+      expect(middle.parameterCount().base).toBeLessThan(5e6);
+      expect(large.parameterCount().base).toBeGreaterThan(5e6);
+      expect(defaultIntraOpThreads(policy.model, 'sampler')).toBe(1);
+      expect(defaultIntraOpThreads(policy.model, 'reference')).toBe(1);
+      expect(defaultIntraOpThreads(middle, 'sampler')).toBe(1);
+      expect(defaultIntraOpThreads(middle, 'reference')).toBe(0);
+      expect(defaultIntraOpThreads(large, 'sampler')).toBe(0);
+      expect(new OnnxReferenceModel({ model: middle }).intraOpNumThreads).toBe(0);
+      expect(
+        new OnnxGptSampler({ model: large, tokenizer: policy.tokenizer }).intraOpNumThreads,
+      ).toBe(0);
+    } finally {
+      middle.dispose();
+      large.dispose();
+    }
+    for (const bad of [-1, 1.5]) {
+      expect(
+        () =>
+          new OnnxGptSampler({
+            model: policy.model,
+            tokenizer: policy.tokenizer,
+            intraOpNumThreads: bad,
+          }),
+      ).toThrow(new RegExp(`intraOpNumThreads.*${bad}|${bad}.*intraOpNumThreads`));
+      expect(() => new OnnxReferenceModel({ model: policy.model, intraOpNumThreads: bad })).toThrow(
+        /intraOpNumThreads/,
+      );
+    }
   });
 });

@@ -8,6 +8,7 @@ import { tokenLogProbs } from '@cohort/tfjs';
 import type * as ort from 'onnxruntime-node';
 import {
   createDecoderSession,
+  defaultIntraOpThreads,
   exportDecoder,
   type OnnxExportableModel,
   type OnnxPastKeyValues,
@@ -24,6 +25,13 @@ export interface OnnxGptSamplerOptions {
   tokenizer: Tokenizer;
   /** Rows (prompts x group) per forward pass. Default 16. */
   batchSize?: number;
+  /**
+   * ONNX Runtime threads per forward pass, the calling thread included; 0:
+   * ONNX Runtime's default, one per core with the extra threads pinned to
+   * cores. Default: 1 under 5M parameters, else 0 (`defaultIntraOpThreads`,
+   * measured in bench/onnx-threads.ts).
+   */
+  intraOpNumThreads?: number;
 }
 
 /** Largest and mean `|logp_onnx - logp_tfjs|` over the sampled tokens. */
@@ -83,6 +91,8 @@ export class OnnxGptSampler {
   readonly model: OnnxExportableModel;
   readonly tokenizer: Tokenizer;
   private readonly batchSize: number;
+  /** ONNX Runtime threads of the session (0: ONNX Runtime's default). */
+  readonly intraOpNumThreads: number;
   private session: ort.InferenceSession | undefined;
   private refreshCount = 0;
   /** Seconds the last {@link refresh} took (export and session creation). */
@@ -93,6 +103,9 @@ export class OnnxGptSampler {
     this.tokenizer = options.tokenizer;
     this.batchSize = options.batchSize ?? 16;
     assertInteger('batchSize', this.batchSize, 1);
+    this.intraOpNumThreads =
+      options.intraOpNumThreads ?? defaultIntraOpThreads(this.model, 'sampler');
+    assertInteger('intraOpNumThreads', this.intraOpNumThreads, 0);
   }
 
   /** Number of {@link refresh} calls so far (each opened a session on the weights of that moment). */
@@ -106,6 +119,7 @@ export class OnnxGptSampler {
     // Only the next token's logits: the head and the copy out of the session run on one position per row.
     const session = await createDecoderSession(
       exportDecoder(this.model, 'merged', { lastPositionOnly: true }),
+      { intraOpNumThreads: this.intraOpNumThreads },
     );
     await this.session?.release();
     this.session = session;

@@ -9,6 +9,7 @@ import { LlamaModel, type WeightMap } from '@cohort/tfjs';
 import type * as ort from 'onnxruntime-node';
 import {
   createDecoderSession,
+  defaultIntraOpThreads,
   exportDecoder,
   type OnnxExportableModel,
   runDecoder,
@@ -37,6 +38,13 @@ export interface OnnxReferenceModelOptions {
    * 0.75-1.8 s to 0.44-0.81 s.
    */
   maxTokenPairsPerRun?: number;
+  /**
+   * ONNX Runtime threads per forward pass, the calling thread included; 0:
+   * ONNX Runtime's default, one per core with the extra threads pinned to
+   * cores. Default: 1 under 1M parameters, else 0 (`defaultIntraOpThreads`,
+   * measured in bench/onnx-threads.ts).
+   */
+  intraOpNumThreads?: number;
 }
 
 /**
@@ -87,6 +95,8 @@ export class OnnxReferenceModel implements ReferenceModel {
   protected readonly padTokenId: number;
   private readonly batchSize: number;
   private readonly maxTokenPairsPerRun: number;
+  /** ONNX Runtime threads of the session (0: ONNX Runtime's default). */
+  readonly intraOpNumThreads: number;
   private session: ort.InferenceSession | undefined;
   private exports = 0;
 
@@ -97,6 +107,9 @@ export class OnnxReferenceModel implements ReferenceModel {
     assertInteger('batchSize', this.batchSize, 1);
     this.maxTokenPairsPerRun = options.maxTokenPairsPerRun ?? 2 ** 21;
     assertInteger('maxTokenPairsPerRun', this.maxTokenPairsPerRun, 1);
+    this.intraOpNumThreads =
+      options.intraOpNumThreads ?? defaultIntraOpThreads(this.model, 'reference');
+    assertInteger('intraOpNumThreads', this.intraOpNumThreads, 0);
     assertInteger('padTokenId', this.padTokenId, 0);
     if (this.padTokenId >= options.model.config.vocabSize) {
       throw new InvalidArgumentError({
@@ -117,6 +130,7 @@ export class OnnxReferenceModel implements ReferenceModel {
     // One large batch per training step: no arena keeping its buffers between steps.
     const session = await createDecoderSession(exportDecoder(this.model, 'off'), {
       memoryArena: false,
+      intraOpNumThreads: this.intraOpNumThreads,
     });
     await this.session?.release();
     this.session = session;

@@ -16,6 +16,13 @@ export interface OnnxSampledPolicyOptions {
   policy: GptPolicy | LlamaPolicy;
   /** Rows (prompts x group) per ONNX forward pass. Default 16. */
   batchSize?: number;
+  /**
+   * ONNX Runtime threads per forward pass, the calling thread included; 0:
+   * ONNX Runtime's default, one per core with the extra threads pinned to
+   * cores. Default: 1 under 5M parameters, else 0 (`defaultIntraOpThreads`,
+   * measured in bench/onnx-threads.ts).
+   */
+  intraOpNumThreads?: number;
 }
 
 /**
@@ -53,6 +60,9 @@ export class OnnxSampledPolicy implements TrainablePolicy<tf.Tensor, tf.Variable
       model: options.policy.model,
       tokenizer: options.policy.tokenizer,
       ...(options.batchSize === undefined ? {} : { batchSize: options.batchSize }),
+      ...(options.intraOpNumThreads === undefined
+        ? {}
+        : { intraOpNumThreads: options.intraOpNumThreads }),
     });
   }
 
