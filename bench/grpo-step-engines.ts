@@ -21,7 +21,7 @@
  * median step, rollout, reference and update seconds, and its peak RSS (each
  * side is its own process).
  *
- * Run: pnpm exec tsx --conditions=@cohort/source bench/grpo-step-engines.ts [--sides engines|learner|commits] [--base <commit>] [--before <commit>] [--commits a,b,...] [--rounds 6 | --quick]
+ * Run: pnpm exec tsx --conditions=@cohort/source bench/grpo-step-engines.ts [--sides engines|learner|commits] [--base <commit>] [--before <commit>] [--commits a,b,...] [--rounds 6 | --quick] [--processes 1]
  */
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -40,6 +40,9 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 // The commit before round 3's hybrid-engine merge (2b5a310): every package on tfjs.
 const base = argument('--base', '2b5a310^1');
 const rounds = Number(argument('--rounds', process.argv.includes('--quick') ? '3' : '6'));
+const processes = Number(argument('--processes', '1'));
+if (!Number.isInteger(processes) || processes < 1)
+  throw new Error(`--processes must be an integer >= 1, got ${processes}`);
 const warmup = 1;
 const baseCommit = resolveCommit(root, base);
 // Round 8's merged tree: the ONNX learner as default, before one-forward learning and the sampler's cuts.
@@ -125,7 +128,7 @@ const commitRoots = listedCommits.map((commit) =>
   prepareBaseTree(root, commit, ['bench/grpo-step-child.ts']),
 );
 const loadAtStart = loadavg();
-const sides =
+const startSides = async (): Promise<Side[]> =>
   sideSet === 'commits'
     ? await Promise.all(
         listedCommits.map((commit, index) =>
@@ -151,6 +154,10 @@ const sides =
             engine: { sampler: 'onnx', reference: 'onnx', learnerWorkers: 2 },
           }),
         ];
+// Two processes of the same code differed by up to 2x in rollout time: each side runs in
+// `--processes` processes, in turn, and its medians pool their steps.
+const sides: Side[] = [];
+for (let copy = 0; copy < processes; copy++) sides.push(...(await startSides()));
 for (let round = 0; round < warmup + rounds; round++) {
   for (const side of sides) {
     side.child.stdin.write('step\n');
@@ -163,8 +170,19 @@ for (let round = 0; round < warmup + rounds; round++) {
 }
 for (const side of sides) side.child.stdin.end();
 
-const summary = sides.map((side) => ({
+const labels = [...new Set(sides.map((side) => side.label))];
+const pooled = labels.map((label) => {
+  const copies = sides.filter((side) => side.label === label);
+  return {
+    label,
+    steps: copies.flatMap((side) => side.steps),
+    loads: copies.flatMap((side) => side.loads),
+    processMedianStepSeconds: copies.map((side) => median(side.steps.map((step) => step.seconds))),
+  };
+});
+const summary = pooled.map((side) => ({
   label: side.label,
+  processMedianStepSeconds: side.processMedianStepSeconds,
   medianStepSeconds: median(side.steps.map((step) => step.seconds)),
   medianRolloutSeconds: median(side.steps.map((step) => step.timings.rollout)),
   medianUpdateSeconds: median(side.steps.map((step) => step.timings.update)),
@@ -184,13 +202,14 @@ const result = {
   ...(sideSet === 'commits' ? { commits: listedCommits } : {}),
   head: resolveCommit(root, 'HEAD'),
   rounds,
+  processes,
   loadAverageAtStart: loadAtStart,
   loadAverageAtEnd: loadavg(),
   sides: summary.map((side) => ({ ...side, speedupOverBase: baseline / side.medianStepSeconds })),
 };
 for (const side of result.sides) {
   console.log(
-    `${side.label.padEnd(32)} peak RSS ${side.maxRssMegabytes.toFixed(0)} MB  step ${side.medianStepSeconds.toFixed(2)} s (rollout ${side.medianRolloutSeconds.toFixed(2)}, reference ${side.medianReferenceSeconds.toFixed(2)}, update ${side.medianUpdateSeconds.toFixed(2)})  ${side.speedupOverBase.toFixed(2)}x base  sampled ${side.sampledTokensPerSecond.toFixed(0)} tok/s  mismatch max ${side.logProbMismatchMax.toExponential(1)}  load ${side.meanLoadAverage.toFixed(1)}`,
+    `${side.label.padEnd(32)} peak RSS ${side.maxRssMegabytes.toFixed(0)} MB  step ${side.medianStepSeconds.toFixed(2)} s (rollout ${side.medianRolloutSeconds.toFixed(2)}, reference ${side.medianReferenceSeconds.toFixed(2)}, update ${side.medianUpdateSeconds.toFixed(2)})  ${side.speedupOverBase.toFixed(2)}x base  sampled ${side.sampledTokensPerSecond.toFixed(0)} tok/s  mismatch max ${side.logProbMismatchMax.toExponential(1)}  load ${side.meanLoadAverage.toFixed(1)}  per process ${side.processMedianStepSeconds.map((seconds) => seconds.toFixed(2)).join(', ')} s`,
   );
 }
 mkdirSync(path.join(root, 'bench/results'), { recursive: true });
