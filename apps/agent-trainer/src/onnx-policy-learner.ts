@@ -138,9 +138,10 @@ function loraOf(model: GptModel | LlamaModel): unknown {
 /**
  * Creates an {@link OnnxPolicyLearner} for a GPT-2 or Llama-family policy
  * model (LoRA or not): builds its family's learning graphs and opens their
- * ONNX Runtime sessions (`intraOpNumThreads`, default 1), or, with `workers`
- * above 1, an `OnnxLearnerPool` of that many worker threads of one ONNX
- * Runtime thread each, which split each minibatch's sequences.
+ * ONNX Runtime sessions (`intraOpNumThreads`, default 1, one sequence per
+ * run), or, with `workers` above 1, an `OnnxLearnerPool` of that many worker
+ * threads of one ONNX Runtime thread each, which split each minibatch's
+ * sequences and run their shares in runs of up to 1024 tokens.
  *
  * @example
  * ```ts
@@ -166,7 +167,9 @@ export async function createOnnxPolicyLearner(options: {
   const workers = options.workers ?? 1;
   let learner: OnnxLearner | OnnxLearnerPool;
   if (workers > 1) {
-    const pooled = { ...session, workerCount: workers };
+    // Each worker runs its share in runs of up to defaultPoolTokensPerRun tokens, not one
+    // sequence at a time: the pool spends memory for speed (see defaultPoolTokensPerRun).
+    const pooled = { padTokenId: options.padTokenId, workerCount: workers };
     learner =
       model instanceof GptModel
         ? await createOnnxLearnerPool({ family: 'gpt2', config: model.config, ...pooled })

@@ -48,6 +48,7 @@ export {
   createOnnxGptLearner,
   createOnnxLlamaLearner,
   gptLearnerFamily,
+  learnerRuns,
   llamaLearnerFamily,
   OnnxLearner,
 } from './onnx-learner';
@@ -59,7 +60,11 @@ export type {
 } from './onnx-learner-options';
 export { OnnxGptLearnerOptionsSchema, OnnxLlamaLearnerOptionsSchema } from './onnx-learner-options';
 export type { OnnxLearnerPoolOptions } from './onnx-learner-pool';
-export { createOnnxLearnerPool, OnnxLearnerPool } from './onnx-learner-pool';
+export {
+  createOnnxLearnerPool,
+  defaultPoolTokensPerRun,
+  OnnxLearnerPool,
+} from './onnx-learner-pool';
 export type { OnnxReferenceModelOptions } from './onnx-reference-model';
 export {
   createOnnxReferenceModel,

@@ -11,7 +11,7 @@ import {
 } from '@cohort/tfjs';
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { createOnnxGptLearner } from './onnx-learner';
+import { createOnnxGptLearner, learnerRuns } from './onnx-learner';
 import {
   centralDifference,
   learnerGptConfig as config,
@@ -188,6 +188,66 @@ describe('OnnxLearner sequencesPerRun', () => {
     await whole.release();
     await split.release();
     model.dispose();
+  });
+});
+
+describe('learnerRuns', () => {
+  it('cuts consecutive runs at sequencesPerRun and at tokensPerRun padded tokens', () => {
+    expect(learnerRuns([23, 6, 17], 2, Number.POSITIVE_INFINITY)).toEqual([
+      [0, 2],
+      [2, 3],
+    ]);
+    // 2 x 23 = 46 fits 46, 3 x 23 = 69 does not; a run's padded size is its rows x its longest.
+    expect(learnerRuns([23, 6, 17, 40, 5], Number.POSITIVE_INFINITY, 46)).toEqual([
+      [0, 2],
+      [2, 3],
+      [3, 4],
+      [4, 5],
+    ]);
+    // One sequence longer than the budget still runs, alone.
+    expect(learnerRuns([100, 3, 3], 8, 10)).toEqual([
+      [0, 1],
+      [1, 3],
+    ]);
+    expect(learnerRuns([5, 5, 5, 5], 3, 100)).toEqual([
+      [0, 3],
+      [3, 4],
+    ]);
+    expect(learnerRuns([], 1, 1)).toEqual([]);
+  });
+});
+
+describe('OnnxLearner tokensPerRun', () => {
+  it("runs of at most tokensPerRun padded tokens give one run's log-probs, entropies and gradients", async () => {
+    const { model } = modelWith(config, 9);
+    // At 50 tokens a run: [23, 6] (46), [17, 20] (40), [11].
+    const sequences = randomSequences(model.config.vocabSize, [23, 6, 17, 20, 11], 44);
+    const dLogp = randomUpstream(sequences, 45);
+    const batch = { sequences, temperature: 1.1 };
+    const variables = model.namedVariables();
+    const whole = await createOnnxGptLearner({ config: model.config });
+    const split = await createOnnxGptLearner({ config: model.config, tokensPerRun: 50 });
+    expect(split.tokensPerRun).toBe(50);
+    const expected = await whole.gradients(variables, batch, dLogp);
+    const actual = await split.gradients(variables, batch, dLogp);
+    for (let index = 0; index < expected.logProbs.length; index++) {
+      expect(Math.abs(actual.logProbs[index]! - expected.logProbs[index]!)).toBeLessThan(1e-5);
+      expect(Math.abs(actual.entropy[index]! - expected.entropy[index]!)).toBeLessThan(1e-5);
+    }
+    for (const { name } of split.weights)
+      await expectGradientClose(
+        name,
+        expected.gradients[name]!,
+        actual.gradients[name]!,
+        gradientTolerance,
+      );
+    tf.dispose([...Object.values(expected.gradients), ...Object.values(actual.gradients)]);
+    await whole.release();
+    await split.release();
+    model.dispose();
+    await expect(createOnnxGptLearner({ config, tokensPerRun: 0.5 })).rejects.toSatisfy(
+      (error: unknown) => ValidationError.isInstance(error) && /tokensPerRun/.test(String(error)),
+    );
   });
 });
 

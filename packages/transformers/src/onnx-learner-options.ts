@@ -25,6 +25,14 @@ const sessionFields = {
     .describe(
       'sequences per ONNX Runtime run: a call runs its batch in groups of this many (each padded to its own longest) and adds their gradients, so fewer activations are held at once; default every sequence in one run',
     ),
+  tokensPerRun: z
+    .number()
+    .int()
+    .positive()
+    .optional()
+    .describe(
+      'padded tokens per ONNX Runtime run at most (sequences x their longest; one sequence alone may exceed it), with sequencesPerRun; default no limit',
+    ),
   padTokenId: z
     .number()
     .int()

@@ -7,6 +7,7 @@ export type PoolWeights = Record<string, { values: Float32Array; shape: number[]
 export type OnnxLearnerPoolWorkerData = {
   padTokenId?: number | undefined;
   sequencesPerRun?: number | undefined;
+  tokensPerRun?: number | undefined;
 } & (
   | { family: 'llama'; config: LlamaConfigInput; lora?: LoraOptions | undefined }
   | { family: 'gpt2'; config: Gpt2ConfigInput }

@@ -97,6 +97,7 @@ describe('OnnxLearnerPool against one OnnxLearner', () => {
         family: 'gpt2',
         config: model.config,
         workerCount,
+        sequencesPerRun: 1,
       });
       pools.push(pool);
       expect(pool.workerCount).toBe(workerCount);
@@ -151,9 +152,50 @@ describe('OnnxLearnerPool against one OnnxLearner', () => {
       Object.keys(variables).sort(),
     );
     await pool.setFrozenWeights(model.baseVariables());
+    // By default each worker runs its share ([40, 19] and [33, 7]: under 1024 tokens) in one run.
+    expect(pool.runLimits).toEqual({
+      sequencesPerRun: Number.POSITIVE_INFINITY,
+      tokensPerRun: 1024,
+    });
     const result = await pool.gradients(variables, { sequences }, dLogp);
-    expect(result.logProbs).toEqual(expected.logProbs);
+    result.logProbs.forEach((value, index) => {
+      expect(Math.abs(value - expected.logProbs[index]!)).toBeLessThan(1e-5);
+    });
     expectClose(await values(result), expectedGradients, 1e-5);
+  });
+
+  it('GPT-2 shares in runs of at most tokensPerRun padded tokens: the same values as one sequence a run', async () => {
+    const model = createGptModel({ config: gptConfig, seed: 8 });
+    model.setWeights(randomGpt2Weights({ config: model.config, seed: 9, scale: 0.2 }));
+    // Shares [23, 17, 6] and [20, 11]; at 46 tokens a run: [23, 17] (46), [6]; [20, 11] (40).
+    const sequences = randomSequences(model.config.vocabSize, [23, 17, 6, 20, 11], 14);
+    const dLogp = randomUpstream(sequences, 15);
+    const variables = model.namedVariables();
+    const single = await createOnnxGptLearner({ config: model.config, sequencesPerRun: 1 });
+    const expected = await single.gradients(variables, { sequences }, dLogp);
+    const expectedGradients = await values(expected);
+    await single.release();
+    const pool = await createOnnxLearnerPool({
+      family: 'gpt2',
+      config: model.config,
+      workerCount: 2,
+      tokensPerRun: 46,
+    });
+    pools.push(pool);
+    expect(pool.runLimits.tokensPerRun).toBe(46);
+    const result = await pool.gradients(variables, { sequences }, dLogp);
+    result.logProbs.forEach((value, index) => {
+      expect(Math.abs(value - expected.logProbs[index]!)).toBeLessThan(1e-5);
+    });
+    expectClose(await values(result), expectedGradients, 1e-5);
+    await expect(
+      createOnnxLearnerPool({
+        family: 'gpt2',
+        config: model.config,
+        workerCount: 2,
+        tokensPerRun: 0,
+      }),
+    ).rejects.toThrow(/tokensPerRun/);
   });
 
   it("names the caller's row in a worker's error, checks the upstream's shape, and keeps working after a bad call", async () => {

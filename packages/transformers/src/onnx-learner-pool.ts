@@ -29,14 +29,31 @@ import type {
   PoolWeights,
 } from './onnx-learner-pool-protocol';
 
+/**
+ * Padded tokens per ONNX Runtime run in a pool's worker by default. On 2
+ * cores, 2 workers against one thread (bench/onnx-learner-pool.ts, 8
+ * sequences a call, 7 rounds alternating): with one sequence per run the pool
+ * reached 1.27x (0.56M GPT-2, 160 tokens), 1.62x (0.5M Llama, 543) and 1.32x
+ * (11M Llama, 256); with each worker's share in one run 1.79x, 1.31x and
+ * 1.59x. Runs of up to 1024 tokens make the first and last of these one run a
+ * share and the second one sequence a run.
+ */
+export const defaultPoolTokensPerRun = 1024;
+
 /** Options of {@link createOnnxLearnerPool}. */
 export type OnnxLearnerPoolOptions = {
   /** Worker threads, each with its own single-threaded ONNX Runtime session (>= 1). */
   workerCount: number;
   /** See `createOnnxLlamaLearner`: default `config.eosTokenId`. */
   padTokenId?: number;
-  /** Sequences per ONNX Runtime run inside each worker (default 1). */
+  /** Sequences per ONNX Runtime run inside each worker. Default: no limit. */
   sequencesPerRun?: number;
+  /**
+   * Padded tokens (sequences x their longest) per ONNX Runtime run inside
+   * each worker, at most; one sequence alone may exceed it. Default
+   * {@link defaultPoolTokensPerRun}.
+   */
+  tokensPerRun?: number;
 } & (
   | { family: 'llama'; config: LlamaConfigInput; lora?: LoraOptionsInput }
   | { family: 'gpt2'; config: Gpt2ConfigInput }
@@ -101,6 +118,8 @@ export class OnnxLearnerPool {
   readonly trainableWeights: OnnxLearnerFamily['weights'];
   readonly lora: LoraOptions | undefined;
   readonly workerCount: number;
+  /** Each worker's sequences per run (no limit: Infinity) and padded tokens per run at most. */
+  readonly runLimits: { sequencesPerRun: number; tokensPerRun: number };
   private readonly workers: Worker[];
   private readonly pending = new Map<
     number,
@@ -110,7 +129,15 @@ export class OnnxLearnerPool {
   private failure: Error | undefined;
   private released = false;
 
-  private constructor(family: OnnxLearnerFamily, workers: Worker[]) {
+  private constructor(
+    family: OnnxLearnerFamily,
+    workers: Worker[],
+    runLimits: { sequencesPerRun?: number; tokensPerRun: number },
+  ) {
+    this.runLimits = {
+      sequencesPerRun: runLimits.sequencesPerRun ?? Number.POSITIVE_INFINITY,
+      tokensPerRun: runLimits.tokensPerRun,
+    };
     this.family = family.family;
     this.weights = family.weights;
     this.trainableWeights = family.weights.filter((weight) => weight.trainable);
@@ -149,7 +176,10 @@ export class OnnxLearnerPool {
     }
     const shared = {
       ...(options.padTokenId !== undefined ? { padTokenId: options.padTokenId } : {}),
-      sequencesPerRun: options.sequencesPerRun ?? 1,
+      ...(options.sequencesPerRun !== undefined
+        ? { sequencesPerRun: options.sequencesPerRun }
+        : {}),
+      tokensPerRun: options.tokensPerRun ?? defaultPoolTokensPerRun,
     };
     let family: OnnxLearnerFamily;
     let workerData: OnnxLearnerPoolWorkerData;
@@ -170,7 +200,7 @@ export class OnnxLearnerPool {
       });
     }
     const workers = Array.from({ length: workerCount }, () => startWorker(workerData));
-    const pool = new OnnxLearnerPool(family, workers);
+    const pool = new OnnxLearnerPool(family, workers, shared);
     try {
       await pool.broadcast({ type: 'ready' });
     } catch (error) {

@@ -25,6 +25,7 @@ const session = {
   intraOpNumThreads: 1,
   ...(data.padTokenId !== undefined ? { padTokenId: data.padTokenId } : {}),
   ...(data.sequencesPerRun !== undefined ? { sequencesPerRun: data.sequencesPerRun } : {}),
+  ...(data.tokensPerRun !== undefined ? { tokensPerRun: data.tokensPerRun } : {}),
 };
 const ready: Promise<OnnxLearner> =
   data.family === 'llama'

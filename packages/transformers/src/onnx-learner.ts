@@ -102,6 +102,8 @@ export class OnnxLearner {
    * the activations held at once shrink with it.
    */
   readonly sequencesPerRun: number;
+  /** Padded tokens (sequences x their longest) per run at most; one sequence alone may exceed it. */
+  readonly tokensPerRun: number;
   private readonly graphs: OnnxLearnerFamily;
   private readonly padTokenId: number;
   /** Frozen weights kept as ONNX Runtime tensors, read once (see {@link OnnxLearner.setFrozenWeights}). */
@@ -117,8 +119,11 @@ export class OnnxLearner {
     learningSession: ort.InferenceSession;
     /** See {@link OnnxLearner.sequencesPerRun}. Default: every sequence in one run. */
     sequencesPerRun?: number;
+    /** See {@link OnnxLearner.tokensPerRun}. Default: no limit. */
+    tokensPerRun?: number;
   }) {
     this.sequencesPerRun = options.sequencesPerRun ?? Number.POSITIVE_INFINITY;
+    this.tokensPerRun = options.tokensPerRun ?? Number.POSITIVE_INFINITY;
     this.graphs = options.family;
     this.family = options.family.family;
     this.padTokenId = options.padTokenId;
@@ -190,8 +195,8 @@ export class OnnxLearner {
   }
 
   /**
-   * The sequences in runs of at most `sequencesPerRun`, each padded to its own
-   * longest sequence: its `input_ids`, `attention_mask` and position feeds
+   * The sequences in runs of at most `sequencesPerRun` and `tokensPerRun`
+   * ({@link learnerRuns}), each padded to its own longest sequence: its `input_ids`, `attention_mask` and position feeds
    * (and, given `upstream [B, T]`, its rows of it), and `place`, which copies
    * the run's `logp` and `entropy` into the `[B, T]` result.
    */
@@ -203,8 +208,9 @@ export class OnnxLearner {
     feeds: Record<string, ort.Tensor>;
     place: (outputs: ort.InferenceSession.OnnxValueMapType, result: OnnxLogProbs) => void;
   }> {
-    for (let start = 0; start < sequences.length; start += this.sequencesPerRun) {
-      const rows = sequences.slice(start, start + this.sequencesPerRun);
+    const lengths = sequences.map((sequence) => sequence.length);
+    for (const [start, end] of learnerRuns(lengths, this.sequencesPerRun, this.tokensPerRun)) {
+      const rows = sequences.slice(start, end);
       const length = Math.max(...rows.map((sequence) => sequence.length));
       const shape: [number, number] = [rows.length, length];
       const ids = new BigInt64Array(rows.length * length).fill(BigInt(this.padTokenId));
@@ -441,6 +447,7 @@ async function createOnnxLearner(
     intraOpNumThreads: number;
     padTokenId?: number | undefined;
     sequencesPerRun?: number | undefined;
+    tokensPerRun?: number | undefined;
   },
 ): Promise<OnnxLearner> {
   const sessionOptions = learnerSessionOptions(options.intraOpNumThreads);
@@ -451,7 +458,35 @@ async function createOnnxLearner(
     sessionOptions,
     learningSession,
     ...(options.sequencesPerRun !== undefined ? { sequencesPerRun: options.sequencesPerRun } : {}),
+    ...(options.tokensPerRun !== undefined ? { tokensPerRun: options.tokensPerRun } : {}),
   });
+}
+
+/**
+ * Consecutive runs `[start, end)` of sequences of `lengths`: each at most
+ * `sequencesPerRun` sequences and at most `tokensPerRun` padded tokens (its
+ * sequences x their longest), unless one sequence alone exceeds that.
+ */
+export function learnerRuns(
+  lengths: readonly number[],
+  sequencesPerRun: number,
+  tokensPerRun: number,
+): [number, number][] {
+  const runs: [number, number][] = [];
+  let start = 0;
+  while (start < lengths.length) {
+    let end = start + 1;
+    let longest = lengths[start] as number;
+    while (end < lengths.length && end - start < sequencesPerRun) {
+      const next = Math.max(longest, lengths[end] as number);
+      if ((end - start + 1) * next > tokensPerRun) break;
+      longest = next;
+      end++;
+    }
+    runs.push([start, end]);
+    start = end;
+  }
+  return runs;
 }
 
 /**
