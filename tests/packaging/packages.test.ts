@@ -227,6 +227,32 @@ describe('the packed packages', () => {
     expect(Number.isInteger(output.random)).toBe(true);
   });
 
+  it('@cohort/transformers/onnx loads no transformers.js: its static imports never reach it', async () => {
+    const dist = path.join(project, 'node_modules/@cohort/transformers/dist');
+    const bare = new Set<string>();
+    const seen = new Set<string>();
+    const visit = async (file: string) => {
+      if (seen.has(file)) return;
+      seen.add(file);
+      const code = await readFile(path.join(dist, file), 'utf8');
+      // Static imports and re-exports only: a dynamic import() loads nothing until called.
+      const statics = /^(?:import|export)\b[^;]*?from\s*"([^"]+)"|^import\s*"([^"]+)"/gm;
+      for (const match of code.matchAll(statics)) {
+        const specifier = (match[1] ?? match[2]) as string;
+        if (specifier.startsWith('./')) await visit(specifier.slice(2));
+        else bare.add(specifier);
+      }
+    };
+    await visit('onnx.js');
+    expect([...bare]).toContain('onnxruntime-node');
+    expect([...bare].filter((specifier) => specifier.startsWith('@huggingface/'))).toEqual([]);
+    // The index does load it, so the walk can see it.
+    seen.clear();
+    bare.clear();
+    await visit('index.js');
+    expect([...bare]).toContain('@huggingface/transformers');
+  });
+
   it("run each package README's first example as written, from the installed tarballs", async () => {
     const failures: string[] = [];
     for (const found of packages) {

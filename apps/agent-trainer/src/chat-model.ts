@@ -11,12 +11,6 @@ import {
   type WeightMap,
 } from '@cohort/tfjs';
 import { loadBpeTokenizer, loadHuggingFaceModel, loadLlamaModel } from '@cohort/tfjs/node';
-import {
-  loadCausalLm,
-  loadTransformersTokenizer,
-  ModelFilesError,
-  TransformersSampler,
-} from '@cohort/transformers';
 import type { ChatEngine } from './chat-engines';
 import { UsageError } from './exit-codes';
 
@@ -128,6 +122,7 @@ export async function loadChatModel(
   }
   const modelType = await readModelType(directory);
   if ((llamaModelTypes as readonly string[]).includes(modelType ?? '')) {
+    const { loadTransformersTokenizer } = await import('@cohort/transformers');
     const tokenizer = await usageErrorOnMissingFiles(() => loadTransformersTokenizer(directory));
     const model = await loadLlamaModel(
       directory,
@@ -179,6 +174,7 @@ function tfjsChatModel(
 }
 
 async function loadTransformersJsChatModel(directory: string): Promise<ChatModel> {
+  const { loadCausalLm, TransformersSampler } = await import('@cohort/transformers');
   const { model, tokenizer } = await usageErrorOnMissingFiles(() =>
     loadCausalLm({ model: directory }),
   );
@@ -198,10 +194,12 @@ async function loadTransformersJsChatModel(directory: string): Promise<ChatModel
   };
 }
 
+// @cohort/transformers is imported where a model needs it: its index loads transformers.js.
 async function usageErrorOnMissingFiles<T>(load: () => Promise<T>): Promise<T> {
   try {
     return await load();
   } catch (error) {
+    const { ModelFilesError } = await import('@cohort/transformers');
     if (ModelFilesError.isInstance(error)) throw new UsageError(error.message, { cause: error });
     throw error;
   }

@@ -12,7 +12,7 @@ import {
   createOnnxSampledPolicy,
   OnnxReferenceModel,
   OnnxSampledPolicy,
-} from '@cohort/transformers';
+} from '@cohort/transformers/onnx';
 import type { AppConfig } from './app-config';
 import { createOnnxPolicyLearner, OnnxPolicyLearner } from './onnx-policy-learner';
 

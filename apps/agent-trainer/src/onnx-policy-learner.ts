@@ -10,7 +10,7 @@ import {
   type PolicyShardShared,
   policyShardObjective,
 } from '@cohort/trainer';
-import type { OnnxLearner, OnnxLearnerPool } from '@cohort/transformers';
+import type { OnnxLearner, OnnxLearnerPool } from '@cohort/transformers/onnx';
 import * as tf from '@tensorflow/tfjs';
 
 /**
@@ -157,7 +157,7 @@ export async function createOnnxPolicyLearner(options: {
   const { model } = options;
   // Loaded only for this engine: ONNX Runtime's native module is not needed by tfjs runs.
   const { createOnnxGptLearner, createOnnxLlamaLearner, createOnnxLearnerPool } = await import(
-    '@cohort/transformers'
+    '@cohort/transformers/onnx'
   );
   const lora = model instanceof LlamaModel ? model.lora : undefined;
   const session = {

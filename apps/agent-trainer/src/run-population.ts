@@ -7,7 +7,7 @@ import {
   type PopulationAdoptionSummary,
   type PopulationGenerationRecord,
 } from '@cohort/trainer';
-import { OnnxSampledPolicy } from '@cohort/transformers';
+import { OnnxSampledPolicy } from '@cohort/transformers/onnx';
 import type { AppConfig } from './app-config';
 import { populationScheduleOptions } from './population-config';
 import { supportPromptPhrases } from './prompt-phrases';

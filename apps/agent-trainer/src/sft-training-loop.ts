@@ -76,7 +76,7 @@ async function onnxStepGradients(
     });
   }
   // Loaded only for this engine: ONNX Runtime's native module is not needed by tfjs runs.
-  const { createOnnxLlamaLearner } = await import('@cohort/transformers');
+  const { createOnnxLlamaLearner } = await import('@cohort/transformers/onnx');
   const learner = await createOnnxLlamaLearner({
     config: model.config,
     padTokenId: options.padTokenId,

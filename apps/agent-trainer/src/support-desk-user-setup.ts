@@ -6,12 +6,6 @@ import {
   type SupportDeskLlmUser,
   type SupportDeskUserCounts,
 } from '@cohort/environments';
-import {
-  loadCausalLm,
-  ModelFilesError,
-  TransformersChatModel,
-  TransformersSampler,
-} from '@cohort/transformers';
 import type { SupportDeskUserConfig } from './app-config';
 import { UsageError } from './exit-codes';
 
@@ -49,6 +43,9 @@ export async function createSupportDeskUserSetup(
   let source: string;
   if (config.model !== undefined) {
     const directory = path.resolve(config.model);
+    // Imported here, for a local customer model only: @cohort/transformers' index loads transformers.js.
+    const { loadCausalLm, ModelFilesError, TransformersChatModel, TransformersSampler } =
+      await import('@cohort/transformers');
     let loaded: Awaited<ReturnType<typeof loadCausalLm>>;
     try {
       loaded = await loadCausalLm({ model: directory });

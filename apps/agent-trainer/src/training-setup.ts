@@ -39,14 +39,9 @@ import {
   type TransportRolloutsOptionsInput,
   type WeightedReward,
 } from '@cohort/trainer';
-import {
-  createProxyTunedPolicy,
-  loadCausalLm,
-  loadTransformersTokenizer,
-  ModelFilesError,
-  ProxyReferenceModel,
-  type ProxyTunedPolicy,
-} from '@cohort/transformers';
+// Values of @cohort/transformers are imported where a run needs them: its index loads
+// transformers.js (about 30 MB resident), which a tfjs model trained on ONNX Runtime never uses.
+import type { ProxyTunedPolicy } from '@cohort/transformers';
 import {
   type AppConfig,
   defaultModelDirectory,
@@ -250,6 +245,7 @@ async function createTfjsPolicy(
     }
     return loadGptPolicy(directory);
   }
+  const { loadTransformersTokenizer, ModelFilesError } = await import('@cohort/transformers');
   let tokenizer: Awaited<ReturnType<typeof loadTransformersTokenizer>>;
   try {
     tokenizer = await loadTransformersTokenizer(directory);
@@ -275,6 +271,8 @@ export async function createProxyPolicy(
   delta: { layerCount: number; embeddingSize: number; headCount: number },
   seed: number,
 ): Promise<{ policy: ProxyTunedPolicy; referenceModel: ReferenceModel }> {
+  const { createProxyTunedPolicy, loadCausalLm, ModelFilesError, ProxyReferenceModel } =
+    await import('@cohort/transformers');
   let loaded: Awaited<ReturnType<typeof loadCausalLm>>;
   try {
     loaded = await loadCausalLm({ model: path.resolve(directory) });

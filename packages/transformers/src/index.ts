@@ -30,49 +30,7 @@ export { loadPipeline } from './load-pipeline';
 export { loadTransformersTokenizer } from './load-transformers-tokenizer';
 export { logSoftmax, sampleTruncated } from './logits-math';
 export { ModelFilesError } from './model-files-error';
-export { defaultIntraOpThreads } from './onnx-decoder-session';
-export type {
-  LogProbMismatch,
-  OnnxExportableModel,
-  OnnxGptSamplerOptions,
-} from './onnx-gpt-sampler';
-export { createOnnxGptSampler, OnnxGptSampler } from './onnx-gpt-sampler';
-export type {
-  OnnxGradients,
-  OnnxLearnerBatch,
-  OnnxLearnerFamily,
-  OnnxLearnerWeights,
-  OnnxLogProbs,
-} from './onnx-learner';
-export {
-  createOnnxGptLearner,
-  createOnnxLlamaLearner,
-  gptLearnerFamily,
-  learnerRuns,
-  llamaLearnerFamily,
-  OnnxLearner,
-} from './onnx-learner';
-export type {
-  OnnxGptLearnerOptions,
-  OnnxGptLearnerOptionsInput,
-  OnnxLlamaLearnerOptions,
-  OnnxLlamaLearnerOptionsInput,
-} from './onnx-learner-options';
-export { OnnxGptLearnerOptionsSchema, OnnxLlamaLearnerOptionsSchema } from './onnx-learner-options';
-export type { OnnxLearnerPoolOptions } from './onnx-learner-pool';
-export {
-  createOnnxLearnerPool,
-  defaultPoolTokensPerRun,
-  OnnxLearnerPool,
-} from './onnx-learner-pool';
-export type { OnnxReferenceModelOptions } from './onnx-reference-model';
-export {
-  createOnnxReferenceModel,
-  OnnxReferenceModel,
-  RefreshableOnnxReferenceModel,
-} from './onnx-reference-model';
-export type { OnnxSampledPolicyOptions } from './onnx-sampled-policy';
-export { createOnnxSampledPolicy, OnnxSampledPolicy } from './onnx-sampled-policy';
+export * from './onnx';
 export { ProxyReferenceModel } from './proxy-reference-model';
 export type { CreateProxyTunedPolicyOptions } from './proxy-tuned-policy';
 export { createProxyTunedPolicy, ProxyTunedPolicy } from './proxy-tuned-policy';

@@ -9,7 +9,6 @@ import {
   readLoraAdapter,
   saveLlamaModel,
 } from '@cohort/tfjs/node';
-import { loadTransformersTokenizer, ModelFilesError } from '@cohort/transformers';
 import { assertModelDirectory, readModelType } from '../chat-model';
 import type { CliIo } from '../cli-io';
 import type { ExportCommand } from '../command-line';
@@ -48,6 +47,8 @@ export async function exportCommand(command: ExportCommand, io: CliIo): Promise<
       const file = path.join(baseDirectory, name);
       if (existsSync(file)) tokenizerFiles[name] = await readFile(file, 'utf8');
     }
+    // Imported here: @cohort/transformers' index loads transformers.js, which other commands never use.
+    const { loadTransformersTokenizer, ModelFilesError } = await import('@cohort/transformers');
     let tokenizer: Awaited<ReturnType<typeof loadTransformersTokenizer>>;
     try {
       tokenizer = await loadTransformersTokenizer(baseDirectory);

@@ -22,7 +22,7 @@ import {
   type TrainingRunEvent,
   type TrainingSummary,
 } from '@cohort/trainer';
-import { OnnxSampledPolicy } from '@cohort/transformers';
+import { OnnxSampledPolicy } from '@cohort/transformers/onnx';
 import {
   type AppConfig,
   defaultAppConfigInput,
