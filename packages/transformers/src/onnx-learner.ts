@@ -490,10 +490,10 @@ export function learnerRuns(
 }
 
 /**
- * Creates an {@link OnnxLearner} for a Llama-family model: builds the learning graph for
- * `config` and opens an ONNX Runtime session on it (`intraOpNumThreads`
- * threads, default 1). Throws `ValidationError` naming a bad option, and
- * `InvalidArgumentError` for a config the graph does not cover (Qwen3 q/k norms).
+ * Creates an {@link OnnxLearner} for a Llama-family model (Llama, SmolLM,
+ * Qwen2, Qwen3 with its q/k norms): builds the learning graph for `config`
+ * and opens an ONNX Runtime session on it (`intraOpNumThreads` threads,
+ * default 1). Throws `ValidationError` naming a bad option.
  *
  * @example
  * ```ts

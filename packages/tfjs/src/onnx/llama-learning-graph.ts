@@ -1,4 +1,3 @@
-import { InvalidArgumentError } from '@cohort/core';
 import { type LlamaConfig, type LlamaConfigInput, parseLlamaConfig } from '../llama/llama-config';
 import { type LoraOptions, type LoraOptionsInput, parseLoraOptions } from '../llama/lora-options';
 import {
@@ -77,6 +76,10 @@ export function llamaLearningWeights(
     add(`${prefix}.input_layernorm.weight`, [width]);
     projection(`${prefix}.self_attn.q_proj`, width, queryWidth, config.queryKeyValueBias);
     projection(`${prefix}.self_attn.k_proj`, width, keyValueWidth, config.queryKeyValueBias);
+    if (config.queryKeyNorm) {
+      add(`${prefix}.self_attn.q_norm.weight`, [headSize]);
+      add(`${prefix}.self_attn.k_norm.weight`, [headSize]);
+    }
     projection(`${prefix}.self_attn.v_proj`, width, keyValueWidth, config.queryKeyValueBias);
     projection(`${prefix}.self_attn.o_proj`, queryWidth, width, config.outputBias);
     add(`${prefix}.post_attention_layernorm.weight`, [width]);
@@ -94,6 +97,9 @@ interface SavedLayer {
   inputInverse: string;
   inputNormalized: string;
   h: string;
+  /** Qwen3's per-head RMSNorms of the queries and keys (before RoPE), when the config has them. */
+  queryNorm: { inverse: string; normalized: string } | undefined;
+  keyNorm: { inverse: string; normalized: string } | undefined;
   rotatedQuery: string;
   rotatedKey: string;
   value: string;
@@ -141,7 +147,9 @@ interface SavedLayer {
  * With `lora`, only the adapters get gradients, and no gradient of a frozen
  * weight is computed (the backward pass carries `dx` only through them).
  *
- * Throws `InvalidArgumentError` for Qwen3's per-head q/k norms (not written yet).
+ * Qwen3's per-head q/k norms (RMSNorm over each head's `d` features with a
+ * `[d]` weight, before RoPE) take the same RMSNorm backward per head, their
+ * weights' gradients summed over rows and heads.
  *
  * @example
  * ```ts
@@ -150,13 +158,6 @@ interface SavedLayer {
  */
 export function buildLlamaLearningGraph(options: LlamaLearningGraphOptions): LlamaLearningGraph {
   const config = parseLlamaConfig(options.config);
-  if (config.queryKeyNorm) {
-    throw new InvalidArgumentError({
-      argument: 'config.queryKeyNorm',
-      value: true,
-      message: 'is not supported by the ONNX learning graph (Qwen3 q/k norms)',
-    });
-  }
   const lora = options.lora === undefined ? undefined : parseLoraOptions(options.lora);
   const weights = llamaLearningWeights(config, lora);
   const loraScale = lora === undefined ? 0 : (lora.alpha ?? lora.rank) / lora.rank;
@@ -192,6 +193,21 @@ export function buildLlamaLearningGraph(options: LlamaLearningGraphOptions): Lla
     const scaled = mul(dy, weight);
     gradient(weight, () => parts.rowSum(mul(dy, normalized)));
     return mul(inverse, sub(scaled, mul(normalized, lastMean(mul(scaled, normalized)))));
+  };
+  /** RMSNorm backward over each head of `[B, heads, T, d]`: the weight's gradient sums rows and heads. */
+  const headNormBackward = (
+    dy: string,
+    norm: { inverse: string; normalized: string },
+    weight: string,
+  ) => {
+    const scaled = mul(dy, weight);
+    gradient(weight, () =>
+      parts.rowSum(g.op('Reshape', [mul(dy, norm.normalized), ints([-1, headSize])])),
+    );
+    return mul(
+      norm.inverse,
+      sub(scaled, mul(norm.normalized, lastMean(mul(scaled, norm.normalized)))),
+    );
   };
   const names = new Set(weights.map(({ name }) => name));
   const hasBias = (name: string) => names.has(`${name}.bias`);
@@ -262,11 +278,22 @@ export function buildLlamaLearningGraph(options: LlamaLearningGraphOptions): Lla
     const input = x;
     const norm = rmsNorm(input, `${prefix}.input_layernorm.weight`);
     const h = norm.output;
+    let queryHeads = toHeads(project(h, `${attention}.q_proj`), heads);
+    let keyHeads = toHeads(project(h, `${attention}.k_proj`), keyValueHeads);
+    let queryNorm: SavedLayer['queryNorm'];
+    let keyNorm: SavedLayer['keyNorm'];
+    if (config.queryKeyNorm) {
+      // Qwen3: RMSNorm over each head's features (the last axis of [B, H, T, d]), before RoPE.
+      const normedQuery = rmsNorm(queryHeads, `${attention}.q_norm.weight`);
+      const normedKey = rmsNorm(keyHeads, `${attention}.k_norm.weight`);
+      queryNorm = normedQuery;
+      keyNorm = normedKey;
+      queryHeads = normedQuery.output;
+      keyHeads = normedKey.output;
+    }
     // Queries scaled by 1 / sqrt(d) before the product; the stacked layout [B, Hkv, g T, d].
-    const rotatedQuery = stackGroups(
-      mul(rotate(toHeads(project(h, `${attention}.q_proj`), heads), false), scalar(attentionScale)),
-    );
-    const rotatedKey = rotate(toHeads(project(h, `${attention}.k_proj`), keyValueHeads), false);
+    const rotatedQuery = stackGroups(mul(rotate(queryHeads, false), scalar(attentionScale)));
+    const rotatedKey = rotate(keyHeads, false);
     const value = toHeads(project(h, `${attention}.v_proj`), keyValueHeads);
     const attended = parts.attend(rotatedQuery, rotatedKey, value, allowed);
     const probabilities = attended.probabilities;
@@ -283,6 +310,8 @@ export function buildLlamaLearningGraph(options: LlamaLearningGraphOptions): Lla
       inputInverse: norm.inverse,
       inputNormalized: norm.normalized,
       h,
+      queryNorm,
+      keyNorm,
       rotatedQuery,
       rotatedKey,
       value,
@@ -345,8 +374,12 @@ export function buildLlamaLearningGraph(options: LlamaLearningGraphOptions): Lla
         probabilities: s.probabilities,
       });
       const dValue = backward.dValue;
-      const dQuery = mul(rotate(unstackGroups(backward.dQuery), true), scalar(attentionScale));
-      const dKey = rotate(backward.dKey, true);
+      let dQuery = mul(rotate(unstackGroups(backward.dQuery), true), scalar(attentionScale));
+      let dKey = rotate(backward.dKey, true);
+      if (s.queryNorm !== undefined && s.keyNorm !== undefined) {
+        dQuery = headNormBackward(dQuery, s.queryNorm, `${attention}.q_norm.weight`);
+        dKey = headNormBackward(dKey, s.keyNorm, `${attention}.k_norm.weight`);
+      }
       const dH = add(
         add(
           projectBackward(s.h, fromHeads(dQuery, heads), `${attention}.q_proj`),
