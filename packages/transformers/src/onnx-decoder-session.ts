@@ -61,9 +61,10 @@ export function exportDecoder(
  * options leave `intraOpNumThreads` out: 1 for a small model, where splitting
  * each kernel over threads costs more than it saves, else ONNX Runtime's
  * default (0: one thread per core). Measured on 2 cores
- * (bench/onnx-threads.ts, alternating): sampling 8 rows ran 1.16-1.25x faster
- * on 1 thread than on the default for 0.5-3M parameters and 0.91x at 11M;
- * reference scoring 1.03-1.14x at 0.5M, 0.89x at 3M. In the default GRPO
+ * (bench/onnx-threads.ts, alternating, two runs): sampling 8 rows ran
+ * 1.16-1.56x faster on 1 thread than on the default for 0.5-3M parameters and
+ * 0.91-0.92x at 11M; reference scoring 1.03-1.28x at 0.5M, 0.89-1.04x at 3M,
+ * 0.74-0.75x at 11M. In the default GRPO
  * step, the rollout's median fell from 0.19 to 0.15 s.
  */
 export function defaultIntraOpThreads(
