@@ -362,7 +362,7 @@ export const EngineConfigSchema = z
       .enum(['tfjs', 'onnx'])
       .optional()
       .describe(
-        "Runtime that computes the policy gradients: 'tfjs' (autodiff) or 'onnx' (the GPT-2 or Llama-family model's hand-written backward graph on onnxruntime-node, fed to the same tfjs optimizer; one SFT step of the tool agent's shape ran 12.1x faster, bench/onnx-llama-learner.ts). 'onnx' applies to a tfjs-lm policy (GPT-2, or Llama family with or without LoRA) with a built-in objective whose loss aggregation shards add up; otherwise the run warns and learns on tfjs. With learnerWorkers N (> 1) it runs on a pool of N worker threads of one ONNX Runtime thread each, which split each minibatch's sequences (bench/onnx-learner-pool.ts); it replaces learnerShards. Default: 'onnx' for a GPT-2 tfjs-lm policy (the default run's model: 1.28 s per step against 2.03 s on tfjs, bench/grpo-step-engines.ts --sides learner) that sets neither learnerWorkers, learnerShards nor a population; else 'tfjs'.",
+        "Runtime that computes the policy gradients: 'tfjs' (autodiff) or 'onnx' (the GPT-2 or Llama-family model's hand-written backward graph on onnxruntime-node, fed to the same tfjs optimizer; one SFT step of the tool agent's shape ran 12.1x faster, bench/onnx-llama-learner.ts). 'onnx' applies to a tfjs-lm policy (GPT-2, or Llama family with or without LoRA) with a built-in objective whose loss aggregation shards add up; otherwise the run warns and learns on tfjs. With learnerWorkers N (> 1) it runs on a pool of N worker threads of one ONNX Runtime thread each, which split each minibatch's sequences (bench/onnx-learner-pool.ts); it replaces learnerShards. Default: 'onnx' for a tfjs-lm policy, GPT-2 or Llama family (the default run's model: 1.28 s per step against 2.03 s on tfjs, bench/grpo-step-engines.ts --sides learner; a 0.5M Llama tool agent at context 2048: 28 s against 54 s for 6 steps, peak 2.1 GB against 1.8 GB), that sets neither learnerWorkers, learnerShards nor a population; else 'tfjs'.",
       ),
     learnerWorkers: z
       .number()
@@ -380,7 +380,7 @@ export const EngineConfigSchema = z
       .max(1024)
       .optional()
       .describe(
-        "Contiguous shards each minibatch is split into in the main thread, their gradients computed one after another and summed: the same update (bit-identical to that many learnerWorkers) with only one shard of activations in memory, to bound the peak (1: one pass). Default: 4 for a tfjs-lm policy that learns in the main thread (no learnerWorkers, no population), which cuts the default 100-step run's peak RSS from 560 to 410 MB at 0.95-1.09x the wall time (bench/start-modes.ts); else 1. Same conditions as learnerWorkers; cannot be combined with learnerWorkers, which already split the minibatch.",
+        "Contiguous shards each minibatch is split into in the main thread, their gradients computed one after another and summed: the same update (bit-identical to that many learnerWorkers) with only one shard of activations in memory, to bound the peak (1: one pass). Default: 4 for a tfjs-lm policy that learns on tfjs in the main thread (learner 'tfjs', no learnerWorkers, no population), which cuts the default 100-step run's peak RSS from 560 to 410 MB at 0.95-1.09x the wall time (bench/start-modes.ts); else 1. Same conditions as learnerWorkers; cannot be combined with learnerWorkers, which already split the minibatch.",
       ),
   })
   .strict()

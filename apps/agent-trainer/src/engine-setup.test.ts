@@ -147,7 +147,7 @@ describe('engine.learner', () => {
     );
   });
 
-  it("a GPT-2 policy (the default run's family) learns on ONNX Runtime by default, and on tfjs when workers, shards, a population or 'tfjs' say so", async () => {
+  it("a GPT-2 or Llama policy learns on ONNX Runtime by default, and on tfjs when workers, shards, a population or 'tfjs' say so", async () => {
     const tokenizer = new MockTokenizer();
     const model = createGptModel({
       config: {
@@ -167,10 +167,15 @@ describe('engine.learner', () => {
     expect(learnerOf(resolveAppConfig({ engine: { learnerShards: 2 } }), policy)).toBe('tfjs');
     expect(learnerOf(resolveAppConfig({ engine: { learnerWorkers: 1 } }), policy)).toBe('tfjs');
     expect(learnerOf(resolveAppConfig({ population }), policy)).toBe('tfjs');
-    // A Llama-family policy stays on tfjs unless asked.
+    // A Llama-family policy too, with or without LoRA, unless told otherwise.
     const llama = tinyLlamaPolicy({});
-    expect(learnerOf(resolveAppConfig({}), llama.policy)).toBe('tfjs');
+    expect(learnerOf(resolveAppConfig({}), llama.policy)).toBe('onnx');
+    expect(learnerOf(resolveAppConfig({ engine: { learner: 'tfjs' } }), llama.policy)).toBe('tfjs');
     llama.model.dispose();
+    const adapted = tinyLlamaPolicy({ lora: { rank: 2 } });
+    expect(learnerOf(resolveAppConfig({}), adapted.policy)).toBe('onnx');
+    expect(learnerOf(resolveAppConfig({ population }), adapted.policy)).toBe('tfjs');
+    adapted.model.dispose();
     for (const config of [
       resolveAppConfig({}),
       resolveAppConfig({ engine: { learner: 'onnx' } }),
@@ -245,8 +250,12 @@ describe('engine.learnerShards', () => {
     expect(engineWarnings(resolveAppConfig({ policy: proxy })).join('\n')).not.toMatch(
       /learnerShards/,
     );
+    // A tfjs learner in the main thread (a tfjs-lm policy learns on ONNX Runtime unless told).
     const { model, policy } = tinyLlamaPolicy({});
-    const configured = await createConfiguredLearner(policy, resolveAppConfig({}));
+    const configured = await createConfiguredLearner(
+      policy,
+      resolveAppConfig({ engine: { learner: 'tfjs' } }),
+    );
     expect(configured?.learner).toBeInstanceOf(SequentialShardLearner);
     expect(configured?.learner.workerCount).toBe(4);
     expect(configured?.model).toBe(model);

@@ -60,16 +60,16 @@ export async function withConfiguredReference(
 
 /**
  * The learner a config gives a policy: `engine.learner`, else ONNX Runtime
- * for a GPT-2 `tfjs-lm` policy (the default run's family) that sets no
+ * for a `tfjs-lm` policy, GPT-2 or Llama family, that sets no
  * `learnerWorkers`, no `learnerShards` and no population, else tfjs. Measured
  * on the default run (bench/grpo-step-engines.ts --sides learner, load 3.2):
  * 1.28 s per step against 2.03 s (update 0.39 against 1.11 s); 100-step
  * default runs of seeds 0, 11, 12 reached held-out reward 0.979, 0.946, 0.979
- * against tfjs's 0.999, 0.888, 1.011 (the same learning within noise).
- * A Llama-family policy stays on tfjs: on the SFT tool agent (support desk,
- * context 2048, 6 steps) ONNX Runtime's update was 2.8x faster (1.4-2.5 s against
- * 4.7-6.9 s) but the run peaked at 2.9 GB against 2.4 GB on tfjs (2.0 GB on
- * ONNX since the reference scores long sequences fewer at a time).
+ * against tfjs's 0.999, 0.888, 1.011 (the same learning within noise). On
+ * the round-10 SFT tool agent (0.5M Llama, support desk, 4 x 4 episodes,
+ * context 2048, 6 steps, each run on its own core at the same time) the ONNX
+ * update took 1.1-4.0 s against 4.6-8.3 s on tfjs (4 shards), the run 28 s
+ * against 54 s, at a peak of 2124 MB against 1824 MB.
  */
 export function learnerOf(config: AppConfig, policy?: TrainablePolicy): 'onnx' | 'tfjs' {
   if (config.engine.learner !== undefined) return config.engine.learner;
@@ -77,9 +77,8 @@ export function learnerOf(config: AppConfig, policy?: TrainablePolicy): 'onnx' |
     config.engine.learnerWorkers === 0 &&
     config.engine.learnerShards === undefined &&
     config.population === undefined;
-  return config.policy.type === 'tfjs-lm' && policy instanceof GptPolicy && untouched
-    ? 'onnx'
-    : 'tfjs';
+  const trainable = policy instanceof GptPolicy || policy instanceof LlamaPolicy;
+  return config.policy.type === 'tfjs-lm' && trainable && untouched ? 'onnx' : 'tfjs';
 }
 
 /**
