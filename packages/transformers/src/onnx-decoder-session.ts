@@ -21,7 +21,7 @@ function int64(rows: readonly (readonly number[])[]): ort.Tensor {
 }
 
 /** The layout of a model's ONNX key/value cache: `[batch, cacheHeads, past, headSize]` per layer. */
-function cacheLayout(model: OnnxExportableModel): {
+export function cacheLayout(model: OnnxExportableModel): {
   layerCount: number;
   cacheHeads: number;
   headSize: number;

@@ -213,4 +213,96 @@ describe('OnnxGptSampler', () => {
       );
     }
   });
+
+  it.each(['gpt2', 'llama'] as const)(
+    '%s: a later call starts from the cached keys and values of the last call and samples what a full prefill samples',
+    async (family) => {
+      const model =
+        family === 'gpt2'
+          ? policy.model
+          : createLlamaModel({
+              config: {
+                vocabSize: 1024,
+                hiddenSize: 32,
+                intermediateSize: 48,
+                layerCount: 2,
+                headCount: 4,
+                keyValueHeadCount: 2,
+                contextLength: 256,
+                ropeTheta: 100,
+                tieWordEmbeddings: false,
+                queryKeyValueBias: true,
+              },
+              seed: 9,
+            });
+      const options = { model, tokenizer: policy.tokenizer, batchSize: 2 };
+      const cached = await createOnnxGptSampler(options);
+      const fresh = await createOnnxGptSampler({ ...options, reusePrefixes: false });
+      expect(fresh.prefixCacheStats).toEqual({
+        hits: 0,
+        misses: 0,
+        reusedTokens: 0,
+        prefilledTokens: 0,
+      });
+      try {
+        const greedy = { groupSize: 1, maxNewTokens: 12, seed: 0, temperature: 0 };
+        const first = await cached.sample({ ...greedy, prompts });
+        expect(cached.prefixCacheStats.misses).toBe(prompts.length);
+        // The keys and values of a row's last sampled token never existed; the others' did.
+        const longest = Math.max(...first.map((completion) => completion.tokenIds.length));
+        const reusable = first.map(
+          (completion) =>
+            (prompts[completion.promptIndex] as number[]).length +
+            completion.tokenIds.length -
+            (completion.tokenIds.length === longest ? 1 : 0),
+        );
+        // The next turn: each conversation with its reply and an observation, and a new prompt.
+        const observation = policy.tokenizer.applyChatTemplate([
+          { role: 'user', content: 'thanks, and the order number is A5760' },
+        ]);
+        const [nextA, nextB] = first.map((completion) => [
+          ...(prompts[completion.promptIndex] as number[]),
+          ...completion.tokenIds,
+          ...observation,
+        ]) as [number[], number[]];
+        // In batches of 2: a hit beside a miss, then a hit alone.
+        const next = [
+          nextA,
+          policy.tokenizer.applyChatTemplate([{ role: 'user', content: 'where is my parcel?' }]),
+          nextB,
+        ];
+        const before = cached.prefixCacheStats;
+        const withCache = await cached.sample({ ...greedy, prompts: next });
+        const withoutCache = await fresh.sample({ ...greedy, prompts: next });
+        const after = cached.prefixCacheStats;
+        expect(after.hits - before.hits).toBe(first.length);
+        expect(after.misses - before.misses).toBe(1);
+        expect(after.reusedTokens - before.reusedTokens).toBe(
+          reusable.reduce((sum, length) => sum + length, 0),
+        );
+        expect(after.prefilledTokens - before.prefilledTokens).toBe(
+          next.reduce((sum, prompt) => sum + prompt.length, 0) -
+            reusable.reduce((sum, length) => sum + length, 0),
+        );
+        expect(withCache.map((completion) => completion.tokenIds)).toEqual(
+          withoutCache.map((completion) => completion.tokenIds),
+        );
+        withCache.forEach((completion, row) => {
+          completion.logProbsPerToken.forEach((logProb, index) => {
+            const expected = withoutCache[row]?.logProbsPerToken[index] as number;
+            expect(Math.abs(logProb - expected)).toBeLessThan(1e-5);
+          });
+        });
+        // New weights: the cached keys and values are dropped, so nothing is reused.
+        await cached.refresh();
+        const refreshed = cached.prefixCacheStats;
+        await cached.sample({ ...greedy, prompts: next });
+        expect(cached.prefixCacheStats.hits).toBe(refreshed.hits);
+      } finally {
+        await cached.dispose();
+        await fresh.dispose();
+        if (family === 'llama') model.dispose();
+      }
+    },
+  );
 });

@@ -7,6 +7,7 @@ import {
 import { tokenLogProbs } from '@cohort/tfjs';
 import type * as ort from 'onnxruntime-node';
 import {
+  cacheLayout,
   createDecoderSession,
   defaultIntraOpThreads,
   exportDecoder,
@@ -14,6 +15,7 @@ import {
   type OnnxPastKeyValues,
   runDecoder,
 } from './onnx-decoder-session';
+import { PrefixCache, type PrefixCacheStats, prefixCachingStepper } from './onnx-prefix-cache';
 import { type NextTokenStepper, runSamplingLoop, type SamplingLoopRequest } from './sampling-loop';
 
 export type { OnnxExportableModel } from './onnx-decoder-session';
@@ -32,6 +34,13 @@ export interface OnnxGptSamplerOptions {
    * measured in bench/onnx-threads.ts).
    */
   intraOpNumThreads?: number;
+  /**
+   * Keep the keys and values of each call's sequences and start a later
+   * call's prompt from the longest of them it begins with, so that a
+   * multi-turn rollout runs only each turn's new tokens (cleared on every
+   * refresh). Default true.
+   */
+  reusePrefixes?: boolean;
 }
 
 /** Largest and mean `|logp_onnx - logp_tfjs|` over the sampled tokens. */
@@ -93,6 +102,8 @@ export class OnnxGptSampler {
   private readonly batchSize: number;
   /** ONNX Runtime threads of the session (0: ONNX Runtime's default). */
   readonly intraOpNumThreads: number;
+  /** The cache of the last call's sequences (undefined with `reusePrefixes: false`). */
+  private readonly prefixCache: PrefixCache | undefined;
   private session: ort.InferenceSession | undefined;
   private refreshCount = 0;
   /** Seconds the last {@link refresh} took (export and session creation). */
@@ -106,6 +117,13 @@ export class OnnxGptSampler {
     this.intraOpNumThreads =
       options.intraOpNumThreads ?? defaultIntraOpThreads(this.model, 'sampler');
     assertInteger('intraOpNumThreads', this.intraOpNumThreads, 0);
+    this.prefixCache =
+      (options.reusePrefixes ?? true) ? new PrefixCache(cacheLayout(this.model)) : undefined;
+  }
+
+  /** Lookups of the prefix cache since the sampler was made (zeros without `reusePrefixes`). */
+  get prefixCacheStats(): PrefixCacheStats {
+    return this.prefixCache?.stats ?? { hits: 0, misses: 0, reusedTokens: 0, prefilledTokens: 0 };
   }
 
   /** Number of {@link refresh} calls so far (each opened a session on the weights of that moment). */
@@ -123,6 +141,8 @@ export class OnnxGptSampler {
     );
     await this.session?.release();
     this.session = session;
+    // Cached keys and values belong to the old weights.
+    this.prefixCache?.clear();
     this.refreshCount++;
     this.lastRefreshSeconds = (performance.now() - started) / 1000;
   }
@@ -137,13 +157,19 @@ export class OnnxGptSampler {
         message: 'call refresh() before sample() so a policy version exists',
       });
     }
+    const cache = this.prefixCache;
+    cache?.nextCall();
+    const model = this.model;
     return runSamplingLoop({
       request,
       tokenizer: this.tokenizer,
-      vocabSize: this.model.config.vocabSize,
-      maxPositions: this.model.config.contextLength,
+      vocabSize: model.config.vocabSize,
+      maxPositions: model.config.contextLength,
       batchSize: this.batchSize,
-      createStepper: () => sessionStepper(session, this.model),
+      createStepper: () =>
+        cache === undefined
+          ? sessionStepper(session, model)
+          : prefixCachingStepper((input) => runDecoder({ session, model, ...input }), cache),
     });
   }
 
