@@ -208,14 +208,25 @@ export function prefixCachingStepper(run: Run, cache: PrefixCache): NextTokenSte
         const positions = real[b] as number[];
         // The last sampled tokens were never fed: keep the tokens whose keys and values exist.
         const length = Math.min(positions.length, sequence.length);
+        // Real positions come in a few contiguous runs (cached part, new part, sampled tokens).
+        const runs: [number, number, number][] = [];
+        for (let t = 0; t < length; t++) {
+          const position = positions[t] as number;
+          const last = runs[runs.length - 1];
+          if (last !== undefined && last[1] + last[2] === position) last[2]++;
+          else runs.push([t, position, 1]);
+        }
         const kv: Record<string, Float32Array> = {};
         for (const name of names) {
           const source = (past as OnnxPastKeyValues)[name]?.data as Float32Array;
           const values = new Float32Array(heads * length * headSize);
           for (let h = 0; h < heads; h++) {
-            for (let t = 0; t < length; t++) {
-              const from = ((b * heads + h) * width + (positions[t] as number)) * headSize;
-              values.set(source.subarray(from, from + headSize), (h * length + t) * headSize);
+            for (const [t, position, count] of runs) {
+              const from = ((b * heads + h) * width + position) * headSize;
+              values.set(
+                source.subarray(from, from + count * headSize),
+                (h * length + t) * headSize,
+              );
             }
           }
           kv[name] = values;
