@@ -17,11 +17,12 @@
  * ONNX Runtime) and this tree's default run (the GPT-2 learning graph on ONNX
  * Runtime): bench/results/grpo-step-learner.json. `--sides commits --commits
  * a,b,...` runs the default run of each listed commit (a bisection of a
- * regression): bench/results/grpo-step-commits.json. Each side reports its
+ * regression), with `--config JSON` merged over the default run's config:
+ * bench/results/grpo-step-commits.json. Each side reports its
  * median step, rollout, reference and update seconds, and its peak RSS (each
  * side is its own process).
  *
- * Run: pnpm exec tsx --conditions=@cohort/source bench/grpo-step-engines.ts [--sides engines|learner|commits] [--base <commit>] [--before <commit>] [--commits a,b,...] [--rounds 6 | --quick] [--processes 1]
+ * Run: pnpm exec tsx --conditions=@cohort/source bench/grpo-step-engines.ts [--sides engines|learner|commits] [--base <commit>] [--before <commit>] [--commits a,b,... [--config JSON]] [--rounds 6 | --quick] [--processes 1]
  */
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -41,6 +42,8 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const base = argument('--base', '2b5a310^1');
 const rounds = Number(argument('--rounds', process.argv.includes('--quick') ? '3' : '6'));
 const processes = Number(argument('--processes', '1'));
+// With --sides commits: the config (JSON, merged over the default run's) every side runs.
+const sideConfig = argument('--config', '{}');
 if (!Number.isInteger(processes) || processes < 1)
   throw new Error(`--processes must be an integer >= 1, got ${processes}`);
 const warmup = 1;
@@ -132,7 +135,11 @@ const startSides = async (): Promise<Side[]> =>
   sideSet === 'commits'
     ? await Promise.all(
         listedCommits.map((commit, index) =>
-          start(`default run at ${commit.slice(0, 7)}`, commitRoots[index] as string, {}),
+          start(
+            `${sideConfig === '{}' ? 'default run' : 'run'} at ${commit.slice(0, 7)}`,
+            commitRoots[index] as string,
+            JSON.parse(sideConfig),
+          ),
         ),
       )
     : sideSet === 'learner'
