@@ -13,7 +13,8 @@
  * memory-saving default), the whole batch in one run, and runs of up to 1024
  * padded tokens (the pool's default); the pool its default and one sequence a
  * run. speedupOverBestOneThread divides the fastest one-thread setting of each
- * round by the side's time.
+ * round by the side's time. GFLOP/s counts 6 x parameters per real token
+ * (the weights' products forward and backward).
  *
  * Results: bench/results/onnx-learner-pool.json.
  *
@@ -247,6 +248,11 @@ for (const [name, shape] of Object.entries(shapes)) {
           {
             secondsPerCall: values.map((value) => Number(value.toFixed(3))),
             tokensPerSecond: Math.round(realTokens / median(values)),
+            // The weights' matrix products forward and backward, 6 N per real token (attention's
+            // products and the padding's work left out): a floor on the work done.
+            gigaflopsPerSecond: Number(
+              ((6 * parameterCount * realTokens) / median(values) / 1e9).toFixed(2),
+            ),
             speedupOverOneThread: {
               median: Number(median(ratios).toFixed(2)),
               min: Number(Math.min(...ratios).toFixed(2)),
