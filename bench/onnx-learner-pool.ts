@@ -107,83 +107,49 @@ for (const [name, shape] of Object.entries(shapes)) {
     | Awaited<ReturnType<typeof createOnnxGptLearner>>
     | Awaited<ReturnType<typeof createOnnxLearnerPool>>
   >();
+  type LearnerOptions = {
+    sequencesPerRun?: number;
+    tokensPerRun?: number;
+    intraOpNumThreads?: number;
+  };
+  let single: (options: LearnerOptions) => ReturnType<typeof createOnnxGptLearner>;
+  let pool: (options: { sequencesPerRun?: number }) => ReturnType<typeof createOnnxLearnerPool>;
   if (shape.family === 'gpt2') {
     const gpt = createGptModel({ config: gptConfig, seed: 1 });
     gpt.setWeights(randomGpt2Weights({ config: gpt.config, seed: 2, scale: 0.02 }));
     model = gpt;
     parameterCount = Object.values(gpt.namedVariables()).reduce((sum, v) => sum + v.size, 0);
-    learners.set(
-      'one thread',
-      await createOnnxGptLearner({ config: gpt.config, sequencesPerRun: 1 }),
-    );
-    learners.set(
-      `${workers} threads`,
-      await createOnnxGptLearner({
-        config: gpt.config,
-        sequencesPerRun: 1,
-        intraOpNumThreads: workers,
-      }),
-    );
-    learners.set(
-      'one thread, one run',
-      await createOnnxGptLearner({ config: gpt.config, sequencesPerRun: 8 }),
-    );
-    learners.set(
-      'one thread, 1024 tokens a run',
-      await createOnnxGptLearner({ config: gpt.config, tokensPerRun: 1024 }),
-    );
-    learners.set(
-      `pool of ${workers}, one sequence a run`,
-      await createOnnxLearnerPool({
+    single = (options) => createOnnxGptLearner({ config: gpt.config, ...options });
+    pool = (options) =>
+      createOnnxLearnerPool({
         family: 'gpt2',
         config: gpt.config,
         workerCount: workers,
-        sequencesPerRun: 1,
-      }),
-    );
-    learners.set(
-      `pool of ${workers}`,
-      await createOnnxLearnerPool({ family: 'gpt2', config: gpt.config, workerCount: workers }),
-    );
+        ...options,
+      });
   } else {
     const l = createLlamaModel({ config: shape.config, zeroInitialize: true });
     l.setWeights(randomLlamaWeights({ config: l.config, seed: 2, scale: 0.02 }));
     model = l;
     parameterCount = l.parameterCount().base;
-    learners.set(
-      'one thread',
-      await createOnnxLlamaLearner({ config: l.config, sequencesPerRun: 1 }),
-    );
-    learners.set(
-      `${workers} threads`,
-      await createOnnxLlamaLearner({
-        config: l.config,
-        sequencesPerRun: 1,
-        intraOpNumThreads: workers,
-      }),
-    );
-    learners.set(
-      'one thread, one run',
-      await createOnnxLlamaLearner({ config: l.config, sequencesPerRun: 8 }),
-    );
-    learners.set(
-      'one thread, 1024 tokens a run',
-      await createOnnxLlamaLearner({ config: l.config, tokensPerRun: 1024 }),
-    );
-    learners.set(
-      `pool of ${workers}, one sequence a run`,
-      await createOnnxLearnerPool({
+    single = (options) => createOnnxLlamaLearner({ config: l.config, ...options });
+    pool = (options) =>
+      createOnnxLearnerPool({
         family: 'llama',
         config: l.config,
         workerCount: workers,
-        sequencesPerRun: 1,
-      }),
-    );
-    learners.set(
-      `pool of ${workers}`,
-      await createOnnxLearnerPool({ family: 'llama', config: l.config, workerCount: workers }),
-    );
+        ...options,
+      });
   }
+  learners.set('one thread', await single({ sequencesPerRun: 1 }));
+  learners.set(
+    `${workers} threads`,
+    await single({ sequencesPerRun: 1, intraOpNumThreads: workers }),
+  );
+  learners.set('one thread, one run', await single({ sequencesPerRun: 8 }));
+  learners.set('one thread, 1024 tokens a run', await single({ tokensPerRun: 1024 }));
+  learners.set(`pool of ${workers}, one sequence a run`, await pool({ sequencesPerRun: 1 }));
+  learners.set(`pool of ${workers}`, await pool({}));
   const variables = model.namedVariables();
   const gradients = async (side: Side) => {
     const learner = learners.get(side)!;

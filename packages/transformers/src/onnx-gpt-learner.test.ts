@@ -154,41 +154,54 @@ describe('OnnxLearner (GPT-2) against float64 finite differences', () => {
   });
 });
 
-describe('OnnxLearner sequencesPerRun', () => {
-  it("runs of 2 sequences, each padded to its own longest, give one run's log-probs, entropies and gradients", async () => {
-    const { model } = modelWith(config, 8);
+describe('OnnxLearner runs', () => {
+  it.each([
     // Runs [23, 6] and [17]: the second run is padded to 17, not 23.
-    const sequences = randomSequences(model.config.vocabSize, [23, 6, 17], 41);
-    const dLogp = randomUpstream(sequences, 42);
-    const dEntropy = randomUpstream(sequences, 43);
-    const batch = { sequences, temperature: 0.9 };
-    const variables = model.namedVariables();
-    const whole = await createOnnxGptLearner({ config: model.config });
-    const split = await createOnnxGptLearner({ config: model.config, sequencesPerRun: 2 });
-    expect(split.sequencesPerRun).toBe(2);
-    const expected = await whole.gradients(variables, batch, dLogp, dEntropy);
-    const actual = await split.gradients(variables, batch, dLogp, dEntropy);
-    const forward = await split.logProbs(variables, batch);
-    expect(actual.shape).toEqual([3, 23]);
-    for (let index = 0; index < expected.logProbs.length; index++) {
-      expect(Math.abs(actual.logProbs[index]! - expected.logProbs[index]!)).toBeLessThan(1e-5);
-      expect(Math.abs(actual.entropy[index]! - expected.entropy[index]!)).toBeLessThan(1e-5);
-      expect(forward.logProbs[index]).toBe(actual.logProbs[index]);
-    }
-    // Padding of the short sequences stays exactly 0.
-    expect(actual.logProbs.subarray(23 + 6, 2 * 23).every((value) => value === 0)).toBe(true);
-    for (const { name } of split.weights)
-      await expectGradientClose(
-        name,
-        expected.gradients[name]!,
-        actual.gradients[name]!,
-        gradientTolerance,
-      );
-    tf.dispose([...Object.values(expected.gradients), ...Object.values(actual.gradients)]);
-    await whole.release();
-    await split.release();
-    model.dispose();
-  });
+    { label: 'runs of 2 sequences', split: { sequencesPerRun: 2 }, lengths: [23, 6, 17], seed: 41 },
+    // At 50 tokens a run: [23, 6] (46), [17, 20] (40), [11].
+    {
+      label: 'runs of at most 50 padded tokens',
+      split: { tokensPerRun: 50 },
+      lengths: [23, 6, 17, 20, 11],
+      seed: 44,
+    },
+  ])(
+    "$label, each padded to its own longest, give one run's log-probs, entropies and gradients",
+    async ({ split: options, lengths, seed }) => {
+      const { model } = modelWith(config, 8);
+      const sequences = randomSequences(model.config.vocabSize, lengths, seed);
+      const dLogp = randomUpstream(sequences, seed + 1);
+      const dEntropy = randomUpstream(sequences, seed + 2);
+      const batch = { sequences, temperature: 0.9 };
+      const variables = model.namedVariables();
+      const whole = await createOnnxGptLearner({ config: model.config });
+      const split = await createOnnxGptLearner({ config: model.config, ...options });
+      expect(split.sequencesPerRun).toBe(options.sequencesPerRun ?? Number.POSITIVE_INFINITY);
+      expect(split.tokensPerRun).toBe(options.tokensPerRun ?? Number.POSITIVE_INFINITY);
+      const expected = await whole.gradients(variables, batch, dLogp, dEntropy);
+      const actual = await split.gradients(variables, batch, dLogp, dEntropy);
+      const forward = await split.logProbs(variables, batch);
+      expect(actual.shape).toEqual([lengths.length, 23]);
+      for (let index = 0; index < expected.logProbs.length; index++) {
+        expect(Math.abs(actual.logProbs[index]! - expected.logProbs[index]!)).toBeLessThan(1e-5);
+        expect(Math.abs(actual.entropy[index]! - expected.entropy[index]!)).toBeLessThan(1e-5);
+        expect(forward.logProbs[index]).toBe(actual.logProbs[index]);
+      }
+      // Padding of the short second sequence stays exactly 0.
+      expect(actual.logProbs.subarray(23 + 6, 2 * 23).every((value) => value === 0)).toBe(true);
+      for (const { name } of split.weights)
+        await expectGradientClose(
+          name,
+          expected.gradients[name]!,
+          actual.gradients[name]!,
+          gradientTolerance,
+        );
+      tf.dispose([...Object.values(expected.gradients), ...Object.values(actual.gradients)]);
+      await whole.release();
+      await split.release();
+      model.dispose();
+    },
+  );
 });
 
 describe('learnerRuns', () => {
@@ -217,44 +230,13 @@ describe('learnerRuns', () => {
   });
 });
 
-describe('OnnxLearner tokensPerRun', () => {
-  it("runs of at most tokensPerRun padded tokens give one run's log-probs, entropies and gradients", async () => {
-    const { model } = modelWith(config, 9);
-    // At 50 tokens a run: [23, 6] (46), [17, 20] (40), [11].
-    const sequences = randomSequences(model.config.vocabSize, [23, 6, 17, 20, 11], 44);
-    const dLogp = randomUpstream(sequences, 45);
-    const batch = { sequences, temperature: 1.1 };
-    const variables = model.namedVariables();
-    const whole = await createOnnxGptLearner({ config: model.config });
-    const split = await createOnnxGptLearner({ config: model.config, tokensPerRun: 50 });
-    expect(split.tokensPerRun).toBe(50);
-    const expected = await whole.gradients(variables, batch, dLogp);
-    const actual = await split.gradients(variables, batch, dLogp);
-    for (let index = 0; index < expected.logProbs.length; index++) {
-      expect(Math.abs(actual.logProbs[index]! - expected.logProbs[index]!)).toBeLessThan(1e-5);
-      expect(Math.abs(actual.entropy[index]! - expected.entropy[index]!)).toBeLessThan(1e-5);
-    }
-    for (const { name } of split.weights)
-      await expectGradientClose(
-        name,
-        expected.gradients[name]!,
-        actual.gradients[name]!,
-        gradientTolerance,
-      );
-    tf.dispose([...Object.values(expected.gradients), ...Object.values(actual.gradients)]);
-    await whole.release();
-    await split.release();
-    model.dispose();
-    await expect(createOnnxGptLearner({ config, tokensPerRun: 0.5 })).rejects.toSatisfy(
-      (error: unknown) => ValidationError.isInstance(error) && /tokensPerRun/.test(String(error)),
-    );
-  });
-});
-
 describe('OnnxLearner (GPT-2) input checks', () => {
   it('bad options, sequences and weights throw errors that name the field', async () => {
     await expect(createOnnxGptLearner({ config: { ...config, headCount: 5 } })).rejects.toSatisfy(
       (error: unknown) => ValidationError.isInstance(error) && /headCount/.test(String(error)),
+    );
+    await expect(createOnnxGptLearner({ config, tokensPerRun: 0.5 })).rejects.toSatisfy(
+      (error: unknown) => ValidationError.isInstance(error) && /tokensPerRun/.test(String(error)),
     );
     await expect(createOnnxGptLearner({ config, sequencesPerRun: 0 })).rejects.toSatisfy(
       (error: unknown) =>

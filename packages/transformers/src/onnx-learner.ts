@@ -21,6 +21,7 @@ import {
   type OnnxLlamaLearnerOptionsInput,
   OnnxLlamaLearnerOptionsSchema,
 } from './onnx-learner-options';
+import { consecutiveRuns } from './sequence-runs';
 
 /**
  * What differs between model families for {@link OnnxLearner}: the graphs,
@@ -472,21 +473,7 @@ export function learnerRuns(
   sequencesPerRun: number,
   tokensPerRun: number,
 ): [number, number][] {
-  const runs: [number, number][] = [];
-  let start = 0;
-  while (start < lengths.length) {
-    let end = start + 1;
-    let longest = lengths[start] as number;
-    while (end < lengths.length && end - start < sequencesPerRun) {
-      const next = Math.max(longest, lengths[end] as number);
-      if ((end - start + 1) * next > tokensPerRun) break;
-      longest = next;
-      end++;
-    }
-    runs.push([start, end]);
-    start = end;
-  }
-  return runs;
+  return consecutiveRuns(lengths, sequencesPerRun, (rows, longest) => rows * longest, tokensPerRun);
 }
 
 /**

@@ -14,6 +14,7 @@ import {
   type OnnxExportableModel,
   runDecoder,
 } from './onnx-decoder-session';
+import { consecutiveRuns } from './sequence-runs';
 import { logProbsOfSequence, validateScoringRequest } from './transformers-reference-model';
 
 /** Options of {@link createOnnxReferenceModel}. */
@@ -57,21 +58,12 @@ export function referenceRuns(
   batchSize: number,
   maxTokenPairs: number,
 ): [number, number][] {
-  const runs: [number, number][] = [];
-  let start = 0;
-  while (start < lengths.length) {
-    let end = start + 1;
-    let longest = lengths[start] as number;
-    while (end < lengths.length && end - start < batchSize) {
-      const next = Math.max(longest, lengths[end] as number);
-      if ((end - start + 1) * next * next > maxTokenPairs) break;
-      longest = next;
-      end++;
-    }
-    runs.push([start, end]);
-    start = end;
-  }
-  return runs;
+  return consecutiveRuns(
+    lengths,
+    batchSize,
+    (rows, longest) => rows * longest * longest,
+    maxTokenPairs,
+  );
 }
 
 /**
