@@ -37,6 +37,7 @@ import {
   createOnnxLearnerPool,
   createOnnxLlamaLearner,
 } from '../packages/transformers/src/index';
+import { elevenMillionShape, toolAgentShape } from './llama-shapes';
 
 function argument(name: string, fallback: string): string {
   const index = process.argv.indexOf(name);
@@ -47,25 +48,10 @@ const workers = Number(argument('--workers', String(availableParallelism())));
 const only = argument('--shapes', 'gpt2,issue21,11M').split(',');
 await initializeBackend({ backend: 'wasm', logger: false });
 
-const llama = (
-  hiddenSize: number,
-  intermediateSize: number,
-  layerCount: number,
-  headCount: number,
-) => ({
-  vocabSize: 1024,
-  hiddenSize,
-  intermediateSize,
-  layerCount,
-  headCount,
-  keyValueHeadCount: 2,
-  contextLength: 2048,
-  tieWordEmbeddings: true,
-});
 const shapes = {
   gpt2: { family: 'gpt2' as const, length: 160 },
-  issue21: { family: 'llama' as const, config: llama(128, 352, 2, 4), length: 543 },
-  '11M': { family: 'llama' as const, config: llama(384, 1152, 6, 6), length: 256 },
+  issue21: { family: 'llama' as const, config: toolAgentShape, length: 543 },
+  '11M': { family: 'llama' as const, config: elevenMillionShape, length: 256 },
 };
 const gptConfig = {
   vocabSize: 1024,

@@ -29,6 +29,7 @@ import {
   tokenLogProbs,
 } from '../packages/tfjs/src/index';
 import { createOnnxLlamaLearner, type OnnxLearner } from '../packages/transformers/src/index';
+import { elevenMillionShape, toolAgentShape } from './llama-shapes';
 
 function argument(name: string, fallback: string): string {
   const index = process.argv.indexOf(name);
@@ -40,30 +41,12 @@ await initializeBackend({ backend: 'wasm', logger: false });
 
 const shapes: Record<string, { config: LlamaConfigInput; batchSize: number; length: number }> = {
   issue21: {
-    config: {
-      vocabSize: 1024,
-      hiddenSize: 128,
-      intermediateSize: 352,
-      layerCount: 2,
-      headCount: 4,
-      keyValueHeadCount: 2,
-      contextLength: 2048,
-      tieWordEmbeddings: true,
-    },
+    config: toolAgentShape,
     batchSize: 8,
     length: 543,
   },
   '11M': {
-    config: {
-      vocabSize: 1024,
-      hiddenSize: 384,
-      intermediateSize: 1152,
-      layerCount: 6,
-      headCount: 6,
-      keyValueHeadCount: 2,
-      contextLength: 2048,
-      tieWordEmbeddings: true,
-    },
+    config: elevenMillionShape,
     batchSize: 8,
     length: 256,
   },

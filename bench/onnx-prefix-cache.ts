@@ -17,6 +17,7 @@ import { fileURLToPath } from 'node:url';
 import { createLlamaModel, initializeBackend, randomLlamaWeights } from '@cohort/tfjs';
 import { loadGptPolicy } from '@cohort/tfjs/node';
 import { createOnnxGptSampler, type OnnxExportableModel } from '@cohort/transformers';
+import { toolAgentShape } from './llama-shapes';
 
 const index = process.argv.indexOf('--rounds');
 const rounds = index >= 0 ? Number(process.argv[index + 1]) : 8;
@@ -24,19 +25,7 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 await initializeBackend({ backend: 'wasm', logger: false });
 const { policy } = await loadGptPolicy(`${root}apps/agent-trainer/models/support-agent-tiny`);
 const tokenizer = policy.tokenizer;
-const llama = createLlamaModel({
-  config: {
-    vocabSize: 1024,
-    hiddenSize: 128,
-    intermediateSize: 352,
-    layerCount: 2,
-    headCount: 4,
-    keyValueHeadCount: 2,
-    contextLength: 2048,
-    tieWordEmbeddings: true,
-  },
-  zeroInitialize: true,
-});
+const llama = createLlamaModel({ config: toolAgentShape, zeroInitialize: true });
 llama.setWeights(randomLlamaWeights({ config: llama.config, seed: 2, scale: 0.02 }));
 const observation = tokenizer.applyChatTemplate([
   { role: 'user', content: 'ok, the order number is A5760, what now?' },

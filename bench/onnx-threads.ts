@@ -29,6 +29,7 @@ import {
   createOnnxReferenceModel,
   type OnnxExportableModel,
 } from '@cohort/transformers';
+import { benchLlamaConfig, elevenMillionShape, toolAgentShape } from './llama-shapes';
 
 function argument(name: string, fallback: string): string {
   const index = process.argv.indexOf(name);
@@ -41,25 +42,8 @@ await initializeBackend({ backend: 'wasm', logger: false });
 const { policy } = await loadGptPolicy(`${root}apps/agent-trainer/models/support-agent-tiny`);
 const { tokenizer } = policy;
 
-function llama(
-  hiddenSize: number,
-  intermediateSize: number,
-  layerCount: number,
-  headCount: number,
-) {
-  const model = createLlamaModel({
-    config: {
-      vocabSize: 1024,
-      hiddenSize,
-      intermediateSize,
-      layerCount,
-      headCount,
-      keyValueHeadCount: 2,
-      contextLength: 2048,
-      tieWordEmbeddings: true,
-    },
-    zeroInitialize: true,
-  });
+function llama(config: ReturnType<typeof benchLlamaConfig>) {
+  const model = createLlamaModel({ config, zeroInitialize: true });
   model.setWeights(randomLlamaWeights({ config: model.config, seed: 2, scale: 0.02 }));
   return model;
 }
@@ -69,9 +53,9 @@ const shapes: Record<
   () => { model: OnnxExportableModel; referenceLengths: [number, number, number] }
 > = {
   gpt2: () => ({ model: policy.model, referenceLengths: [8, 120, 250] }),
-  issue21: () => ({ model: llama(128, 352, 2, 4), referenceLengths: [4, 600, 1000] }),
-  '3M': () => ({ model: llama(256, 704, 4, 4), referenceLengths: [8, 120, 250] }),
-  '11M': () => ({ model: llama(384, 1152, 6, 6), referenceLengths: [8, 120, 250] }),
+  issue21: () => ({ model: llama(toolAgentShape), referenceLengths: [4, 600, 1000] }),
+  '3M': () => ({ model: llama(benchLlamaConfig(256, 704, 4, 4)), referenceLengths: [8, 120, 250] }),
+  '11M': () => ({ model: llama(elevenMillionShape), referenceLengths: [8, 120, 250] }),
 };
 const settings: Record<string, { intraOpNumThreads?: number }> = {
   'ONNX Runtime default': { intraOpNumThreads: 0 },
