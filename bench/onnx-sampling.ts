@@ -12,7 +12,8 @@
 import { writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { initializeBackend, loadGptPolicy } from '@cohort/tfjs';
+import { initializeBackend } from '@cohort/tfjs';
+import { loadGptPolicy } from '@cohort/tfjs/node';
 import { createOnnxGptSampler, loadCausalLm } from '@cohort/transformers';
 import { Tensor } from '@huggingface/transformers';
 
