@@ -33,6 +33,12 @@ const sessionFields = {
     .describe(
       'padded tokens per ONNX Runtime run at most (sequences x their longest; one sequence alone may exceed it), with sequencesPerRun; default no limit',
     ),
+  memoryArena: z
+    .boolean()
+    .optional()
+    .describe(
+      "keep ONNX Runtime's CPU arena and memory patterns (the largest run's buffers stay for the session's life): faster for short sequences, more memory for long ones; default true for a context up to 512 tokens",
+    ),
   padTokenId: z
     .number()
     .int()

@@ -13,7 +13,7 @@ import {
 } from '@cohort/tfjs';
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { createOnnxLlamaLearner } from './onnx-learner';
+import { createOnnxLlamaLearner, defaultLearnerMemoryArena } from './onnx-learner';
 import {
   centralDifference,
   expectGradientsMatch,
@@ -400,6 +400,37 @@ describe('OnnxLlamaLearner threads', () => {
     tf.dispose([...Object.values(a.gradients), ...Object.values(b.gradients)]);
     await one.release();
     await two.release();
+    model.dispose();
+  });
+});
+
+describe('OnnxLlamaLearner memory arena', () => {
+  it('keeps the arena up to a 512-token context, drops it for longer ones, and gives the same values either way', async () => {
+    expect(defaultLearnerMemoryArena(256)).toBe(true);
+    expect(defaultLearnerMemoryArena(512)).toBe(true);
+    expect(defaultLearnerMemoryArena(513)).toBe(false);
+    expect(defaultLearnerMemoryArena(2048)).toBe(false);
+    const { model } = modelWith(untiedConfig, 64);
+    const sequences = randomSequences(model.config.vocabSize, [21, 14], 65);
+    const dLogp = randomUpstream(sequences, 66);
+    // untiedConfig's context is 64 tokens: the arena by default; a 2048-token copy of the config: none.
+    const kept = await createOnnxLlamaLearner({ config: model.config });
+    const dropped = await createOnnxLlamaLearner({ config: model.config, memoryArena: false });
+    const long = await createOnnxLlamaLearner({ config: { ...untiedConfig, contextLength: 2048 } });
+    expect([kept.memoryArena, dropped.memoryArena, long.memoryArena]).toEqual([true, false, false]);
+    const a = await kept.gradients(model.namedVariables(), { sequences }, dLogp);
+    const b = await dropped.gradients(model.namedVariables(), { sequences }, dLogp);
+    // The arena decides where buffers live, not what is computed: the same bits.
+    expect(Array.from(b.logProbs)).toEqual(Array.from(a.logProbs));
+    for (const [name, gradient] of Object.entries(a.gradients))
+      expect(Array.from(await b.gradients[name]!.data()), name).toEqual(
+        Array.from(await gradient.data()),
+      );
+    tf.dispose([...Object.values(a.gradients), ...Object.values(b.gradients)]);
+    await expect(
+      createOnnxLlamaLearner({ config: model.config, memoryArena: 'no' as unknown as boolean }),
+    ).rejects.toThrow(/memoryArena/);
+    for (const learner of [kept, dropped, long]) await learner.release();
     model.dispose();
   });
 });

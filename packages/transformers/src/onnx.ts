@@ -19,6 +19,7 @@ export type {
 export {
   createOnnxGptLearner,
   createOnnxLlamaLearner,
+  defaultLearnerMemoryArena,
   gptLearnerFamily,
   learnerRuns,
   llamaLearnerFamily,
