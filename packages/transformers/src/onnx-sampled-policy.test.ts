@@ -126,6 +126,30 @@ describe('OnnxSampledPolicy', () => {
     }
   });
 
+  it("reuses the last call's keys and values by default, and not with reusePrefixes false", async () => {
+    const plain = await createOnnxSampledPolicy({ policy: tfjsPolicy, reusePrefixes: false });
+    try {
+      const request = { groupSize: 1, maxNewTokens: 6, seed: 3, temperature: 0 };
+      for (const sampled of [policy, plain]) {
+        const first = await sampled.sample({ ...request, prompts });
+        const before = sampled.sampler.prefixCacheStats;
+        await sampled.sample({
+          ...request,
+          prompts: first.map((completion) => [
+            ...(prompts[completion.promptIndex] as number[]),
+            ...completion.tokenIds,
+            ...(prompts[0] as number[]),
+          ]),
+        });
+        const hits = sampled.sampler.prefixCacheStats.hits - before.hits;
+        expect(hits).toBe(sampled === policy ? prompts.length : 0);
+      }
+      expect(plain.sampler.prefixCacheStats.misses).toBe(0);
+    } finally {
+      await plain.dispose();
+    }
+  });
+
   it('samples a Llama-family policy with LoRA adapters merged at export', async () => {
     const model = createLlamaModel({
       config: {

@@ -23,6 +23,8 @@ export interface OnnxSampledPolicyOptions {
    * measured in bench/onnx-threads.ts).
    */
   intraOpNumThreads?: number;
+  /** See `OnnxGptSamplerOptions.reusePrefixes`: each turn of a rollout runs only its new tokens. Default true. */
+  reusePrefixes?: boolean;
 }
 
 /**
@@ -63,6 +65,7 @@ export class OnnxSampledPolicy implements TrainablePolicy<tf.Tensor, tf.Variable
       ...(options.intraOpNumThreads === undefined
         ? {}
         : { intraOpNumThreads: options.intraOpNumThreads }),
+      ...(options.reusePrefixes === undefined ? {} : { reusePrefixes: options.reusePrefixes }),
     });
   }
 
