@@ -7,6 +7,7 @@ import {
   type LlamaModel,
   randomGpt2Weights,
   randomLlamaWeights,
+  tokenLogProbs,
 } from '@cohort/tfjs';
 import { createSequentialShardLearner } from '@cohort/tfjs/node';
 import {
@@ -58,7 +59,6 @@ function familyModels(
   return { model, wider: () => createGptModel({ config: { ...gptConfig, embeddingSize: 32 } }) };
 }
 
-/** Each gradient within `tolerance` of `expected`'s, relative to its largest entry (which must not vanish). */
 /** Same structure, every number within `tolerance` (relative to 1 + |expected|). */
 function expectNumbersClose(
   actual: unknown,
@@ -89,6 +89,7 @@ function expectNumbersClose(
   expect(actual, path).toEqual(expected);
 }
 
+/** Each gradient within `tolerance` of `expected`'s, relative to its largest entry (which must not vanish). */
 function expectGradientsWithin(
   actual: tf.NamedTensorMap,
   expected: tf.NamedTensorMap,
@@ -217,6 +218,41 @@ describe('OnnxPolicyLearner', () => {
       } finally {
         await single.dispose();
         await pooled.dispose();
+        model.dispose();
+      }
+    },
+  );
+
+  it.each(['llama', 'gpt2'] as const)(
+    "%s: scoreLogProbs gives the learner's own forward values, within float32 rounding of tfjs's",
+    async (family) => {
+      await initializeBackend();
+      const { model } = familyModels(family, 4);
+      const { items, shared } = grpoMinibatch({ preset: 'grpo' });
+      const learner = await createOnnxPolicyLearner({ model, padTokenId: 0 });
+      try {
+        const sequences = items.map((item) => item.sequence);
+        const scored = await learner.scoreLogProbs(sequences, shared.temperature);
+        expect(scored.map((row) => row.length)).toEqual(sequences.map((row) => row.length));
+        // The learner's forward pass inside computeGradients (it returns the rows that take their
+        // old log-probs from it, here row 1): the same bits.
+        const reply = await learner.computeGradients({ items, shared });
+        const rows = (reply.extras as PolicyShardExtras[]).flatMap((extra) => extra.logProbRows);
+        expect(rows[1]).toBeTruthy();
+        expect(scored[1]).toEqual(rows[1]!.slice(0, scored[1]!.length));
+        tf.dispose(Object.values(reply.gradients));
+        const expected = tf.tidy(() => {
+          const output = tokenLogProbs(model, { sequences, temperature: shared.temperature });
+          return output.logProbs.arraySync() as number[][];
+        });
+        scored.forEach((row, index) => {
+          expect(row[0]).toBe(0);
+          row.forEach((value, t) => {
+            expect(Math.abs(value - expected[index]![t]!)).toBeLessThan(1e-4);
+          });
+        });
+      } finally {
+        await learner.dispose();
         model.dispose();
       }
     },

@@ -114,6 +114,21 @@ export class OnnxPolicyLearner implements ShardGradientLearner {
     };
   }
 
+  /** Per-token log-probs on ONNX Runtime (the forward graph alone), one row per sequence. */
+  async scoreLogProbs(
+    sequences: readonly (readonly number[])[],
+    temperature: number,
+  ): Promise<number[][]> {
+    const forward = await this.learner.logProbs(this.model.namedVariables(), {
+      sequences,
+      temperature,
+    });
+    const width = forward.shape[1];
+    return sequences.map((sequence, row) =>
+      Array.from(forward.logProbs.subarray(row * width, row * width + sequence.length)),
+    );
+  }
+
   async dispose(): Promise<void> {
     await this.learner.release();
   }

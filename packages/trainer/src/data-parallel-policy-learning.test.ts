@@ -202,6 +202,52 @@ describe('data-parallel policy learning', () => {
     }
   });
 
+  it("takes the recomputed log-probs of the rows outside the first minibatch from the learner's scoreLogProbs when it has one", async () => {
+    const shards = await createSequentialShardLearner({
+      lossModule: policyShardLossModule(),
+      shardCount: 2,
+    });
+    const objective = { preset: 'grpo' } as const;
+    const calls: { sequences: number; temperature: number }[] = [];
+    /** The shard learner, scoring on its own: the policy's log-probs plus `offset`. */
+    const scoring = (policy: GptPolicy | LlamaPolicy, offset: number): ShardGradientLearner => ({
+      workerCount: shards.workerCount,
+      setWeights: (model) => shards.setWeights(model),
+      computeGradients: (batch) => shards.computeGradients(batch),
+      dispose: async () => {},
+      async scoreLogProbs(sequences, temperature) {
+        calls.push({ sequences: sequences.length, temperature });
+        const rows = tf.tidy(
+          () => policy.tokenLogProbs({ sequences, temperature }).logProbs.arraySync() as number[][],
+        );
+        return sequences.map((sequence, row) =>
+          rows[row]!.slice(0, sequence.length).map((value, t) => (t === 0 ? 0 : value + offset)),
+        );
+      },
+    });
+    const plain = await learn({ objective, learner: shards, minibatchSize: 4 });
+    const samePolicy = freshPolicy();
+    const same = await learn({
+      objective,
+      learner: scoring(samePolicy, 0),
+      minibatchSize: 4,
+      policy: samePolicy,
+    });
+    // 6 rows in minibatches of 4: the 2 outside the first are scored, once, at the temperature.
+    expect(calls).toEqual([{ sequences: 2, temperature: 0.9 }]);
+    expect(bytesOf(same.policy)).toEqual(bytesOf(plain.policy));
+    const shiftedPolicy = freshPolicy();
+    const shifted = await learn({
+      objective,
+      learner: scoring(shiftedPolicy, 0.05),
+      minibatchSize: 4,
+      policy: shiftedPolicy,
+    });
+    // Other old log-probs in the second minibatch's ratio: another update.
+    expect(bytesOf(shifted.policy)).not.toEqual(bytesOf(plain.policy));
+    await shards.dispose();
+  });
+
   it('is bit-identical for a fixed worker count', async () => {
     const first = await learn({ objective: { preset: 'dapo' }, learner, minibatchSize: 3 });
     const second = await learn({ objective: { preset: 'dapo' }, learner, minibatchSize: 3 });

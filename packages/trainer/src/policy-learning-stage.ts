@@ -136,8 +136,9 @@ async function learnPolicyInOrder(options: LearnPolicyOptions): Promise<PolicyLe
     options.random.shuffle(trajectories.map((_, index) => index)),
   );
   const recomputed = options.recomputeBehaviorLogProbs
-    ? scoreOutsideFirstWindow({
+    ? await scoreOutsideFirstWindow({
         policy,
+        ...(options.workers === undefined ? {} : { workers: options.workers }),
         trajectories,
         firstWindow: orders[0]?.slice(0, minibatchSize * gradientAccumulationSteps) ?? [],
         minibatchSize,
@@ -340,27 +341,41 @@ function shardItems(
   });
 }
 
-/** Learner log-probs of the rows outside the first accumulation window, scored without gradient before any update. */
-function scoreOutsideFirstWindow(options: {
+/**
+ * Learner log-probs of the rows outside the first accumulation window, scored
+ * without gradient before any update: by the workers' learner when it scores
+ * on its own engine (`scoreLogProbs`, the ONNX learner), else by the policy.
+ */
+async function scoreOutsideFirstWindow(options: {
   policy: TrainablePolicy;
+  workers?: PolicyGradientWorkers;
   trajectories: readonly Trajectory[];
   firstWindow: readonly number[];
   minibatchSize: number;
   temperature: number;
-}): (number[] | undefined)[] {
+}): Promise<(number[] | undefined)[]> {
   const { trajectories } = options;
   const recomputed = new Array<number[] | undefined>(trajectories.length).fill(undefined);
   const inWindow = new Set(options.firstWindow);
   const rest = trajectories.map((_, index) => index).filter((index) => !inWindow.has(index));
   for (let start = 0; start < rest.length; start += options.minibatchSize) {
     const rows = rest.slice(start, start + options.minibatchSize);
-    const values = tf.tidy(() => {
-      const output = options.policy.tokenLogProbs({
-        sequences: rows.map((row) => trajectories[row]!.tokenIds),
-        temperature: options.temperature,
+    const sequences = rows.map((row) => trajectories[row]!.tokenIds);
+    const learner = options.workers?.learner;
+    let values: number[][];
+    if (learner?.scoreLogProbs !== undefined) {
+      // Nothing has been applied yet: the learner scores the policy's current weights.
+      await learner.setWeights(options.workers!.model);
+      values = await learner.scoreLogProbs(sequences, options.temperature);
+    } else {
+      values = tf.tidy(() => {
+        const output = options.policy.tokenLogProbs({
+          sequences,
+          temperature: options.temperature,
+        });
+        return output.logProbs.arraySync() as number[][];
       });
-      return output.logProbs.arraySync() as number[][];
-    });
+    }
     rows.forEach((row, offset) => {
       recomputed[row] = values[offset]!.slice(0, trajectories[row]!.tokenIds.length);
     });

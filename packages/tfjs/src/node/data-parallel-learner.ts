@@ -61,6 +61,18 @@ export interface ShardGradientLearner {
   computeGradients<Item, Shared>(
     batch: DataParallelBatch<Item, Shared>,
   ): Promise<DataParallelGradients>;
+  /**
+   * Per-token log-probs of `sequences` at `temperature` under the current
+   * weights, without gradients, in `tokenLogProbs`' convention (0 at the
+   * first position); one row per sequence, as long as it. A learner on
+   * another runtime gives it so that a trainer's recomputed behaviour
+   * log-probs come from the engine that learns; without it the trainer
+   * scores with the policy.
+   */
+  scoreLogProbs?(
+    sequences: readonly (readonly number[])[],
+    temperature: number,
+  ): Promise<number[][]>;
   dispose(): Promise<void>;
 }
 
