@@ -71,7 +71,8 @@ export async function withConfiguredReference(
  * update took 1.1-4.0 s against 4.6-8.3 s on tfjs (4 shards), the run 28 s
  * against 54 s, at a peak of 2124 MB against 1824 MB; without ONNX Runtime's
  * arena for long contexts, 22 s at 1988 MB against 49 s at 1902 MB; with the
- * behaviour log-probs recomputed on ONNX Runtime too, at 966 MB.
+ * behaviour log-probs recomputed on ONNX Runtime too, 15-29 s at 966-1053 MB
+ * against tfjs's 49 s at 1902-1927 MB.
  */
 export function learnerOf(config: AppConfig, policy?: TrainablePolicy): 'onnx' | 'tfjs' {
   if (config.engine.learner !== undefined) return config.engine.learner;
