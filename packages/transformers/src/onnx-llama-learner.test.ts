@@ -41,6 +41,24 @@ function modelWith(
   return { model, weights };
 }
 
+/** tfjs autodiff of `sum(dLogp * logp)` over `variables`, and `tokenLogProbs`' values. */
+async function tfjsAutodiff(
+  model: LlamaModel,
+  variables: Record<string, tf.Variable>,
+  sequences: number[][],
+  dLogp: number[][],
+): Promise<{ grads: tf.NamedTensorMap; expected: Float32Array }> {
+  const { value, grads } = tf.variableGrads(() => {
+    const output = tokenLogProbs(model, { sequences });
+    output.mask.dispose();
+    return output.logProbs.mul(tf.tensor2d(dLogp)).sum() as tf.Scalar;
+  }, Object.values(variables));
+  const expectedLogp = tokenLogProbs(model, { sequences });
+  const expected = (await expectedLogp.logProbs.data()) as Float32Array;
+  tf.dispose([value, expectedLogp.logProbs, expectedLogp.mask]);
+  return { grads, expected };
+}
+
 /** Tied head, no biases, linear RoPE scaling, one key/value head shared by 4 query heads. */
 const tiedConfig: LlamaConfigInput = {
   vocabSize: 29,
@@ -85,13 +103,7 @@ describe('OnnxLlamaLearner against tfjs autodiff', () => {
       const forwardOnly = await learner.logProbs(model.namedVariables(), { sequences });
       const variables = model.namedVariables();
       const names = Object.keys(variables);
-      const { value, grads } = tf.variableGrads(() => {
-        const output = tokenLogProbs(model, { sequences });
-        output.mask.dispose();
-        return output.logProbs.mul(tf.tensor2d(dLogp)).sum() as tf.Scalar;
-      }, Object.values(variables));
-      const expectedLogp = tokenLogProbs(model, { sequences });
-      const expected = (await expectedLogp.logProbs.data()) as Float32Array;
+      const { grads, expected } = await tfjsAutodiff(model, variables, sequences, dLogp);
       expect(onnx.shape).toEqual([3, 23]);
       for (let index = 0; index < expected.length; index++) {
         expect(
@@ -104,8 +116,7 @@ describe('OnnxLlamaLearner against tfjs autodiff', () => {
       expect(Math.abs(onnx.logProbs[2 * 23 + 10]!)).toBe(0);
       expect(Object.keys(onnx.gradients).sort()).toEqual([...names].sort());
       await expectGradientsMatch(variables, grads, onnx.gradients, gradientTolerance);
-      tf.dispose([value, ...Object.values(grads), ...Object.values(onnx.gradients)]);
-      tf.dispose([expectedLogp.logProbs, expectedLogp.mask]);
+      tf.dispose([...Object.values(grads), ...Object.values(onnx.gradients)]);
       await learner.release();
       model.dispose();
     });
@@ -234,20 +245,13 @@ describe('OnnxLlamaLearner with LoRA adapters', () => {
       const onnx = await learner.gradients(variables, { sequences }, dLogp);
       expect(Object.keys(onnx.gradients).sort()).toEqual(Object.keys(variables).sort());
       expect(Object.keys(variables)).toHaveLength(2 * 7 * 2);
-      const { value, grads } = tf.variableGrads(() => {
-        const output = tokenLogProbs(model, { sequences });
-        output.mask.dispose();
-        return output.logProbs.mul(tf.tensor2d(dLogp)).sum() as tf.Scalar;
-      }, Object.values(variables));
-      const expectedLogp = tokenLogProbs(model, { sequences });
-      const expected = (await expectedLogp.logProbs.data()) as Float32Array;
+      const { grads, expected } = await tfjsAutodiff(model, variables, sequences, dLogp);
       for (let index = 0; index < expected.length; index++)
         expect(Math.abs(onnx.logProbs[index]! - expected[index]!)).toBeLessThan(logProbTolerance);
       const forwardOnly = await learner.logProbs(variables, { sequences });
       expect(Array.from(forwardOnly.logProbs)).toEqual(Array.from(onnx.logProbs));
       await expectGradientsMatch(variables, grads, onnx.gradients, gradientTolerance);
-      tf.dispose([value, ...Object.values(grads), ...Object.values(onnx.gradients)]);
-      tf.dispose([expectedLogp.logProbs, expectedLogp.mask]);
+      tf.dispose([...Object.values(grads), ...Object.values(onnx.gradients)]);
       await learner.release();
       model.dispose();
     });
