@@ -514,6 +514,10 @@ export const sftCommandLine = defineCommand({
       description:
         "llama only: weight of the order-id tokens the agent writes in the loss's weighted mean (they are a few percent of the tokens, and each decides the task)",
     }),
+    'random-products': booleanFlag({
+      description:
+        'llama only: rename every product line and the store of the training tasks to random letters, as customers are, so that the action after a read cannot key on the 8 lines and 2 stores of the training pool',
+    }),
     'decision-loss-weight': numberFlag({
       minimum: 1,
       maximum: 100,
@@ -562,6 +566,7 @@ export const sftCommandLine = defineCommand({
     separateSpaces: values['separate-spaces'] ? true : undefined,
     copyLossWeight: values['copy-loss-weight'],
     decisionLossWeight: values['decision-loss-weight'],
+    randomProducts: values['random-products'] ? true : undefined,
     engine: values.engine,
   }),
 });

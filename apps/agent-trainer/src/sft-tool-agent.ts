@@ -36,7 +36,12 @@ import { type EvaluatedConversation, evaluateModel } from './evaluate-model';
 import { recoveryTurn, replayedEndReason, withoutMessageLoss } from './recovery-dialogues';
 import type { SftOptions } from './sft';
 import { vagueReplies } from './sft-dialogues';
-import { customerOrderCount, withOnlyTaskOrder, withRandomCustomers } from './sft-task-variants';
+import {
+  customerOrderCount,
+  withOnlyTaskOrder,
+  withRandomCustomers,
+  withRandomProducts,
+} from './sft-task-variants';
 import { type SftEngine, trainOnAssistantTokens } from './sft-training-loop';
 import { writeTrainingRecord } from './training-record';
 
@@ -152,6 +157,13 @@ export interface ToolAgentSftOptions
    * true; see {@link withRandomCustomers}), so names are copied, not recalled.
    */
   randomCustomers?: boolean;
+  /**
+   * Rename every product line and the store of the training tasks to random
+   * letters (default false; see {@link withRandomProducts}), so that the
+   * action after a read cannot key on the 8 product lines and 2 stores of the
+   * training pool: held-out tasks use others.
+   */
+  randomProducts?: boolean;
   /**
    * Write numbers in tokens of one or two digits (the tokenizer's
    * `digitPairs`) instead of one token per digit. Default false.
@@ -290,6 +302,8 @@ export interface ToolAgentSftResult {
   copyLossWeight: number;
   /** Weight of the agent's decisions after a read in the dialogues' loss. */
   decisionLossWeight: number;
+  /** Product lines and stores of the training tasks renamed to random letters. */
+  randomProducts: boolean;
   /** Dialogues of the training data that end in task success (the rest hold a mistake). */
   successfulDialogues: number;
   vocabSize: number;
@@ -427,6 +441,7 @@ export async function trainToolAgent(options: ToolAgentSftOptions): Promise<Tool
   const inductionTokens = options.inductionTokens ?? 'dialogue';
   const dialogueCurriculumShare = options.dialogueCurriculumShare ?? 0;
   const randomCustomers = options.randomCustomers ?? true;
+  const randomProducts = options.randomProducts ?? false;
   const decisionLossWeight = options.decisionLossWeight ?? 1;
   assertInRange('decisionLossWeight', decisionLossWeight, 1, 100);
   const backend = await initializeBackend({ logger: false });
@@ -446,6 +461,11 @@ export async function trainToolAgent(options: ToolAgentSftOptions): Promise<Tool
       singleOrderRandom.bernoulli(singleOrderFraction) ? withOnlyTaskOrder(task) : task,
     )
     .map((task) => (randomCustomers ? withRandomCustomers(task, nameRandom) : task));
+  // A fork of its own, drawn only when asked: runs without it keep the tasks of earlier rounds.
+  const productRandom = random.fork('products');
+  if (randomProducts)
+    for (const [index, task] of tasks.entries())
+      tasks[index] = withRandomProducts(task, productRandom);
   const singleOrderTasks = tasks.filter((task) => customerOrderCount(task) === 1).length;
   const recoveryShare = validShare('recoveryShare', options.recoveryShare ?? 0);
   const recoveryRandom = random.fork('recovery');
@@ -861,6 +881,7 @@ export async function trainToolAgent(options: ToolAgentSftOptions): Promise<Tool
       separateSpaces: options.separateSpaces ?? false,
       copyLossWeight,
       decisionLossWeight,
+      randomProducts,
       // Both mistakes end the task unsolved (the customer leaves, or is not told the facts).
       successfulDialogues: dialogues.length - mistakes.size,
       vocabSize: tokenizer.vocabSize,
