@@ -38,6 +38,7 @@ describe('trainToolAgent (sft --family llama)', () => {
         separateSpaces: true,
         copyLossWeight: 3,
         decisionLossWeight: 4,
+        randomProducts: true,
         learningRate: 1e-2,
         model: {
           hiddenSize: 16,
@@ -130,6 +131,7 @@ describe('trainToolAgent (sft --family llama)', () => {
       separateSpaces: true,
       copyLossWeight: 3,
       decisionLossWeight: 4,
+      randomProducts: true,
     });
     // Teacher-forced nats per token category of the same 60 held-out reference dialogues, whatever the seed.
     expect(training.heldOutTokenNats.dialogues).toBe(60);
