@@ -306,7 +306,7 @@ describe('sft --family gpt2 with a Llama-only flag', () => {
     );
   });
 
-  it('parses the weight of decisions after a read, at least 1, llama only', async () => {
+  it('parses the weight of decisions after a read (at least 1) and random products, llama only', async () => {
     expect(
       parseCommandLine(['sft', '--family', 'llama', '--decision-loss-weight', '20']),
     ).toMatchObject({ decisionLossWeight: 20 });
@@ -318,6 +318,15 @@ describe('sft --family gpt2 with a Llama-only flag', () => {
     );
     expect(usageMessage(['sft', '--family', 'llama', '--decision-loss-weight', '101'])).toMatch(
       /--decision-loss-weight.*101/,
+    );
+    expect(parseCommandLine(['sft', '--family', 'llama', '--random-products'])).toMatchObject({
+      randomProducts: true,
+    });
+    expect(plain.randomProducts).toBeUndefined();
+    const gpt2Products = parseCommandLine(['sft', '--random-products']);
+    if (gpt2Products.command !== 'sft') throw new Error('expected sft');
+    await expect(sftCommand(gpt2Products, processIo())).rejects.toThrow(
+      '--random-products true applies only to sft --family llama',
     );
     const gpt2 = parseCommandLine(['sft', '--decision-loss-weight', '20']);
     if (gpt2.command !== 'sft') throw new Error('expected sft');
