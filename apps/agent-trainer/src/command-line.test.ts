@@ -306,6 +306,35 @@ describe('sft --family gpt2 with a Llama-only flag', () => {
     );
   });
 
+  it('parses the weight of decisions after a read (at least 1) and random products, llama only', async () => {
+    expect(
+      parseCommandLine(['sft', '--family', 'llama', '--decision-loss-weight', '20']),
+    ).toMatchObject({ decisionLossWeight: 20 });
+    const plain = parseCommandLine(['sft', '--family', 'llama']);
+    if (plain.command !== 'sft') throw new Error('expected sft');
+    expect(plain.decisionLossWeight).toBeUndefined();
+    expect(usageMessage(['sft', '--family', 'llama', '--decision-loss-weight', '0.5'])).toMatch(
+      /--decision-loss-weight.*0\.5/,
+    );
+    expect(usageMessage(['sft', '--family', 'llama', '--decision-loss-weight', '101'])).toMatch(
+      /--decision-loss-weight.*101/,
+    );
+    expect(parseCommandLine(['sft', '--family', 'llama', '--random-products'])).toMatchObject({
+      randomProducts: true,
+    });
+    expect(plain.randomProducts).toBeUndefined();
+    const gpt2Products = parseCommandLine(['sft', '--random-products']);
+    if (gpt2Products.command !== 'sft') throw new Error('expected sft');
+    await expect(sftCommand(gpt2Products, processIo())).rejects.toThrow(
+      '--random-products true applies only to sft --family llama',
+    );
+    const gpt2 = parseCommandLine(['sft', '--decision-loss-weight', '20']);
+    if (gpt2.command !== 'sft') throw new Error('expected sft');
+    await expect(sftCommand(gpt2, processIo())).rejects.toThrow(
+      '--decision-loss-weight 20 applies only to sft --family llama',
+    );
+  });
+
   it('parses the email share of the copy curriculum and the recovery share, within [0, 1], llama only', async () => {
     expect(
       parseCommandLine([

@@ -514,6 +514,17 @@ export const sftCommandLine = defineCommand({
       description:
         "llama only: weight of the order-id tokens the agent writes in the loss's weighted mean (they are a few percent of the tokens, and each decides the task)",
     }),
+    'random-products': booleanFlag({
+      description:
+        'llama only: rename every product line and the store of the training tasks to random letters, as customers are, so that the action after a read cannot key on the 8 lines and 2 stores of the training pool',
+    }),
+    'decision-loss-weight': numberFlag({
+      minimum: 1,
+      maximum: 100,
+      defaultText: 'llama 1',
+      description:
+        "llama only: weight in the loss's weighted mean of the agent's decisions after a tool result (the next call's tool name, or a text reply's first token), in the dialogues: one token in 600, and the one that picks the action",
+    }),
     engine: choiceFlag({
       choices: ['tfjs', 'onnx'],
       defaultText: 'llama onnx',
@@ -554,6 +565,8 @@ export const sftCommandLine = defineCommand({
     digitPairs: values['digit-pairs'] ? true : undefined,
     separateSpaces: values['separate-spaces'] ? true : undefined,
     copyLossWeight: values['copy-loss-weight'],
+    decisionLossWeight: values['decision-loss-weight'],
+    randomProducts: values['random-products'] ? true : undefined,
     engine: values.engine,
   }),
 });

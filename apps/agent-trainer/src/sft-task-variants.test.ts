@@ -5,7 +5,12 @@ import {
   supportDeskTasks,
 } from '@cohort/environments';
 import { describe, expect, it } from 'vitest';
-import { customerOrderCount, withOnlyTaskOrder, withRandomCustomers } from './sft-task-variants';
+import {
+  customerOrderCount,
+  withOnlyTaskOrder,
+  withRandomCustomers,
+  withRandomProducts,
+} from './sft-task-variants';
 
 const tasks = supportDeskTasks({ split: 'train', count: 10, seed: 4 });
 
@@ -54,5 +59,57 @@ describe('support desk task variants for supervised data', () => {
     expect(tasks.map((task) => withRandomCustomers(task, new Random(3)).user.name)[0]).toBe(
       renamed[0]!.user.name,
     );
+  });
+
+  it('renames every product line and the store to random letters, in the database, the opening and the dialogue, and stays solvable', async () => {
+    const random = new Random(5);
+    const renamed = tasks.map((task) => withRandomProducts(task, random));
+    const trainingLines = new Set(
+      tasks.flatMap((task) => task.database.products.map((p) => p.line)),
+    );
+    const newLines = new Set<string>();
+    renamed.forEach((task, index) => {
+      const original = tasks[index]!;
+      expect(SupportDeskTaskSchema.parse(task)).toEqual(task);
+      // Ids, prices, colours, orders, customers and policy numbers unchanged.
+      expect(task.database.orders).toEqual(original.database.orders);
+      expect(task.database.customers).toEqual(original.database.customers);
+      expect({ ...task.database.policy, storeName: '' }).toEqual({
+        ...original.database.policy,
+        storeName: '',
+      });
+      expect(task.database.policy.storeName).toMatch(/^[A-Z][a-z]{2,6} [A-Z][a-z]{2,6}$/);
+      task.database.products.forEach((product, at) => {
+        const before = original.database.products[at]!;
+        expect(product.id).toBe(before.id);
+        expect(product.priceCents).toBe(before.priceCents);
+        expect(product.line).toMatch(/^[A-Z][a-z]{2,6} [A-Z][a-z]{2,6}$/);
+        // The colour stays: `Trail Jacket (red)` -> `Qiwol Bramt (red)`.
+        expect(product.name).toBe(before.name.replace(before.line, product.line));
+        newLines.add(product.line);
+      });
+      // The same line keeps one new name within a task, so exchanges stay within a line.
+      const byLine = new Map<string, Set<string>>();
+      original.database.products.forEach((product, at) => {
+        const names = byLine.get(product.line) ?? new Set<string>();
+        names.add(task.database.products[at]!.line);
+        byLine.set(product.line, names);
+      });
+      for (const names of byLine.values()) expect(names.size).toBe(1);
+      // The customer names the renamed line of the order.
+      const order = task.database.orders.find((item) => item.id === task.user.orderId)!;
+      const line = task.database.products.find((item) => item.id === order.productId)!.line;
+      expect(task.user.opening).toContain(line);
+    });
+    expect(newLines.size).toBe(40);
+    // The reference agent solves them, and no training line or store is left in any message.
+    const dialogues = await generateSupportDeskDialogues({ tasks: renamed, seed: 1 });
+    expect(dialogues).toHaveLength(tasks.length);
+    const text = dialogues
+      .flat()
+      .map((message) => message.content)
+      .join('\n');
+    for (const line of trainingLines) expect(text).not.toContain(line);
+    expect(text).not.toMatch(/Northwind Goods|Bluebird Outfitters/);
   });
 });

@@ -72,3 +72,45 @@ export function withRandomCustomers(task: SupportDeskTask, random: Random): Supp
     user: { ...task.user, ...user },
   };
 }
+
+/** Two random words, capitalized (`Qiwol Bramt`): a product line or store name never seen twice. */
+function randomTitle(random: Random): string {
+  return [randomWord(random), randomWord(random)]
+    .map((word) => `${word[0]!.toUpperCase()}${word.slice(1)}`)
+    .join(' ');
+}
+
+/**
+ * The task with every product line and the store renamed to random letters
+ * (`Aurora Headphones (red)` -> `Qiwol Bramt (red)`), in the database and in
+ * the customer's opening; colours, ids, prices and policy numbers unchanged.
+ * The generator's training pool holds 8 lines and 2 stores, held-out tasks
+ * others: round 11 measured the SFT agent's action after `get_order` at
+ * 0.8-1.0 probability of reading again (`get`) on held-out dialogues, and
+ * none once their product and store names were swapped for training ones.
+ *
+ * @example
+ * ```ts
+ * withRandomProducts(task, new Random(1)).database.policy.storeName; // 'Xxxx Yyyyy'
+ * ```
+ */
+export function withRandomProducts(task: SupportDeskTask, random: Random): SupportDeskTask {
+  const lines = new Map<string, string>();
+  for (const product of task.database.products)
+    if (!lines.has(product.line)) lines.set(product.line, randomTitle(random));
+  const products = task.database.products.map((product) => {
+    const line = lines.get(product.line)!;
+    return { ...product, line, name: product.name.replace(product.line, line) };
+  });
+  let opening = task.user.opening;
+  for (const [from, to] of lines) opening = opening.split(from).join(to);
+  return {
+    ...task,
+    database: {
+      ...task.database,
+      products,
+      policy: { ...task.database.policy, storeName: randomTitle(random) },
+    },
+    user: { ...task.user, opening },
+  };
+}

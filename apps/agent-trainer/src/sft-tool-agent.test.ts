@@ -37,6 +37,8 @@ describe('trainToolAgent (sft --family llama)', () => {
         digitPairs: true,
         separateSpaces: true,
         copyLossWeight: 3,
+        decisionLossWeight: 4,
+        randomProducts: true,
         learningRate: 1e-2,
         model: {
           hiddenSize: 16,
@@ -128,7 +130,14 @@ describe('trainToolAgent (sft --family llama)', () => {
       digitPairs: true,
       separateSpaces: true,
       copyLossWeight: 3,
+      decisionLossWeight: 4,
+      randomProducts: true,
     });
+    // Teacher-forced nats per token category of the same 60 held-out reference dialogues, whatever the seed.
+    expect(training.heldOutTokenNats.dialogues).toBe(60);
+    expect(training.heldOutTokenNats.nats['toolName.action'].tokens).toBeGreaterThan(0);
+    expect(training.heldOutTokenNats.nats['toolName.action'].meanNats).toBeGreaterThan(0);
+    expect(training.heldOutTokenNats.nats.context.tokens).toBeGreaterThan(10_000);
     // Some dialogues recover from a corrupted first call, and every one without a deliberate mistake still ends in success.
     expect(training.recoveryDialogues).toBeGreaterThan(0);
     expect(training.recoveryDialogues).toBeLessThan(6);
@@ -151,4 +160,21 @@ describe('trainToolAgent (sft --family llama)', () => {
       new RegExp(`Invalid argument ${option} = ${value}: must be a finite number in \\[0, 1\\]`),
     );
   });
+
+  it.each([0.5, 101, Number.NaN])(
+    'refuses decisionLossWeight = %s, naming the option and the value',
+    async (value) => {
+      await expect(
+        trainToolAgent({
+          out: path.join(tmpdir(), 'never-written'),
+          seed: 0,
+          decisionLossWeight: value,
+        }),
+      ).rejects.toThrow(
+        new RegExp(
+          `Invalid argument decisionLossWeight = ${value}: must be a finite number in \\[1, 100\\]`,
+        ),
+      );
+    },
+  );
 });

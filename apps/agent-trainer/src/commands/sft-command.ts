@@ -38,6 +38,8 @@ export async function sftCommand(command: SftCommand, io: CliIo): Promise<ExitCo
     '--digit-pairs': command.digitPairs,
     '--separate-spaces': command.separateSpaces,
     '--copy-loss-weight': command.copyLossWeight,
+    '--decision-loss-weight': command.decisionLossWeight,
+    '--random-products': command.randomProducts,
     '--engine': command.engine,
   };
   const refused = Object.entries(llamaOnly).find(([, value]) => value !== undefined);
@@ -113,6 +115,10 @@ export async function sftCommand(command: SftCommand, io: CliIo): Promise<ExitCo
         ...(command.digitPairs !== undefined ? { digitPairs: command.digitPairs } : {}),
         ...(command.separateSpaces !== undefined ? { separateSpaces: command.separateSpaces } : {}),
         ...(command.copyLossWeight !== undefined ? { copyLossWeight: command.copyLossWeight } : {}),
+        ...(command.randomProducts !== undefined ? { randomProducts: command.randomProducts } : {}),
+        ...(command.decisionLossWeight !== undefined
+          ? { decisionLossWeight: command.decisionLossWeight }
+          : {}),
         ...(command.engine !== undefined ? { engine: command.engine } : {}),
         model: {
           ...(command.hiddenSize !== undefined
