@@ -1,12 +1,8 @@
 import { generateSupportDeskDialogues, supportDeskTasks } from '@cohort/environments';
-import {
-  createLlamaModel,
-  initializeBackend,
-  parseLlamaConfig,
-  trainBpeTokenizer,
-} from '@cohort/tfjs';
+import { initializeBackend, trainBpeTokenizer } from '@cohort/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { copyNats, copyTargets } from './copy-metric';
+import { smallDialogueModel } from './test-support/dialogue-model';
 
 const dialoguesPromise = generateSupportDeskDialogues({
   tasks: supportDeskTasks({ split: 'eval', count: 5 }),
@@ -57,27 +53,7 @@ describe('copy metric', () => {
 
   it('is the mean negative log-likelihood of those tokens, as a float64 log-softmax of the logits gives', async () => {
     const dialogues = (await dialoguesPromise).slice(0, 3);
-    const tokenizer = trainBpeTokenizer({
-      texts: dialogues.flatMap((dialogue) => dialogue.map((message) => message.content)),
-      vocabSize: 300,
-      individualDigits: true,
-    });
-    const model = createLlamaModel({
-      config: parseLlamaConfig({
-        modelType: 'llama',
-        vocabSize: tokenizer.vocabSize,
-        hiddenSize: 16,
-        intermediateSize: 40,
-        layerCount: 2,
-        headCount: 4,
-        keyValueHeadCount: 2,
-        contextLength: 2048,
-        tieWordEmbeddings: true,
-        bosTokenId: tokenizer.eosTokenId,
-        eosTokenId: tokenizer.eosTokenId,
-      }),
-      seed: 4,
-    });
+    const { tokenizer, model } = smallDialogueModel(dialogues);
     // Dialogues of different lengths, two to a batch: the second batch is a single, unpadded row.
     const targets = dialogues.map((dialogue) => copyTargets(dialogue, tokenizer));
     expect(new Set(targets.map((target) => target.tokenIds.length)).size).toBe(3);

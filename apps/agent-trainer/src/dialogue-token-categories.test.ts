@@ -1,12 +1,6 @@
 import type { Message } from '@cohort/core';
 import { generateSupportDeskDialogues, supportDeskTasks } from '@cohort/environments';
-import {
-  type BpeTokenizer,
-  createLlamaModel,
-  initializeBackend,
-  parseLlamaConfig,
-  trainBpeTokenizer,
-} from '@cohort/tfjs';
+import { type BpeTokenizer, initializeBackend, trainBpeTokenizer } from '@cohort/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
   type DialogueTokenCategory,
@@ -16,6 +10,7 @@ import {
   weightDecisionsAfterRead,
 } from './dialogue-token-categories';
 import { lossMaskOn } from './sft-dialogues';
+import { smallDialogueModel } from './test-support/dialogue-model';
 
 const dialoguesPromise = generateSupportDeskDialogues({
   tasks: supportDeskTasks({ split: 'eval', count: 8 }),
@@ -171,27 +166,7 @@ describe('dialogue token categories', () => {
 
   it('is the mean negative log-likelihood per category, as a float64 log-softmax of the logits gives', async () => {
     const dialogues = (await dialoguesPromise).slice(0, 3);
-    const tokenizer = trainBpeTokenizer({
-      texts: dialogues.flatMap((dialogue) => dialogue.map((message) => message.content)),
-      vocabSize: 300,
-      individualDigits: true,
-    });
-    const model = createLlamaModel({
-      config: parseLlamaConfig({
-        modelType: 'llama',
-        vocabSize: tokenizer.vocabSize,
-        hiddenSize: 16,
-        intermediateSize: 40,
-        layerCount: 2,
-        headCount: 4,
-        keyValueHeadCount: 2,
-        contextLength: 2048,
-        tieWordEmbeddings: true,
-        bosTokenId: tokenizer.eosTokenId,
-        eosTokenId: tokenizer.eosTokenId,
-      }),
-      seed: 4,
-    });
+    const { tokenizer, model } = smallDialogueModel(dialogues);
     // Dialogues of different lengths, two to a batch: the first batch is padded, the second a single row.
     const categorized = dialogues.map((dialogue) => dialogueTokenCategories(dialogue, tokenizer));
     expect(new Set(categorized.map((entry) => entry.tokenIds.length)).size).toBe(3);
