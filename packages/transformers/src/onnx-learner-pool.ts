@@ -20,6 +20,8 @@ import {
   type OnnxLearnerFamily,
   type OnnxLearnerWeights,
   type OnnxLogProbs,
+  placeRows,
+  sliceRows,
   upstreamValues,
 } from './onnx-learner';
 import type {
@@ -247,15 +249,8 @@ export class OnnxLearnerPool {
     const responses = await this.shareOut(shape, (start, end) => {
       const rows = batch.sequences.slice(start, end);
       const length = Math.max(...rows.map((sequence) => sequence.length));
-      const part = (values: Float32Array) => {
-        const out = new Float32Array(rows.length * length);
-        for (let b = 0; b < rows.length; b++)
-          out.set(
-            values.subarray((start + b) * shape[1], (start + b) * shape[1] + length),
-            b * length,
-          );
-        return out;
-      };
+      const part = (values: Float32Array) =>
+        sliceRows(values, shape[1], start, rows.length, length);
       return {
         type: 'gradients',
         weights: crossing,
@@ -380,18 +375,9 @@ function assemble(
     shape,
   };
   for (const { start, response } of responses) {
-    const [rows, width] = response.shape as [number, number];
-    for (let b = 0; b < rows; b++) {
-      const from = b * width;
-      result.logProbs.set(
-        (response.logProbs as Float32Array).subarray(from, from + width),
-        (start + b) * length,
-      );
-      result.entropy.set(
-        (response.entropy as Float32Array).subarray(from, from + width),
-        (start + b) * length,
-      );
-    }
+    const [, width] = response.shape as [number, number];
+    placeRows(result.logProbs, length, start, response.logProbs as Float32Array, width);
+    placeRows(result.entropy, length, start, response.entropy as Float32Array, width);
   }
   return result;
 }

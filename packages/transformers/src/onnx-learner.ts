@@ -232,12 +232,7 @@ export class OnnxLearner {
         ...this.graphs.positionFeeds(length),
       };
       for (const [name, values] of Object.entries(upstream ?? {})) {
-        const part = new Float32Array(rows.length * length);
-        for (let b = 0; b < rows.length; b++)
-          part.set(
-            values.subarray((start + b) * fullLength, (start + b) * fullLength + length),
-            b * length,
-          );
+        const part = sliceRows(values, fullLength, start, rows.length, length);
         feeds[name] = new ort.Tensor('float32', part, shape);
       }
       yield {
@@ -245,16 +240,8 @@ export class OnnxLearner {
         place: (outputs, result) => {
           const logp = (outputs.logp as ort.Tensor).data as Float32Array;
           const entropy = (outputs.entropy as ort.Tensor).data as Float32Array;
-          for (let b = 0; b < rows.length; b++) {
-            result.logProbs.set(
-              logp.subarray(b * length, (b + 1) * length),
-              (start + b) * fullLength,
-            );
-            result.entropy.set(
-              entropy.subarray(b * length, (b + 1) * length),
-              (start + b) * fullLength,
-            );
-          }
+          placeRows(result.logProbs, fullLength, start, logp, length);
+          placeRows(result.entropy, fullLength, start, entropy, length);
         },
       };
     }
@@ -536,6 +523,38 @@ export async function createOnnxGptLearner(
 ): Promise<OnnxLearner> {
   const options = parseWithSchema(OnnxGptLearnerOptionsSchema, input, 'OnnxGptLearner options');
   return createOnnxLearner(gptLearnerFamily(parseGpt2Config(options.config)), options);
+}
+
+/**
+ * Rows `start ..< start + rows` of the row-major `[*, fromWidth]` `values`,
+ * each cut to its first `width` entries: a new `[rows, width]` array.
+ */
+export function sliceRows(
+  values: Float32Array,
+  fromWidth: number,
+  start: number,
+  rows: number,
+  width: number,
+): Float32Array {
+  const out = new Float32Array(rows * width);
+  for (let b = 0; b < rows; b++) {
+    const from = (start + b) * fromWidth;
+    out.set(values.subarray(from, from + width), b * width);
+  }
+  return out;
+}
+
+/** Copies the row-major `[rows, width]` `values` into rows `start ..` of the `[*, toWidth]` `target`. */
+export function placeRows(
+  target: Float32Array,
+  toWidth: number,
+  start: number,
+  values: Float32Array,
+  width: number,
+): void {
+  const rows = values.length / width;
+  for (let b = 0; b < rows; b++)
+    target.set(values.subarray(b * width, (b + 1) * width), (start + b) * toWidth);
 }
 
 /**
