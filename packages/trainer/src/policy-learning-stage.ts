@@ -358,14 +358,15 @@ async function scoreOutsideFirstWindow(options: {
   const recomputed = new Array<number[] | undefined>(trajectories.length).fill(undefined);
   const inWindow = new Set(options.firstWindow);
   const rest = trajectories.map((_, index) => index).filter((index) => !inWindow.has(index));
+  const learner = options.workers?.learner;
+  // Nothing has been applied yet: the learner scores the policy's current weights.
+  if (rest.length > 0 && learner?.scoreLogProbs !== undefined)
+    await learner.setWeights(options.workers!.model);
   for (let start = 0; start < rest.length; start += options.minibatchSize) {
     const rows = rest.slice(start, start + options.minibatchSize);
     const sequences = rows.map((row) => trajectories[row]!.tokenIds);
-    const learner = options.workers?.learner;
     let values: number[][];
     if (learner?.scoreLogProbs !== undefined) {
-      // Nothing has been applied yet: the learner scores the policy's current weights.
-      await learner.setWeights(options.workers!.model);
       values = await learner.scoreLogProbs(sequences, options.temperature);
     } else {
       values = tf.tidy(() => {
