@@ -15,7 +15,12 @@ import {
   type OnnxPastKeyValues,
   runDecoder,
 } from './onnx-decoder-session';
-import { PrefixCache, type PrefixCacheStats, prefixCachingStepper } from './onnx-prefix-cache';
+import {
+  emptyPrefixCacheStats,
+  PrefixCache,
+  type PrefixCacheStats,
+  prefixCachingStepper,
+} from './onnx-prefix-cache';
 import { type NextTokenStepper, runSamplingLoop, type SamplingLoopRequest } from './sampling-loop';
 
 export type { OnnxExportableModel } from './onnx-decoder-session';
@@ -123,7 +128,7 @@ export class OnnxGptSampler {
 
   /** Lookups of the prefix cache since the sampler was made (zeros without `reusePrefixes`). */
   get prefixCacheStats(): PrefixCacheStats {
-    return this.prefixCache?.stats ?? { hits: 0, misses: 0, reusedTokens: 0, prefilledTokens: 0 };
+    return this.prefixCache?.stats ?? emptyPrefixCacheStats();
   }
 
   /** Number of {@link refresh} calls so far (each opened a session on the weights of that moment). */

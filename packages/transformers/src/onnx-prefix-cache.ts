@@ -27,6 +27,11 @@ export interface PrefixCacheStats {
   prefilledTokens: number;
 }
 
+/** Counts before any lookup. */
+export function emptyPrefixCacheStats(): PrefixCacheStats {
+  return { hits: 0, misses: 0, reusedTokens: 0, prefilledTokens: 0 };
+}
+
 const cacheNames = (layout: CacheLayout): string[] =>
   Array.from({ length: layout.layerCount }, (_, layer) =>
     ['key', 'value'].map((part) => `past_key_values.${layer}.${part}`),
@@ -44,12 +49,7 @@ export class PrefixCache {
   readonly layout: CacheLayout;
   private previous: CachedPrefix[] = [];
   private current: CachedPrefix[] = [];
-  private readonly counts: PrefixCacheStats = {
-    hits: 0,
-    misses: 0,
-    reusedTokens: 0,
-    prefilledTokens: 0,
-  };
+  private readonly counts: PrefixCacheStats = emptyPrefixCacheStats();
 
   constructor(layout: CacheLayout) {
     this.layout = layout;
