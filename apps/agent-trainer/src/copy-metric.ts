@@ -86,6 +86,33 @@ export interface CopyNats {
 }
 
 /**
+ * Teacher-forced log-probs of `sequences`, `batchSize` at a time without
+ * gradients: `visit(index, row)` gets each sequence's `log p(x_t | x_<t)` per
+ * position (0 at the first, padding past its end).
+ */
+export function forEachLogProbRow(
+  model: CausalLanguageModel,
+  sequences: readonly (readonly number[])[],
+  options: { padTokenId: number; batchSize?: number },
+  visit: (index: number, row: readonly number[]) => void,
+): void {
+  const batchSize = options.batchSize ?? 4;
+  for (let from = 0; from < sequences.length; from += batchSize) {
+    const batch = sequences.slice(from, from + batchSize);
+    const rows = tf.tidy(
+      () =>
+        tokenLogProbs(model, {
+          sequences: batch.map((sequence) => [...sequence]),
+          padTokenId: options.padTokenId,
+        }).logProbs.arraySync() as number[][],
+    );
+    rows.forEach((row, offset) => {
+      visit(from + offset, row);
+    });
+  }
+}
+
+/**
  * How well a model copies, teacher-forced: the mean negative log-likelihood
  * `-1/|S| sum_{t in S} log p(x_t | x_<t)` over the order-id digits and the
  * email tokens `S` of {@link copyTargets}. A model that has not learned to copy
@@ -104,24 +131,15 @@ export function copyNats(
   targets: readonly CopyTargets[],
   options: { padTokenId: number; batchSize?: number },
 ): CopyNats {
-  const batchSize = options.batchSize ?? 4;
   const sums = { digit: 0, email: 0, digits: 0, emails: 0 };
-  for (let from = 0; from < targets.length; from += batchSize) {
-    const batch = targets.slice(from, from + batchSize);
-    const rows = tf.tidy(() => {
-      const output = tokenLogProbs(model, {
-        sequences: batch.map((target) => target.tokenIds),
-        padTokenId: options.padTokenId,
-      });
-      return output.logProbs.arraySync();
-    });
-    batch.forEach((target, row) => {
-      for (const position of target.orderIdDigits) sums.digit -= rows[row]![position]!;
-      for (const position of target.emailTokens) sums.email -= rows[row]![position]!;
-      sums.digits += target.orderIdDigitCount;
-      sums.emails += target.emailTokens.length;
-    });
-  }
+  const sequences = targets.map((target) => target.tokenIds);
+  forEachLogProbRow(model, sequences, options, (index, row) => {
+    const target = targets[index]!;
+    for (const position of target.orderIdDigits) sums.digit -= row[position]!;
+    for (const position of target.emailTokens) sums.email -= row[position]!;
+    sums.digits += target.orderIdDigitCount;
+    sums.emails += target.emailTokens.length;
+  });
   return {
     orderIdDigit: sums.digits > 0 ? sums.digit / sums.digits : Number.NaN,
     emailToken: sums.emails > 0 ? sums.email / sums.emails : Number.NaN,

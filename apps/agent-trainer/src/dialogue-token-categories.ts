@@ -1,7 +1,6 @@
 import type { Message } from '@cohort/core';
-import { type CausalLanguageModel, tokenLogProbs } from '@cohort/tfjs';
-import * as tf from '@tensorflow/tfjs';
-import type { CopyTokenizer } from './copy-metric';
+import type { CausalLanguageModel } from '@cohort/tfjs';
+import { type CopyTokenizer, forEachLogProbRow } from './copy-metric';
 
 /**
  * What a token of a tool-agent dialogue belongs to. The agent's decisions are
@@ -213,26 +212,18 @@ export function dialogueTokenCategoryNats(
   dialogues: readonly CategorizedDialogue[],
   options: { padTokenId: number; batchSize?: number },
 ): Record<DialogueTokenCategory, CategoryNats> {
-  const batchSize = options.batchSize ?? 4;
   const sums = Object.fromEntries(
     dialogueTokenCategoryNames.map((name) => [name, { total: 0, tokens: 0 }]),
   ) as Record<DialogueTokenCategory, { total: number; tokens: number }>;
-  for (let from = 0; from < dialogues.length; from += batchSize) {
-    const batch = dialogues.slice(from, from + batchSize);
-    const rows = tf.tidy(() =>
-      tokenLogProbs(model, {
-        sequences: batch.map((dialogue) => dialogue.tokenIds),
-        padTokenId: options.padTokenId,
-      }).logProbs.arraySync(),
-    );
-    batch.forEach((dialogue, row) => {
-      for (let position = 1; position < dialogue.tokenIds.length; position++) {
-        const sum = sums[dialogue.categoryPerToken[position]!];
-        sum.total -= rows[row]![position]!;
-        sum.tokens++;
-      }
-    });
-  }
+  const sequences = dialogues.map((dialogue) => dialogue.tokenIds);
+  forEachLogProbRow(model, sequences, options, (index, row) => {
+    const dialogue = dialogues[index]!;
+    for (let position = 1; position < dialogue.tokenIds.length; position++) {
+      const sum = sums[dialogue.categoryPerToken[position]!];
+      sum.total -= row[position]!;
+      sum.tokens++;
+    }
+  });
   return Object.fromEntries(
     dialogueTokenCategoryNames.map((name) => {
       const { total, tokens } = sums[name];
