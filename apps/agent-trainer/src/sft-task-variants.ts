@@ -31,6 +31,10 @@ function randomWord(random: Random): string {
   return word;
 }
 
+function capitalized(word: string): string {
+  return `${word[0]!.toUpperCase()}${word.slice(1)}`;
+}
+
 /**
  * A random customer name and email of 3-7 random letters each and a number
  * of 1-99 (`Qiwol Bramt`, `qiwol.bramt42@example.com`): the shape of every
@@ -44,9 +48,8 @@ function randomWord(random: Random): string {
  */
 export function randomCustomerNames(random: Random): { name: string; email: string } {
   const [first, last] = [randomWord(random), randomWord(random)];
-  const capital = (word: string) => `${word[0]!.toUpperCase()}${word.slice(1)}`;
   return {
-    name: `${capital(first)} ${capital(last)}`,
+    name: `${capitalized(first)} ${capitalized(last)}`,
     email: `${first}.${last}${random.int(1, 100)}@example.com`,
   };
 }
@@ -75,9 +78,7 @@ export function withRandomCustomers(task: SupportDeskTask, random: Random): Supp
 
 /** Two random words, capitalized (`Qiwol Bramt`): a product line or store name never seen twice. */
 function randomTitle(random: Random): string {
-  return [randomWord(random), randomWord(random)]
-    .map((word) => `${word[0]!.toUpperCase()}${word.slice(1)}`)
-    .join(' ');
+  return [randomWord(random), randomWord(random)].map(capitalized).join(' ');
 }
 
 /**
