@@ -328,6 +328,15 @@ describe('sft --family gpt2 with a Llama-only flag', () => {
     await expect(sftCommand(gpt2Products, processIo())).rejects.toThrow(
       '--random-products true applies only to sft --family llama',
     );
+    expect(parseCommandLine(['sft', '--family', 'llama', '--random-policies'])).toMatchObject({
+      randomPolicies: true,
+    });
+    expect(plain.randomPolicies).toBeUndefined();
+    const gpt2Policies = parseCommandLine(['sft', '--random-policies']);
+    if (gpt2Policies.command !== 'sft') throw new Error('expected sft');
+    await expect(sftCommand(gpt2Policies, processIo())).rejects.toThrow(
+      '--random-policies true applies only to sft --family llama',
+    );
     const gpt2 = parseCommandLine(['sft', '--decision-loss-weight', '20']);
     if (gpt2.command !== 'sft') throw new Error('expected sft');
     await expect(sftCommand(gpt2, processIo())).rejects.toThrow(

@@ -518,6 +518,10 @@ export const sftCommandLine = defineCommand({
       description:
         'llama only: rename every product line and the store of the training tasks to random letters, as customers are, so that the action after a read cannot key on the 8 lines and 2 stores of the training pool',
     }),
+    'random-policies': booleanFlag({
+      description:
+        "llama only: draw the policy numbers of the training tasks (return window 5-60 days, refund, exchange and escalation days 2-30) from wide ranges, consistently in the policy lines, tool results and expected facts, so that the days are copied, not recalled from the training pool's two numbers per field",
+    }),
     'decision-loss-weight': numberFlag({
       minimum: 1,
       maximum: 100,
@@ -567,6 +571,7 @@ export const sftCommandLine = defineCommand({
     copyLossWeight: values['copy-loss-weight'],
     decisionLossWeight: values['decision-loss-weight'],
     randomProducts: values['random-products'] ? true : undefined,
+    randomPolicies: values['random-policies'] ? true : undefined,
     engine: values.engine,
   }),
 });

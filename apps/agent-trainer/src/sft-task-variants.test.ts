@@ -1,7 +1,9 @@
 import { Random } from '@cohort/core';
 import {
+  createSupportDeskEnvironment,
   generateSupportDeskDialogues,
   SupportDeskTaskSchema,
+  supportDeskReferenceReply,
   supportDeskTasks,
 } from '@cohort/environments';
 import { describe, expect, it } from 'vitest';
@@ -9,6 +11,7 @@ import {
   customerOrderCount,
   withOnlyTaskOrder,
   withRandomCustomers,
+  withRandomPolicies,
   withRandomProducts,
 } from './sft-task-variants';
 
@@ -112,4 +115,88 @@ describe('support desk task variants for supervised data', () => {
     for (const line of trainingLines) expect(text).not.toContain(line);
     expect(text).not.toMatch(/Northwind Goods|Bluebird Outfitters/);
   });
+
+  it('draws the policy numbers wide, consistently in the prompt, the tool results, the order and the facts, and stays solvable', async () => {
+    // 60 tasks: every kind 12 times.
+    const many = supportDeskTasks({ split: 'train', count: 60, seed: 4 });
+    const random = new Random(6);
+    const drawn = many.map((task) => withRandomPolicies(task, random));
+    const windows = new Set<number>();
+    const otherDays = new Set<number>();
+    drawn.forEach((task, index) => {
+      const original = many[index]!;
+      expect(SupportDeskTaskSchema.parse(task)).toEqual(task);
+      const { policy } = task.database;
+      expect(policy.storeName).toBe(original.database.policy.storeName);
+      expect(policy.returnWindowDays).toBeGreaterThanOrEqual(5);
+      expect(policy.returnWindowDays).toBeLessThanOrEqual(60);
+      for (const days of [policy.refundDays, policy.exchangeShipDays, policy.escalationDays]) {
+        expect(days).toBeGreaterThanOrEqual(2);
+        expect(days).toBeLessThanOrEqual(30);
+        otherDays.add(days);
+      }
+      windows.add(policy.returnWindowDays);
+      // Only the task's order may change, and only its days since delivery.
+      task.database.orders.forEach((order, at) => {
+        const before = original.database.orders[at]!;
+        if (order.id !== task.user.orderId) expect(order).toEqual(before);
+        else expect({ ...order, deliveredDaysAgo: 0 }).toEqual({ ...before, deliveredDaysAgo: 0 });
+      });
+      const order = task.database.orders.find((item) => item.id === task.user.orderId)!;
+      if (task.kind === 'refund' || task.kind === 'exchange') {
+        expect(order.deliveredDaysAgo).toBeGreaterThanOrEqual(1);
+        expect(order.deliveredDaysAgo).toBeLessThanOrEqual(policy.returnWindowDays);
+      } else if (task.kind === 'late-refund') {
+        expect(order.deliveredDaysAgo).toBeGreaterThanOrEqual(policy.returnWindowDays + 3);
+        expect(order.deliveredDaysAgo).toBeLessThan(100);
+      } else expect(order.deliveredDaysAgo).toBeNull();
+      expect(task.expectedActions).toEqual(original.expectedActions);
+      expect(task.facts.amount).toBe(original.facts.amount);
+      // The facts take their days from the field the generator takes them from.
+      const field = (
+        ['refundDays', 'exchangeShipDays', 'escalationDays', 'returnWindowDays'] as const
+      ).find((key) => original.database.policy[key] === original.facts.days)!;
+      expect(task.facts.days).toBe(policy[field]);
+    });
+    // The training pool holds two numbers per field; the draws are wide.
+    expect(windows.size).toBeGreaterThan(30);
+    expect(otherDays.size).toBeGreaterThan(25);
+    // The reference agent solves every task on the environment (an unsolved one is an error),
+    // and every final reply tells the task's new days, which the system prompt or a tool result holds.
+    const dialogues = await generateSupportDeskDialogues({
+      tasks: drawn,
+      seed: 1,
+      toolPrompt: 'signatures',
+    });
+    expect(dialogues).toHaveLength(drawn.length);
+    dialogues.forEach((dialogue, index) => {
+      const task = drawn[index]!;
+      const { policy } = task.database;
+      expect(dialogue[0]!.content).toContain(`within ${policy.returnWindowDays} days of delivery`);
+      expect(dialogue[0]!.content).toContain(
+        `Refunds arrive in ${policy.refundDays} business days`,
+      );
+      const final = dialogue.at(-1)!.content;
+      expect(final).toMatch(new RegExp(`\\b${task.facts.days}\\b`));
+      const earlier = dialogue
+        .slice(0, -1)
+        .map((message) => message.content)
+        .join('\n');
+      expect(earlier).toMatch(new RegExp(`\\b${task.facts.days}\\b`));
+    });
+    // Played step by step on the environment, each episode ends in success.
+    const environment = createSupportDeskEnvironment({ toolPrompt: 'signatures' });
+    for (const [index, task] of drawn.slice(0, 10).entries()) {
+      const episode = await environment.reset({ scenario: task, seed: index });
+      let result = await episode.step(supportDeskReferenceReply(episode.messages));
+      while (!result.done) result = await episode.step(supportDeskReferenceReply(episode.messages));
+      expect(result.endReason).toBe('success');
+      expect(result.info?.taskSuccess).toBe(true);
+    }
+    // Seeded: the same random gives the same numbers.
+    expect(withRandomPolicies(many[0]!, new Random(6)).database.policy).toEqual(
+      drawn[0]!.database.policy,
+    );
+  });
+
 });

@@ -1,5 +1,5 @@
 import type { Random } from '@cohort/core';
-import type { SupportDeskTask } from '@cohort/environments';
+import type { SupportDeskPolicy, SupportDeskTask } from '@cohort/environments';
 
 /** The customer the task is about: the owner of the task's order. */
 function customerOf(task: SupportDeskTask): string {
@@ -115,3 +115,56 @@ export function withRandomProducts(task: SupportDeskTask, random: Random): Suppo
     user: { ...task.user, opening },
   };
 }
+
+/**
+ * The task with its policy numbers drawn from wide ranges (return window
+ * 5-60 days; refund, exchange and escalation days 2-30), consistently in the
+ * database (so in the system prompt's policy lines and every tool result),
+ * the order the task is about (delivered inside the new window for a refund
+ * or exchange, 3-39 days past it for a late refund) and the facts the
+ * customer must be told. The generator's training pool holds two numbers per
+ * policy field, and round 11's agent stated those (`within 33 days`) where
+ * the held-out tool result said 7-15: numbers never seen twice can only be
+ * copied, and a late refund is then a comparison of two numbers in the text.
+ * Held-out numbers (windows 21 and 45, days 7-15) lie inside the ranges.
+ *
+ * @example
+ * ```ts
+ * withRandomPolicies(task, new Random(1)).database.policy.refundDays; // 2-30
+ * ```
+ */
+export function withRandomPolicies(task: SupportDeskTask, random: Random): SupportDeskTask {
+  const policy: SupportDeskPolicy = {
+    ...task.database.policy,
+    returnWindowDays: random.int(5, 61),
+    refundDays: random.int(2, 31),
+    exchangeShipDays: random.int(2, 31),
+    escalationDays: random.int(2, 31),
+  };
+  // Kept under 100 days, so that with --digit-pairs every day count is one token.
+  const deliveredDaysAgo =
+    task.kind === 'refund' || task.kind === 'exchange'
+      ? random.int(1, policy.returnWindowDays + 1)
+      : task.kind === 'late-refund'
+        ? random.int(policy.returnWindowDays + 3, policy.returnWindowDays + 40)
+        : null;
+  const orders = task.database.orders.map((order) =>
+    order.id === task.user.orderId && deliveredDaysAgo !== null
+      ? { ...order, deliveredDaysAgo }
+      : order,
+  );
+  // The field each kind's days come from, as the generator's expected facts take them.
+  const days: Record<SupportDeskTask['kind'], number> = {
+    refund: policy.refundDays,
+    cancel: policy.refundDays,
+    'late-refund': policy.escalationDays,
+    'shipped-cancel': policy.returnWindowDays,
+    exchange: policy.exchangeShipDays,
+  };
+  return {
+    ...task,
+    database: { ...task.database, orders, policy },
+    facts: { ...task.facts, days: days[task.kind] },
+  };
+}
+

@@ -39,6 +39,7 @@ describe('trainToolAgent (sft --family llama)', () => {
         copyLossWeight: 3,
         decisionLossWeight: 4,
         randomProducts: true,
+        randomPolicies: true,
         learningRate: 1e-2,
         model: {
           hiddenSize: 16,
@@ -132,6 +133,7 @@ describe('trainToolAgent (sft --family llama)', () => {
       copyLossWeight: 3,
       decisionLossWeight: 4,
       randomProducts: true,
+      randomPolicies: true,
     });
     // Teacher-forced nats per token category of the same 60 held-out reference dialogues, whatever the seed.
     expect(training.heldOutTokenNats.dialogues).toBe(60);

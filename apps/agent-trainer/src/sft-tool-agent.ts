@@ -40,6 +40,7 @@ import {
   customerOrderCount,
   withOnlyTaskOrder,
   withRandomCustomers,
+  withRandomPolicies,
   withRandomProducts,
 } from './sft-task-variants';
 import { type SftEngine, trainOnAssistantTokens } from './sft-training-loop';
@@ -164,6 +165,13 @@ export interface ToolAgentSftOptions
    * training pool: held-out tasks use others.
    */
   randomProducts?: boolean;
+  /**
+   * Draw the policy numbers of the training tasks from wide ranges (default
+   * false; see {@link withRandomPolicies}), so that the days the agent tells
+   * can only be copied from the tool result or the policy lines: the
+   * training pool holds two numbers per policy field, held-out tasks others.
+   */
+  randomPolicies?: boolean;
   /**
    * Write numbers in tokens of one or two digits (the tokenizer's
    * `digitPairs`) instead of one token per digit. Default false.
@@ -304,6 +312,8 @@ export interface ToolAgentSftResult {
   decisionLossWeight: number;
   /** Product lines and stores of the training tasks renamed to random letters. */
   randomProducts: boolean;
+  /** Policy numbers of the training tasks drawn from wide ranges. */
+  randomPolicies: boolean;
   /** Dialogues of the training data that end in task success (the rest hold a mistake). */
   successfulDialogues: number;
   vocabSize: number;
@@ -442,6 +452,7 @@ export async function trainToolAgent(options: ToolAgentSftOptions): Promise<Tool
   const dialogueCurriculumShare = options.dialogueCurriculumShare ?? 0;
   const randomCustomers = options.randomCustomers ?? true;
   const randomProducts = options.randomProducts ?? false;
+  const randomPolicies = options.randomPolicies ?? false;
   const decisionLossWeight = options.decisionLossWeight ?? 1;
   assertInRange('decisionLossWeight', decisionLossWeight, 1, 100);
   const backend = await initializeBackend({ logger: false });
@@ -466,6 +477,10 @@ export async function trainToolAgent(options: ToolAgentSftOptions): Promise<Tool
   if (randomProducts)
     for (const [index, task] of tasks.entries())
       tasks[index] = withRandomProducts(task, productRandom);
+  const policyRandom = random.fork('policies');
+  if (randomPolicies)
+    for (const [index, task] of tasks.entries())
+      tasks[index] = withRandomPolicies(task, policyRandom);
   const singleOrderTasks = tasks.filter((task) => customerOrderCount(task) === 1).length;
   const recoveryShare = validShare('recoveryShare', options.recoveryShare ?? 0);
   const recoveryRandom = random.fork('recovery');
@@ -882,6 +897,7 @@ export async function trainToolAgent(options: ToolAgentSftOptions): Promise<Tool
       copyLossWeight,
       decisionLossWeight,
       randomProducts,
+      randomPolicies,
       // Both mistakes end the task unsolved (the customer leaves, or is not told the facts).
       successfulDialogues: dialogues.length - mistakes.size,
       vocabSize: tokenizer.vocabSize,

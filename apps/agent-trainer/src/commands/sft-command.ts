@@ -40,6 +40,7 @@ export async function sftCommand(command: SftCommand, io: CliIo): Promise<ExitCo
     '--copy-loss-weight': command.copyLossWeight,
     '--decision-loss-weight': command.decisionLossWeight,
     '--random-products': command.randomProducts,
+    '--random-policies': command.randomPolicies,
     '--engine': command.engine,
   };
   const refused = Object.entries(llamaOnly).find(([, value]) => value !== undefined);
@@ -116,6 +117,7 @@ export async function sftCommand(command: SftCommand, io: CliIo): Promise<ExitCo
         ...(command.separateSpaces !== undefined ? { separateSpaces: command.separateSpaces } : {}),
         ...(command.copyLossWeight !== undefined ? { copyLossWeight: command.copyLossWeight } : {}),
         ...(command.randomProducts !== undefined ? { randomProducts: command.randomProducts } : {}),
+        ...(command.randomPolicies !== undefined ? { randomPolicies: command.randomPolicies } : {}),
         ...(command.decisionLossWeight !== undefined
           ? { decisionLossWeight: command.decisionLossWeight }
           : {}),
