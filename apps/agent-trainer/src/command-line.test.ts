@@ -337,6 +337,15 @@ describe('sft --family gpt2 with a Llama-only flag', () => {
     await expect(sftCommand(gpt2Policies, processIo())).rejects.toThrow(
       '--random-policies true applies only to sft --family llama',
     );
+    expect(parseCommandLine(['sft', '--family', 'llama', '--random-prices'])).toMatchObject({
+      randomPrices: true,
+    });
+    expect(plain.randomPrices).toBeUndefined();
+    const gpt2Prices = parseCommandLine(['sft', '--random-prices']);
+    if (gpt2Prices.command !== 'sft') throw new Error('expected sft');
+    await expect(sftCommand(gpt2Prices, processIo())).rejects.toThrow(
+      '--random-prices true applies only to sft --family llama',
+    );
     const gpt2 = parseCommandLine(['sft', '--decision-loss-weight', '20']);
     if (gpt2.command !== 'sft') throw new Error('expected sft');
     await expect(sftCommand(gpt2, processIo())).rejects.toThrow(

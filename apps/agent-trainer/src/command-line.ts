@@ -522,6 +522,10 @@ export const sftCommandLine = defineCommand({
       description:
         "llama only: draw the policy numbers of the training tasks (return window 5-60 days, refund, exchange and escalation days 2-30) from wide ranges, consistently in the policy lines, tool results and expected facts, so that the days are copied, not recalled from the training pool's two numbers per field",
     }),
+    'random-prices': booleanFlag({
+      description:
+        "llama only: give every product line of the training tasks a random price ($5.00-$249.99), with the amount to tell recomputed, so that the amount is copied from the tool result, not recalled from the training pool's 8 prices",
+    }),
     'decision-loss-weight': numberFlag({
       minimum: 1,
       maximum: 100,
@@ -572,6 +576,7 @@ export const sftCommandLine = defineCommand({
     decisionLossWeight: values['decision-loss-weight'],
     randomProducts: values['random-products'] ? true : undefined,
     randomPolicies: values['random-policies'] ? true : undefined,
+    randomPrices: values['random-prices'] ? true : undefined,
     engine: values.engine,
   }),
 });

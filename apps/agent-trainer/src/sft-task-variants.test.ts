@@ -1,6 +1,7 @@
 import { Random } from '@cohort/core';
 import {
   createSupportDeskEnvironment,
+  formatCents,
   generateSupportDeskDialogues,
   SupportDeskTaskSchema,
   supportDeskReferenceReply,
@@ -12,6 +13,7 @@ import {
   withOnlyTaskOrder,
   withRandomCustomers,
   withRandomPolicies,
+  withRandomPrices,
   withRandomProducts,
 } from './sft-task-variants';
 
@@ -199,4 +201,44 @@ describe('support desk task variants for supervised data', () => {
     );
   });
 
+  it('prices every product line at random, the same for its colours, with the amount to tell recomputed, and stays solvable', async () => {
+    const many = supportDeskTasks({ split: 'train', count: 20, seed: 4 });
+    const random = new Random(8);
+    const priced = many.map((task) => withRandomPrices(task, random));
+    const prices = new Set<number>();
+    priced.forEach((task, index) => {
+      const original = many[index]!;
+      expect(SupportDeskTaskSchema.parse(task)).toEqual(task);
+      expect(task.database.orders).toEqual(original.database.orders);
+      expect(task.database.policy).toEqual(original.database.policy);
+      const byLine = new Map<string, Set<number>>();
+      task.database.products.forEach((product, at) => {
+        expect({ ...product, priceCents: 0 }).toEqual({
+          ...original.database.products[at]!,
+          priceCents: 0,
+        });
+        expect(product.priceCents).toBeGreaterThanOrEqual(500);
+        expect(product.priceCents).toBeLessThan(25_000);
+        byLine.set(product.line, (byLine.get(product.line) ?? new Set()).add(product.priceCents));
+        prices.add(product.priceCents);
+      });
+      for (const linePrices of byLine.values()) expect(linePrices.size).toBe(1);
+      const order = task.database.orders.find((item) => item.id === task.user.orderId)!;
+      const product = task.database.products.find((item) => item.id === order.productId)!;
+      if (original.facts.amount === undefined) expect(task.facts).toEqual(original.facts);
+      else
+        expect(task.facts).toEqual({
+          ...original.facts,
+          amount: formatCents(product.priceCents * order.quantity),
+        });
+    });
+    // 80 lines, nearly as many prices (the generator's pool holds 8).
+    expect(prices.size).toBeGreaterThan(70);
+    // The reference agent solves them and tells the new amounts (an unsolved task is an error).
+    const dialogues = await generateSupportDeskDialogues({ tasks: priced, seed: 1 });
+    dialogues.forEach((dialogue, index) => {
+      const amount = priced[index]!.facts.amount;
+      if (amount !== undefined) expect(dialogue.at(-1)!.content).toContain(amount);
+    });
+  });
 });

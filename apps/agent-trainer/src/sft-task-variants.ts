@@ -1,5 +1,5 @@
 import type { Random } from '@cohort/core';
-import type { SupportDeskPolicy, SupportDeskTask } from '@cohort/environments';
+import { formatCents, type SupportDeskPolicy, type SupportDeskTask } from '@cohort/environments';
 
 /** The customer the task is about: the owner of the task's order. */
 function customerOf(task: SupportDeskTask): string {
@@ -168,3 +168,35 @@ export function withRandomPolicies(task: SupportDeskTask, random: Random): Suppo
   };
 }
 
+/**
+ * The task with every product line given a random price of $5.00-$249.99
+ * (every colour of a line the same price), and the amount the customer must
+ * be told recomputed from it. The generator's training pool holds 8 prices,
+ * and round 12's agent, trained with random policy days, copied the days
+ * from the refund's tool result but wrote memorized amounts (`$839.98` where
+ * the tool said `$83.00`) in 7 of 8 held-out replies that needed one.
+ *
+ * @example
+ * ```ts
+ * withRandomPrices(task, new Random(1)).facts.amount; // '$123.45' for a refund or cancel
+ * ```
+ */
+export function withRandomPrices(task: SupportDeskTask, random: Random): SupportDeskTask {
+  const prices = new Map<string, number>();
+  for (const product of task.database.products)
+    if (!prices.has(product.line)) prices.set(product.line, random.int(500, 25_000));
+  const products = task.database.products.map((product) => ({
+    ...product,
+    priceCents: prices.get(product.line)!,
+  }));
+  const order = task.database.orders.find((item) => item.id === task.user.orderId)!;
+  const price = prices.get(products.find((product) => product.id === order.productId)!.line)!;
+  return {
+    ...task,
+    database: { ...task.database, products },
+    facts:
+      task.facts.amount === undefined
+        ? task.facts
+        : { ...task.facts, amount: formatCents(price * order.quantity) },
+  };
+}

@@ -40,6 +40,7 @@ describe('trainToolAgent (sft --family llama)', () => {
         decisionLossWeight: 4,
         randomProducts: true,
         randomPolicies: true,
+        randomPrices: true,
         learningRate: 1e-2,
         model: {
           hiddenSize: 16,
@@ -134,6 +135,7 @@ describe('trainToolAgent (sft --family llama)', () => {
       decisionLossWeight: 4,
       randomProducts: true,
       randomPolicies: true,
+      randomPrices: true,
     });
     // Teacher-forced nats per token category of the same 60 held-out reference dialogues, whatever the seed.
     expect(training.heldOutTokenNats.dialogues).toBe(60);

@@ -41,6 +41,7 @@ import {
   withOnlyTaskOrder,
   withRandomCustomers,
   withRandomPolicies,
+  withRandomPrices,
   withRandomProducts,
 } from './sft-task-variants';
 import { type SftEngine, trainOnAssistantTokens } from './sft-training-loop';
@@ -172,6 +173,12 @@ export interface ToolAgentSftOptions
    * training pool holds two numbers per policy field, held-out tasks others.
    */
   randomPolicies?: boolean;
+  /**
+   * Give every product line of the training tasks a random price (default
+   * false; see {@link withRandomPrices}), so that the amount the agent tells
+   * can only be copied from the tool result: the training pool holds 8 prices.
+   */
+  randomPrices?: boolean;
   /**
    * Write numbers in tokens of one or two digits (the tokenizer's
    * `digitPairs`) instead of one token per digit. Default false.
@@ -314,6 +321,8 @@ export interface ToolAgentSftResult {
   randomProducts: boolean;
   /** Policy numbers of the training tasks drawn from wide ranges. */
   randomPolicies: boolean;
+  /** Product lines of the training tasks priced at random. */
+  randomPrices: boolean;
   /** Dialogues of the training data that end in task success (the rest hold a mistake). */
   successfulDialogues: number;
   vocabSize: number;
@@ -453,6 +462,7 @@ export async function trainToolAgent(options: ToolAgentSftOptions): Promise<Tool
   const randomCustomers = options.randomCustomers ?? true;
   const randomProducts = options.randomProducts ?? false;
   const randomPolicies = options.randomPolicies ?? false;
+  const randomPrices = options.randomPrices ?? false;
   const decisionLossWeight = options.decisionLossWeight ?? 1;
   assertInRange('decisionLossWeight', decisionLossWeight, 1, 100);
   const backend = await initializeBackend({ logger: false });
@@ -481,6 +491,9 @@ export async function trainToolAgent(options: ToolAgentSftOptions): Promise<Tool
   if (randomPolicies)
     for (const [index, task] of tasks.entries())
       tasks[index] = withRandomPolicies(task, policyRandom);
+  const priceRandom = random.fork('prices');
+  if (randomPrices)
+    for (const [index, task] of tasks.entries()) tasks[index] = withRandomPrices(task, priceRandom);
   const singleOrderTasks = tasks.filter((task) => customerOrderCount(task) === 1).length;
   const recoveryShare = validShare('recoveryShare', options.recoveryShare ?? 0);
   const recoveryRandom = random.fork('recovery');
@@ -898,6 +911,7 @@ export async function trainToolAgent(options: ToolAgentSftOptions): Promise<Tool
       decisionLossWeight,
       randomProducts,
       randomPolicies,
+      randomPrices,
       // Both mistakes end the task unsolved (the customer leaves, or is not told the facts).
       successfulDialogues: dialogues.length - mistakes.size,
       vocabSize: tokenizer.vocabSize,

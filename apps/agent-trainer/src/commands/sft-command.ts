@@ -41,6 +41,7 @@ export async function sftCommand(command: SftCommand, io: CliIo): Promise<ExitCo
     '--decision-loss-weight': command.decisionLossWeight,
     '--random-products': command.randomProducts,
     '--random-policies': command.randomPolicies,
+    '--random-prices': command.randomPrices,
     '--engine': command.engine,
   };
   const refused = Object.entries(llamaOnly).find(([, value]) => value !== undefined);
@@ -118,6 +119,7 @@ export async function sftCommand(command: SftCommand, io: CliIo): Promise<ExitCo
         ...(command.copyLossWeight !== undefined ? { copyLossWeight: command.copyLossWeight } : {}),
         ...(command.randomProducts !== undefined ? { randomProducts: command.randomProducts } : {}),
         ...(command.randomPolicies !== undefined ? { randomPolicies: command.randomPolicies } : {}),
+        ...(command.randomPrices !== undefined ? { randomPrices: command.randomPrices } : {}),
         ...(command.decisionLossWeight !== undefined
           ? { decisionLossWeight: command.decisionLossWeight }
           : {}),
