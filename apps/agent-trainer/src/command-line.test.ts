@@ -346,6 +346,15 @@ describe('sft --family gpt2 with a Llama-only flag', () => {
     await expect(sftCommand(gpt2Prices, processIo())).rejects.toThrow(
       '--random-prices true applies only to sft --family llama',
     );
+    expect(parseCommandLine(['sft', '--family', 'llama', '--decision-basis'])).toMatchObject({
+      decisionBasis: true,
+    });
+    expect(plain.decisionBasis).toBeUndefined();
+    const gpt2Basis = parseCommandLine(['sft', '--decision-basis']);
+    if (gpt2Basis.command !== 'sft') throw new Error('expected sft');
+    await expect(sftCommand(gpt2Basis, processIo())).rejects.toThrow(
+      '--decision-basis true applies only to sft --family llama',
+    );
     const gpt2 = parseCommandLine(['sft', '--decision-loss-weight', '20']);
     if (gpt2.command !== 'sft') throw new Error('expected sft');
     await expect(sftCommand(gpt2, processIo())).rejects.toThrow(

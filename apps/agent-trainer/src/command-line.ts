@@ -526,6 +526,10 @@ export const sftCommandLine = defineCommand({
       description:
         "llama only: give every product line of the training tasks a random price ($5.00-$249.99), with the amount to tell recomputed, so that the amount is copied from the tool result, not recalled from the training pool's 8 prices",
     }),
+    'decision-basis': booleanFlag({
+      description:
+        'llama only: the reference agent writes the basis of each action before its call, in the same message (`Request: refund. Delivered: 12. Window: 30. Inside.`), so that the action is chosen from the request and the window comparison just written',
+    }),
     'decision-loss-weight': numberFlag({
       minimum: 1,
       maximum: 100,
@@ -577,6 +581,7 @@ export const sftCommandLine = defineCommand({
     randomProducts: values['random-products'] ? true : undefined,
     randomPolicies: values['random-policies'] ? true : undefined,
     randomPrices: values['random-prices'] ? true : undefined,
+    decisionBasis: values['decision-basis'] ? true : undefined,
     engine: values.engine,
   }),
 });

@@ -41,6 +41,7 @@ describe('trainToolAgent (sft --family llama)', () => {
         randomProducts: true,
         randomPolicies: true,
         randomPrices: true,
+        decisionBasis: true,
         learningRate: 1e-2,
         model: {
           hiddenSize: 16,
@@ -136,6 +137,7 @@ describe('trainToolAgent (sft --family llama)', () => {
       randomProducts: true,
       randomPolicies: true,
       randomPrices: true,
+      decisionBasis: true,
     });
     // Teacher-forced nats per token category of the same 60 held-out reference dialogues, whatever the seed.
     expect(training.heldOutTokenNats.dialogues).toBe(60);

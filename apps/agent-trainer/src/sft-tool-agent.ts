@@ -24,6 +24,7 @@ import {
 import { copyFragments } from './copy-fragments';
 import { type CopyTargets, copyNats, copyTargets } from './copy-metric';
 import { copyWeightedExample } from './copy-weighted-example';
+import { withDecisionBasis } from './decision-basis';
 import {
   type CategoryNats,
   type DialogueTokenCategory,
@@ -180,6 +181,14 @@ export interface ToolAgentSftOptions
    */
   randomPrices?: boolean;
   /**
+   * The reference agent states the basis of each action before its call, in
+   * the same message (default false; see {@link withDecisionBasis}): the
+   * request, and the days since delivery against the window, so that the
+   * action is chosen from words just written. Held-out reference dialogues
+   * of the token-category nats are rendered the same way.
+   */
+  decisionBasis?: boolean;
+  /**
    * Write numbers in tokens of one or two digits (the tokenizer's
    * `digitPairs`) instead of one token per digit. Default false.
    */
@@ -323,6 +332,8 @@ export interface ToolAgentSftResult {
   randomPolicies: boolean;
   /** Product lines of the training tasks priced at random. */
   randomPrices: boolean;
+  /** The reference agent's action calls state their basis first. */
+  decisionBasis: boolean;
   /** Dialogues of the training data that end in task success (the rest hold a mistake). */
   successfulDialogues: number;
   vocabSize: number;
@@ -463,6 +474,7 @@ export async function trainToolAgent(options: ToolAgentSftOptions): Promise<Tool
   const randomProducts = options.randomProducts ?? false;
   const randomPolicies = options.randomPolicies ?? false;
   const randomPrices = options.randomPrices ?? false;
+  const decisionBasis = options.decisionBasis ?? false;
   const decisionLossWeight = options.decisionLossWeight ?? 1;
   assertInRange('decisionLossWeight', decisionLossWeight, 1, 100);
   const backend = await initializeBackend({ logger: false });
@@ -508,7 +520,10 @@ export async function trainToolAgent(options: ToolAgentSftOptions): Promise<Tool
     tasks,
     seed: options.seed,
     toolPrompt: toolAgentToolPrompt,
-    reply: ({ messages, reference, taskIndex }) => {
+    reply: ({ messages, reference: plainReference, taskIndex }) => {
+      const reference = decisionBasis
+        ? withDecisionBasis(messages, plainReference)
+        : plainReference;
       if (recoveryTasks.has(taskIndex) && !corruptedTurns.has(taskIndex)) {
         const task = tasks[taskIndex]!;
         const corrupted = recoveryTurn({ messages, reference, task, random: recoveryRandom });
@@ -867,6 +882,9 @@ export async function trainToolAgent(options: ToolAgentSftOptions): Promise<Tool
     // The same dialogues for every run, whatever its seed, so that runs compare token for token.
     seed: 1,
     toolPrompt: toolAgentToolPrompt,
+    ...(decisionBasis
+      ? { reply: ({ messages, reference }) => withDecisionBasis(messages, reference) }
+      : {}),
   });
   const heldOutTokenNats = {
     dialogues: categoryDialogues.length,
@@ -912,6 +930,7 @@ export async function trainToolAgent(options: ToolAgentSftOptions): Promise<Tool
       randomProducts,
       randomPolicies,
       randomPrices,
+      decisionBasis,
       // Both mistakes end the task unsolved (the customer leaves, or is not told the facts).
       successfulDialogues: dialogues.length - mistakes.size,
       vocabSize: tokenizer.vocabSize,

@@ -42,6 +42,7 @@ export async function sftCommand(command: SftCommand, io: CliIo): Promise<ExitCo
     '--random-products': command.randomProducts,
     '--random-policies': command.randomPolicies,
     '--random-prices': command.randomPrices,
+    '--decision-basis': command.decisionBasis,
     '--engine': command.engine,
   };
   const refused = Object.entries(llamaOnly).find(([, value]) => value !== undefined);
@@ -120,6 +121,7 @@ export async function sftCommand(command: SftCommand, io: CliIo): Promise<ExitCo
         ...(command.randomProducts !== undefined ? { randomProducts: command.randomProducts } : {}),
         ...(command.randomPolicies !== undefined ? { randomPolicies: command.randomPolicies } : {}),
         ...(command.randomPrices !== undefined ? { randomPrices: command.randomPrices } : {}),
+        ...(command.decisionBasis !== undefined ? { decisionBasis: command.decisionBasis } : {}),
         ...(command.decisionLossWeight !== undefined
           ? { decisionLossWeight: command.decisionLossWeight }
           : {}),
