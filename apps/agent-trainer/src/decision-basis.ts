@@ -1,7 +1,10 @@
 import type { Message } from '@cohort/core';
-import { parseToolCalls } from '@cohort/environments';
-
-const actionTools = new Set(['refund', 'cancel', 'exchange', 'escalate']);
+import {
+  parseToolCalls,
+  supportDeskActionTools,
+  supportDeskRequest,
+  supportDeskReturnWindow,
+} from '@cohort/environments';
 
 interface OrderRecord {
   status?: unknown;
@@ -48,24 +51,18 @@ export function withDecisionBasis(messages: readonly Message[], reply: string): 
     attempts.length !== 1 ||
     content !== '' ||
     call?.kind !== 'call' ||
-    !actionTools.has(call.call.name)
+    !supportDeskActionTools.has(call.call.name)
   )
     return reply;
   const record = lastOrderRecord(messages);
   if (record === undefined) return reply;
   const opening = messages.find((message) => message.role === 'user')?.content ?? '';
-  // The reference agent's reading of the request (support-desk-reference-agent.ts).
-  const request = /cancel/i.test(opening)
-    ? 'cancel'
-    : /exchange/i.test(opening)
-      ? 'exchange'
-      : 'refund';
-  const system = messages[0]?.content ?? '';
-  const window = /within (\d+) days of delivery/.exec(system)?.[1];
+  const request = supportDeskRequest(opening);
+  const window = supportDeskReturnWindow(messages[0]?.content ?? '');
   const days = record.delivered_days_ago;
   const basis =
-    record.status === 'delivered' && typeof days === 'number' && window !== undefined
-      ? `Delivered: ${days}. Window: ${window}. ${days <= Number(window) ? 'Inside' : 'Outside'}.`
+    record.status === 'delivered' && typeof days === 'number' && Number.isFinite(window)
+      ? `Delivered: ${days}. Window: ${window}. ${days <= window ? 'Inside' : 'Outside'}.`
       : `Status: ${String(record.status)}.`;
   return `Request: ${request}. ${basis}\n${reply}`;
 }

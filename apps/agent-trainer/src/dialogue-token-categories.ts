@@ -1,4 +1,5 @@
 import type { Message } from '@cohort/core';
+import { supportDeskActionTools } from '@cohort/environments';
 import type { CausalLanguageModel } from '@cohort/tfjs';
 import { type CopyTokenizer, forEachLogProbRow } from './copy-metric';
 
@@ -47,7 +48,6 @@ export interface CategorizedDialogue {
   decisionsAfterRead: number[];
 }
 
-const actionTools = new Set(['refund', 'cancel', 'exchange', 'escalate']);
 const toolCallPattern = /<tool_call>\s*(\{[\s\S]*\})\s*<\/tool_call>/;
 
 /** Character spans `[start, end)` and categories of the parts of one agent message. */
@@ -76,7 +76,7 @@ function messageSpans(content: string): {
       const category: DialogueTokenCategory =
         call.name === 'find_customer' || call.name === 'get_order'
           ? `toolName.${call.name}`
-          : actionTools.has(call.name)
+          : supportDeskActionTools.has(call.name)
             ? 'toolName.action'
             : 'callSyntax';
       spans.push({ from, to: from + call.name.length, category });

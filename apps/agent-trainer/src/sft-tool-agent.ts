@@ -494,18 +494,17 @@ export async function trainToolAgent(options: ToolAgentSftOptions): Promise<Tool
       singleOrderRandom.bernoulli(singleOrderFraction) ? withOnlyTaskOrder(task) : task,
     )
     .map((task) => (randomCustomers ? withRandomCustomers(task, nameRandom) : task));
-  // A fork of its own, drawn only when asked: runs without it keep the tasks of earlier rounds.
-  const productRandom = random.fork('products');
-  if (randomProducts)
-    for (const [index, task] of tasks.entries())
-      tasks[index] = withRandomProducts(task, productRandom);
-  const policyRandom = random.fork('policies');
-  if (randomPolicies)
-    for (const [index, task] of tasks.entries())
-      tasks[index] = withRandomPolicies(task, policyRandom);
-  const priceRandom = random.fork('prices');
-  if (randomPrices)
-    for (const [index, task] of tasks.entries()) tasks[index] = withRandomPrices(task, priceRandom);
+  // Each variant has a fork of its own, drawn only when asked: runs without it keep the tasks of
+  // earlier rounds.
+  const variants = [
+    [randomProducts, withRandomProducts, random.fork('products')],
+    [randomPolicies, withRandomPolicies, random.fork('policies')],
+    [randomPrices, withRandomPrices, random.fork('prices')],
+  ] as const;
+  for (const [asked, variant, variantRandom] of variants) {
+    if (!asked) continue;
+    for (const [index, task] of tasks.entries()) tasks[index] = variant(task, variantRandom);
+  }
   const singleOrderTasks = tasks.filter((task) => customerOrderCount(task) === 1).length;
   const recoveryShare = validShare('recoveryShare', options.recoveryShare ?? 0);
   const recoveryRandom = random.fork('recovery');

@@ -166,7 +166,10 @@ export {
 export type { GenerateSupportDeskDialoguesOptions } from './support-desk-reference-agent';
 export {
   generateSupportDeskDialogues,
+  supportDeskActionTools,
   supportDeskReferenceReply,
+  supportDeskRequest,
+  supportDeskReturnWindow,
 } from './support-desk-reference-agent';
 export type {
   SupportDeskTask,

@@ -27,7 +27,24 @@ interface Observed {
   outcome?: { tool: string; result: Record<string, unknown> };
 }
 
-const actionTools = new Set(['refund', 'cancel', 'exchange', 'escalate']);
+/** The support desk's action tools: the calls that change the database (the others only read it). */
+export const supportDeskActionTools: ReadonlySet<string> = new Set([
+  'refund',
+  'cancel',
+  'exchange',
+  'escalate',
+]);
+
+/** What the customer asks for, as the reference agent reads the opening message: cancel, exchange, else refund. */
+export function supportDeskRequest(opening: string): 'cancel' | 'exchange' | 'refund' {
+  return /cancel/i.test(opening) ? 'cancel' : /exchange/i.test(opening) ? 'exchange' : 'refund';
+}
+
+/** The return window in days that the system prompt's policy states (`within N days of delivery`); NaN without one. */
+export function supportDeskReturnWindow(system: string): number {
+  const match = /within (\d+) days of delivery/.exec(system);
+  return match ? Number(match[1]) : Number.NaN;
+}
 
 /** Reads what the agent knows from the conversation: the customer's words and the tool results. */
 function observe(messages: readonly Message[], format: ToolCallFormat): Observed {
@@ -62,17 +79,12 @@ function observe(messages: readonly Message[], format: ToolCallFormat): Observed
       }
       if (call.name === 'find_customer') observed.customer = result as Observed['customer'];
       else if (call.name === 'get_order') observed.order = result as OrderView;
-      else if (actionTools.has(call.name)) {
+      else if (supportDeskActionTools.has(call.name)) {
         observed.outcome = { tool: call.name, result: result as Record<string, unknown> };
       }
     }
   }
   return observed;
-}
-
-function policyNumber(system: string, pattern: RegExp): number {
-  const match = pattern.exec(system);
-  return match ? Number(match[1]) : Number.NaN;
 }
 
 function finalMessage(observed: Observed): string {
@@ -85,7 +97,7 @@ function finalMessage(observed: Observed): string {
   if (tool === 'exchange') {
     return `I have exchanged order ${order.order_id} for the ${String(result.new_product)}; it ships within ${String(result.ships_within_days)} days.`;
   }
-  const window = policyNumber(observed.system, /within (\d+) days of delivery/);
+  const window = supportDeskReturnWindow(observed.system);
   return `Order ${order.order_id} was delivered ${order.delivered_days_ago} days ago, outside our ${window}-day return window, so I have passed it to a specialist, who will answer within ${String(result.specialist_answers_within_days)} days.`;
 }
 
@@ -106,12 +118,8 @@ function decide(observed: Observed): ToolCall | string {
     if (observed.email) return { name: 'find_customer', arguments: { email: observed.email } };
     return 'I can help with that. Could you tell me the email address on your account, and the order number if you have it?';
   }
-  const window = policyNumber(observed.system, /within (\d+) days of delivery/);
-  const intent = /cancel/i.test(observed.opening)
-    ? 'cancel'
-    : /exchange/i.test(observed.opening)
-      ? 'exchange'
-      : 'refund';
+  const window = supportDeskReturnWindow(observed.system);
+  const intent = supportDeskRequest(observed.opening);
   const inWindow =
     order.status === 'delivered' &&
     order.delivered_days_ago !== null &&
